@@ -1,0 +1,51 @@
+using Descent.Nn;
+using Descent.Optim;
+
+namespace Descent.Landscapes;
+
+/// <summary>One point of an optimizer's path: the position after <c>Step</c> updates and the loss there.</summary>
+public readonly record struct PathPoint(int Step, double X, double Y, double Loss);
+
+/// <summary>Runs an optimizer on a 2-D landscape in double precision.</summary>
+public static class Trajectory
+{
+    /// <summary>The name of the single 2-element parameter (x, y) an optimizer moves across a landscape.</summary>
+    public const string ParameterName = "xy";
+
+    /// <summary>
+    /// The path of <paramref name="steps"/> updates from <paramref name="start"/>: element 0 is the start,
+    /// element k the point after k updates, each with the loss there. <paramref name="createOptimizer"/>
+    /// receives the parameter <c>xy</c> (its gradient is filled before each step) and returns the
+    /// optimizer, configured as wanted (options, groups, schedules).
+    /// </summary>
+    public static PathPoint[] Run(Landscape landscape, Func<Parameter<double>, Optimizer<double>> createOptimizer,
+        (double X, double Y) start, int steps) => [.. Walk(landscape, createOptimizer, start, steps)];
+
+    /// <summary>The same path as <see cref="Run(Landscape, Func{Parameter{double}, Optimizer{double}}, ValueTuple{double, double}, int)"/>, produced lazily, one point per update.</summary>
+    public static IEnumerable<PathPoint> Walk(Landscape landscape, Func<Parameter<double>, Optimizer<double>> createOptimizer,
+        (double X, double Y) start, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(landscape);
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        var xy = Parameter<double>.FromValues(ParameterName, start.X, start.Y);
+        var optimizer = createOptimizer(xy);
+        return Points();
+
+        IEnumerable<PathPoint> Points()
+        {
+            for (int k = 0; ; k++)
+            {
+                var v = xy.Value.Span;
+                var g = xy.Grad.Span;
+                double loss = landscape.Evaluate(v[0], v[1], out g[0], out g[1]);
+                yield return new PathPoint(k, v[0], v[1], loss);
+                if (k == steps) yield break;
+                optimizer.Step();
+            }
+        }
+    }
+
+    /// <summary>The path of the optimizer called <paramref name="optimizer"/> with <paramref name="options"/>.</summary>
+    public static PathPoint[] Run(Landscape landscape, string optimizer, OptimizerOptions options, (double X, double Y) start, int steps) =>
+        Run(landscape, xy => Optimizers.Create(optimizer, [xy], options), start, steps);
+}

@@ -1,0 +1,15 @@
+namespace Descent.Optim;
+
+/// <summary>Hyperparameters of <see cref="AdamW{T}"/>: Adam's, with decoupled weight decay 1e-2 (PyTorch's defaults).</summary>
+public sealed class AdamWOptions : AdamOptions
+{
+    /// <summary>Creates AdamW options with weight_decay = 1e-2, decoupled.</summary>
+    public AdamWOptions()
+    {
+        WeightDecay = 1e-2;
+        DecoupledWeightDecay = true;
+    }
+
+    /// <inheritdoc/>
+    protected override string OptimizerName => "adamw";
+}

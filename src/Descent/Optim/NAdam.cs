@@ -1,0 +1,67 @@
+using System.Numerics;
+using Descent.Nn;
+
+namespace Descent.Optim;
+
+/// <summary>NAdam: Adam with Nesterov momentum (Dozat 2016; PyTorch's <c>torch.optim.NAdam</c>).</summary>
+/// <remarks>
+/// <code>
+/// mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))          [constant_momentum: mu_t = beta1]
+/// P_t = mu_1 * ... * mu_t                                        (saved as mu_product)
+/// p = p * (1 - lr * weight_decay)  if decoupled_weight_decay, else  g = ±grad + weight_decay * p
+/// m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g * g
+/// d = sqrt(v) / sqrt(1 - beta2^t) + eps                          [or sqrt(v / (1 - beta2^t) + eps)]
+/// p = p - lr * (1 - mu_t) / (1 - P_t) * g / d - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / d
+/// </code>
+/// This is the rule of PyTorch 2 (and of PyTorch 1.13 with <c>foreach=True</c>); PyTorch 1.13's default
+/// single-tensor path multiplied <c>P_t</c> by <c>mu_t</c> twice in the last term, a bug fixed in PyTorch 2.0.
+/// </remarks>
+public sealed class NAdam<T> : Optimizer<T, NAdamOptions> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int ExpAvg = 0, ExpAvgSq = 1, MuProduct = 0;
+
+    /// <summary>Creates NAdam over <paramref name="parameters"/>.</summary>
+    public NAdam(IEnumerable<Parameter<T>> parameters, NAdamOptions? options = null) : base(parameters, options ?? new NAdamOptions()) { }
+
+    /// <inheritdoc/>
+    public override string Name => "nadam";
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq"];
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<string> ScalarNames => ["mu_product"];
+
+    /// <inheritdoc/>
+    protected override double[] InitialScalars => [1.0];
+
+    /// <summary>The momentum coefficient <c>mu_t</c> at update <paramref name="t"/>.</summary>
+    private static double Mu(NAdamOptions o, long t) =>
+        o.ConstantMomentum ? o.Beta1 : o.Beta1 * (1 - 0.5 * Math.Pow(0.96, t * o.MomentumDecay));
+
+    /// <inheritdoc/>
+    protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, NAdamOptions o)
+    {
+        var m = state.Slot(ExpAvg);
+        var v = state.Slot(ExpAvgSq);
+        double mu = Mu(o, state.Step), muNext = Mu(o, state.Step + 1);
+        double product = state.Scalars[MuProduct] *= mu;
+        double productNext = product * muNext;
+        double bc2 = Pointwise.BiasCorrection(o.Beta2, state.Step);
+        T gradStep = Pointwise.Of<T>(-o.LearningRate * (1 - mu) / (1 - product));
+        T momentumStep = Pointwise.Of<T>(-o.LearningRate * muNext / (1 - productNext));
+        T corr = Pointwise.Of<T>(bc2), sqrtCorr = Pointwise.Of<T>(Math.Sqrt(bc2)), eps = Pointwise.Of<T>(o.Eps);
+        T b1 = Pointwise.Of<T>(o.Beta1), c1 = Pointwise.Of<T>(1 - o.Beta1), b2 = Pointwise.Of<T>(o.Beta2), c2 = Pointwise.Of<T>(1 - o.Beta2);
+        T l2 = Pointwise.Of<T>(o.L2), shrink = Pointwise.Of<T>(o.DecoupledFactor);
+        bool max = o.Maximize, inside = o.EpsInsideSqrt;
+        for (int i = 0; i < p.Length; i++)
+        {
+            T w = p[i] * shrink;
+            T g = Pointwise.Incoming(grad[i], w, max, l2);
+            T mi = m[i] = Pointwise.Ema(m[i], g, b1, c1);
+            T vi = v[i] = Pointwise.EmaOfSquare(v[i], g, b2, c2);
+            T d = AdaptiveOptions.Denominator(vi, corr, sqrtCorr, eps, inside);
+            p[i] = Pointwise.AddCDiv(Pointwise.AddCDiv(w, gradStep, g, d), momentumStep, mi, d);
+        }
+    }
+}

@@ -1,0 +1,260 @@
+using System.Numerics;
+using Descent.Nn;
+using Descent.Schedules;
+using Descent.State;
+
+namespace Descent.Optim;
+
+/// <summary>
+/// Base of every optimizer: parameter groups, per-parameter state, hyperparameter schedules, and
+/// saving and loading that state by parameter name. Subclasses supply one update rule, written once for
+/// any floating-point type, that runs as a single fused pass over a parameter's values, gradient and
+/// state.
+/// </summary>
+/// <remarks>
+/// A step: the step count rises by one; each scheduled hyperparameter takes its value for that step;
+/// every group's hyperparameters are validated; then every parameter is updated in place from its
+/// gradient. The step allocates nothing (slots are allocated once, on first use).
+/// </remarks>
+public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly List<ParameterGroup<T>> _groups = [];
+    private readonly Dictionary<string, ParameterState<T>> _state = new(StringComparer.Ordinal);
+    private readonly List<(string Name, Schedule Schedule, ParameterGroup<T>? Group)> _schedules = [];
+
+    /// <summary>Creates the optimizer with every parameter in group 0 under <paramref name="defaults"/>.</summary>
+    protected Optimizer(IEnumerable<Parameter<T>> parameters, OptimizerOptions defaults)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(defaults);
+        defaults.Validate();
+        Defaults = defaults.Clone();
+        var all = new ParameterGroup<T>("*", defaults.Clone());
+        foreach (var p in parameters)
+        {
+            if (!_state.TryAdd(p.Name, new ParameterState<T>(p.Length, SlotNames.Count, InitialScalars)))
+                throw new ArgumentException($"Two parameters are named '{p.Name}': names must be unique, because optimizer state is saved by name.");
+            all.Members.Add(p);
+        }
+        _groups.Add(all);
+    }
+
+    /// <summary>The optimizer's name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The hyperparameters new groups start from.</summary>
+    public OptimizerOptions Defaults { get; }
+
+    /// <summary>Parameter groups; group 0 holds the parameters no pattern claimed.</summary>
+    public IReadOnlyList<ParameterGroup<T>> Groups => _groups;
+
+    /// <summary>Number of completed calls to <see cref="Step"/>.</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>Names of the per-element buffers this optimizer keeps (<c>exp_avg</c>, ...), saved under these names.</summary>
+    protected abstract IReadOnlyList<string> SlotNames { get; }
+
+    /// <summary>Names of per-parameter scalars.</summary>
+    protected virtual IReadOnlyList<string> ScalarNames => [];
+
+    /// <summary>Initial values of the per-parameter scalars.</summary>
+    protected virtual double[] InitialScalars => [];
+
+    /// <summary>
+    /// Moves the parameters of group 0 whose names match <paramref name="pattern"/> into a new group whose
+    /// hyperparameters start as a copy of <see cref="Defaults"/> and are then changed by <paramref name="configure"/>.
+    /// </summary>
+    protected ParameterGroup<T> AddGroupCore(string pattern, Action<OptimizerOptions> configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
+        var options = Defaults.Clone();
+        configure(options);
+        options.Validate();
+        var group = new ParameterGroup<T>(pattern, options);
+        var rest = _groups[0].Members;
+        for (int i = 0; i < rest.Count; i++)
+        {
+            if (!ParameterGroup<T>.Matches(pattern, rest[i].Name)) continue;
+            group.Members.Add(rest[i]);
+            rest.RemoveAt(i--);
+        }
+        if (group.Members.Count == 0)
+            throw new ArgumentException($"Parameter group pattern '{pattern}' matches no ungrouped parameter; names are: {string.Join(", ", AllParameters().Select(p => p.Name))}.");
+        _groups.Add(group);
+        return group;
+    }
+
+    /// <summary>Every parameter, in group order.</summary>
+    public IEnumerable<Parameter<T>> AllParameters() => _groups.SelectMany(g => g.Members);
+
+    /// <summary>The state kept for the parameter called <paramref name="name"/>.</summary>
+    public ParameterState<T> StateOf(string name) => _state.TryGetValue(name, out var s) ? s
+        : throw new KeyNotFoundException($"No parameter named '{name}' in this optimizer.");
+
+    /// <summary>
+    /// Makes the hyperparameter called <paramref name="hyperparameter"/> (its PyTorch name: <c>lr</c>,
+    /// <c>momentum</c>, <c>beta1</c>, <c>weight_decay</c>, ...) follow <paramref name="schedule"/>: at update
+    /// <c>t</c> it takes the value <c>schedule.At(t)</c>, in every group or only in <paramref name="group"/>.
+    /// </summary>
+    public void Schedule(string hyperparameter, Schedule schedule, ParameterGroup<T>? group = null)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        var h = Defaults.Find(hyperparameter);
+        if (h.Kind != HyperparameterKind.Real)
+            throw new ArgumentException($"'{hyperparameter}' is a switch and cannot follow a schedule.");
+        if (group is not null && !_groups.Contains(group))
+            throw new ArgumentException("The group does not belong to this optimizer.");
+        _schedules.Add((hyperparameter, schedule, group));
+    }
+
+    /// <summary>The schedules attached with <see cref="Schedule"/>.</summary>
+    public IEnumerable<Schedule> Schedules => _schedules.Select(s => s.Schedule);
+
+    /// <summary>Sets every parameter's gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var g in _groups)
+            foreach (var p in g.Members) p.ZeroGrad();
+    }
+
+    /// <summary>Applies one update to every parameter from its current gradient.</summary>
+    public void Step()
+    {
+        long t = StepCount + 1;
+        for (int i = 0; i < _schedules.Count; i++)
+        {
+            var (name, schedule, only) = _schedules[i];
+            double value = schedule.At(t);
+            for (int g = 0; g < _groups.Count; g++)
+                if (only is null || only == _groups[g]) _groups[g].Options.Set(name, value);
+        }
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            var group = _groups[g];
+            group.Options.Validate();
+            var members = group.Members;
+            for (int i = 0; i < members.Count; i++)
+            {
+                var p = members[i];
+                var state = _state[p.Name];
+                state.Step++;
+                Update(p.Value.Span, p.Grad.Span, state, group.Options);
+            }
+        }
+        StepCount = t;
+    }
+
+    /// <summary>
+    /// The update rule: changes <paramref name="param"/> in place from <paramref name="grad"/> and the
+    /// parameter's <paramref name="state"/> (whose <see cref="ParameterState{T}.Step"/> already counts this update).
+    /// </summary>
+    protected abstract void Update(Span<T> param, ReadOnlySpan<T> grad, ParameterState<T> state, OptimizerOptions options);
+
+    /// <summary>
+    /// Writes the step count, every group's hyperparameters, every schedule's state and every parameter's
+    /// state, keyed by parameter name, under <paramref name="prefix"/>.
+    /// </summary>
+    public void SaveState(StateDict state, string prefix = "optimizer")
+    {
+        state.Set($"{prefix}.name", Name);
+        state.Set($"{prefix}.step_count", StepCount);
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            state.Set($"{prefix}.groups.{g}.pattern", _groups[g].Pattern);
+            foreach (var h in _groups[g].Options.Hyperparameters)
+                state.Set($"{prefix}.groups.{g}.{h.Name}", h.Get(_groups[g].Options));
+        }
+        for (int i = 0; i < _schedules.Count; i++)
+            _schedules[i].Schedule.SaveState(state, $"{prefix}.schedules.{i}");
+        foreach (var (name, s) in _state)
+        {
+            state.Set($"{prefix}.state.{name}.step", s.Step);
+            for (int k = 0; k < SlotNames.Count; k++)
+                if (s.Peek(k) is { } buffer) SetSlot(state, $"{prefix}.state.{name}.{SlotNames[k]}", buffer);
+            for (int k = 0; k < ScalarNames.Count; k++)
+                state.Set($"{prefix}.state.{name}.{ScalarNames[k]}", s.Scalars[k]);
+        }
+    }
+
+    /// <summary>
+    /// Restores what <see cref="SaveState"/> wrote. The optimizer must have been built the same way
+    /// (same kind, same parameter names and groups, same schedules); a mismatch is an error naming it.
+    /// </summary>
+    public void LoadState(StateDict state, string prefix = "optimizer")
+    {
+        string saved = state.GetString($"{prefix}.name");
+        if (saved != Name)
+            throw new InvalidDataException($"The saved optimizer state is for '{saved}', not '{Name}'.");
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            string pattern = state.GetString($"{prefix}.groups.{g}.pattern");
+            if (pattern != _groups[g].Pattern)
+                throw new InvalidDataException($"Saved parameter group {g} has pattern '{pattern}', this optimizer's has '{_groups[g].Pattern}'.");
+        }
+        foreach (var name in _state.Keys)
+            if (!state.Contains($"{prefix}.state.{name}.step"))
+                throw new InvalidDataException($"The saved optimizer state has no entry for parameter '{name}'.");
+
+        StepCount = state.GetLong($"{prefix}.step_count");
+        for (int g = 0; g < _groups.Count; g++)
+            foreach (var h in _groups[g].Options.Hyperparameters)
+                h.Set(_groups[g].Options, state.GetDouble($"{prefix}.groups.{g}.{h.Name}"));
+        for (int i = 0; i < _schedules.Count; i++)
+            _schedules[i].Schedule.LoadState(state, $"{prefix}.schedules.{i}");
+        foreach (var (name, s) in _state)
+        {
+            s.Step = state.GetLong($"{prefix}.state.{name}.step");
+            for (int k = 0; k < SlotNames.Count; k++)
+            {
+                string key = $"{prefix}.state.{name}.{SlotNames[k]}";
+                if (!state.Contains(key)) continue;
+                var buffer = new T[s.Length];
+                GetSlot(state, key, buffer);
+                s.Restore(k, buffer);
+            }
+            for (int k = 0; k < ScalarNames.Count; k++)
+                s.Scalars[k] = state.GetDouble($"{prefix}.state.{name}.{ScalarNames[k]}");
+        }
+    }
+
+    private static void SetSlot(StateDict state, string key, T[] buffer)
+    {
+        if (buffer is float[] f) state.Set(key, f);
+        else if (buffer is double[] d) state.Set(key, d);
+        else throw new NotSupportedException($"Optimizer state of type {typeof(T).Name} cannot be saved; use float or double.");
+    }
+
+    private static void GetSlot(StateDict state, string key, T[] buffer)
+    {
+        if (buffer is float[] f) state.CopyTo<float>(key, f);
+        else if (buffer is double[] d) state.CopyTo<double>(key, d);
+        else throw new NotSupportedException($"Optimizer state of type {typeof(T).Name} cannot be loaded; use float or double.");
+    }
+}
+
+/// <summary>An optimizer whose hyperparameters are a <typeparamref name="TOptions"/>.</summary>
+public abstract class Optimizer<T, TOptions> : Optimizer<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TOptions : OptimizerOptions
+{
+    /// <summary>Creates the optimizer.</summary>
+    protected Optimizer(IEnumerable<Parameter<T>> parameters, TOptions defaults) : base(parameters, defaults) { }
+
+    /// <summary>
+    /// Moves the ungrouped parameters whose names match <paramref name="pattern"/> into a new group
+    /// whose hyperparameters start as the defaults and are then changed by <paramref name="configure"/>,
+    /// e.g. <c>adam.AddGroup("*.bias", o =&gt; o.WeightDecay = 0)</c>.
+    /// </summary>
+    public ParameterGroup<T> AddGroup(string pattern, Action<TOptions> configure) =>
+        AddGroupCore(pattern, o => configure((TOptions)o));
+
+    /// <summary>The hyperparameters of group <paramref name="group"/>, typed.</summary>
+    public TOptions OptionsOf(int group = 0) => (TOptions)Groups[group].Options;
+
+    /// <inheritdoc/>
+    protected sealed override void Update(Span<T> param, ReadOnlySpan<T> grad, ParameterState<T> state, OptimizerOptions options) =>
+        Update(param, grad, state, (TOptions)options);
+
+    /// <summary>The update rule with typed hyperparameters.</summary>
+    protected abstract void Update(Span<T> param, ReadOnlySpan<T> grad, ParameterState<T> state, TOptions options);
+}

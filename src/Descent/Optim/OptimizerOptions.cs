@@ -1,0 +1,71 @@
+namespace Descent.Optim;
+
+/// <summary>
+/// The hyperparameters of one optimizer (one parameter group's, when there are groups), like a
+/// PyTorch <c>param_group</c> dictionary but typed: every optimizer has a learning rate, a weight decay
+/// and a maximize switch; the rest are its own. Values can also be read and written by their PyTorch
+/// names, which is how schedules, parameter-group overrides and the command line reach them.
+/// </summary>
+public abstract class OptimizerOptions
+{
+    /// <summary>Step size <c>lr</c>.</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>Weight decay <c>weight_decay</c> (an L2 penalty or a decoupled decay, depending on the optimizer).</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Maximize the objective instead of minimizing it (<c>maximize</c>): the gradient is negated on entry.</summary>
+    public bool Maximize { get; set; }
+
+    /// <summary>The named hyperparameters of this optimizer, in the order they are documented.</summary>
+    public abstract IReadOnlyList<Hyperparameter> Hyperparameters { get; }
+
+    /// <summary>Whether this optimizer has a hyperparameter called <paramref name="name"/>.</summary>
+    public bool Has(string name) => TryFind(name) is not null;
+
+    /// <summary>The hyperparameter called <paramref name="name"/>, or an error listing the valid names.</summary>
+    public Hyperparameter Find(string name) => TryFind(name)
+        ?? throw new ArgumentException($"Unknown hyperparameter '{name}' for {OptimizerName}: valid names are {string.Join(", ", Hyperparameters.Select(h => h.Name))}.");
+
+    /// <summary>Reads a hyperparameter by its PyTorch name.</summary>
+    public double Get(string name) => Find(name).Get(this);
+
+    /// <summary>Sets a hyperparameter by its PyTorch name, after checking the value.</summary>
+    public void Set(string name, double value) => Find(name).Set(this, value);
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid hyperparameter and its valid range.</summary>
+    public void Validate()
+    {
+        var table = Hyperparameters;
+        for (int i = 0; i < table.Count; i++) table[i].Check(table[i].Get(this));
+        CheckCombination();
+    }
+
+    /// <summary>An independent copy (parameter groups start from a copy of the defaults).</summary>
+    public OptimizerOptions Clone() => (OptimizerOptions)MemberwiseClone();
+
+    /// <summary>The optimizer's command-line name, used in messages.</summary>
+    protected abstract string OptimizerName { get; }
+
+    /// <summary>Checks rules that involve more than one hyperparameter.</summary>
+    protected virtual void CheckCombination() { }
+
+    /// <summary>The three hyperparameters every optimizer has.</summary>
+    protected static IEnumerable<Hyperparameter> Common(string weightDecayMeaning) =>
+    [
+        Hyperparameter.Real<OptimizerOptions>("lr", Interval.NonNegative, "learning rate",
+            o => o.LearningRate, (o, v) => o.LearningRate = v),
+        Hyperparameter.Real<OptimizerOptions>("weight_decay", Interval.NonNegative, weightDecayMeaning,
+            o => o.WeightDecay, (o, v) => o.WeightDecay = v),
+        Hyperparameter.Flag<OptimizerOptions>("maximize", "maximize the objective (negate the gradient on entry)",
+            o => o.Maximize, (o, v) => o.Maximize = v),
+    ];
+
+    private Hyperparameter? TryFind(string name)
+    {
+        var table = Hyperparameters;
+        for (int i = 0; i < table.Count; i++)
+            if (table[i].Name == name) return table[i];
+        return null;
+    }
+}

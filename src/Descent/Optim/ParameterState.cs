@@ -1,0 +1,54 @@
+using System.Numerics;
+
+namespace Descent.Optim;
+
+/// <summary>
+/// What an optimizer remembers about one parameter: how many updates it has had, its per-element
+/// buffers (slots such as <c>exp_avg</c>), and per-parameter scalars (such as NAdam's <c>mu_product</c>).
+/// Slots are allocated the first time an update rule asks for them, never again.
+/// </summary>
+public sealed class ParameterState<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[]?[] _slots;
+
+    internal ParameterState(int length, int slotCount, double[] initialScalars)
+    {
+        Length = length;
+        _slots = new T[slotCount][];
+        Scalars = (double[])initialScalars.Clone();
+    }
+
+    /// <summary>Number of elements of the parameter.</summary>
+    public int Length { get; }
+
+    /// <summary>Updates applied to this parameter so far (PyTorch's <c>state['step']</c>).</summary>
+    public long Step { get; internal set; }
+
+    /// <summary>Per-parameter scalars, in the order the optimizer declares them.</summary>
+    public double[] Scalars { get; }
+
+    /// <summary>The slot's buffer if it has been allocated.</summary>
+    public T[]? Peek(int slot) => _slots[slot];
+
+    /// <summary>
+    /// The slot's buffer, allocated and filled with <paramref name="initial"/> on first use; returns
+    /// <c>true</c> in <paramref name="fresh"/> when it was just created (PyTorch's "buffer is None" case).
+    /// </summary>
+    public Span<T> Slot(int slot, T initial, out bool fresh)
+    {
+        var buffer = _slots[slot];
+        fresh = buffer is null;
+        if (buffer is null)
+        {
+            buffer = new T[Length];
+            if (initial != T.Zero) buffer.AsSpan().Fill(initial);
+            _slots[slot] = buffer;
+        }
+        return buffer;
+    }
+
+    /// <summary>The slot's buffer, zero-initialised on first use.</summary>
+    public Span<T> Slot(int slot) => Slot(slot, T.Zero, out _);
+
+    internal void Restore(int slot, T[] buffer) => _slots[slot] = buffer;
+}

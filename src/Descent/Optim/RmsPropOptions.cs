@@ -1,0 +1,33 @@
+namespace Descent.Optim;
+
+/// <summary>Hyperparameters of <see cref="RmsProp{T}"/>, with PyTorch's defaults.</summary>
+public sealed class RmsPropOptions : AdaptiveOptions
+{
+    private static readonly Hyperparameter[] Table =
+    [
+        .. Common("L2 penalty: adds weight_decay * p to the gradient"),
+        Hyperparameter.Real<RmsPropOptions>("alpha", Interval.UnitClosed, "decay rate of the squared-gradient average", o => o.Alpha, (o, v) => o.Alpha = v),
+        EpsEntry,
+        Hyperparameter.Real<RmsPropOptions>("momentum", Interval.NonNegative, "momentum factor", o => o.Momentum, (o, v) => o.Momentum = v),
+        Hyperparameter.Flag<RmsPropOptions>("centered", "divide by the estimated standard deviation instead of the RMS", o => o.Centered, (o, v) => o.Centered = v),
+        EpsInsideSqrtEntry,
+    ];
+
+    /// <summary>Creates RMSProp options with lr = 1e-2, alpha = 0.99, eps = 1e-8.</summary>
+    public RmsPropOptions() => LearningRate = 1e-2;
+
+    /// <summary>Smoothing constant <c>alpha</c> of the squared-gradient average.</summary>
+    public double Alpha { get; set; } = 0.99;
+
+    /// <summary>Momentum factor <c>momentum</c>.</summary>
+    public double Momentum { get; set; }
+
+    /// <summary>Centered RMSProp <c>centered</c>: subtract the squared mean gradient from the average of squares.</summary>
+    public bool Centered { get; set; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
+
+    /// <inheritdoc/>
+    protected override string OptimizerName => "rmsprop";
+}

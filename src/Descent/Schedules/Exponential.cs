@@ -1,0 +1,27 @@
+namespace Descent.Schedules;
+
+/// <summary>Exponential decay <c>value = initial * gamma^k</c> with <c>k = t - 1</c> (PyTorch's <c>ExponentialLR</c>).</summary>
+public sealed class Exponential : Schedule
+{
+    /// <summary>Creates an exponential schedule.</summary>
+    public Exponential(double initial, double gamma)
+    {
+        RequireFinite(initial, "initial value");
+        RequireFinite(gamma, "gamma");
+        Initial = initial;
+        Gamma = gamma;
+    }
+
+    /// <summary>Value at the first update.</summary>
+    public double Initial { get; }
+
+    /// <summary>Factor per step.</summary>
+    public double Gamma { get; }
+
+    /// <inheritdoc/>
+    public override double At(long step)
+    {
+        RequireStep(step);
+        return Initial * Math.Pow(Gamma, step - 1);
+    }
+}

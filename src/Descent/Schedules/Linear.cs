@@ -1,0 +1,37 @@
+namespace Descent.Schedules;
+
+/// <summary>
+/// Linear interpolation from <c>start</c> to <c>end</c> over <c>totalSteps</c>, then constant:
+/// <c>value = start + (end - start) * min(k, T) / T</c> with <c>k = t - 1</c>. With
+/// <c>start = factor * lr</c> and <c>end = lr</c> this is a linear warmup (PyTorch's <c>LinearLR</c>).
+/// </summary>
+public sealed class Linear : Schedule
+{
+    /// <summary>Creates a linear ramp.</summary>
+    public Linear(double start, double end, long totalSteps)
+    {
+        RequireFinite(start, "start value");
+        RequireFinite(end, "end value");
+        Require(totalSteps >= 1, $"Invalid total_iters: {totalSteps} (must be >= 1).");
+        Start = start;
+        End = end;
+        TotalSteps = totalSteps;
+    }
+
+    /// <summary>Value at the first update.</summary>
+    public double Start { get; }
+
+    /// <summary>Value from step <c>TotalSteps + 1</c> on.</summary>
+    public double End { get; }
+
+    /// <summary>Length of the ramp.</summary>
+    public long TotalSteps { get; }
+
+    /// <inheritdoc/>
+    public override double At(long step)
+    {
+        RequireStep(step);
+        double k = Math.Min(step - 1, TotalSteps);
+        return Start + (End - Start) * k / TotalSteps;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using Descent.Cli;
+using Descent.Landscapes;
+using Descent.Optim;
+using Xunit;
+
+namespace Descent.Tests;
+
+/// <summary>Every optimizer and option, on every named landscape and on typed expressions, against torch.optim in float64.</summary>
+public class OptimizerTrajectoryTests
+{
+    private const double Tolerance = 1e-6;
+
+    public static IEnumerable<object[]> Cases => TorchReference.TrajectoryIndices();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Trajectory_matches_torch(int index)
+    {
+        var c = TorchReference.Trajectory(index);
+        var path = Trajectory.Run(Landscape.Get(c.GetProperty("function").GetString()!), c.GetProperty("optimizer").GetString()!,
+            TorchReference.Options(c), TorchReference.Start(c), c.GetProperty("steps").GetInt32());
+        AssertSamePath(c, [.. path.Select(p => new[] { p.X, p.Y, p.Loss })]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Cli_trajectory_matches_torch(int index)
+    {
+        var c = TorchReference.Trajectory(index);
+        var args = new List<string>
+        {
+            "trajectory", "--function", c.GetProperty("function").GetString()!, "--optimizer", c.GetProperty("optimizer").GetString()!,
+            "--steps", c.GetProperty("steps").GetInt32().ToString(CultureInfo.InvariantCulture),
+            $"--start={c.GetProperty("start")[0].GetDouble().ToString("R", CultureInfo.InvariantCulture)},{c.GetProperty("start")[1].GetDouble().ToString("R", CultureInfo.InvariantCulture)}",
+        };
+        foreach (var o in c.GetProperty("options").EnumerateObject())
+        {
+            string flag = "--" + (o.Name == "initial_accumulator_value" ? "initial-accumulator" : o.Name.Replace('_', '-'));
+            if (o.Value.ValueKind == System.Text.Json.JsonValueKind.True) args.Add(flag);
+            else if (o.Value.ValueKind != System.Text.Json.JsonValueKind.False) args.AddRange([flag, o.Value.GetDouble().ToString("R", CultureInfo.InvariantCulture)]);
+        }
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.True(Cli.Cli.Run([.. args], stdout, stderr) == 0, stderr.ToString());
+        var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("step,x,y,loss", lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+        for (int k = 0; k < rows.Length; k++) Assert.Equal(k.ToString(CultureInfo.InvariantCulture), rows[k][0]);
+        AssertSamePath(c, [.. rows.Select(r => r.Skip(1).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())]);
+    }
+
+    [Theory]
+    [MemberData(nameof(ScheduledCases))]
+    public void Scheduled_trajectory_matches_torch(int index)
+    {
+        var c = TorchReference.Root.GetProperty("scheduled_trajectories")[index];
+        var path = Trajectory.Run(Landscape.Get(c.GetProperty("function").GetString()!), xy =>
+        {
+            var opt = Optimizers.Create(c.GetProperty("optimizer").GetString()!, [xy], TorchReference.Options(c));
+            foreach (var s in c.GetProperty("schedules").EnumerateArray())
+                opt.Schedule(s.GetProperty("hyperparameter").GetString()!, TorchReference.Schedule(s));
+            return opt;
+        }, TorchReference.Start(c), c.GetProperty("steps").GetInt32());
+        AssertSamePath(c, [.. path.Select(p => new[] { p.X, p.Y, p.Loss })]);
+    }
+
+    public static IEnumerable<object[]> ScheduledCases => TorchReference.Indices("scheduled_trajectories");
+
+    private static readonly string[] Columns = ["x", "y", "loss"];
+
+    private static void AssertSamePath(System.Text.Json.JsonElement c, double[][] actual)
+    {
+        var expected = TorchReference.Path(c);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int k = 0; k < expected.Length; k++)
+            for (int j = 0; j < 3; j++)
+            {
+                double err = TorchReference.RelativeError(actual[k][j], expected[k][j]);
+                Assert.True(err <= Tolerance,
+                    $"{TorchReference.Describe(c)}: step {k}, {Columns[j]} = {actual[k][j]:R}, torch {expected[k][j]:R} (relative error {err:E2})");
+            }
+    }
+}

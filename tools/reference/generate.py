@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Reference vectors for Descent's optimizer, schedule and landscape tests, computed with PyTorch.
+
+Run with Debian's PyTorch (python3-torch, 1.13) from the repository root:
+
+    /usr/bin/python3 tools/reference/generate.py
+
+It writes tests/Descent.Tests/Reference/*.json. The tests read those files and never need Python.
+
+Everything runs in float64. Where torch.optim has the rule, torch.optim computes it. Where PyTorch 1.13
+lacks an option Descent offers (maximize on NAdam/RAdam, decoupled decay on NAdam/RAdam, independent
+weight decay, eps inside the square root, optax's NAdam, Lion), the rule is written below with torch
+tensor operations, directly from its published formula.
+
+NAdam uses foreach=True: PyTorch 1.13's default single-tensor NAdam multiplies mu_product by mu twice
+in its last term (fixed in PyTorch 2.0, pytorch/pytorch#92699); the foreach path has the correct rule.
+"""
+import json
+import math
+import os
+
+import torch
+
+torch.set_default_dtype(torch.float64)
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "Descent.Tests", "Reference")
+
+NAMED = {
+    "rosenbrock": "(1 - x)**2 + 100*(y - x**2)**2",
+    "pathological": "torch.tanh(x)**2 + 0.01*torch.abs(x) + torch.sigmoid(y)",
+    "beale": "(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2",
+    "himmelblau": "(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
+    "saddle": "x**2 - y**2",
+    "ravine": "0.5*(x**2 + 100*y**2)",
+}
+FUNCS = {name: getattr(torch, name) for name in ["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "abs"]}
+FUNCS.update(pi=math.pi, e=math.e, torch=torch)
+
+
+def loss_fn(function):
+    """A callable (x, y) -> loss for a named landscape or a Descent expression (^ means power)."""
+    source = NAMED.get(function, function.replace("^", "**"))
+    code = compile(source, "<expression>", "eval")
+    return lambda x, y: eval(code, {"__builtins__": {}}, dict(FUNCS, x=x, y=y))
+
+
+TORCH = {
+    "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
+    "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "nadam": torch.optim.NAdam,
+    "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax,
+}
+DEFAULT_LR = {"sgd": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3,
+              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4}
+
+
+class Manual:
+    """Rules PyTorch 1.13 does not have, written from their formulas with torch tensor operations."""
+
+    def __init__(self, name, params, o):
+        self.name, self.params, self.o, self.t = name, params, o, 0
+        self.state = [dict(m=torch.zeros_like(p), v=torch.zeros_like(p), vmax=torch.zeros_like(p),
+                           g=torch.zeros_like(p), buf=None, mu_product=1.0,
+                           sum=torch.full_like(p, o.get("initial_accumulator_value", 0.0)))
+                      for p in params]
+        beta2 = o.get("beta2", 0.99 if name == "lion" else 0.999)
+        self.param_groups = [dict(lr=o["lr"], betas=(o.get("beta1", 0.9), beta2))]
+
+    @torch.no_grad()
+    def step(self):
+        self.t += 1
+        t, o = self.t, self.o
+        lr = self.param_groups[0]["lr"]
+        b1, b2 = self.param_groups[0]["betas"]
+        eps, wd = o.get("eps", 1e-8), o.get("weight_decay", 0.0)
+        for p, s in zip(self.params, self.state):
+            g = -p.grad if o.get("maximize") else p.grad.clone()
+            if self.name == "lion":
+                p.mul_(1 - (wd if o.get("independent_weight_decay") else lr * wd))
+                p.add_(torch.sign(s["m"].mul(b1).add_(g, alpha=1 - b1)), alpha=-lr)
+                s["m"].mul_(b2).add_(g, alpha=1 - b2)
+            elif self.name == "adagrad":  # eps inside the square root
+                if wd:
+                    g = g.add(p, alpha=wd)
+                clr = lr / (1 + (t - 1) * o.get("lr_decay", 0.0))
+                s["sum"].addcmul_(g, g)
+                p.addcdiv_(g, torch.sqrt(s["sum"] + o.get("eps", 1e-10)), value=-clr)
+            elif self.name == "rmsprop":  # eps inside the square root
+                if wd:
+                    g = g.add(p, alpha=wd)
+                a = o.get("alpha", 0.99)
+                s["v"].mul_(a).addcmul_(g, g, value=1 - a)
+                v = s["v"]
+                if o.get("centered"):
+                    s["g"].mul_(a).add_(g, alpha=1 - a)
+                    v = v.addcmul(s["g"], s["g"], value=-1)
+                d = torch.sqrt(v + eps)
+                if o.get("momentum", 0) > 0:
+                    s["buf"] = torch.zeros_like(p) if s["buf"] is None else s["buf"]
+                    s["buf"].mul_(o["momentum"]).addcdiv_(g, d)
+                    p.add_(s["buf"], alpha=-lr)
+                else:
+                    p.addcdiv_(g, d, value=-lr)
+            else:  # adam / adamw / nadam with eps inside, optax's nadam, or decoupled variants
+                if o.get("decoupled_weight_decay") or self.name == "adamw":
+                    p.mul_(1 - (wd if o.get("independent_weight_decay") else lr * wd))
+                elif wd:
+                    g = g.add(p, alpha=wd)
+                s["m"].mul_(b1).add_(g, alpha=1 - b1)
+                s["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                bc2 = 1 - b2 ** t
+                if self.name == "nadam":
+                    md = o.get("momentum_decay", 4e-3)
+                    mu_of = (lambda k: b1) if o.get("constant_momentum") else (lambda k: b1 * (1 - 0.5 * 0.96 ** (k * md)))
+                    mu, mu_next = mu_of(t), mu_of(t + 1)
+                    s["mu_product"] *= mu
+                    d = torch.sqrt(s["v"] / bc2 + eps) if o.get("eps_inside_sqrt") else s["v"].sqrt() / math.sqrt(bc2) + eps
+                    p.addcdiv_(g, d, value=-lr * (1 - mu) / (1 - s["mu_product"]))
+                    p.addcdiv_(s["m"], d, value=-lr * mu_next / (1 - s["mu_product"] * mu_next))
+                elif self.name == "radam":
+                    bc1 = 1 - b1 ** t
+                    rho_inf = 2 / (1 - b2) - 1
+                    rho_t = rho_inf - 2 * t * b2 ** t / bc2
+                    corrected = s["m"] / bc1
+                    if rho_t > 5:
+                        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+                        p.sub_(corrected * lr * (math.sqrt(bc2) / (s["v"].sqrt() + eps)) * rect)
+                    else:
+                        p.sub_(corrected * lr)
+                else:
+                    v = s["v"]
+                    if o.get("amsgrad"):
+                        torch.maximum(s["vmax"], v, out=s["vmax"])
+                        v = s["vmax"]
+                    d = torch.sqrt(v / bc2 + eps) if o.get("eps_inside_sqrt") else v.sqrt() / math.sqrt(bc2) + eps
+                    p.addcdiv_(s["m"], d, value=-lr / (1 - b1 ** t))
+
+
+def make_optimizer(name, params, options):
+    """torch.optim where it has the rule, else the Manual rule. Returns (optimizer, pre_step hook)."""
+    o = dict(options)
+    o.setdefault("lr", DEFAULT_LR[name])
+    if name == "adamw":
+        o.setdefault("weight_decay", 1e-2)
+    manual = (name == "lion" or o.get("eps_inside_sqrt") or o.get("constant_momentum") or o.get("independent_weight_decay")
+              or (name in ("nadam", "radam") and o.get("decoupled_weight_decay"))
+              or (name in ("nadam", "radam") and o.get("maximize")))
+    if name == "adam" and o.get("decoupled_weight_decay") and not manual:
+        name, o = "adamw", {k: v for k, v in o.items() if k != "decoupled_weight_decay"}
+    if manual:
+        return Manual(name, params, o)
+    kwargs = {k: v for k, v in o.items() if k not in ("beta1", "beta2")}
+    if "beta1" in o or "beta2" in o:
+        kwargs["betas"] = (o.get("beta1", 0.9), o.get("beta2", 0.999))
+    if name == "nadam":
+        kwargs["foreach"] = True
+    return TORCH[name](params, **kwargs)
+
+
+def trajectory(function, optimizer, options, start, steps, schedule=None):
+    f = loss_fn(function)
+    xy = torch.tensor(start, requires_grad=True)
+    opt = make_optimizer(optimizer, [xy], options)
+    sched = schedule(opt) if schedule else None
+    path = []
+    for k in range(steps + 1):
+        opt.zero_grad() if hasattr(opt, "zero_grad") else None
+        xy.grad = None
+        loss = f(xy[0], xy[1])
+        loss.backward()
+        path.append([xy[0].item(), xy[1].item(), loss.item()])
+        if k == steps:
+            break
+        opt.step()
+        if sched:
+            sched.step()
+    return path
+
+
+EXPRESSIONS = [
+    "x^2 + 3*sin(y)^2 + 0.1*x*y",
+    "exp(0.1*x) + log(1 + y^2) + sqrt(x^2 + 1)",
+    "tan(0.2*x)*cos(y) + abs(x - y) + 2^(0.3*y)",
+    "-(x - 1)^2/2 - tanh(y)^2 + sigmoid(x*y)",
+    "(x^2 + 1)^(0.5 + 0.1*y^2) + cos(x)/(2 + sin(y))",
+]
+
+
+def trajectory_cases():
+    cases = []
+
+    def add(function, optimizer, options, start, steps=120):
+        cases.append(dict(function=function, optimizer=optimizer, options=options, start=start, steps=steps))
+
+    # Every optimizer on every named landscape, at learning rates sized for the landscape: (start, rate for
+    # rules whose step is lr * gradient, rate for rules whose step is about lr, rate for Lion). RAdam's first
+    # steps are plain momentum SGD (its variance estimate is not yet rectified), so it takes the first rate.
+    starts = {"rosenbrock": ([-1.5, 2.0], 1e-3, 0.05, 0.01), "pathological": ([7.0, 7.0], 10.0, 1.0, 0.1),
+              "beale": ([1.0, 1.5], 1e-3, 0.05, 0.01), "himmelblau": ([-1.0, -1.0], 5e-3, 0.25, 0.05),
+              "saddle": ([1.0, 1e-3], 0.05, 0.05, 0.01), "ravine": ([5.0, 1.0], 5e-3, 0.25, 0.05)}
+    for fn, (start, lr_gradient, lr_adaptive, lr_sign) in starts.items():
+        for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion"]:
+            lr = lr_gradient if opt in ("sgd", "radam") else lr_sign if opt == "lion" else lr_adaptive
+            add(fn, opt, {"lr": lr}, start)
+    # Defaults exactly as the library states them (no lr given).
+    for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion"]:
+        add("himmelblau", opt, {}, [0.5, -0.5], 60)
+
+    # Each option of each optimizer.
+    R, S = "rosenbrock", [-1.5, 2.0]
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.9}, S)
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.9, "dampening": 0.9}, S)
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.5, "dampening": 0.3}, S)
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.9, "nesterov": True}, S)
+    add(R, "sgd", {"lr": 1e-3, "weight_decay": 0.1}, S)
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.8, "weight_decay": 0.05, "nesterov": True}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "sgd", {"lr": 0.05, "maximize": True, "momentum": 0.5}, [1.5, -1.0])
+    add("ravine", "adagrad", {"lr": 0.5, "lr_decay": 0.01}, [5.0, 1.0])
+    add("ravine", "adagrad", {"lr": 0.5, "weight_decay": 0.1}, [5.0, 1.0])
+    add("ravine", "adagrad", {"lr": 0.5, "initial_accumulator_value": 0.3}, [5.0, 1.0])
+    add("ravine", "adagrad", {"lr": 0.5, "eps": 0.5}, [5.0, 1.0])
+    add("ravine", "adagrad", {"lr": 0.5, "eps": 0.5, "eps_inside_sqrt": True, "lr_decay": 0.01}, [5.0, 1.0])
+    add("-(x^2 + 2*y^2)", "adagrad", {"lr": 0.3, "maximize": True}, [1.5, -1.0])
+    add("beale", "rmsprop", {"lr": 1e-2, "alpha": 0.9}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-2, "eps": 1e-3}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-2, "weight_decay": 0.1}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-3, "momentum": 0.9}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-2, "centered": True}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-3, "centered": True, "momentum": 0.7, "weight_decay": 0.01}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-2, "eps": 1e-4, "eps_inside_sqrt": True}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-3, "eps": 1e-4, "eps_inside_sqrt": True, "centered": True, "momentum": 0.5}, [1.0, 1.5])
+    add("-(x^2 + 2*y^2)", "rmsprop", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    for opt in ["adam", "adamw"]:
+        add(R, opt, {"lr": 0.05}, S, 200)
+        add(R, opt, {"lr": 0.05, "beta1": 0.5, "beta2": 0.9}, S)
+        add(R, opt, {"lr": 0.05, "eps": 1e-2}, S)
+        add(R, opt, {"lr": 0.05, "weight_decay": 0.1}, S)
+        add(R, opt, {"lr": 0.05, "amsgrad": True}, S, 200)
+        add(R, opt, {"lr": 0.05, "amsgrad": True, "weight_decay": 0.05, "beta1": 0.8}, S)
+        add("-(x^2 + 2*y^2) + 0.3*sin(x)", opt, {"lr": 0.05, "maximize": True, "weight_decay": 0.02}, [1.5, -1.0])
+        add(R, opt, {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "independent_weight_decay": True}, S)
+        add(R, opt, {"lr": 0.05, "eps": 1e-3, "eps_inside_sqrt": True}, S)
+    add(R, "adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}, S)
+    for opt, lr in [("nadam", 0.05), ("radam", 2e-3)]:
+        add(R, opt, {"lr": lr}, S, 200)
+        add(R, opt, {"lr": lr, "beta1": 0.8, "beta2": 0.99, "eps": 1e-4}, S)
+        add(R, opt, {"lr": lr, "weight_decay": 0.1}, S)
+        add(R, opt, {"lr": lr, "weight_decay": 0.1, "decoupled_weight_decay": True}, S)
+        add(R, opt, {"lr": lr, "weight_decay": 0.1, "decoupled_weight_decay": True, "independent_weight_decay": True}, S)
+        add("-(x^2 + 2*y^2) + 0.3*sin(x)", opt, {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    add(R, "nadam", {"lr": 0.05, "momentum_decay": 0.02}, S)
+    add(R, "nadam", {"lr": 0.05, "constant_momentum": True}, S)
+    add(R, "nadam", {"lr": 0.05, "eps": 1e-3, "eps_inside_sqrt": True}, S)
+    add(R, "adamax", {"lr": 0.05, "beta1": 0.8, "beta2": 0.99}, S)
+    add(R, "adamax", {"lr": 0.05, "eps": 1e-2, "weight_decay": 0.1}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "adamax", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    add(R, "lion", {"lr": 0.01, "beta1": 0.8, "beta2": 0.95}, S)
+    add(R, "lion", {"lr": 0.01, "weight_decay": 0.5}, S)
+    add(R, "lion", {"lr": 0.01, "weight_decay": 0.05, "independent_weight_decay": True}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lion", {"lr": 0.01, "maximize": True}, [1.5, -1.0])
+
+    # Arbitrary expressions.
+    for i, e in enumerate(EXPRESSIONS):
+        for opt, o in [("sgd", {"lr": 0.02, "momentum": 0.9}), ("adam", {"lr": 0.05}), ("rmsprop", {"lr": 0.01, "centered": True}),
+                       ("nadam", {"lr": 0.05}), ("lion", {"lr": 0.01})]:
+            add(e, opt, o, [0.7 + 0.1 * i, -0.4 + 0.2 * i], 80)
+    return cases
+
+
+def scheduled_trajectory_cases():
+    """Optimizer + schedule, including a schedule on a hyperparameter other than lr (OneCycle cycles beta1)."""
+    cases = []
+    lam = lambda k: 1 / (1 + (k + 1) / 20.0) ** 1.0
+    path = trajectory("rosenbrock", "sgd", {"lr": 1.5e-3, "momentum": 0.9}, [-1.5, 2.0], 150,
+                      lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lam))
+    cases.append(dict(function="rosenbrock", optimizer="sgd", options={"lr": 1.5e-3, "momentum": 0.9}, start=[-1.5, 2.0],
+                      steps=150, schedules=[dict(hyperparameter="lr", kind="power_law", initial=1.5e-3, tau=20.0, alpha=1.0)], path=path))
+    path = trajectory("rosenbrock", "adam", {"lr": 0.05}, [-1.5, 2.0], 100,
+                      lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=100))
+    cases.append(dict(function="rosenbrock", optimizer="adam", options={"lr": 0.05}, start=[-1.5, 2.0], steps=100,
+                      schedules=[dict(hyperparameter="lr", kind="one_cycle", initial=0.2 / 25, peak=0.2, final=0.2 / 25 / 1e4, total=100),
+                                 dict(hyperparameter="beta1", kind="one_cycle", initial=0.95, peak=0.85, final=0.95, total=100)],
+                      path=path))
+    return cases
+
+
+def schedule_cases():
+    """lr values torch uses at updates 1..N (index k = completed steps) for each scheduler."""
+    S = torch.optim.lr_scheduler
+    base = 0.1
+
+    def values(make, n, metrics=None):
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=base)
+        sched = make(opt)
+        out = []
+        for k in range(n):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if metrics is None:
+                sched.step()
+            else:
+                sched.step(metrics[k])
+        return out
+
+    cases = []
+
+    def add(spec, make, n, metrics=None):
+        cases.append(dict(spec=spec, values=values(make, n, metrics), metrics=metrics))
+
+    add(dict(kind="step", initial=base, step_size=7, gamma=0.5), lambda o: S.StepLR(o, 7, 0.5), 40)
+    add(dict(kind="multi_step", initial=base, milestones=[5, 12, 30], gamma=0.3), lambda o: S.MultiStepLR(o, [5, 12, 30], 0.3), 40)
+    add(dict(kind="exponential", initial=base, gamma=0.95), lambda o: S.ExponentialLR(o, 0.95), 60)
+    add(dict(kind="polynomial", initial=base, total=20, power=2.0), lambda o: S.PolynomialLR(o, 20, 2.0), 30)
+    add(dict(kind="polynomial", initial=base, total=15, power=1.0), lambda o: S.PolynomialLR(o, 15, 1.0), 20)
+    add(dict(kind="linear", start=base * 0.25, end=base, total=10), lambda o: S.LinearLR(o, 0.25, 1.0, 10), 20)
+    add(dict(kind="cosine", initial=base, total=30, final=0.001), lambda o: S.CosineAnnealingLR(o, 30, 0.001), 31)
+    add(dict(kind="cosine_restarts", initial=base, period=5, multiplier=2, final=0.01),
+        lambda o: S.CosineAnnealingWarmRestarts(o, 5, 2, 0.01), 60)
+    add(dict(kind="cosine_restarts", initial=base, period=7, multiplier=1, final=0.0),
+        lambda o: S.CosineAnnealingWarmRestarts(o, 7, 1, 0.0), 30)
+    for anneal in ["cos", "linear"]:
+        for three in [False, True]:
+            add(dict(kind="one_cycle", initial=base / 25, peak=base, final=base / 25 / 1e4, total=50, anneal=anneal, three_phase=three),
+                lambda o, a=anneal, t=three: S.OneCycleLR(o, max_lr=base, total_steps=50, anneal_strategy=a, three_phase=t), 50)
+    add(dict(kind="one_cycle", initial=base / 10, peak=base, final=base / 10 / 100, total=37, pct_start=0.4, anneal="cos", three_phase=False),
+        lambda o: S.OneCycleLR(o, max_lr=base, total_steps=37, pct_start=0.4, div_factor=10, final_div_factor=100), 37)
+    add(dict(kind="warmup", steps=5, start_factor=0.1, then=dict(kind="cosine", initial=base, total=20, final=0.0)),
+        lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 5), S.CosineAnnealingLR(o, 20)], milestones=[5]), 25)
+    add(dict(kind="sequence", milestones=[10], parts=[dict(kind="exponential", initial=base, gamma=0.9),
+                                                       dict(kind="step", initial=base, step_size=5, gamma=0.5)]),
+        lambda o: S.SequentialLR(o, [S.ExponentialLR(o, 0.9), S.StepLR(o, 5, 0.5)], milestones=[10]), 30)
+    add(dict(kind="power_law", initial=base, tau=10.0, alpha=0.5),
+        lambda o: S.LambdaLR(o, lambda k: 1 / (1 + (k + 1) / 10.0) ** 0.5), 40)
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.96, 0.97, 0.5, 0.49999, 0.5, 0.51, 0.52, 0.53, 0.4, 0.41, 0.42, 0.43, 0.44, 0.45, 0.46, 0.47]
+    add(dict(kind="plateau", initial=base, mode="min", factor=0.5, patience=2, threshold=0.01, threshold_mode="rel", cooldown=1, min=0.01),
+        lambda o: S.ReduceLROnPlateau(o, "min", 0.5, 2, 0.01, "rel", 1, 0.01), len(metrics), metrics)
+    acc = [0.5, 0.6, 0.6, 0.6, 0.62, 0.7, 0.7, 0.7, 0.7, 0.71, 0.71, 0.71, 0.71, 0.71]
+    add(dict(kind="plateau", initial=base, mode="max", factor=0.1, patience=1, threshold=0.05, threshold_mode="abs", cooldown=0, min=0.0),
+        lambda o: S.ReduceLROnPlateau(o, "max", 0.1, 1, 0.05, "abs", 0, 0.0), len(acc), acc)
+    return cases
+
+
+def group_case():
+    """Several named parameters, parameter groups by name, global-norm clipping, Adam and SGD."""
+    torch.manual_seed(0)
+    names = ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    shapes = [[3, 2], [3], [1, 3], [1]]
+    init = [torch.randn(*s) for s in shapes]
+    targets = [torch.randn(*s) for s in shapes]
+    out = []
+    for opt_name, defaults, bias_group, clip in [
+        ("adam", {"lr": 0.05, "weight_decay": 0.1}, {"lr": 0.01, "weight_decay": 0.0}, 1.0),
+        ("sgd", {"lr": 0.05, "momentum": 0.9}, {"lr": 0.2, "nesterov": True}, 0.5),
+    ]:
+        params = [t.clone().requires_grad_(True) for t in init]
+        groups = [dict(params=[params[0], params[2]]), dict(params=[params[1], params[3]], **bias_group)]
+        opt = TORCH[opt_name](groups, **defaults)
+        norms = []
+        for _ in range(60):
+            opt.zero_grad()
+            loss = sum(((p - t) ** 2 * (i + 1)).sum() + 0.3 * torch.sin(3 * p).sum() for i, (p, t) in enumerate(zip(params, targets)))
+            loss.backward()
+            norms.append(torch.nn.utils.clip_grad_norm_(params, clip).item())
+            opt.step()
+        out.append(dict(optimizer=opt_name, defaults=defaults, group_pattern="*.bias", group=bias_group, clip=clip,
+                        names=names, shapes=shapes, init=[t.flatten().tolist() for t in init],
+                        targets=[t.flatten().tolist() for t in targets], steps=60, norms=norms,
+                        final=[p.detach().flatten().tolist() for p in params]))
+    return out
+
+
+def gradient_cases():
+    """Values and gradients of every named landscape and the test expressions at a few points."""
+    out = []
+    points = [(0.3, -0.7), (1.2, 0.4), (-0.5, 1.5), (2.0, -1.0)]
+    for fn in list(NAMED) + EXPRESSIONS + ["x^y + y^x", "2^-x^2", "-x^2", "x**3 - 2**y", "1e-1*x + .5*y + 2.5E+1 + 1_000.5e-3"]:
+        f = loss_fn(fn)
+        for (x0, y0) in points:
+            x = torch.tensor(abs(x0) if "x^y" in fn else x0, requires_grad=True)
+            y = torch.tensor(abs(y0) if "x^y" in fn else y0, requires_grad=True)
+            v = f(x, y)
+            v.backward()
+            out.append(dict(function=fn, x=x.item(), y=y.item(), value=v.item(), dx=x.grad.item() if x.grad is not None else 0.0,
+                            dy=y.grad.item() if y.grad is not None else 0.0))
+    return out
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    traj = []
+    for c in trajectory_cases():
+        c["path"] = trajectory(c["function"], c["optimizer"], c["options"], c["start"], c["steps"])
+        largest = max(abs(v) for row in c["path"] for v in row)
+        assert largest < 1e6, f"case diverges (|value| up to {largest:g}); pick a smaller lr: {c['optimizer']} {c['options']} on {c['function']}"
+        traj.append(c)
+    data = {
+        "generator": "tools/reference/generate.py",
+        "torch": torch.__version__,
+        "trajectories": traj,
+        "scheduled_trajectories": scheduled_trajectory_cases(),
+        "schedules": schedule_cases(),
+        "groups": group_case(),
+        "gradients": gradient_cases(),
+    }
+    path = os.path.join(OUT, "torch_reference.json")
+    with open(path, "w") as fh:
+        json.dump(data, fh, indent=None, separators=(",", ":"), allow_nan=False)
+        fh.write("\n")
+    print(f"wrote {path}: {len(traj)} trajectories, {len(data['schedules'])} schedules")
+
+
+if __name__ == "__main__":
+    main()
