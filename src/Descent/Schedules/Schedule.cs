@@ -39,6 +39,9 @@ public abstract class Schedule
         Require(double.IsFinite(value), $"Invalid {name}: {value} (must be a finite number).");
 
     /// <summary>Throws unless <paramref name="step"/> is at least 1.</summary>
-    protected static void RequireStep(long step) =>
-        Require(step >= 1, $"Schedule step {step} is invalid: steps are counted from 1 at the first update.");
+    protected static void RequireStep(long step)
+    {
+        // Checked without building the message first: this runs on every optimizer step.
+        if (step < 1) throw new ArgumentException($"Schedule step {step} is invalid: steps are counted from 1 at the first update.");
+    }
 }

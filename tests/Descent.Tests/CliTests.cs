@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text.Json;
+using Xunit;
+
+namespace Descent.Tests;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Cli.Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void Csv_has_a_header_and_steps_plus_one_rows_in_round_trip_precision()
+    {
+        var (code, output, err) = Run("trajectory", "--function", "rosenbrock", "--optimizer", "adam", "--lr", "0.05", "--steps", "25", "--start=-1.5,2");
+        Assert.Equal(0, code);
+        Assert.Equal("", err);
+        var lines = output.TrimEnd().Split('\n');
+        Assert.Equal("step,x,y,loss", lines[0]);
+        Assert.Equal(27, lines.Length);
+        Assert.Equal("0,-1.5,2,12.5", lines[1]);
+        foreach (var line in lines.Skip(1))
+            foreach (var field in line.Split(',').Skip(1))
+            {
+                double v = double.Parse(field, CultureInfo.InvariantCulture);
+                Assert.Equal(field, v.ToString("R", CultureInfo.InvariantCulture));
+            }
+    }
+
+    [Fact]
+    public void Json_holds_the_path_and_the_hyperparameters_actually_used()
+    {
+        var (code, output, _) = Run("trajectory", "-f", "x^2 + 10*y^2", "-o", "sgd", "--momentum", "0.9", "--nesterov", "-n", "10", "--start", "1,1", "--format", "json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        var root = doc.RootElement;
+        Assert.Equal("x^2 + 10*y^2", root.GetProperty("function").GetString());
+        Assert.Equal(0.001, root.GetProperty("hyperparameters").GetProperty("lr").GetDouble());
+        Assert.True(root.GetProperty("hyperparameters").GetProperty("nesterov").GetBoolean());
+        Assert.Equal(11, root.GetProperty("path").GetArrayLength());
+        Assert.Equal(11, root.GetProperty("path")[0].GetProperty("loss").GetDouble());
+    }
+
+    [Theory]
+    [InlineData("does not apply to adam", "-o", "adam", "--momentum", "0.9")]
+    [InlineData("does not apply to sgd", "-o", "sgd", "--beta1", "0.9")]
+    [InlineData("Invalid beta1: 1.5", "-o", "adam", "--beta1", "1.5")]
+    [InlineData("Invalid lr: -1", "-o", "sgd", "--lr", "-1")]
+    [InlineData("Invalid --lr value 'fast'", "-o", "sgd", "--lr", "fast")]
+    [InlineData("Invalid eps: -1E-08", "-o", "rmsprop", "--eps", "-1e-8")]
+    [InlineData("Nesterov momentum requires", "-o", "sgd", "--nesterov")]
+    [InlineData("Unknown optimizer 'adamm'", "-o", "adamm")]
+    [InlineData("Invalid weight_decay: -0.1", "-o", "adamw", "--weight-decay", "-0.1")]
+    public void Bad_hyperparameters_and_names_give_one_error_line_and_a_nonzero_exit(string message, params string[] extra)
+    {
+        string[] args = ["trajectory", "-f", "rosenbrock", "--steps", "3", "--start=1,2", .. extra];
+        var (code, output, err) = Run(args);
+        Assert.NotEqual(0, code);
+        Assert.Equal("", output);
+        Assert.Single(err.TrimEnd().Split('\n'));
+        Assert.StartsWith("descent: error: ", err);
+        Assert.Contains(message, err);
+    }
+
+    [Theory]
+    [InlineData("1", "two finite numbers separated by a comma")]
+    [InlineData("1,2,3", "two finite numbers")]
+    [InlineData("a,b", "two finite numbers")]
+    [InlineData("1;2", "two finite numbers")]
+    [InlineData("NaN,1", "two finite numbers")]
+    [InlineData(",", "two finite numbers")]
+    public void Malformed_start_values_are_rejected(string start, string message)
+    {
+        var (code, _, err) = Run("trajectory", "-f", "rosenbrock", "-o", "adam", "--steps", "3", $"--start={start}");
+        Assert.Equal(2, code);
+        Assert.Single(err.TrimEnd().Split('\n'));
+        Assert.Contains($"Invalid --start value '{start}'", err);
+        Assert.Contains(message, err);
+    }
+
+    [Theory]
+    [InlineData("rosenbrok", "neither a named landscape")]
+    [InlineData("x^2 + * y", "at character 7 ('*')")]
+    [InlineData("sin(x", "never closed")]
+    [InlineData("x + q", "unknown name 'q'")]
+    public void Unknown_functions_and_malformed_expressions_are_rejected(string function, string message)
+    {
+        var (code, _, err) = Run("trajectory", "-f", function, "-o", "adam", "--steps", "3", "--start=1,2");
+        Assert.NotEqual(0, code);
+        Assert.Single(err.TrimEnd().Split('\n'));
+        Assert.Contains(message, err);
+    }
+
+    [Theory]
+    [InlineData("--steps", "-1")]
+    [InlineData("--steps", "1.5")]
+    [InlineData("--format", "xml")]
+    [InlineData("--bogus", "1")]
+    public void Bad_flags_are_rejected(string flag, string value)
+    {
+        string[] args = ["trajectory", "-f", "rosenbrock", "-o", "adam", "--start=1,2", .. (flag == "--steps" ? Array.Empty<string>() : ["--steps", "3"]), flag, value];
+        var (code, _, err) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Single(err.TrimEnd().Split('\n'));
+        Assert.StartsWith("descent: error: ", err);
+    }
+
+    [Fact]
+    public void A_diverging_path_is_printed_with_a_warning()
+    {
+        var (code, output, err) = Run("trajectory", "-f", "rosenbrock", "-o", "sgd", "--lr", "1", "--steps", "20", "--start=-1.5,2");
+        Assert.Equal(0, code);
+        Assert.Contains("Infinity", output);
+        Assert.Contains("warning: the path left the finite numbers", err);
+    }
+}

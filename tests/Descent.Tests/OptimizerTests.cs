@@ -1,0 +1,266 @@
+using Descent.Landscapes;
+using Descent.Nn;
+using Descent.Optim;
+using Descent.Schedules;
+using Descent.State;
+using Xunit;
+
+namespace Descent.Tests;
+
+public class OptimizerTests
+{
+    public static IEnumerable<object[]> Names => Optimizers.Names.Select(n => new object[] { n });
+
+    public static IEnumerable<object[]> GroupCases => TorchReference.Indices("groups");
+
+    [Theory]
+    [MemberData(nameof(GroupCases))]
+    public void Parameter_groups_and_global_norm_clipping_match_torch(int index)
+    {
+        var c = TorchReference.Root.GetProperty("groups")[index];
+        var names = c.GetProperty("names").EnumerateArray().Select(n => n.GetString()!).ToArray();
+        var shapes = c.GetProperty("shapes").EnumerateArray().Select(s => s.EnumerateArray().Select(d => d.GetInt32()).ToArray()).ToArray();
+        var init = c.GetProperty("init").EnumerateArray().Select(a => a.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        var targets = c.GetProperty("targets").EnumerateArray().Select(a => a.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        var parameters = names.Select((n, i) => new Parameter<double>(n, shapes[i])).ToArray();
+        for (int i = 0; i < parameters.Length; i++) init[i].CopyTo(parameters[i].Value);
+
+        string name = c.GetProperty("optimizer").GetString()!;
+        var defaults = Optimizers.DefaultOptions(name);
+        foreach (var p in c.GetProperty("defaults").EnumerateObject()) defaults.Set(p.Name, p.Value.GetDouble());
+        var optimizer = Optimizers.Create(name, parameters, defaults);
+        var group = c.GetProperty("group");
+        var bias = name == "adam"
+            ? ((Adam<double>)optimizer).AddGroup(c.GetProperty("group_pattern").GetString()!, o => Override(o, group))
+            : ((Sgd<double>)optimizer).AddGroup(c.GetProperty("group_pattern").GetString()!, o => Override(o, group));
+        Assert.Equal(["layers.0.bias", "layers.1.bias"], bias.Parameters.Select(p => p.Name));
+
+        var norms = c.GetProperty("norms").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        for (int step = 0; step < c.GetProperty("steps").GetInt32(); step++)
+        {
+            optimizer.ZeroGrad();
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                var w = parameters[i].Value.Span;
+                var g = parameters[i].Grad.Span;
+                // loss = sum_i (i + 1) * sum (w - t)^2 + 0.3 * sum sin(3 w)
+                for (int j = 0; j < w.Length; j++) g[j] = (i + 1) * 2 * (w[j] - targets[i][j]) + 0.3 * 3 * Math.Cos(3 * w[j]);
+            }
+            double norm = GradientClipping.ClipByGlobalNorm(parameters, c.GetProperty("clip").GetDouble());
+            Assert.True(TorchReference.RelativeError(norm, norms[step]) < 1e-12, $"step {step}: norm {norm:R}, torch {norms[step]:R}");
+            optimizer.Step();
+        }
+        var final = c.GetProperty("final").EnumerateArray().Select(a => a.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        for (int i = 0; i < parameters.Length; i++)
+            for (int j = 0; j < final[i].Length; j++)
+                Assert.True(TorchReference.RelativeError(parameters[i].Value.Span[j], final[i][j]) < 1e-9,
+                    $"{names[i]}[{j}] = {parameters[i].Value.Span[j]:R}, torch {final[i][j]:R}");
+    }
+
+    private static void Override(OptimizerOptions o, System.Text.Json.JsonElement values)
+    {
+        foreach (var p in values.EnumerateObject())
+            o.Set(p.Name, p.Value.ValueKind == System.Text.Json.JsonValueKind.True ? 1 : p.Value.GetDouble());
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Resumed_optimizer_and_schedule_continue_bit_for_bit(string name)
+    {
+        var landscape = Landscape.Get("rosenbrock");
+        var (a, pa) = Build(name);
+        for (int t = 0; t < 40; t++) StepOn(a, pa);
+
+        // Checkpoint: the weights and the optimizer (with its schedules' state), through a file.
+        var state = new StateDict();
+        state.Set("weights", pa.Value.Span);
+        a.SaveState(state);
+        string file = Path.Combine(Path.GetTempPath(), $"descent-{Guid.NewGuid():N}.state");
+        state.Save(file);
+        var (b, pb) = Build(name);
+        try
+        {
+            var loaded = StateDict.Load(file);
+            loaded.CopyTo<double>("weights", pb.Value.Span);
+            b.LoadState(loaded);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        Assert.Equal(a.StepCount, b.StepCount);
+        for (int t = 40; t < 100; t++)
+        {
+            StepOn(a, pa);
+            StepOn(b, pb);
+            Assert.Equal(pa.Value.ToArray(), pb.Value.ToArray());
+        }
+
+        static (Optimizer<double>, Parameter<double>) Build(string n)
+        {
+            var p = Parameter<double>.FromValues("xy", -1.5, 2.0);
+            var opt = Optimizers.Create(n, [p]);
+            opt.Schedule("lr", new Warmup(10, new Sequence([new CosineDecay(1e-3, 30), new ReduceOnPlateau(5e-4, patience: 2)], [30])));
+            opt.Schedule("weight_decay", new Linear(0, 0.01, 50));
+            return (opt, p);
+        }
+
+        void StepOn(Optimizer<double> opt, Parameter<double> p)
+        {
+            var v = p.Value.Span;
+            var g = p.Grad.Span;
+            double loss = landscape.Evaluate(v[0], v[1], out g[0], out g[1]);
+            opt.Step();
+            foreach (var s in opt.Schedules) s.Observe(opt.StepCount, loss);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Every_real_hyperparameter_rejects_values_outside_its_range_with_its_name(string name)
+    {
+        var defaults = Optimizers.DefaultOptions(name);
+        foreach (var h in defaults.Hyperparameters)
+        {
+            double bad = h.Kind == HyperparameterKind.Flag ? 0.5 : double.IsNegativeInfinity(h.Valid.Min) ? double.NaN : h.Valid.Min - 1;
+            var options = Optimizers.DefaultOptions(name);
+            var e = Assert.Throws<ArgumentException>(() => options.Set(h.Name, bad));
+            Assert.StartsWith($"Invalid {h.Name}: ", e.Message);
+            if (h.Kind == HyperparameterKind.Real) Assert.Contains(h.Valid.ToString(), e.Message);
+            Assert.Throws<ArgumentException>(() => options.Set(h.Name, double.NaN));
+        }
+    }
+
+    [Fact]
+    public void Constructing_with_invalid_options_fails_with_the_torch_style_message()
+    {
+        var p = new[] { new Parameter<double>("w", 3) };
+        var e = Assert.Throws<ArgumentException>(() => new Adam<double>(p, new AdamOptions { Beta1 = 1.2 }));
+        Assert.Equal("Invalid beta1: 1.2 (beta1 must be a finite number in [0, 1)).", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Sgd<double>(p, new SgdOptions { Nesterov = true }));
+        Assert.Contains("Nesterov momentum requires momentum > 0 and dampening = 0", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Sgd<double>(p, new SgdOptions { LearningRate = -0.1 }));
+        Assert.StartsWith("Invalid lr: -0.1", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Adam<double>(p, new AdamOptions { IndependentWeightDecay = true }));
+        Assert.Contains("decoupled", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Adam<double>([p[0], new Parameter<double>("w", 2)]));
+        Assert.Contains("Two parameters are named 'w'", e.Message);
+    }
+
+    [Fact]
+    public void A_schedule_that_produces_an_invalid_value_stops_the_step_with_a_message()
+    {
+        var p = Parameter<double>.FromValues("w", 1.0);
+        var adam = new Adam<double>([p]);
+        adam.Schedule("beta1", new Linear(0.5, 1.5, 2));
+        adam.Step();
+        var e = Assert.Throws<ArgumentException>(adam.Step);
+        Assert.StartsWith("Invalid beta1: 1 (", e.Message);
+        Assert.Throws<ArgumentException>(() => adam.Schedule("amsgrad", new Constant(1)));
+        Assert.Throws<ArgumentException>(() => adam.Schedule("momentum", new Constant(1)));
+    }
+
+    [Fact]
+    public void Groups_select_by_glob_pattern_and_reject_patterns_that_match_nothing()
+    {
+        var ps = new[] { "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "head.weight" }
+            .Select(n => new Parameter<float>(n, 2)).ToArray();
+        var sgd = new Sgd<float>(ps, new SgdOptions { LearningRate = 0.1 });
+        var biases = sgd.AddGroup("*.bias", o => o.WeightDecay = 0.5);
+        var first = sgd.AddGroup("layers.?.weight", o => o.LearningRate = 0.01);
+        Assert.Equal(["layers.0.bias", "layers.1.bias"], biases.Parameters.Select(p => p.Name));
+        Assert.Equal(["layers.0.weight", "layers.1.weight"], first.Parameters.Select(p => p.Name));
+        Assert.Equal(["head.weight"], sgd.Groups[0].Parameters.Select(p => p.Name));
+        Assert.Equal(0.1, sgd.OptionsOf(1).LearningRate);
+        Assert.Equal(0.5, sgd.OptionsOf(1).WeightDecay);
+        Assert.Equal(0.01, sgd.OptionsOf(2).LearningRate);
+        var e = Assert.Throws<ArgumentException>(() => sgd.AddGroup("*.gamma", _ => { }));
+        Assert.Contains("matches no ungrouped parameter", e.Message);
+    }
+
+    [Fact]
+    public void A_schedule_can_target_one_group()
+    {
+        var ps = new[] { Parameter<double>.FromValues("a", 1.0), Parameter<double>.FromValues("b", 1.0) };
+        var sgd = new Sgd<double>(ps, new SgdOptions { LearningRate = 0.1 });
+        var b = sgd.AddGroup("b", _ => { });
+        sgd.Schedule("lr", new Constant(0.5), b);
+        ps[0].Grad.Span[0] = 1;
+        ps[1].Grad.Span[0] = 1;
+        sgd.Step();
+        Assert.Equal(0.9, ps[0].Value.Span[0], 15);
+        Assert.Equal(0.5, ps[1].Value.Span[0], 15);
+    }
+
+    [Fact]
+    public void Clipping_by_value_clamps_every_entry_and_by_norm_scales_all_together()
+    {
+        var a = Parameter<float>.FromValues("a", 0, 0);
+        var b = Parameter<float>.FromValues("b", 0);
+        float[] ga = [3, -4], gb = [12];
+        ga.CopyTo(a.Grad);
+        gb.CopyTo(b.Grad);
+        double norm = GradientClipping.ClipByGlobalNorm([a, b], 6.5);
+        Assert.Equal(13, norm, 5);
+        Assert.Equal([1.5f, -2f], a.Grad.ToArray().Select(v => MathF.Round(v, 4)));
+        Assert.Equal(6f, b.Grad.Span[0], 4);
+        Assert.Equal(6.5, GradientClipping.ClipByGlobalNorm([a, b], 100), 4); // below the limit: unchanged
+        GradientClipping.ClipByValue([a, b], 2);
+        Assert.Equal([1.5f, -2f, 2f], a.Grad.ToArray().Concat(b.Grad.ToArray()).Select(v => MathF.Round(v, 4)));
+        Assert.Equal(6, GradientClipping.ClipByGlobalNorm([Parameter<double>.FromValues("c", 0)], 1, double.PositiveInfinity) + 6);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Float_and_double_kernels_agree_and_the_step_allocates_nothing(string name)
+    {
+        const int n = 1000;
+        var pf = new Parameter<float>("w", n);
+        var pd = new Parameter<double>("w", n);
+        for (int i = 0; i < n; i++)
+        {
+            pf.Value.Span[i] = (float)(pd.Value.Span[i] = Math.Sin(i));
+        }
+        var of = Optimizers.Create(name, [pf]);
+        var od = Optimizers.Create(name, [pd]);
+        of.Schedule("lr", new PowerLaw(of.Defaults.LearningRate, 100));
+        od.Schedule("lr", new PowerLaw(od.Defaults.LearningRate, 100));
+        void Grad()
+        {
+            for (int i = 0; i < n; i++)
+            {
+                pf.Grad.Span[i] = 2 * pf.Value.Span[i] + 0.1f;
+                pd.Grad.Span[i] = 2 * pd.Value.Span[i] + 0.1;
+            }
+        }
+        for (int t = 0; t < 200; t++) // the first step allocates the state slots; later ones run tiered-up code
+        {
+            Grad();
+            of.Step();
+            od.Step();
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int t = 0; t < 50; t++)
+        {
+            Grad();
+            of.Step();
+            od.Step();
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        for (int i = 0; i < n; i++)
+            Assert.True(Math.Abs(pf.Value.Span[i] - pd.Value.Span[i]) < 1e-4, $"{name}: w[{i}] float {pf.Value.Span[i]} vs double {pd.Value.Span[i]}");
+    }
+
+    [Fact]
+    public void Loading_state_for_another_optimizer_or_model_fails_with_a_clear_message()
+    {
+        var state = new StateDict();
+        new Adam<double>([new Parameter<double>("w", 2)]).SaveState(state);
+        var e = Assert.Throws<InvalidDataException>(() => new Sgd<double>([new Parameter<double>("w", 2)]).LoadState(state));
+        Assert.Contains("'adam', not 'sgd'", e.Message);
+        var e2 = Assert.Throws<InvalidDataException>(() => new Adam<double>([new Parameter<double>("v", 2)]).LoadState(state));
+        Assert.Contains("no entry for parameter 'v'", e2.Message);
+    }
+}

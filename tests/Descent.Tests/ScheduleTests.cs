@@ -1,0 +1,115 @@
+using Descent.Schedules;
+using Descent.State;
+using Xunit;
+
+namespace Descent.Tests;
+
+public class ScheduleTests
+{
+    public static IEnumerable<object[]> Cases => TorchReference.Indices("schedules");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Schedule_matches_torch_lr_scheduler(int index)
+    {
+        var c = TorchReference.Root.GetProperty("schedules")[index];
+        var schedule = TorchReference.Schedule(c.GetProperty("spec"));
+        var expected = c.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        double[]? metrics = c.GetProperty("metrics").ValueKind == System.Text.Json.JsonValueKind.Array
+            ? [.. c.GetProperty("metrics").EnumerateArray().Select(v => v.GetDouble())]
+            : null;
+        for (int k = 0; k < expected.Length; k++)
+        {
+            double actual = schedule.At(k + 1);
+            double err = TorchReference.RelativeError(actual, expected[k]);
+            Assert.True(err <= 1e-12, $"{c.GetProperty("spec")}: update {k + 1}: {actual:R}, torch {expected[k]:R}");
+            if (metrics is not null) schedule.Observe(k + 1, metrics[k]);
+        }
+    }
+
+    [Fact]
+    public void PowerLaw_counts_t_from_one_at_the_first_update()
+    {
+        var s = new PowerLaw(0.15, 5e4, 1);
+        Assert.Equal(0.15 / (1 + 1 / 5e4), s.At(1));
+        Assert.Equal(0.15 / 2, s.At(50_000), 15);
+        Assert.Equal(0.15 / Math.Pow(1 + 1e6 / 5e4, 0.5), new PowerLaw(0.15, 5e4, 0.5).At(1_000_000), 15);
+        Assert.Equal(0.15, new PowerLaw(0.15, 10, 0).At(12345));
+    }
+
+    [Fact]
+    public void Formulas_hold_at_their_anchor_points()
+    {
+        Assert.Equal(1.0, new CosineDecay(1, 10, 0.1).At(1));
+        Assert.Equal(0.1, new CosineDecay(1, 10, 0.1).At(11), 15);
+        Assert.Equal(0.55, new CosineDecay(1, 10, 0.1).At(6), 15);
+        Assert.Equal(0.1, new CosineDecay(1, 10, 0.1).At(500), 15);
+        Assert.Equal(2.0, new Linear(0, 2, 4).At(5));
+        Assert.Equal(0.5, new Linear(0, 2, 4).At(2));
+        Assert.Equal(0.25, new StepDecay(1, 3, 0.5).At(7));
+        Assert.Equal(0.5, new StepDecay(1, 3, 0.5).At(6));
+        var cycle = OneCycle.LearningRate(1.0, 100);
+        Assert.Equal(0.04, cycle.At(1), 15);
+        Assert.Equal(1.0, cycle.At(30), 15);
+        Assert.Equal(0.04 / 1e4, cycle.At(100), 15);
+        Assert.Equal(0.04 / 1e4, cycle.At(1000), 15);
+    }
+
+    [Fact]
+    public void Warmup_then_cosine_rises_linearly_then_decays()
+    {
+        var s = new Warmup(4, new CosineDecay(1.0, 8));
+        Assert.Equal([0, 0.25, 0.5, 0.75, 1.0], Enumerable.Range(1, 5).Select(t => s.At(t)));
+        Assert.True(s.At(6) < 1);
+        Assert.Equal(0, s.At(13));
+    }
+
+    [Fact]
+    public void ReduceOnPlateau_inside_a_sequence_receives_metrics_only_while_active()
+    {
+        var plateau = new ReduceOnPlateau(0.1, factor: 0.5, patience: 0);
+        var s = new Sequence([new Constant(0.2), plateau], [3]);
+        s.Observe(1, 5); // goes to the constant part: ignored
+        s.Observe(2, 5);
+        Assert.Equal(0.2, s.At(3));
+        Assert.Equal(0.1, s.At(4));
+        s.Observe(4, 1.0);
+        s.Observe(5, 2.0); // no improvement, patience 0: halve
+        Assert.Equal(0.05, s.At(6));
+    }
+
+    [Fact]
+    public void Plateau_state_survives_save_and_load()
+    {
+        var a = new Sequence([new Linear(0, 1, 2), new ReduceOnPlateau(1, factor: 0.5, patience: 1)], [2]);
+        double[] metrics = [3, 2, 2, 2, 1, 1, 1, 1];
+        for (int t = 1; t <= 5; t++) a.Observe(t, metrics[t - 1]);
+        var state = new StateDict();
+        a.SaveState(state, "s");
+        var b = new Sequence([new Linear(0, 1, 2), new ReduceOnPlateau(1, factor: 0.5, patience: 1)], [2]);
+        b.LoadState(state, "s");
+        for (int t = 6; t <= 8; t++)
+        {
+            a.Observe(t, metrics[t - 1]);
+            b.Observe(t, metrics[t - 1]);
+            Assert.Equal(a.At(t + 1), b.At(t + 1));
+        }
+        Assert.Equal(0.5, b.At(9));
+    }
+
+    [Fact]
+    public void Invalid_arguments_name_the_argument()
+    {
+        Assert.Contains("tau", Assert.Throws<ArgumentException>(() => new PowerLaw(0.1, 0)).Message);
+        Assert.Contains("alpha", Assert.Throws<ArgumentException>(() => new PowerLaw(0.1, 10, -1)).Message);
+        Assert.Contains("step_size", Assert.Throws<ArgumentException>(() => new StepDecay(0.1, 0)).Message);
+        Assert.Contains("milestones", Assert.Throws<ArgumentException>(() => new MultiStep(0.1, [5, 3])).Message);
+        Assert.Contains("T_max", Assert.Throws<ArgumentException>(() => new CosineDecay(0.1, 0)).Message);
+        Assert.Contains("T_mult", Assert.Throws<ArgumentException>(() => new CosineWarmRestarts(0.1, 5, 0)).Message);
+        Assert.Contains("pct_start", Assert.Throws<ArgumentException>(() => OneCycle.LearningRate(0.1, 100, pctStart: 1.5)).Message);
+        Assert.Contains("factor", Assert.Throws<ArgumentException>(() => new ReduceOnPlateau(0.1, factor: 1.5)).Message);
+        Assert.Contains("milestones", Assert.Throws<ArgumentException>(() => new Sequence([new Constant(1), new Constant(2)], [])).Message);
+        Assert.Contains("counted from 1", Assert.Throws<ArgumentException>(() => new PowerLaw(1, 10).At(0)).Message);
+        Assert.Contains("finite", Assert.Throws<ArgumentException>(() => new Constant(double.NaN)).Message);
+    }
+}
