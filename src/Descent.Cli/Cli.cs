@@ -1,19 +1,23 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 
 namespace Descent.Cli;
 
 /// <summary>
 /// The <c>descent</c> command: builds the subcommands, runs one, and turns every failure into one line
-/// on standard error (<c>descent: error: ...</c>) with a non-zero exit code: 2 for a usage mistake,
-/// 1 for a failure while running.
+/// on standard error (<c>descent: error: ...</c>) with a non-zero exit code: 2 for bad input (flags,
+/// names, numbers, expressions, hyperparameters), 1 for a failure while running (files, data).
 /// </summary>
 public static class Cli
 {
     /// <summary>Runs <paramref name="args"/>, writing results to <paramref name="stdout"/> and messages to <paramref name="stderr"/>.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("Descent: gradient optimizers for neural networks, and what they do.")
+        // A root named "descent" (a RootCommand would take the assembly's file name).
+        var root = new Command("descent", "Descent: gradient optimizers for neural networks, and what they do.")
         {
+            new HelpOption(),
+            new VersionOption(),
             TrajectoryCommand.Create(stdout, stderr),
         };
         var parsed = root.Parse(args);
@@ -26,11 +30,11 @@ public static class Cli
         {
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or ArgumentException or FormatException)
         {
             return Fail(stderr, 2, e.Message);
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidDataException or IOException or KeyNotFoundException or UnauthorizedAccessException)
+        catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException or UnauthorizedAccessException)
         {
             return Fail(stderr, 1, e.Message);
         }

@@ -60,7 +60,7 @@ public class CliTests
     {
         string[] args = ["trajectory", "-f", "rosenbrock", "--steps", "3", "--start=1,2", .. extra];
         var (code, output, err) = Run(args);
-        Assert.NotEqual(0, code);
+        Assert.Equal(2, code);
         Assert.Equal("", output);
         Assert.Single(err.TrimEnd().Split('\n'));
         Assert.StartsWith("descent: error: ", err);
@@ -91,7 +91,7 @@ public class CliTests
     public void Unknown_functions_and_malformed_expressions_are_rejected(string function, string message)
     {
         var (code, _, err) = Run("trajectory", "-f", function, "-o", "adam", "--steps", "3", "--start=1,2");
-        Assert.NotEqual(0, code);
+        Assert.Equal(2, code);
         Assert.Single(err.TrimEnd().Split('\n'));
         Assert.Contains(message, err);
     }

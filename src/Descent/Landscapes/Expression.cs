@@ -22,8 +22,15 @@ public sealed class Expression
 
     private static readonly Dictionary<string, Op> Functions = new(StringComparer.Ordinal)
     {
-        ["exp"] = Op.Exp, ["log"] = Op.Log, ["sqrt"] = Op.Sqrt, ["sin"] = Op.Sin, ["cos"] = Op.Cos,
-        ["tan"] = Op.Tan, ["tanh"] = Op.Tanh, ["sigmoid"] = Op.Sigmoid, ["abs"] = Op.Abs,
+        ["exp"] = Op.Exp,
+        ["log"] = Op.Log,
+        ["sqrt"] = Op.Sqrt,
+        ["sin"] = Op.Sin,
+        ["cos"] = Op.Cos,
+        ["tan"] = Op.Tan,
+        ["tanh"] = Op.Tanh,
+        ["sigmoid"] = Op.Sigmoid,
+        ["abs"] = Op.Abs,
     };
 
     private readonly Op[] _ops;
