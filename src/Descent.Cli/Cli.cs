@@ -19,6 +19,7 @@ public static class Cli
             new HelpOption(),
             new VersionOption(),
             TrajectoryCommand.Create(stdout, stderr),
+            TrainCommand.Create(stdout, stderr),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -34,7 +35,7 @@ public static class Cli
         {
             return Fail(stderr, 2, e.Message);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException or UnauthorizedAccessException)
+        catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException or UnauthorizedAccessException or Descent.Training.TrainingException)
         {
             return Fail(stderr, 1, e.Message);
         }

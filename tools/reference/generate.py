@@ -384,6 +384,43 @@ def gradient_cases():
     return out
 
 
+def network_cases():
+    """Loss and parameter gradients of small MLPs (torch.nn.Sequential of Linear and activations), float64."""
+    out = []
+    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU, "identity": torch.nn.Identity}
+    torch.manual_seed(1)
+    for act in acts:
+        for loss_name in ["cross-entropy", "bce", "mse"]:
+            classes = 2 if loss_name == "bce" else 3
+            sizes = [4, 6, 5, 1 if loss_name == "bce" else classes]
+            layers = []
+            for i in range(len(sizes) - 1):
+                layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+                if i < len(sizes) - 2:
+                    layers.append(acts[act]())
+            model = torch.nn.Sequential(*layers).double()
+            x = torch.randn(7, sizes[0])
+            y = torch.randint(0, classes, (7,))
+            z = model(x)
+            if loss_name == "cross-entropy":
+                loss = torch.nn.functional.cross_entropy(z, y)
+            elif loss_name == "bce":
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(z[:, 0], y.double())
+            else:
+                loss = torch.nn.functional.mse_loss(z, torch.nn.functional.one_hot(y, classes).double())
+            loss.backward()
+            out.append(dict(activation=act, loss=loss_name, sizes=sizes, classes=classes, inputs=x.flatten().tolist(), labels=y.tolist(),
+                            value=loss.item(), outputs=z.detach().flatten().tolist(),
+                            parameters={f"layers.{k}": v.detach().flatten().tolist() for k, v in model.state_dict().items()},
+                            gradients={f"layers.{k}": v.grad.flatten().tolist() for k, v in model.named_parameters()}))
+    return out
+
+
+def erf_cases():
+    xs = [-6.5, -3.2, -2.6, -2.5, -1.0, -0.3, 0.0, 1e-8, 0.2, 0.7, 1.5, 2.49, 2.51, 3.7, 5.9, 7.0]
+    return [dict(x=x, erf=math.erf(x)) for x in xs]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     traj = []
@@ -400,6 +437,8 @@ def main():
         "schedules": schedule_cases(),
         "groups": group_case(),
         "gradients": gradient_cases(),
+        "networks": network_cases(),
+        "erf": erf_cases(),
     }
     path = os.path.join(OUT, "torch_reference.json")
     with open(path, "w") as fh:

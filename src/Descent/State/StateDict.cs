@@ -76,24 +76,7 @@ public sealed class StateDict
     };
 
     /// <summary>Writes the state to <paramref name="path"/> atomically (temporary file, flush, rename).</summary>
-    public void Save(string path)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                Write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+    public void Save(string path) => Atomic.Write(path, Write);
 
     /// <summary>Reads a state written by <see cref="Save"/>; a damaged file gets an error naming it and the problem.</summary>
     public static StateDict Load(string path)

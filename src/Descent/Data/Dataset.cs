@@ -1,0 +1,50 @@
+namespace Descent.Data;
+
+/// <summary>
+/// Labelled examples for classification: <see cref="Count"/> rows of <see cref="Dimensions"/> float
+/// features (row-major) and an integer label in <c>[0, Classes)</c> for each.
+/// </summary>
+public sealed class Dataset
+{
+    /// <summary>Creates a dataset, checking that the shapes agree and every label is in range.</summary>
+    public Dataset(string name, float[] features, int[] labels, int dimensions, int classes)
+    {
+        if (dimensions < 1) throw new ArgumentException($"{name}: examples need at least one feature.");
+        if (features.Length != labels.Length * dimensions)
+            throw new ArgumentException($"{name}: {labels.Length} labels need {labels.Length * dimensions} feature values ({dimensions} each), got {features.Length}.");
+        if (classes < 2) throw new ArgumentException($"{name}: classification needs at least 2 classes, got {classes}.");
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)classes)
+                throw new ArgumentException($"{name}: label {labels[i]} of example {i} is out of range [0, {classes - 1}].");
+        Name = name;
+        Features = features;
+        Labels = labels;
+        Dimensions = dimensions;
+        Classes = classes;
+    }
+
+    /// <summary>Where the data came from.</summary>
+    public string Name { get; }
+
+    /// <summary>Features, <c>[Count, Dimensions]</c> row-major.</summary>
+    public float[] Features { get; }
+
+    /// <summary>Labels.</summary>
+    public int[] Labels { get; }
+
+    /// <summary>Features per example.</summary>
+    public int Dimensions { get; }
+
+    /// <summary>Number of classes.</summary>
+    public int Classes { get; }
+
+    /// <summary>Number of examples.</summary>
+    public int Count => Labels.Length;
+
+    /// <summary>The features of example <paramref name="i"/>.</summary>
+    public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * Dimensions, Dimensions);
+
+    /// <summary>Examples <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> - 1 as a new dataset.</summary>
+    public Dataset Slice(int start, int count, string? name = null) =>
+        new(name ?? Name, Features.AsSpan(start * Dimensions, count * Dimensions).ToArray(), Labels.AsSpan(start, count).ToArray(), Dimensions, Classes);
+}

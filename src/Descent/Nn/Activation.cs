@@ -1,0 +1,82 @@
+using System.Numerics;
+using Descent.Numerics;
+
+namespace Descent.Nn;
+
+/// <summary>Element-wise nonlinearities between dense layers.</summary>
+public enum Activation
+{
+    /// <summary><c>f(x) = x</c>.</summary>
+    Identity,
+
+    /// <summary><c>max(0, x)</c>; derivative 0 at 0, as PyTorch.</summary>
+    ReLU,
+
+    /// <summary><c>tanh(x)</c>.</summary>
+    Tanh,
+
+    /// <summary><c>1 / (1 + exp(-x))</c>.</summary>
+    Sigmoid,
+
+    /// <summary>GELU, exact form <c>x Phi(x) = x (1 + erf(x / sqrt 2)) / 2</c> (PyTorch's default).</summary>
+    Gelu,
+}
+
+/// <summary>Forward and backward passes of <see cref="Activation"/>, generic over float and double.</summary>
+public static class Activations
+{
+    /// <summary>Parses a name (<c>relu</c>, <c>tanh</c>, <c>sigmoid</c>, <c>gelu</c>, <c>identity</c>).</summary>
+    public static Activation Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "identity" or "linear" or "none" => Activation.Identity,
+        "relu" => Activation.ReLU,
+        "tanh" => Activation.Tanh,
+        "sigmoid" => Activation.Sigmoid,
+        "gelu" => Activation.Gelu,
+        _ => throw new ArgumentException($"Unknown activation '{name}': choose relu, tanh, sigmoid, gelu or identity."),
+    };
+
+    /// <summary>The command-line name.</summary>
+    public static string Name(this Activation a) => a.ToString().ToLowerInvariant();
+
+    /// <summary><c>y = f(x)</c>.</summary>
+    public static void Forward<T>(Activation a, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (a)
+        {
+            case Activation.Identity: x.CopyTo(y); break;
+            case Activation.ReLU: for (int i = 0; i < x.Length; i++) y[i] = x[i] > T.Zero ? x[i] : T.Zero; break;
+            case Activation.Tanh: for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]); break;
+            case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) y[i] = T.One / (T.One + T.Exp(-x[i])); break;
+            case Activation.Gelu:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    double v = double.CreateTruncating(x[i]);
+                    y[i] = T.CreateTruncating(0.5 * v * (1 + SpecialFunctions.Erf(v / Math.Sqrt(2))));
+                }
+                break;
+        }
+    }
+
+    /// <summary><c>dx = dy * f'(x)</c>, given the input <paramref name="x"/> and output <paramref name="y"/> of the forward pass.</summary>
+    public static void Backward<T>(Activation a, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (a)
+        {
+            case Activation.Identity: dy.CopyTo(dx); break;
+            case Activation.ReLU: for (int i = 0; i < x.Length; i++) dx[i] = x[i] > T.Zero ? dy[i] : T.Zero; break;
+            case Activation.Tanh: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i] * y[i]); break;
+            case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i]) * y[i]; break;
+            case Activation.Gelu:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    // d/dx [x Phi(x)] = Phi(x) + x phi(x)
+                    double v = double.CreateTruncating(x[i]);
+                    double cdf = 0.5 * (1 + SpecialFunctions.Erf(v / Math.Sqrt(2)));
+                    double pdf = Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI);
+                    dx[i] = dy[i] * T.CreateTruncating(cdf + v * pdf);
+                }
+                break;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Numerics;
+
+namespace Descent.Nn;
+
+/// <summary>The training objectives, each averaged over the minibatch as PyTorch's <c>reduction='mean'</c>.</summary>
+public enum Loss
+{
+    /// <summary>Softmax cross-entropy on class logits (<c>nn.CrossEntropyLoss</c>): <c>logsumexp(z) - z_y</c>.</summary>
+    CrossEntropy,
+
+    /// <summary>Binary cross-entropy on one logit per example (<c>nn.BCEWithLogitsLoss</c>): <c>max(z, 0) - z y + log(1 + exp(-|z|))</c>.</summary>
+    BinaryCrossEntropy,
+
+    /// <summary>Mean squared error against one-hot targets (<c>nn.MSELoss</c>), averaged over all outputs.</summary>
+    MeanSquaredError,
+}
+
+/// <summary>Loss values, their gradients and accuracy, computed together in one pass over the outputs.</summary>
+public static class Losses
+{
+    /// <summary>Parses <c>cross-entropy</c>, <c>bce</c> or <c>mse</c>.</summary>
+    public static Loss Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "cross-entropy" or "ce" or "crossentropy" => Loss.CrossEntropy,
+        "bce" or "binary-cross-entropy" => Loss.BinaryCrossEntropy,
+        "mse" => Loss.MeanSquaredError,
+        _ => throw new ArgumentException($"Unknown loss '{name}': choose cross-entropy, bce or mse."),
+    };
+
+    /// <summary>The command-line name.</summary>
+    public static string Name(this Loss loss) => loss switch
+    {
+        Loss.CrossEntropy => "cross-entropy",
+        Loss.BinaryCrossEntropy => "bce",
+        _ => "mse",
+    };
+
+    /// <summary>Number of network outputs the loss needs for <paramref name="classes"/> classes.</summary>
+    public static int Outputs(this Loss loss, int classes)
+    {
+        if (loss == Loss.BinaryCrossEntropy && classes != 2)
+            throw new ArgumentException($"The bce loss is for two classes; this data has {classes}. Use cross-entropy.");
+        return loss == Loss.BinaryCrossEntropy ? 1 : classes;
+    }
+
+    /// <summary>
+    /// Mean loss over the batch of <paramref name="outputs"/> (<c>[batch, k]</c>) with integer
+    /// <paramref name="labels"/>; writes <c>d loss / d outputs</c> into <paramref name="gradient"/> unless it is
+    /// empty, and counts correct predictions in <paramref name="correct"/>.
+    /// </summary>
+    public static double Evaluate<T>(Loss loss, ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int batch, Span<T> gradient, out int correct)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = outputs.Length / batch;
+        bool wantGrad = !gradient.IsEmpty;
+        double total = 0;
+        correct = 0;
+        T invB = T.One / T.CreateTruncating(batch);
+        for (int b = 0; b < batch; b++)
+        {
+            var z = outputs.Slice(b * k, k);
+            int y = labels[b];
+            switch (loss)
+            {
+                case Loss.CrossEntropy:
+                    {
+                        int arg = 0;
+                        T max = z[0];
+                        for (int j = 1; j < k; j++) if (z[j] > max) { max = z[j]; arg = j; }
+                        T sum = T.Zero;
+                        for (int j = 0; j < k; j++) sum += T.Exp(z[j] - max);
+                        T logSumExp = max + T.Log(sum);
+                        total += double.CreateTruncating(logSumExp - z[y]);
+                        if (arg == y) correct++;
+                        if (wantGrad)
+                        {
+                            var g = gradient.Slice(b * k, k);
+                            for (int j = 0; j < k; j++) g[j] = (T.Exp(z[j] - logSumExp) - (j == y ? T.One : T.Zero)) * invB;
+                        }
+                        break;
+                    }
+                case Loss.BinaryCrossEntropy:
+                    {
+                        T zz = z[0], t = y == 1 ? T.One : T.Zero;
+                        total += double.CreateTruncating(T.Max(zz, T.Zero) - zz * t + T.Log(T.One + T.Exp(-T.Abs(zz))));
+                        if ((zz > T.Zero ? 1 : 0) == y) correct++;
+                        if (wantGrad) gradient[b] = (T.One / (T.One + T.Exp(-zz)) - t) * invB;
+                        break;
+                    }
+                default:
+                    {
+                        int arg = 0;
+                        for (int j = 1; j < k; j++) if (z[j] > z[arg]) arg = j;
+                        if (arg == y) correct++;
+                        T scale = T.CreateTruncating(2.0) * invB / T.CreateTruncating(k);
+                        for (int j = 0; j < k; j++)
+                        {
+                            T d = z[j] - (j == y ? T.One : T.Zero);
+                            total += double.CreateTruncating(d * d) / k;
+                            if (wantGrad) gradient[b * k + j] = scale * d;
+                        }
+                        break;
+                    }
+            }
+        }
+        return total / batch;
+    }
+}

@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Descent.Data;
+using Descent.Nn;
+using Descent.Numerics;
+using Descent.Optim;
+using Descent.Schedules;
+using Descent.State;
+
+namespace Descent.Training;
+
+/// <summary>Final numbers of a run (also written as <c>summary.json</c>).</summary>
+public sealed record TrainingSummary(long Steps, double Seconds, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double StepsPerSecond);
+
+/// <summary>
+/// Trains a feedforward classifier: data, model, optimizer, schedule and minibatches built from a
+/// <see cref="TrainingConfig"/>, with every random draw from the config's seed (data from stream 0,
+/// initialization from stream 1, batch order from stream 2). A step: draw a batch, zero the gradients,
+/// forward, loss and its gradient, backward, clip, optimizer step; nothing is allocated.
+/// </summary>
+public sealed class Trainer
+{
+    private const string CheckpointFile = "checkpoint.state";
+    private readonly float[] _batchX;
+    private readonly int[] _batchY;
+    private readonly float[] _outputGrad;
+    private readonly Schedule _schedule;
+    private double _batchLossSum;
+    private long _batchLossCount;
+
+    /// <summary>Builds everything the config describes.</summary>
+    public Trainer(TrainingConfig config)
+    {
+        Config = config;
+        (Train, Test) = LoadData(config);
+        var loss = Losses.Parse(config.Loss);
+        Loss = loss;
+        Model = new Sequential<float>([Train.Dimensions, .. config.Hidden, loss.Outputs(Train.Classes)],
+            Activations.Parse(config.Activation), Initializations.Parse(config.Init), Rng.ForStream(config.Seed, 1));
+        var options = Optimizers.DefaultOptions(config.Optimizer);
+        foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
+        Optimizer = Optimizers.Create(config.Optimizer, Model.Parameters, options);
+        if (config.Steps < 1 && config.Epochs < 1) throw new ArgumentException($"Invalid number of steps {config.Steps}: must be at least 1.");
+        if (config.Epochs < 0) throw new ArgumentException($"Invalid number of epochs {config.Epochs}: must be at least 1.");
+        if (config.EvalEvery < 1) throw new ArgumentException($"Invalid evaluation interval {config.EvalEvery}: must be at least 1.");
+        if (config.CheckpointEvery < 1) throw new ArgumentException($"Invalid checkpoint interval {config.CheckpointEvery}: must be at least 1.");
+        if (config.ClipNorm < 0 || config.ClipValue < 0) throw new ArgumentException("Clipping thresholds must be >= 0 (0 turns clipping off).");
+        Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
+        TotalSteps = config.Epochs > 0 ? config.Epochs * Batches.BatchesPerEpoch : config.Steps;
+        _schedule = ScheduleSpec.Parse(config.Schedule, options.LearningRate, TotalSteps, config.Warmup);
+        Optimizer.Schedule("lr", _schedule);
+        _batchX = new float[Batches.BatchSize * Train.Dimensions];
+        _batchY = new int[Batches.BatchSize];
+        _outputGrad = new float[Batches.BatchSize * Model.Outputs];
+    }
+
+    /// <summary>The configuration.</summary>
+    public TrainingConfig Config { get; }
+
+    /// <summary>Training examples.</summary>
+    public Dataset Train { get; }
+
+    /// <summary>Held-out examples.</summary>
+    public Dataset Test { get; }
+
+    /// <summary>The network.</summary>
+    public Sequential<float> Model { get; }
+
+    /// <summary>The loss.</summary>
+    public Loss Loss { get; }
+
+    /// <summary>The optimizer (its <c>lr</c> follows the configured schedule).</summary>
+    public Optimizer<float> Optimizer { get; }
+
+    /// <summary>The minibatch sampler.</summary>
+    public Batches Batches { get; }
+
+    /// <summary>Steps the run takes in all (from <see cref="TrainingConfig.Steps"/> or <see cref="TrainingConfig.Epochs"/>).</summary>
+    public long TotalSteps { get; }
+
+    /// <summary>Steps taken.</summary>
+    public long Step => Optimizer.StepCount;
+
+    /// <summary>One optimizer step on the next minibatch; returns the minibatch loss before the update.</summary>
+    public double TrainStep()
+    {
+        int b = Batches.Next(_batchX, _batchY);
+        Model.ZeroGrad();
+        var outputs = Model.Forward(_batchX, b);
+        double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(0, b), b, _outputGrad.AsSpan(0, b * Model.Outputs), out _);
+        if (!double.IsFinite(loss)) return loss;
+        Model.Backward(_batchX, _outputGrad, b);
+        if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
+        if (Config.ClipNorm > 0) GradientClipping.ClipByGlobalNorm(Model.Parameters, Config.ClipNorm);
+        Optimizer.Step();
+        _batchLossSum += loss;
+        _batchLossCount++;
+        return loss;
+    }
+
+    /// <summary>Mean loss and accuracy of the model on <paramref name="data"/> (in chunks of 1,000).</summary>
+    public (double Loss, double Accuracy) Evaluate(Dataset data)
+    {
+        double total = 0;
+        int correct = 0;
+        for (int start = 0; start < data.Count; start += 1000)
+        {
+            int n = Math.Min(1000, data.Count - start);
+            var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
+            total += n * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start, n), n, [], out int c);
+            correct += c;
+        }
+        return (total / data.Count, (double)correct / data.Count);
+    }
+
+    /// <summary>
+    /// Runs to <see cref="TotalSteps"/>, writing into <paramref name="outDir"/> the metrics
+    /// (<c>metrics.csv</c>, <c>metrics.jsonl</c>, a TensorBoard event file), checkpoints, <c>model.safetensors</c>
+    /// and <c>summary.json</c>. With <paramref name="resume"/> it continues from the checkpoint in
+    /// <paramref name="outDir"/>, truncating metrics written after it, so the result is bit-identical to an
+    /// uninterrupted run. <paramref name="progress"/> is called after every evaluation.
+    /// </summary>
+    public TrainingSummary Run(string outDir, bool resume = false, Action<MetricsRow, double>? progress = null)
+    {
+        Directory.CreateDirectory(outDir);
+        string csvPath = Path.Combine(outDir, "metrics.csv"), jsonlPath = Path.Combine(outDir, "metrics.jsonl");
+        double secondsBefore = 0;
+        if (resume)
+        {
+            secondsBefore = LoadCheckpoint(outDir, csvPath, jsonlPath);
+        }
+        else
+        {
+            Atomic.WriteText(Path.Combine(outDir, "config.json"), JsonSerializer.Serialize(Config, JsonOptions));
+            File.WriteAllText(csvPath, MetricsRow.CsvHeader + "\n");
+            File.WriteAllText(jsonlPath, "");
+        }
+        using var csv = new StreamWriter(csvPath, append: true);
+        using var jsonl = new StreamWriter(jsonlPath, append: true);
+        using var tensorboard = new TensorBoardWriter(outDir, append: resume);
+        var clock = Stopwatch.StartNew();
+        long startStep = Step;
+        MetricsRow? last = null;
+        while (Step < TotalSteps)
+        {
+            double lr = Optimizer.Groups[0].Options.LearningRate;
+            double loss = TrainStep();
+            if (!double.IsFinite(loss))
+            {
+                long good = File.Exists(Path.Combine(outDir, CheckpointFile)) ? StateDict.Load(Path.Combine(outDir, CheckpointFile)).GetLong("trainer.step") : 0;
+                throw new TrainingException($"The loss became {loss} at step {Step + 1} (learning rate {lr:G4}): the learning rate is probably too high for this model; lower --lr or clip gradients (--clip-norm). " +
+                    (good > 0 ? $"The last good checkpoint (step {good}) is kept in {outDir}." : "No checkpoint had been written yet."));
+            }
+            bool final = Step == TotalSteps;
+            if (Step % Config.EvalEvery == 0 || final)
+            {
+                last = Evaluation(lr);
+                _schedule.Observe(Step, last.TestLoss);
+                csv.WriteLine(last.ToCsv());
+                jsonl.WriteLine(last.ToJson());
+                tensorboard.Scalar("loss/batch", Step, last.BatchLoss);
+                tensorboard.Scalar("loss/train", Step, last.TrainLoss);
+                tensorboard.Scalar("loss/test", Step, last.TestLoss);
+                tensorboard.Scalar("accuracy/train", Step, last.TrainAccuracy);
+                tensorboard.Scalar("accuracy/test", Step, last.TestAccuracy);
+                tensorboard.Scalar("lr", Step, lr);
+                progress?.Invoke(last, (Step - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+            }
+            if (Step % Config.CheckpointEvery == 0 || final)
+            {
+                csv.Flush();
+                jsonl.Flush();
+                tensorboard.Flush();
+                SaveCheckpoint(outDir, new FileInfo(csvPath).Length, new FileInfo(jsonlPath).Length, secondsBefore + clock.Elapsed.TotalSeconds);
+            }
+        }
+        last ??= Evaluation(Optimizer.Groups[0].Options.LearningRate);
+        double seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+        var summary = new TrainingSummary(Step, seconds, last.TrainLoss, last.TrainAccuracy, last.TestLoss, last.TestAccuracy,
+            (Step - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+        SafeTensors.Save(Path.Combine(outDir, "model.safetensors"), Model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value)),
+            new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        Atomic.WriteText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(new
+        {
+            steps = summary.Steps,
+            seconds = summary.Seconds,
+            train_loss = summary.TrainLoss,
+            train_accuracy = summary.TrainAccuracy,
+            test_loss = summary.TestLoss,
+            test_accuracy = summary.TestAccuracy,
+            steps_per_second = summary.StepsPerSecond,
+            data = Train.Name,
+            train_examples = Train.Count,
+            test_examples = Test.Count,
+            parameters = Model.Values.Length,
+        }, JsonOptions));
+        return summary;
+    }
+
+    private MetricsRow Evaluation(double lr)
+    {
+        var (trainLoss, trainAcc) = Evaluate(Train);
+        var (testLoss, testAcc) = Evaluate(Test);
+        double batchLoss = _batchLossCount > 0 ? _batchLossSum / _batchLossCount : double.NaN;
+        _batchLossSum = 0;
+        _batchLossCount = 0;
+        return new MetricsRow(Step, Batches.Epoch, lr, batchLoss, trainLoss, trainAcc, testLoss, testAcc);
+    }
+
+    private void SaveCheckpoint(string outDir, long csvLength, long jsonlLength, double seconds)
+    {
+        var state = new StateDict();
+        state.Set("trainer.step", Step);
+        state.Set("trainer.batch_loss_sum", _batchLossSum);
+        state.Set("trainer.batch_loss_count", _batchLossCount);
+        state.Set("trainer.seconds", seconds);
+        state.Set("files.metrics_csv", csvLength);
+        state.Set("files.metrics_jsonl", jsonlLength);
+        state.Set("model.values", Model.Values);
+        Optimizer.SaveState(state);
+        Batches.SaveState(state, "batches");
+        state.Save(Path.Combine(outDir, CheckpointFile));
+    }
+
+    private double LoadCheckpoint(string outDir, string csvPath, string jsonlPath)
+    {
+        string path = Path.Combine(outDir, CheckpointFile);
+        if (!File.Exists(path)) throw new TrainingException($"{outDir} holds no checkpoint ({CheckpointFile}) to resume from; start a new run with --out.");
+        var state = StateDict.Load(path);
+        state.CopyTo<float>("model.values", Model.Values);
+        Optimizer.LoadState(state);
+        Batches.LoadState(state, "batches");
+        _batchLossSum = state.GetDouble("trainer.batch_loss_sum");
+        _batchLossCount = state.GetLong("trainer.batch_loss_count");
+        Truncate(csvPath, state.GetLong("files.metrics_csv"));
+        Truncate(jsonlPath, state.GetLong("files.metrics_jsonl"));
+        return state.GetDouble("trainer.seconds");
+    }
+
+    private static void Truncate(string path, long length)
+    {
+        if (!File.Exists(path) || new FileInfo(path).Length < length)
+            throw new TrainingException($"{path} is shorter than the checkpoint recorded ({length} bytes); the run directory was changed after the checkpoint.");
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
+        f.SetLength(length);
+    }
+
+    /// <summary>Loads the configuration saved in a run directory.</summary>
+    public static TrainingConfig LoadConfig(string outDir)
+    {
+        string path = Path.Combine(outDir, "config.json");
+        if (!File.Exists(path)) throw new TrainingException($"{outDir} is not a Descent run directory (no config.json); start a new run with --out.");
+        return JsonSerializer.Deserialize<TrainingConfig>(File.ReadAllText(path), JsonOptions)
+            ?? throw new TrainingException($"{path} is empty.");
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static (Dataset Train, Dataset Test) LoadData(TrainingConfig c)
+    {
+        switch (c.Data.Trim().ToLowerInvariant())
+        {
+            case "moons":
+                var rng = Rng.ForStream(c.Seed, 0);
+                return (Moons.Generate(c.N, c.Noise, c.Flip, c.StretchX, c.StretchY, rng, "moons-train"),
+                        Moons.Generate(c.N, c.Noise, c.Flip, c.StretchX, c.StretchY, rng, "moons-test"));
+            case "mnist":
+                return c.DataDir is null ? Mnist.Embedded() : Mnist.Load(c.DataDir, "mnist");
+            case "fashion-mnist":
+                return Mnist.Load(c.DataDir ?? Mnist.FashionMnistDirectory, "fashion-mnist");
+            case "csv":
+                if (c.Csv is null) throw new ArgumentException("--data csv needs --csv FILE.");
+                var all = Csv.Load(c.Csv);
+                int test = Math.Max(1, all.Count / 5);
+                if (all.Count < 2) throw new InvalidDataException($"{c.Csv}: needs at least 2 rows (the last 20% are held out for testing).");
+                return (all.Slice(0, all.Count - test, all.Name + "-train"), all.Slice(all.Count - test, test, all.Name + "-test"));
+            default:
+                throw new ArgumentException($"Unknown data '{c.Data}': choose moons, mnist, fashion-mnist or csv.");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+namespace Descent.Training;
+
+/// <summary>
+/// Everything that defines a training run; saved as <c>config.json</c> in the output directory so a
+/// run can be resumed (and reproduced) from it alone.
+/// </summary>
+public sealed record TrainingConfig
+{
+    /// <summary><c>moons</c>, <c>mnist</c>, <c>fashion-mnist</c> or <c>csv</c>.</summary>
+    public string Data { get; init; } = "moons";
+
+    /// <summary>Directory of MNIST-format IDX files (for <c>mnist</c> and <c>fashion-mnist</c>); null for the defaults.</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>CSV file for <c>csv</c> data.</summary>
+    public string? Csv { get; init; }
+
+    /// <summary>Moons: number of training points (the test set has as many).</summary>
+    public int N { get; init; } = 500;
+
+    /// <summary>Moons: standard deviation of the Gaussian noise.</summary>
+    public double Noise { get; init; } = 0.1;
+
+    /// <summary>Moons: probability that a label is flipped.</summary>
+    public double Flip { get; init; }
+
+    /// <summary>Moons: factor on x.</summary>
+    public double StretchX { get; init; } = 1;
+
+    /// <summary>Moons: factor on y.</summary>
+    public double StretchY { get; init; } = 1;
+
+    /// <summary>Hidden layer widths (empty for a linear model).</summary>
+    public int[] Hidden { get; init; } = [64, 64];
+
+    /// <summary>Activation after each hidden layer.</summary>
+    public string Activation { get; init; } = "relu";
+
+    /// <summary>Loss: <c>cross-entropy</c>, <c>bce</c> or <c>mse</c>.</summary>
+    public string Loss { get; init; } = "cross-entropy";
+
+    /// <summary>Weight initialization: <c>torch</c>, <c>he</c> or <c>xavier</c>.</summary>
+    public string Init { get; init; } = "torch";
+
+    /// <summary>Optimizer name.</summary>
+    public string Optimizer { get; init; } = "adam";
+
+    /// <summary>Hyperparameters set explicitly, by PyTorch name; the rest keep the optimizer's defaults.</summary>
+    public Dictionary<string, double> Hyperparameters { get; init; } = [];
+
+    /// <summary>Learning-rate schedule (see <see cref="Schedules.ScheduleSpec"/>).</summary>
+    public string Schedule { get; init; } = "constant";
+
+    /// <summary>Steps of linear warmup before the schedule.</summary>
+    public long Warmup { get; init; }
+
+    /// <summary>Examples per minibatch.</summary>
+    public int Batch { get; init; } = 32;
+
+    /// <summary>Skip the incomplete last batch of each epoch.</summary>
+    public bool DropLast { get; init; }
+
+    /// <summary>Number of optimizer steps (ignored when <see cref="Epochs"/> is set).</summary>
+    public long Steps { get; init; } = 1000;
+
+    /// <summary>Number of passes over the training set; when above 0 it sets the step count.</summary>
+    public long Epochs { get; init; }
+
+    /// <summary>Clip the global gradient norm to this value (0: off).</summary>
+    public double ClipNorm { get; init; }
+
+    /// <summary>Clip every gradient entry to [-v, v] (0: off).</summary>
+    public double ClipValue { get; init; }
+
+    /// <summary>Seed of every random draw (data, initialization, batches).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Steps between evaluations (a metrics row).</summary>
+    public long EvalEvery { get; init; } = 100;
+
+    /// <summary>Steps between checkpoints.</summary>
+    public long CheckpointEvery { get; init; } = 1000;
+}
