@@ -127,6 +127,8 @@ public sealed class Trainer
         double secondsBefore = 0;
         if (resume)
         {
+            // A run killed while writing leaves its temporary file behind (the rename never happened): remove it.
+            foreach (var stale in Directory.GetFiles(outDir, "*.tmp")) File.Delete(stale);
             secondsBefore = LoadCheckpoint(outDir, csvPath, jsonlPath);
         }
         else
