@@ -52,3 +52,58 @@ public class ReadmeExampleTests
         }
     }
 }
+
+/// <summary>The README's training examples.</summary>
+public class ReadmeTrainingExampleTests
+{
+    [Fact]
+    public void Fit_trains_a_network_described_by_a_config()
+    {
+        // --- README fit example begins
+        var trainer = new Descent.Training.Trainer(new Descent.Training.TrainingConfig
+        {
+            Data = "moons",
+            N = 500,
+            Noise = 0.1,
+            Hidden = [64, 64],
+            Activation = "relu",
+            Optimizer = "adam",
+            Hyperparameters = new() { ["lr"] = 0.01 },
+            Schedule = "cosine",
+            Batch = 32,
+            Steps = 2000,
+            Seed = 1,
+        });
+        var result = trainer.Fit();                 // or trainer.Run("runs/moons") to write metrics and checkpoints
+        Console.WriteLine($"test accuracy {result.TestAccuracy:P1}");
+        // --- README fit example ends
+        Assert.True(result.TrainAccuracy >= 0.99);
+    }
+
+    [Fact]
+    public void A_hand_written_loop_trains_too()
+    {
+        // --- README loop example begins
+        var rng = new Descent.Numerics.Rng(42);
+        var data = Descent.Data.Moons.Generate(500, noise: 0.1, flip: 0, stretchX: 1, stretchY: 1, rng);
+        var model = new Descent.Nn.Sequential<float>([2, 64, 64, 2], Descent.Nn.Activation.ReLU, Descent.Nn.Initialization.Torch, rng);
+        var sgd = new Sgd<float>(model.Parameters, new SgdOptions { LearningRate = 0.15, Momentum = 0.9 });
+        sgd.Schedule("lr", new PowerLaw(0.15, tau: 500, alpha: 1));
+        var batches = new Descent.Data.Batches(data, 32, rng);
+        var x = new float[32 * 2];
+        var y = new int[32];
+        var dLoss = new float[32 * 2];
+        for (int step = 0; step < 1500; step++)
+        {
+            int b = batches.Next(x, y);
+            sgd.ZeroGrad();
+            var logits = model.Forward(x, b);
+            double loss = Descent.Nn.Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, logits, y.AsSpan(0, b), b, dLoss.AsSpan(0, 2 * b), out _);
+            model.Backward(x, dLoss, b);
+            sgd.Step();
+        }
+        // --- README loop example ends
+        Descent.Nn.Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(data.Features, data.Count), data.Labels, data.Count, [], out int correct);
+        Assert.True(correct >= 0.98 * data.Count, $"{correct} of {data.Count}");
+    }
+}

@@ -98,6 +98,26 @@ public sealed class Trainer
         return loss;
     }
 
+    /// <summary>
+    /// Trains in memory to <see cref="TotalSteps"/> without writing files and returns the final numbers;
+    /// stops with a <see cref="TrainingException"/> if the loss stops being finite.
+    /// </summary>
+    public TrainingSummary Fit()
+    {
+        var clock = Stopwatch.StartNew();
+        long start = Step;
+        while (Step < TotalSteps)
+        {
+            double loss = TrainStep();
+            if (!double.IsFinite(loss))
+                throw new TrainingException($"The loss became {loss} at step {Step + 1}: the learning rate is probably too high for this model.");
+        }
+        var (trainLoss, trainAcc) = Evaluate(Train);
+        var (testLoss, testAcc) = Evaluate(Test);
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new TrainingSummary(Step, seconds, trainLoss, trainAcc, testLoss, testAcc, (Step - start) / Math.Max(1e-9, seconds));
+    }
+
     /// <summary>Mean loss and accuracy of the model on <paramref name="data"/> (in chunks of 1,000).</summary>
     public (double Loss, double Accuracy) Evaluate(Dataset data)
     {
