@@ -200,8 +200,7 @@ public sealed class Trainer
         double seconds = secondsBefore + clock.Elapsed.TotalSeconds;
         var summary = new TrainingSummary(Step, seconds, last.TrainLoss, last.TrainAccuracy, last.TestLoss, last.TestAccuracy,
             (Step - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
-        SafeTensors.Save(Path.Combine(outDir, "model.safetensors"), Model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value)),
-            new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        SaveWeights(outDir);
         Atomic.WriteText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(new
         {
             steps = summary.Steps,
@@ -242,7 +241,13 @@ public sealed class Trainer
         Optimizer.SaveState(state);
         Batches.SaveState(state, "batches");
         state.Save(Path.Combine(outDir, CheckpointFile));
+        SaveWeights(outDir);
     }
+
+    /// <summary>Writes the weights as <c>model.safetensors</c> (atomically), named as PyTorch names them.</summary>
+    private void SaveWeights(string outDir) =>
+        SafeTensors.Save(Path.Combine(outDir, "model.safetensors"), Model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value)),
+            new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
 
     private double LoadCheckpoint(string outDir, string csvPath, string jsonlPath)
     {
