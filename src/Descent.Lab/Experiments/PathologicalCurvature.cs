@@ -1,0 +1,106 @@
+using Descent.Landscapes;
+using Descent.Optim;
+using ScottPlot;
+
+namespace Descent.Lab.Experiments;
+
+/// <summary>SGD, EMA momentum and Adam on tanh(w1)^2 + 0.01|w1| + sigmoid(w2) from (7, 7).</summary>
+public sealed class PathologicalCurvature : Experiment
+{
+    /// <inheritdoc/>
+    public override string Name => "pathological-curvature";
+
+    /// <inheritdoc/>
+    public override string Title => "Pathological curvature: a narrow ravine on a plateau";
+
+    /// <inheritdoc/>
+    public override string Description =>
+        "The surface tanh(w1)^2 + 0.01|w1| + sigmoid(w2) is a plateau cut by a narrow valley along w1 = 0 that slopes gently towards w2 = -inf. " +
+        "From (7, 7), SGD (lr 10) and SGD with moving-average momentum 0.9 (lr 10) take steps set by the steep walls and bounce across the valley, " +
+        "while Adam (lr 1) scales each coordinate by its own gradient history and runs down the valley floor.";
+
+    internal static readonly (string Label, string Optimizer, Action<OptimizerOptions> Set)[] Runs =
+    [
+        ("SGD lr 10", "sgd", o => o.LearningRate = 10),
+        ("SGD + momentum 0.9 (EMA) lr 10", "sgd", o => { o.LearningRate = 10; o.Set("momentum", 0.9); o.Set("dampening", 0.9); }),
+        ("Adam lr 1", "adam", o => o.LearningRate = 1),
+    ];
+
+    /// <inheritdoc/>
+    public override void Run(Lab lab)
+    {
+        var f = Landscape.Get("pathological");
+        foreach (int steps in new[] { 50, 1000 })
+        {
+            var paths = Runs.Select(r =>
+            {
+                var options = Optimizers.DefaultOptions(r.Optimizer);
+                r.Set(options);
+                return Trajectory.Run(f, r.Optimizer, options, (7, 7), steps);
+            }).ToArray();
+            double reach = paths.SelectMany(p => p).Max(p => Math.Abs(p.X));
+            double yMin = paths.SelectMany(p => p).Min(p => p.Y), yMax = paths.SelectMany(p => p).Max(p => p.Y);
+            var bounds = new Bounds(-reach - 0.5, reach + 0.5, yMin - 0.5, yMax + 0.5);
+            var plot = Figures.New($"Pathological curvature, {steps} updates from (7, 7)", "w1", "w2");
+            Figures.Surface(plot, f.Value, bounds, logScale: false);
+            for (int i = 0; i < paths.Length; i++) Figures.Path(plot, paths[i], Figures.Palette[i], Runs[i].Label, every: steps > 100 ? 5 : 1);
+            plot.ShowLegend(Alignment.LowerRight);
+            lab.Add(this, $"pathological-{steps}", $"Paths of the three optimizers over {steps} updates on the surface (darker is lower).", plot);
+            if (steps == 50)
+                lab.Add(this, "pathological-3d", "The 50-update paths drawn on a projected (3-D) view of the surface.", Projected(f, paths, bounds));
+            if (steps == 1000)
+            {
+                for (int i = 0; i < paths.Length; i++)
+                    lab.Claim(this, $"loss after 1000 updates, {Runs[i].Label}", $"{paths[i][^1].Loss:G4} at ({paths[i][^1].X:G3}, {paths[i][^1].Y:G3})", "", null);
+                double adam = paths[2][^1].Loss, sgd = paths[0][^1].Loss, momentum = paths[1][^1].Loss;
+                double sgdSwing = paths[0].Skip(900).Max(p => Math.Abs(p.X));
+                lab.Claim(this, "Adam ends lowest; SGD still bounces across the valley (max |w1| over the last 100 updates)",
+                    $"Adam {adam:G3} vs SGD {sgd:G3}, momentum {momentum:G3}; SGD |w1| up to {sgdSwing:G3}",
+                    "SGD and momentum jump across the ridge; Adam finds the valley floor", adam < sgd && adam < momentum);
+            }
+        }
+    }
+
+    /// <summary>An oblique projection of the surface (a wireframe) with the paths lifted onto it.</summary>
+    private static Plot Projected(Landscape f, IReadOnlyList<PathPoint>[] paths, Bounds b)
+    {
+        var plot = Figures.New("Pathological curvature, projected view", "", "");
+        double zScale = (b.YMax - b.YMin) * 0.6;
+        (double X, double Y) Project(double x, double y, double z)
+        {
+            // Camera looking along (1, 1, -1): screen x = (x - y) cos 30, screen y = z - (x + y) sin 30.
+            double u = (x - b.XMin) / (b.XMax - b.XMin), v = (y - b.YMin) / (b.YMax - b.YMin);
+            return ((u - v) * 0.866, z * zScale / (b.YMax - b.YMin) - (u + v) * 0.5);
+        }
+        const int lines = 20, samples = 120;
+        for (int k = 0; k <= lines; k++)
+        {
+            foreach (bool alongX in new[] { true, false })
+            {
+                var xs = new double[samples];
+                var ys = new double[samples];
+                for (int s = 0; s < samples; s++)
+                {
+                    double x = alongX ? b.XMin + (b.XMax - b.XMin) * s / (samples - 1) : b.XMin + (b.XMax - b.XMin) * k / lines;
+                    double y = alongX ? b.YMin + (b.YMax - b.YMin) * k / lines : b.YMin + (b.YMax - b.YMin) * s / (samples - 1);
+                    (xs[s], ys[s]) = Project(x, y, f.Value(x, y));
+                }
+                var line = plot.Add.ScatterLine(xs, ys);
+                line.Color = Colors.Gray.WithAlpha(0.45);
+                line.LineWidth = 1;
+            }
+        }
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var pts = paths[i].Select(p => Project(p.X, p.Y, p.Loss)).ToArray();
+            var line = plot.Add.ScatterLine(pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray());
+            line.Color = Figures.Palette[i];
+            line.LineWidth = 2.5f;
+            line.LegendText = Runs[i].Label;
+        }
+        plot.HideGrid();
+        plot.Axes.Frameless();
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
+    }
+}
