@@ -26,24 +26,21 @@ public static class Figures
     /// <summary>Labels the left axis as powers of ten for data already given as log10 values.</summary>
     public static void LogY(Plot plot)
     {
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-        {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = y => $"1e{y:0}",
-        };
+        plot.Axes.Left.TickGenerator = LogTicks();
     }
 
     /// <summary>Labels the bottom axis as powers of ten for data given as log10 values.</summary>
     public static void LogX(Plot plot)
     {
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-        {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = x => $"1e{x:0}",
-        };
+        plot.Axes.Bottom.TickGenerator = LogTicks();
     }
+
+    /// <summary>Ticks for log10 data labelled with the values themselves (1e-3, 0.02, 10, ...), whatever the span.</summary>
+    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks() => new()
+    {
+        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+        LabelFormatter = v => Math.Abs(v - Math.Round(v)) < 1e-9 && Math.Abs(v) >= 3 ? $"1e{v:0}" : $"{Math.Pow(10, v):G2}",
+    };
 
     /// <summary>A heat map of <paramref name="f"/> over <paramref name="bounds"/> (optionally log-scaled), with contour lines.</summary>
     public static void Surface(Plot plot, Func<double, double, double> f, Bounds bounds, bool logScale, int resolution = 160, int contours = 14)

@@ -9,6 +9,9 @@ public static class Reproduction
     /// <summary>Every experiment, in report order.</summary>
     public static IReadOnlyList<Experiment> All { get; } =
     [
+        new NoisyMoonsBatchSize(),
+        new Sharpness(),
+        new StretchedMoonsMomentum(),
         new PathologicalCurvature(),
         new Rosenbrock(),
         new Saddle(),

@@ -1,0 +1,87 @@
+using Descent.Data;
+using Descent.Nn;
+using Descent.Training;
+using ScottPlot;
+
+namespace Descent.Lab;
+
+/// <summary>Training runs with loss curves, and pictures of what a 2-D classifier learned.</summary>
+public static class Classifiers
+{
+    /// <summary>A finished training run: the trainer (model and data), its loss curve and its wall time.</summary>
+    public sealed record Run(Trainer Trainer, double[] Steps, double[] TrainLoss, double[] TestLoss, double Seconds);
+
+    /// <summary>Trains <paramref name="config"/> to the end, evaluating the full training and test sets at <paramref name="points"/> evenly spaced steps.</summary>
+    public static Run Train(TrainingConfig config, int points = 60)
+    {
+        var trainer = new Trainer(config);
+        long every = Math.Max(1, trainer.TotalSteps / points);
+        var steps = new List<double>();
+        var train = new List<double>();
+        var test = new List<double>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (trainer.Step < trainer.TotalSteps)
+        {
+            double loss = trainer.TrainStep();
+            if (!double.IsFinite(loss)) throw new TrainingException($"{config.Optimizer} diverged at step {trainer.Step + 1}.");
+            if (trainer.Step % every == 0 || trainer.Step == trainer.TotalSteps)
+            {
+                clock.Stop();
+                steps.Add(trainer.Step);
+                train.Add(trainer.Evaluate(trainer.Train).Loss);
+                test.Add(trainer.Evaluate(trainer.Test).Loss);
+                clock.Start();
+            }
+        }
+        return new Run(trainer, [.. steps], [.. train], [.. test], clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The probability of class 1 over a grid, drawn as a heat map with the training points on top.</summary>
+    public static Plot Boundary(string title, Sequential<float> model, Dataset data, double xMin, double xMax, double yMin, double yMax, int resolution = 180)
+    {
+        var plot = Figures.New(title, "x", "y");
+        var grid = new float[resolution * resolution * 2];
+        for (int r = 0; r < resolution; r++)
+            for (int c = 0; c < resolution; c++)
+            {
+                grid[2 * (r * resolution + c)] = (float)(xMin + (xMax - xMin) * c / (resolution - 1));
+                grid[2 * (r * resolution + c) + 1] = (float)(yMax - (yMax - yMin) * r / (resolution - 1));
+            }
+        var outputs = model.Forward(grid, resolution * resolution);
+        var p = new double[resolution, resolution];
+        for (int r = 0; r < resolution; r++)
+            for (int c = 0; c < resolution; c++)
+            {
+                int i = r * resolution + c;
+                p[r, c] = model.Outputs == 1 ? 1 / (1 + Math.Exp(-outputs[i])) : 1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1]));
+            }
+        var heat = plot.Add.Heatmap(p);
+        heat.Extent = new CoordinateRect(xMin, xMax, yMin, yMax);
+        heat.Colormap = new ScottPlot.Colormaps.Balance();
+        heat.ManualRange = new ScottPlot.Range(0, 1);
+        Points(plot, data);
+        plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
+        return plot;
+    }
+
+    /// <summary>Scatter of a 2-D dataset coloured by label.</summary>
+    public static void Points(Plot plot, Dataset data, IReadOnlySet<int>? ring = null)
+    {
+        foreach (int label in new[] { 0, 1 })
+        {
+            var idx = Enumerable.Range(0, data.Count).Where(i => data.Labels[i] == label).ToArray();
+            var s = plot.Add.ScatterPoints(idx.Select(i => (double)data.Row(i)[0]).ToArray(), idx.Select(i => (double)data.Row(i)[1]).ToArray());
+            s.Color = label == 0 ? Colors.Blue : Colors.Red;
+            s.MarkerSize = 5;
+            s.LegendText = $"class {label}";
+        }
+        if (ring is { Count: > 0 })
+        {
+            var r = plot.Add.ScatterPoints(ring.Select(i => (double)data.Row(i)[0]).ToArray(), ring.Select(i => (double)data.Row(i)[1]).ToArray());
+            r.MarkerShape = MarkerShape.OpenCircle;
+            r.MarkerSize = 11;
+            r.Color = Colors.Black;
+            r.LegendText = "flipped label";
+        }
+    }
+}

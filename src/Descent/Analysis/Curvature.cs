@@ -1,0 +1,142 @@
+using Descent.Data;
+using Descent.Nn;
+using Descent.Numerics;
+
+namespace Descent.Analysis;
+
+/// <summary>
+/// The geometry of a trained network's minimum: the full-batch training loss as a function of the
+/// weights, its Hessian-vector products (central differences of exact backpropagated gradients, in
+/// double precision), the extreme Hessian eigenvalues by power iteration, and the loss increase under
+/// random weight perturbations of a fixed relative size.
+/// </summary>
+public sealed class Curvature
+{
+    private readonly Sequential<double> _model;
+    private readonly double[] _x;
+    private readonly int[] _y;
+    private readonly Loss _loss;
+    private readonly double[] _gradOut;
+    private readonly double[] _plus, _minus, _origin;
+
+    /// <summary>Copies <paramref name="model"/>'s weights into a double-precision twin evaluated on <paramref name="data"/>.</summary>
+    public Curvature(Sequential<float> model, Dataset data, Loss loss)
+    {
+        _model = new Sequential<double>(model.Sizes, model.Activation, Initialization.Torch, new Rng(0));
+        for (int i = 0; i < model.Values.Length; i++) _model.Values[i] = model.Values[i];
+        _x = [.. data.Features.Select(v => (double)v)];
+        _y = data.Labels;
+        _loss = loss;
+        _gradOut = new double[data.Count * model.Outputs];
+        _origin = _model.Values.ToArray();
+        _plus = new double[_origin.Length];
+        _minus = new double[_origin.Length];
+    }
+
+    /// <summary>Number of weights.</summary>
+    public int Dimension => _origin.Length;
+
+    /// <summary>The full-batch loss at the trained weights plus <paramref name="delta"/> (empty for none); its gradient goes to <paramref name="gradient"/> unless empty.</summary>
+    public double Loss(ReadOnlySpan<double> delta, Span<double> gradient)
+    {
+        for (int i = 0; i < _origin.Length; i++) _model.Values[i] = _origin[i] + (delta.IsEmpty ? 0 : delta[i]);
+        _model.ZeroGrad();
+        int n = _y.Length;
+        var outputs = _model.Forward(_x, n);
+        double value = Losses.Evaluate(_loss, outputs, _y, n, gradient.IsEmpty ? [] : _gradOut, out _);
+        if (!gradient.IsEmpty)
+        {
+            _model.Backward(_x, _gradOut, n);
+            _model.Gradients.CopyTo(gradient);
+        }
+        return value;
+    }
+
+    /// <summary><c>H v</c> by the central difference <c>(g(w + e v) - g(w - e v)) / 2e</c> with <c>e = 1e-4 / |v|</c>.</summary>
+    public void HessianTimes(ReadOnlySpan<double> v, Span<double> result)
+    {
+        double norm = Math.Sqrt(Dot(v, v));
+        double e = 1e-4 / Math.Max(norm, 1e-300);
+        var step = new double[v.Length];
+        for (int i = 0; i < v.Length; i++) step[i] = e * v[i];
+        Loss(step, _plus);
+        for (int i = 0; i < v.Length; i++) step[i] = -step[i];
+        Loss(step, _minus);
+        for (int i = 0; i < v.Length; i++) result[i] = (_plus[i] - _minus[i]) / (2 * e);
+    }
+
+    /// <summary>
+    /// The largest and smallest Hessian eigenvalues by power iteration: on <c>H</c> for the largest, then
+    /// on <c>lambda_max I - H</c> for the smallest.
+    /// </summary>
+    public (double Max, double Min) ExtremeEigenvalues(int iterations, Rng rng)
+    {
+        double max = Power(iterations, rng, shift: 0);
+        double min = max - Power(iterations, rng, shift: max);
+        return (max, min);
+    }
+
+    private double Power(int iterations, Rng rng, double shift)
+    {
+        var v = new double[Dimension];
+        for (int i = 0; i < v.Length; i++) v[i] = rng.NextNormal();
+        Normalize(v);
+        var hv = new double[Dimension];
+        double lambda = 0;
+        for (int k = 0; k < iterations; k++)
+        {
+            HessianTimes(v, hv);
+            if (shift != 0) for (int i = 0; i < v.Length; i++) hv[i] = shift * v[i] - hv[i];
+            lambda = Dot(v, hv);
+            hv.CopyTo(v, 0);
+            if (Normalize(v) == 0) break;
+        }
+        return lambda;
+    }
+
+    /// <summary>
+    /// The mean increase of the loss when each layer's weights and biases are moved by Gaussian noise scaled to
+    /// <paramref name="relativeSize"/> times that tensor's norm, over <paramref name="draws"/> draws.
+    /// </summary>
+    public double PerturbedLossIncrease(double relativeSize, int draws, Rng rng)
+    {
+        double baseLoss = Loss([], []);
+        var delta = new double[Dimension];
+        double total = 0;
+        for (int d = 0; d < draws; d++)
+        {
+            int offset = 0;
+            foreach (var p in _model.Parameters)
+            {
+                double wNorm = 0, uNorm = 0;
+                for (int i = 0; i < p.Length; i++)
+                {
+                    delta[offset + i] = rng.NextNormal();
+                    uNorm += delta[offset + i] * delta[offset + i];
+                    wNorm += _origin[offset + i] * _origin[offset + i];
+                }
+                double scale = relativeSize * Math.Sqrt(wNorm / Math.Max(uNorm, 1e-300));
+                for (int i = 0; i < p.Length; i++) delta[offset + i] *= scale;
+                offset += p.Length;
+            }
+            total += Loss(delta, []) - baseLoss;
+        }
+        Loss([], []);
+        return total / draws;
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    private static double Normalize(Span<double> v)
+    {
+        double n = Math.Sqrt(Dot(v, v));
+        if (n == 0) return 0;
+        for (int i = 0; i < v.Length; i++) v[i] /= n;
+        return n;
+    }
+}
