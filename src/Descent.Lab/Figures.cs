@@ -29,10 +29,11 @@ public static class Figures
         plot.Axes.Left.TickGenerator = LogTicks();
     }
 
-    /// <summary>Labels the bottom axis as powers of ten for data given as log10 values.</summary>
-    public static void LogX(Plot plot)
+    /// <summary>Puts bottom-axis ticks at <paramref name="values"/> for data plotted at their log10 positions.</summary>
+    public static void LogX(Plot plot, IEnumerable<double> values)
     {
-        plot.Axes.Bottom.TickGenerator = LogTicks();
+        var v = values.ToArray();
+        plot.Axes.Bottom.SetTicks([.. v.Select(Math.Log10)], [.. v.Select(x => x.ToString("G3", System.Globalization.CultureInfo.InvariantCulture))]);
     }
 
     /// <summary>Ticks for log10 data labelled with the values themselves (1e-3, 0.02, 10, ...), whatever the span.</summary>

@@ -12,8 +12,11 @@ public static class Reproduction
         new NoisyMoonsBatchSize(),
         new Sharpness(),
         new StretchedMoonsMomentum(),
+        new LinearMnist(),
         new PathologicalCurvature(),
         new Rosenbrock(),
+        new OptimizerComparison(),
+        new SchedulesAndDecay(),
         new Saddle(),
     ];
 

@@ -94,7 +94,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
         var t = time.Add.Scatter(sizes.Select(b => Math.Log10(b)).ToArray(), runs.Select(r => r.Seconds).ToArray());
         t.LineWidth = 2;
         t.MarkerSize = 8;
-        Figures.LogX(time);
+        Figures.LogX(time, sizes.Select(b => (double)b));
         lab.Add(this, "moons-wall-time", "Seconds of training (excluding evaluations) against batch size, one core per run.", time);
 
         // Generalization on 100 fresh test sets, clean and noisy.
@@ -116,7 +116,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
             var e = acc.Add.ErrorBar(xs, means, errors);
             e.Color = color;
         }
-        Figures.LogX(acc);
+        Figures.LogX(acc, sizes.Select(b => (double)b));
         acc.ShowLegend(Alignment.LowerLeft);
         lab.Add(this, "moons-test-accuracy", "Mean test accuracy with one standard deviation over the fresh test sets.", acc);
 

@@ -39,14 +39,14 @@ public sealed class Sharpness : Experiment
         var s = eig.Add.Scatter(xs, measured.Select(m => m.Top).ToArray());
         s.LineWidth = 2;
         s.MarkerSize = 8;
-        Figures.LogX(eig);
+        Figures.LogX(eig, sizes.Select(b => (double)b));
         lab.Add(this, "sharpness-eigenvalue", $"Top eigenvalue of the Hessian at each trained network ({iterations} power iterations).", eig);
         var pert = Figures.New("Loss increase under random weight noise (5% of each tensor's norm)", "batch size", "mean loss increase");
         var p = pert.Add.Scatter(xs, measured.Select(m => m.Increase).ToArray());
         p.LineWidth = 2;
         p.MarkerSize = 8;
         p.Color = Figures.Palette[1];
-        Figures.LogX(pert);
+        Figures.LogX(pert, sizes.Select(b => (double)b));
         lab.Add(this, "sharpness-perturbation", $"Mean increase of the training loss over {draws} random perturbations.", pert);
         for (int i = 0; i < sizes.Length; i++)
             lab.Claim(this, $"B = {sizes[i]}: lambda_max, loss increase at 5% noise", $"{measured[i].Top:G4}, {measured[i].Increase:G3}", "", null);
