@@ -71,7 +71,14 @@ public sealed class Lab
     public TResult[] RunAll<TItem, TResult>(IReadOnlyList<TItem> items, Func<TItem, TResult> work)
     {
         var results = new TResult[items.Count];
-        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, i => results[i] = work(items[i]));
+        int finished = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, i =>
+        {
+            results[i] = work(items[i]);
+            int n = Interlocked.Increment(ref finished);
+            if (items.Count > 1) Say($"  run {n}/{items.Count} finished ({clock.Elapsed.TotalSeconds:F1} s)");
+        });
         return results;
     }
 

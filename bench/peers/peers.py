@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""The benchmark workloads of `descent bench`, written idiomatically in NumPy and in PyTorch.
+
+    /usr/bin/python3 bench/peers/peers.py --impl numpy|torch --workload moons-mlp --batch 16 --seconds 3
+
+Prints one JSON line per cell with the same fields as `descent bench`. Single-threaded BLAS/torch
+unless --threads says otherwise, so per-core speed is compared.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--impl", choices=["numpy", "torch"], required=True)
+ap.add_argument("--workload", required=True)
+ap.add_argument("--batch", type=int, required=True)
+ap.add_argument("--seconds", type=float, default=3)
+ap.add_argument("--threads", type=int, default=1)
+args = ap.parse_args()
+for var in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]:
+    os.environ[var] = str(args.threads)
+import numpy as np  # noqa: E402
+
+rng = np.random.default_rng(1)
+
+
+def moons(n=500, noise=0.1, flip=0.1):
+    outer, inner = n // 2, n - n // 2
+    s1, s2 = np.linspace(0, np.pi, outer), np.linspace(0, np.pi, inner)
+    x = np.concatenate([np.stack([np.cos(s1), np.sin(s1)], 1), np.stack([1 - np.cos(s2), 0.5 - np.sin(s2)], 1)])
+    y = np.concatenate([np.zeros(outer, int), np.ones(inner, int)])
+    x += noise * rng.standard_normal(x.shape)
+    y = np.where(rng.random(n) < flip, 1 - y, y)
+    p = rng.permutation(n)
+    return x[p].astype(np.float32), y[p]
+
+
+def timed(step, seconds):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < min(1, seconds / 4):
+        step()
+    steps, t0 = 0, time.perf_counter()
+    while True:
+        for _ in range(16):
+            step()
+        steps += 16
+        if time.perf_counter() - t0 >= seconds:
+            return steps, time.perf_counter() - t0
+
+
+def batches(n, b):
+    while True:
+        p = rng.permutation(n)
+        for i in range(0, n, b):
+            yield p[i:i + b]
+
+
+def emit(workload, key, size, steps, secs, loss_init=None, loss_final=None, gb=None, gflop=None):
+    print(json.dumps(dict(workload=workload, **{key: size}, steps=steps, seconds=secs, steps_per_s=steps / secs, loss_init=loss_init,
+                          loss_final=loss_final, gb_per_s=gb, gflop_per_s=gflop, impl=args.impl, threads=args.threads)))
+
+
+if args.impl == "numpy":
+    def init(n_in, n_out):
+        bound = 1 / math.sqrt(n_in)
+        return rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32), rng.uniform(-bound, bound, n_out).astype(np.float32)
+
+    def mlp_workload(name, adam, lr0):
+        x, y = moons()
+        layers = [init(2, 64), init(64, 64), init(64, 2)]
+        params = [p for layer in layers for p in layer]
+        m = [np.zeros_like(p) for p in params]
+        v = [np.zeros_like(p) for p in params]
+        state = dict(t=0)
+        order = batches(len(y), args.batch)
+
+        def forward(xb):
+            hs, h = [xb], xb
+            for i, (w, b) in enumerate(layers):
+                z = h @ w.T + b
+                h = np.maximum(z, 0) if i < 2 else z
+                hs.append(h)
+            return hs
+
+        def loss_of(z, yb):
+            z = z - z.max(1, keepdims=True)
+            logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+            return -logp[np.arange(len(yb)), yb].mean(), logp
+
+        def step():
+            idx = next(order)
+            xb, yb = x[idx], y[idx]
+            hs = forward(xb)
+            _, logp = loss_of(hs[-1], yb)
+            d = np.exp(logp)
+            d[np.arange(len(yb)), yb] -= 1
+            d /= len(yb)
+            grads = []
+            for i in (2, 1, 0):
+                w, b = layers[i]
+                grads = [d.T @ hs[i], d.sum(0)] + grads
+                if i > 0:
+                    d = (d @ w) * (hs[i] > 0)
+            state["t"] += 1
+            t = state["t"]
+            lr = lr0 / (1 + t / 50000)
+            for k, (p, g) in enumerate(zip(params, grads)):
+                if adam:
+                    m[k] *= 0.9
+                    m[k] += 0.1 * g
+                    v[k] *= 0.999
+                    v[k] += 0.001 * g * g
+                    p -= lr / (1 - 0.9 ** t) * m[k] / (np.sqrt(v[k] / (1 - 0.999 ** t)) + 1e-8)
+                else:
+                    p -= lr * g
+
+        loss_init = float(loss_of(forward(x)[-1], y)[0])
+        steps, secs = timed(step, args.seconds)
+        emit(name, "B", args.batch, steps, secs, loss_init, float(loss_of(forward(x)[-1], y)[0]))
+
+    def adam_step():
+        n = args.batch
+        p = np.zeros(n, np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        m, v = np.zeros_like(p), np.zeros_like(p)
+        state = dict(t=0)
+
+        def step():
+            state["t"] += 1
+            t = state["t"]
+            m.__imul__(0.9); m.__iadd__(0.1 * g)
+            v.__imul__(0.999); v.__iadd__(0.001 * g * g)
+            p.__isub__(1e-3 / (1 - 0.9 ** t) * m / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8))
+
+        steps, secs = timed(step, args.seconds)
+        emit("adam-step", "P", n, steps, secs, gb=28.0 * n * steps / secs / 1e9)
+
+    def mnist_linear():
+        n = 60000
+        x = rng.random((n, 784), dtype=np.float32)
+        y = rng.integers(0, 10, n)
+        w, b = init(784, 10)
+        order = batches(n, args.batch)
+
+        def step():
+            idx = next(order)
+            xb, yb = x[idx], y[idx]
+            z = xb @ w.T + b
+            z -= z.max(1, keepdims=True)
+            pr = np.exp(z)
+            pr /= pr.sum(1, keepdims=True)
+            pr[np.arange(len(yb)), yb] -= 1
+            pr /= len(yb)
+            w.__isub__(0.01 * (pr.T @ xb))
+            b.__isub__(0.01 * pr.sum(0))
+
+        steps, secs = timed(step, args.seconds)
+        emit("mnist-linear", "B", args.batch, steps, secs, gflop=4.0 * args.batch * 7840 * steps / secs / 1e9)
+else:
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+
+    def mlp_workload(name, adam, lr0):
+        x, y = moons()
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        model = torch.nn.Sequential(torch.nn.Linear(2, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+        opt = torch.optim.Adam(model.parameters(), lr=lr0) if adam else torch.optim.SGD(model.parameters(), lr=lr0)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 / (1 + (k + 1) / 50000))
+        loader = iter(())
+        state = dict(it=iter([]))
+
+        def next_batch():
+            try:
+                return next(state["it"])
+            except StopIteration:
+                p = torch.randperm(len(y))
+                state["it"] = iter(p.split(args.batch))
+                return next(state["it"])
+
+        def step():
+            idx = next_batch()
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            sched.step()
+
+        with torch.no_grad():
+            loss_init = torch.nn.functional.cross_entropy(model(x), y).item()
+        steps, secs = timed(step, args.seconds)
+        with torch.no_grad():
+            loss_final = torch.nn.functional.cross_entropy(model(x), y).item()
+        emit(name, "B", args.batch, steps, secs, loss_init, loss_final)
+
+    def adam_step():
+        n = args.batch
+        p = torch.zeros(n, requires_grad=True)
+        p.grad = torch.randn(n)
+        opt = torch.optim.Adam([p], lr=1e-3)
+        steps, secs = timed(opt.step, args.seconds)
+        emit("adam-step", "P", n, steps, secs, gb=28.0 * n * steps / secs / 1e9)
+
+    def mnist_linear():
+        n = 60000
+        x = torch.rand(n, 784)
+        y = torch.randint(0, 10, (n,))
+        model = torch.nn.Linear(784, 10)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        state = dict(it=iter([]))
+
+        def step():
+            try:
+                idx = next(state["it"])
+            except StopIteration:
+                state["it"] = iter(torch.randperm(n).split(args.batch))
+                idx = next(state["it"])
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+
+        steps, secs = timed(step, args.seconds)
+        emit("mnist-linear", "B", args.batch, steps, secs, gflop=4.0 * args.batch * 7840 * steps / secs / 1e9)
+
+{"moons-mlp": lambda: mlp_workload("moons-mlp", False, 0.15), "moons-mlp-adam": lambda: mlp_workload("moons-mlp-adam", True, 0.01),
+ "adam-step": adam_step, "mnist-linear": mnist_linear}[args.workload]()

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Descent.Data;
+using Descent.Nn;
+using Descent.Numerics;
+using Descent.Optim;
+using Descent.Training;
+
+namespace Descent.Lab.Benchmarks;
+
+/// <summary>One measured cell of a benchmark workload.</summary>
+public sealed record BenchResult(string Workload, string Size, long Steps, double Seconds, double StepsPerSecond, double? LossInit, double? LossFinal, double? GbPerSecond, double? GflopPerSecond);
+
+/// <summary>
+/// The benchmark workloads of <c>descent bench</c>, defined exactly as the peer scripts in <c>bench/peers</c>
+/// define them: each runs a warm-up, then as many steps as fit in the time budget.
+/// </summary>
+public static class Benchmark
+{
+    /// <summary>Workload names.</summary>
+    public static IReadOnlyList<string> Workloads { get; } = ["moons-mlp", "moons-mlp-adam", "adam-step", "mnist-linear", "limits"];
+
+    /// <summary>Default sizes (batch sizes or parameter counts) per workload.</summary>
+    public static long[] DefaultSizes(string workload) => workload switch
+    {
+        "moons-mlp" => [1, 4, 16, 64, 500],
+        "moons-mlp-adam" => [16, 500],
+        "adam-step" => [1_000_000, 16_000_000],
+        "mnist-linear" => [64, 1000],
+        "limits" => [0],
+        _ => throw new ArgumentException($"Unknown workload '{workload}': choose from {string.Join(", ", Workloads)}."),
+    };
+
+    /// <summary>Runs one cell.</summary>
+    public static BenchResult Run(string workload, long size, double seconds) => workload switch
+    {
+        "moons-mlp" => Moons("moons-mlp", (int)size, "sgd", 0.15, seconds),
+        "moons-mlp-adam" => Moons("moons-mlp-adam", (int)size, "adam", 0.01, seconds),
+        "adam-step" => AdamStep((int)size, seconds),
+        "mnist-linear" => MnistLinear((int)size, seconds),
+        "limits" => throw new ArgumentException("use Limits()"),
+        _ => throw new ArgumentException($"Unknown workload '{workload}': choose from {string.Join(", ", Workloads)}."),
+    };
+
+    /// <summary>
+    /// Two moons N = 500, noise 0.1, 10% flipped; 2-64-64-2 ReLU, softmax cross-entropy, float32; the optimizer with
+    /// lr_t = lr0 / (1 + t / 50000); reshuffled every epoch.
+    /// </summary>
+    private static BenchResult Moons(string name, int batch, string optimizer, double lr, double seconds)
+    {
+        var trainer = new Trainer(new TrainingConfig
+        {
+            Data = "moons",
+            N = 500,
+            Noise = 0.1,
+            Flip = 0.1,
+            Hidden = [64, 64],
+            Optimizer = optimizer,
+            Hyperparameters = new() { ["lr"] = lr },
+            Schedule = "power:tau=50000,alpha=1",
+            Batch = batch,
+            Steps = long.MaxValue / 2,
+            Seed = 1,
+        });
+        double lossInit = trainer.Evaluate(trainer.Train).Loss;
+        long steps = Timed(() => trainer.TrainStep(), seconds, out double elapsed);
+        return new BenchResult(name, $"B={batch}", steps, elapsed, steps / elapsed, lossInit, trainer.Evaluate(trainer.Train).Loss, null, null);
+    }
+
+    /// <summary>The Adam update alone on one float32 vector of <paramref name="p"/> parameters with a fixed gradient (28 bytes per parameter: read p, g, m, v; write p, m, v).</summary>
+    private static BenchResult AdamStep(int p, double seconds)
+    {
+        var param = new Parameter<float>("w", p);
+        var rng = new Rng(1);
+        var g = param.Grad.Span;
+        for (int i = 0; i < p; i++) g[i] = (float)rng.NextNormal();
+        var adam = new Adam<float>([param], new AdamOptions { LearningRate = 1e-3 });
+        long steps = Timed(adam.Step, seconds, out double elapsed);
+        return new BenchResult("adam-step", $"P={p}", steps, elapsed, steps / elapsed, null, null, 28.0 * p * steps / elapsed / 1e9, null);
+    }
+
+    /// <summary>784-10 softmax classifier on 60,000 x 784 random inputs in [0, 1), SGD lr 0.01.</summary>
+    private static BenchResult MnistLinear(int batch, double seconds)
+    {
+        var rng = new Rng(2);
+        const int n = 60_000;
+        var x = new float[n * 784];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
+        var y = new int[n];
+        for (int i = 0; i < n; i++) y[i] = rng.NextInt(10);
+        var data = new Dataset("random-mnist", x, y, 784, 10);
+        var model = new Sequential<float>([784, 10], Activation.Identity, Initialization.Torch, rng);
+        var sgd = new Sgd<float>(model.Parameters, new SgdOptions { LearningRate = 0.01 });
+        var batches = new Batches(data, batch, rng);
+        var bx = new float[batch * 784];
+        var by = new int[batch];
+        var dz = new float[batch * 10];
+        double SampleLoss() => Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(data.Features.AsSpan(0, 1000 * 784), 1000), data.Labels.AsSpan(0, 1000), 1000, [], out _);
+        double lossInit = SampleLoss();
+        long steps = Timed(() =>
+        {
+            int b = batches.Next(bx, by);
+            sgd.ZeroGrad();
+            Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(bx, b), by.AsSpan(0, b), b, dz.AsSpan(0, b * 10), out _);
+            model.Backward(bx, dz, b);
+            sgd.Step();
+        }, seconds, out double elapsed);
+        // forward 2*B*784*10, weight gradient 2*B*784*10 (input gradient not needed): 4 * B * 7840 flops per step.
+        double flops = 4.0 * batch * 7840 * steps;
+        return new BenchResult("mnist-linear", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, SampleLoss(), null, flops / elapsed / 1e9);
+    }
+
+    /// <summary>This machine's limits: triad bandwidth a = b + s c over 3 x 16M floats (12 bytes per element), and single-core FMA throughput.</summary>
+    public static BenchResult[] Limits(double seconds)
+    {
+        const int n = 16 * 1024 * 1024;
+        var a = new float[n];
+        var b = new float[n];
+        var c = new float[n];
+        b.AsSpan().Fill(1);
+        c.AsSpan().Fill(2);
+        long sweeps = Timed(() => Triad(a, b, c, 3f), seconds, out double elapsed);
+        var triad = new BenchResult("limits", "triad", sweeps, elapsed, sweeps / elapsed, null, null, 12.0 * n * sweeps / elapsed / 1e9, null);
+        long iterations = 0;
+        double fmaSeconds = 0;
+        var clock = Stopwatch.StartNew();
+        FmaChains(1000); // warm up
+        clock.Restart();
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            FmaChains(1_000_000);
+            iterations += 1_000_000;
+        }
+        fmaSeconds = clock.Elapsed.TotalSeconds;
+        // 10 chains x 8 lanes x 2 flops per FMA.
+        var fma = new BenchResult("limits", "fma-1-core", iterations, fmaSeconds, iterations / fmaSeconds, null, null, null, iterations * 10.0 * Vector256<float>.Count * 2 / fmaSeconds / 1e9);
+        return [triad, fma];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Triad(float[] a, float[] b, float[] c, float s)
+    {
+        var va = MemoryMarshal.Cast<float, Vector256<float>>(a.AsSpan());
+        var vb = MemoryMarshal.Cast<float, Vector256<float>>(b.AsSpan());
+        var vc = MemoryMarshal.Cast<float, Vector256<float>>(c.AsSpan());
+        var vs = Vector256.Create(s);
+        for (int i = 0; i < va.Length; i++) va[i] = Vector256.FusedMultiplyAdd(vs, vc[i], vb[i]);
+    }
+
+    /// <summary>Ten independent chains of Vector256 fused multiply-adds, so the FMA units never wait on a result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static float FmaChains(long iterations)
+    {
+        var m = Vector256.Create(0.999999f);
+        var k = Vector256.Create(1e-7f);
+        Vector256<float> x0 = Vector256.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector256.FusedMultiplyAdd(x0, m, k);
+            x1 = Vector256.FusedMultiplyAdd(x1, m, k);
+            x2 = Vector256.FusedMultiplyAdd(x2, m, k);
+            x3 = Vector256.FusedMultiplyAdd(x3, m, k);
+            x4 = Vector256.FusedMultiplyAdd(x4, m, k);
+            x5 = Vector256.FusedMultiplyAdd(x5, m, k);
+            x6 = Vector256.FusedMultiplyAdd(x6, m, k);
+            x7 = Vector256.FusedMultiplyAdd(x7, m, k);
+            x8 = Vector256.FusedMultiplyAdd(x8, m, k);
+            x9 = Vector256.FusedMultiplyAdd(x9, m, k);
+        }
+        return Vector256.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9);
+    }
+
+    /// <summary>Runs <paramref name="step"/> for a warm-up second (or a tenth of the budget), then as often as fits in <paramref name="seconds"/>.</summary>
+    private static long Timed(Action step, double seconds, out double elapsed)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < Math.Min(1, seconds / 4)) step();
+        long steps = 0;
+        clock.Restart();
+        do
+        {
+            for (int i = 0; i < 16; i++) step();
+            steps += 16;
+        } while (clock.Elapsed.TotalSeconds < seconds);
+        elapsed = clock.Elapsed.TotalSeconds;
+        return steps;
+    }
+}
