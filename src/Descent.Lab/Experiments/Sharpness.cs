@@ -25,7 +25,7 @@ public sealed class Sharpness : Experiment
     {
         var sizes = NoisyMoonsBatchSize.BatchSizes(lab);
         var runs = NoisyMoonsBatchSize.Models(lab, this);
-        int iterations = lab.Pick(15, 60, 100);
+        int iterations = lab.Pick(15, 100, 200);
         int draws = lab.Pick(5, 50, 100);
         var measured = lab.RunAll(runs, r =>
         {
@@ -51,11 +51,17 @@ public sealed class Sharpness : Experiment
         for (int i = 0; i < sizes.Length; i++)
             lab.Claim(this, $"B = {sizes[i]}: lambda_max, loss increase at 5% noise", $"{measured[i].Top:G4}, {measured[i].Increase:G3}", "", null);
         int half = Math.Max(1, sizes.Length / 2);
-        double smallTop = measured.Take(half).Average(m => m.Top), largeTop = measured.Skip(sizes.Length - half).Average(m => m.Top);
-        lab.Claim(this, "mean lambda_max, small-batch half vs large-batch half", $"{smallTop:G4} vs {largeTop:G4}",
+        double smallTop = Median(measured.Take(half).Select(m => m.Top)), largeTop = Median(measured.Skip(sizes.Length - half).Select(m => m.Top));
+        lab.Claim(this, "median lambda_max, small-batch half vs large-batch half", $"{smallTop:G4} vs {largeTop:G4}",
             "small batches find flatter minima (smaller top eigenvalue)", smallTop < largeTop);
-        double smallInc = measured.Take(half).Average(m => m.Increase), largeInc = measured.Skip(sizes.Length - half).Average(m => m.Increase);
-        lab.Claim(this, "mean loss increase under 5% noise, small-batch half vs large-batch half", $"{smallInc:G3} vs {largeInc:G3}",
+        double smallInc = Median(measured.Take(half).Select(m => m.Increase)), largeInc = Median(measured.Skip(sizes.Length - half).Select(m => m.Increase));
+        lab.Claim(this, "median loss increase under 5% noise, small-batch half vs large-batch half", $"{smallInc:G3} vs {largeInc:G3}",
             "small batches find flatter minima (smaller loss increase)", smallInc < largeInc);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 }

@@ -52,11 +52,14 @@ public sealed class Curvature
         return value;
     }
 
-    /// <summary><c>H v</c> by the central difference <c>(g(w + e v) - g(w - e v)) / 2e</c> with <c>e = 1e-4 / |v|</c>.</summary>
+    /// <summary>
+    /// <c>H v</c> by the central difference <c>(g(w + e v) - g(w - e v)) / 2e</c> with <c>e = 1e-7 / |v|</c>: small, so that
+    /// the two points rarely straddle a ReLU kink (which would add a spurious spike), yet far above double rounding.
+    /// </summary>
     public void HessianTimes(ReadOnlySpan<double> v, Span<double> result)
     {
         double norm = Math.Sqrt(Dot(v, v));
-        double e = 1e-4 / Math.Max(norm, 1e-300);
+        double e = 1e-7 / Math.Max(norm, 1e-300);
         var step = new double[v.Length];
         for (int i = 0; i < v.Length; i++) step[i] = e * v[i];
         Loss(step, _plus);

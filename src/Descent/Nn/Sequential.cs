@@ -17,6 +17,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly Parameter<T>[] _weights, _biases;
     private readonly T[] _values, _grads;
     private T[][] _pre = [], _post = [], _delta = [];
+    private readonly T[] _transposed;
     private int _capacity;
 
     /// <summary>Creates a network with layer widths <paramref name="sizes"/> (inputs, hidden..., outputs), initialized from <paramref name="rng"/>.</summary>
@@ -48,6 +49,9 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             all.Add(_biases[l]);
         }
         Parameters = all;
+        int widest = 0;
+        for (int l = 0; l < layers; l++) widest = Math.Max(widest, _sizes[l] * _sizes[l + 1]);
+        _transposed = new T[widest];
         Initialize(initialization, rng);
     }
 
@@ -120,7 +124,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             int n = _sizes[l], m = _sizes[l + 1];
             var pre = _pre[l].AsSpan(0, batch * m);
-            Kernels.LinearForward(x, _weights[l].Value.Span, _biases[l].Value.Span, pre, batch, n, m);
+            Kernels.LinearForward(x, _weights[l].Value.Span, _biases[l].Value.Span, pre, batch, n, m, _transposed);
             if (l == last) return pre;
             var post = _post[l].AsSpan(0, batch * m);
             Activations.Forward(Activation, pre, post);

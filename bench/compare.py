@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Runs Descent and its NumPy and PyTorch peers on the same workloads, interleaved, several repetitions
+each, and writes the comparison table into BENCHMARKS.md.
+
+    /usr/bin/python3 bench/compare.py [--reps 3] [--seconds 3]
+
+Run from the repository root on an otherwise idle machine (needs python3-numpy and python3-torch).
+"""
+import argparse
+import datetime
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from contextlib import redirect_stdout
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--reps", type=int, default=3)
+ap.add_argument("--seconds", type=float, default=3)
+args = ap.parse_args()
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = "/usr/bin/python3"
+CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b) for b in (16, 500)] + \
+        [("adam-step", p) for p in (1_000_000, 16_000_000)] + [("mnist-linear", b) for b in (64, 1000)]
+
+
+def run(cmd):
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def descent(workload, size, threads=1):
+    return run(["./descent", "bench", "--workload", workload, "--batch", str(size), "--seconds", str(args.seconds), "--threads", str(threads)])[0]
+
+
+def peer(impl, workload, size):
+    return run([PY, "bench/peers/peers.py", "--impl", impl, "--workload", workload, "--batch", str(size), "--seconds", str(args.seconds)])[0]
+
+
+def metric(r):
+    return r["steps_per_s"]
+
+
+results = {(w, s, impl): [] for w, s in CELLS for impl in ("descent", "numpy", "torch")}
+limits = {"triad": [], "fma": []}
+speedup = []
+for rep in range(args.reps):
+    order = ["descent", "numpy", "torch"][rep % 3:] + ["descent", "numpy", "torch"][:rep % 3]
+    for w, s in CELLS:
+        for impl in order:
+            r = descent(w, s) if impl == "descent" else peer(impl, w, s)
+            results[(w, s, impl)].append(r)
+            print(f"rep {rep + 1} {impl:8} {w:15} {s:>9}: {metric(r):,.0f} steps/s", file=sys.stderr)
+    for r in run(["./descent", "bench", "--workload", "limits", "--seconds", str(args.seconds)]):
+        limits["triad" if r["cell"] == "triad" else "fma"].append(r)
+    one = descent("moons-mlp", 16, 1)["steps_per_s"]
+    two = descent("moons-mlp", 16, 2)["steps_per_s"]
+    speedup.append(two / one)
+
+triad = statistics.median(r["gb_per_s"] for r in limits["triad"])
+peak = statistics.median(r["gflop_per_s"] for r in limits["fma"])
+
+
+def med(key, field="steps_per_s"):
+    values = [r[field] for r in results[key] if r.get(field) is not None]
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(v):
+    return f"{v:,.0f}" if v >= 100 else f"{v:,.3g}"
+
+
+numpy_config = io.StringIO()
+with redirect_stdout(numpy_config):
+    import numpy
+    numpy.show_config()
+blas = [os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")]  # Debian's numpy links the libblas.so.3 alternative
+torch_info = subprocess.run([PY, "-c", "import torch; print(torch.__version__, torch.__config__.parallel_info().splitlines()[0:3], 'MKL' if torch.backends.mkl.is_available() else 'no MKL', 'OpenMP' if torch.backends.openmp.is_available() else '')"],
+                            capture_output=True, text=True).stdout.strip()
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+
+lines = ["# Benchmarks", "",
+         f"Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, by",
+         "`/usr/bin/python3 bench/compare.py` "
+         f"(--reps {args.reps} --seconds {args.seconds}): Descent (`./descent bench`), NumPy and PyTorch (`bench/peers/peers.py`) run the "
+         "same workloads one after another, in rotating order, each repetition timing a cell for the given seconds after a warm-up. "
+         "Everything runs on one thread (peers with OMP/OpenBLAS/MKL threads = 1). Numbers are medians of the repetitions with "
+         "the minimum and maximum in brackets; the machine is shared, so the spread matters.", "",
+         f"Peers: NumPy {numpy.__version__} (BLAS: {'; '.join(blas) or 'see numpy.show_config()'}), PyTorch {torch_info}.", "",
+         f"Limits measured in the same run: memory bandwidth (triad a = b + s c over 3 x 16M floats, 12 bytes per element) "
+         f"{triad:.1f} GB/s; single-core fp32 FMA peak (10 independent Vector256 FMA chains) {peak:.1f} GFLOP/s.", "",
+         "| workload | size | Descent steps/s | NumPy steps/s | PyTorch steps/s | vs NumPy | vs PyTorch | notes |",
+         "|---|---|---|---|---|---|---|---|"]
+for w, s in CELLS:
+    d, n, t = med((w, s, "descent")), med((w, s, "numpy")), med((w, s, "torch"))
+    note = ""
+    if w == "adam-step":
+        gb = med((w, s, "descent"), "gb_per_s")[0]
+        note = f"{gb:.1f} GB/s = {100 * gb / triad:.0f}% of triad"
+    elif w == "mnist-linear":
+        gf = med((w, s, "descent"), "gflop_per_s")[0]
+        note = f"{gf:.1f} GFLOP/s = {100 * gf / peak:.0f}% of FMA peak"
+    elif w.startswith("moons"):
+        gf = d[0] * 6 * s * (2 * 64 + 64 * 64 + 64 * 2) / 1e9
+        loss = statistics.median(r["loss_final"] for r in results[(w, s, "descent")])
+        note = f"~{gf:.1f} GFLOP/s = {100 * gf / peak:.0f}% of peak; final loss {loss:.3f}"
+    label = "P" if w == "adam-step" else "B"
+    lines.append(f"| {w} | {label}={s:,} | {fmt(d[0])} ({fmt(d[1])}-{fmt(d[2])}) | {fmt(n[0])} ({fmt(n[1])}-{fmt(n[2])}) | "
+                 f"{fmt(t[0])} ({fmt(t[1])}-{fmt(t[2])}) | {d[0] / n[0]:.1f}x | {d[0] / t[0]:.1f}x | {note} |")
+lines += ["", f"Parallel independent runs: `descent bench --workload moons-mlp --batch 16 --threads 2` against `--threads 1`: "
+          f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}).", ""]
+# The measured part goes between the markers of BENCHMARKS.md; the analysis around it is written by hand.
+path = os.path.join(root, "BENCHMARKS.md")
+text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n<!-- measured -->\n<!-- /measured -->\n"
+head, rest = text.split("<!-- measured -->", 1)
+tail = rest.split("<!-- /measured -->", 1)[1]
+with open(path, "w") as fh:
+    fh.write(head + "<!-- measured -->\n" + "\n".join(lines[2:]) + "\n<!-- /measured -->" + tail)
+print("\n".join(lines))
