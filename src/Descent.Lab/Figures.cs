@@ -69,6 +69,15 @@ public static class Figures
         plot.Axes.SetLimits(bounds.XMin, bounds.XMax, bounds.YMin, bounds.YMax);
     }
 
+    /// <summary>A labelled curve of width 2.</summary>
+    public static void Line(Plot plot, double[] xs, double[] ys, Color color, string label)
+    {
+        var line = plot.Add.ScatterLine(xs, ys);
+        line.Color = color;
+        line.LineWidth = 2;
+        line.LegendText = label;
+    }
+
     /// <summary>Draws a path with a marker at its start and end.</summary>
     public static void Path(Plot plot, IReadOnlyList<PathPoint> path, Color color, string label, int every = 1)
     {

@@ -43,10 +43,7 @@ public sealed class LinearMnist : Experiment
         var loss = Figures.New("Linear MNIST classifier: training loss", "step", "cross-entropy");
         for (int i = 0; i < runs.Length; i++)
         {
-            var line = loss.Add.ScatterLine(runs[i].Steps, runs[i].TrainLoss.Select(Math.Log10).ToArray());
-            line.Color = Figures.Palette[i];
-            line.LineWidth = 2;
-            line.LegendText = configs[i].Optimizer == "sgd" ? "SGD" : "Adam";
+            Figures.Line(loss, runs[i].Steps, runs[i].TrainLoss.Select(Math.Log10).ToArray(), Figures.Palette[i], configs[i].Optimizer == "sgd" ? "SGD" : "Adam");
         }
         Figures.LogY(loss);
         loss.ShowLegend(Alignment.UpperRight);

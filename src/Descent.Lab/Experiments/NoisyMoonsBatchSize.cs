@@ -80,10 +80,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
         var loss = Figures.New("Training loss (full training set)", "step", "cross-entropy");
         for (int i = 0; i < runs.Length; i++)
         {
-            var line = loss.Add.ScatterLine(runs[i].Steps, runs[i].TrainLoss.Select(v => Math.Log10(Math.Max(v, 1e-8))).ToArray());
-            line.Color = Figures.Palette[i % 10];
-            line.LineWidth = 2;
-            line.LegendText = $"B = {sizes[i]}";
+            Figures.Line(loss, runs[i].Steps, runs[i].TrainLoss.Select(v => Math.Log10(Math.Max(v, 1e-8))).ToArray(), Figures.Palette[i % 10], $"B = {sizes[i]}");
         }
         Figures.LogY(loss);
         loss.ShowLegend(Alignment.LowerLeft);

@@ -54,10 +54,7 @@ public sealed class OptimizerComparison : Experiment
             var plot = Figures.New(title, "step", "cross-entropy");
             for (int i = 0; i < runs.Length; i++)
             {
-                var line = plot.Add.ScatterLine(runs[i].Steps, (pick == 0 ? runs[i].TrainLoss : runs[i].TestLoss).Select(Math.Log10).ToArray());
-                line.Color = Figures.Palette[i];
-                line.LineWidth = 2;
-                line.LegendText = compared[i].Label;
+                Figures.Line(plot, runs[i].Steps, (pick == 0 ? runs[i].TrainLoss : runs[i].TestLoss).Select(Math.Log10).ToArray(), Figures.Palette[i], compared[i].Label);
             }
             Figures.LogY(plot);
             plot.ShowLegend(Alignment.UpperRight);

@@ -66,10 +66,7 @@ public sealed class Rosenbrock : Experiment
         var curves = Figures.New("Distance to the minimum (1, 1)", "update", "distance");
         for (int i = 0; i < Runs.Length; i++)
         {
-            var line = curves.Add.ScatterLine(tuned[i].Path.Select(p => (double)p.Step).ToArray(), tuned[i].Path.Select(p => Math.Log10(Math.Max(Distance(p), 1e-16))).ToArray());
-            line.Color = Figures.Palette[i];
-            line.LineWidth = 2;
-            line.LegendText = Runs[i].Label;
+            Figures.Line(curves, tuned[i].Path.Select(p => (double)p.Step).ToArray(), tuned[i].Path.Select(p => Math.Log10(Math.Max(Distance(p), 1e-16))).ToArray(), Figures.Palette[i], Runs[i].Label);
         }
         Figures.LogY(curves);
         curves.ShowLegend(Alignment.LowerLeft);

@@ -45,10 +45,7 @@ public sealed class Saddle : Experiment
             line.Color = Figures.Palette[1].WithAlpha(0.8);
             line.LegendText = i == 0 ? "noisy gradient" : "";
         }
-        var e = away.Add.ScatterLine(exact.Select(p => (double)p.Step).ToArray(), exact.Select(p => Math.Log10(Math.Abs(p.Y) + 1e-17)).ToArray());
-        e.Color = Figures.Palette[3];
-        e.LineWidth = 2;
-        e.LegendText = "exact gradient (y stays exactly 0; drawn at 1e-17)";
+        Figures.Line(away, exact.Select(p => (double)p.Step).ToArray(), exact.Select(p => Math.Log10(Math.Abs(p.Y) + 1e-17)).ToArray(), Figures.Palette[3], "exact gradient (y stays exactly 0; drawn at 1e-17)");
         Figures.LogY(away);
         away.ShowLegend(Alignment.UpperLeft);
         lab.Add(this, "saddle-escape", "With exact gradients y stays 0 and the run sits on the saddle; noise puts y off zero and the unstable direction multiplies it by 1.1 per update.", away);

@@ -36,10 +36,7 @@ public sealed class SchedulesAndDecay : Experiment
         for (int i = 0; i < schedules.Length; i++)
         {
             var xs = Enumerable.Range(1, (int)T).Select(t => (double)t).ToArray();
-            var line = plot.Add.ScatterLine(xs, xs.Select(t => schedules[i].Schedule.At((long)t)).ToArray());
-            line.Color = Figures.Palette[i];
-            line.LineWidth = 2;
-            line.LegendText = schedules[i].Label;
+            Figures.Line(plot, xs, xs.Select(t => schedules[i].Schedule.At((long)t)).ToArray(), Figures.Palette[i], schedules[i].Label);
         }
         plot.ShowLegend(Alignment.UpperRight);
         lab.Add(this, "schedules", "Each schedule's value at every update, as the optimizer receives it.", plot);
@@ -79,10 +76,7 @@ public sealed class SchedulesAndDecay : Experiment
         var normPlot = Figures.New($"Weight norm with weight decay {decay:G1}", "step", "||w||");
         for (int i = 0; i < runs.Length; i++)
         {
-            var line = normPlot.Add.ScatterLine(runs[i].Steps, runs[i].Norms);
-            line.Color = Figures.Palette[i];
-            line.LineWidth = 2;
-            line.LegendText = configs[i].Label;
+            Figures.Line(normPlot, runs[i].Steps, runs[i].Norms, Figures.Palette[i], configs[i].Label);
         }
         normPlot.ShowLegend(Alignment.LowerRight);
         lab.Add(this, "decay-weight-norm", "Euclidean norm of all weights during training: Adam with an L2 penalty against AdamW.", normPlot);

@@ -49,10 +49,7 @@ public sealed class StretchedMoonsMomentum : Experiment
         var loss = Figures.New("Training loss, stretched moons", "step", "cross-entropy");
         for (int i = 0; i < runs.Length; i++)
         {
-            var line = loss.Add.ScatterLine(runs[i].Steps, runs[i].TrainLoss.Select(v => Math.Log10(Math.Max(v, 1e-8))).ToArray());
-            line.Color = Figures.Palette[i];
-            line.LineWidth = 2;
-            line.LegendText = configs[i].Label;
+            Figures.Line(loss, runs[i].Steps, runs[i].TrainLoss.Select(v => Math.Log10(Math.Max(v, 1e-8))).ToArray(), Figures.Palette[i], configs[i].Label);
         }
         Figures.LogY(loss);
         loss.ShowLegend(Alignment.LowerLeft);
