@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using Descent.Playground;
+
+namespace Descent.Cli;
+
+/// <summary><c>descent playground</c>: serves the interactive page on the loopback address and opens it in a browser.</summary>
+internal static class PlaygroundCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var port = new Option<string>("--port") { Description = "port to listen on (0 picks a free one) [default: 8350]", HelpName = "P" };
+        var bind = new Option<string>("--bind") { Description = "address to listen on; anything but the loopback address exposes the page to the network [default: 127.0.0.1]", HelpName = "ADDRESS" };
+        var noBrowser = new Option<bool>("--no-browser") { Description = "do not open a browser" };
+        var command = new Command("playground", "Serve the interactive optimizer playground on http://127.0.0.1 and open it.") { port, bind, noBrowser };
+        command.SetAction(async (parsed, cancel) =>
+        {
+            int p = parsed.GetValue(port) is { } text ? Numbers.Whole(text, "--port", 0, 65535) : 8350;
+            var address = IPAddress.Loopback;
+            if (parsed.GetValue(bind) is { } b && !IPAddress.TryParse(b, out address!))
+                throw new UsageException($"Invalid --bind value '{b}': expected an IP address such as 127.0.0.1.");
+            if (!IPAddress.IsLoopback(address))
+                stderr.WriteLine($"descent: warning: listening on {address}: the playground is reachable from the network.");
+            var app = Server.Build(address, p);
+            try
+            {
+                await app.StartAsync(cancel);
+            }
+            catch (IOException e)
+            {
+                throw new UsageException($"Cannot listen on {address}:{p} ({e.Message}); choose another --port.");
+            }
+            string url = Server.Url(app);
+            stdout.WriteLine($"playground: {url}  (Ctrl+C to stop)");
+            stdout.Flush();
+            if (!parsed.GetValue(noBrowser)) OpenBrowser(url, stderr);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancel);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await app.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void OpenBrowser(string url, TextWriter stderr)
+    {
+        foreach (var opener in new[] { "xdg-open", "sensible-browser", "chromium" })
+        {
+            string? path = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, opener)).FirstOrDefault(File.Exists);
+            if (path is null) continue;
+            try
+            {
+                Process.Start(new ProcessStartInfo(path, url) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true });
+                return;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+            }
+        }
+        stderr.WriteLine("descent: no browser found; open the address above yourself.");
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Descent.Landscapes;
+using Descent.Optim;
+
+namespace Descent.Playground;
+
+/// <summary>A 400 answer: what is wrong with the request, and where in an expression when that is the problem.</summary>
+public sealed class BadRequest(string message, int? position = null) : Exception(message)
+{
+    /// <summary>Offending character of an expression, if any.</summary>
+    public int? Position { get; } = position;
+}
+
+/// <summary>One optimizer run asked for by the page.</summary>
+public sealed record OptimizerRequest(string Optimizer, Dictionary<string, JsonElement>? Hyperparameters, string? Label);
+
+/// <summary>A request for optimizer paths on a surface.</summary>
+public sealed record TrajectoryRequest(string Function, double[] Start, int Steps, OptimizerRequest[] Optimizers);
+
+/// <summary>A request for a surface's values on a grid.</summary>
+public sealed record SurfaceRequest(string Function, double[]? View, int Resolution);
+
+/// <summary>The JSON API's computations, separate from HTTP so they can be tested directly.</summary>
+public static class Api
+{
+    /// <summary>JSON options: camelCase, non-finite numbers written as strings are not allowed.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.Strict };
+
+    /// <summary>The named landscapes.</summary>
+    public static object Landscapes() => Landscape.Named.Select(l => new
+    {
+        name = l.Name,
+        formula = l.Formula,
+        description = l.Description,
+        view = new[] { l.Bounds.XMin, l.Bounds.XMax, l.Bounds.YMin, l.Bounds.YMax },
+        minimum = l.Minimum is { } m ? new[] { m.X, m.Y } : null,
+    });
+
+    /// <summary>The optimizers with their hyperparameters, defaults and valid ranges.</summary>
+    public static object OptimizerCatalog() => Descent.Optim.Optimizers.Names.Select(name =>
+    {
+        var o = Descent.Optim.Optimizers.DefaultOptions(name);
+        return new
+        {
+            name,
+            hyperparameters = o.Hyperparameters.Select(h => new
+            {
+                name = h.Name,
+                kind = h.Kind == HyperparameterKind.Flag ? "flag" : "real",
+                value = h.Get(o),
+                description = h.Description,
+                min = double.IsFinite(h.Valid.Min) ? h.Valid.Min : (double?)null,
+                max = double.IsFinite(h.Valid.Max) ? h.Valid.Max : (double?)null,
+            }),
+        };
+    });
+
+    /// <summary>The surface on a grid of <c>resolution x resolution</c> points over the view (rows from top to bottom).</summary>
+    public static object Surface(SurfaceRequest r)
+    {
+        var landscape = Parse(r.Function);
+        if (r.Resolution is < 2 or > Limits.MaxResolution)
+            throw new BadRequest($"resolution must be between 2 and {Limits.MaxResolution}, got {r.Resolution}.");
+        var v = r.View ?? [landscape.Bounds.XMin, landscape.Bounds.XMax, landscape.Bounds.YMin, landscape.Bounds.YMax];
+        if (v.Length != 4 || v.Any(c => !double.IsFinite(c) || Math.Abs(c) > Limits.MaxCoordinate) || !(v[0] < v[1]) || !(v[2] < v[3]))
+            throw new BadRequest($"view must be [xmin, xmax, ymin, ymax] with finite numbers, xmin < xmax and ymin < ymax, each within ±{Limits.MaxCoordinate:G}.");
+        var values = new double?[r.Resolution * r.Resolution];
+        for (int row = 0; row < r.Resolution; row++)
+        {
+            double y = v[3] - (v[3] - v[2]) * row / (r.Resolution - 1);
+            for (int col = 0; col < r.Resolution; col++)
+            {
+                double x = v[0] + (v[1] - v[0]) * col / (r.Resolution - 1);
+                double f = landscape.Value(x, y);
+                values[row * r.Resolution + col] = double.IsFinite(f) ? f : null;
+            }
+        }
+        return new { function = landscape.Name, formula = landscape.Formula, view = v, resolution = r.Resolution, values };
+    }
+
+    /// <summary>Paths of each requested optimizer from the start point.</summary>
+    public static object Trajectories(TrajectoryRequest r, CancellationToken cancel)
+    {
+        var landscape = Parse(r.Function);
+        if (r.Start is not { Length: 2 } || r.Start.Any(c => !double.IsFinite(c) || Math.Abs(c) > Limits.MaxCoordinate))
+            throw new BadRequest($"start must be two finite numbers [x, y] within ±{Limits.MaxCoordinate:G}.");
+        if (r.Steps is < 0 or > Limits.MaxSteps)
+            throw new BadRequest($"steps must be between 0 and {Limits.MaxSteps}, got {r.Steps}.");
+        if (r.Optimizers is not { Length: > 0 } || r.Optimizers.Length > Limits.MaxOptimizers)
+            throw new BadRequest($"give between 1 and {Limits.MaxOptimizers} optimizers.");
+        var runs = new List<object>();
+        foreach (var o in r.Optimizers)
+        {
+            if (o?.Optimizer is null || !Descent.Optim.Optimizers.Names.Contains(o.Optimizer))
+                throw new BadRequest($"unknown optimizer '{o?.Optimizer}': choose one of {string.Join(", ", Descent.Optim.Optimizers.Names)}.");
+            var options = Descent.Optim.Optimizers.DefaultOptions(o.Optimizer);
+            foreach (var (name, value) in o.Hyperparameters ?? [])
+            {
+                if (!options.Has(name)) throw new BadRequest($"{o.Optimizer} has no hyperparameter '{name}'.");
+                double v = value.ValueKind switch
+                {
+                    JsonValueKind.True => 1,
+                    JsonValueKind.False => 0,
+                    JsonValueKind.Number => value.GetDouble(),
+                    _ => throw new BadRequest($"{o.Optimizer}.{name} must be a number or a boolean."),
+                };
+                try { options.Set(name, v); }
+                catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }
+            }
+            try { options.Validate(); }
+            catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }
+            var path = new List<double[]>(r.Steps + 1);
+            int diverged = -1;
+            foreach (var p in Trajectory.Walk(landscape, xy => Descent.Optim.Optimizers.Create(o.Optimizer, [xy], options), (r.Start[0], r.Start[1]), r.Steps))
+            {
+                if ((p.Step & 255) == 0) cancel.ThrowIfCancellationRequested();
+                if (!(double.IsFinite(p.X) && double.IsFinite(p.Y) && double.IsFinite(p.Loss))) { diverged = p.Step; break; }
+                path.Add([p.X, p.Y, p.Loss]);
+            }
+            runs.Add(new
+            {
+                optimizer = o.Optimizer,
+                label = o.Label ?? o.Optimizer,
+                hyperparameters = options.Hyperparameters.ToDictionary(h => h.Name, h => h.Get(options)),
+                path,
+                diverged = diverged >= 0 ? diverged : (int?)null,
+            });
+        }
+        return new { function = landscape.Name, formula = landscape.Formula, runs };
+    }
+
+    private static Landscape Parse(string? function)
+    {
+        if (string.IsNullOrWhiteSpace(function)) throw new BadRequest("function is missing: give a landscape name or a formula in x and y.");
+        if (function.Length > Limits.MaxExpressionLength)
+            throw new BadRequest($"the expression is {function.Length} characters long; the limit is {Limits.MaxExpressionLength}.");
+        try { return Landscape.Get(function); }
+        catch (ExpressionException e) { throw new BadRequest(e.Message, e.Position); }
+    }
+}
