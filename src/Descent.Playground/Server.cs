@@ -7,6 +7,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Descent.Playground;
 
+/// <summary>How many training steps to take.</summary>
+public sealed record StepRequest(int Steps);
+
 /// <summary>
 /// The playground's web server: the page (served from resources compiled into this assembly, so no
 /// file on disk is ever read and nothing comes from the internet) and its JSON API. Binds to the
@@ -34,6 +37,10 @@ public static class Server
         app.MapGet("/api/optimizers", () => Results.Json(Api.OptimizerCatalog(), Api.Json));
         app.MapPost("/api/surface", (Delegate)((HttpContext http) => Handle<SurfaceRequest>(http, (r, _) => Api.Surface(r))));
         app.MapPost("/api/trajectory", (Delegate)((HttpContext http) => Handle<TrajectoryRequest>(http, Api.Trajectories)));
+        var sessions = new TrainingSessions();
+        app.MapPost("/api/train", (Delegate)((HttpContext http) => Handle<TrainStartRequest>(http, (r, _) => sessions.Start(r))));
+        app.MapPost("/api/train/{id}/step", (HttpContext http, string id) => Handle<StepRequest>(http, (r, cancel) => sessions.Step(id, r.Steps, cancel)));
+        app.MapDelete("/api/train/{id}", (string id) => sessions.Stop(id) ? Results.NoContent() : Results.NotFound());
         return app;
     }
 

@@ -134,4 +134,45 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
             Assert.Equal(expected[^1].X, answers[i].Body.GetProperty("runs")[0].GetProperty("path")[400][0].GetDouble());
         }
     }
+
+    private const string Moons = "\"noise\":0.1,\"flip\":0.1,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":32,\"seed\":1";
+
+    [Theory]
+    [InlineData("{\"n\":5,\"hidden\":[8]," + Moons + "}", "n must be between 10 and 2000")]
+    [InlineData("{\"n\":100,\"hidden\":[8,8,8,8,8]," + Moons + "}", "at most 4 layer widths")]
+    [InlineData("{\"n\":100,\"hidden\":[1000]," + Moons + "}", "each between 1 and 256")]
+    [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":5,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":8,\"seed\":1}", "noise must be between 0 and 2")]
+    [InlineData("{\"n\":100,\"hidden\":[8],\"stretch\":[0,1]," + Moons + "}", "stretch must be two factors")]
+    [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":0.1,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"hyperparameters\":{\"lr\":-1},\"batch\":8,\"seed\":1}", "Invalid lr: -1")]
+    [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":0.1,\"flip\":0,\"activation\":\"swish\",\"optimizer\":\"adam\",\"batch\":8,\"seed\":1}", "Unknown activation 'swish'")]
+    public async Task Invalid_training_requests_get_400_with_a_message(string json, string message)
+    {
+        var (status, body) = await Post("/api/train", json);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(message, body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Training_sessions_step_independently_and_end_on_request()
+    {
+        var (s1, a) = await Post("/api/train", "{\"n\":200,\"hidden\":[16]," + Moons + "}");
+        var (s2, b) = await Post("/api/train", "{\"n\":200,\"hidden\":[16]," + Moons + "}");
+        Assert.Equal(HttpStatusCode.OK, s1);
+        Assert.Equal(HttpStatusCode.OK, s2);
+        string ia = a.GetProperty("id").GetString()!, ib = b.GetProperty("id").GetString()!;
+        Assert.Equal(200, a.GetProperty("points").GetArrayLength());
+        var (_, stepped) = await Post($"/api/train/{ia}/step", "{\"steps\":300}");
+        Assert.Equal(300, stepped.GetProperty("step").GetInt32());
+        Assert.Equal(64 * 64, stepped.GetProperty("probability").GetArrayLength());
+        Assert.True(stepped.GetProperty("trainLoss").GetDouble() < a.GetProperty("state").GetProperty("trainLoss").GetDouble());
+        var (_, other) = await Post($"/api/train/{ib}/step", "{\"steps\":0}");
+        Assert.Equal(0, other.GetProperty("step").GetInt32());
+        var (tooMany, message) = await Post($"/api/train/{ia}/step", "{\"steps\":5000}");
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany);
+        Assert.Contains("steps must be between 0 and 2000", message.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await _http.DeleteAsync($"/api/train/{ia}")).StatusCode);
+        var (gone, why) = await Post($"/api/train/{ia}/step", "{\"steps\":1}");
+        Assert.Equal(HttpStatusCode.BadRequest, gone);
+        Assert.Contains("no training session", why.GetProperty("error").GetString());
+    }
 }

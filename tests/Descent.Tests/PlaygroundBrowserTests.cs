@@ -134,4 +134,38 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         Assert.Contains("x^2 + * y\n      ^", message);
         Shot("playground-error");
     }
+
+    [Fact]
+    public void Training_steps_redraw_the_boundary_and_can_be_paused_and_reset()
+    {
+        _browser.Navigate().GoToUrl(_url);
+        new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(_ => By("status").Text.Contains("updates"));
+        By("tab-train").Click();
+        Assert.True(By("train-view").Displayed);
+        var flip = By("t-flip");
+        flip.Clear();
+        flip.SendKeys("0.05");
+        By("t-start").Click();
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(60));
+        string Canvas() => (string)((IJavaScriptExecutor)_browser).ExecuteScript("return document.getElementById('boundary').toDataURL();")!;
+        int Step() => int.Parse(System.Text.RegularExpressions.Regex.Match(By("t-status").Text, @"step (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        wait.Until(_ => By("t-status").Text.StartsWith("step ") && Step() >= 50);
+        string early = Canvas();
+        int earlyStep = Step();
+        wait.Until(_ => Step() >= earlyStep + 200);
+        Assert.NotEqual(early, Canvas()); // the boundary was redrawn as it learned
+        Shot("playground-training");
+        By("t-pause").Click();
+        Thread.Sleep(500);
+        int paused = Step();
+        Thread.Sleep(1000);
+        Assert.Equal(paused, Step());
+        Assert.Contains("(paused)", By("t-status").Text);
+        By("t-start").Click(); // resume
+        wait.Until(_ => Step() > paused);
+        By("t-reset").Click();
+        wait.Until(_ => By("t-status").Text == "reset");
+        var errors = _browser.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level == LogLevel.Severe).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => e.Message)));
+    }
 }

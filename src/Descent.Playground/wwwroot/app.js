@@ -190,4 +190,93 @@ async function main() {
   });
   await run();
 }
-main();
+// ---- Training view: two moons trained live on the server, a chunk of steps at a time. ----
+const training = { id: null, running: false, points: [], history: [] };
+
+function trainConfig() {
+  const v = (id) => +$(id).value;
+  return {
+    n: v("t-n"), noise: v("t-noise"), flip: v("t-flip"), stretch: [v("t-sx"), v("t-sy")],
+    hidden: Array(v("t-depth")).fill(v("t-width")), activation: $("t-activation").value,
+    optimizer: $("t-optimizer").value, hyperparameters: { lr: v("t-lr") }, schedule: $("t-schedule").value, batch: v("t-batch"), seed: 1,
+  };
+}
+
+async function trainStart() {
+  $("t-error").hidden = true;
+  try {
+    training.running = true;
+    if (!training.id) {
+      const started = await api("/api/train", trainConfig());
+      Object.assign(training, { id: started.id, points: started.points, history: [started.state] });
+      drawTraining(started.state);
+    }
+    while (training.running) {
+      const state = await api(`/api/train/${training.id}/step`, { steps: 25 });
+      training.history.push(state);
+      drawTraining(state);
+    }
+  } catch (e) {
+    training.running = false;
+    $("t-error").hidden = false;
+    $("t-error").textContent = e.message;
+  }
+}
+
+async function trainReset() {
+  training.running = false;
+  if (training.id) await fetch(`/api/train/${training.id}`, { method: "DELETE" });
+  Object.assign(training, { id: null, points: [], history: [] });
+  $("t-status").textContent = "reset";
+  for (const id of ["boundary", "curves"]) { const c = $(id); c.getContext("2d").clearRect(0, 0, c.width, c.height); }
+}
+
+function drawTraining(s) {
+  const c = $("boundary"), g = c.getContext("2d"), n = s.grid, v = s.view;
+  const image = g.createImageData(n, n);
+  s.probability.forEach((p, i) => image.data.set([Math.round(60 + 195 * p), Math.round(110 + 40 * (1 - Math.abs(2 * p - 1))), Math.round(255 - 195 * p), 255], 4 * i));
+  const tmp = document.createElement("canvas");
+  tmp.width = n; tmp.height = n;
+  tmp.getContext("2d").putImageData(image, 0, 0);
+  g.imageSmoothingEnabled = true;
+  g.drawImage(tmp, 0, 0, c.width, c.height);
+  for (const [x, y, label] of training.points) {
+    const [px, py] = toCanvas(c, v, x, y);
+    g.fillStyle = label ? "#8b0000" : "#00008b";
+    g.beginPath(); g.arc(px, py, 2.5, 0, 2 * Math.PI); g.fill();
+  }
+  const k = $("curves"), h = k.getContext("2d"), hist = training.history;
+  h.clearRect(0, 0, k.width, k.height);
+  const last = Math.max(1, hist[hist.length - 1].step), maxLoss = Math.max(...hist.map((q) => q.trainLoss), 1e-9);
+  const line = (color, f, scale) => {
+    h.strokeStyle = color; h.lineWidth = 2; h.beginPath();
+    hist.forEach((q, i) => { const px = 40 + q.step / last * (k.width - 50), py = k.height - 20 - f(q) / scale * (k.height - 40); i ? h.lineTo(px, py) : h.moveTo(px, py); });
+    h.stroke();
+  };
+  line("#d62728", (q) => q.trainLoss, maxLoss);
+  line("#1f77b4", (q) => q.trainAccuracy, 1);
+  line("#2ca02c", (q) => q.testAccuracy, 1);
+  h.fillStyle = "#333"; h.font = "12px sans-serif";
+  h.fillText(`train loss (red, max ${maxLoss.toPrecision(3)}), train accuracy (blue), test accuracy (green); step ${s.step}`, 8, 14);
+  $("t-status").textContent = `step ${s.step}: loss ${s.trainLoss.toFixed(4)}, train accuracy ${(100 * s.trainAccuracy).toFixed(1)}%, test accuracy ${(100 * s.testAccuracy).toFixed(1)}%` + (training.running ? "" : " (paused)");
+}
+
+function showTab(train) {
+  $("surface-view").hidden = train; $("train-view").hidden = !train;
+  $("tab-surface").setAttribute("aria-pressed", String(!train)); $("tab-train").setAttribute("aria-pressed", String(train));
+}
+
+function wireTraining() {
+  $("t-optimizer").innerHTML = Object.keys(catalog).map((n) => `<option${n === "adam" ? " selected" : ""}>${n}</option>`).join("");
+  for (const [slider, field, log] of [["t-noise-slider", "t-noise", false], ["t-flip-slider", "t-flip", false], ["t-lr-slider", "t-lr", true]]) {
+    $(slider).addEventListener("input", () => { $(field).value = log ? +(10 ** +$(slider).value).toPrecision(3) : $(slider).value; });
+    $(field).addEventListener("change", () => { $(slider).value = log ? Math.log10(+$(field).value) : $(field).value; });
+  }
+  $("t-start").addEventListener("click", trainStart);
+  $("t-pause").addEventListener("click", () => { training.running = false; if (!$("t-status").textContent.endsWith("(paused)")) $("t-status").textContent += " (paused)"; });
+  $("t-reset").addEventListener("click", trainReset);
+  $("tab-surface").addEventListener("click", () => showTab(false));
+  $("tab-train").addEventListener("click", () => showTab(true));
+}
+
+main().then(wireTraining);
