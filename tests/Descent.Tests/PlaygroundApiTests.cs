@@ -175,4 +175,16 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, gone);
         Assert.Contains("no training session", why.GetProperty("error").GetString());
     }
+
+    [Fact]
+    public void A_cancelled_request_stops_its_computation()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var request = new TrajectoryRequest("rosenbrock", [-1.5, 2], 5000, [new OptimizerRequest("adam", null, null)]);
+        Assert.ThrowsAny<OperationCanceledException>(() => Api.Trajectories(request, cancelled.Token));
+        var sessions = new TrainingSessions();
+        var start = JsonSerializer.SerializeToElement(sessions.Start(new TrainStartRequest(100, 0.1, 0, null, [8], "relu", "adam", null, null, 16, 1)));
+        Assert.ThrowsAny<OperationCanceledException>(() => sessions.Step(start.GetProperty("id").GetString()!, 1000, cancelled.Token));
+    }
 }
