@@ -162,7 +162,15 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         Assert.Equal(paused, Step());
         Assert.Contains("(paused)", By("t-status").Text);
         By("t-start").Click(); // resume
-        wait.Until(_ => Step() > paused);
+        try
+        {
+            wait.Until(_ => Step() > paused);
+        }
+        catch (WebDriverTimeoutException)
+        {
+            Shot("playground-training-stalled");
+            throw new Xunit.Sdk.XunitException($"training did not resume: status '{By("t-status").Text}', error '{By("t-error").Text}'");
+        }
         By("t-reset").Click();
         wait.Until(_ => By("t-status").Text == "reset");
         var errors = _browser.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level == LogLevel.Severe).ToList();

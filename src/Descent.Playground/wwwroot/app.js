@@ -191,7 +191,7 @@ async function main() {
   await run();
 }
 // ---- Training view: two moons trained live on the server, a chunk of steps at a time. ----
-const training = { id: null, running: false, points: [], history: [] };
+const training = { id: null, running: false, generation: 0, points: [], history: [] };
 
 function trainConfig() {
   const v = (id) => +$(id).value;
@@ -204,15 +204,19 @@ function trainConfig() {
 
 async function trainStart() {
   $("t-error").hidden = true;
+  if (training.running) return;
+  training.running = true;
   try {
-    training.running = true;
     if (!training.id) {
       const started = await api("/api/train", trainConfig());
       Object.assign(training, { id: started.id, points: started.points, history: [started.state] });
       drawTraining(started.state);
     }
-    while (training.running) {
-      const state = await api(`/api/train/${training.id}/step`, { steps: 25 });
+    // One loop at a time: pausing or resetting bumps the generation, and an older loop stops.
+    const id = training.id, generation = ++training.generation;
+    while (training.running && training.generation === generation) {
+      const state = await api(`/api/train/${id}/step`, { steps: 25 });
+      if (training.id !== id) return; // reset while this chunk was computing: drop it
       training.history.push(state);
       drawTraining(state);
     }
@@ -225,10 +229,12 @@ async function trainStart() {
 
 async function trainReset() {
   training.running = false;
-  if (training.id) await fetch(`/api/train/${training.id}`, { method: "DELETE" });
+  training.generation++;
+  const id = training.id;
   Object.assign(training, { id: null, points: [], history: [] });
+  for (const canvas of ["boundary", "curves"]) { const c = $(canvas); c.getContext("2d").clearRect(0, 0, c.width, c.height); }
   $("t-status").textContent = "reset";
-  for (const id of ["boundary", "curves"]) { const c = $(id); c.getContext("2d").clearRect(0, 0, c.width, c.height); }
+  if (id) await fetch(`/api/train/${id}`, { method: "DELETE" });
 }
 
 function drawTraining(s) {
@@ -273,7 +279,7 @@ function wireTraining() {
     $(field).addEventListener("change", () => { $(slider).value = log ? Math.log10(+$(field).value) : $(field).value; });
   }
   $("t-start").addEventListener("click", trainStart);
-  $("t-pause").addEventListener("click", () => { training.running = false; if (!$("t-status").textContent.endsWith("(paused)")) $("t-status").textContent += " (paused)"; });
+  $("t-pause").addEventListener("click", () => { training.running = false; training.generation++; if (!$("t-status").textContent.endsWith("(paused)")) $("t-status").textContent += " (paused)"; });
   $("t-reset").addEventListener("click", trainReset);
   $("tab-surface").addEventListener("click", () => showTab(false));
   $("tab-train").addEventListener("click", () => showTab(true));
