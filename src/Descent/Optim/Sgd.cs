@@ -34,22 +34,51 @@ public sealed class Sgd<T> : Optimizer<T, SgdOptions> where T : unmanaged, IFloa
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, SgdOptions o)
     {
-        T lr = Pointwise.Of<T>(-o.LearningRate), l2 = Pointwise.Of<T>(o.WeightDecay);
-        bool max = o.Maximize;
-        if (o.Momentum == 0)
+        bool withMomentum = o.Momentum != 0;
+        bool fresh = false;
+        var buf = withMomentum ? state.Slot(MomentumBuffer, T.Zero, out fresh) : [];
+        var k = new Constants(o, fresh);
+        // One vector body for every element: whole vectors in place, the tail through one padded vector.
+        var vp = Lanes.Whole(p, out int tail);
+        var vg = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(grad[..(vp.Length * Vector<T>.Count)]);
+        var vb = withMomentum ? Lanes.Whole(buf, out _) : [];
+        for (int i = 0; i < vp.Length; i++)
         {
-            for (int i = 0; i < p.Length; i++)
-                p[i] = Pointwise.AddScaled(p[i], lr, Pointwise.Incoming(grad[i], p[i], max, l2));
-            return;
+            var b = withMomentum ? vb[i] : default;
+            vp[i] = Body(vp[i], vg[i], ref b, k);
+            if (withMomentum) vb[i] = b;
         }
-        T mu = Pointwise.Of<T>(o.Momentum), keep = Pointwise.Of<T>(1 - o.Dampening);
-        bool nesterov = o.Nesterov;
-        var buf = state.Slot(MomentumBuffer, T.Zero, out bool fresh);
-        for (int i = 0; i < p.Length; i++)
+        if (tail == 0) return;
+        var tb = withMomentum ? Lanes.LoadTail<T>(buf, tail) : default;
+        Lanes.StoreTail(p, tail, Body(Lanes.LoadTail<T>(p, tail), Lanes.LoadTail(grad, tail), ref tb, k));
+        if (withMomentum) Lanes.StoreTail(buf, tail, tb);
+    }
+
+    /// <summary>The update of one vector of elements; returns the new parameters.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Body(Vector<T> p, Vector<T> grad, ref Vector<T> buf, in Constants k)
+    {
+        var g = k.Maximize ? -grad : grad;
+        if (k.HasL2) g = Lanes.Fma(k.L2, p, g);                                   // g + wd * p
+        if (k.HasMomentum)
         {
-            T g = Pointwise.Incoming(grad[i], p[i], max, l2);
-            T b = buf[i] = fresh ? g : Pointwise.AddScaled(buf[i] * mu, keep, g);
-            p[i] = Pointwise.AddScaled(p[i], lr, nesterov ? Pointwise.AddScaled(g, mu, b) : b);
+            buf = k.Fresh ? g : Lanes.Fma(k.Keep, g, buf * k.Mu);                 // buf * momentum + (1 - dampening) g
+            g = k.Nesterov ? Lanes.Fma(k.Mu, buf, g) : buf;                      // g + momentum * buf, or buf
         }
+        return Lanes.Fma(k.Lr, g, p);                                              // p - lr * g
+    }
+
+    /// <summary>The step's coefficients, broadcast to vectors once.</summary>
+    private readonly struct Constants(SgdOptions o, bool fresh)
+    {
+        public readonly Vector<T> Lr = new(Pointwise.Of<T>(-o.LearningRate));
+        public readonly Vector<T> L2 = new(Pointwise.Of<T>(o.WeightDecay));
+        public readonly Vector<T> Mu = new(Pointwise.Of<T>(o.Momentum));
+        public readonly Vector<T> Keep = new(Pointwise.Of<T>(1 - o.Dampening));
+        public readonly bool HasL2 = o.WeightDecay != 0;
+        public readonly bool HasMomentum = o.Momentum != 0;
+        public readonly bool Fresh = fresh;
+        public readonly bool Nesterov = o.Nesterov;
+        public readonly bool Maximize = o.Maximize;
     }
 }
