@@ -2,9 +2,10 @@
 """Runs Descent and its NumPy and PyTorch peers on the same workloads, interleaved, several repetitions
 each, and writes the comparison table into BENCHMARKS.md.
 
-    /usr/bin/python3 bench/compare.py [--reps 3] [--seconds 3]
+    bench/compare [--reps 3] [--seconds 3]
 
-Run from the repository root on an otherwise idle machine (needs python3-numpy and python3-torch).
+`bench/compare` installs what it needs (python3-numpy, python3-torch, libopenblas0-pthread) and runs
+this script; run it on an otherwise idle machine.
 """
 import argparse
 import datetime
@@ -84,7 +85,7 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 
 lines = ["# Benchmarks", "",
          f"Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, by",
-         "`/usr/bin/python3 bench/compare.py` "
+         "`bench/compare` "
          f"(--reps {args.reps} --seconds {args.seconds}): Descent (`./descent bench`), NumPy and PyTorch (`bench/peers/peers.py`) run the "
          "same workloads one after another, in rotating order, each repetition timing a cell for the given seconds after a warm-up. "
          "Everything runs on one thread (peers with OMP/OpenBLAS/MKL threads = 1). Numbers are medians of the repetitions with "
