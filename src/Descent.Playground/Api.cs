@@ -98,13 +98,7 @@ public static class Api
             foreach (var (name, value) in o.Hyperparameters ?? [])
             {
                 if (!options.Has(name)) throw new BadRequest($"{o.Optimizer} has no hyperparameter '{name}'.");
-                double v = value.ValueKind switch
-                {
-                    JsonValueKind.True => 1,
-                    JsonValueKind.False => 0,
-                    JsonValueKind.Number => value.GetDouble(),
-                    _ => throw new BadRequest($"{o.Optimizer}.{name} must be a number or a boolean."),
-                };
+                double v = HyperparameterValue(o.Optimizer, name, value);
                 try { options.Set(name, v); }
                 catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }
             }
@@ -129,6 +123,15 @@ public static class Api
         }
         return new { function = landscape.Name, formula = landscape.Formula, runs };
     }
+
+    /// <summary>A hyperparameter value from JSON: a number, or a boolean for a switch (1 or 0).</summary>
+    public static double HyperparameterValue(string optimizer, string name, JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.True => 1,
+        JsonValueKind.False => 0,
+        JsonValueKind.Number => value.GetDouble(),
+        _ => throw new BadRequest($"{optimizer}.{name} must be a number or a boolean."),
+    };
 
     private static Landscape Parse(string? function)
     {

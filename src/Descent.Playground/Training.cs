@@ -48,9 +48,7 @@ public sealed class TrainingSessions
         if (r.Batch is < 1 or > 2000) throw new BadRequest($"batch must be between 1 and 2000, got {r.Batch}.");
         var hyper = new Dictionary<string, double>();
         foreach (var (name, value) in r.Hyperparameters ?? [])
-            hyper[name] = value.ValueKind == JsonValueKind.Number ? value.GetDouble()
-                : value.ValueKind is JsonValueKind.True or JsonValueKind.False ? (value.GetBoolean() ? 1 : 0)
-                : throw new BadRequest($"{r.Optimizer}.{name} must be a number or a boolean.");
+            hyper[name] = Api.HyperparameterValue(r.Optimizer, name, value);
         Trainer trainer;
         try
         {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Descent.Nn;
+using Descent.Numerics;
 
 namespace Descent.Optim;
 

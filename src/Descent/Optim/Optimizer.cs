@@ -32,9 +32,11 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var all = new ParameterGroup<T>("*", defaults.Clone());
         foreach (var p in parameters)
         {
-            if (!_state.TryAdd(p.Name, new ParameterState<T>(p.Length, SlotNames.Count, InitialScalars)))
+            var state = new ParameterState<T>(p.Length, SlotNames.Count, InitialScalars);
+            if (!_state.TryAdd(p.Name, state))
                 throw new ArgumentException($"Two parameters are named '{p.Name}': names must be unique, because optimizer state is saved by name.");
             all.Members.Add(p);
+            all.States.Add(state);
         }
         _groups.Add(all);
     }
@@ -71,12 +73,14 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         configure(options);
         options.Validate();
         var group = new ParameterGroup<T>(pattern, options);
-        var rest = _groups[0].Members;
-        for (int i = 0; i < rest.Count; i++)
+        var rest = _groups[0];
+        for (int i = 0; i < rest.Members.Count; i++)
         {
-            if (!ParameterGroup<T>.Matches(pattern, rest[i].Name)) continue;
-            group.Members.Add(rest[i]);
-            rest.RemoveAt(i--);
+            if (!ParameterGroup<T>.Matches(pattern, rest.Members[i].Name)) continue;
+            group.Members.Add(rest.Members[i]);
+            group.States.Add(rest.States[i]);
+            rest.Members.RemoveAt(i);
+            rest.States.RemoveAt(i--);
         }
         if (group.Members.Count == 0)
             throw new ArgumentException($"Parameter group pattern '{pattern}' matches no ungrouped parameter; names are: {string.Join(", ", AllParameters().Select(p => p.Name))}.");
@@ -135,10 +139,9 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             var members = group.Members;
             for (int i = 0; i < members.Count; i++)
             {
-                var p = members[i];
-                var state = _state[p.Name];
+                var state = group.States[i];
                 state.Step++;
-                Update(p.Value.Span, p.Grad.Span, state, group.Options);
+                Update(members[i].Value.Span, members[i].Grad.Span, state, group.Options);
             }
         }
         StepCount = t;

@@ -27,6 +27,9 @@ public sealed class ParameterGroup<T> where T : unmanaged, IFloatingPointIeee754
 
     internal List<Parameter<T>> Members { get; } = [];
 
+    /// <summary>The optimizer state of each member, at the same index (no lookup by name on the step's path).</summary>
+    internal List<ParameterState<T>> States { get; } = [];
+
     /// <summary>Whether <paramref name="name"/> matches a glob <paramref name="pattern"/> (<c>*</c>, <c>?</c>).</summary>
     public static bool Matches(string pattern, string name) => Matches(pattern.AsSpan(), name.AsSpan());
 

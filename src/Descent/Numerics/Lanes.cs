@@ -2,12 +2,12 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Descent.Optim;
+namespace Descent.Numerics;
 
 /// <summary>
-/// Helpers for update rules written once over <see cref="Vector{T}"/> lanes: the fused multiply-add
-/// for either float or double, and a runner that applies a vector body to whole spans, padding the
-/// tail into one vector so the same body (and so the same rounding) serves every element.
+/// Helpers for code written once over <see cref="Vector{T}"/> lanes (update rules, matrix kernels): the
+/// fused multiply-add for either float or double, and views that apply a vector body to whole spans,
+/// padding the tail into one vector so the same body (and so the same rounding) serves every element.
 /// </summary>
 internal static class Lanes
 {
@@ -19,7 +19,7 @@ internal static class Lanes
             return Vector.As<float, T>(Vector.FusedMultiplyAdd(Vector.As<T, float>(a), Vector.As<T, float>(b), Vector.As<T, float>(c)));
         if (typeof(T) == typeof(double))
             return Vector.As<double, T>(Vector.FusedMultiplyAdd(Vector.As<T, double>(a), Vector.As<T, double>(b), Vector.As<T, double>(c)));
-        throw new NotSupportedException(typeof(T).Name);
+        throw new NotSupportedException($"Vector fused multiply-add is for float and double, not {typeof(T).Name}.");
     }
 
     /// <summary>
