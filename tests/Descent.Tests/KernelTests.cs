@@ -24,7 +24,7 @@ public class KernelTests
         var dw = (double[])dw0.Clone();
         var db = (double[])db0.Clone();
         var dx = new double[batch * n];
-        Kernels.LinearBackward<double>(x, w, dy, dw, db, dx, batch, n, m);
+        Kernels.LinearBackward<double>(x, w, dy, dw, db, dx, batch, n, m, new double[n * m]);
 
         for (int b = 0; b < batch; b++)
             for (int o = 0; o < m; o++)
@@ -70,5 +70,68 @@ public class KernelTests
         Kernels.LinearForward<double>(xd, wd, bd, yd, batch, n, m, new double[n * m]);
         Kernels.LinearForward<float>([.. xd.Select(v => (float)v)], [.. wd.Select(v => (float)v)], new float[m], yf, batch, n, m, new float[n * m]);
         for (int i = 0; i < yd.Length; i++) Assert.Equal(yd[i], yf[i], 1e-4 * (1 + Math.Abs(yd[i])));
+    }
+
+    public static IEnumerable<object[]> ProductShapes =>
+        from rows in new[] { 1, 5, 6, 7, 13, 63, 65 }
+        from columns in new[] { 1, 3, 8, 10, 17, 33, 64 }
+        from depth in new[] { 1, 2, 9, 64 }
+        select new object[] { rows, columns, depth };
+
+    /// <summary>Shapes whose reduction <see cref="Kernels.Gemm"/> splits into several cache panels.</summary>
+    public static IEnumerable<object[]> PanelShapes => [[13, 3000, 40], [10, 784, 200], [2, 2000, 70]];
+
+    [Theory]
+    [MemberData(nameof(ProductShapes))]
+    [MemberData(nameof(PanelShapes))]
+    public void Gemm_matches_a_triple_loop_with_A_stored_either_way(int rows, int columns, int depth)
+    {
+        var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
+        float[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextNormal())];
+        float[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns);
+        foreach (bool transposed in new[] { false, true })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                // A[i, p] stored row-major (stride depth, 1) or as the rows of its transpose (stride 1, rows).
+                int aRow = transposed ? 1 : depth, aColumn = transposed ? rows : 1;
+                var c = (float[])c0.Clone();
+                Kernels.Gemm<float>(c, a, aRow, aColumn, b, rows, columns, depth, accumulate);
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < columns; j++)
+                    {
+                        double s = accumulate ? c0[i * columns + j] : 0;
+                        for (int p = 0; p < depth; p++) s += (double)a[i * aRow + p * aColumn] * b[p * columns + j];
+                        Assert.Equal(s, c[i * columns + j], 1e-5 * (1 + Math.Abs(s)));
+                    }
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(ProductShapes))]
+    public void GemmNT_matches_dot_products_of_rows(int rows, int columns, int depth)
+    {
+        var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth + 7));
+        double[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => rng.NextNormal())];
+        double[] a = R(rows * depth), b = R(columns * depth), c0 = R(rows * columns);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var c = (double[])c0.Clone();
+            Kernels.GemmNT<double>(c, a, b, rows, columns, depth, accumulate);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columns; j++)
+                {
+                    double s = accumulate ? c0[i * columns + j] : 0;
+                    for (int p = 0; p < depth; p++) s += a[i * depth + p] * b[j * depth + p];
+                    Assert.Equal(s, c[i * columns + j], 1e-10 * (1 + Math.Abs(s)));
+                }
+        }
+    }
+
+    [Fact]
+    public void Products_reject_spans_too_short_for_their_shapes()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Kernels.Gemm<float>(new float[6], new float[6], 3, 1, new float[5], 2, 3, 3, false));
+        Assert.Contains("too short", ex.Message);
+        Assert.Throws<ArgumentException>(() => Kernels.GemmNT<float>(new float[4], new float[6], new float[5], 2, 2, 3, false));
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Descent.Numerics;
 
 namespace Descent.Nn;
@@ -45,7 +46,7 @@ public static class Activations
         switch (a)
         {
             case Activation.Identity: x.CopyTo(y); break;
-            case Activation.ReLU: for (int i = 0; i < x.Length; i++) y[i] = x[i] > T.Zero ? x[i] : T.Zero; break;
+            case Activation.ReLU: Relu(x, x, y); break;
             case Activation.Tanh: for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]); break;
             case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) y[i] = T.One / (T.One + T.Exp(-x[i])); break;
             case Activation.Gelu:
@@ -64,7 +65,7 @@ public static class Activations
         switch (a)
         {
             case Activation.Identity: dy.CopyTo(dx); break;
-            case Activation.ReLU: for (int i = 0; i < x.Length; i++) dx[i] = x[i] > T.Zero ? dy[i] : T.Zero; break;
+            case Activation.ReLU: Relu(x, dy, dx); break;
             case Activation.Tanh: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i] * y[i]); break;
             case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i]) * y[i]; break;
             case Activation.Gelu:
@@ -78,5 +79,16 @@ public static class Activations
                 }
                 break;
         }
+    }
+
+    /// <summary><c>to[i] = gate[i] &gt; 0 ? from[i] : 0</c>: the ReLU (gate = from) and its gradient (gate = the pre-activation).</summary>
+    private static void Relu<T>(ReadOnlySpan<T> gate, ReadOnlySpan<T> from, Span<T> to) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = gate.Length, whole = n / Vector<T>.Count;
+        var g = MemoryMarshal.Cast<T, Vector<T>>(gate[..(whole * Vector<T>.Count)]);
+        var f = MemoryMarshal.Cast<T, Vector<T>>(from[..(whole * Vector<T>.Count)]);
+        var t = MemoryMarshal.Cast<T, Vector<T>>(to[..(whole * Vector<T>.Count)]);
+        for (int i = 0; i < g.Length; i++) t[i] = Vector.ConditionalSelect(Vector.GreaterThan(g[i], Vector<T>.Zero), f[i], Vector<T>.Zero);
+        for (int i = whole * Vector<T>.Count; i < n; i++) to[i] = gate[i] > T.Zero ? from[i] : T.Zero;
     }
 }

@@ -145,7 +145,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             int n = _sizes[l], m = _sizes[l + 1];
             ReadOnlySpan<T> x = l == 0 ? inputs[..(batch * n)] : _post[l - 1].AsSpan(0, batch * n);
             Span<T> dx = l == 0 ? [] : _delta[l - 1].AsSpan(0, batch * n);
-            Kernels.LinearBackward(x, _weights[l].Value.Span, dy, _weights[l].Grad.Span, _biases[l].Grad.Span, dx, batch, n, m);
+            Kernels.LinearBackward(x, _weights[l].Value.Span, dy, _weights[l].Grad.Span, _biases[l].Grad.Span, dx, batch, n, m, _transposed);
             if (l == 0) return;
             // Through the activation of layer l - 1: d pre = d post * f'(pre).
             Activations.Backward(Activation, _pre[l - 1].AsSpan(0, batch * n), _post[l - 1].AsSpan(0, batch * n), dx, dx);

@@ -10,12 +10,14 @@ namespace Descent.Numerics;
 /// <c>W[m, n]</c>, outputs <c>Y[B, m] = X W^T + b</c>.
 /// </summary>
 /// <remarks>
-/// The workhorse is <see cref="Combine"/>: a row of the result as a weighted sum of rows of a matrix,
-/// held in up to eight vector accumulators across the whole reduction (register blocking), so each
-/// partial sum is loaded and stored once and the fused multiply-adds run in eight independent chains.
-/// The forward pass uses it on a transposed copy of the weights when the batch is large enough to repay
-/// the transposition and the layer is wide enough to fill the accumulators; otherwise it takes dot
-/// products on the weights as stored.
+/// Two register-blocked products do the work. <see cref="Gemm"/> (<c>C (+)= A B</c>, A read through strides
+/// so it serves <c>X W^T</c>, <c>dY^T X</c> and <c>dY W</c>) keeps a tile of up to 6 rows x 2 vectors of C in twelve
+/// accumulators: each step of the reduction loads two vectors of B and broadcasts six entries of A for twelve
+/// fused multiply-adds, enough independent chains to cover the FMA latency on two pipes; the reduction runs in
+/// panels of B that stay in the L2 cache. One or two rows left over go through <see cref="Combine"/> (one row, eight accumulators). <see cref="GemmNT"/>
+/// (<c>C = A B^T</c>, dot products of rows) serves narrow outputs and single examples, where a transposed
+/// copy of the weights would not pay for itself; it keeps tiles of up to 2 x 5 dot products in vectors and
+/// reduces them across lanes at the end.
 /// </remarks>
 public static class Kernels
 {
@@ -24,46 +26,234 @@ public static class Kernels
     public static void LinearForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, int n, int m, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // Wide outputs: rows of W^T combined in registers. Narrow outputs (such as 10 classes): dot products.
-        if (batch >= 8 && m >= 4 * Vector<T>.Count && scratch.Length >= n * m)
+        for (int b = 0; b < batch; b++) bias[..m].CopyTo(y.Slice(b * m, m));
+        if (batch >= TransposeBatch && m >= 2 * Vector<T>.Count && scratch.Length >= n * m)
         {
+            // Wide outputs: Y += X (W^T), with rows of W^T as the vectorized operand.
             var wt = scratch[..(n * m)];
             Transpose(w, wt, m, n);
-            for (int b = 0; b < batch; b++)
-            {
-                var row = y.Slice(b * m, m);
-                bias.CopyTo(row);
-                Combine(row, x.Slice(b * n, n), 1, wt, m, n, accumulate: true);
-            }
+            Gemm(y, x, n, 1, wt, batch, m, n, accumulate: true);
             return;
         }
-        for (int b = 0; b < batch; b++)
-        {
-            var row = x.Slice(b * n, n);
-            var outRow = y.Slice(b * m, m);
-            for (int o = 0; o < m; o++) outRow[o] = Dot(row, w.Slice(o * n, n)) + bias[o];
-        }
+        // Narrow outputs (such as 10 classes) and small batches: dot products of rows of X and rows of W.
+        GemmNT(y, x, w, batch, m, n, accumulate: true);
     }
+
+    /// <summary>The batch from which the forward pass transposes the weights to use <see cref="Gemm"/>.</summary>
+    private const int TransposeBatch = 16;
 
     /// <summary>
     /// Gradients of <see cref="LinearForward"/>: <c>dW += dY^T X</c>, <c>db += sum_b dY</c>, and, when
-    /// <paramref name="dx"/> is not empty, <c>dX = dY W</c>.
+    /// <paramref name="dx"/> is not empty, <c>dX = dY W</c>. <paramref name="scratch"/> (<c>n * m</c>) is used
+    /// when the layer has fewer inputs than a vector holds.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LinearBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, Span<T> dx, int batch, int n, int m)
+    public static void LinearBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, Span<T> dx, int batch, int n, int m, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int b = 0; b < batch; b++) Add(db, dy.Slice(b * m, m));
-        // dW[o, :] += sum_b dY[b, o] X[b, :]: coefficients down column o of dY, rows of X.
-        for (int o = 0; o < m; o++) Combine(dw.Slice(o * n, n), dy[o..], m, x, n, batch, accumulate: true);
+        if (n < Vector<T>.Count && m >= Vector<T>.Count && scratch.Length >= n * m)
+        {
+            // Few inputs (the first layer of a 2-D classifier): vectorize along the outputs instead,
+            // (dW^T)[j, o] = sum_b X[b, j] dY[b, o], then add it transposed.
+            var dwt = scratch[..(n * m)];
+            Gemm(dwt, x, 1, n, dy, n, m, batch, accumulate: false);
+            for (int o = 0; o < m; o++)
+                for (int j = 0; j < n; j++) dw[o * n + j] += dwt[j * m + o];
+        }
+        else
+        {
+            // dW[o, j] += sum_b dY[b, o] X[b, j]: A = dY^T read down its columns.
+            Gemm(dw, dy, 1, m, x, m, n, batch, accumulate: true);
+        }
         if (dx.IsEmpty) return;
-        // dX[b, :] = sum_o dY[b, o] W[o, :].
-        for (int b = 0; b < batch; b++) Combine(dx.Slice(b * n, n), dy.Slice(b * m, m), 1, w, n, m, accumulate: false);
+        // dX[b, j] = sum_o dY[b, o] W[o, j].
+        Gemm(dx, dy, m, 1, w, batch, n, m, accumulate: false);
     }
 
     /// <summary>
-    /// <c>dest[j] (+)= sum_k coef[k * coefStride] * rows[k * width + j]</c> for <c>j &lt; width = dest.Length</c>,
-    /// <c>k &lt; count</c>: a weighted sum of <paramref name="count"/> rows, accumulated in registers.
+    /// <c>C[i, j] (+)= sum_p A[i * aRow + p * aColumn] * B[p * columns + j]</c> for a <paramref name="rows"/> x
+    /// <paramref name="columns"/> row-major <paramref name="c"/> and a <paramref name="depth"/> x <paramref name="columns"/>
+    /// row-major <paramref name="b"/>; the strides let A be a matrix or the transpose of one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Gemm<T>(Span<T> c, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (rows <= 0 || columns <= 0) return;
+        if (c.Length < rows * columns || b.Length < depth * columns || (depth > 0 && a.Length <= (rows - 1) * aRow + (depth - 1) * aColumn))
+            throw new ArgumentException($"Gemm: spans too short for {rows} x {columns} += ({rows} x {depth}) ({depth} x {columns}).");
+        // The reduction in panels of B small enough to stay in the L2 cache while every tile of C passes over them.
+        int panel = Math.Max(16, PanelBytes / (columns * Unsafe.SizeOf<T>()));
+        for (int p = 0; p == 0 || p < depth; p += panel)
+        {
+            int count = Math.Min(panel, depth - p);
+            GemmPanel(c, a[(p * aColumn)..], aRow, aColumn, b[(p * columns)..], rows, columns, count, accumulate || p > 0);
+        }
+    }
+
+    /// <summary>Bytes of B one pass of <see cref="Gemm"/> works on: half of a typical 512 KiB L2 cache.</summary>
+    private const int PanelBytes = 256 * 1024;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GemmPanel<T>(Span<T> c, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lanes = Vector<T>.Count, blocked = columns / (2 * lanes) * (2 * lanes), tiled = 0;
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        for (int j = 0; j < blocked; j += 2 * lanes)
+        {
+            int i = 0;
+            for (; i + 6 <= rows; i += 6)
+                Tile<T, Six>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate);
+            // Three to five rows left: one shorter tile. Fewer: the one-row kernel below.
+            switch (rows - i)
+            {
+                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate); i += 5; break;
+                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate); i += 4; break;
+                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate); i += 3; break;
+            }
+            tiled = i;
+        }
+        // Rows outside the tiles, and the columns right of them in the tiled rows: one row at a time.
+        for (int r = 0; r < rows; r++)
+        {
+            int from = r < tiled ? blocked : 0;
+            if (from == columns) continue;
+            Combine(c.Slice(r * columns + from, columns - from), a[(r * aRow)..], aColumn, b[from..], columns, depth, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// An R x 2-vector tile of <see cref="Gemm"/> (R &lt;= 6) in up to twelve accumulators across the whole reduction;
+    /// R is a type parameter so each height compiles with its constant folded.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<T, R>(ref T c, int ldc, ref T a, int aRow, int aColumn, ref T b, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount
+    {
+        int l = Vector<T>.Count;
+        Vector<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Load(ref c, 0); c01 = Load(ref c, l);
+            if (R.N > 1) { c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + l); }
+            if (R.N > 2) { c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + l); }
+            if (R.N > 3) { c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + l); }
+            if (R.N > 4) { c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + l); }
+            if (R.N > 5) { c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + l); }
+        }
+        for (int p = 0; p < depth; p++)
+        {
+            ref T bp = ref Unsafe.Add(ref b, p * ldc);
+            ref T ap = ref Unsafe.Add(ref a, p * aColumn);
+            Vector<T> b0 = Load(ref bp, 0), b1 = Load(ref bp, l);
+            var s = new Vector<T>(ap);
+            c00 = Fma(s, b0, c00); c01 = Fma(s, b1, c01);
+            if (R.N > 1) { s = new Vector<T>(Unsafe.Add(ref ap, aRow)); c10 = Fma(s, b0, c10); c11 = Fma(s, b1, c11); }
+            if (R.N > 2) { s = new Vector<T>(Unsafe.Add(ref ap, 2 * aRow)); c20 = Fma(s, b0, c20); c21 = Fma(s, b1, c21); }
+            if (R.N > 3) { s = new Vector<T>(Unsafe.Add(ref ap, 3 * aRow)); c30 = Fma(s, b0, c30); c31 = Fma(s, b1, c31); }
+            if (R.N > 4) { s = new Vector<T>(Unsafe.Add(ref ap, 4 * aRow)); c40 = Fma(s, b0, c40); c41 = Fma(s, b1, c41); }
+            if (R.N > 5) { s = new Vector<T>(Unsafe.Add(ref ap, 5 * aRow)); c50 = Fma(s, b0, c50); c51 = Fma(s, b1, c51); }
+        }
+        Store(ref c, 0, c00); Store(ref c, l, c01);
+        if (R.N > 1) { Store(ref c, ldc, c10); Store(ref c, ldc + l, c11); }
+        if (R.N > 2) { Store(ref c, 2 * ldc, c20); Store(ref c, 2 * ldc + l, c21); }
+        if (R.N > 3) { Store(ref c, 3 * ldc, c30); Store(ref c, 3 * ldc + l, c31); }
+        if (R.N > 4) { Store(ref c, 4 * ldc, c40); Store(ref c, 4 * ldc + l, c41); }
+        if (R.N > 5) { Store(ref c, 5 * ldc, c50); Store(ref c, 5 * ldc + l, c51); }
+    }
+
+    /// <summary>
+    /// <c>C[i, j] (+)= sum_p A[i, p] B[j, p]</c>: dot products of the rows of a <paramref name="rows"/> x
+    /// <paramref name="depth"/> matrix with the rows of a <paramref name="columns"/> x <paramref name="depth"/> one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GemmNT<T>(Span<T> c, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (rows <= 0 || columns <= 0) return;
+        if (c.Length < rows * columns || a.Length < rows * depth || b.Length < columns * depth)
+            throw new ArgumentException($"GemmNT: spans too short for {rows} x {columns} += ({rows} x {depth}) ({columns} x {depth})^T.");
+        for (int i = 0; i < rows; i += 2)
+        {
+            bool pair = i + 1 < rows;
+            for (int j = 0; j < columns; j += 5)
+            {
+                var tile = c[(i * columns + j)..];
+                var ai = a[(i * depth)..];
+                var bj = b[(j * depth)..];
+                switch ((pair, Math.Min(5, columns - j)))
+                {
+                    case (true, 5): DotTile<T, Two, Five>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (true, 4): DotTile<T, Two, Four>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (true, 3): DotTile<T, Two, Three>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (true, 2): DotTile<T, Two, Two>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (true, _): DotTile<T, Two, One>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (false, 5): DotTile<T, One, Five>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (false, 4): DotTile<T, One, Four>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (false, 3): DotTile<T, One, Three>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (false, 2): DotTile<T, One, Two>(tile, columns, ai, bj, depth, accumulate); break;
+                    default: DotTile<T, One, One>(tile, columns, ai, bj, depth, accumulate); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// An <c>R x S</c> tile of dot products (R &lt;= 2 rows of A, S &lt;= 5 rows of B) in up to ten vector
+    /// accumulators. The counts are type parameters so the JIT compiles each shape with its constants folded.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotTile<T, R, S>(Span<T> c, int ldc, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount where S : struct, ICount
+    {
+        int l = Vector<T>.Count, whole = depth / l * l;
+        ref T a0 = ref MemoryMarshal.GetReference(a), a1 = ref Unsafe.Add(ref a0, R.N > 1 ? depth : 0);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T b1 = ref Unsafe.Add(ref b0, S.N > 1 ? depth : 0), b2 = ref Unsafe.Add(ref b0, S.N > 2 ? 2 * depth : 0);
+        ref T b3 = ref Unsafe.Add(ref b0, S.N > 3 ? 3 * depth : 0), b4 = ref Unsafe.Add(ref b0, S.N > 4 ? 4 * depth : 0);
+        Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default;
+        Vector<T> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default;
+        for (int p = 0; p < whole; p += l)
+        {
+            var x0 = Load(ref a0, p);
+            var x1 = R.N > 1 ? Load(ref a1, p) : default;
+            var y = Load(ref b0, p);
+            s00 = Fma(x0, y, s00);
+            if (R.N > 1) s10 = Fma(x1, y, s10);
+            if (S.N > 1) { y = Load(ref b1, p); s01 = Fma(x0, y, s01); if (R.N > 1) s11 = Fma(x1, y, s11); }
+            if (S.N > 2) { y = Load(ref b2, p); s02 = Fma(x0, y, s02); if (R.N > 1) s12 = Fma(x1, y, s12); }
+            if (S.N > 3) { y = Load(ref b3, p); s03 = Fma(x0, y, s03); if (R.N > 1) s13 = Fma(x1, y, s13); }
+            if (S.N > 4) { y = Load(ref b4, p); s04 = Fma(x0, y, s04); if (R.N > 1) s14 = Fma(x1, y, s14); }
+        }
+        Span<T> sums = stackalloc T[10];
+        sums[0] = Vector.Sum(s00); sums[1] = Vector.Sum(s01); sums[2] = Vector.Sum(s02); sums[3] = Vector.Sum(s03); sums[4] = Vector.Sum(s04);
+        sums[5] = Vector.Sum(s10); sums[6] = Vector.Sum(s11); sums[7] = Vector.Sum(s12); sums[8] = Vector.Sum(s13); sums[9] = Vector.Sum(s14);
+        for (int r = 0; r < R.N; r++)
+            for (int s = 0; s < S.N; s++)
+            {
+                T sum = sums[5 * r + s];
+                for (int p = whole; p < depth; p++) sum = T.FusedMultiplyAdd(a[r * depth + p], b[s * depth + p], sum);
+                c[r * ldc + s] = accumulate ? c[r * ldc + s] + sum : sum;
+            }
+    }
+
+    /// <summary>A count fixed at compile time, for kernels specialized by tile shape.</summary>
+    private interface ICount { static abstract int N { get; } }
+    private struct One : ICount { public static int N => 1; }
+    private struct Two : ICount { public static int N => 2; }
+    private struct Three : ICount { public static int N => 3; }
+    private struct Four : ICount { public static int N => 4; }
+    private struct Five : ICount { public static int N => 5; }
+    private struct Six : ICount { public static int N => 6; }
+
+    /// <summary>
+    /// <c>dest[j] (+)= sum_k coef[k * coefStride] * rows[k * width + j]</c> for <c>j &lt; dest.Length</c>,
+    /// <c>k &lt; count</c>: a weighted sum of <paramref name="count"/> rows (<paramref name="width"/> apart), accumulated in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Combine<T>(Span<T> dest, ReadOnlySpan<T> coef, int coefStride, ReadOnlySpan<T> rows, int width, int count, bool accumulate)
@@ -72,7 +262,7 @@ public static class Kernels
         int lanes = Vector<T>.Count, j = 0;
         ref T r0 = ref MemoryMarshal.GetReference(rows);
         ref T c0 = ref MemoryMarshal.GetReference(coef);
-        for (; j + 8 * lanes <= width; j += 8 * lanes)
+        for (; j + 8 * lanes <= dest.Length; j += 8 * lanes)
         {
             var d = MemoryMarshal.Cast<T, Vector<T>>(dest.Slice(j, 8 * lanes));
             Vector<T> a0 = accumulate ? d[0] : default, a1 = accumulate ? d[1] : default, a2 = accumulate ? d[2] : default, a3 = accumulate ? d[3] : default;
@@ -92,14 +282,14 @@ public static class Kernels
             }
             d[0] = a0; d[1] = a1; d[2] = a2; d[3] = a3; d[4] = a4; d[5] = a5; d[6] = a6; d[7] = a7;
         }
-        for (; j + lanes <= width; j += lanes)
+        for (; j + lanes <= dest.Length; j += lanes)
         {
             ref Vector<T> d = ref Unsafe.As<T, Vector<T>>(ref dest[j]);
             Vector<T> a = accumulate ? d : default;
             for (int k = 0; k < count; k++) a = Fma(new Vector<T>(Unsafe.Add(ref c0, k * coefStride)), Load(ref Unsafe.Add(ref r0, k * width + j), 0), a);
             d = a;
         }
-        for (; j < width; j++)
+        for (; j < dest.Length; j++)
         {
             T a = accumulate ? dest[j] : T.Zero;
             for (int k = 0; k < count; k++) a = T.FusedMultiplyAdd(Unsafe.Add(ref c0, k * coefStride), Unsafe.Add(ref r0, k * width + j), a);
@@ -112,25 +302,6 @@ public static class Kernels
     {
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < columns; j++) to[j * rows + i] = from[i * columns + j];
-    }
-
-    /// <summary>Dot product.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        T sum = T.Zero;
-        if (Vector.IsHardwareAccelerated && a.Length >= Vector<T>.Count)
-        {
-            var va = MemoryMarshal.Cast<T, Vector<T>>(a);
-            var vb = MemoryMarshal.Cast<T, Vector<T>>(b[..a.Length]);
-            var acc = Vector<T>.Zero;
-            for (int k = 0; k < va.Length; k++) acc = Fma(va[k], vb[k], acc);
-            sum = Vector.Sum(acc);
-            i = va.Length * Vector<T>.Count;
-        }
-        for (; i < a.Length; i++) sum = T.FusedMultiplyAdd(a[i], b[i], sum);
-        return sum;
     }
 
     /// <summary><c>y += x</c>.</summary>
@@ -147,6 +318,9 @@ public static class Kernels
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<T> Load<T>(ref T at, int offset) where T : unmanaged => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(ref T at, int offset, Vector<T> v) where T : unmanaged => Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)), v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<T> Fma<T>(Vector<T> a, Vector<T> b, Vector<T> c) where T : unmanaged, IFloatingPointIeee754<T> => Lanes.Fma(a, b, c);
