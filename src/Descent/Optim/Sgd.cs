@@ -43,11 +43,14 @@ public sealed class Sgd<T> : Optimizer<T, SgdOptions> where T : unmanaged, IFloa
         var vp = Lanes.Whole(p, out int tail);
         var vg = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(grad[..(vp.Length * Vector<T>.Count)]);
         var vb = withMomentum ? Lanes.Whole(buf, out _) : [];
-        for (int i = 0; i < vp.Length; i++)
+        if (withMomentum)
         {
-            var b = withMomentum ? vb[i] : default;
-            vp[i] = Body(vp[i], vg[i], ref b, k);
-            if (withMomentum) vb[i] = b;
+            for (int i = 0; i < vp.Length; i++) vp[i] = Body(vp[i], vg[i], ref vb[i], k);
+        }
+        else
+        {
+            var none = Vector<T>.Zero;
+            for (int i = 0; i < vp.Length; i++) vp[i] = Body(vp[i], vg[i], ref none, k);
         }
         if (tail == 0) return;
         var tb = withMomentum ? Lanes.LoadTail<T>(buf, tail) : default;
