@@ -74,7 +74,7 @@ public class KernelTests
 
     public static IEnumerable<object[]> ProductShapes =>
         from rows in new[] { 1, 5, 6, 7, 13, 63, 65 }
-        from columns in new[] { 1, 3, 8, 10, 17, 33, 64 }
+        from columns in new[] { 1, 3, 8, 10, 14, 15, 17, 33, 64 }
         from depth in new[] { 1, 2, 9, 64 }
         select new object[] { rows, columns, depth };
 

@@ -49,6 +49,27 @@ public class NetworkTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(40)]
+    public void Backward_without_accumulate_overwrites_exactly_what_zeroing_first_gives(int batch)
+    {
+        var model = new Sequential<float>([2, 16, 9, 3], Activation.ReLU, Initialization.Torch, new Rng(3));
+        var rng = new Rng(4);
+        float[] x = [.. Enumerable.Range(0, batch * 2).Select(_ => (float)rng.NextNormal())];
+        float[] dz = [.. Enumerable.Range(0, batch * 3).Select(_ => (float)rng.NextNormal())];
+        model.ZeroGrad();
+        model.Forward(x, batch);
+        model.Backward(x, dz, batch);
+        var zeroedFirst = model.Gradients.ToArray();
+        model.Backward(x, dz, batch);
+        var twice = model.Gradients.ToArray();
+        model.Backward(x, dz, batch, accumulate: false);
+        Assert.Equal(zeroedFirst, model.Gradients.ToArray());
+        for (int i = 0; i < twice.Length; i++) Assert.Equal(2 * zeroedFirst[i], twice[i], 1e-5f * (1 + Math.Abs(twice[i])));
+    }
+
+    [Theory]
     [MemberData(nameof(Cases))]
     public void Gradients_match_central_finite_differences(int index)
     {

@@ -103,9 +103,8 @@ public static class Benchmark
         long steps = Timed(() =>
         {
             int b = batches.Next(bx, by);
-            sgd.ZeroGrad();
             Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(bx, b), by.AsSpan(0, b), b, dz.AsSpan(0, b * 10), out _);
-            model.Backward(bx, dz, b);
+            model.Backward(bx, dz, b, accumulate: false);
             sgd.Step();
         }, seconds, out double elapsed);
         // forward 2*B*784*10, weight gradient 2*B*784*10 (input gradient not needed): 4 * B * 7840 flops per step.

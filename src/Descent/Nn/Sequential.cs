@@ -135,9 +135,10 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Accumulates into the gradients <c>d loss / d parameters</c> for the last <see cref="Forward"/>,
-    /// given <paramref name="outputGradient"/> = <c>d loss / d outputs</c>.
+    /// given <paramref name="outputGradient"/> = <c>d loss / d outputs</c>; with <paramref name="accumulate"/>
+    /// false it overwrites them instead (the same as <see cref="ZeroGrad"/> first, without the extra pass).
     /// </summary>
-    public void Backward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> outputGradient, int batch)
+    public void Backward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> outputGradient, int batch, bool accumulate = true)
     {
         ReadOnlySpan<T> dy = outputGradient[..(batch * Outputs)];
         for (int l = _weights.Length - 1; l >= 0; l--)
@@ -145,7 +146,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             int n = _sizes[l], m = _sizes[l + 1];
             ReadOnlySpan<T> x = l == 0 ? inputs[..(batch * n)] : _post[l - 1].AsSpan(0, batch * n);
             Span<T> dx = l == 0 ? [] : _delta[l - 1].AsSpan(0, batch * n);
-            Kernels.LinearBackward(x, _weights[l].Value.Span, dy, _weights[l].Grad.Span, _biases[l].Grad.Span, dx, batch, n, m, _transposed);
+            Kernels.LinearBackward(x, _weights[l].Value.Span, dy, _weights[l].Grad.Span, _biases[l].Grad.Span, dx, batch, n, m, _transposed, accumulate);
             if (l == 0) return;
             // Through the activation of layer l - 1: d pre = d post * f'(pre).
             Activations.Backward(Activation, _pre[l - 1].AsSpan(0, batch * n), _post[l - 1].AsSpan(0, batch * n), dx, dx);

@@ -27,9 +27,10 @@ public static class Kernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int b = 0; b < batch; b++) bias[..m].CopyTo(y.Slice(b * m, m));
-        if (batch >= TransposeBatch && m >= 2 * Vector<T>.Count && scratch.Length >= n * m)
+        if ((batch >= TransposeBatch || n < Vector<T>.Count) && m >= 2 * Vector<T>.Count && scratch.Length >= n * m)
         {
-            // Wide outputs: Y += X (W^T), with rows of W^T as the vectorized operand.
+            // Wide outputs: Y += X (W^T), with rows of W^T as the vectorized operand. Worth the transposition
+            // from a few examples on, or at once when the rows are too short for dot products in vectors.
             var wt = scratch[..(n * m)];
             Transpose(w, wt, m, n);
             Gemm(y, x, n, 1, wt, batch, m, n, accumulate: true);
@@ -43,14 +44,15 @@ public static class Kernels
     private const int TransposeBatch = 8;
 
     /// <summary>
-    /// Gradients of <see cref="LinearForward"/>: <c>dW += dY^T X</c>, <c>db += sum_b dY</c>, and, when
-    /// <paramref name="dx"/> is not empty, <c>dX = dY W</c>. <paramref name="scratch"/> (<c>n * m</c>) is used
-    /// when the layer has fewer inputs than a vector holds.
+    /// Gradients of <see cref="LinearForward"/>: <c>dW += dY^T X</c>, <c>db += sum_b dY</c> (or <c>=</c> without
+    /// <paramref name="accumulate"/>, which saves zeroing them first), and, when <paramref name="dx"/> is not empty,
+    /// <c>dX = dY W</c>. <paramref name="scratch"/> (<c>n * m</c>) is used when the layer has fewer inputs than a vector holds.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LinearBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, Span<T> dx, int batch, int n, int m, Span<T> scratch)
+    public static void LinearBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, Span<T> dx, int batch, int n, int m, Span<T> scratch, bool accumulate = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!accumulate) db[..m].Clear();
         for (int b = 0; b < batch; b++) Add(db, dy.Slice(b * m, m));
         if (n < Vector<T>.Count && m >= Vector<T>.Count && scratch.Length >= n * m)
         {
@@ -59,12 +61,12 @@ public static class Kernels
             var dwt = scratch[..(n * m)];
             Gemm(dwt, x, 1, n, dy, n, m, batch, accumulate: false);
             for (int o = 0; o < m; o++)
-                for (int j = 0; j < n; j++) dw[o * n + j] += dwt[j * m + o];
+                for (int j = 0; j < n; j++) dw[o * n + j] = accumulate ? dw[o * n + j] + dwt[j * m + o] : dwt[j * m + o];
         }
         else
         {
             // dW[o, j] += sum_b dY[b, o] X[b, j]: A = dY^T read down its columns.
-            Gemm(dw, dy, 1, m, x, m, n, batch, accumulate: true);
+            Gemm(dw, dy, 1, m, x, m, n, batch, accumulate);
         }
         if (dx.IsEmpty) return;
         // dX[b, j] = sum_o dY[b, o] W[o, j].
@@ -180,19 +182,24 @@ public static class Kernels
             throw new ArgumentException($"GemmNT: spans too short for {rows} x {columns} += ({rows} x {depth}) ({columns} x {depth})^T.");
         for (int i = 0; i < rows; i += 2)
         {
+            // Two rows of A share each load of B in tiles of 2 x 5; a last single row takes tiles of 1 x 8.
             bool pair = i + 1 < rows;
-            for (int j = 0; j < columns; j += 5)
+            int step = pair ? 5 : 8;
+            for (int j = 0; j < columns; j += step)
             {
                 var tile = c[(i * columns + j)..];
                 var ai = a[(i * depth)..];
                 var bj = b[(j * depth)..];
-                switch ((pair, Math.Min(5, columns - j)))
+                switch ((pair, Math.Min(step, columns - j)))
                 {
                     case (true, 5): DotTile<T, Two, Five>(tile, columns, ai, bj, depth, accumulate); break;
                     case (true, 4): DotTile<T, Two, Four>(tile, columns, ai, bj, depth, accumulate); break;
                     case (true, 3): DotTile<T, Two, Three>(tile, columns, ai, bj, depth, accumulate); break;
                     case (true, 2): DotTile<T, Two, Two>(tile, columns, ai, bj, depth, accumulate); break;
                     case (true, _): DotTile<T, Two, One>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (false, 8): DotTile<T, One, Eight>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (false, 7): DotTile<T, One, Seven>(tile, columns, ai, bj, depth, accumulate); break;
+                    case (false, 6): DotTile<T, One, Six>(tile, columns, ai, bj, depth, accumulate); break;
                     case (false, 5): DotTile<T, One, Five>(tile, columns, ai, bj, depth, accumulate); break;
                     case (false, 4): DotTile<T, One, Four>(tile, columns, ai, bj, depth, accumulate); break;
                     case (false, 3): DotTile<T, One, Three>(tile, columns, ai, bj, depth, accumulate); break;
@@ -204,8 +211,9 @@ public static class Kernels
     }
 
     /// <summary>
-    /// An <c>R x S</c> tile of dot products (R &lt;= 2 rows of A, S &lt;= 5 rows of B) in up to ten vector
-    /// accumulators. The counts are type parameters so the JIT compiles each shape with its constants folded.
+    /// An <c>R x S</c> tile of dot products (2 x 5 at most, or 1 x 8) in up to ten vector accumulators. The
+    /// counts are type parameters so the JIT compiles each shape with its constants folded and its unused
+    /// accumulators gone.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTile<T, R, S>(Span<T> c, int ldc, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int depth, bool accumulate)
@@ -216,7 +224,9 @@ public static class Kernels
         ref T b0 = ref MemoryMarshal.GetReference(b);
         ref T b1 = ref Unsafe.Add(ref b0, S.N > 1 ? depth : 0), b2 = ref Unsafe.Add(ref b0, S.N > 2 ? 2 * depth : 0);
         ref T b3 = ref Unsafe.Add(ref b0, S.N > 3 ? 3 * depth : 0), b4 = ref Unsafe.Add(ref b0, S.N > 4 ? 4 * depth : 0);
-        Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default;
+        ref T b5 = ref Unsafe.Add(ref b0, S.N > 5 ? 5 * depth : 0), b6 = ref Unsafe.Add(ref b0, S.N > 6 ? 6 * depth : 0);
+        ref T b7 = ref Unsafe.Add(ref b0, S.N > 7 ? 7 * depth : 0);
+        Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default;
         Vector<T> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default;
         for (int p = 0; p < whole; p += l)
         {
@@ -229,14 +239,31 @@ public static class Kernels
             if (S.N > 2) { y = Load(ref b2, p); s02 = Fma(x0, y, s02); if (R.N > 1) s12 = Fma(x1, y, s12); }
             if (S.N > 3) { y = Load(ref b3, p); s03 = Fma(x0, y, s03); if (R.N > 1) s13 = Fma(x1, y, s13); }
             if (S.N > 4) { y = Load(ref b4, p); s04 = Fma(x0, y, s04); if (R.N > 1) s14 = Fma(x1, y, s14); }
+            if (S.N > 5) s05 = Fma(x0, Load(ref b5, p), s05);
+            if (S.N > 6) s06 = Fma(x0, Load(ref b6, p), s06);
+            if (S.N > 7) s07 = Fma(x0, Load(ref b7, p), s07);
         }
-        Span<T> sums = stackalloc T[10];
-        sums[0] = Vector.Sum(s00); sums[1] = Vector.Sum(s01); sums[2] = Vector.Sum(s02); sums[3] = Vector.Sum(s03); sums[4] = Vector.Sum(s04);
-        sums[5] = Vector.Sum(s10); sums[6] = Vector.Sum(s11); sums[7] = Vector.Sum(s12); sums[8] = Vector.Sum(s13); sums[9] = Vector.Sum(s14);
+        Span<T> sums = stackalloc T[13];
+        sums[0] = Vector.Sum(s00);
+        if (S.N > 1) sums[1] = Vector.Sum(s01);
+        if (S.N > 2) sums[2] = Vector.Sum(s02);
+        if (S.N > 3) sums[3] = Vector.Sum(s03);
+        if (S.N > 4) sums[4] = Vector.Sum(s04);
+        if (S.N > 5) sums[5] = Vector.Sum(s05);
+        if (S.N > 6) sums[6] = Vector.Sum(s06);
+        if (S.N > 7) sums[7] = Vector.Sum(s07);
+        if (R.N > 1)
+        {
+            sums[8] = Vector.Sum(s10);
+            if (S.N > 1) sums[9] = Vector.Sum(s11);
+            if (S.N > 2) sums[10] = Vector.Sum(s12);
+            if (S.N > 3) sums[11] = Vector.Sum(s13);
+            if (S.N > 4) sums[12] = Vector.Sum(s14);
+        }
         for (int r = 0; r < R.N; r++)
             for (int s = 0; s < S.N; s++)
             {
-                T sum = sums[5 * r + s];
+                T sum = sums[8 * r + s];
                 for (int p = whole; p < depth; p++) sum = T.FusedMultiplyAdd(a[r * depth + p], b[s * depth + p], sum);
                 c[r * ldc + s] = accumulate ? c[r * ldc + s] + sum : sum;
             }
@@ -250,6 +277,8 @@ public static class Kernels
     private struct Four : ICount { public static int N => 4; }
     private struct Five : ICount { public static int N => 5; }
     private struct Six : ICount { public static int N => 6; }
+    private struct Seven : ICount { public static int N => 7; }
+    private struct Eight : ICount { public static int N => 8; }
 
     /// <summary>
     /// <c>dest[j] (+)= sum_k coef[k * coefStride] * rows[k * width + j]</c> for <c>j &lt; dest.Length</c>,

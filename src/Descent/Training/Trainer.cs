@@ -85,11 +85,10 @@ public sealed class Trainer
     public double TrainStep()
     {
         int b = Batches.Next(_batchX, _batchY);
-        Model.ZeroGrad();
         var outputs = Model.Forward(_batchX, b);
         double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(0, b), b, _outputGrad.AsSpan(0, b * Model.Outputs), out _);
         if (!double.IsFinite(loss)) return loss;
-        Model.Backward(_batchX, _outputGrad, b);
+        Model.Backward(_batchX, _outputGrad, b, accumulate: false);
         if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
         if (Config.ClipNorm > 0) GradientClipping.ClipByGlobalNorm(Model.Parameters, Config.ClipNorm);
         Optimizer.Step();
