@@ -59,12 +59,24 @@ public sealed class Batches
         int d = _data.Dimensions;
         for (int i = 0; i < size; i++)
         {
+            if (i + PrefetchAhead < size) Prefetch(_data.Features, _order[_position + i + PrefetchAhead] * d, d);
             int e = _order[_position + i];
             _data.Features.AsSpan(e * d, d).CopyTo(features.Slice(i * d, d));
             labels[i] = _data.Labels[e];
         }
         _position += size;
         return size;
+    }
+
+    /// <summary>How many examples ahead the copy asks the memory system for: the rows are scattered, so the hardware cannot guess them.</summary>
+    private const int PrefetchAhead = 4;
+
+    /// <summary>Starts loading <paramref name="count"/> floats from <paramref name="start"/> into the cache (no effect where prefetch instructions are missing).</summary>
+    private static unsafe void Prefetch(float[] data, int start, int count)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || count < 64) return;
+        fixed (float* p = &data[start])
+            for (int offset = 0; offset < count; offset += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + offset);
     }
 
     private void NewEpoch()

@@ -148,18 +148,23 @@ public static class Kernels
             if (R.N > 4) { c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + l); }
             if (R.N > 5) { c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + l); }
         }
+        // Pointers advance by their strides and row offsets are computed once, so the loop body is the
+        // loads and the fused multiply-adds.
+        nint r1 = aRow, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1, r5 = 5 * r1, bStep = ldc, aStep = aColumn;
+        ref T bp = ref b;
+        ref T ap = ref a;
         for (int p = 0; p < depth; p++)
         {
-            ref T bp = ref Unsafe.Add(ref b, p * ldc);
-            ref T ap = ref Unsafe.Add(ref a, p * aColumn);
             Vector<T> b0 = Load(ref bp, 0), b1 = Load(ref bp, l);
             var s = new Vector<T>(ap);
             c00 = Fma(s, b0, c00); c01 = Fma(s, b1, c01);
-            if (R.N > 1) { s = new Vector<T>(Unsafe.Add(ref ap, aRow)); c10 = Fma(s, b0, c10); c11 = Fma(s, b1, c11); }
-            if (R.N > 2) { s = new Vector<T>(Unsafe.Add(ref ap, 2 * aRow)); c20 = Fma(s, b0, c20); c21 = Fma(s, b1, c21); }
-            if (R.N > 3) { s = new Vector<T>(Unsafe.Add(ref ap, 3 * aRow)); c30 = Fma(s, b0, c30); c31 = Fma(s, b1, c31); }
-            if (R.N > 4) { s = new Vector<T>(Unsafe.Add(ref ap, 4 * aRow)); c40 = Fma(s, b0, c40); c41 = Fma(s, b1, c41); }
-            if (R.N > 5) { s = new Vector<T>(Unsafe.Add(ref ap, 5 * aRow)); c50 = Fma(s, b0, c50); c51 = Fma(s, b1, c51); }
+            if (R.N > 1) { s = new Vector<T>(Unsafe.Add(ref ap, r1)); c10 = Fma(s, b0, c10); c11 = Fma(s, b1, c11); }
+            if (R.N > 2) { s = new Vector<T>(Unsafe.Add(ref ap, r2)); c20 = Fma(s, b0, c20); c21 = Fma(s, b1, c21); }
+            if (R.N > 3) { s = new Vector<T>(Unsafe.Add(ref ap, r3)); c30 = Fma(s, b0, c30); c31 = Fma(s, b1, c31); }
+            if (R.N > 4) { s = new Vector<T>(Unsafe.Add(ref ap, r4)); c40 = Fma(s, b0, c40); c41 = Fma(s, b1, c41); }
+            if (R.N > 5) { s = new Vector<T>(Unsafe.Add(ref ap, r5)); c50 = Fma(s, b0, c50); c51 = Fma(s, b1, c51); }
+            bp = ref Unsafe.Add(ref bp, bStep);
+            ap = ref Unsafe.Add(ref ap, aStep);
         }
         Store(ref c, 0, c00); Store(ref c, l, c01);
         if (R.N > 1) { Store(ref c, ldc, c10); Store(ref c, ldc + l, c11); }
@@ -228,7 +233,7 @@ public static class Kernels
         ref T b7 = ref Unsafe.Add(ref b0, S.N > 7 ? 7 * depth : 0);
         Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default;
         Vector<T> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default;
-        for (int p = 0; p < whole; p += l)
+        for (nint p = 0; p < whole; p += l)
         {
             var x0 = Load(ref a0, p);
             var x1 = R.N > 1 ? Load(ref a1, p) : default;
@@ -296,10 +301,11 @@ public static class Kernels
             var d = MemoryMarshal.Cast<T, Vector<T>>(dest.Slice(j, 8 * lanes));
             Vector<T> a0 = accumulate ? d[0] : default, a1 = accumulate ? d[1] : default, a2 = accumulate ? d[2] : default, a3 = accumulate ? d[3] : default;
             Vector<T> a4 = accumulate ? d[4] : default, a5 = accumulate ? d[5] : default, a6 = accumulate ? d[6] : default, a7 = accumulate ? d[7] : default;
-            for (int k = 0; k < count; k++)
+            ref T coefK = ref c0;
+            ref T row = ref Unsafe.Add(ref r0, j);
+            for (int k = 0; k < count; k++, coefK = ref Unsafe.Add(ref coefK, (nint)coefStride), row = ref Unsafe.Add(ref row, (nint)width))
             {
-                var c = new Vector<T>(Unsafe.Add(ref c0, k * coefStride));
-                ref T row = ref Unsafe.Add(ref r0, k * width + j);
+                var c = new Vector<T>(coefK);
                 a0 = Fma(c, Load(ref row, 0), a0);
                 a1 = Fma(c, Load(ref row, lanes), a1);
                 a2 = Fma(c, Load(ref row, 2 * lanes), a2);
@@ -356,10 +362,10 @@ public static class Kernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Load<T>(ref T at, int offset) where T : unmanaged => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
+    private static Vector<T> Load<T>(ref T at, nint offset) where T : unmanaged => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(ref T at, int offset, Vector<T> v) where T : unmanaged => Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)), v);
+    private static void Store<T>(ref T at, nint offset, Vector<T> v) where T : unmanaged => Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)), v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<T> Fma<T>(Vector<T> a, Vector<T> b, Vector<T> c) where T : unmanaged, IFloatingPointIeee754<T> => Lanes.Fma(a, b, c);
