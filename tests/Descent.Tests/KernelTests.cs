@@ -134,4 +134,26 @@ public class KernelTests
         Assert.Contains("too short", ex.Message);
         Assert.Throws<ArgumentException>(() => Kernels.GemmNT<float>(new float[4], new float[6], new float[5], 2, 2, 3, false));
     }
+
+    [Theory]
+    [InlineData(64, 64)]
+    [InlineData(8, 16)]
+    [InlineData(13, 37)]
+    [InlineData(2, 64)]
+    [InlineData(784, 10)]
+    public void Transpose_swaps_rows_and_columns_in_float_and_double(int rows, int columns)
+    {
+        float[] f = [.. Enumerable.Range(0, rows * columns).Select(i => (float)i)];
+        var tf = new float[f.Length];
+        Kernels.Transpose<float>(f, tf, rows, columns);
+        double[] d = [.. f.Select(v => (double)v)];
+        var td = new double[d.Length];
+        Kernels.Transpose<double>(d, td, rows, columns);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++)
+            {
+                Assert.Equal(f[i * columns + j], tf[j * rows + i]);
+                Assert.Equal(d[i * columns + j], td[j * rows + i]);
+            }
+    }
 }
