@@ -215,7 +215,7 @@ public class OptimizerTests
     [MemberData(nameof(Names))]
     public void Float_and_double_kernels_agree_and_the_step_allocates_nothing(string name)
     {
-        const int n = 1000;
+        const int n = 1003; // whole vectors and a padded tail, in both widths
         var pf = new Parameter<float>("w", n);
         var pd = new Parameter<double>("w", n);
         for (int i = 0; i < n; i++)
@@ -251,6 +251,30 @@ public class OptimizerTests
         Assert.Equal(0, allocated);
         for (int i = 0; i < n; i++)
             Assert.True(Math.Abs(pf.Value.Span[i] - pd.Value.Span[i]) < 1e-4, $"{name}: w[{i}] float {pf.Value.Span[i]} vs double {pd.Value.Span[i]}");
+    }
+
+    [Fact]
+    public void The_update_loop_rejects_state_that_does_not_match_the_parameter()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => UpdateLoop.Run(new float[10], new float[10], new Scale(), new float[9]));
+        Assert.Contains("state of 9, 0, 0 elements", ex.Message);
+        Assert.Throws<ArgumentException>(() => UpdateLoop.Run(new float[10], new float[11], new Scale()));
+        var p = new float[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+        var s = new float[11];
+        UpdateLoop.Run(p, [.. p], new Scale(), s);
+        Assert.Equal([2f, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22], p);
+        Assert.Equal([1f, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], s);
+    }
+
+    /// <summary>A rule that keeps the gradient in slot 0 and adds it to the parameter.</summary>
+    private readonly struct Scale : IUpdateRule<float>
+    {
+        public System.Numerics.Vector<float> Apply(System.Numerics.Vector<float> p, System.Numerics.Vector<float> grad,
+            ref System.Numerics.Vector<float> s0, ref System.Numerics.Vector<float> s1, ref System.Numerics.Vector<float> s2)
+        {
+            s0 = grad;
+            return p + grad;
+        }
     }
 
     [Fact]

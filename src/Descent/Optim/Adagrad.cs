@@ -28,14 +28,21 @@ public sealed class Adagrad<T> : Optimizer<T, AdagradOptions> where T : unmanage
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, AdagradOptions o)
     {
         var sum = state.Slot(Sum, Pointwise.Of<T>(o.InitialAccumulatorValue), out _);
-        T step = Pointwise.Of<T>(-(o.LearningRate / (1 + (state.Step - 1) * o.LearningRateDecay)));
-        T l2 = Pointwise.Of<T>(o.WeightDecay), eps = Pointwise.Of<T>(o.Eps);
-        bool max = o.Maximize, inside = o.EpsInsideSqrt;
-        for (int i = 0; i < p.Length; i++)
+        UpdateLoop.Run(p, grad, new Rule(o, -(o.LearningRate / (1 + (state.Step - 1) * o.LearningRateDecay))), sum);
+    }
+
+    /// <summary>The update with the step's coefficients; slot: the sum of squared gradients.</summary>
+    private readonly struct Rule(AdagradOptions o, double step) : IUpdateRule<T>
+    {
+        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), l2 = Pointwise.Broadcast<T>(o.WeightDecay), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize, inside = o.EpsInsideSqrt;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> sum, ref Vector<T> s1, ref Vector<T> s2)
         {
-            T g = Pointwise.Incoming(grad[i], p[i], max, l2);
-            sum[i] = Pointwise.AddCMul(sum[i], T.One, g, g);
-            p[i] = Pointwise.AddCDiv(p[i], step, g, AdaptiveOptions.Denominator(sum[i], T.One, T.One, eps, inside));
+            var g = Pointwise.Incoming(grad, p, maximize, hasL2, l2);
+            sum = Pointwise.AddCMul(sum, Vector<T>.One, g, g);
+            return Pointwise.AddCDiv(p, step, g, AdaptiveOptions.Denominator(sum, Vector<T>.One, Vector<T>.One, eps, inside));
         }
     }
 }

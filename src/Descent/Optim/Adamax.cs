@@ -26,20 +26,23 @@ public sealed class Adamax<T> : Optimizer<T, AdamaxOptions> where T : unmanaged,
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_inf"];
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, AdamaxOptions o)
+    protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, AdamaxOptions o) =>
+        UpdateLoop.Run(p, grad, new Rule(o, -(o.LearningRate / Pointwise.BiasCorrection(o.Beta1, state.Step))), state.Slot(ExpAvg), state.Slot(ExpInf));
+
+    /// <summary>The update with the step's coefficients; slots: the first moment and the infinity norm.</summary>
+    private readonly struct Rule(AdamaxOptions o, double step) : IUpdateRule<T>
     {
-        var m = state.Slot(ExpAvg);
-        var u = state.Slot(ExpInf);
-        T step = Pointwise.Of<T>(-(o.LearningRate / Pointwise.BiasCorrection(o.Beta1, state.Step)));
-        T b1 = Pointwise.Of<T>(o.Beta1), c1 = Pointwise.Of<T>(1 - o.Beta1), b2 = Pointwise.Of<T>(o.Beta2);
-        T l2 = Pointwise.Of<T>(o.WeightDecay), eps = Pointwise.Of<T>(o.Eps);
-        bool max = o.Maximize;
-        for (int i = 0; i < p.Length; i++)
+        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), eps = Pointwise.Broadcast<T>(o.Eps), l2 = Pointwise.Broadcast<T>(o.WeightDecay);
+        private readonly Vector<T> b1 = Pointwise.Broadcast<T>(o.Beta1), c1 = Pointwise.Broadcast<T>(1 - o.Beta1), b2 = Pointwise.Broadcast<T>(o.Beta2);
+        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> u, ref Vector<T> s2)
         {
-            T g = Pointwise.Incoming(grad[i], p[i], max, l2);
-            T mi = m[i] = Pointwise.Ema(m[i], g, b1, c1);
-            T ui = u[i] = T.Max(u[i] * b2, T.Abs(g) + eps);
-            p[i] = Pointwise.AddCDiv(p[i], step, mi, ui);
+            var g = Pointwise.Incoming(grad, p, maximize, hasL2, l2);
+            m = Pointwise.Ema(m, g, b1, c1);
+            u = Vector.Max(u * b2, Vector.Abs(g) + eps);
+            return Pointwise.AddCDiv(p, step, m, u);
         }
     }
 }

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters shared by the optimizers that divide by a running gradient scale (AdaGrad, RMSProp, the Adam family).</summary>
@@ -21,6 +23,8 @@ public abstract class AdaptiveOptions : OptimizerOptions
         "divide by sqrt(v + eps) instead of sqrt(v) + eps", o => o.EpsInsideSqrt, (o, v) => o.EpsInsideSqrt = v);
 
     /// <summary>The denominator <c>sqrt(v / correction) + eps</c>, or <c>sqrt(v / correction + eps)</c> with <see cref="EpsInsideSqrt"/>.</summary>
-    internal static T Denominator<T>(T v, T correction, T sqrtCorrection, T eps, bool inside) where T : System.Numerics.IFloatingPointIeee754<T> =>
-        inside ? T.Sqrt(v / correction + eps) : T.Sqrt(v) / sqrtCorrection + eps;
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static Vector<T> Denominator<T>(Vector<T> v, Vector<T> correction, Vector<T> sqrtCorrection, Vector<T> eps, bool inside)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        inside ? Vector.SquareRoot(v / correction + eps) : Vector.SquareRoot(v) / sqrtCorrection + eps;
 }

@@ -28,17 +28,24 @@ public sealed class Lion<T> : Optimizer<T, LionOptions> where T : unmanaged, IFl
     protected override IReadOnlyList<string> SlotNames => ["exp_avg"];
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, LionOptions o)
+    protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, LionOptions o) =>
+        UpdateLoop.Run(p, grad, new Rule(o), state.Slot(ExpAvg));
+
+    /// <summary>The update; slot: the momentum.</summary>
+    private readonly struct Rule(LionOptions o) : IUpdateRule<T>
     {
-        var m = state.Slot(ExpAvg);
-        T lr = Pointwise.Of<T>(-o.LearningRate), shrink = Pointwise.Of<T>(o.DecoupledFactor);
-        T b1 = Pointwise.Of<T>(o.Beta1), c1 = Pointwise.Of<T>(1 - o.Beta1), b2 = Pointwise.Of<T>(o.Beta2), c2 = Pointwise.Of<T>(1 - o.Beta2);
-        bool max = o.Maximize;
-        for (int i = 0; i < p.Length; i++)
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), shrink = Pointwise.Broadcast<T>(o.DecoupledFactor);
+        private readonly Vector<T> b1 = Pointwise.Broadcast<T>(o.Beta1), c1 = Pointwise.Broadcast<T>(1 - o.Beta1);
+        private readonly Vector<T> b2 = Pointwise.Broadcast<T>(o.Beta2), c2 = Pointwise.Broadcast<T>(1 - o.Beta2);
+        private readonly bool maximize = o.Maximize;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> s1, ref Vector<T> s2)
         {
-            T g = max ? -grad[i] : grad[i];
-            p[i] = Pointwise.AddScaled(p[i] * shrink, lr, Pointwise.Sign(Pointwise.Ema(m[i], g, b1, c1)));
-            m[i] = Pointwise.Ema(m[i], g, b2, c2);
+            var g = maximize ? -grad : grad;
+            var updated = Pointwise.AddScaled(p * shrink, lr, Pointwise.Sign(Pointwise.Ema(m, g, b1, c1)));
+            m = Pointwise.Ema(m, g, b2, c2);
+            return updated;
         }
     }
 }

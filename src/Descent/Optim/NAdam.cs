@@ -42,26 +42,28 @@ public sealed class NAdam<T> : Optimizer<T, NAdamOptions> where T : unmanaged, I
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, NAdamOptions o)
     {
-        var m = state.Slot(ExpAvg);
-        var v = state.Slot(ExpAvgSq);
         double mu = Mu(o, state.Step), muNext = Mu(o, state.Step + 1);
         double product = state.Scalars[MuProduct] *= mu;
-        double productNext = product * muNext;
-        double bc2 = Pointwise.BiasCorrection(o.Beta2, state.Step);
-        T gradStep = Pointwise.Of<T>(-o.LearningRate * (1 - mu) / (1 - product));
-        T momentumStep = Pointwise.Of<T>(-o.LearningRate * muNext / (1 - productNext));
-        T corr = Pointwise.Of<T>(bc2), sqrtCorr = Pointwise.Of<T>(Math.Sqrt(bc2)), eps = Pointwise.Of<T>(o.Eps);
-        T b1 = Pointwise.Of<T>(o.Beta1), c1 = Pointwise.Of<T>(1 - o.Beta1), b2 = Pointwise.Of<T>(o.Beta2), c2 = Pointwise.Of<T>(1 - o.Beta2);
-        T l2 = Pointwise.Of<T>(o.L2), shrink = Pointwise.Of<T>(o.DecoupledFactor);
-        bool max = o.Maximize, inside = o.EpsInsideSqrt;
-        for (int i = 0; i < p.Length; i++)
+        double gradStep = -o.LearningRate * (1 - mu) / (1 - product);
+        double momentumStep = -o.LearningRate * muNext / (1 - product * muNext);
+        var rule = new Rule(o, gradStep, momentumStep, Pointwise.BiasCorrection(o.Beta2, state.Step));
+        UpdateLoop.Run(p, grad, rule, state.Slot(ExpAvg), state.Slot(ExpAvgSq));
+    }
+
+    /// <summary>The update with the step's coefficients; slots: first and second moments.</summary>
+    private readonly struct Rule(NAdamOptions o, double gradStep, double momentumStep, double bc2) : IUpdateRule<T>
+    {
+        private readonly Vector<T> gradStep = Pointwise.Broadcast<T>(gradStep), momentumStep = Pointwise.Broadcast<T>(momentumStep);
+        private readonly Vector<T> corr = Pointwise.Broadcast<T>(bc2), sqrtCorr = Pointwise.Broadcast<T>(Math.Sqrt(bc2)), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Moments<T> moments = new(o);
+        private readonly bool inside = o.EpsInsideSqrt;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> s2)
         {
-            T w = p[i] * shrink;
-            T g = Pointwise.Incoming(grad[i], w, max, l2);
-            T mi = m[i] = Pointwise.Ema(m[i], g, b1, c1);
-            T vi = v[i] = Pointwise.EmaOfSquare(v[i], g, b2, c2);
-            T d = AdaptiveOptions.Denominator(vi, corr, sqrtCorr, eps, inside);
-            p[i] = Pointwise.AddCDiv(Pointwise.AddCDiv(w, gradStep, g, d), momentumStep, mi, d);
+            var w = moments.Advance(p, grad, ref m, ref v, out var g);
+            var d = AdaptiveOptions.Denominator(v, corr, sqrtCorr, eps, inside);
+            return Pointwise.AddCDiv(Pointwise.AddCDiv(w, gradStep, g, d), momentumStep, m, d);
         }
     }
 }

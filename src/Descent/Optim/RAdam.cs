@@ -30,27 +30,29 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, RAdamOptions o)
     {
-        var m = state.Slot(ExpAvg);
-        var v = state.Slot(ExpAvgSq);
         long t = state.Step;
-        double bc1 = Pointwise.BiasCorrection(o.Beta1, t), bc2 = Pointwise.BiasCorrection(o.Beta2, t);
+        double bc2 = Pointwise.BiasCorrection(o.Beta2, t);
         double rhoInf = 2 / (1 - o.Beta2) - 1;
         double rhoT = rhoInf - 2 * t * Math.Pow(o.Beta2, t) / bc2;
-        bool rectify = rhoT > 5;
-        double rect = rectify ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0;
-        T lr = Pointwise.Of<T>(o.LearningRate), bc1T = Pointwise.Of<T>(bc1), sqrtBc2 = Pointwise.Of<T>(Math.Sqrt(bc2));
-        T rectT = Pointwise.Of<T>(rect), eps = Pointwise.Of<T>(o.Eps);
-        T b1 = Pointwise.Of<T>(o.Beta1), c1 = Pointwise.Of<T>(1 - o.Beta1), b2 = Pointwise.Of<T>(o.Beta2), c2 = Pointwise.Of<T>(1 - o.Beta2);
-        T l2 = Pointwise.Of<T>(o.L2), shrink = Pointwise.Of<T>(o.DecoupledFactor);
-        bool max = o.Maximize;
-        for (int i = 0; i < p.Length; i++)
+        double? rect = rhoT > 5 ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : null;
+        var rule = new Rule(o, Pointwise.BiasCorrection(o.Beta1, t), bc2, rect);
+        UpdateLoop.Run(p, grad, rule, state.Slot(ExpAvg), state.Slot(ExpAvgSq));
+    }
+
+    /// <summary>The update with the step's coefficients (<c>rect</c> null while the variance is not yet tractable); slots: first and second moments.</summary>
+    private readonly struct Rule(RAdamOptions o, double bc1, double bc2, double? rect) : IUpdateRule<T>
+    {
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(o.LearningRate), bc1 = Pointwise.Broadcast<T>(bc1), sqrtBc2 = Pointwise.Broadcast<T>(Math.Sqrt(bc2));
+        private readonly Vector<T> rect = Pointwise.Broadcast<T>(rect ?? 0), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Moments<T> moments = new(o);
+        private readonly bool rectify = rect.HasValue;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> s2)
         {
-            T w = p[i] * shrink;
-            T g = Pointwise.Incoming(grad[i], w, max, l2);
-            T mi = m[i] = Pointwise.Ema(m[i], g, b1, c1);
-            T vi = v[i] = Pointwise.EmaOfSquare(v[i], g, b2, c2);
-            T corrected = mi / bc1T * lr;
-            p[i] = w - (rectify ? corrected * (sqrtBc2 / (T.Sqrt(vi) + eps)) * rectT : corrected);
+            var w = moments.Advance(p, grad, ref m, ref v, out _);
+            var corrected = m / bc1 * lr;
+            return w - (rectify ? corrected * (sqrtBc2 / (Vector.SquareRoot(v) + eps)) * rect : corrected);
         }
     }
 }

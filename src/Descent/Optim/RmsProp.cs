@@ -28,33 +28,32 @@ public sealed class RmsProp<T> : Optimizer<T, RmsPropOptions> where T : unmanage
     protected override IReadOnlyList<string> SlotNames => ["square_avg", "momentum_buffer", "grad_avg"];
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, RmsPropOptions o)
+    protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, RmsPropOptions o) =>
+        UpdateLoop.Run(p, grad, new Rule(o), state.Slot(SquareAvg), o.Momentum > 0 ? state.Slot(MomentumBuffer) : [],
+            o.Centered ? state.Slot(GradAvg) : []);
+
+    /// <summary>The update; slots: the average of squares, the momentum buffer, the average gradient (centered).</summary>
+    private readonly struct Rule(RmsPropOptions o) : IUpdateRule<T>
     {
-        var sq = state.Slot(SquareAvg);
-        bool centered = o.Centered, withMomentum = o.Momentum > 0, max = o.Maximize, inside = o.EpsInsideSqrt;
-        var gAvg = centered ? state.Slot(GradAvg) : default;
-        var buf = withMomentum ? state.Slot(MomentumBuffer) : default;
-        T a = Pointwise.Of<T>(o.Alpha), c = Pointwise.Of<T>(1 - o.Alpha), mu = Pointwise.Of<T>(o.Momentum);
-        T lr = Pointwise.Of<T>(-o.LearningRate), l2 = Pointwise.Of<T>(o.WeightDecay), eps = Pointwise.Of<T>(o.Eps);
-        for (int i = 0; i < p.Length; i++)
+        private readonly Vector<T> a = Pointwise.Broadcast<T>(o.Alpha), c = Pointwise.Broadcast<T>(1 - o.Alpha), mu = Pointwise.Broadcast<T>(o.Momentum);
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), l2 = Pointwise.Broadcast<T>(o.WeightDecay), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize, inside = o.EpsInsideSqrt;
+        private readonly bool centered = o.Centered, withMomentum = o.Momentum > 0;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> square, ref Vector<T> buf, ref Vector<T> mean)
         {
-            T g = Pointwise.Incoming(grad[i], p[i], max, l2);
-            T v = sq[i] = Pointwise.EmaOfSquare(sq[i], g, a, c);
+            var g = Pointwise.Incoming(grad, p, maximize, hasL2, l2);
+            var v = square = Pointwise.EmaOfSquare(square, g, a, c);
             if (centered)
             {
-                T m = gAvg[i] = Pointwise.Ema(gAvg[i], g, a, c);
-                v = Pointwise.AddCMul(v, -T.One, m, m);
+                mean = Pointwise.Ema(mean, g, a, c);
+                v = Pointwise.AddCMul(v, -Vector<T>.One, mean, mean);
             }
-            T d = AdaptiveOptions.Denominator(v, T.One, T.One, eps, inside);
-            if (withMomentum)
-            {
-                buf[i] = Pointwise.AddCDiv(buf[i] * mu, T.One, g, d);
-                p[i] = Pointwise.AddScaled(p[i], lr, buf[i]);
-            }
-            else
-            {
-                p[i] = Pointwise.AddCDiv(p[i], lr, g, d);
-            }
+            var d = AdaptiveOptions.Denominator(v, Vector<T>.One, Vector<T>.One, eps, inside);
+            if (!withMomentum) return Pointwise.AddCDiv(p, lr, g, d);
+            buf = Pointwise.AddCDiv(buf * mu, Vector<T>.One, g, d);
+            return Pointwise.AddScaled(p, lr, buf);
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Numerics;
 using Descent.Nn;
-using Descent.Numerics;
 
 namespace Descent.Optim;
 
@@ -35,54 +34,40 @@ public sealed class Sgd<T> : Optimizer<T, SgdOptions> where T : unmanaged, IFloa
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, SgdOptions o)
     {
-        bool withMomentum = o.Momentum != 0;
-        bool fresh = false;
-        var buf = withMomentum ? state.Slot(MomentumBuffer, T.Zero, out fresh) : [];
-        var k = new Constants(o, fresh);
-        // One vector body for every element: whole vectors in place, the tail through one padded vector.
-        var vp = Lanes.Whole(p, out int tail);
-        var vg = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(grad[..(vp.Length * Vector<T>.Count)]);
-        var vb = withMomentum ? Lanes.Whole(buf, out _) : [];
-        if (withMomentum)
+        if (o.Momentum == 0)
         {
-            for (int i = 0; i < vp.Length; i++) vp[i] = Body(vp[i], vg[i], ref vb[i], k);
+            UpdateLoop.Run(p, grad, new Plain(o));
+            return;
         }
-        else
-        {
-            var none = Vector<T>.Zero;
-            for (int i = 0; i < vp.Length; i++) vp[i] = Body(vp[i], vg[i], ref none, k);
-        }
-        if (tail == 0) return;
-        var tb = withMomentum ? Lanes.LoadTail<T>(buf, tail) : default;
-        Lanes.StoreTail(p, tail, Body(Lanes.LoadTail<T>(p, tail), Lanes.LoadTail(grad, tail), ref tb, k));
-        if (withMomentum) Lanes.StoreTail(buf, tail, tb);
+        var buf = state.Slot(MomentumBuffer, T.Zero, out bool fresh);
+        UpdateLoop.Run(p, grad, new WithMomentum(o, fresh), buf);
     }
 
-    /// <summary>The update of one vector of elements; returns the new parameters.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Body(Vector<T> p, Vector<T> grad, ref Vector<T> buf, in Constants k)
+    /// <summary><c>p - lr * g</c>, a loop of its own so the common case carries no momentum branches.</summary>
+    private readonly struct Plain(SgdOptions o) : IUpdateRule<T>
     {
-        var g = k.Maximize ? -grad : grad;
-        if (k.HasL2) g = Lanes.Fma(k.L2, p, g);                                   // g + wd * p
-        if (k.HasMomentum)
-        {
-            buf = k.Fresh ? g : Lanes.Fma(k.Keep, g, buf * k.Mu);                 // buf * momentum + (1 - dampening) g
-            g = k.Nesterov ? Lanes.Fma(k.Mu, buf, g) : buf;                      // g + momentum * buf, or buf
-        }
-        return Lanes.Fma(k.Lr, g, p);                                              // p - lr * g
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), l2 = Pointwise.Broadcast<T>(o.WeightDecay);
+        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> s0, ref Vector<T> s1, ref Vector<T> s2) =>
+            Pointwise.AddScaled(p, lr, Pointwise.Incoming(grad, p, maximize, hasL2, l2));
     }
 
-    /// <summary>The step's coefficients, broadcast to vectors once.</summary>
-    private readonly struct Constants(SgdOptions o, bool fresh)
+    /// <summary>The momentum buffer in slot 0.</summary>
+    private readonly struct WithMomentum(SgdOptions o, bool fresh) : IUpdateRule<T>
     {
-        public readonly Vector<T> Lr = new(Pointwise.Of<T>(-o.LearningRate));
-        public readonly Vector<T> L2 = new(Pointwise.Of<T>(o.WeightDecay));
-        public readonly Vector<T> Mu = new(Pointwise.Of<T>(o.Momentum));
-        public readonly Vector<T> Keep = new(Pointwise.Of<T>(1 - o.Dampening));
-        public readonly bool HasL2 = o.WeightDecay != 0;
-        public readonly bool HasMomentum = o.Momentum != 0;
-        public readonly bool Fresh = fresh;
-        public readonly bool Nesterov = o.Nesterov;
-        public readonly bool Maximize = o.Maximize;
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), l2 = Pointwise.Broadcast<T>(o.WeightDecay);
+        private readonly Vector<T> mu = Pointwise.Broadcast<T>(o.Momentum), keep = Pointwise.Broadcast<T>(1 - o.Dampening);
+        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize, fresh = fresh, nesterov = o.Nesterov;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> buf, ref Vector<T> s1, ref Vector<T> s2)
+        {
+            var g = Pointwise.Incoming(grad, p, maximize, hasL2, l2);
+            buf = fresh ? g : Pointwise.Ema(buf, g, mu, keep);                     // buf * momentum + (1 - dampening) g
+            g = nesterov ? Pointwise.AddScaled(g, mu, buf) : buf;                   // g + momentum * buf, or buf
+            return Pointwise.AddScaled(p, lr, g);                                   // p - lr * g
+        }
     }
 }

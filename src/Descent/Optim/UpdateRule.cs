@@ -1,0 +1,82 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Descent.Numerics;
+
+namespace Descent.Optim;
+
+/// <summary>
+/// An optimizer's update of one vector of coordinates: the parameters, their gradient and up to three
+/// state slots (moments, accumulators, buffers) in, the new parameters out and the slots updated in place.
+/// The step's coefficients live in the implementing struct, broadcast to vectors once per step.
+/// </summary>
+internal interface IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Updates one vector of coordinates; slots the rule does not use are scratch vectors.</summary>
+    Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> s0, ref Vector<T> s1, ref Vector<T> s2);
+}
+
+/// <summary>
+/// Runs an <see cref="IUpdateRule{T}"/> over a parameter in one pass: whole vectors in place, then the tail
+/// through one zero-padded vector, so every element goes through the same vector body (and so the same rounding).
+/// </summary>
+internal static class UpdateLoop
+{
+    /// <summary>
+    /// Applies <paramref name="rule"/> to every coordinate of <paramref name="p"/>; each slot is either
+    /// as long as <paramref name="p"/> or empty (not used by the rule).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]   // inlined into a caller's large frame, the loop spilled its pointers to the stack
+    public static void Run<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0 = default, Span<T> s1 = default, Span<T> s2 = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TRule : struct, IUpdateRule<T>
+    {
+        if (grad.Length != p.Length || !Fits(s0, p.Length) || !Fits(s1, p.Length) || !Fits(s2, p.Length))
+            Mismatch(p.Length, grad.Length, s0.Length, s1.Length, s2.Length);
+        int whole = p.Length / Vector<T>.Count, tail = p.Length - whole * Vector<T>.Count;
+        Vector<T> spare0 = default, spare1 = default, spare2 = default;
+        ref Vector<T> vp = ref AsVectors(p);
+        ref Vector<T> vg = ref Unsafe.As<T, Vector<T>>(ref MemoryMarshal.GetReference(grad));
+        // An unused slot is a spare vector revisited at every index (mask 0) instead of a branch in the loop.
+        ref Vector<T> v0 = ref s0.IsEmpty ? ref spare0 : ref AsVectors(s0);
+        ref Vector<T> v1 = ref s1.IsEmpty ? ref spare1 : ref AsVectors(s1);
+        ref Vector<T> v2 = ref s2.IsEmpty ? ref spare2 : ref AsVectors(s2);
+        nint m0 = s0.IsEmpty ? 0 : -1, m1 = s1.IsEmpty ? 0 : -1, m2 = s2.IsEmpty ? 0 : -1;
+        var local = rule;   // a copy the stores below cannot alias, so its coefficients can stay in registers
+        for (nint i = 0; i < whole; i++)
+            Unsafe.Add(ref vp, i) = local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i),
+                ref Unsafe.Add(ref v0, i & m0), ref Unsafe.Add(ref v1, i & m1), ref Unsafe.Add(ref v2, i & m2));
+        if (tail != 0) RunTail(p, grad, rule, s0, s1, s2, tail);
+    }
+
+    /// <summary>The last <paramref name="tail"/> coordinates through one zero-padded vector (apart, so the main loop keeps a small frame).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunTail<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0, Span<T> s1, Span<T> s2, int tail)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TRule : struct, IUpdateRule<T>
+    {
+        Vector<T> t0 = LoadTail(s0, tail), t1 = LoadTail(s1, tail), t2 = LoadTail(s2, tail);
+        Lanes.StoreTail(p, tail, rule.Apply(Lanes.LoadTail<T>(p, tail), Lanes.LoadTail(grad, tail), ref t0, ref t1, ref t2));
+        StoreTail(s0, tail, t0);
+        StoreTail(s1, tail, t1);
+        StoreTail(s2, tail, t2);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Mismatch(int parameters, int grad, int s0, int s1, int s2) =>
+        throw new ArgumentException($"An update over {parameters} parameters got a gradient of {grad} and state of {s0}, {s1}, {s2} elements; each must match the parameter (state may be empty).");
+
+    private static bool Fits<T>(Span<T> slot, int length) => slot.IsEmpty || slot.Length == length;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref Vector<T> AsVectors<T>(Span<T> span) where T : unmanaged =>
+        ref Unsafe.As<T, Vector<T>>(ref MemoryMarshal.GetReference(span));
+
+    private static Vector<T> LoadTail<T>(Span<T> slot, int tail) where T : unmanaged =>
+        slot.IsEmpty ? default : Lanes.LoadTail<T>(slot, tail);
+
+    private static void StoreTail<T>(Span<T> slot, int tail, Vector<T> v) where T : unmanaged
+    {
+        if (!slot.IsEmpty) Lanes.StoreTail(slot, tail, v);
+    }
+}
