@@ -67,17 +67,27 @@ public sealed class Lab
     public void Claim(Experiment experiment, string measure, string value, string published, bool? held) =>
         _claims.Enqueue(new Claim(experiment.Name, measure, value, published, held));
 
-    /// <summary>Runs <paramref name="work"/> on every item across cores; results come back in input order.</summary>
-    public TResult[] RunAll<TItem, TResult>(IReadOnlyList<TItem> items, Func<TItem, TResult> work)
+    /// <summary>
+    /// Runs <paramref name="work"/> on every item across cores; results come back in input order. Each core
+    /// takes the next item as it frees up, the costliest first when <paramref name="cost"/> estimates them,
+    /// so one long run does not start last and leave the other cores idle.
+    /// </summary>
+    public TResult[] RunAll<TItem, TResult>(IReadOnlyList<TItem> items, Func<TItem, TResult> work, Func<TItem, double>? cost = null)
     {
         var results = new TResult[items.Count];
-        int finished = 0;
+        int[] order = [.. Enumerable.Range(0, items.Count)];
+        if (cost is not null) order = [.. order.OrderByDescending(i => cost(items[i]))];
+        int next = -1, finished = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, i =>
+        Parallel.For(0, Math.Min(Threads, items.Count), new ParallelOptions { MaxDegreeOfParallelism = Threads }, _ =>
         {
-            results[i] = work(items[i]);
-            int n = Interlocked.Increment(ref finished);
-            if (items.Count > 1) Say($"  run {n}/{items.Count} finished ({clock.Elapsed.TotalSeconds:F1} s)");
+            for (int k; (k = Interlocked.Increment(ref next)) < order.Length;)
+            {
+                int i = order[k];
+                results[i] = work(items[i]);
+                int n = Interlocked.Increment(ref finished);
+                if (items.Count > 1) Say($"  run {n}/{items.Count} finished ({clock.Elapsed.TotalSeconds:F1} s)");
+            }
         });
         return results;
     }

@@ -50,6 +50,24 @@ public sealed class ReproduceTests : IDisposable
         Assert.Equal(serial.Claims.Where(c => !timing(c)).Select(c => c.Value), parallel.Claims.Where(c => !timing(c)).Select(c => c.Value));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Runs_start_costliest_first_and_return_in_input_order(int threads)
+    {
+        var lab = new Lab.Lab(Path.Combine(_dir, "order"), Scale.Quick, threads: threads);
+        var started = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        int[] items = [3, 50, 7, 20, 1];
+        var results = lab.RunAll(items, i =>
+        {
+            started.Enqueue(i);
+            return i * 10;
+        }, cost: i => i);
+        Assert.Equal([30, 500, 70, 200, 10], results);
+        if (threads == 1) Assert.Equal([50, 20, 7, 3, 1], started);
+        else Assert.Equal(items.Order(), started.Order());
+    }
+
     [Fact]
     public void Unknown_experiments_and_conflicting_scales_are_rejected()
     {

@@ -51,7 +51,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
             long steps = lab.Pick(1500L, 60_000L, 1_500_000L);
             var sizes = BatchSizes(lab);
             lab.Say($"{asking.Name}: training {sizes.Length} networks for {steps:N0} steps each on {lab.Threads} thread(s)");
-            var runs = lab.RunAll(sizes, b => Classifiers.Train(Config(b, steps)));
+            var runs = lab.RunAll(sizes, b => Classifiers.Train(Config(b, steps)), cost: b => b);   // a step's cost grows with the batch
             Cache[lab.OutDir + lab.Scale] = runs;
             return runs;
         }
