@@ -147,6 +147,24 @@ public class KernelTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(21)]
+    public void Vector_exponential_matches_the_scalar_one_within_a_few_ulps(int length)
+    {
+        float[] f = [.. Enumerable.Range(0, length).Select(i => -30f + 4.1f * i)];
+        double[] d = [.. f.Select(v => (double)v)];
+        var expected = d.Select(Math.Exp).ToArray();
+        Lanes.ExpInPlace<float>(f);
+        Lanes.ExpInPlace<double>(d);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(expected[i], f[i], 3e-7 * expected[i]);
+            Assert.Equal(expected[i], d[i], 1e-15 * expected[i]);
+        }
+    }
+
+    [Theory]
     [InlineData(64, 64)]
     [InlineData(8, 16)]
     [InlineData(13, 37)]

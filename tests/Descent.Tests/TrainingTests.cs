@@ -31,7 +31,7 @@ public sealed class TrainingTests : IDisposable
     public void Full_batch_training_on_noisy_moons_fits_most_flipped_labels()
     {
         // 10% of labels flipped: a clean boundary scores about 90% on the training set; going well past it means memorizing flips.
-        var summary = new Trainer(new TrainingConfig { Flip = 0.1, Batch = 500, Optimizer = "adam", Hyperparameters = new() { ["lr"] = 0.01 }, Steps = 8000, EvalEvery = 8000 })
+        var summary = new Trainer(new TrainingConfig { Flip = 0.1, Batch = 500, Optimizer = "adam", Hyperparameters = new() { ["lr"] = 0.01 }, Steps = 16000, EvalEvery = 16000 })
             .Run(Out("noisy"));
         Assert.True(summary.TrainAccuracy >= 0.95, $"train accuracy {summary.TrainAccuracy}");
         Assert.True(summary.TestAccuracy < summary.TrainAccuracy - 0.05, $"test {summary.TestAccuracy} vs train {summary.TrainAccuracy}");

@@ -53,32 +53,16 @@ public static class Losses
     {
         int k = outputs.Length / batch;
         bool wantGrad = !gradient.IsEmpty;
+        T invB = T.One / T.CreateTruncating(batch);
+        if (loss == Loss.CrossEntropy) return SoftmaxCrossEntropy(outputs, labels, batch, k, gradient, invB, out correct);
         double total = 0;
         correct = 0;
-        T invB = T.One / T.CreateTruncating(batch);
         for (int b = 0; b < batch; b++)
         {
             var z = outputs.Slice(b * k, k);
             int y = labels[b];
             switch (loss)
             {
-                case Loss.CrossEntropy:
-                    {
-                        int arg = 0;
-                        T max = z[0];
-                        for (int j = 1; j < k; j++) if (z[j] > max) { max = z[j]; arg = j; }
-                        T sum = T.Zero;
-                        for (int j = 0; j < k; j++) sum += T.Exp(z[j] - max);
-                        T logSumExp = max + T.Log(sum);
-                        total += double.CreateTruncating(logSumExp - z[y]);
-                        if (arg == y) correct++;
-                        if (wantGrad)
-                        {
-                            var g = gradient.Slice(b * k, k);
-                            for (int j = 0; j < k; j++) g[j] = (T.Exp(z[j] - logSumExp) - (j == y ? T.One : T.Zero)) * invB;
-                        }
-                        break;
-                    }
                 case Loss.BinaryCrossEntropy:
                     {
                         T zz = z[0], t = y == 1 ? T.One : T.Zero;
@@ -103,6 +87,44 @@ public static class Losses
                     }
             }
         }
+        return total / batch;
+    }
+
+    /// <summary>
+    /// <c>logsumexp(z) - z_y</c> per row and its gradient <c>(softmax(z) - onehot(y)) / batch</c>. The rows are
+    /// shifted by their maxima first, then exponentiated in one vector pass over the whole batch (into the
+    /// gradient buffer, or a pooled one when no gradient is wanted).
+    /// </summary>
+    private static double SoftmaxCrossEntropy<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int batch, int k, Span<T> gradient, T invB, out int correct)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool wantGrad = !gradient.IsEmpty;
+        T[]? rented = wantGrad ? null : System.Buffers.ArrayPool<T>.Shared.Rent(batch * k);
+        var e = wantGrad ? gradient[..(batch * k)] : rented.AsSpan(0, batch * k);
+        double total = 0;
+        correct = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            var z = outputs.Slice(b * k, k);
+            int arg = 0;
+            T max = z[0];
+            for (int j = 1; j < k; j++) if (z[j] > max) { max = z[j]; arg = j; }
+            if (arg == labels[b]) correct++;
+            total -= double.CreateTruncating(z[labels[b]] - max);
+            var row = e.Slice(b * k, k);
+            for (int j = 0; j < k; j++) row[j] = z[j] - max;
+        }
+        Numerics.Lanes.ExpInPlace(e);
+        for (int b = 0; b < batch; b++)
+        {
+            var row = e.Slice(b * k, k);
+            T sum = T.Zero;
+            for (int j = 0; j < k; j++) sum += row[j];
+            total += double.CreateTruncating(T.Log(sum));       // logsumexp(z) - z_y = log(sum) - (z_y - max)
+            if (!wantGrad) continue;
+            for (int j = 0; j < k; j++) row[j] = (row[j] / sum - (j == labels[b] ? T.One : T.Zero)) * invB;
+        }
+        if (rented is not null) System.Buffers.ArrayPool<T>.Shared.Return(rented);
         return total / batch;
     }
 }

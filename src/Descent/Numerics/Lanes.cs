@@ -22,6 +22,23 @@ internal static class Lanes
         throw new NotSupportedException($"Vector fused multiply-add is for float and double, not {typeof(T).Name}.");
     }
 
+    /// <summary>Replaces every element of <paramref name="span"/> by its exponential, a vector at a time (the tail padded).</summary>
+    public static void ExpInPlace<T>(Span<T> span) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var whole = Whole(span, out int tail);
+        for (int i = 0; i < whole.Length; i++) whole[i] = Exp(whole[i]);
+        if (tail != 0) StoreTail(span, tail, Exp(LoadTail<T>(span, tail)));
+    }
+
+    /// <summary><c>e^x</c> lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Exp<T>(Vector<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return Vector.As<float, T>(Vector.Exp(Vector.As<T, float>(x)));
+        if (typeof(T) == typeof(double)) return Vector.As<double, T>(Vector.Exp(Vector.As<T, double>(x)));
+        throw new NotSupportedException($"Vector exponential is for float and double, not {typeof(T).Name}.");
+    }
+
     /// <summary>
     /// Views <paramref name="span"/> as whole vectors; when its length is not a multiple of the vector width,
     /// the last <paramref name="tail"/> elements are left for a padded pass.
