@@ -60,6 +60,7 @@ for rep in range(args.reps):
     one = descent("moons-mlp", 16, 1)["steps_per_s"]
     two = descent("moons-mlp", 16, 2)["steps_per_s"]
     speedup.append(two / one)
+    print(f"rep {rep + 1} parallel: {one:,.0f} steps/s on 1 thread, {two:,.0f} on 2 ({two / one:.2f}x)", file=sys.stderr)
 
 triad = statistics.median(r["gb_per_s"] for r in limits["triad"])
 peak = statistics.median(r["gflop_per_s"] for r in limits["fma"])
@@ -112,7 +113,7 @@ for w, s in CELLS:
     lines.append(f"| {w} | {label}={s:,} | {fmt(d[0])} ({fmt(d[1])}-{fmt(d[2])}) | {fmt(n[0])} ({fmt(n[1])}-{fmt(n[2])}) | "
                  f"{fmt(t[0])} ({fmt(t[1])}-{fmt(t[2])}) | {d[0] / n[0]:.1f}x | {d[0] / t[0]:.1f}x | {note} |")
 lines += ["", f"Parallel independent runs: `descent bench --workload moons-mlp --batch 16 --threads 2` against `--threads 1`: "
-          f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}).", ""]
+          f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}; {min(speedup):.2f}x-{max(speedup):.2f}x).", ""]
 # The measured part goes between the markers of BENCHMARKS.md; the analysis around it is written by hand.
 path = os.path.join(root, "BENCHMARKS.md")
 text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n<!-- measured -->\n<!-- /measured -->\n"

@@ -96,10 +96,9 @@ public class ReadmeTrainingExampleTests
         for (int step = 0; step < 1500; step++)
         {
             int b = batches.Next(x, y);
-            sgd.ZeroGrad();
             var logits = model.Forward(x, b);
             double loss = Descent.Nn.Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, logits, y.AsSpan(0, b), b, dLoss.AsSpan(0, 2 * b), out _);
-            model.Backward(x, dLoss, b);
+            model.Backward(x, dLoss, b, accumulate: false);   // overwrite the gradients: no ZeroGrad pass needed
             sgd.Step();
         }
         // --- README loop example ends

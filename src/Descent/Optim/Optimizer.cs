@@ -20,7 +20,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly List<ParameterGroup<T>> _groups = [];
     private readonly Dictionary<string, ParameterState<T>> _state = new(StringComparer.Ordinal);
-    private readonly List<(string Name, Schedule Schedule, ParameterGroup<T>? Group)> _schedules = [];
+    private readonly List<(Hyperparameter Entry, Schedule Schedule, ParameterGroup<T>? Group)> _schedules = [];   // entries looked up once, not every step
 
     /// <summary>Creates the optimizer with every parameter in group 0 under <paramref name="defaults"/>.</summary>
     protected Optimizer(IEnumerable<Parameter<T>> parameters, OptimizerOptions defaults)
@@ -108,7 +108,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ArgumentException($"'{hyperparameter}' is a switch and cannot follow a schedule.");
         if (group is not null && !_groups.Contains(group))
             throw new ArgumentException("The group does not belong to this optimizer.");
-        _schedules.Add((hyperparameter, schedule, group));
+        _schedules.Add((h, schedule, group));
     }
 
     /// <summary>The schedules attached with <see cref="Schedule"/>.</summary>
@@ -127,10 +127,10 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         long t = StepCount + 1;
         for (int i = 0; i < _schedules.Count; i++)
         {
-            var (name, schedule, only) = _schedules[i];
+            var (entry, schedule, only) = _schedules[i];
             double value = schedule.At(t);
             for (int g = 0; g < _groups.Count; g++)
-                if (only is null || only == _groups[g]) _groups[g].Options.Set(name, value);
+                if (only is null || only == _groups[g]) entry.Set(_groups[g].Options, value);
         }
         for (int g = 0; g < _groups.Count; g++)
         {

@@ -31,6 +31,7 @@ public sealed class PowerLaw : Schedule
     public override double At(long step)
     {
         RequireStep(step);
-        return Initial / Math.Pow(1 + step / Tau, Alpha);
+        double decay = 1 + step / Tau;
+        return Initial / (Alpha == 1 ? decay : Math.Pow(decay, Alpha));   // pow(x, 1) is x exactly; the common case skips the call
     }
 }
