@@ -64,6 +64,7 @@ for rep in range(args.reps):
 
 triad = statistics.median(r["gb_per_s"] for r in limits["triad"])
 peak = statistics.median(r["gflop_per_s"] for r in limits["fma"])
+fma_cell = limits["fma"][0]["cell"]
 
 
 def med(key, field="steps_per_s"):
@@ -93,7 +94,7 @@ lines = ["# Benchmarks", "",
          "the minimum and maximum in brackets; the machine is shared, so the spread matters.", "",
          f"Peers: NumPy {numpy.__version__} (BLAS: {'; '.join(blas) or 'see numpy.show_config()'}), PyTorch {torch_info}.", "",
          f"Limits measured in the same run: memory bandwidth (triad a = b + s c over 3 x 16M floats, 12 bytes per element) "
-         f"{triad:.1f} GB/s; single-core fp32 FMA peak (10 independent Vector256 FMA chains) {peak:.1f} GFLOP/s.", "",
+         f"{triad:.1f} GB/s; single-core fp32 FMA peak (10 independent FMA chains of the widest accelerated vector, `{fma_cell}`) {peak:.1f} GFLOP/s.", "",
          "| workload | size | Descent steps/s | NumPy steps/s | PyTorch steps/s | vs NumPy | vs PyTorch | notes |",
          "|---|---|---|---|---|---|---|---|"]
 for w, s in CELLS:
