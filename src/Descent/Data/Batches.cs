@@ -61,12 +61,18 @@ public sealed class Batches
         {
             if (i + PrefetchAhead < size) Prefetch(_data.Features, _order[_position + i + PrefetchAhead] * d, d);
             int e = _order[_position + i];
-            _data.Features.AsSpan(e * d, d).CopyTo(features.Slice(i * d, d));
+            if (d <= ShortRow)
+                for (int j = 0; j < d; j++) features[i * d + j] = _data.Features[e * d + j];
+            else
+                _data.Features.AsSpan(e * d, d).CopyTo(features.Slice(i * d, d));
             labels[i] = _data.Labels[e];
         }
         _position += size;
         return size;
     }
+
+    /// <summary>Rows up to this many features are copied element by element: a copy call per two-feature row cost more than the copy.</summary>
+    private const int ShortRow = 16;
 
     /// <summary>How many examples ahead the copy asks the memory system for: the rows are scattered, so the hardware cannot guess them.</summary>
     private const int PrefetchAhead = 4;
