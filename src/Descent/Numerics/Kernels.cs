@@ -296,6 +296,40 @@ public static class Kernels
     }
 
     /// <summary>A count fixed at compile time, for kernels specialized by tile shape.</summary>
+    /// <summary><see cref="Combine"/> over <typeparamref name="V"/> vectors of <paramref name="dest"/> (4 or 8), each in its own accumulator.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CombineBlock<T, V>(Span<T> dest, ref T coef, int coefStride, ref T rows, int width, int count, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> where V : struct, ICount
+    {
+        int lanes = Vector<T>.Count;
+        var d = MemoryMarshal.Cast<T, Vector<T>>(dest);
+        Vector<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        if (accumulate)
+        {
+            a0 = d[0]; a1 = d[1]; a2 = d[2]; a3 = d[3];
+            if (V.N > 4) { a4 = d[4]; a5 = d[5]; a6 = d[6]; a7 = d[7]; }
+        }
+        ref T coefK = ref coef;
+        ref T row = ref rows;
+        for (int k = 0; k < count; k++, coefK = ref Unsafe.Add(ref coefK, (nint)coefStride), row = ref Unsafe.Add(ref row, (nint)width))
+        {
+            var c = new Vector<T>(coefK);
+            a0 = Fma(c, Load(ref row, 0), a0);
+            a1 = Fma(c, Load(ref row, lanes), a1);
+            a2 = Fma(c, Load(ref row, 2 * lanes), a2);
+            a3 = Fma(c, Load(ref row, 3 * lanes), a3);
+            if (V.N > 4)
+            {
+                a4 = Fma(c, Load(ref row, 4 * lanes), a4);
+                a5 = Fma(c, Load(ref row, 5 * lanes), a5);
+                a6 = Fma(c, Load(ref row, 6 * lanes), a6);
+                a7 = Fma(c, Load(ref row, 7 * lanes), a7);
+            }
+        }
+        d[0] = a0; d[1] = a1; d[2] = a2; d[3] = a3;
+        if (V.N > 4) { d[4] = a4; d[5] = a5; d[6] = a6; d[7] = a7; }
+    }
+
     private interface ICount { static abstract int N { get; } }
     private struct One : ICount { public static int N => 1; }
     private struct Two : ICount { public static int N => 2; }
@@ -317,27 +351,10 @@ public static class Kernels
         int lanes = Vector<T>.Count, j = 0;
         ref T r0 = ref MemoryMarshal.GetReference(rows);
         ref T c0 = ref MemoryMarshal.GetReference(coef);
-        for (; j + 8 * lanes <= dest.Length; j += 8 * lanes)
-        {
-            var d = MemoryMarshal.Cast<T, Vector<T>>(dest.Slice(j, 8 * lanes));
-            Vector<T> a0 = accumulate ? d[0] : default, a1 = accumulate ? d[1] : default, a2 = accumulate ? d[2] : default, a3 = accumulate ? d[3] : default;
-            Vector<T> a4 = accumulate ? d[4] : default, a5 = accumulate ? d[5] : default, a6 = accumulate ? d[6] : default, a7 = accumulate ? d[7] : default;
-            ref T coefK = ref c0;
-            ref T row = ref Unsafe.Add(ref r0, j);
-            for (int k = 0; k < count; k++, coefK = ref Unsafe.Add(ref coefK, (nint)coefStride), row = ref Unsafe.Add(ref row, (nint)width))
-            {
-                var c = new Vector<T>(coefK);
-                a0 = Fma(c, Load(ref row, 0), a0);
-                a1 = Fma(c, Load(ref row, lanes), a1);
-                a2 = Fma(c, Load(ref row, 2 * lanes), a2);
-                a3 = Fma(c, Load(ref row, 3 * lanes), a3);
-                a4 = Fma(c, Load(ref row, 4 * lanes), a4);
-                a5 = Fma(c, Load(ref row, 5 * lanes), a5);
-                a6 = Fma(c, Load(ref row, 6 * lanes), a6);
-                a7 = Fma(c, Load(ref row, 7 * lanes), a7);
-            }
-            d[0] = a0; d[1] = a1; d[2] = a2; d[3] = a3; d[4] = a4; d[5] = a5; d[6] = a6; d[7] = a7;
-        }
+        // Blocks of eight vectors, then four where eight do not fit (64 columns of 512-bit vectors): a lone
+        // accumulator would wait on each FMA's latency.
+        for (; j + 8 * lanes <= dest.Length; j += 8 * lanes) CombineBlock<T, Eight>(dest.Slice(j, 8 * lanes), ref c0, coefStride, ref Unsafe.Add(ref r0, j), width, count, accumulate);
+        for (; j + 4 * lanes <= dest.Length; j += 4 * lanes) CombineBlock<T, Four>(dest.Slice(j, 4 * lanes), ref c0, coefStride, ref Unsafe.Add(ref r0, j), width, count, accumulate);
         for (; j + lanes <= dest.Length; j += lanes)
         {
             ref Vector<T> d = ref Unsafe.As<T, Vector<T>>(ref dest[j]);
