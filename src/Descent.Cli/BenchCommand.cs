@@ -61,9 +61,6 @@ internal static class BenchCommand
     private static IEnumerable<BenchResult> RunCopies(string name, long size, double seconds, int copies)
     {
         if (copies == 1) return [Benchmark.Run(name, size, seconds)];
-        // One copy first, alone: with every core busy the runtime's background compiler could be starved and leave
-        // the parallel copies in unoptimized code for part of their run (seen as 1.1-1.3x speed-ups in some runs).
-        Benchmark.Run(name, size, Math.Min(seconds, 1));
         var results = new BenchResult[copies];
         Parallel.For(0, copies, new ParallelOptions { MaxDegreeOfParallelism = copies }, i => results[i] = Benchmark.Run(name, size, seconds));
         var first = results[0];

@@ -100,7 +100,20 @@ public static class Losses
     {
         bool wantGrad = !gradient.IsEmpty;
         T[]? rented = wantGrad ? null : System.Buffers.ArrayPool<T>.Shared.Rent(batch * k);
-        var e = wantGrad ? gradient[..(batch * k)] : rented.AsSpan(0, batch * k);
+        try
+        {
+            return SoftmaxCrossEntropyInto(outputs, labels, batch, k, wantGrad ? gradient[..(batch * k)] : rented.AsSpan(0, batch * k), wantGrad, invB, out correct);
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<T>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>The loss and (when <paramref name="wantGrad"/>) gradient, with <paramref name="e"/> holding the exponentials and then the gradient.</summary>
+    private static double SoftmaxCrossEntropyInto<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int batch, int k, Span<T> e, bool wantGrad, T invB, out int correct)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         double total = 0;
         correct = 0;
         for (int b = 0; b < batch; b++)
@@ -124,7 +137,6 @@ public static class Losses
             if (!wantGrad) continue;
             for (int j = 0; j < k; j++) row[j] = (row[j] / sum - (j == labels[b] ? T.One : T.Zero)) * invB;
         }
-        if (rented is not null) System.Buffers.ArrayPool<T>.Shared.Return(rented);
         return total / batch;
     }
 }

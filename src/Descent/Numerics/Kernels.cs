@@ -295,7 +295,6 @@ public static class Kernels
             }
     }
 
-    /// <summary>A count fixed at compile time, for kernels specialized by tile shape.</summary>
     /// <summary><see cref="Combine"/> over <typeparamref name="V"/> vectors of <paramref name="dest"/> (4 or 8), each in its own accumulator.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CombineBlock<T, V>(Span<T> dest, ref T coef, int coefStride, ref T rows, int width, int count, bool accumulate)
@@ -330,6 +329,7 @@ public static class Kernels
         if (V.N > 4) { d[4] = a4; d[5] = a5; d[6] = a6; d[7] = a7; }
     }
 
+    /// <summary>A count fixed at compile time, for kernels specialized by tile shape.</summary>
     private interface ICount { static abstract int N { get; } }
     private struct One : ICount { public static int N => 1; }
     private struct Two : ICount { public static int N => 2; }

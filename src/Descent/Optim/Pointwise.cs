@@ -29,7 +29,7 @@ internal static class Pointwise
     public static Vector<T> AddCDiv<T>(Vector<T> self, Vector<T> value, Vector<T> t1, Vector<T> t2) where T : unmanaged, IFloatingPointIeee754<T> =>
         self + value * t1 / t2;
 
-    /// <summary>Exponential moving average <c>avg * beta + (1 - beta) * x</c>; <paramref name="oneMinusBeta"/> is <c>1 - beta</c>.</summary>
+    /// <summary>Exponential moving average <c>avg * beta + (1 - beta) * x</c>; <paramref name="oneMinusBeta"/> is <c>1 - beta</c> (SGD passes <c>1 - dampening</c> with <c>beta = momentum</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Ema<T>(Vector<T> avg, Vector<T> x, Vector<T> beta, Vector<T> oneMinusBeta) where T : unmanaged, IFloatingPointIeee754<T> =>
         AddScaled(avg * beta, oneMinusBeta, x);

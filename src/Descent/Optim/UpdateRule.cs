@@ -42,7 +42,9 @@ internal static class UpdateLoop
         ref Vector<T> v1 = ref s1.IsEmpty ? ref spare1 : ref AsVectors(s1);
         ref Vector<T> v2 = ref s2.IsEmpty ? ref spare2 : ref AsVectors(s2);
         nint m0 = s0.IsEmpty ? 0 : -1, m1 = s1.IsEmpty ? 0 : -1, m2 = s2.IsEmpty ? 0 : -1;
-        var local = rule;   // a copy the stores below cannot alias, so its coefficients can stay in registers
+        // A local copy: through the `in` reference the stores below might alias the coefficients, so they were
+        // reloaded each iteration (measured without it: adam-step 1.6-2.3x and batch-1 training 1.2x slower).
+        var local = rule;
         for (nint i = 0; i < whole; i++)
             Unsafe.Add(ref vp, i) = local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i),
                 ref Unsafe.Add(ref v0, i & m0), ref Unsafe.Add(ref v1, i & m1), ref Unsafe.Add(ref v2, i & m2));
