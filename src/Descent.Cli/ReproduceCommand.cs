@@ -14,22 +14,42 @@ internal static class ReproduceCommand
         var outDir = new Option<string>("--out") { Description = "output directory", DefaultValueFactory = _ => "out", HelpName = "DIR" };
         var mnist = new Option<string>("--mnist-dir") { Description = "directory of full MNIST IDX files for the MNIST experiments (default: the embedded 10,000 digits)", HelpName = "DIR" };
         var threads = new Option<string>("--threads") { Description = "parallel runs at most (default: all cores)", HelpName = "N" };
+        var seeds = new Option<string>("--seeds") { Description = "repeat each stochastic experiment with N seeds (in parallel): figures show the median with a band, claims must hold in every seed (default 1)", HelpName = "N" };
         var command = new Command("reproduce", "Rerun the classic optimizer experiments: figures, numbers and a report (out/report.html, out/summary.md).")
         {
-            names, quick, full, outDir, mnist, threads,
+            names, quick, full, outDir, mnist, threads, seeds,
         };
         command.SetAction(parsed =>
         {
             if (parsed.GetValue(quick) && parsed.GetValue(full)) throw new UsageException("Choose --quick or --full, not both.");
             var scale = parsed.GetValue(quick) ? Scale.Quick : parsed.GetValue(full) ? Scale.Full : Scale.Default;
             int n = parsed.GetValue(threads) is { } t ? Numbers.Whole(t, "--threads", 1, 1024) : 0;
-            var lab = new Lab.Lab(parsed.GetValue(outDir)!, scale, m => stderr.WriteLine("descent: " + m), parsed.GetValue(mnist), n);
-            Reproduction.Run(parsed.GetValue(names) ?? [], lab);
+            int repeats = parsed.GetValue(seeds) is { } s ? Numbers.Whole(s, "--seeds", 1, 100) : 1;
+            // Every input is checked before any work starts: experiment names, then the MNIST directory (in the lab).
+            var chosen = Reproduction.Choose(parsed.GetValue(names) ?? []);
+            if (parsed.GetValue(mnist) is { } dir && !Directory.Exists(dir))
+                throw new UsageException($"--mnist-dir {dir}: no such directory; give a directory holding the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, raw or .gz), or leave it out to use the embedded digits.");
+            Lab.Lab lab;
+            try
+            {
+                lab = new Lab.Lab(parsed.GetValue(outDir)!, scale, m => stderr.WriteLine("descent: " + m), parsed.GetValue(mnist), n, repeats);
+            }
+            catch (FileNotFoundException e)
+            {
+                throw new UsageException($"--mnist-dir: {e.Message}");
+            }
+            Reproduction.Run([.. chosen.Select(e => e.Name)], lab);
             stdout.WriteLine($"report:  {Path.Combine(lab.OutDir, "report.html")}");
             stdout.WriteLine($"summary: {Path.Combine(lab.OutDir, "summary.md")}");
             stdout.WriteLine($"figures: {lab.FiguresDir} ({lab.Figures.Count} PNG + SVG)");
-            int failed = lab.Claims.Count(c => c.Held == false);
-            stdout.WriteLine($"claims:  {lab.Claims.Count(c => c.Held == true)} held, {failed} did not");
+            int failed = lab.Claims.Count(c => !c.Held);
+            stdout.WriteLine($"claims:  {lab.Claims.Count(c => c.Held)} held, {failed} did not");
+            if (lab.Failures.Count > 0)
+            {
+                stderr.WriteLine($"descent: error: {lab.Failures.Count} experiment(s) failed (the report keeps the others' results): " +
+                    string.Join("; ", lab.Failures.Select(f => $"{f.Experiment}: {f.Reason}")));
+                return 1;
+            }
             return 0;
         });
         return command;

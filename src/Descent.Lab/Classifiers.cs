@@ -39,7 +39,7 @@ public static class Classifiers
     /// <summary>The probability of class 1 over a grid, drawn as a heat map with the training points on top.</summary>
     public static Plot Boundary(string title, Sequential<float> model, Dataset data, double xMin, double xMax, double yMin, double yMax, int resolution = 180)
     {
-        var plot = Figures.New(title, "x", "y");
+        var plot = Figures.New(title + " (colour: probability of class 1)", "x", "y");
         var grid = new float[resolution * resolution * 2];
         for (int r = 0; r < resolution; r++)
             for (int c = 0; c < resolution; c++)
@@ -57,12 +57,23 @@ public static class Classifiers
             }
         var heat = plot.Add.Heatmap(p);
         heat.Extent = new CoordinateRect(xMin, xMax, yMin, yMax);
-        heat.Colormap = new ScottPlot.Colormaps.Balance();
+        heat.Colormap = ProbabilityColors;
         heat.ManualRange = new ScottPlot.Range(0, 1);
+        plot.Add.ColorBar(heat);
         Points(plot, data);
         plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
         return plot;
     }
+
+    /// <summary>
+    /// Light blue through white to light orange-red: pale enough that the class points (saturated, outlined) stay
+    /// visible on either side of the boundary, with white at probability one half.
+    /// </summary>
+    private static readonly ScottPlot.IColormap ProbabilityColors = new ScottPlot.Colormaps.CustomInterpolated(
+        [new Color(120, 160, 220), new Color(200, 220, 245), Colors.White, new Color(250, 215, 195), new Color(230, 150, 120)]);
+
+    /// <summary>The two class colours: saturated blue and red, drawn with a dark outline.</summary>
+    private static readonly Color[] ClassColors = [new Color(20, 60, 200), new Color(210, 30, 30)];
 
     /// <summary>Scatter of a 2-D dataset coloured by label.</summary>
     public static void Points(Plot plot, Dataset data, IReadOnlySet<int>? ring = null)
@@ -71,8 +82,11 @@ public static class Classifiers
         {
             var idx = Enumerable.Range(0, data.Count).Where(i => data.Labels[i] == label).ToArray();
             var s = plot.Add.ScatterPoints(idx.Select(i => (double)data.Row(i)[0]).ToArray(), idx.Select(i => (double)data.Row(i)[1]).ToArray());
-            s.Color = label == 0 ? Colors.Blue : Colors.Red;
-            s.MarkerSize = 5;
+            s.MarkerShape = MarkerShape.FilledCircle;
+            s.MarkerFillColor = ClassColors[label];
+            s.MarkerLineColor = Colors.Black;
+            s.MarkerLineWidth = 0.75f;
+            s.MarkerSize = 6;
             s.LegendText = $"class {label}";
         }
         if (ring is { Count: > 0 })

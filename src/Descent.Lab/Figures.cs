@@ -23,25 +23,92 @@ public static class Figures
         return plot;
     }
 
-    /// <summary>Labels the left axis as powers of ten for data already given as log10 values.</summary>
+    /// <summary>
+    /// Labels the left axis for data already given as log10 values: decades when the data span several, else
+    /// 1-2-5 steps, else evenly spaced values, each labelled with the value itself in one format ("0.01", "100",
+    /// "1e-6"). Call it after the data are added (it reads their range).
+    /// </summary>
     public static void LogY(Plot plot)
     {
-        plot.Axes.Left.TickGenerator = LogTicks();
+        plot.Axes.AutoScale();
+        var limits = plot.Axes.GetLimits();
+        var (positions, labels) = LogTicks(limits.Bottom, limits.Top);
+        plot.Axes.Left.SetTicks(positions, labels);
     }
 
     /// <summary>Puts bottom-axis ticks at <paramref name="values"/> for data plotted at their log10 positions.</summary>
     public static void LogX(Plot plot, IEnumerable<double> values)
     {
         var v = values.ToArray();
-        plot.Axes.Bottom.SetTicks([.. v.Select(Math.Log10)], [.. v.Select(x => x.ToString("G3", System.Globalization.CultureInfo.InvariantCulture))]);
+        plot.Axes.Bottom.SetTicks([.. v.Select(Math.Log10)], [.. v.Select(TickLabel)]);
     }
 
-    /// <summary>Ticks for log10 data labelled with the values themselves (1e-3, 0.02, 10, ...), whatever the span.</summary>
-    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks() => new()
+    /// <summary>Tick positions (log10) and labels between log10 values <paramref name="lo"/> and <paramref name="hi"/>.</summary>
+    public static (double[] Positions, string[] Labels) LogTicks(double lo, double hi)
     {
-        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-        LabelFormatter = v => Math.Abs(v - Math.Round(v)) < 1e-9 && Math.Abs(v) >= 3 ? $"1e{v:0}" : $"{Math.Pow(10, v):G2}",
-    };
+        if (!(hi > lo)) hi = lo + 1;
+        var values = new List<double>();
+        double span = hi - lo;
+        if (span >= 2.5)
+        {
+            int step = (int)Math.Ceiling(span / 7);
+            for (int k = (int)Math.Ceiling(lo); k <= hi; k++)
+                if (k % step == 0) values.Add(Math.Pow(10, k));
+        }
+        else if (span >= 0.9)
+        {
+            for (int k = (int)Math.Floor(lo); k <= hi; k++)
+                foreach (double m in new[] { 1.0, 2, 5 })
+                {
+                    double p = k + Math.Log10(m);
+                    if (p >= lo && p <= hi) values.Add(m * Math.Pow(10, k));
+                }
+        }
+        else
+        {
+            // Less than a decade: evenly spaced round values (0.2, 0.3, 0.4 ...), placed at their logarithms.
+            double a = Math.Pow(10, lo), b = Math.Pow(10, hi);
+            double raw = (b - a) / 5, unit = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+            double step = raw / unit < 1.5 ? unit : raw / unit < 3.5 ? 2 * unit : raw / unit < 7.5 ? 5 * unit : 10 * unit;
+            for (double v = Math.Ceiling(a / step) * step; v <= b * (1 + 1e-12); v += step)
+                values.Add(Math.Round(v / step) * step);
+        }
+        return ([.. values.Select(Math.Log10)], [.. values.Select(TickLabel)]);
+    }
+
+    /// <summary>One tick label format for every axis: plain decimals from 0.001 to 10,000 without separators, else "1e-6", "2e5".</summary>
+    public static string TickLabel(double value) => Numbers.Format(value, 3);
+
+    /// <summary>
+    /// Draws the median of <paramref name="perSeed"/> curves (each over <paramref name="xs"/>) as a line and, when there are
+    /// several seeds, their range as a translucent band behind it; <paramref name="transform"/> maps values to plot units
+    /// (for example log10 for a log axis).
+    /// </summary>
+    public static void SeedCurves(Plot plot, double[] xs, IReadOnlyList<double[]> perSeed, Color color, string label, Func<double, double>? transform = null)
+    {
+        transform ??= v => v;
+        var median = new double[xs.Length];
+        var lo = new double[xs.Length];
+        var hi = new double[xs.Length];
+        for (int i = 0; i < xs.Length; i++)
+        {
+            var spread = Spread.Of(perSeed.Select(c => c[i]));
+            (median[i], lo[i], hi[i]) = (transform(spread.Median), transform(spread.Min), transform(spread.Max));
+        }
+        if (perSeed.Count > 1) Band(plot, xs, lo, hi, color);
+        Line(plot, xs, median, color, label);
+    }
+
+    /// <summary>A translucent band between <paramref name="lo"/> and <paramref name="hi"/> (a range over seeds, or an oscillation).</summary>
+    public static void Band(Plot plot, double[] xs, double[] lo, double[] hi, Color color)
+    {
+        var band = plot.Add.FillY(xs, lo, hi);
+        band.FillColor = color.WithAlpha(0.25);
+        band.LineColor = Colors.Transparent;
+    }
+
+    /// <summary>Puts the legend outside the data area, on the right, so it never hides a curve.</summary>
+    public static void LegendOutside(Plot plot) => plot.ShowLegend(Edge.Right);
 
     /// <summary>A heat map of <paramref name="f"/> over <paramref name="bounds"/> (optionally log-scaled), with contour lines.</summary>
     public static void Surface(Plot plot, Func<double, double, double> f, Bounds bounds, bool logScale, int resolution = 160, int contours = 14)

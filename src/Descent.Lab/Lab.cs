@@ -13,17 +13,26 @@ public sealed class Lab
 {
     private readonly ConcurrentQueue<Figure> _figures = new();
     private readonly ConcurrentQueue<Claim> _claims = new();
+    private readonly ConcurrentQueue<Measurement> _measurements = new();
+    private readonly ConcurrentQueue<Failure> _failures = new();
+    private readonly ConcurrentDictionary<string, Lazy<object>> _shared = new();
     private readonly Action<string> _progress;
 
-    /// <summary>Creates a lab writing into <paramref name="outDir"/>.</summary>
-    public Lab(string outDir, Scale scale, Action<string>? progress = null, string? mnistDir = null, int threads = 0)
+    /// <summary>
+    /// Creates a lab writing into <paramref name="outDir"/>. Every input is checked here, before any work:
+    /// <paramref name="mnistDir"/> must hold the four MNIST files, and <paramref name="seeds"/> is at least 1.
+    /// </summary>
+    public Lab(string outDir, Scale scale, Action<string>? progress = null, string? mnistDir = null, int threads = 0, int seeds = 1)
     {
+        if (seeds < 1) throw new ArgumentException($"The number of seeds must be at least 1 (got {seeds}).");
+        if (mnistDir is not null) Descent.Data.Mnist.Locate(mnistDir);
         OutDir = Path.GetFullPath(outDir);
         FiguresDir = Path.Combine(OutDir, "figures");
         Directory.CreateDirectory(FiguresDir);
         Scale = scale;
         MnistDir = mnistDir;
         Threads = threads > 0 ? threads : Environment.ProcessorCount;
+        Seeds = seeds;
         _progress = progress ?? (_ => { });
     }
 
@@ -42,11 +51,23 @@ public sealed class Lab
     /// <summary>Parallel runs at most.</summary>
     public int Threads { get; }
 
+    /// <summary>
+    /// Independent repetitions of each stochastic experiment: repetition k (from 0) adds k to every seed the
+    /// experiment uses, so the first repetition is the single-seed run.
+    /// </summary>
+    public int Seeds { get; }
+
     /// <summary>Figures so far, in the order they were added per experiment.</summary>
     public IReadOnlyList<Figure> Figures => [.. _figures];
 
     /// <summary>Claims so far.</summary>
     public IReadOnlyList<Claim> Claims => [.. _claims];
+
+    /// <summary>Measured numbers reported without a claim attached.</summary>
+    public IReadOnlyList<Measurement> Measurements => [.. _measurements];
+
+    /// <summary>Experiments that stopped with an error, and why.</summary>
+    public IReadOnlyList<Failure> Failures => [.. _failures];
 
     /// <summary>Picks a value by scale.</summary>
     public T Pick<T>(T quick, T normal, T full) => Scale switch { Scale.Quick => quick, Scale.Default => normal, _ => full };
@@ -63,9 +84,44 @@ public sealed class Lab
         _figures.Enqueue(new Figure(experiment.Name, name, caption, png, svg));
     }
 
-    /// <summary>Records a claim.</summary>
-    public void Claim(Experiment experiment, string measure, string value, string published, bool? held) =>
-        _claims.Enqueue(new Claim(experiment.Name, measure, value, published, held));
+    /// <summary>
+    /// Records a claim judged on every seed: <paramref name="perSeed"/> holds the measured statistic of each
+    /// repetition, and the claim holds only if <paramref name="holds"/> is true for all of them (across the range).
+    /// </summary>
+    /// <param name="experiment">The experiment making the claim.</param>
+    /// <param name="published">The published claim under test.</param>
+    /// <param name="measure">The statistic measured, e.g. "test accuracy, best small batch minus full batch".</param>
+    /// <param name="perSeed">The statistic in each repetition.</param>
+    /// <param name="format">How to write one value of the statistic.</param>
+    /// <param name="criterion">The threshold in words, e.g. "at least 1 point in every seed": what a wrong result would miss.</param>
+    /// <param name="holds">The threshold as a test of one value.</param>
+    /// <param name="detail">Optional context after the value (the compared numbers of the first seed, ...).</param>
+    public void Claim(Experiment experiment, string published, string measure, IReadOnlyList<double> perSeed, Func<double, string> format,
+        string criterion, Func<double, bool> holds, string? detail = null)
+    {
+        if (perSeed.Count == 0) throw new ArgumentException("A claim needs at least one measured value.", nameof(perSeed));
+        string value = Spread.Of(perSeed).Format(format) + (detail is null ? "" : $" ({detail})");
+        _claims.Enqueue(new Claim(experiment.Name, published, measure, value, criterion, perSeed.All(v => double.IsFinite(v) && holds(v))));
+    }
+
+    /// <summary>Records a measured number that tests no claim (it is reported beside the claims).</summary>
+    public void Measure(Experiment experiment, string measure, string value) =>
+        _measurements.Enqueue(new Measurement(experiment.Name, measure, value));
+
+    /// <summary>Records that <paramref name="experiment"/> stopped with <paramref name="error"/>.</summary>
+    public void Fail(Experiment experiment, Exception error)
+    {
+        // Parallel runs wrap their errors; report each distinct cause once.
+        var causes = error is AggregateException a ? a.Flatten().InnerExceptions.Select(e => e.Message).Distinct() : [error.Message];
+        _failures.Enqueue(new Failure(experiment.Name, string.Join(" ", causes).ReplaceLineEndings(" ")));
+    }
+
+    /// <summary>
+    /// A result computed once per lab and shared by the experiments that need it (the noisy-moons networks feed
+    /// the sharpness experiment); whichever experiment asks first computes it.
+    /// </summary>
+    public T Shared<T>(string key, Func<T> compute) where T : class =>
+        (T)_shared.GetOrAdd(key, _ => new Lazy<object>(() => compute(), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
 
     /// <summary>
     /// Runs <paramref name="work"/> on every item across cores; results come back in input order. Each core

@@ -4,36 +4,75 @@ using Descent.State;
 
 namespace Descent.Lab;
 
-/// <summary>Writes <c>report.html</c> (self-contained: figures embedded as data URIs) and <c>summary.md</c> (every claim in one table).</summary>
+/// <summary>
+/// Writes <c>report.html</c> (self-contained: figures embedded as data URIs) and <c>summary.md</c>: the claims
+/// with their thresholds, the other measured numbers, and any experiment that failed. An experiment that failed
+/// shows its reason instead of its (partial) results.
+/// </summary>
 public static class Report
 {
     /// <summary>Writes both files for the experiments that ran.</summary>
     public static void Write(Lab lab, IReadOnlyList<Experiment> experiments, TimeSpan elapsed)
     {
+        var failed = lab.Failures.ToDictionary(f => f.Experiment, f => f.Reason);
+        var claims = lab.Claims.Where(c => !failed.ContainsKey(c.Experiment)).OrderBy(c => Order(experiments, c.Experiment)).ToList();
+        var measurements = lab.Measurements.Where(m => !failed.ContainsKey(m.Experiment)).OrderBy(m => Order(experiments, m.Experiment)).ToList();
+        string header = $"Scale: {lab.Scale.ToString().ToLowerInvariant()}; {experiments.Count} experiment(s); {lab.Seeds} seed(s); " +
+            $"{elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} core(s), {Machine.Describe()}.";
+        string spread = lab.Seeds > 1
+            ? $"Values are medians over {lab.Seeds} seeds with the range [min, max]; a claim holds only if its criterion holds in every seed."
+            : "One seed (`--seeds N` repeats the stochastic experiments and judges each claim on every seed).";
+
         var md = new StringBuilder();
         md.AppendLine("# Descent: reproduction summary").AppendLine();
-        md.AppendLine($"Scale: {lab.Scale.ToString().ToLowerInvariant()}; {experiments.Count} experiment(s); {elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} core(s).").AppendLine();
-        md.AppendLine("| experiment | measure | value | published claim | held |");
-        md.AppendLine("|---|---|---|---|---|");
-        foreach (var c in lab.Claims.OrderBy(c => Order(experiments, c.Experiment)))
-            md.AppendLine($"| {c.Experiment} | {Cell(c.Measure)} | {Cell(c.Value)} | {Cell(c.Published)} | {(c.Held is null ? "" : c.Held.Value ? "yes" : "**no**")} |");
+        md.AppendLine(header).AppendLine();
+        md.AppendLine(spread).AppendLine();
+        if (failed.Count > 0)
+        {
+            md.AppendLine("## Failed").AppendLine();
+            foreach (var f in lab.Failures) md.AppendLine($"- **{f.Experiment}**: {f.Reason}");
+            md.AppendLine();
+        }
+        md.AppendLine($"## Claims: {claims.Count(c => c.Held)} of {claims.Count} held").AppendLine();
+        md.AppendLine("| experiment | published claim | measure | value | criterion | held |");
+        md.AppendLine("|---|---|---|---|---|---|");
+        foreach (var c in claims)
+            md.AppendLine($"| {c.Experiment} | {Cell(c.Published)} | {Cell(c.Measure)} | {Cell(c.Value)} | {Cell(c.Criterion)} | {(c.Held ? "yes" : "**no**")} |");
+        md.AppendLine().AppendLine("## Measurements").AppendLine();
+        md.AppendLine("| experiment | measure | value |");
+        md.AppendLine("|---|---|---|");
+        foreach (var m in measurements) md.AppendLine($"| {m.Experiment} | {Cell(m.Measure)} | {Cell(m.Value)} |");
         Atomic.WriteText(Path.Combine(lab.OutDir, "summary.md"), md.ToString());
 
         var html = new StringBuilder();
         html.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Descent: reproduction report</title><style>");
         html.AppendLine("body{font-family:'DejaVu Sans',sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}img{max-width:100%;border:1px solid #ddd}");
         html.AppendLine("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.no{color:#b00;font-weight:bold}.yes{color:#070}");
-        html.AppendLine("figure{margin:1.5em 0}figcaption{color:#555;font-size:90%}</style></head><body>");
-        html.AppendLine($"<h1>Descent: reproduction report</h1><p>Scale: {lab.Scale.ToString().ToLowerInvariant()}; {experiments.Count} experiment(s); {elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} core(s).</p>");
+        html.AppendLine(".failed{border-left:4px solid #b00;padding:0.5em 1em;background:#fdf0f0}figure{margin:1.5em 0}figcaption{color:#555;font-size:90%}</style></head><body>");
+        html.AppendLine($"<h1>Descent: reproduction report</h1><p>{E(header)}</p><p>{E(spread.Replace("`", ""))}</p>");
+        if (failed.Count > 0)
+            html.AppendLine($"<div class=\"failed\"><p>{failed.Count} experiment(s) failed: {E(string.Join(", ", failed.Keys))}. Their sections say why.</p></div>");
         foreach (var e in experiments)
         {
             html.AppendLine($"<h2 id=\"{e.Name}\">{E(e.Title)}</h2><p><code>./descent reproduce {e.Name}</code></p><p>{E(e.Description)}</p>");
-            var claims = lab.Claims.Where(c => c.Experiment == e.Name).ToList();
-            if (claims.Count > 0)
+            if (failed.TryGetValue(e.Name, out var reason))
             {
-                html.AppendLine("<table><tr><th>measure</th><th>value</th><th>published claim</th><th>held</th></tr>");
-                foreach (var c in claims)
-                    html.AppendLine($"<tr><td>{E(c.Measure)}</td><td>{E(c.Value)}</td><td>{E(c.Published)}</td><td class=\"{(c.Held == false ? "no" : "yes")}\">{(c.Held is null ? "" : c.Held.Value ? "yes" : "no")}</td></tr>");
+                html.AppendLine($"<div class=\"failed\"><p><strong>Failed:</strong> {E(reason)}</p></div>");
+                continue;
+            }
+            var own = claims.Where(c => c.Experiment == e.Name).ToList();
+            if (own.Count > 0)
+            {
+                html.AppendLine("<table><tr><th>published claim</th><th>measure</th><th>value</th><th>criterion</th><th>held</th></tr>");
+                foreach (var c in own)
+                    html.AppendLine($"<tr><td>{E(c.Published)}</td><td>{E(c.Measure)}</td><td>{E(c.Value)}</td><td>{E(c.Criterion)}</td><td class=\"{(c.Held ? "yes" : "no")}\">{(c.Held ? "yes" : "no")}</td></tr>");
+                html.AppendLine("</table>");
+            }
+            var numbers = measurements.Where(m => m.Experiment == e.Name).ToList();
+            if (numbers.Count > 0)
+            {
+                html.AppendLine("<table><tr><th>measure</th><th>value</th></tr>");
+                foreach (var m in numbers) html.AppendLine($"<tr><td>{E(m.Measure)}</td><td>{E(m.Value)}</td></tr>");
                 html.AppendLine("</table>");
             }
             foreach (var f in lab.Figures.Where(f => f.Experiment == e.Name))

@@ -20,18 +20,33 @@ public static class Reproduction
         new Saddle(),
     ];
 
-    /// <summary>Runs the named experiments (all when none are named) and writes the report.</summary>
+    /// <summary>The experiments called <paramref name="names"/> (all when none are named), or an error naming the unknown one.</summary>
+    public static IReadOnlyList<Experiment> Choose(IReadOnlyList<string> names) =>
+        names.Count == 0 ? All : [.. names.Select(n => All.FirstOrDefault(e => e.Name == n)
+            ?? throw new ArgumentException($"Unknown experiment '{n}': choose from {string.Join(", ", All.Select(e => e.Name))}."))];
+
+    /// <summary>
+    /// Runs the named experiments (all when none are named) and writes the report. An experiment that fails
+    /// is recorded in <see cref="Lab.Failures"/> and the others still run; the report says which failed and why.
+    /// </summary>
     public static Lab Run(IReadOnlyList<string> names, Lab lab)
     {
-        var chosen = names.Count == 0 ? All : names.Select(n => All.FirstOrDefault(e => e.Name == n)
-            ?? throw new ArgumentException($"Unknown experiment '{n}': choose from {string.Join(", ", All.Select(e => e.Name))}.")).ToList();
+        var chosen = Choose(names);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < chosen.Count; i++)
         {
             lab.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name}");
             var one = Stopwatch.StartNew();
-            chosen[i].Run(lab);
-            lab.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} done in {one.Elapsed.TotalSeconds:F1} s");
+            try
+            {
+                chosen[i].Run(lab);
+                lab.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} done in {one.Elapsed.TotalSeconds:F1} s");
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                lab.Fail(chosen[i], e);
+                lab.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} FAILED after {one.Elapsed.TotalSeconds:F1} s: {lab.Failures[^1].Reason}");
+            }
         }
         Report.Write(lab, chosen, clock.Elapsed);
         return lab;

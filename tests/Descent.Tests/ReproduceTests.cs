@@ -80,6 +80,141 @@ public sealed class ReproduceTests : IDisposable
     }
 
     [Fact]
+    public void Every_claim_states_a_threshold_and_is_judged_yes_or_no()
+    {
+        var lab = Reproduction.Run([], new Lab.Lab(Path.Combine(_dir, "claims"), Scale.Quick));
+        Assert.NotEmpty(lab.Claims);
+        foreach (var c in lab.Claims)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(c.Published), $"{c.Experiment}: a claim without its published statement");
+            Assert.False(string.IsNullOrWhiteSpace(c.Criterion), $"{c.Experiment}: '{c.Published}' has no threshold");
+            Assert.Matches(@"\d", c.Criterion);   // a threshold is a number
+        }
+        string summary = File.ReadAllText(Path.Combine(_dir, "claims", "summary.md"));
+        var claimRows = summary.Split('\n').SkipWhile(l => !l.StartsWith("## Claims")).TakeWhile(l => !l.StartsWith("## Measurements"))
+            .Where(l => l.StartsWith("| ") && !l.StartsWith("| experiment")).ToList();
+        Assert.Equal(lab.Claims.Count, claimRows.Count);
+        Assert.All(claimRows, row => Assert.Matches(@"\| (yes|\*\*no\*\*) \|$", row.TrimEnd()));
+    }
+
+    [Fact]
+    public void A_claim_holds_only_if_it_holds_in_every_seed()
+    {
+        var lab = new Lab.Lab(Path.Combine(_dir, "seeded"), Scale.Quick, seeds: 3);
+        var experiment = Reproduction.All[0];
+        lab.Claim(experiment, "published", "all above 2", [3, 4, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
+        lab.Claim(experiment, "published", "one below 2", [3, 1, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
+        lab.Claim(experiment, "published", "a NaN", [3, double.NaN, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
+        Assert.Equal([true, false, false], lab.Claims.Select(c => c.Held));
+        Assert.Equal("4 [3, 5]", lab.Claims[0].Value);   // median [min, max]
+        Assert.Equal("3 [1, 5]", lab.Claims[1].Value);
+    }
+
+    [Fact]
+    public void Seeds_repeat_the_stochastic_runs_and_the_summary_gives_median_and_range()
+    {
+        var (code, _, err) = CliRunner.Run("reproduce", "stretched-moons-momentum", "--quick", "--seeds", "2", "--out", Path.Combine(_dir, "s2"));
+        Assert.True(code == 0, err);
+        Assert.Contains("4 runs of", err);   // two settings x two seeds
+        string summary = File.ReadAllText(Path.Combine(_dir, "s2", "summary.md"));
+        Assert.Contains("2 seed(s)", summary);
+        Assert.Contains("medians over 2 seeds", summary);
+        var row = summary.Split('\n').Single(l => l.Contains("momentum minus SGD"));
+        Assert.Matches(@"points \[-?[\d.]+ points, -?[\d.]+ points\]", row);
+        (code, _, err) = CliRunner.Run("reproduce", "saddle", "--quick", "--seeds", "0", "--out", Path.Combine(_dir, "s0"));
+        Assert.Equal(2, code);
+        Assert.Contains("--seeds", err);
+    }
+
+    [Fact]
+    public void A_missing_mnist_directory_is_rejected_before_any_work_starts()
+    {
+        string outDir = Path.Combine(_dir, "nomnist");
+        var (code, output, err) = CliRunner.Run("reproduce", "saddle", "linear-mnist-sgd-vs-adam", "--quick", "--mnist-dir", Path.Combine(_dir, "no-such-dir"), "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("--mnist-dir", err);
+        Assert.Contains("no such directory", err);
+        Assert.DoesNotContain("[1/2] saddle", err);   // nothing ran
+        Assert.False(Directory.Exists(outDir));
+        Assert.Equal("", output);
+
+        string empty = Directory.CreateDirectory(Path.Combine(_dir, "empty-mnist")).FullName;
+        (code, _, err) = CliRunner.Run("reproduce", "saddle", "linear-mnist-sgd-vs-adam", "--quick", "--mnist-dir", empty, "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("missing train-images-idx3-ubyte", err);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void An_experiment_that_fails_mid_run_is_reported_and_the_others_are_kept()
+    {
+        // The files exist (so the up-front check passes) but are not IDX files: the MNIST experiment fails when it reads them.
+        string bad = Directory.CreateDirectory(Path.Combine(_dir, "bad-mnist")).FullName;
+        foreach (var f in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+            File.WriteAllText(Path.Combine(bad, f), "not an IDX file");
+        string outDir = Path.Combine(_dir, "partial");
+        var (code, _, err) = CliRunner.Run("reproduce", "linear-mnist-sgd-vs-adam", "saddle", "--quick", "--mnist-dir", bad, "--out", outDir);
+        Assert.Equal(1, code);
+        Assert.Contains("1 experiment(s) failed", err);
+        Assert.Contains("bad magic number", err);
+        Assert.DoesNotContain("   at ", err);   // no stack trace
+        string summary = File.ReadAllText(Path.Combine(outDir, "summary.md"));
+        Assert.Contains("## Failed", summary);
+        Assert.Contains("**linear-mnist-sgd-vs-adam**: ", summary);
+        Assert.Contains("| saddle |", summary);   // the experiment after the failure ran and was kept
+        string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        Assert.Contains("Failed:", html);
+        Assert.True(File.Exists(Path.Combine(outDir, "figures", "saddle-escape.png")));
+    }
+
+    [Fact]
+    public void Rosenbrock_picks_each_rate_by_the_worst_distance_over_the_last_tenth_of_the_updates()
+    {
+        var lab = Reproduction.Run(["rosenbrock"], new Lab.Lab(Path.Combine(_dir, "rosen"), Scale.Quick));
+        const int steps = 400;
+        var f = Descent.Landscapes.Landscape.Get("rosenbrock");
+        double[] grid = [.. Enumerable.Range(0, 17).Select(k => Math.Pow(10, -5 + k * 0.25))];
+        double Tail(string optimizer, Action<Descent.Optim.OptimizerOptions> set, double lr)
+        {
+            var o = Descent.Optim.Optimizers.DefaultOptions(optimizer);
+            set(o);
+            o.LearningRate = lr;
+            var path = Descent.Landscapes.Trajectory.Run(f, optimizer, o, (-1.5, 2), steps);
+            if (!path.All(p => double.IsFinite(p.Loss) && p.Loss < 1e6)) return double.PositiveInfinity;
+            return path.Skip(path.Length - steps / 10).Max(p => Math.Sqrt((p.X - 1) * (p.X - 1) + (p.Y - 1) * (p.Y - 1)));
+        }
+        foreach (var (label, optimizer, set) in new (string, string, Action<Descent.Optim.OptimizerOptions>)[] { ("SGD", "sgd", _ => { }), ("Lion", "lion", _ => { }), ("Adam", "adam", _ => { }) })
+        {
+            var expected = grid.Select(lr => Tail(optimizer, set, lr)).Min();
+            var row = lab.Measurements.Single(m => m.Measure.StartsWith(label + ":", StringComparison.Ordinal));
+            Assert.StartsWith(Numbers.Format(expected) + " (", row.Value);
+        }
+    }
+
+    [Theory]
+    [InlineData(-2, 4, "0.01 0.1 1 10 100 1000 10000")]
+    [InlineData(-17, 4, "1e-15 1e-12 1e-9 1e-6 0.001 1 1000")]
+    [InlineData(-1.2, 0.2, "0.1 0.2 0.5 1")]
+    [InlineData(-0.75, -0.05, "0.2 0.3 0.4 0.5 0.6 0.7 0.8")]
+    public void Log_axis_ticks_use_one_format_and_round_values(double lo, double hi, string labels)
+    {
+        var (positions, text) = Figures.LogTicks(lo, hi);
+        Assert.Equal(labels, string.Join(' ', text));
+        Assert.All(positions, p => Assert.InRange(p, lo - 1e-9, hi + 1e-9));
+    }
+
+    [Theory]
+    [InlineData(0.2352, "0.235")]
+    [InlineData(1300, "1300")]
+    [InlineData(1501.3, "1500")]
+    [InlineData(123456, "1.23e5")]
+    [InlineData(2.48e-16, "2.48e-16")]
+    [InlineData(9.996, "10")]
+    [InlineData(-0.000289, "-2.89e-4")]
+    [InlineData(0.00123, "0.00123")]
+    public void Report_numbers_have_one_format(double value, string expected) => Assert.Equal(expected, Numbers.Format(value));
+
+    [Fact]
     public void Hessian_eigenvalues_of_a_linear_least_squares_model_match_the_closed_form()
     {
         // A linear model with MSE on one-hot targets: L = mean_{b,k} (W x_b + c - t)^2, so H = (2 / (B K)) (X~^T X~) (x) I_K with X~ = [X, 1].

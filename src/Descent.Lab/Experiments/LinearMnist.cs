@@ -24,7 +24,9 @@ public sealed class LinearMnist : Experiment
     public override void Run(Lab lab)
     {
         int epochs = lab.Pick(1, 200, 500);
-        var configs = new[] { "sgd", "adam" }.Select(o => new TrainingConfig
+        string[] optimizers = ["sgd", "adam"];
+        string[] labels = ["SGD", "Adam"];
+        var configs = Enumerable.Range(0, lab.Seeds).SelectMany(seed => optimizers.Select(o => new TrainingConfig
         {
             Data = "mnist",
             DataDir = lab.MnistDir,
@@ -35,58 +37,81 @@ public sealed class LinearMnist : Experiment
             Schedule = "power:tau=50000,alpha=1",
             Batch = 64,
             Epochs = epochs,
-            Seed = 2,
-        }).ToArray();
-        lab.Say($"{Name}: 2 runs of {epochs} epochs on {(lab.MnistDir is null ? "the embedded 10,000 digits" : lab.MnistDir)}");
-        var runs = lab.RunAll(configs, c => Classifiers.Train(c, 40));
+            Seed = 2 + (ulong)seed,
+        })).ToArray();
+        lab.Say($"{Name}: {configs.Length} runs of {epochs} epochs on {(lab.MnistDir is null ? "the embedded 10,000 digits" : lab.MnistDir)}");
+        var runs = lab.RunAll(configs, c => Classifiers.Train(c, 40)).Chunk(2).ToArray();   // [seed][SGD, Adam]
 
         var loss = Figures.New("Linear MNIST classifier: training loss", "step", "cross-entropy");
-        for (int i = 0; i < runs.Length; i++)
-        {
-            Figures.Line(loss, runs[i].Steps, runs[i].TrainLoss.Select(Math.Log10).ToArray(), Figures.Palette[i], configs[i].Optimizer == "sgd" ? "SGD" : "Adam");
-        }
+        for (int i = 0; i < 2; i++)
+            Figures.SeedCurves(loss, runs[0][i].Steps, [.. runs.Select(r => r[i].TrainLoss)], Figures.Palette[i], labels[i], Math.Log10);
         Figures.LogY(loss);
         loss.ShowLegend(Alignment.UpperRight);
-        lab.Add(this, "mnist-linear-loss", "Training loss (whole training set) of SGD and Adam with the same schedule.", loss);
+        lab.Add(this, "mnist-linear-loss", "Training loss (whole training set) of SGD and Adam with the same schedule" +
+            (lab.Seeds > 1 ? $"; median over {lab.Seeds} seeds, range as a band." : "."), loss);
 
-        var train = runs[0].Trainer.Train;
+        var train = runs[0][0].Trainer.Train;
         var means = ClassMeans(train);
-        var weights = Figures.New("Class weight vectors as 28x28 images: SGD (top), Adam (bottom)", "", "");
-        double[] likeness = new double[2];
-        for (int r = 0; r < 2; r++)
-        {
-            var w = runs[r].Trainer.Model.Parameters[0].Value.Span;
-            for (int digit = 0; digit < 10; digit++)
+        var weights = Figures.New("Each class's weights as a 28x28 image", "class", "");
+        var likeness = runs.Select(seed => new double[2]).ToArray();   // [seed][SGD, Adam]
+        for (int s = 0; s < runs.Length; s++)
+            for (int r = 0; r < 2; r++)
             {
-                var image = new double[28, 28];
-                var row = w.Slice(digit * 784, 784);
-                double max = 0;
-                for (int k = 0; k < 784; k++) max = Math.Max(max, Math.Abs(row[k]));
-                for (int k = 0; k < 784; k++) image[k / 28, k % 28] = row[k] / max;
-                var heat = weights.Add.Heatmap(image);
-                heat.Colormap = new ScottPlot.Colormaps.Grayscale();
-                heat.ManualRange = new ScottPlot.Range(-1, 1);
-                heat.Extent = new CoordinateRect(digit * 30, digit * 30 + 28, (1 - r) * 30, (1 - r) * 30 + 28);
-                likeness[r] += Correlation(row, means[digit]) / 10;
+                var w = runs[s][r].Trainer.Model.Parameters[0].Value.Span;
+                for (int digit = 0; digit < 10; digit++)
+                {
+                    var row = w.Slice(digit * 784, 784);
+                    likeness[s][r] += Correlation(row, means[digit]) / 10;
+                    if (s > 0) continue;
+                    var image = new double[28, 28];
+                    double max = 0;
+                    for (int k = 0; k < 784; k++) max = Math.Max(max, Math.Abs(row[k]));
+                    for (int k = 0; k < 784; k++) image[k / 28, k % 28] = row[k] / max;
+                    var heat = weights.Add.Heatmap(image);
+                    heat.Colormap = new ScottPlot.Colormaps.Grayscale();
+                    heat.ManualRange = new ScottPlot.Range(-1, 1);
+                    heat.Extent = new CoordinateRect(digit * 30, digit * 30 + 28, (1 - r) * 30, (1 - r) * 30 + 28);
+                }
             }
-        }
         weights.HideGrid();
-        weights.Axes.Frameless();
-        lab.Add(this, "mnist-linear-weights", "Each class's 784 weights drawn as an image (scaled to its largest magnitude; white positive, black negative).", weights, 1000, 260);
+        weights.Axes.Bottom.SetTicks([.. Enumerable.Range(0, 10).Select(d => d * 30 + 14.0)], [.. Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        weights.Axes.Left.SetTicks([44, 14], ["SGD", "Adam"]);
+        weights.Axes.SetLimits(-1, 299, -1, 59);
+        lab.Add(this, "mnist-linear-weights", "Each class's 784 weights drawn as an image, SGD in the top row and Adam in the bottom row (first seed; scaled to the largest magnitude: white positive, black negative).", weights, 1000, 330);
 
-        var accuracy = runs.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray();
+        var accuracy = runs.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray()).ToArray();
         var bars = Figures.New("Test accuracy", "", "accuracy");
-        var b = bars.Add.Bars(accuracy);
-        bars.Axes.Bottom.SetTicks([0, 1], ["SGD", "Adam"]);
-        bars.Axes.SetLimitsY(Math.Floor(accuracy.Min() * 20) / 20 - 0.05, 1);
-        lab.Add(this, "mnist-linear-accuracy", $"Test accuracy on {runs[0].Trainer.Test.Count} held-out digits.", bars, 500, 420);
-        _ = b;
+        var spreads = Enumerable.Range(0, 2).Select(i => Spread.Of(accuracy.Select(a => a[i]))).ToArray();
+        bars.Add.Bars(spreads.Select(v => v.Median).ToArray());
+        if (lab.Seeds > 1)
+            for (int i = 0; i < 2; i++)
+            {
+                var range = bars.Add.Line(i, spreads[i].Min, i, spreads[i].Max);
+                range.Color = Colors.Black;
+                range.LineWidth = 2;
+            }
+        for (int i = 0; i < 2; i++)
+        {
+            var text = bars.Add.Text(Numbers.Percent(spreads[i].Median), i, spreads[i].Median / 2);
+            text.LabelFontSize = 18;
+            text.LabelFontColor = Colors.White;
+            text.LabelAlignment = Alignment.MiddleCenter;
+        }
+        bars.Axes.Bottom.SetTicks([0, 1], labels);
+        bars.Axes.SetLimitsY(0, 1);
+        lab.Add(this, "mnist-linear-accuracy", $"Test accuracy on {runs[0][0].Trainer.Test.Count} held-out digits (the axis starts at 0" +
+            (lab.Seeds > 1 ? $"; median over {lab.Seeds} seeds, whiskers their range)." : ")."), bars, 500, 420);
 
         string data = lab.MnistDir is null ? "embedded digits" : "full MNIST";
-        lab.Claim(this, $"test accuracy SGD / Adam ({data})", $"{accuracy[0]:F4} / {accuracy[1]:F4}", "0.9226 / 0.9224 on full MNIST: nearly equal", Math.Abs(accuracy[0] - accuracy[1]) < 0.01);
-        lab.Claim(this, "final training loss SGD / Adam", $"{runs[0].TrainLoss[^1]:G4} / {runs[1].TrainLoss[^1]:G4}", "Adam trains to a lower loss", runs[1].TrainLoss[^1] < runs[0].TrainLoss[^1]);
-        lab.Claim(this, "template likeness: mean correlation of weight image with class mean image, SGD / Adam", $"{likeness[0]:F3} / {likeness[1]:F3}",
-            "SGD weights look like digit templates, Adam's like grey blobs", likeness[0] > likeness[1]);
+        lab.Claim(this, "equal test accuracy (0.9226 SGD, 0.9224 Adam on full MNIST)", $"test accuracy ({data}), SGD minus Adam",
+            [.. accuracy.Select(a => a[0] - a[1])], Numbers.Points, "within 1 point either way in every seed", v => Math.Abs(v) < 0.01,
+            $"{Numbers.Percent(accuracy[0][0])} vs {Numbers.Percent(accuracy[0][1])} in the first seed");
+        lab.Claim(this, "Adam trains to a lower loss", "final training loss, Adam / SGD",
+            [.. runs.Select(r => r[1].TrainLoss[^1] / r[0].TrainLoss[^1])], Numbers.Times, "below 0.5x in every seed", v => v < 0.5,
+            $"{Numbers.Format(runs[0][1].TrainLoss[^1])} vs {Numbers.Format(runs[0][0].TrainLoss[^1])} in the first seed");
+        lab.Claim(this, "SGD's weights look like digit templates, Adam's like grey blobs", "mean correlation of each weight image with its class's mean image, SGD minus Adam",
+            [.. likeness.Select(l => l[0] - l[1])], v => Numbers.Format(v), "at least 0.1 in every seed", v => v >= 0.1,
+            $"{Numbers.Format(likeness[0][0])} vs {Numbers.Format(likeness[0][1])} in the first seed");
     }
 
     private static double[][] ClassMeans(Dataset data)

@@ -23,7 +23,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
     /// <summary>Batch sizes by scale.</summary>
     internal static int[] BatchSizes(Lab lab) => lab.Pick<int[]>([1, 8, 64, 500], [1, 2, 4, 8, 16, 32, 64, 128, 250, 500], [1, 2, 4, 8, 16, 32, 64, 128, 250, 500]);
 
-    internal static TrainingConfig Config(int batch, long steps) => new()
+    internal static TrainingConfig Config(int batch, long steps, int seed) => new()
     {
         Data = "moons",
         N = 500,
@@ -37,109 +37,114 @@ public sealed class NoisyMoonsBatchSize : Experiment
         Schedule = "power:tau=50000,alpha=1",
         Batch = batch,
         Steps = steps,
-        Seed = 1,
+        Seed = 1 + (ulong)seed,
     };
 
-    private static readonly Dictionary<string, Classifiers.Run[]> Cache = [];
-
-    /// <summary>The trained models, one per batch size (trained once per lab and shared with the sharpness experiment).</summary>
-    internal static Classifiers.Run[] Models(Lab lab, Experiment asking)
+    /// <summary>
+    /// The trained networks, <c>[seed][batch size]</c>: trained once per lab and shared through it with the
+    /// sharpness experiment, whichever runs first.
+    /// </summary>
+    internal static Classifiers.Run[][] Models(Lab lab) => lab.Shared("noisy-moons-batch-size/models", () =>
     {
-        lock (Cache)
-        {
-            if (Cache.TryGetValue(lab.OutDir + lab.Scale, out var done)) return done;
-            long steps = lab.Pick(1500L, 60_000L, 1_500_000L);
-            var sizes = BatchSizes(lab);
-            lab.Say($"{asking.Name}: training {sizes.Length} networks for {steps:N0} steps each on {lab.Threads} thread(s)");
-            var runs = lab.RunAll(sizes, b => Classifiers.Train(Config(b, steps)), cost: b => b);   // a step's cost grows with the batch
-            Cache[lab.OutDir + lab.Scale] = runs;
-            return runs;
-        }
-    }
+        long steps = lab.Pick(1500L, 60_000L, 1_500_000L);
+        var sizes = BatchSizes(lab);
+        var runs = Enumerable.Range(0, lab.Seeds).SelectMany(seed => sizes.Select(b => (Seed: seed, Batch: b))).ToArray();
+        lab.Say($"noisy-moons-batch-size: training {runs.Length} networks ({sizes.Length} batch sizes x {lab.Seeds} seed(s)) for {steps:N0} steps each on {lab.Threads} thread(s)");
+        var trained = lab.RunAll(runs, r => Classifiers.Train(Config(r.Batch, steps, r.Seed)), cost: r => r.Batch);   // a step's cost grows with the batch
+        return trained.Chunk(sizes.Length).ToArray();
+    });
 
     /// <inheritdoc/>
     public override void Run(Lab lab)
     {
         var sizes = BatchSizes(lab);
-        var runs = Models(lab, this);
+        var models = Models(lab);
+        var runs = models[0];
         var train = runs[0].Trainer.Train;
+        int full = sizes.Length - 1, half = Math.Max(1, sizes.Length / 2);
 
-        // The data, with and without the flips.
+        // The data, with and without the flips (first seed).
         var clean = Moons.Generate(500, 0.1, 0, 1, 1, Rng.ForStream(1, 0));
         var flipped = new HashSet<int>(Enumerable.Range(0, train.Count).Where(i => clean.Labels[i] != train.Labels[i]));
         var cleanPlot = Figures.New("Two moons, N = 500, noise 0.1", "x", "y");
         Classifiers.Points(cleanPlot, clean);
         cleanPlot.ShowLegend(Alignment.UpperRight);
         lab.Add(this, "moons-clean", "The training set with its true labels.", cleanPlot);
-        var noisyPlot = Figures.New($"The same points with {flipped.Count} labels flipped ({100.0 * flipped.Count / train.Count:F1}%)", "x", "y");
+        var noisyPlot = Figures.New($"The same points with {flipped.Count} labels flipped ({Numbers.Percent((double)flipped.Count / train.Count)})", "x", "y");
         Classifiers.Points(noisyPlot, train, flipped);
         noisyPlot.ShowLegend(Alignment.UpperRight);
         lab.Add(this, "moons-flipped", "The training set as the networks see it: circled points had their label flipped.", noisyPlot);
 
+        string seedsNote = lab.Seeds > 1 ? $"; the line is the median over {lab.Seeds} seeds, the band their range" : "";
+
         // Training loss against steps.
         var loss = Figures.New("Training loss (full training set)", "step", "cross-entropy");
-        for (int i = 0; i < runs.Length; i++)
-        {
-            Figures.Line(loss, runs[i].Steps, runs[i].TrainLoss.Select(v => Math.Log10(Math.Max(v, 1e-8))).ToArray(), Figures.Palette[i % 10], $"B = {sizes[i]}");
-        }
+        for (int i = 0; i < sizes.Length; i++)
+            Figures.SeedCurves(loss, runs[i].Steps, [.. models.Select(m => m[i].TrainLoss)], Figures.Palette[i % 10], $"B = {sizes[i]}", v => Math.Log10(Math.Max(v, 1e-8)));
         Figures.LogY(loss);
-        loss.ShowLegend(Alignment.LowerLeft);
-        lab.Add(this, "moons-train-loss", "Training loss against steps for each batch size.", loss);
+        Figures.LegendOutside(loss);
+        lab.Add(this, "moons-train-loss", $"Training loss against steps for each batch size{seedsNote}.", loss, 900, 560);
 
         // Wall time.
+        var xs = sizes.Select(b => Math.Log10(b)).ToArray();
         var time = Figures.New("Wall time for the same number of steps", "batch size", "seconds");
-        var t = time.Add.Scatter(sizes.Select(b => Math.Log10(b)).ToArray(), runs.Select(r => r.Seconds).ToArray());
-        t.LineWidth = 2;
-        t.MarkerSize = 8;
+        Figures.SeedCurves(time, xs, [.. models.Select(m => m.Select(r => r.Seconds).ToArray())], Figures.Palette[0], "", Math.Log10);
+        Figures.LogY(time);
         Figures.LogX(time, sizes.Select(b => (double)b));
-        lab.Add(this, "moons-wall-time", "Seconds of training (excluding evaluations) against batch size, one core per run.", time);
+        lab.Add(this, "moons-wall-time", $"Seconds of training (excluding evaluations) against batch size, one core per run{seedsNote}.", time);
 
-        // Generalization on 100 fresh test sets, clean and noisy.
+        // Generalization on fresh test sets, clean and noisy: [seed][batch] mean and standard deviation over the sets.
         int sets = lab.Pick(10, 100, 100);
         var testRng = Rng.ForStream(1234, 0);
         var cleanSets = Enumerable.Range(0, sets).Select(_ => Moons.Generate(500, 0.1, 0, 1, 1, testRng)).ToArray();
         var noisySets = Enumerable.Range(0, sets).Select(_ => Moons.Generate(500, 0.1, 0.1, 1, 1, testRng)).ToArray();
-        var accuracy = runs.Select(r => (Clean: Stats(cleanSets.Select(d => r.Trainer.Evaluate(d).Accuracy)), Noisy: Stats(noisySets.Select(d => r.Trainer.Evaluate(d).Accuracy)))).ToArray();
+        var accuracy = lab.RunAll(models.SelectMany(m => m).ToArray(), r => (Clean: Stats(cleanSets.Select(d => r.Trainer.Evaluate(d).Accuracy)), Noisy: Stats(noisySets.Select(d => r.Trainer.Evaluate(d).Accuracy))))
+            .Chunk(sizes.Length).ToArray();
         var acc = Figures.New($"Test accuracy on {sets} fresh test sets of 500 points", "batch size", "accuracy");
-        var xs = sizes.Select(b => Math.Log10(b)).ToArray();
         foreach (var (label, pick, color) in new[] { ("clean labels", 0, Figures.Palette[0]), ("10% flipped labels", 1, Figures.Palette[1]) })
         {
-            var means = accuracy.Select(a => pick == 0 ? a.Clean.Mean : a.Noisy.Mean).ToArray();
-            var errors = accuracy.Select(a => pick == 0 ? a.Clean.Std : a.Noisy.Std).ToArray();
-            var s = acc.Add.Scatter(xs, means);
-            s.Color = color;
-            s.LineWidth = 2;
-            s.LegendText = label;
-            var e = acc.Add.ErrorBar(xs, means, errors);
-            e.Color = color;
+            Figures.SeedCurves(acc, xs, [.. accuracy.Select(seed => seed.Select(a => pick == 0 ? a.Clean.Mean : a.Noisy.Mean).ToArray())], color, label);
+            if (lab.Seeds == 1)
+            {
+                var e = acc.Add.ErrorBar(xs, accuracy[0].Select(a => pick == 0 ? a.Clean.Mean : a.Noisy.Mean).ToArray(), accuracy[0].Select(a => pick == 0 ? a.Clean.Std : a.Noisy.Std).ToArray());
+                e.Color = color;
+            }
         }
         Figures.LogX(acc, sizes.Select(b => (double)b));
         acc.ShowLegend(Alignment.LowerLeft);
-        lab.Add(this, "moons-test-accuracy", "Mean test accuracy with one standard deviation over the fresh test sets.", acc);
+        lab.Add(this, "moons-test-accuracy", lab.Seeds > 1
+            ? $"Mean test accuracy over the fresh test sets: median over {lab.Seeds} seeds, with their range as a band."
+            : "Mean test accuracy with one standard deviation over the fresh test sets.", acc);
 
-        // Decision boundaries: full batch against a small batch.
+        // Decision boundaries: full batch against a small batch (first seed).
         int small = Array.IndexOf(sizes, sizes.Contains(8) ? 8 : sizes[0]);
-        int full = sizes.Length - 1;
         foreach (int i in new[] { full, small })
             lab.Add(this, $"moons-boundary-b{sizes[i]}", $"Probability of class 1 learned with batch size {sizes[i]}, with the (noisy) training points.",
-                Classifiers.Boundary($"Decision boundary, B = {sizes[i]}", runs[i].Trainer.Model, train, -1.6, 2.6, -1.1, 1.6));
+                Classifiers.Boundary($"Decision boundary, B = {sizes[i]}", runs[i].Trainer.Model, train, -1.6, 2.6, -1.1, 1.6), 860, 560);
 
-        // Claims.
-        for (int i = 0; i < runs.Length; i++)
-            lab.Claim(this, $"B = {sizes[i]}: train loss, train accuracy, test accuracy clean / noisy",
-                $"{runs[i].TrainLoss[^1]:G3}, {runs[i].Trainer.Evaluate(train).Accuracy:P1}, {accuracy[i].Clean.Mean:P1} ± {accuracy[i].Clean.Std:P1} / {accuracy[i].Noisy.Mean:P1} ± {accuracy[i].Noisy.Std:P1}", "", null);
-        lab.Claim(this, "training loss: full batch vs smallest batch", $"{runs[full].TrainLoss[^1]:G3} vs {runs[0].TrainLoss[^1]:G3}",
-            "train loss decreases as the batch size grows", runs[full].TrainLoss[^1] < runs[0].TrainLoss[^1]);
-        double bestSmall = accuracy.Take(Math.Max(1, sizes.Length / 2)).Max(a => a.Clean.Mean);
-        lab.Claim(this, "clean test accuracy: best small batch vs full batch", $"{bestSmall:P2} vs {accuracy[full].Clean.Mean:P2}",
-            "small batches generalize better (clean test labels)", bestSmall > accuracy[full].Clean.Mean);
-        double bestSmallNoisy = accuracy.Take(Math.Max(1, sizes.Length / 2)).Max(a => a.Noisy.Mean);
-        lab.Claim(this, "noisy test accuracy: best small batch vs full batch", $"{bestSmallNoisy:P2} vs {accuracy[full].Noisy.Mean:P2}",
-            "small batches generalize better (10% flipped test labels)", bestSmallNoisy > accuracy[full].Noisy.Mean);
-        lab.Claim(this, "wall time: full batch vs batch 1", $"{runs[full].Seconds:F1} s vs {runs[0].Seconds:F1} s",
-            "full batch takes minutes, small batches seconds (same step count)", runs[full].Seconds > runs[0].Seconds);
+        // Measurements and claims, each judged on every seed.
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            int b = i;
+            lab.Measure(this, $"B = {sizes[i]}: train loss, train accuracy, test accuracy clean / noisy",
+                $"{Spread.Of(models.Select(m => m[b].TrainLoss[^1])).Format(v => Numbers.Format(v))}, " +
+                $"{Spread.Of(models.Select(m => m[b].Trainer.Evaluate(m[b].Trainer.Train).Accuracy)).Format(Numbers.Percent)}, " +
+                $"{Spread.Of(accuracy.Select(a => a[b].Clean.Mean)).Format(Numbers.Percent)} / {Spread.Of(accuracy.Select(a => a[b].Noisy.Mean)).Format(Numbers.Percent)}");
+        }
+        lab.Claim(this, "the training loss decreases as the batch size grows", $"final train loss, B = {sizes[full]} / B = {sizes[0]}",
+            [.. models.Select(m => m[full].TrainLoss[^1] / m[0].TrainLoss[^1])], v => Numbers.Format(v), "below 0.9 in every seed", v => v < 0.9,
+            $"{Numbers.Format(runs[full].TrainLoss[^1])} vs {Numbers.Format(runs[0].TrainLoss[^1])} in the first seed");
+        foreach (var (which, pick) in new[] { ("clean", 0), ("10% flipped", 1) })
+        {
+            double Score((double Mean, double Std) a, (double Mean, double Std) b) => pick == 0 ? a.Mean : b.Mean;
+            var gap = accuracy.Select(seed => seed.Take(half).Max(a => Score(a.Clean, a.Noisy)) - Score(seed[full].Clean, seed[full].Noisy)).ToArray();
+            lab.Claim(this, $"small batches generalize better ({which} test labels)", $"test accuracy, best of the {half} smallest batch sizes minus full batch",
+                gap, Numbers.Points, "at least 1 point in every seed", v => v >= 0.01);
+        }
+        lab.Claim(this, "full batch takes minutes, small batches seconds (same number of steps)", $"wall time, B = {sizes[full]} / B = {sizes[0]}",
+            [.. models.Select(m => m[full].Seconds / m[0].Seconds)], Numbers.Times, "at least 20x in every seed", v => v >= 20,
+            $"{Numbers.Seconds(runs[full].Seconds)} vs {Numbers.Seconds(runs[0].Seconds)} in the first seed");
     }
-
     private static (double Mean, double Std) Stats(IEnumerable<double> values)
     {
         var v = values.ToArray();

@@ -51,12 +51,13 @@ public sealed class PathologicalCurvature : Experiment
             if (steps == 1000)
             {
                 for (int i = 0; i < paths.Length; i++)
-                    lab.Claim(this, $"loss after 1000 updates, {Runs[i].Label}", $"{paths[i][^1].Loss:G4} at ({paths[i][^1].X:G3}, {paths[i][^1].Y:G3})", "", null);
+                    lab.Measure(this, $"loss after 1000 updates, {Runs[i].Label}", $"{Numbers.Format(paths[i][^1].Loss)} at ({Numbers.Format(paths[i][^1].X)}, {Numbers.Format(paths[i][^1].Y)})");
                 double adam = paths[2][^1].Loss, sgd = paths[0][^1].Loss, momentum = paths[1][^1].Loss;
                 double sgdSwing = paths[0].Skip(900).Max(p => Math.Abs(p.X));
-                lab.Claim(this, "Adam ends lowest; SGD still bounces across the valley (max |w1| over the last 100 updates)",
-                    $"Adam {adam:G3} vs SGD {sgd:G3}, momentum {momentum:G3}; SGD |w1| up to {sgdSwing:G3}",
-                    "SGD and momentum jump across the ridge; Adam finds the valley floor", adam < sgd && adam < momentum);
+                lab.Measure(this, "SGD: largest |w1| over the last 100 updates (how far it still bounces across the valley)", Numbers.Format(sgdSwing));
+                lab.Claim(this, "SGD and momentum jump across the ravine; Adam runs down its floor and ends lowest", "final loss, Adam / the lower of SGD and momentum",
+                    [adam / Math.Min(sgd, momentum)], Numbers.Times, "below 0.1x (deterministic: one run)", v => v < 0.1,
+                    $"Adam {Numbers.Format(adam)}, SGD {Numbers.Format(sgd)}, momentum {Numbers.Format(momentum)}");
             }
         }
     }
@@ -64,7 +65,7 @@ public sealed class PathologicalCurvature : Experiment
     /// <summary>An oblique projection of the surface (a wireframe) with the paths lifted onto it.</summary>
     private static Plot Projected(Landscape f, IReadOnlyList<PathPoint>[] paths, Bounds b)
     {
-        var plot = Figures.New("Pathological curvature, projected view", "", "");
+        var plot = Figures.New("Pathological curvature: 50 updates, 3-D view", "", "");
         double zScale = (b.YMax - b.YMin) * 0.6;
         (double X, double Y) Project(double x, double y, double z)
         {
@@ -98,9 +99,21 @@ public sealed class PathologicalCurvature : Experiment
             line.LineWidth = 2.5f;
             line.LegendText = Runs[i].Label;
         }
+        // The three axes from the corner (w1 min, w2 min, height 0), labelled at their far ends.
+        var (ox, oy) = Project(b.XMin, b.YMin, 0);
+        foreach (var (x, y, z, label) in new (double X, double Y, double Z, string Label)[] { (b.XMax, b.YMin, 0, "w1"), (b.XMin, b.YMax, 0, "w2"), (b.XMin, b.YMin, 1, "loss") })
+        {
+            var (ex, ey) = Project(x, y, z);
+            var axis = plot.Add.Line(ox, oy, ex, ey);
+            axis.Color = Colors.Black;
+            axis.LineWidth = 1.5f;
+            var text = plot.Add.Text(label, ex, ey);
+            text.LabelFontSize = 16;
+            text.LabelAlignment = x > b.XMin ? Alignment.UpperLeft : y > b.YMin ? Alignment.UpperRight : Alignment.LowerCenter;
+        }
         plot.HideGrid();
-        plot.Axes.Frameless();
-        plot.ShowLegend(Alignment.UpperRight);
+        foreach (var edge in new ScottPlot.IAxis[] { plot.Axes.Bottom, plot.Axes.Left, plot.Axes.Right, plot.Axes.Top }) edge.IsVisible = false;
+        Figures.LegendOutside(plot);
         return plot;
     }
 }

@@ -42,21 +42,22 @@ public sealed class SchedulesAndDecay : Experiment
         lab.Add(this, "schedules", "Each schedule's value at every update, as the optimizer receives it.", plot);
 
         const double decay = 5e-3;
-        var configs = new[] { ("Adam + L2", "adam"), ("AdamW", "adamw") }.Select(r => (Label: r.Item1, Config: new TrainingConfig
+        var settings = new[] { (Label: "Adam + L2", Optimizer: "adam"), (Label: "AdamW", Optimizer: "adamw") };
+        var configs = Enumerable.Range(0, lab.Seeds).SelectMany(seed => settings.Select(r => new TrainingConfig
         {
             Data = "mnist",
             DataDir = lab.MnistDir,
             Hidden = [64],
             Activation = "relu",
-            Optimizer = r.Item2,
+            Optimizer = r.Optimizer,
             Hyperparameters = new() { ["lr"] = 1e-3, ["weight_decay"] = decay },
             Batch = 64,
             Epochs = lab.Pick(1, 10, 20),
-            Seed = 5,
+            Seed = 5 + (ulong)seed,
         })).ToArray();
         var runs = lab.RunAll(configs, c =>
         {
-            var trainer = new Trainer(c.Config);
+            var trainer = new Trainer(c);
             var steps = new List<double>();
             var norms = new List<double>();
             long every = Math.Max(1, trainer.TotalSteps / 40);
@@ -72,17 +73,19 @@ public sealed class SchedulesAndDecay : Experiment
                 }
             }
             return (Trainer: trainer, Steps: steps.ToArray(), Norms: norms.ToArray());
-        });
-        var normPlot = Figures.New($"Weight norm with weight decay {decay:G1}", "step", "||w||");
-        for (int i = 0; i < runs.Length; i++)
-        {
-            Figures.Line(normPlot, runs[i].Steps, runs[i].Norms, Figures.Palette[i], configs[i].Label);
-        }
+        }).Chunk(settings.Length).ToArray();   // [seed][Adam + L2, AdamW]
+        var normPlot = Figures.New($"Weight norm with weight decay {Numbers.Format(decay)}", "step", "||w||");
+        for (int i = 0; i < settings.Length; i++)
+            Figures.SeedCurves(normPlot, runs[0][i].Steps, [.. runs.Select(r => r[i].Norms)], Figures.Palette[i], settings[i].Label);
+        normPlot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Figures.TickLabel };
         normPlot.ShowLegend(Alignment.LowerRight);
-        lab.Add(this, "decay-weight-norm", "Euclidean norm of all weights during training: Adam with an L2 penalty against AdamW.", normPlot);
-        var acc = runs.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray();
-        lab.Claim(this, "final weight norm: Adam + L2 vs AdamW", $"{runs[0].Norms[^1]:G4} vs {runs[1].Norms[^1]:G4}",
-            "L2 under Adam and decoupled decay are different regularizers (Loshchilov and Hutter)", null);
-        lab.Claim(this, "test accuracy: Adam + L2 vs AdamW", $"{acc[0]:P1} vs {acc[1]:P1}", "", null);
+        lab.Add(this, "decay-weight-norm", "Euclidean norm of all weights during training: Adam with an L2 penalty against AdamW" +
+            (lab.Seeds > 1 ? $" (median over {lab.Seeds} seeds, range as a band)." : "."), normPlot);
+        var acc = runs.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray()).ToArray();
+        lab.Claim(this, "an L2 penalty under Adam and decoupled weight decay are different regularizers (Loshchilov and Hutter)",
+            "final weight norm, Adam + L2 / AdamW, at the same coefficient", [.. runs.Select(r => r[0].Norms[^1] / r[1].Norms[^1])], Numbers.Times,
+            "below 0.8x or above 1.25x in every seed (the norms differ by more than 20%)", v => v < 0.8 || v > 1.25,
+            $"{Numbers.Format(runs[0][0].Norms[^1])} vs {Numbers.Format(runs[0][1].Norms[^1])} in the first seed");
+        lab.Measure(this, "test accuracy: Adam + L2 vs AdamW", $"{Spread.Of(acc.Select(a => a[0])).Format(Numbers.Percent)} vs {Spread.Of(acc.Select(a => a[1])).Format(Numbers.Percent)}");
     }
 }

@@ -24,44 +24,43 @@ public sealed class Sharpness : Experiment
     public override void Run(Lab lab)
     {
         var sizes = NoisyMoonsBatchSize.BatchSizes(lab);
-        var runs = NoisyMoonsBatchSize.Models(lab, this);
+        var models = NoisyMoonsBatchSize.Models(lab);
         int iterations = lab.Pick(15, 100, 200);
         int draws = lab.Pick(5, 50, 100);
-        var measured = lab.RunAll(runs, r =>
+        var measured = lab.RunAll(models.SelectMany(m => m).ToArray(), r =>
         {
             var c = new Curvature(r.Trainer.Model, r.Trainer.Train, Loss.CrossEntropy);
             double top = c.ExtremeEigenvalues(iterations, new Rng(5)).Max;
             double increase = c.PerturbedLossIncrease(0.05, draws, new Rng(6));
             return (Top: top, Increase: increase);
-        });
+        }).Chunk(sizes.Length).ToArray();
+        string seedsNote = lab.Seeds > 1 ? $"; median over {lab.Seeds} seeds with their range as a band" : "";
         var xs = sizes.Select(b => Math.Log10(b)).ToArray();
         var eig = Figures.New("Largest Hessian eigenvalue of the training loss", "batch size", "lambda_max");
-        var s = eig.Add.Scatter(xs, measured.Select(m => m.Top).ToArray());
-        s.LineWidth = 2;
-        s.MarkerSize = 8;
+        Figures.SeedCurves(eig, xs, [.. measured.Select(m => m.Select(v => v.Top).ToArray())], Figures.Palette[0], "", Math.Log10);
+        Figures.LogY(eig);
         Figures.LogX(eig, sizes.Select(b => (double)b));
-        lab.Add(this, "sharpness-eigenvalue", $"Top eigenvalue of the Hessian at each trained network ({iterations} power iterations).", eig);
+        lab.Add(this, "sharpness-eigenvalue", $"Top eigenvalue of the Hessian at each trained network ({iterations} power iterations){seedsNote}.", eig);
         var pert = Figures.New("Loss increase under random weight noise (5% of each tensor's norm)", "batch size", "mean loss increase");
-        var p = pert.Add.Scatter(xs, measured.Select(m => m.Increase).ToArray());
-        p.LineWidth = 2;
-        p.MarkerSize = 8;
-        p.Color = Figures.Palette[1];
+        Figures.SeedCurves(pert, xs, [.. measured.Select(m => m.Select(v => v.Increase).ToArray())], Figures.Palette[1], "", Math.Log10);
+        Figures.LogY(pert);
         Figures.LogX(pert, sizes.Select(b => (double)b));
-        lab.Add(this, "sharpness-perturbation", $"Mean increase of the training loss over {draws} random perturbations.", pert);
+        lab.Add(this, "sharpness-perturbation", $"Mean increase of the training loss over {draws} random perturbations{seedsNote}.", pert);
         for (int i = 0; i < sizes.Length; i++)
-            lab.Claim(this, $"B = {sizes[i]}: lambda_max, loss increase at 5% noise", $"{measured[i].Top:G4}, {measured[i].Increase:G3}", "", null);
+        {
+            int b = i;
+            lab.Measure(this, $"B = {sizes[i]}: lambda_max, loss increase at 5% noise",
+                $"{Spread.Of(measured.Select(m => m[b].Top)).Format(v => Numbers.Format(v))}, {Spread.Of(measured.Select(m => m[b].Increase)).Format(v => Numbers.Format(v))}");
+        }
         int half = Math.Max(1, sizes.Length / 2);
-        double smallTop = Median(measured.Take(half).Select(m => m.Top)), largeTop = Median(measured.Skip(sizes.Length - half).Select(m => m.Top));
-        lab.Claim(this, "median lambda_max, small-batch half vs large-batch half", $"{smallTop:G4} vs {largeTop:G4}",
-            "small batches find flatter minima (smaller top eigenvalue)", smallTop < largeTop);
-        double smallInc = Median(measured.Take(half).Select(m => m.Increase)), largeInc = Median(measured.Skip(sizes.Length - half).Select(m => m.Increase));
-        lab.Claim(this, "median loss increase under 5% noise, small-batch half vs large-batch half", $"{smallInc:G3} vs {largeInc:G3}",
-            "small batches find flatter minima (smaller loss increase)", smallInc < largeInc);
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToArray();
-        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+        double Ratio(IEnumerable<double> values)
+        {
+            var v = values.ToArray();
+            return Spread.Of(v.Skip(v.Length - half)).Median / Spread.Of(v.Take(half)).Median;
+        }
+        lab.Claim(this, "small batches find flatter minima (smaller top eigenvalue)", $"median lambda_max of the {half} largest batch sizes / of the {half} smallest",
+            [.. measured.Select(m => Ratio(m.Select(v => v.Top)))], Numbers.Times, "at least 2x in every seed", v => v >= 2);
+        lab.Claim(this, "small batches find flatter minima (smaller loss increase under weight noise)", $"median loss increase of the {half} largest batch sizes / of the {half} smallest",
+            [.. measured.Select(m => Ratio(m.Select(v => v.Increase)))], Numbers.Times, "at least 2x in every seed", v => v >= 2);
     }
 }

@@ -26,7 +26,8 @@ public sealed class StretchedMoonsMomentum : Experiment
     public override void Run(Lab lab)
     {
         int epochs = lab.Pick(30, 1500, 1500);
-        var configs = new[] { ("SGD", 0.0), ("momentum 0.99", 0.99) }.Select(r => (Label: r.Item1, Config: new TrainingConfig
+        var settings = new[] { (Label: "SGD", Momentum: 0.0), (Label: "momentum 0.99", Momentum: 0.99) };
+        var configs = Enumerable.Range(0, lab.Seeds).SelectMany(seed => settings.Select(r => new TrainingConfig
         {
             Data = "moons",
             N = 500,
@@ -37,38 +38,39 @@ public sealed class StretchedMoonsMomentum : Experiment
             Hidden = [64, 64],
             Activation = "relu",
             Optimizer = "sgd",
-            Hyperparameters = r.Item2 > 0 ? new() { ["lr"] = 0.001, ["momentum"] = r.Item2 } : new() { ["lr"] = 0.001 },
+            Hyperparameters = r.Momentum > 0 ? new() { ["lr"] = 0.001, ["momentum"] = r.Momentum } : new() { ["lr"] = 0.001 },
             Schedule = "power:tau=5000,alpha=1",
             Batch = 8,
             Epochs = epochs,
-            Seed = 3,
+            Seed = 3 + (ulong)seed,
         })).ToArray();
         lab.Say($"{Name}: {configs.Length} runs of {epochs} epochs");
-        var runs = lab.RunAll(configs, c => Classifiers.Train(c.Config));
+        var runs = lab.RunAll(configs, c => Classifiers.Train(c)).Chunk(settings.Length).ToArray();   // [seed][setting]
 
         var loss = Figures.New("Training loss, stretched moons", "step", "cross-entropy");
-        for (int i = 0; i < runs.Length; i++)
-        {
-            Figures.Line(loss, runs[i].Steps, runs[i].TrainLoss.Select(v => Math.Log10(Math.Max(v, 1e-8))).ToArray(), Figures.Palette[i], configs[i].Label);
-        }
+        for (int i = 0; i < settings.Length; i++)
+            Figures.SeedCurves(loss, runs[0][i].Steps, [.. runs.Select(r => r[i].TrainLoss)], Figures.Palette[i], settings[i].Label, v => Math.Log10(Math.Max(v, 1e-8)));
         Figures.LogY(loss);
         loss.ShowLegend(Alignment.LowerLeft);
-        lab.Add(this, "stretched-loss", "Training loss of SGD and heavy-ball momentum.", loss);
-        var train = runs[0].Trainer.Train;
-        for (int i = 0; i < runs.Length; i++)
-            lab.Add(this, $"stretched-boundary-{(i == 0 ? "sgd" : "momentum")}", $"Probability of class 1 learned by {configs[i].Label} on the stretched data (x is 0.1 times, y 10 times the usual moons).",
-                Classifiers.Boundary($"Decision boundary, {configs[i].Label}", runs[i].Trainer.Model, train, -0.16, 0.26, -11, 16));
+        lab.Add(this, "stretched-loss", "Training loss of SGD and heavy-ball momentum" + (lab.Seeds > 1 ? $" (median over {lab.Seeds} seeds, range as a band)." : "."), loss);
+        var train = runs[0][0].Trainer.Train;
+        for (int i = 0; i < settings.Length; i++)
+            lab.Add(this, $"stretched-boundary-{(i == 0 ? "sgd" : "momentum")}", $"Probability of class 1 learned by {settings[i].Label} on the stretched data (x is 0.1 times, y 10 times the usual moons).",
+                Classifiers.Boundary($"Decision boundary, {settings[i].Label}", runs[0][i].Trainer.Model, train, -0.16, 0.26, -11, 16), 860, 560);
 
-        var accuracy = runs.Select(r => r.Trainer.Evaluate(r.Trainer.Train).Accuracy).ToArray();
-        var curvature = lab.RunAll(runs, r => new Curvature(r.Trainer.Model, r.Trainer.Train, Loss.CrossEntropy).ExtremeEigenvalues(lab.Pick(15, 80, 150), new Rng(9)));
-        for (int i = 0; i < runs.Length; i++)
+        var accuracy = runs.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Train).Accuracy).ToArray()).ToArray();
+        var curvature = lab.RunAll(runs[0], r => new Curvature(r.Trainer.Model, r.Trainer.Train, Loss.CrossEntropy).ExtremeEigenvalues(lab.Pick(15, 80, 150), new Rng(9)));
+        for (int i = 0; i < settings.Length; i++)
         {
-            var (max, min) = curvature[i];
-            string condition = min > 0 ? $"{max / min:G3}" : $"undefined (lambda_min = {min:G3} <= 0)";
-            lab.Claim(this, $"{configs[i].Label}: train loss, train accuracy", $"{runs[i].TrainLoss[^1]:G3}, {accuracy[i]:P1}", "", null);
-            lab.Claim(this, $"{configs[i].Label}: Hessian lambda_max, lambda_min, condition number (estimates)", $"{max:G3}, {min:G3}, {condition}", "", null);
+            int k = i;
+            (double max, double min) = curvature[i];
+            string condition = min > 0 ? Numbers.Format(max / min) : $"undefined (lambda_min = {Numbers.Format(min)} <= 0)";
+            lab.Measure(this, $"{settings[i].Label}: train loss, train accuracy",
+                $"{Spread.Of(runs.Select(r => r[k].TrainLoss[^1])).Format(v => Numbers.Format(v))}, {Spread.Of(accuracy.Select(a => a[k])).Format(Numbers.Percent)}");
+            lab.Measure(this, $"{settings[i].Label}: Hessian lambda_max, lambda_min, condition number (estimates, first seed)", $"{Numbers.Format(max)}, {Numbers.Format(min)}, {condition}");
         }
-        lab.Claim(this, "training accuracy: momentum vs SGD", $"{accuracy[1]:P1} vs {accuracy[0]:P1}",
-            "SGD stalls on a wrong boundary; momentum escapes to the right solution", accuracy[1] > accuracy[0] + 0.02);
+        lab.Claim(this, "SGD stalls on a wrong boundary; momentum escapes to the right solution", "training accuracy, momentum minus SGD",
+            [.. accuracy.Select(a => a[1] - a[0])], Numbers.Points, "at least 5 points in every seed", v => v >= 0.05,
+            $"{Numbers.Percent(accuracy[0][1])} vs {Numbers.Percent(accuracy[0][0])} in the first seed");
     }
 }

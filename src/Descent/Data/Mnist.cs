@@ -18,10 +18,19 @@ public static class Mnist
     /// <summary>Reads the training and test sets from <paramref name="directory"/>.</summary>
     public static (Dataset Train, Dataset Test) Load(string directory, string name = "mnist")
     {
+        var files = Locate(directory);
+        return (Read(files[0], files[1], name + "-train"), Read(files[2], files[3], name + "-test"));
+    }
+
+    /// <summary>
+    /// The four files of an MNIST-format directory (training images and labels, test images and labels),
+    /// or an error naming what is missing; reads nothing, so callers can check a directory before long work.
+    /// </summary>
+    public static string[] Locate(string directory)
+    {
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"{directory}: no such directory; it should hold train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz).");
-        return (Read(Find(directory, "train-images-idx3-ubyte"), Find(directory, "train-labels-idx1-ubyte"), name + "-train"),
-                Read(Find(directory, "t10k-images-idx3-ubyte"), Find(directory, "t10k-labels-idx1-ubyte"), name + "-test"));
+        return [Find(directory, "train-images-idx3-ubyte"), Find(directory, "train-labels-idx1-ubyte"), Find(directory, "t10k-images-idx3-ubyte"), Find(directory, "t10k-labels-idx1-ubyte")];
     }
 
     /// <summary>
