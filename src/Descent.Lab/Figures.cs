@@ -20,8 +20,13 @@ public static class Figures
         plot.Title(title);
         plot.XLabel(x);
         plot.YLabel(y);
+        // One label format on every axis (no thousands separators, no "1E+02"); zero stays "0" despite rounding noise.
+        plot.Axes.Bottom.TickGenerator = LinearTicks();
+        plot.Axes.Left.TickGenerator = LinearTicks();
         return plot;
     }
+
+    private static ScottPlot.TickGenerators.NumericAutomatic LinearTicks() => new() { LabelFormatter = v => Math.Abs(v) < 1e-12 ? "0" : TickLabel(v) };
 
     /// <summary>
     /// Labels the left axis for data already given as log10 values: decades when the data span several, else
@@ -49,7 +54,7 @@ public static class Figures
         if (!(hi > lo)) hi = lo + 1;
         var values = new List<double>();
         double span = hi - lo;
-        if (span >= 2.5)
+        if (span >= 3.5)
         {
             int step = (int)Math.Ceiling(span / 7);
             for (int k = (int)Math.Ceiling(lo); k <= hi; k++)
@@ -68,7 +73,7 @@ public static class Figures
         {
             // Less than a decade: evenly spaced round values (0.2, 0.3, 0.4 ...), placed at their logarithms.
             double a = Math.Pow(10, lo), b = Math.Pow(10, hi);
-            double raw = (b - a) / 5, unit = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+            double raw = (b - a) / 8, unit = Math.Pow(10, Math.Floor(Math.Log10(raw)));
             double step = raw / unit < 1.5 ? unit : raw / unit < 3.5 ? 2 * unit : raw / unit < 7.5 ? 5 * unit : 10 * unit;
             for (double v = Math.Ceiling(a / step) * step; v <= b * (1 + 1e-12); v += step)
                 values.Add(Math.Round(v / step) * step);
@@ -84,7 +89,7 @@ public static class Figures
     /// several seeds, their range as a translucent band behind it; <paramref name="transform"/> maps values to plot units
     /// (for example log10 for a log axis).
     /// </summary>
-    public static void SeedCurves(Plot plot, double[] xs, IReadOnlyList<double[]> perSeed, Color color, string label, Func<double, double>? transform = null)
+    public static void SeedCurves(Plot plot, double[] xs, IReadOnlyList<double[]> perSeed, Color color, string label, Func<double, double>? transform = null, bool markers = false)
     {
         transform ??= v => v;
         var median = new double[xs.Length];
@@ -96,7 +101,7 @@ public static class Figures
             (median[i], lo[i], hi[i]) = (transform(spread.Median), transform(spread.Min), transform(spread.Max));
         }
         if (perSeed.Count > 1) Band(plot, xs, lo, hi, color);
-        Line(plot, xs, median, color, label);
+        Line(plot, xs, median, color, label, markers);
     }
 
     /// <summary>A translucent band between <paramref name="lo"/> and <paramref name="hi"/> (a range over seeds, or an oscillation).</summary>
@@ -136,12 +141,13 @@ public static class Figures
         plot.Axes.SetLimits(bounds.XMin, bounds.XMax, bounds.YMin, bounds.YMax);
     }
 
-    /// <summary>A labelled curve of width 2.</summary>
-    public static void Line(Plot plot, double[] xs, double[] ys, Color color, string label)
+    /// <summary>A labelled curve of width 2, with a marker at each point when <paramref name="markers"/> is set (for a few measured points).</summary>
+    public static void Line(Plot plot, double[] xs, double[] ys, Color color, string label, bool markers = false)
     {
-        var line = plot.Add.ScatterLine(xs, ys);
+        var line = plot.Add.Scatter(xs, ys);
         line.Color = color;
         line.LineWidth = 2;
+        line.MarkerSize = markers ? 8 : 0;
         line.LegendText = label;
     }
 

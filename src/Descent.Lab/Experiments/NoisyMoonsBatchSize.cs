@@ -88,7 +88,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
         // Wall time.
         var xs = sizes.Select(b => Math.Log10(b)).ToArray();
         var time = Figures.New("Wall time for the same number of steps", "batch size", "seconds");
-        Figures.SeedCurves(time, xs, [.. models.Select(m => m.Select(r => r.Seconds).ToArray())], Figures.Palette[0], "", Math.Log10);
+        Figures.SeedCurves(time, xs, [.. models.Select(m => m.Select(r => r.Seconds).ToArray())], Figures.Palette[0], "", Math.Log10, markers: true);
         Figures.LogY(time);
         Figures.LogX(time, sizes.Select(b => (double)b));
         lab.Add(this, "moons-wall-time", $"Seconds of training (excluding evaluations) against batch size, one core per run{seedsNote}.", time);
@@ -103,7 +103,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
         var acc = Figures.New($"Test accuracy on {sets} fresh test sets of 500 points", "batch size", "accuracy");
         foreach (var (label, pick, color) in new[] { ("clean labels", 0, Figures.Palette[0]), ("10% flipped labels", 1, Figures.Palette[1]) })
         {
-            Figures.SeedCurves(acc, xs, [.. accuracy.Select(seed => seed.Select(a => pick == 0 ? a.Clean.Mean : a.Noisy.Mean).ToArray())], color, label);
+            Figures.SeedCurves(acc, xs, [.. accuracy.Select(seed => seed.Select(a => pick == 0 ? a.Clean.Mean : a.Noisy.Mean).ToArray())], color, label, markers: true);
             if (lab.Seeds == 1)
             {
                 var e = acc.Add.ErrorBar(xs, accuracy[0].Select(a => pick == 0 ? a.Clean.Mean : a.Noisy.Mean).ToArray(), accuracy[0].Select(a => pick == 0 ? a.Clean.Std : a.Noisy.Std).ToArray());

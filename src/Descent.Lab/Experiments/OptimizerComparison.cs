@@ -67,7 +67,7 @@ public sealed class OptimizerComparison : Experiment
         foreach (var (optimizer, label, color) in new[] { ("adam", "Adam", Figures.Palette[3]), ("sgd", "SGD", Figures.Palette[0]) })
         {
             var idx = Enumerable.Range(0, sweep.Length).Where(i => sweep[i].Optimizer == optimizer).ToArray();
-            Figures.SeedCurves(sensitivity, [.. idx.Select(i => Math.Log10(sweep[i].Lr))], [.. sweptAccuracy.Select(a => idx.Select(i => a[i]).ToArray())], color, label);
+            Figures.SeedCurves(sensitivity, [.. idx.Select(i => Math.Log10(sweep[i].Lr))], [.. sweptAccuracy.Select(a => idx.Select(i => a[i]).ToArray())], color, label, markers: true);
         }
         Figures.LogX(sensitivity, rates);
         sensitivity.Axes.SetLimitsY(0, 1);

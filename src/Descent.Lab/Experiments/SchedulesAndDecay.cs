@@ -77,7 +77,6 @@ public sealed class SchedulesAndDecay : Experiment
         var normPlot = Figures.New($"Weight norm with weight decay {Numbers.Format(decay)}", "step", "||w||");
         for (int i = 0; i < settings.Length; i++)
             Figures.SeedCurves(normPlot, runs[0][i].Steps, [.. runs.Select(r => r[i].Norms)], Figures.Palette[i], settings[i].Label);
-        normPlot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Figures.TickLabel };
         normPlot.ShowLegend(Alignment.LowerRight);
         lab.Add(this, "decay-weight-norm", "Euclidean norm of all weights during training: Adam with an L2 penalty against AdamW" +
             (lab.Seeds > 1 ? $" (median over {lab.Seeds} seeds, range as a band)." : "."), normPlot);

@@ -37,12 +37,12 @@ public sealed class Sharpness : Experiment
         string seedsNote = lab.Seeds > 1 ? $"; median over {lab.Seeds} seeds with their range as a band" : "";
         var xs = sizes.Select(b => Math.Log10(b)).ToArray();
         var eig = Figures.New("Largest Hessian eigenvalue of the training loss", "batch size", "lambda_max");
-        Figures.SeedCurves(eig, xs, [.. measured.Select(m => m.Select(v => v.Top).ToArray())], Figures.Palette[0], "", Math.Log10);
+        Figures.SeedCurves(eig, xs, [.. measured.Select(m => m.Select(v => v.Top).ToArray())], Figures.Palette[0], "", Math.Log10, markers: true);
         Figures.LogY(eig);
         Figures.LogX(eig, sizes.Select(b => (double)b));
         lab.Add(this, "sharpness-eigenvalue", $"Top eigenvalue of the Hessian at each trained network ({iterations} power iterations){seedsNote}.", eig);
         var pert = Figures.New("Loss increase under random weight noise (5% of each tensor's norm)", "batch size", "mean loss increase");
-        Figures.SeedCurves(pert, xs, [.. measured.Select(m => m.Select(v => v.Increase).ToArray())], Figures.Palette[1], "", Math.Log10);
+        Figures.SeedCurves(pert, xs, [.. measured.Select(m => m.Select(v => v.Increase).ToArray())], Figures.Palette[1], "", Math.Log10, markers: true);
         Figures.LogY(pert);
         Figures.LogX(pert, sizes.Select(b => (double)b));
         lab.Add(this, "sharpness-perturbation", $"Mean increase of the training loss over {draws} random perturbations{seedsNote}.", pert);
