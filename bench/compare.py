@@ -2,7 +2,11 @@
 """Runs Descent and its NumPy and PyTorch peers on the same workloads, interleaved, several repetitions
 each, and writes the comparison table into BENCHMARKS.md.
 
-    bench/compare [--reps 3] [--seconds 3]
+    bench/compare [--reps 3] [--seconds 3] [--avx2]
+
+`--avx2` runs everything as on a processor without AVX-512: the .NET runtime with AVX-512 switched off
+(DOTNET_EnableAVX512=0, 256-bit vectors), OpenBLAS with its Haswell (AVX2) kernels and PyTorch with its
+AVX2 kernels, and writes a second table (between the `measured-avx2` markers).
 
 `bench/compare` installs what it needs (python3-numpy, python3-torch, libopenblas0-pthread) and runs
 this script; run it on an otherwise idle machine.
@@ -21,7 +25,12 @@ from contextlib import redirect_stdout
 ap = argparse.ArgumentParser()
 ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--seconds", type=float, default=3)
+ap.add_argument("--avx2", action="store_true", help="emulate a processor without AVX-512 (all three implementations)")
 args = ap.parse_args()
+ENV = dict(os.environ)
+if args.avx2:
+    ENV.update(DOTNET_EnableAVX512="0", DOTNET_MaxVectorTBitWidth="256", OPENBLAS_CORETYPE="Haswell", ATEN_CPU_CAPABILITY="avx2")
+MARK = "measured-avx2" if args.avx2 else "measured"
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b) for b in (16, 500)] + \
@@ -29,7 +38,7 @@ CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b)
 
 
 def run(cmd):
-    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True, env=ENV).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
@@ -82,13 +91,16 @@ with redirect_stdout(numpy_config):
     numpy.show_config()
 blas = [os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")]  # Debian's numpy links the libblas.so.3 alternative
 torch_info = subprocess.run([PY, "-c", "import torch; print(torch.__version__, torch.__config__.parallel_info().splitlines()[0:3], 'MKL' if torch.backends.mkl.is_available() else 'no MKL', 'OpenMP' if torch.backends.openmp.is_available() else '')"],
-                            capture_output=True, text=True).stdout.strip()
+                            capture_output=True, text=True, env=ENV).stdout.strip()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 
 lines = ["# Benchmarks", "",
          f"Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, by",
          "`bench/compare` "
-         f"(--reps {args.reps} --seconds {args.seconds}): Descent (`./descent bench`), NumPy and PyTorch (`bench/peers/peers.py`) run the "
+         f"(--reps {args.reps} --seconds {args.seconds}{' --avx2' if args.avx2 else ''})"
+         + (" with AVX-512 switched off in all three (DOTNET_EnableAVX512=0 and 256-bit vectors for Descent, "
+            "OPENBLAS_CORETYPE=Haswell for NumPy, ATEN_CPU_CAPABILITY=avx2 for PyTorch), as on an AVX2-only processor" if args.avx2 else "")
+         + ": Descent (`./descent bench`), NumPy and PyTorch (`bench/peers/peers.py`) run the "
          "same workloads one after another, in rotating order, each repetition timing a cell for the given seconds after a warm-up. "
          "Everything runs on one thread (peers with OMP/OpenBLAS/MKL threads = 1). Numbers are medians of the repetitions with "
          "the minimum and maximum in brackets; the machine is shared, so the spread matters.", "",
@@ -117,9 +129,11 @@ lines += ["", f"Parallel independent runs: `descent bench --workload moons-mlp -
           f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}; {min(speedup):.2f}x-{max(speedup):.2f}x).", ""]
 # The measured part goes between the markers of BENCHMARKS.md; the analysis around it is written by hand.
 path = os.path.join(root, "BENCHMARKS.md")
-text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n<!-- measured -->\n<!-- /measured -->\n"
-head, rest = text.split("<!-- measured -->", 1)
-tail = rest.split("<!-- /measured -->", 1)[1]
+text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+if f"<!-- {MARK} -->" not in text:
+    text += f"\n<!-- {MARK} -->\n<!-- /{MARK} -->\n"
+head, rest = text.split(f"<!-- {MARK} -->", 1)
+tail = rest.split(f"<!-- /{MARK} -->", 1)[1]
 with open(path, "w") as fh:
-    fh.write(head + "<!-- measured -->\n" + "\n".join(lines[2:]) + "\n<!-- /measured -->" + tail)
+    fh.write(head + f"<!-- {MARK} -->\n" + "\n".join(lines[2:]) + f"\n<!-- /{MARK} -->" + tail)
 print("\n".join(lines))
