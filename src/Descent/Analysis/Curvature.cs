@@ -6,9 +6,10 @@ namespace Descent.Analysis;
 
 /// <summary>
 /// The geometry of a trained network's minimum: the full-batch training loss as a function of the
-/// weights, its Hessian-vector products (central differences of exact backpropagated gradients, in
-/// double precision), the extreme Hessian eigenvalues by power iteration, and the loss increase under
-/// random weight perturbations of a fixed relative size.
+/// weights, its exact Hessian-vector products (the R-operator, <see cref="HessianVectorProduct"/>, in double
+/// precision), the extreme Hessian eigenvalues by power iteration, the top few by Lanczos, the trace by
+/// Hutchinson's estimator, the eigenvalue density by stochastic Lanczos quadrature, and the loss increase
+/// under random weight perturbations of a fixed relative size.
 /// </summary>
 public sealed class Curvature
 {
@@ -17,7 +18,8 @@ public sealed class Curvature
     private readonly int[] _y;
     private readonly Loss _loss;
     private readonly double[] _gradOut;
-    private readonly double[] _plus, _minus, _origin;
+    private readonly double[] _origin;
+    private readonly HessianVectorProduct _hvp;
 
     /// <summary>Copies <paramref name="model"/>'s weights into a double-precision twin evaluated on <paramref name="data"/>.</summary>
     public Curvature(Sequential<float> model, Dataset data, Loss loss)
@@ -29,8 +31,7 @@ public sealed class Curvature
         _loss = loss;
         _gradOut = new double[data.Count * model.Outputs];
         _origin = _model.Values.ToArray();
-        _plus = new double[_origin.Length];
-        _minus = new double[_origin.Length];
+        _hvp = new HessianVectorProduct(_model, _x, _y, loss);
     }
 
     /// <summary>Number of weights.</summary>
@@ -52,21 +53,21 @@ public sealed class Curvature
         return value;
     }
 
-    /// <summary>
-    /// <c>H v</c> by the central difference <c>(g(w + e v) - g(w - e v)) / 2e</c> with <c>e = 1e-7 / |v|</c>: small, so that
-    /// the two points rarely straddle a ReLU kink (which would add a spurious spike), yet far above double rounding.
-    /// </summary>
+    /// <summary><c>H v</c> at the trained weights, exactly (forward-over-reverse).</summary>
     public void HessianTimes(ReadOnlySpan<double> v, Span<double> result)
     {
-        double norm = Math.Sqrt(Dot(v, v));
-        double e = 1e-7 / Math.Max(norm, 1e-300);
-        var step = new double[v.Length];
-        for (int i = 0; i < v.Length; i++) step[i] = e * v[i];
-        Loss(step, _plus);
-        for (int i = 0; i < v.Length; i++) step[i] = -step[i];
-        Loss(step, _minus);
-        for (int i = 0; i < v.Length; i++) result[i] = (_plus[i] - _minus[i]) / (2 * e);
+        _origin.CopyTo(_model.Values);
+        _hvp.Multiply(v, result);
     }
+
+    /// <summary>The <paramref name="count"/> largest Hessian eigenvalues by <paramref name="steps"/> Lanczos steps.</summary>
+    public double[] TopEigenvalues(int count, int steps, Rng rng) => Lanczos.TopEigenvalues(HessianTimes, Dimension, count, steps, rng);
+
+    /// <summary>The Hessian's trace by Hutchinson's estimator over <paramref name="probes"/> random sign vectors.</summary>
+    public double Trace(int probes, Rng rng) => Lanczos.Trace(HessianTimes, Dimension, probes, rng);
+
+    /// <summary>The Hessian's eigenvalue density by stochastic Lanczos quadrature (see <see cref="Lanczos.Quadrature"/>).</summary>
+    public (double[] Values, double[] Weights)[] SpectralQuadrature(int steps, int probes, Rng rng) => Lanczos.Quadrature(HessianTimes, Dimension, steps, probes, rng);
 
     /// <summary>
     /// The largest and smallest Hessian eigenvalues by power iteration: on <c>H</c> for the largest, then

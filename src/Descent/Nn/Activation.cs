@@ -81,6 +81,36 @@ public static class Activations
         }
     }
 
+    /// <summary>
+    /// The first and second derivatives at <paramref name="x"/>, in double precision, for exact Hessian-vector
+    /// products: ReLU's are taken as PyTorch takes them (0 at and below 0, no curvature anywhere), GELU's are the
+    /// exact <c>x Phi(x)</c>'s, <c>Phi + x phi</c> and <c>phi (2 - x^2)</c>.
+    /// </summary>
+    public static (double First, double Second) Derivatives(Activation a, double x)
+    {
+        switch (a)
+        {
+            case Activation.Identity: return (1, 0);
+            case Activation.ReLU: return (x > 0 ? 1 : 0, 0);
+            case Activation.Tanh:
+                {
+                    double t = Math.Tanh(x), d = 1 - t * t;
+                    return (d, -2 * t * d);
+                }
+            case Activation.Sigmoid:
+                {
+                    double s = 1 / (1 + Math.Exp(-x)), d = s * (1 - s);
+                    return (d, d * (1 - 2 * s));
+                }
+            default:
+                {
+                    double cdf = 0.5 * (1 + SpecialFunctions.Erf(x / Math.Sqrt(2)));
+                    double pdf = Math.Exp(-0.5 * x * x) / Math.Sqrt(2 * Math.PI);
+                    return (cdf + x * pdf, pdf * (2 - x * x));
+                }
+        }
+    }
+
     /// <summary><c>to[i] = gate[i] &gt; 0 ? from[i] : 0</c>: the ReLU (gate = from) and its gradient (gate = the pre-activation).</summary>
     private static void Relu<T>(ReadOnlySpan<T> gate, ReadOnlySpan<T> from, Span<T> to) where T : unmanaged, IFloatingPointIeee754<T>
     {
