@@ -104,5 +104,16 @@ public class ReadmeTrainingExampleTests
         // --- README loop example ends
         Descent.Nn.Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(data.Features, data.Count), data.Labels, data.Count, [], out int correct);
         Assert.True(correct >= 0.98 * data.Count, $"{correct} of {data.Count}");
+
+        // --- README curvature example begins
+        var curvature = new Descent.Analysis.Curvature(model, data, Descent.Nn.Loss.CrossEntropy);
+        double[] top = curvature.TopEigenvalues(count: 3, steps: 40, new Descent.Numerics.Rng(1));  // Lanczos
+        double trace = curvature.Trace(probes: 200, new Descent.Numerics.Rng(2));                   // Hutchinson
+        var density = curvature.SpectralQuadrature(steps: 30, probes: 5, new Descent.Numerics.Rng(3)); // SLQ nodes and weights
+        // --- README curvature example ends
+        Assert.True(top[0] >= top[1] && top[1] >= top[2] && top[0] > 0, string.Join(", ", top));
+        Assert.Equal(top[0], curvature.ExtremeEigenvalues(100, new Descent.Numerics.Rng(4)).Max, 2);   // power iteration agrees
+        Assert.True(double.IsFinite(trace));
+        Assert.All(density, d => Assert.Equal(1, d.Weights.Sum(), 9));
     }
 }
