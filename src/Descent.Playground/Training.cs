@@ -142,7 +142,7 @@ public sealed class TrainingSessions : IDisposable
         int batch = session.Trainer.Batches.BatchSize;
         if (Limits.TrainingWork(steps, batch, session.Parameters) > Limits.MaxTrainingWork)
             throw new BadRequest($"{steps} steps of batch {batch} through {session.Parameters:N0} parameters is {Limits.TrainingWork(steps, batch, session.Parameters):G3} units of work " +
-                $"(steps x batch x (parameters + {Limits.ExampleOverhead})), over the cap of {Limits.MaxTrainingWork:G3} a request (about two seconds); ask for at most {MaxSteps(session)} steps.");
+                $"(steps x batch x (parameters + {Limits.ExampleOverhead})), over the cap of {Limits.MaxTrainingWork:G3} a request (one to three seconds); ask for at most {MaxSteps(session)} steps.");
         Interlocked.Increment(ref session.Busy);
         try
         {

@@ -28,7 +28,7 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         Assert.True(File.Exists("/usr/bin/chromium") && File.Exists("/usr/bin/chromedriver"), "Chromium is missing: ./test installs it (apt-get install chromium chromium-driver).");
         var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
         options.AddArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1300,1000",
+            "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1300,1250",
             // evil.example stands for a DNS-rebinding attacker's name that resolves to this machine.
             "--host-resolver-rules=MAP evil.example 127.0.0.1", $"--user-data-dir={Directory.CreateTempSubdirectory("descent-chromium").FullName}");
         options.SetLoggingPreference(LogType.Browser, LogLevel.All);

@@ -620,7 +620,7 @@ function drawCurves(s) {
   line(classColor[0], (q) => acc(q.trainAccuracy), []);
   line("#2ca02c", (q) => acc(q.testAccuracy), [6, 3]);
   h.fillStyle = "#222"; h.textAlign = "left"; h.textBaseline = "top";
-  h.fillText("train loss (red, left axis); train accuracy (blue) and test accuracy (green, dashed), right axis", 8, 4);
+  h.fillText("train loss (red, left axis); train / test accuracy (blue / green dashed, right)", 8, 4);
 }
 
 function showTab(train) {
