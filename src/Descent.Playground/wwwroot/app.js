@@ -511,10 +511,11 @@ function trainError(message) {
   $("t-error").textContent = message ?? "";
 }
 
+function deleteSession(id) { fetch(`/api/train/${id}`, { method: "DELETE" }).catch(() => {}); }
+
 function endSession() {
-  const id = training.id;
+  if (training.id) deleteSession(training.id);
   training.id = null;
-  if (id) fetch(`/api/train/${id}`, { method: "DELETE" }).catch(() => {});
 }
 
 function remember(s) {
@@ -531,7 +532,7 @@ async function trainPrepare() {
   trainError(null);
   try {
     const started = await api("/api/train", trainConfig());
-    if (generation !== training.generation) { fetch(`/api/train/${started.id}`, { method: "DELETE" }).catch(() => {}); return false; }
+    if (generation !== training.generation) { deleteSession(started.id); return false; }
     Object.assign(training, { id: started.id, points: started.points, history: [], maxSteps: started.maxSteps });
     remember(started.state);
     drawTraining();
