@@ -325,4 +325,21 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, beacon.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _http.PostAsync($"/api/train/{id}/stop", null)).StatusCode);
     }
+
+    [Theory]
+    [InlineData("10.1.2.3:8350", null, null)]
+    [InlineData("127.0.0.1:8350", null, null)]
+    [InlineData("10.1.2.3:8351", null, 400)]
+    [InlineData("evil.example:8350", null, 400)]
+    [InlineData("10.1.2.3:8350", "http://10.1.2.3:8350", null)]
+    [InlineData("10.1.2.3:8350", "http://evil.example:8350", 403)]
+    public void A_server_bound_to_another_address_answers_to_that_address_too(string host, string? origin, int? status)
+    {
+        var check = new HostCheck(IPAddress.Parse("10.1.2.3"));
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.Host = new Microsoft.AspNetCore.Http.HostString(host);
+        if (origin is not null) http.Request.Headers.Origin = origin;
+        Assert.Equal(status, check.Refusal(http.Request, 8350)?.Status);
+    }
 }

@@ -359,4 +359,20 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         Assert.NotEqual(before, By("start-x").GetAttribute("value"));
         wait.Until(_ => JsonDocument.Parse((string)Js("return decodeURIComponent(location.hash.slice(1));")!).RootElement.GetProperty("x").GetDouble() > double.Parse(before, CultureInfo.InvariantCulture));
     }
+
+    [Fact]
+    public void Choosing_a_surface_keeps_the_start_inside_its_view()
+    {
+        _browser.Navigate().GoToUrl(_url);
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("status").Text.Contains("updates"));
+        Assert.Equal("2", By("start-y").GetAttribute("value"));
+        new SelectElement(By("landscape")).SelectByText("ravine"); // its view is y in [-1.5, 1.5]
+        wait.Until(_ => JsonDocument.Parse((string)Js("return decodeURIComponent(location.hash.slice(1));")!).RootElement.GetProperty("f").GetString() == "ravine");
+        double y = double.Parse(By("start-y").GetAttribute("value")!, CultureInfo.InvariantCulture);
+        Assert.InRange(y, -1.5, 1.5);
+        Assert.Equal("-1.5", By("start-x").GetAttribute("value"));
+        wait.Until(_ => By("status").Text.Contains("updates") && (string)Js("return result.function;")! == "ravine");
+        AssertNoConsoleErrors();
+    }
 }
