@@ -375,4 +375,22 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         wait.Until(_ => By("status").Text.Contains("updates") && (string)Js("return result.function;")! == "ravine");
         AssertNoConsoleErrors();
     }
+
+    [Fact]
+    public void A_diverging_run_is_clipped_and_marked_instead_of_setting_the_loss_scale()
+    {
+        string hash = JsonSerializer.Serialize(new { f = "rosenbrock", x = -1.5, y = 2, n = 200, opts = new object[] { new { o = "sgd", h = new { lr = 0.01 } }, new { o = "adam", h = new { lr = 0.05 } } } });
+        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(hash));
+        new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(_ => By("status").Text.Contains("updates"));
+        Thread.Sleep(1800);
+        Assert.Contains("sgd lr 0.01 (diverged at update", By("legend").Text);
+        // The scale is set by where the runs start (a decade above it), not by the diverging run.
+        double top = Convert.ToDouble(Js("return lossScale().hi;"), CultureInfo.InvariantCulture);
+        double start = Convert.ToDouble(Js("return Math.log10(result.runs[1].path[0][2]);"), CultureInfo.InvariantCulture);
+        Assert.Equal(start + 1, top, 9);
+        Assert.True(Convert.ToDouble(Js("return Math.max(...result.runs[0].path.map((p) => Math.log10(p[2])));"), CultureInfo.InvariantCulture) > top + 3);
+        Assert.True((bool)Js("return lossScale().log;")!);
+        Shot("playground-diverged");
+        AssertNoConsoleErrors();
+    }
 }

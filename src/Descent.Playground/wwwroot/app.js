@@ -242,7 +242,15 @@ function ticks(lo, hi, count = 6) {
   const raw = (hi - lo) / count, power = 10 ** Math.floor(Math.log10(raw)), f = raw / power;
   const step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * power;
   const out = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) out.push(+(i * step).toPrecision(12));
+  return out;
+}
+
+/** Ticks of a log10 axis over [lo, hi] (in decades), labelled with the values: each decade, with 2 and 5 when there are few. */
+function logTicks(lo, hi) {
+  const out = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++)
+    for (const m of hi - lo < 2.5 ? [1, 2, 5] : [1]) { const t = e + Math.log10(m); if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push([t, format(m * 10 ** e)]); }
   return out;
 }
 const format = (v) => Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(0) : String(+v.toPrecision(4));
@@ -398,9 +406,7 @@ function drawLoss(k) {
   const s = lossScale(), steps = Math.max(1, replayEnd());
   const f = frame(lossBox, [0, steps], [s.lo, s.hi]);
   lossFrame = { f, s };
-  const yTicks = s.log
-    ? ticks(s.lo, s.hi).filter((t) => Number.isInteger(t)).concat(Math.ceil(s.lo) > Math.floor(s.hi) ? [s.lo] : []).map((t) => [t, format(10 ** t)])
-    : ticks(s.lo, s.hi).map((t) => [t, format(t)]);
+  const yTicks = s.log ? logTicks(s.lo, s.hi) : ticks(s.lo, s.hi).map((t) => [t, format(t)]);
   axes(g, f, "update", s.log ? "loss (log scale)" : "loss", ticks(0, steps), yTicks);
   g.save(); g.beginPath(); g.rect(f.box.left, f.box.top - 4, f.box.right - f.box.left, f.box.bottom - f.box.top + 4); g.clip();
   result.runs.forEach((r, i) => {
@@ -607,7 +613,7 @@ function drawCurves(s) {
   const last = Math.max(1, s.step), losses = hist.map((q) => Math.log10(Math.max(q.trainLoss, 1e-6)));
   const lo = Math.floor(Math.min(...losses)), hi = Math.max(lo + 1, Math.ceil(Math.max(...losses)));
   const f = frame({ left: 60, top: 24, right: 500, bottom: 200 }, [0, last], [lo, hi]);
-  axes(h, f, "step", "train loss (log)", ticks(0, last), ticks(lo, hi).filter(Number.isInteger).map((t) => [t, format(10 ** t)]));
+  axes(h, f, "step", "train loss (log)", ticks(0, last), logTicks(lo, hi));
   // Accuracy on its own axis at the right, 0 to 100%.
   const acc = (a) => f.box.bottom - a * (f.box.bottom - f.box.top);
   h.textAlign = "left"; h.textBaseline = "middle";
