@@ -22,6 +22,7 @@ internal static class PlaygroundCommand
                 throw new UsageException($"Invalid --bind value '{b}': expected an IP address such as 127.0.0.1.");
             if (!IPAddress.IsLoopback(address))
                 stderr.WriteLine($"descent: warning: listening on {address}: the playground is reachable from the network.");
+            LimitHeap();
             var app = Server.Build(address, p);
             try
             {
@@ -46,6 +47,17 @@ internal static class PlaygroundCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Caps the managed heap while serving: the playground is a local tool beside the user's other work,
+    /// and its requests and sessions are bounded well below this (see <see cref="TrainingSessions.MaxBytes"/>),
+    /// so a heap that would grow past it is a fault to report, not memory to take from the machine.
+    /// </summary>
+    private static void LimitHeap()
+    {
+        AppContext.SetData("GCHeapHardLimit", (ulong)Server.HeapLimitBytes);
+        GC.RefreshMemoryLimit();
     }
 
     private static void OpenBrowser(string url, TextWriter stderr)

@@ -52,9 +52,29 @@ public static class Api
                 description = h.Description,
                 min = double.IsFinite(h.Valid.Min) ? h.Valid.Min : (double?)null,
                 max = double.IsFinite(h.Valid.Max) ? h.Valid.Max : (double?)null,
+                scale = SliderScale(h),
             }),
         };
     });
+
+    /// <summary>
+    /// How the page's slider for <paramref name="h"/> moves: "log" where useful values span decades (a
+    /// real with no upper bound, such as lr, eps or weight_decay), "linear" over a bounded range such as
+    /// beta1. Momentum is the exception: PyTorch accepts any value at least 0, but it is used in [0, 1).
+    /// </summary>
+    public static string SliderScale(Hyperparameter h) =>
+        h.Kind == HyperparameterKind.Real && !double.IsFinite(h.Valid.Max) && h.Name != "momentum" ? "log" : "linear";
+
+    /// <summary>The caps the page needs to know before it asks (see <see cref="Limits"/>).</summary>
+    public static object LimitsSummary() => new
+    {
+        maxSteps = Limits.MaxSteps,
+        maxOptimizers = Limits.MaxOptimizers,
+        maxTrajectoryUpdates = Limits.MaxTrajectoryUpdates,
+        maxResolution = Limits.MaxResolution,
+        maxExpressionLength = Limits.MaxExpressionLength,
+        maxCoordinate = Limits.MaxCoordinate,
+    };
 
     /// <summary>The surface on a grid of <c>resolution x resolution</c> points over the view (rows from top to bottom).</summary>
     public static object Surface(SurfaceRequest r)
@@ -89,6 +109,11 @@ public static class Api
             throw new BadRequest($"steps must be between 0 and {Limits.MaxSteps}, got {r.Steps}.");
         if (r.Optimizers is not { Length: > 0 } || r.Optimizers.Length > Limits.MaxOptimizers)
             throw new BadRequest($"give between 1 and {Limits.MaxOptimizers} optimizers.");
+        if ((long)r.Steps * r.Optimizers.Length > Limits.MaxTrajectoryUpdates)
+            throw new BadRequest($"{r.Steps} steps for {r.Optimizers.Length} optimizers is {(long)r.Steps * r.Optimizers.Length} updates; the cap is {Limits.MaxTrajectoryUpdates} a request (steps x optimizers).");
+        double atStart = landscape.Value(r.Start[0], r.Start[1]);
+        if (!double.IsFinite(atStart))
+            throw new BadRequest($"the surface is not defined at the start ({r.Start[0]:G6}, {r.Start[1]:G6}): its value there is {atStart}; choose a start point where it is finite.");
         var runs = new List<object>();
         foreach (var o in r.Optimizers)
         {

@@ -1,13 +1,24 @@
 namespace Descent.Playground;
 
-/// <summary>Caps on what one request may ask for, so no request can tie up the server.</summary>
+/// <summary>
+/// Caps on what one request may ask for, so no request can tie up the server: each request's work is
+/// capped as a whole (a product of its sizes), not only field by field, because a request whose every
+/// field is within its own range can still multiply into minutes of computation.
+/// </summary>
 public static class Limits
 {
     /// <summary>Most updates in one trajectory.</summary>
-    public const int MaxSteps = 5000;
+    public const int MaxSteps = 20000;
 
     /// <summary>Most optimizers in one request.</summary>
     public const int MaxOptimizers = 8;
+
+    /// <summary>
+    /// Most updates in one trajectory request, summed over its optimizers (steps x optimizers): 8 x 5000
+    /// Adam updates on a 332-character formula took 0.17 s of one core (2-core AMD EPYC), so this keeps a
+    /// request well under a second while one optimizer may still run for <see cref="MaxSteps"/>.
+    /// </summary>
+    public const int MaxTrajectoryUpdates = 40000;
 
     /// <summary>Largest surface grid side.</summary>
     public const int MaxResolution = 200;
@@ -20,4 +31,21 @@ public static class Limits
 
     /// <summary>Largest coordinate magnitude of a start point or a view.</summary>
     public const double MaxCoordinate = 1e6;
+
+    /// <summary>
+    /// Most training work in one request, counted as steps x batch x (parameters + <see cref="ExampleOverhead"/>).
+    /// One core trains 0.7e10 to 1.6e10 of these units a second (Adam on two moons, networks from 16 to
+    /// 256x256x256x256 units at batch 32 to 2000, on a 2-core AMD EPYC with AVX-512), so the cap is 1.2 to
+    /// 2.9 seconds of work; a tiny network reaches <see cref="TrainingSessions.MaxStepsPerRequest"/> first.
+    /// </summary>
+    public const double MaxTrainingWork = 2e10;
+
+    /// <summary>
+    /// The fixed cost of one example in a training step (drawing it, the loss), in units of one
+    /// parameter: a 16-unit network at batch 2000 took 64 ns an example for its 82 parameters.
+    /// </summary>
+    public const int ExampleOverhead = 1000;
+
+    /// <summary>Training work of <paramref name="steps"/> steps of <paramref name="batch"/> examples through <paramref name="parameters"/> parameters.</summary>
+    public static double TrainingWork(long steps, int batch, long parameters) => (double)steps * batch * (parameters + ExampleOverhead);
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Descent.Playground;
@@ -13,10 +14,22 @@ public sealed record StepRequest(int Steps);
 /// <summary>
 /// The playground's web server: the page (served from resources compiled into this assembly, so no
 /// file on disk is ever read and nothing comes from the internet) and its JSON API. Binds to the
-/// loopback address unless told otherwise.
+/// loopback address unless told otherwise, answers only to the names it is bound to, refuses
+/// state-changing requests from other origins, and forbids inline script in the page.
 /// </summary>
 public static class Server
 {
+    /// <summary>
+    /// The page's Content-Security-Policy: scripts, styles and requests only from this server, no inline
+    /// script or style, no plugins, no framing; data that reaches the page can never run as script.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    /// <summary>Managed heap the playground process is held to: the sessions' budget and room for concurrent requests.</summary>
+    public const long HeapLimitBytes = 768L << 20;
+
     /// <summary>Builds the server on <paramref name="address"/>:<paramref name="port"/> (port 0 picks a free one).</summary>
     public static WebApplication Build(IPAddress address, int port)
     {
@@ -27,20 +40,44 @@ public static class Server
             k.Listen(address, port);
             k.Limits.MaxRequestBodySize = Limits.MaxBodyBytes;
         });
+        builder.Services.AddSingleton(_ => new TrainingSessions());
+        builder.Services.AddSingleton(_ => new Compaction(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)));
         var app = builder.Build();
+        var sessions = app.Services.GetRequiredService<TrainingSessions>();
+        var compaction = app.Services.GetRequiredService<Compaction>();
+        sessions.Released += compaction.Released;
+        var hosts = new HostCheck(address);
+        app.Use(async (http, next) =>
+        {
+            var headers = http.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            if (hosts.Refusal(http.Request, http.Connection.LocalPort) is var (status, refusal))
+            {
+                await Error(refusal, status: status).ExecuteAsync(http);
+                return;
+            }
+            compaction.Begin();
+            try { await next(http); }
+            finally { compaction.End(); }
+        });
         foreach (var (file, type) in new[] { ("index.html", "text/html; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8") })
         {
             byte[] content = Resource(file);
-            app.MapGet(file == "index.html" ? "/" : "/" + file, () => Results.Bytes(content, type));
+            app.MapGet("/" + file, () => Results.Bytes(content, type));
+            if (file == "index.html") app.MapGet("/", () => Results.Bytes(content, type));
         }
         app.MapGet("/api/landscapes", () => Results.Json(Api.Landscapes(), Api.Json));
         app.MapGet("/api/optimizers", () => Results.Json(Api.OptimizerCatalog(), Api.Json));
+        app.MapGet("/api/limits", () => Results.Json(Api.LimitsSummary(), Api.Json));
         app.MapPost("/api/surface", (Delegate)((HttpContext http) => Handle<SurfaceRequest>(http, (r, _) => Api.Surface(r))));
         app.MapPost("/api/trajectory", (Delegate)((HttpContext http) => Handle<TrajectoryRequest>(http, Api.Trajectories)));
-        var sessions = new TrainingSessions();
         app.MapPost("/api/train", (Delegate)((HttpContext http) => Handle<TrainStartRequest>(http, (r, _) => sessions.Start(r))));
         app.MapPost("/api/train/{id}/step", (HttpContext http, string id) => Handle<StepRequest>(http, (r, cancel) => sessions.Step(id, r.Steps, cancel)));
         app.MapDelete("/api/train/{id}", (string id) => sessions.Stop(id) ? Results.NoContent() : Results.NotFound());
+        // The page ends its session as it goes away with navigator.sendBeacon, which can only POST.
+        app.MapPost("/api/train/{id}/stop", (string id) => sessions.Stop(id) ? Results.NoContent() : Results.NotFound());
         return app;
     }
 

@@ -11,26 +11,59 @@ public sealed record TrainStartRequest(int N, double Noise, double Flip, double[
 /// <summary>
 /// Live training sessions of the playground's training view: each session is a <see cref="Trainer"/>
 /// that the page advances a few steps at a time, reading back the loss, the accuracies and the decision
-/// boundary after each chunk. Sessions are independent (one lock each), capped in number, and dropped
-/// after ten idle minutes.
+/// boundary after each chunk. Sessions are independent (one lock each) and bounded in number and in
+/// memory; a timer drops idle ones, and a new session makes room by closing the least recently used
+/// idle session rather than refusing, so a page that lost its sessions (a crash, a closed laptop) can
+/// never lock its user out.
 /// </summary>
-public sealed class TrainingSessions
+public sealed class TrainingSessions : IDisposable
 {
     /// <summary>Most sessions alive at once.</summary>
     public const int MaxSessions = 32;
 
-    /// <summary>Most steps in one request.</summary>
+    /// <summary>Most steps in one request (fewer when <see cref="Limits.MaxTrainingWork"/> says so).</summary>
     public const int MaxStepsPerRequest = 2000;
 
     /// <summary>Side of the decision-boundary grid.</summary>
-    public const int Grid = 64;
+    public const int Grid = 100;
+
+    /// <summary>
+    /// Most memory all sessions together may hold, as estimated by <see cref="SessionBytes"/>: the largest
+    /// network at the largest batch needs about 30 MB, so eight of those fit.
+    /// </summary>
+    public const long MaxBytes = 256L << 20;
+
+    /// <summary>Rows evaluated at once (the trainer's evaluation chunk), so the grid never widens the network's buffers.</summary>
+    private const int EvaluationRows = 1000;
 
     private readonly ConcurrentDictionary<string, Session> _sessions = new();
+    private readonly object _admission = new();
+    private readonly Timer _expiry;
 
-    private sealed class Session(Trainer trainer)
+    /// <summary>Sessions dropped after <paramref name="idle"/> without a request (default ten minutes), checked every <paramref name="check"/> (default a minute).</summary>
+    public TrainingSessions(TimeSpan? idle = null, TimeSpan? check = null)
+    {
+        Idle = idle ?? TimeSpan.FromMinutes(10);
+        var period = check ?? TimeSpan.FromMinutes(1);
+        _expiry = new Timer(_ => Expire(), null, period, period);
+    }
+
+    /// <summary>How long a session may sit unused before it is dropped.</summary>
+    public TimeSpan Idle { get; }
+
+    /// <summary>Sessions alive now.</summary>
+    public int Count => _sessions.Count;
+
+    /// <summary>Raised after sessions were dropped or ended, so their memory can be handed back.</summary>
+    public event Action? Released;
+
+    private sealed class Session(Trainer trainer, long bytes, long parameters)
     {
         public Trainer Trainer { get; } = trainer;
+        public long Bytes { get; } = bytes;
+        public long Parameters { get; } = parameters;
         public DateTime Used { get; set; } = DateTime.UtcNow;
+        public int Busy;
         public object Gate { get; } = new();
     }
 
@@ -74,16 +107,27 @@ public sealed class TrainingSessions
         {
             throw new BadRequest(e.Message);
         }
-        foreach (var (key, s) in _sessions)
-            if (DateTime.UtcNow - s.Used > TimeSpan.FromMinutes(10)) _sessions.TryRemove(key, out _);
-        if (_sessions.Count >= MaxSessions) throw new BadRequest($"too many training sessions ({MaxSessions}); reset one or wait ten minutes.");
+        long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);
+        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters);
         string id = Guid.NewGuid().ToString("N");
-        var session = new Session(trainer);
-        _sessions[id] = session;
+        lock (_admission)
+        {
+            Expire();
+            while (_sessions.Count >= MaxSessions || _sessions.Values.Sum(s => s.Bytes) + session.Bytes > MaxBytes)
+            {
+                var idle = _sessions.Where(s => Volatile.Read(ref s.Value.Busy) == 0).OrderBy(s => s.Value.Used).Select(s => s.Key).FirstOrDefault();
+                if (idle is null || !_sessions.TryRemove(idle, out _))
+                    throw new BadRequest($"all {_sessions.Count} training sessions are busy (at most {MaxSessions}, {MaxBytes >> 20} MB in all); try again when one pauses.");
+                Released?.Invoke();
+            }
+            _sessions[id] = session;
+        }
         var train = trainer.Train;
         return new
         {
             id,
+            parameters,
+            maxSteps = MaxSteps(session),
             points = Enumerable.Range(0, train.Count).Select(i => new[] { train.Row(i)[0], train.Row(i)[1], (float)train.Labels[i] }),
             state = Snapshot(session),
         };
@@ -92,23 +136,70 @@ public sealed class TrainingSessions
     /// <summary>Advances session <paramref name="id"/> by <paramref name="steps"/> steps and returns its state.</summary>
     public object Step(string id, int steps, CancellationToken cancel)
     {
-        if (!_sessions.TryGetValue(id, out var session)) throw new BadRequest($"no training session '{id}': start one first.");
+        if (!_sessions.TryGetValue(id, out var session))
+            throw new BadRequest($"no training session '{id}': it ended or was closed to make room for a newer one; press Train to start again.");
         if (steps is < 0 or > MaxStepsPerRequest) throw new BadRequest($"steps must be between 0 and {MaxStepsPerRequest}, got {steps}.");
-        lock (session.Gate)
+        int batch = session.Trainer.Batches.BatchSize;
+        if (Limits.TrainingWork(steps, batch, session.Parameters) > Limits.MaxTrainingWork)
+            throw new BadRequest($"{steps} steps of batch {batch} through {session.Parameters:N0} parameters is {Limits.TrainingWork(steps, batch, session.Parameters):G3} units of work " +
+                $"(steps x batch x (parameters + {Limits.ExampleOverhead})), over the cap of {Limits.MaxTrainingWork:G3} a request (one to three seconds); ask for at most {MaxSteps(session)} steps.");
+        Interlocked.Increment(ref session.Busy);
+        try
         {
-            session.Used = DateTime.UtcNow;
-            for (int i = 0; i < steps; i++)
+            lock (session.Gate)
             {
-                if ((i & 63) == 0) cancel.ThrowIfCancellationRequested();
-                double loss = session.Trainer.TrainStep();
-                if (!double.IsFinite(loss)) throw new BadRequest($"the loss became {loss} at step {session.Trainer.Step + 1}: the learning rate is too high; reset with a smaller one.");
+                session.Used = DateTime.UtcNow;
+                for (int i = 0; i < steps; i++)
+                {
+                    if ((i & 63) == 0) cancel.ThrowIfCancellationRequested();
+                    double loss = session.Trainer.TrainStep();
+                    if (!double.IsFinite(loss)) throw new BadRequest($"the loss became {loss} at step {session.Trainer.Step + 1}: the learning rate is too high; reset with a smaller one.");
+                }
+                var snapshot = Snapshot(session);
+                session.Used = DateTime.UtcNow;
+                return snapshot;
             }
-            return Snapshot(session);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref session.Busy);
         }
     }
 
     /// <summary>Ends a session.</summary>
-    public bool Stop(string id) => _sessions.TryRemove(id, out _);
+    public bool Stop(string id)
+    {
+        if (!_sessions.TryRemove(id, out _)) return false;
+        Released?.Invoke();
+        return true;
+    }
+
+    /// <summary>Drops the sessions idle for longer than <see cref="Idle"/>.</summary>
+    public void Expire()
+    {
+        bool dropped = false;
+        foreach (var (key, s) in _sessions)
+            if (Volatile.Read(ref s.Busy) == 0 && DateTime.UtcNow - s.Used > Idle) dropped |= _sessions.TryRemove(key, out _);
+        if (dropped) Released?.Invoke();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _expiry.Dispose();
+
+    /// <summary>Most steps one request may take in <paramref name="s"/> under <see cref="Limits.MaxTrainingWork"/>.</summary>
+    private static int MaxSteps(Session s) =>
+        (int)Math.Clamp(Limits.MaxTrainingWork / Limits.TrainingWork(1, s.Trainer.Batches.BatchSize, s.Parameters), 1, MaxStepsPerRequest);
+
+    /// <summary>
+    /// Memory a session holds: values, gradients and up to three optimizer states per parameter, and the
+    /// network's three buffers per unit (pre-activation, activation, delta) for its widest batch.
+    /// </summary>
+    private static long SessionBytes(Trainer t, long parameters)
+    {
+        long units = t.Model.Sizes.Skip(1).Sum();
+        long rows = Math.Max(t.Batches.BatchSize, EvaluationRows);
+        return sizeof(float) * (5 * parameters + 3 * rows * units + 2L * (t.Train.Count + t.Test.Count) * t.Train.Dimensions);
+    }
 
     private static object Snapshot(Session s)
     {
@@ -124,17 +215,21 @@ public sealed class TrainingSessions
         }
         float padX = 0.15f * (xMax - xMin), padY = 0.15f * (yMax - yMin);
         float[] view = [xMin - padX, xMax + padX, yMin - padY, yMax + padY];
-        var grid = new float[Grid * Grid * 2];
-        for (int r = 0; r < Grid; r++)
-            for (int c = 0; c < Grid; c++)
-            {
-                grid[2 * (r * Grid + c)] = view[0] + (view[1] - view[0]) * c / (Grid - 1);
-                grid[2 * (r * Grid + c) + 1] = view[3] - (view[3] - view[2]) * r / (Grid - 1);
-            }
-        var outputs = t.Model.Forward(grid, Grid * Grid);
+        var grid = new float[2 * EvaluationRows];
         var probability = new double[Grid * Grid];
-        for (int i = 0; i < probability.Length; i++)
-            probability[i] = Math.Round(1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1])), 4);
+        for (int start = 0; start < probability.Length; start += EvaluationRows)
+        {
+            int rows = Math.Min(EvaluationRows, probability.Length - start);
+            for (int i = 0; i < rows; i++)
+            {
+                int r = (start + i) / Grid, c = (start + i) % Grid;
+                grid[2 * i] = view[0] + (view[1] - view[0]) * c / (Grid - 1);
+                grid[2 * i + 1] = view[3] - (view[3] - view[2]) * r / (Grid - 1);
+            }
+            var outputs = t.Model.Forward(grid, rows);
+            for (int i = 0; i < rows; i++)
+                probability[start + i] = Math.Round(1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1])), 4);
+        }
         return new { step = t.Step, trainLoss, trainAccuracy = trainAcc, testLoss, testAccuracy = testAcc, view, grid = Grid, probability };
     }
 }

@@ -40,6 +40,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     {
         Assert.StartsWith("http://127.0.0.1:", Server.Url(_app));
         Assert.Contains("<canvas id=\"surface\"", await _http.GetStringAsync("/"));
+        Assert.Equal(await _http.GetStringAsync("/"), await _http.GetStringAsync("/index.html"));
         Assert.Contains("api(\"/api/trajectory\"", await _http.GetStringAsync("/app.js"));
         Assert.Contains("#controls", await _http.GetStringAsync("/style.css"));
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/../../etc/passwd")).StatusCode);
@@ -66,7 +67,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
 
     [Theory]
     [InlineData("""{"function":"x^2 + * y","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam"}]}""", "at character 7", 6)]
-    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5001,"optimizers":[{"optimizer":"adam"}]}""", "steps must be between 0 and 5000", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":20001,"optimizers":[{"optimizer":"adam"}]}""", "steps must be between 0 and 20000", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":-1,"optimizers":[{"optimizer":"adam"}]}""", "steps must be between", null)]
     [InlineData("""{"function":"rosenbrock","start":[1],"steps":5,"optimizers":[{"optimizer":"adam"}]}""", "start must be two finite numbers", null)]
     [InlineData("""{"function":"rosenbrock","start":[1e300,1],"steps":5,"optimizers":[{"optimizer":"adam"}]}""", "start must be two finite numbers", null)]
@@ -122,7 +123,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal([0.0, -1, 0, 1, 0, 1, 0, -1, 0], body.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()));
         var optimizers = await _http.GetFromJsonAsync<JsonElement>("/api/optimizers");
-        Assert.Equal(9, optimizers.GetArrayLength());
+        Assert.Equal(Descent.Optim.Optimizers.Names, optimizers.EnumerateArray().Select(o => o.GetProperty("name").GetString()));
         var tasks = Enumerable.Range(1, 12).Select(i => Post("/api/trajectory",
             $$$"""{"function":"rosenbrock","start":[-1.5,2],"steps":400,"optimizers":[{"optimizer":"sgd","hyperparameters":{"lr":{{{0.0001 * i}}}}}]}""")).ToArray();
         var answers = await Task.WhenAll(tasks);
@@ -163,7 +164,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         Assert.Equal(200, a.GetProperty("points").GetArrayLength());
         var (_, stepped) = await Post($"/api/train/{ia}/step", "{\"steps\":300}");
         Assert.Equal(300, stepped.GetProperty("step").GetInt32());
-        Assert.Equal(64 * 64, stepped.GetProperty("probability").GetArrayLength());
+        Assert.Equal(TrainingSessions.Grid * TrainingSessions.Grid, stepped.GetProperty("probability").GetArrayLength());
         Assert.True(stepped.GetProperty("trainLoss").GetDouble() < a.GetProperty("state").GetProperty("trainLoss").GetDouble());
         var (_, other) = await Post($"/api/train/{ib}/step", "{\"steps\":0}");
         Assert.Equal(0, other.GetProperty("step").GetInt32());
@@ -186,5 +187,159 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         var sessions = new TrainingSessions();
         var start = JsonSerializer.SerializeToElement(sessions.Start(new TrainStartRequest(100, 0.1, 0, null, [8], "relu", "adam", null, null, 16, 1)));
         Assert.ThrowsAny<OperationCanceledException>(() => sessions.Step(start.GetProperty("id").GetString()!, 1000, cancelled.Token));
+    }
+
+    private async Task<HttpResponseMessage> Send(HttpMethod method, string path, string? host = null, string? origin = null, string? json = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (host is not null) request.Headers.Host = host;
+        if (origin is not null) request.Headers.Add("Origin", origin);
+        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        return await _http.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task Only_the_bound_host_names_are_served_and_other_origins_cannot_change_state()
+    {
+        int port = _http.BaseAddress!.Port;
+        string start = "{\"n\":50,\"hidden\":[4]," + Moons + "}";
+        // DNS rebinding: a page at evil.example resolved to 127.0.0.1 sends its own name as the Host.
+        foreach (var host in new[] { $"evil.example:{port}", "evil.example", $"127.0.0.1:{port + 1}", $"localhost.evil.example:{port}" })
+        {
+            var page = await Send(HttpMethod.Get, "/", host);
+            Assert.Equal(HttpStatusCode.BadRequest, page.StatusCode);
+            Assert.Contains("answers only to", await page.Content.ReadAsStringAsync());
+            Assert.Equal(HttpStatusCode.BadRequest, (await Send(HttpMethod.Post, "/api/train", host, $"http://{host}", start)).StatusCode);
+        }
+        foreach (var host in new[] { $"127.0.0.1:{port}", $"localhost:{port}", $"LOCALHOST:{port}", $"[::1]:{port}" })
+            Assert.Equal(HttpStatusCode.OK, (await Send(HttpMethod.Get, "/api/optimizers", host)).StatusCode);
+
+        var refused = await Send(HttpMethod.Post, "/api/train", $"127.0.0.1:{port}", $"http://evil.example:{port}", start);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("not from origin 'http://evil.example:", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(HttpMethod.Post, "/api/train", null, "null", start)).StatusCode);
+        var own = await Send(HttpMethod.Post, "/api/train", $"localhost:{port}", $"http://localhost:{port}", start);
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        string id = JsonDocument.Parse(await own.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(HttpMethod.Delete, $"/api/train/{id}", null, "https://evil.example")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Send(HttpMethod.Delete, $"/api/train/{id}", null, $"http://127.0.0.1:{port}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_page_forbids_inline_script_and_carries_none()
+    {
+        var page = await _http.GetAsync("/");
+        string policy = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("script-src 'self'", policy);
+        Assert.DoesNotContain("unsafe-inline", policy);
+        Assert.Contains("nosniff", string.Join(",", page.Headers.GetValues("X-Content-Type-Options")));
+        string html = await page.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch(@"<script[^>]*>\s*[^<\s]", html);        // no inline script body
+        Assert.DoesNotMatch(@"\son[a-z]+\s*=", html);                 // no inline event handlers
+        Assert.DoesNotMatch(@"\sstyle\s*=", html);                    // no inline styles (the policy forbids them too)
+        Assert.DoesNotContain("innerHTML", await _http.GetStringAsync("/app.js"));
+        Assert.DoesNotContain("insertAdjacentHTML", await _http.GetStringAsync("/app.js"));
+    }
+
+    [Fact]
+    public async Task Training_work_is_capped_per_request_and_the_message_says_the_cap()
+    {
+        using var http = new HttpClient { BaseAddress = _http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var started = await http.PostAsync("/api/train", new StringContent("{\"n\":2000,\"hidden\":[256,256,256,256],\"noise\":0.1,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":2000,\"seed\":1}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var body = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement;
+        string id = body.GetProperty("id").GetString()!;
+        // The request that held a core for 145 s is refused at once, naming the cap and what would fit.
+        var tooMuch = await http.PostAsync($"/api/train/{id}/step", new StringContent("{\"steps\":2000}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, tooMuch.StatusCode);
+        string message = JsonDocument.Parse(await tooMuch.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
+        int maxSteps = body.GetProperty("maxSteps").GetInt32();
+        long parameters = body.GetProperty("parameters").GetInt64();
+        Assert.Equal(198_658, parameters);
+        Assert.Equal((int)(Limits.MaxTrainingWork / Limits.TrainingWork(1, 2000, parameters)), maxSteps);
+        Assert.InRange(maxSteps, 1, 100);
+        Assert.Contains("over the cap of 2E+10", message);
+        Assert.Contains($"ask for at most {maxSteps} steps", message);
+        var fits = await http.PostAsync($"/api/train/{id}/step", new StringContent($"{{\"steps\":{maxSteps}}}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+        await http.DeleteAsync($"/api/train/{id}");
+    }
+
+    [Fact]
+    public async Task Trajectory_work_is_capped_as_steps_times_optimizers()
+    {
+        string Request(int steps, int optimizers) =>
+            $$"""{"function":"rosenbrock","start":[-1.5,2],"steps":{{steps}},"optimizers":[{{string.Join(",", Enumerable.Repeat("""{"optimizer":"adam"}""", optimizers))}}]}""";
+        var (status, body) = await Post("/api/trajectory", Request(6000, 8));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("48000 updates; the cap is 40000 a request (steps x optimizers)", body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await Post("/api/trajectory", Request(20000, 1))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Post("/api/trajectory", Request(5000, 8))).Status);
+    }
+
+    [Fact]
+    public async Task A_start_where_the_surface_is_not_defined_is_refused_with_a_message()
+    {
+        var (status, body) = await Post("/api/trajectory", """{"function":"log(x) + y^2","start":[-1,0.5],"steps":10,"optimizers":[{"optimizer":"adam"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("the surface is not defined at the start (-1, 0.5)", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Idle_sessions_expire_on_a_timer_without_a_new_request()
+    {
+        using var sessions = new TrainingSessions(idle: TimeSpan.FromMilliseconds(300), check: TimeSpan.FromMilliseconds(100));
+        int released = 0;
+        sessions.Released += () => Interlocked.Increment(ref released);
+        sessions.Start(new TrainStartRequest(50, 0.1, 0, null, [4], "relu", "adam", null, null, 8, 1));
+        Assert.Equal(1, sessions.Count);
+        for (int i = 0; i < 100 && sessions.Count > 0; i++) await Task.Delay(50);
+        Assert.Equal(0, sessions.Count);
+        Assert.True(released > 0);
+    }
+
+    [Fact]
+    public void A_new_session_displaces_the_least_recently_used_one_instead_of_locking_the_user_out()
+    {
+        using var sessions = new TrainingSessions();
+        var ids = new List<string>();
+        for (int i = 0; i < TrainingSessions.MaxSessions + 5; i++)
+            ids.Add(JsonSerializer.SerializeToElement(sessions.Start(new TrainStartRequest(50, 0.1, 0, null, [4], "relu", "adam", null, null, 8, 1))).GetProperty("id").GetString()!);
+        Assert.Equal(TrainingSessions.MaxSessions, sessions.Count);
+        var gone = Assert.Throws<BadRequest>(() => sessions.Step(ids[0], 1, CancellationToken.None));
+        Assert.Contains("closed to make room", gone.Message);
+        sessions.Step(ids[^1], 1, CancellationToken.None);
+        // Big sessions are bounded by memory too: the newest always fits, the oldest make room.
+        using var big = new TrainingSessions();
+        for (int i = 0; i < 12; i++)
+            big.Start(new TrainStartRequest(2000, 0.1, 0, null, [256, 256, 256, 256], "relu", "adam", null, null, 2000, 1));
+        Assert.InRange(big.Count, 1, (int)(TrainingSessions.MaxBytes / (25L << 20)));
+    }
+
+    [Fact]
+    public async Task A_page_can_end_its_session_with_a_beacon_post()
+    {
+        var (_, started) = await Post("/api/train", "{\"n\":50,\"hidden\":[4]," + Moons + "}");
+        string id = started.GetProperty("id").GetString()!;
+        var beacon = await _http.PostAsync($"/api/train/{id}/stop", new StringContent("", Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.NoContent, beacon.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.PostAsync($"/api/train/{id}/stop", null)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("10.1.2.3:8350", null, null)]
+    [InlineData("127.0.0.1:8350", null, null)]
+    [InlineData("10.1.2.3:8351", null, 400)]
+    [InlineData("evil.example:8350", null, 400)]
+    [InlineData("10.1.2.3:8350", "http://10.1.2.3:8350", null)]
+    [InlineData("10.1.2.3:8350", "http://evil.example:8350", 403)]
+    public void A_server_bound_to_another_address_answers_to_that_address_too(string host, string? origin, int? status)
+    {
+        var check = new HostCheck(IPAddress.Parse("10.1.2.3"));
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.Host = new Microsoft.AspNetCore.Http.HostString(host);
+        if (origin is not null) http.Request.Headers.Origin = origin;
+        Assert.Equal(status, check.Refusal(http.Request, 8350)?.Status);
     }
 }

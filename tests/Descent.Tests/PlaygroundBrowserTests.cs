@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Descent.Playground;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
@@ -27,7 +28,9 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         Assert.True(File.Exists("/usr/bin/chromium") && File.Exists("/usr/bin/chromedriver"), "Chromium is missing: ./test installs it (apt-get install chromium chromium-driver).");
         var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
         options.AddArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1300,1000", $"--user-data-dir={Directory.CreateTempSubdirectory("descent-chromium").FullName}");
+            "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1300,1250",
+            // evil.example stands for a DNS-rebinding attacker's name that resolves to this machine.
+            "--host-resolver-rules=MAP evil.example 127.0.0.1", $"--user-data-dir={Directory.CreateTempSubdirectory("descent-chromium").FullName}");
         options.SetLoggingPreference(LogType.Browser, LogLevel.All);
         var service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
         service.HideCommandPromptWindow = true;
@@ -48,6 +51,20 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
     {
         new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(_ => By("status").Text.Contains("updates") && By("status").Text != previous || By("results").Text != previous);
         Thread.Sleep(1800); // let the 1.5 s path animation finish before reading or screenshotting
+    }
+
+    private object? Js(string script) => ((IJavaScriptExecutor)_browser).ExecuteScript(script);
+
+    /// <summary>The surface canvas's colour at run <paramref name="run"/>'s point <paramref name="index"/> (negative: from the end).</summary>
+    private string MarkerColour(int run, int index) => (string)Js(
+        $"const c = document.getElementById('surface'), f = surfaceFrame(), path = result.runs[{run}].path, p = path.at({index});" +
+        "const d = c.getContext('2d').getImageData(Math.round(f.x(p[0])), Math.round(f.y(p[1])), 1, 1).data; return d[0]+','+d[1]+','+d[2];")!;
+
+    private void AssertNoConsoleErrors()
+    {
+        // A refused request (400, shown on the page) is logged by the browser too; anything else is a fault.
+        var errors = _browser.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level == LogLevel.Severe && !e.Message.Contains("status of 400")).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => e.Message)));
     }
 
     private void Shot(string name) => _browser.GetScreenshot().SaveAsFile(Path.Combine(Shots, name + ".png"));
@@ -109,11 +126,7 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         }
 
         // The canvas shows the path's end where the API says it is: the marker's pixel has the optimizer's colour.
-        var canvasColour = (string?)((IJavaScriptExecutor)_browser).ExecuteScript(
-            "const c = document.getElementById('surface'); const v = surface.view; const p = result.runs[0].path.at(-1);" +
-            "const x = Math.round((p[0]-v[0])/(v[1]-v[0])*c.width), y = Math.round((v[3]-p[1])/(v[3]-v[2])*c.height);" +
-            "const d = c.getContext('2d').getImageData(Math.min(x, c.width-1), Math.min(y, c.height-1), 1, 1).data; return d[0]+','+d[1]+','+d[2];");
-        Assert.Equal("31,119,180", canvasColour); // #1f77b4, the first optimizer's colour
+        Assert.Equal("31,119,180", MarkerColour(0, -1)); // #1f77b4, the first optimizer's colour
 
         var errors = _browser.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level == LogLevel.Severe).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => e.Message)));
@@ -172,8 +185,212 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
             throw new Xunit.Sdk.XunitException($"training did not resume: status '{By("t-status").Text}', error '{By("t-error").Text}'");
         }
         By("t-reset").Click();
-        wait.Until(_ => By("t-status").Text == "reset");
+        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready", StringComparison.Ordinal));
         var errors = _browser.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level == LogLevel.Severe).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => e.Message)));
+    }
+
+    [Fact]
+    public void A_hostile_link_runs_no_script_and_says_what_was_wrong()
+    {
+        const string Payload = "\"><img src=x onerror=\"window.pwned=1;document.title='pwned'\">";
+        string hash = JsonSerializer.Serialize(new { opts = new object[] { new { o = "sgd", h = new { lr = Payload } } } });
+        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(hash));
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("status").Text.Contains("updates") || By("expression-error").Displayed);
+        Thread.Sleep(500);
+        Assert.Null(Js("return window.pwned ?? null;"));
+        Assert.Equal("Descent playground", _browser.Title);
+        Assert.Empty(_browser.FindElements(OpenQA.Selenium.By.CssSelector("img")));
+        Assert.True(By("link-error").Displayed);
+        Assert.Contains("sgd lr must be a number", By("link-error").Text);
+        Assert.Contains("showing the default view", By("link-error").Text);
+
+        // A label is echoed by the server into the legend and the table: it must stay text.
+        string labelled = JsonSerializer.Serialize(new { opts = new object[] { new { o = "adamm", h = new { } } } });
+        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(labelled));
+        _browser.Navigate().Refresh();
+        wait.Until(_ => By("link-error").Displayed && By("status").Text.Contains("updates"));
+        Assert.Contains("unknown optimizer 'adamm'", By("link-error").Text);
+        foreach (var bad in new[] { "{\"x\":\"1\"}", "{\"n\":-5}", "{\"opts\":\"sgd\"}", "{\"opts\":[{\"o\":\"adam\",\"h\":{\"momentum\":0.9}}]}", "not json", "{\"zoom\":2}" })
+        {
+            _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(bad));
+            _browser.Navigate().Refresh();
+            wait.Until(_ => By("link-error").Displayed && By("status").Text.Contains("updates"));
+            Assert.Contains("could not be used", By("link-error").Text);
+        }
+        Assert.Null(Js("return window.pwned ?? null;"));
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public void A_rebinding_name_for_this_machine_gets_no_page()
+    {
+        int port = new Uri(_url).Port;
+        _browser.Navigate().GoToUrl($"http://evil.example:{port}/");
+        Assert.Contains("answers only to", _browser.PageSource);
+        Assert.Empty(_browser.FindElements(OpenQA.Selenium.By.Id("surface")));
+        _browser.Navigate().GoToUrl($"http://localhost:{port}/");
+        new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(_ => By("status").Text.Contains("updates"));
+    }
+
+    [Fact]
+    public void Reloading_the_training_view_many_times_never_locks_the_user_out()
+    {
+        var sessions = _app.Services.GetRequiredService<TrainingSessions>();
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        int Step() => int.Parse(System.Text.RegularExpressions.Regex.Match(By("t-status").Text, @"step (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        for (int i = 0; i < TrainingSessions.MaxSessions + 4; i++)
+        {
+            _browser.Navigate().GoToUrl(_url + "?reload=" + i);
+            wait.Until(_ => By("status").Text.Contains("updates"));
+            By("tab-train").Click();
+            By("t-start").Click();
+            wait.Until(_ => By("t-error").Displayed || (By("t-status").Text.StartsWith("step ", StringComparison.Ordinal) && Step() >= 25));
+            Assert.False(By("t-error").Displayed, $"reload {i}: {By("t-error").Text}");
+        }
+        _browser.Navigate().GoToUrl("about:blank");
+        // The pages that went away ended their sessions themselves (sendBeacon on pagehide).
+        for (int i = 0; i < 50 && sessions.Count > 0; i++) Thread.Sleep(100);
+        Assert.Equal(0, sessions.Count);
+    }
+
+    [Fact]
+    public void Undefined_starts_and_values_are_shown_and_the_optimizer_cap_disables_adding()
+    {
+        string hash = JsonSerializer.Serialize(new { f = "log(x) + y^2", x = -1, y = 0.5, n = 50, opts = new object[] { new { o = "adam", h = new { lr = 0.05 } } } });
+        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(hash));
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("expression-error").Displayed);
+        Assert.Contains("not defined at the start (-1, 0.5)", By("expression-error").Text);
+        Assert.DoesNotContain("computing", By("status").Text);
+        // Moving the start to where the formula is defined draws it, with the undefined half in its own colour.
+        var x = By("start-x");
+        x.Clear();
+        x.SendKeys("1");
+        x.SendKeys(Keys.Tab);
+        wait.Until(_ => By("status").Text.Contains("updates"));
+        Thread.Sleep(1800);
+        string undefinedPixel = (string)Js("const f = surfaceFrame(), d = document.getElementById('surface').getContext('2d').getImageData(Math.round(f.x(-2)), Math.round(f.y(-2.5)), 1, 1).data; return d[0]+','+d[1]+','+d[2];")!;
+        Assert.Equal("200,200,200", undefinedPixel);
+        Shot("playground-undefined");
+        for (int i = 1; i < 8; i++)
+        {
+            Assert.True(By("add-optimizer").Enabled);
+            By("add-optimizer").Click();
+        }
+        wait.Until(_ => _browser.FindElements(OpenQA.Selenium.By.CssSelector(".optimizer")).Count == 8);
+        Assert.False(By("add-optimizer").Enabled);
+        Assert.Contains("at most 8", By("add-optimizer").Text);
+        wait.Until(_ => By("status").Text.StartsWith("8 optimizer(s)", StringComparison.Ordinal));
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public void The_replay_scrubber_moves_every_marker_to_the_same_update()
+    {
+        _browser.Navigate().GoToUrl(_url);
+        new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(_ => By("status").Text.Contains("updates"));
+        Thread.Sleep(1800);
+        Assert.Equal("Play", By("play").Text); // the replay ran to its end
+        Assert.Equal("300", By("replay-index").Text);
+        Js("const s = document.getElementById('replay'); s.value = 40; s.dispatchEvent(new Event('input'));");
+        Assert.Equal("40", By("replay-index").Text);
+        Assert.Equal("31,119,180", MarkerColour(0, 40));
+        Assert.Equal("214,39,40", MarkerColour(1, 40));
+        var scrubber = By("replay");
+        scrubber.SendKeys(Keys.ArrowRight);
+        Assert.Equal("41", By("replay-index").Text);
+        Assert.Equal("214,39,40", MarkerColour(1, 41));
+        Shot("playground-replay");
+        By("play").Click();
+        Assert.Equal("Pause", By("play").Text);
+        new WebDriverWait(_browser, TimeSpan.FromSeconds(10)).Until(_ => By("replay-index").Text == "300");
+        // The hover readout names each run's loss and point at the update under the pointer.
+        new OpenQA.Selenium.Interactions.Actions(_browser).MoveToElement(By("loss")).Perform();
+        Assert.Matches(@"^update \d+: sgd lr 0\.001 momentum 0\.9: loss [\d.e+-]+ at \(", By("readout").Text);
+        Assert.Contains("sgd lr 0.001 momentum 0.9", By("legend").Text);
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public void The_training_view_draws_the_data_first_applies_settings_at_once_and_stops_when_told()
+    {
+        _browser.Navigate().GoToUrl(_url);
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("status").Text.Contains("updates"));
+        By("tab-train").Click();
+        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready", StringComparison.Ordinal));
+        long ClassPixels() => (long)Js(
+            "const c = document.getElementById('boundary'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;" +
+            "for (let i = 0; i < d.length; i += 4) if ((d[i]===31&&d[i+1]===95&&d[i+2]===168) || (d[i]===217&&d[i+1]===95&&d[i+2]===2)) n++; return n;")!;
+        Assert.True(ClassPixels() > 500, "the points are drawn before training");
+        var n = By("t-n");
+        n.Clear();
+        n.SendKeys("200");
+        n.SendKeys(Keys.Tab);
+        wait.Until(_ => (long)Js("return training.points.length;")! == 200);
+        Assert.StartsWith("step 0: ready", By("t-status").Text);
+        var stop = By("t-stop");
+        stop.Clear();
+        stop.SendKeys("110");
+        By("t-start").Click();
+        wait.Until(_ => By("t-status").Text.Contains("stopped after"));
+        Assert.StartsWith("step 110:", By("t-status").Text);
+        Assert.Contains("stopped after 110 steps", By("t-status").Text);
+        Assert.InRange((long)Js("return training.history.length;")!, 2, 400);
+        Assert.Null(Js("return training.history.find((h) => 'probability' in h) ?? null;"));
+        Shot("playground-training");
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public void The_page_fits_a_narrow_screen_and_the_map_takes_arrow_keys()
+    {
+        _browser.Manage().Window.Size = new System.Drawing.Size(400, 900);
+        _browser.Navigate().GoToUrl(_url);
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("status").Text.Contains("updates"));
+        Assert.True((long)Js("return document.documentElement.scrollWidth;")! <= (long)Js("return window.innerWidth;")!, "no sideways scrolling at 400 px");
+        Thread.Sleep(1800);
+        Shot("playground-narrow");
+        string before = By("start-x").GetAttribute("value")!;
+        By("surface").SendKeys(Keys.ArrowRight);
+        Assert.NotEqual(before, By("start-x").GetAttribute("value"));
+        wait.Until(_ => JsonDocument.Parse((string)Js("return decodeURIComponent(location.hash.slice(1));")!).RootElement.GetProperty("x").GetDouble() > double.Parse(before, CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Choosing_a_surface_keeps_the_start_inside_its_view()
+    {
+        _browser.Navigate().GoToUrl(_url);
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("status").Text.Contains("updates"));
+        Assert.Equal("2", By("start-y").GetAttribute("value"));
+        new SelectElement(By("landscape")).SelectByText("ravine"); // its view is y in [-1.5, 1.5]
+        wait.Until(_ => JsonDocument.Parse((string)Js("return decodeURIComponent(location.hash.slice(1));")!).RootElement.GetProperty("f").GetString() == "ravine");
+        double y = double.Parse(By("start-y").GetAttribute("value")!, CultureInfo.InvariantCulture);
+        Assert.InRange(y, -1.5, 1.5);
+        Assert.Equal("-1.5", By("start-x").GetAttribute("value"));
+        wait.Until(_ => By("status").Text.Contains("updates") && (string)Js("return result.function;")! == "ravine");
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public void A_diverging_run_is_clipped_and_marked_instead_of_setting_the_loss_scale()
+    {
+        string hash = JsonSerializer.Serialize(new { f = "rosenbrock", x = -1.5, y = 2, n = 200, opts = new object[] { new { o = "sgd", h = new { lr = 0.01 } }, new { o = "adam", h = new { lr = 0.05 } } } });
+        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(hash));
+        new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(_ => By("status").Text.Contains("updates"));
+        Thread.Sleep(1800);
+        Assert.Contains("sgd lr 0.01 (diverged at update", By("legend").Text);
+        // The scale is set by where the runs start (a decade above it), not by the diverging run.
+        double top = Convert.ToDouble(Js("return lossScale().hi;"), CultureInfo.InvariantCulture);
+        double start = Convert.ToDouble(Js("return Math.log10(result.runs[1].path[0][2]);"), CultureInfo.InvariantCulture);
+        Assert.Equal(start + 1, top, 9);
+        Assert.True(Convert.ToDouble(Js("return Math.max(...result.runs[0].path.map((p) => Math.log10(p[2])));"), CultureInfo.InvariantCulture) > top + 3);
+        Assert.True((bool)Js("return lossScale().log;")!);
+        Shot("playground-diverged");
+        AssertNoConsoleErrors();
     }
 }
