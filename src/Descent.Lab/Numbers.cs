@@ -36,6 +36,6 @@ public static class Numbers
     /// <summary>Seconds with one decimal.</summary>
     public static string Seconds(double seconds) => seconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
 
-    /// <summary>A ratio with two significant digits and a times sign: "25x".</summary>
-    public static string Times(double ratio) => Format(ratio, 2) + "x";
+    /// <summary>A ratio with three significant digits and a times sign: "25.3x".</summary>
+    public static string Times(double ratio) => Format(ratio) + "x";
 }

@@ -25,9 +25,6 @@ public sealed class Compaction : IDisposable
     /// <summary>How long without requests counts as quiet.</summary>
     public TimeSpan Quiet { get; }
 
-    /// <summary>Compactions done so far.</summary>
-    public int Count { get; private set; }
-
     /// <summary>A request started.</summary>
     public void Begin()
     {
@@ -52,7 +49,6 @@ public sealed class Compaction : IDisposable
         Volatile.Write(ref _dirty, 0);
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        Count++;
     }
 
     /// <inheritdoc/>

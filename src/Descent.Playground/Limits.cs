@@ -15,7 +15,7 @@ public static class Limits
 
     /// <summary>
     /// Most updates in one trajectory request, summed over its optimizers (steps x optimizers): 8 x 5000
-    /// Adam updates on a 332-character formula took 0.17 s of one core (2-core AMD EPYC), so this keeps a
+    /// Adam updates on a 300-character formula took under 0.2 s of one core (2-core AMD EPYC), so this keeps a
     /// request well under a second while one optimizer may still run for <see cref="MaxSteps"/>.
     /// </summary>
     public const int MaxTrajectoryUpdates = 40000;
@@ -33,12 +33,16 @@ public static class Limits
     public const double MaxCoordinate = 1e6;
 
     /// <summary>
-    /// Most training work in one request, counted as steps x batch x (parameters + <see cref="ExampleOverhead"/>).
-    /// One core trains 0.7e10 to 1.6e10 of these units a second (Adam on two moons, networks from 16 to
-    /// 256x256x256x256 units at batch 32 to 2000, on a 2-core AMD EPYC with AVX-512), so the cap is 1.2 to
-    /// 2.9 seconds of work; a tiny network reaches <see cref="TrainingSessions.MaxStepsPerRequest"/> first.
+    /// Most training work in one request, counted as steps x batch x <see cref="ExampleCost"/>. One core trains
+    /// 0.7e10 to 1.6e10 of these units a second (Adam on two moons, networks from 16 to 256x256x256x256 units at
+    /// batch 32 to 2000, on a 2-core AMD EPYC with AVX-512), so the cap is 1.2 to 2.9 seconds of work; a tiny
+    /// network reaches <see cref="TrainingSessions.MaxStepsPerRequest"/> first. <see cref="MaxTrainingSeconds"/>
+    /// stops a request that the estimate still underrates.
     /// </summary>
     public const double MaxTrainingWork = 2e10;
+
+    /// <summary>Wall-clock budget of one training request: past it the request returns the steps it has done.</summary>
+    public const double MaxTrainingSeconds = 4;
 
     /// <summary>
     /// The fixed cost of one example in a training step (drawing it, the loss), in units of one
@@ -46,6 +50,21 @@ public static class Limits
     /// </summary>
     public const int ExampleOverhead = 1000;
 
-    /// <summary>Training work of <paramref name="steps"/> steps of <paramref name="batch"/> examples through <paramref name="parameters"/> parameters.</summary>
-    public static double TrainingWork(long steps, int batch, long parameters) => (double)steps * batch * (parameters + ExampleOverhead);
+    /// <summary>
+    /// Work of one example through a network, in units of one parameter: its parameters, the fixed overhead, and
+    /// each hidden unit's activation forward and backward, which for the transcendental ones costs far more than a
+    /// multiply-add (measured per unit and example, one hidden layer of 256 at batch 2000: GELU's two erf
+    /// evaluations about 62 ns, tanh 8 ns, sigmoid 2.6 ns, against 0.1 ns a parameter).
+    /// </summary>
+    public static double ExampleCost(long parameters, long hiddenUnits, string activation) =>
+        parameters + ExampleOverhead + hiddenUnits * activation switch
+        {
+            "gelu" => 700.0,
+            "tanh" => 100.0,
+            "sigmoid" => 40.0,
+            _ => 2.0,
+        };
+
+    /// <summary>Training work of <paramref name="steps"/> steps of <paramref name="batch"/> examples of <paramref name="exampleCost"/> each.</summary>
+    public static double TrainingWork(long steps, int batch, double exampleCost) => (double)steps * batch * exampleCost;
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Descent.Training;
+using Descent.Nn;
 
 namespace Descent.Playground;
 
@@ -57,11 +58,12 @@ public sealed class TrainingSessions : IDisposable
     /// <summary>Raised after sessions were dropped or ended, so their memory can be handed back.</summary>
     public event Action? Released;
 
-    private sealed class Session(Trainer trainer, long bytes, long parameters)
+    private sealed class Session(Trainer trainer, long bytes, long parameters, double exampleCost)
     {
         public Trainer Trainer { get; } = trainer;
         public long Bytes { get; } = bytes;
         public long Parameters { get; } = parameters;
+        public double ExampleCost { get; } = exampleCost;
         public DateTime Used { get; set; } = DateTime.UtcNow;
         public int Busy;
         public object Gate { get; } = new();
@@ -108,7 +110,7 @@ public sealed class TrainingSessions : IDisposable
             throw new BadRequest(e.Message);
         }
         long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);
-        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters);
+        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, r.Hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()));
         string id = Guid.NewGuid().ToString("N");
         lock (_admission)
         {
@@ -140,18 +142,23 @@ public sealed class TrainingSessions : IDisposable
             throw new BadRequest($"no training session '{id}': it ended or was closed to make room for a newer one; press Train to start again.");
         if (steps is < 0 or > MaxStepsPerRequest) throw new BadRequest($"steps must be between 0 and {MaxStepsPerRequest}, got {steps}.");
         int batch = session.Trainer.Batches.BatchSize;
-        if (Limits.TrainingWork(steps, batch, session.Parameters) > Limits.MaxTrainingWork)
-            throw new BadRequest($"{steps} steps of batch {batch} through {session.Parameters:N0} parameters is {Limits.TrainingWork(steps, batch, session.Parameters):G3} units of work " +
-                $"(steps x batch x (parameters + {Limits.ExampleOverhead})), over the cap of {Limits.MaxTrainingWork:G3} a request (one to three seconds); ask for at most {MaxSteps(session)} steps.");
+        if (Limits.TrainingWork(steps, batch, session.ExampleCost) > Limits.MaxTrainingWork)
+            throw new BadRequest($"{steps} steps of batch {batch} through {session.Parameters:N0} parameters is {Limits.TrainingWork(steps, batch, session.ExampleCost):G3} units of work " +
+                $"(steps x batch x (parameters + {Limits.ExampleOverhead} + a cost per hidden unit for its activation)), over the cap of {Limits.MaxTrainingWork:G3} a request (one to three seconds); ask for at most {MaxSteps(session)} steps.");
         Interlocked.Increment(ref session.Busy);
         try
         {
             lock (session.Gate)
             {
                 session.Used = DateTime.UtcNow;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 for (int i = 0; i < steps; i++)
                 {
-                    if ((i & 63) == 0) cancel.ThrowIfCancellationRequested();
+                    if ((i & 15) == 0)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        if (clock.Elapsed.TotalSeconds > Limits.MaxTrainingSeconds) break;   // the state says how far it got
+                    }
                     double loss = session.Trainer.TrainStep();
                     if (!double.IsFinite(loss)) throw new BadRequest($"the loss became {loss} at step {session.Trainer.Step + 1}: the learning rate is too high; reset with a smaller one.");
                 }
@@ -188,7 +195,7 @@ public sealed class TrainingSessions : IDisposable
 
     /// <summary>Most steps one request may take in <paramref name="s"/> under <see cref="Limits.MaxTrainingWork"/>.</summary>
     private static int MaxSteps(Session s) =>
-        (int)Math.Clamp(Limits.MaxTrainingWork / Limits.TrainingWork(1, s.Trainer.Batches.BatchSize, s.Parameters), 1, MaxStepsPerRequest);
+        (int)Math.Clamp(Limits.MaxTrainingWork / Limits.TrainingWork(1, s.Trainer.Batches.BatchSize, s.ExampleCost), 1, MaxStepsPerRequest);
 
     /// <summary>
     /// Memory a session holds: values, gradients and up to three optimizer states per parameter, and the

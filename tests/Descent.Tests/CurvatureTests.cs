@@ -132,6 +132,36 @@ public class CurvatureTests
     }
 
     [Fact]
+    public void Lanczos_converges_to_a_separated_top_eigenvalue_in_few_steps_and_stops_on_an_invariant_subspace()
+    {
+        // diag(1000, 500, 1, 2, ..., 198): the top two are far from the rest, so a few steps find them.
+        const int n = 200;
+        var diagonal = new double[n];
+        diagonal[0] = 1000;
+        diagonal[1] = 500;
+        for (int i = 2; i < n; i++) diagonal[i] = i - 1;
+        void Diagonal(ReadOnlySpan<double> v, Span<double> r)
+        {
+            for (int i = 0; i < n; i++) r[i] = diagonal[i] * v[i];
+        }
+        var top = Lanczos.TopEigenvalues(Diagonal, n, 2, 25, new Rng(8));
+        Assert.Equal(1000, top[0], 8);
+        Assert.Equal(500, top[1], 8);
+
+        // A start in the span of two eigenvectors: the Krylov space has dimension two, the iteration stops there,
+        // and the quadrature puts each eigenvalue's share of the start on it.
+        var start = new double[n];
+        start[4] = 1;
+        start[9] = Math.Sqrt(3);
+        var (values, weights) = Lanczos.Run(Diagonal, start, 50);
+        Assert.Equal(2, values.Length);
+        Assert.Equal(diagonal[9], values[0], 10);
+        Assert.Equal(diagonal[4], values[1], 10);
+        Assert.Equal(0.75, weights[0], 10);
+        Assert.Equal(0.25, weights[1], 10);
+    }
+
+    [Fact]
     public void Symmetric_eigen_decomposition_reconstructs_its_matrix()
     {
         var rng = new Rng(4);

@@ -256,12 +256,38 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         int maxSteps = body.GetProperty("maxSteps").GetInt32();
         long parameters = body.GetProperty("parameters").GetInt64();
         Assert.Equal(198_658, parameters);
-        Assert.Equal((int)(Limits.MaxTrainingWork / Limits.TrainingWork(1, 2000, parameters)), maxSteps);
+        Assert.Equal((int)(Limits.MaxTrainingWork / Limits.TrainingWork(1, 2000, Limits.ExampleCost(parameters, 4 * 256, "relu"))), maxSteps);
         Assert.InRange(maxSteps, 1, 100);
         Assert.Contains("over the cap of 2E+10", message);
         Assert.Contains($"ask for at most {maxSteps} steps", message);
         var fits = await http.PostAsync($"/api/train/{id}/step", new StringContent($"{{\"steps\":{maxSteps}}}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+        await http.DeleteAsync($"/api/train/{id}");
+    }
+
+    [Theory]
+    [InlineData("gelu")]
+    [InlineData("tanh")]
+    [InlineData("sigmoid")]
+    public async Task Costly_activations_count_in_the_cap_and_a_request_stops_at_its_time_budget(string activation)
+    {
+        // One hidden layer of 256 with GELU had run 140 s in a request the parameter count alone let through.
+        using var http = new HttpClient { BaseAddress = _http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var started = await http.PostAsync("/api/train", new StringContent($"{{\"n\":2000,\"hidden\":[256],\"noise\":0.1,\"flip\":0,\"activation\":\"{activation}\",\"optimizer\":\"adam\",\"batch\":2000,\"seed\":1}}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var body = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement;
+        string id = body.GetProperty("id").GetString()!;
+        int maxSteps = body.GetProperty("maxSteps").GetInt32();
+        long parameters = body.GetProperty("parameters").GetInt64();
+        Assert.Equal((int)(Limits.MaxTrainingWork / Limits.TrainingWork(1, 2000, Limits.ExampleCost(parameters, 256, activation))), maxSteps);
+        Assert.True(maxSteps < Limits.MaxTrainingWork / Limits.TrainingWork(1, 2000, Limits.ExampleCost(parameters, 256, "relu")) / 2, $"{activation}: {maxSteps} steps allowed");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var step = await http.PostAsync($"/api/train/{id}/step", new StringContent($"{{\"steps\":{maxSteps}}}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, step.StatusCode);
+        // Not a speed assertion: a bound five times the budget, to show the request cannot run for minutes.
+        Assert.True(clock.Elapsed.TotalSeconds < 5 * Limits.MaxTrainingSeconds, $"{activation}: {clock.Elapsed.TotalSeconds:F1} s");
+        var state = JsonDocument.Parse(await step.Content.ReadAsStringAsync()).RootElement;
+        Assert.InRange(state.GetProperty("step").GetInt32(), 1, maxSteps);
         await http.DeleteAsync($"/api/train/{id}");
     }
 

@@ -206,13 +206,24 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         Assert.Contains("sgd lr must be a number", By("link-error").Text);
         Assert.Contains("showing the default view", By("link-error").Text);
 
-        // A label is echoed by the server into the legend and the table: it must stay text.
-        string labelled = JsonSerializer.Serialize(new { opts = new object[] { new { o = "adamm", h = new { } } } });
-        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(labelled));
+        // A formula passes the link's checks and goes to the server, whose error message quotes it back into the page:
+        // it must stay text.
+        string formula = JsonSerializer.Serialize(new { f = "x +" + Payload });
+        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(formula));
+        _browser.Navigate().Refresh();
+        wait.Until(_ => By("expression-error").Displayed);
+        Assert.Contains("onerror", By("expression-error").Text);   // the payload is shown, as text
+        Assert.Empty(_browser.FindElements(OpenQA.Selenium.By.CssSelector("img")));
+        Assert.Null(Js("return window.pwned ?? null;"));
+
+        string unknown = JsonSerializer.Serialize(new { opts = new object[] { new { o = "adamm", h = new { } } } });
+        _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(unknown));
         _browser.Navigate().Refresh();
         wait.Until(_ => By("link-error").Displayed && By("status").Text.Contains("updates"));
         Assert.Contains("unknown optimizer 'adamm'", By("link-error").Text);
-        foreach (var bad in new[] { "{\"x\":\"1\"}", "{\"n\":-5}", "{\"opts\":\"sgd\"}", "{\"opts\":[{\"o\":\"adam\",\"h\":{\"momentum\":0.9}}]}", "not json", "{\"zoom\":2}" })
+        // Names every JavaScript object inherits are not optimizers either.
+        foreach (var bad in new[] { "{\"x\":\"1\"}", "{\"n\":-5}", "{\"opts\":\"sgd\"}", "{\"opts\":[{\"o\":\"adam\",\"h\":{\"momentum\":0.9}}]}", "not json", "{\"zoom\":2}",
+            "{\"opts\":[{\"o\":\"constructor\"}]}", "{\"opts\":[{\"o\":\"toString\",\"h\":{\"a\":1}}]}", "{\"opts\":[{\"o\":\"__proto__\"}]}" })
         {
             _browser.Navigate().GoToUrl(_url + "#" + Uri.EscapeDataString(bad));
             _browser.Navigate().Refresh();

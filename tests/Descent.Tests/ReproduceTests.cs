@@ -120,7 +120,12 @@ public sealed class ReproduceTests : IDisposable
         Assert.Contains("2 seed(s)", summary);
         Assert.Contains("medians over 2 seeds", summary);
         var row = summary.Split('\n').Single(l => l.Contains("momentum minus SGD"));
-        Assert.Matches(@"points \[-?[\d.]+ points, -?[\d.]+ points\]", row);
+        var range = System.Text.RegularExpressions.Regex.Match(row, @"points \[(-?[\d.]+) points, (-?[\d.]+) points\]");
+        Assert.True(range.Success, row);
+        Assert.NotEqual(range.Groups[1].Value, range.Groups[2].Value);   // the seeds are different runs
+        var loss = summary.Split('\n').Single(l => l.Contains("| SGD: train loss, train accuracy"));
+        var lossRange = System.Text.RegularExpressions.Regex.Match(loss, @"\[([\d.e-]+), ([\d.e-]+)\]");
+        Assert.True(lossRange.Success && lossRange.Groups[1].Value != lossRange.Groups[2].Value, loss);
         (code, _, err) = CliRunner.Run("reproduce", "saddle", "--quick", "--seeds", "0", "--out", Path.Combine(_dir, "s0"));
         Assert.Equal(2, code);
         Assert.Contains("--seeds", err);

@@ -84,10 +84,12 @@ public sealed class Rosenbrock : Experiment
         for (int i = 0; i < Runs.Length; i++)
             lab.Measure(this, $"{Runs[i].Label}: largest distance to (1, 1) over the last {steps / 10} of {steps} updates (final distance)",
                 $"{Numbers.Format(tuned[i].Distance)} ({Numbers.Format(Distance(tuned[i].Path[^1]))}) at lr {Numbers.Format(tuned[i].Lr, 2)}");
-        double sgd = tuned[0].Distance;
-        double bestOther = tuned.Skip(1).Min(t => t.Distance);
-        lab.Claim(this, "SGD oscillates and crawls; momentum and Adam find smoother, faster paths", "largest distance over the last tenth of the updates, best other optimizer / SGD",
-            [bestOther / sgd], Numbers.Times, "below 0.01x (deterministic: one run)", v => v < 0.01, $"{Numbers.Format(bestOther)} vs {Numbers.Format(sgd)}");
+        // The claim names momentum and Adam: judge it by the worse of the two, not by the best of all seven.
+        int momentum = Array.FindIndex(Runs, r => r.Label == "momentum 0.9"), adam = Array.FindIndex(Runs, r => r.Label == "Adam");
+        double sgd = tuned[0].Distance, worse = Math.Max(tuned[momentum].Distance, tuned[adam].Distance);
+        lab.Claim(this, "SGD oscillates and crawls; momentum and Adam find smoother, faster paths", "largest distance over the last tenth of the updates, the worse of momentum and Adam / SGD",
+            [worse / sgd], Numbers.Times, "below 0.01x (deterministic: one run)", v => v < 0.01,
+            $"momentum {Numbers.Format(tuned[momentum].Distance)}, Adam {Numbers.Format(tuned[adam].Distance)}, SGD {Numbers.Format(sgd)}");
     }
 
     /// <summary>The largest distance to the minimum over the last tenth of the updates: robust to a run that oscillates and happens to end close.</summary>

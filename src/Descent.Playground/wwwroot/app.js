@@ -6,7 +6,7 @@
 const colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 const undefinedColor = [200, 200, 200]; // where the formula has no finite value: not a colour of the map
 const $ = (id) => document.getElementById(id);
-let landscapes = [], catalog = {}, limits = null, surface = null, result = null;
+let landscapes = [], catalog = Object.create(null), limits = null, surface = null, result = null;
 const defaults = () => ({ f: "rosenbrock", x: -1.5, y: 2, n: 300, opts: [{ o: "sgd", h: { lr: 0.001, momentum: 0.9 } }, { o: "adam", h: { lr: 0.05 } }] });
 let state = defaults();
 
@@ -51,7 +51,7 @@ function parseHash(text) {
       if (!Array.isArray(value) || value.length < 1 || value.length > limits.maxOptimizers) return { problem: `opts must list 1 to ${limits.maxOptimizers} optimizers` };
       for (const spec of value) {
         if (!isObject(spec) || typeof spec.o !== "string") return { problem: "each optimizer must be an object {o, h}" };
-        if (!(spec.o in catalog)) return { problem: `unknown optimizer '${spec.o}' (this server has ${Object.keys(catalog).join(", ")})` };
+        if (!Object.hasOwn(catalog, spec.o)) return { problem: `unknown optimizer '${spec.o}' (this server has ${Object.keys(catalog).join(", ")})` };
         if (spec.h !== undefined && !isObject(spec.h)) return { problem: `the settings of ${spec.o} must be an object` };
         for (const [name, v] of Object.entries(spec.h ?? {})) {
           const h = catalog[spec.o].find((q) => q.name === name);

@@ -70,32 +70,15 @@ public sealed class Curvature
     public (double[] Values, double[] Weights)[] SpectralQuadrature(int steps, int probes, Rng rng) => Lanczos.Quadrature(HessianTimes, Dimension, steps, probes, rng);
 
     /// <summary>
-    /// The largest and smallest Hessian eigenvalues by power iteration: on <c>H</c> for the largest, then
-    /// on <c>lambda_max I - H</c> for the smallest.
+    /// The largest and smallest Hessian eigenvalues: the extreme Ritz values of <paramref name="iterations"/> Lanczos
+    /// steps from a random start (Lanczos converges to both ends of the spectrum at once).
     /// </summary>
     public (double Max, double Min) ExtremeEigenvalues(int iterations, Rng rng)
     {
-        double max = Power(iterations, rng, shift: 0);
-        double min = max - Power(iterations, rng, shift: max);
-        return (max, min);
-    }
-
-    private double Power(int iterations, Rng rng, double shift)
-    {
-        var v = new double[Dimension];
-        for (int i = 0; i < v.Length; i++) v[i] = rng.NextNormal();
-        Normalize(v);
-        var hv = new double[Dimension];
-        double lambda = 0;
-        for (int k = 0; k < iterations; k++)
-        {
-            HessianTimes(v, hv);
-            if (shift != 0) for (int i = 0; i < v.Length; i++) hv[i] = shift * v[i] - hv[i];
-            lambda = Dot(v, hv);
-            hv.CopyTo(v, 0);
-            if (Normalize(v) == 0) break;
-        }
-        return lambda;
+        var start = new double[Dimension];
+        for (int i = 0; i < start.Length; i++) start[i] = rng.NextNormal();
+        var (values, _) = Lanczos.Run(HessianTimes, start, iterations);
+        return (values[0], values[^1]);
     }
 
     /// <summary>
@@ -127,20 +110,5 @@ public sealed class Curvature
         }
         Loss([], []);
         return total / draws;
-    }
-
-    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-    {
-        double s = 0;
-        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
-        return s;
-    }
-
-    private static double Normalize(Span<double> v)
-    {
-        double n = Math.Sqrt(Dot(v, v));
-        if (n == 0) return 0;
-        for (int i = 0; i < v.Length; i++) v[i] /= n;
-        return n;
     }
 }
