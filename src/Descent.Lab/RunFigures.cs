@@ -153,7 +153,8 @@ public static class RunFigures
     {
         var finite = values.Where(v => double.IsFinite(v) && v > 0).Select(v => Math.Log10(Math.Max(v, 1e-12))).ToList();
         if (finite.Count == 0) return;
-        double low = finite.Min(), high = finite.Max();
+        // Ticks may sit in the axis margin beyond the data (Margins below adds 8% of the span at each end).
+        double span = Math.Max(finite.Max() - finite.Min(), 1e-3), low = finite.Min() - 0.06 * span, high = finite.Max() + 0.06 * span;
         List<double> Ticks(int[] mantissas) =>
             [.. Enumerable.Range((int)Math.Floor(low), (int)Math.Ceiling(high) - (int)Math.Floor(low) + 1)
                 .SelectMany(k => mantissas.Select(m => Math.Log10(m) + k)).Where(t => t >= low - 1e-9 && t <= high + 1e-9)];

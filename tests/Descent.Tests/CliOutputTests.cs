@@ -86,6 +86,14 @@ public sealed class CliOutputTests : IDisposable
     }
 
     [Fact]
+    public void The_readme_lists_every_schedule_as_train_help_does()
+    {
+        string readme = File.ReadAllText(Path.Combine(PackageTests.RepositoryRoot(), "README.md"));
+        foreach (var line in Descent.Schedules.ScheduleSpec.Syntax)
+            Assert.Contains($"| `{line[..line.IndexOf("  ", StringComparison.Ordinal)]}` |", readme);
+    }
+
+    [Fact]
     public void Schedule_syntax_defaults_are_the_ones_parsing_uses()
     {
         // exponential's documented default gamma 0.999, step's size = run length / 3.

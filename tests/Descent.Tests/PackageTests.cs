@@ -15,7 +15,8 @@ public sealed class PackageTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static string RepositoryRoot()
+    /// <summary>The repository's root directory (where Descent.slnx is), found above the test assembly.</summary>
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Descent.slnx"))) return dir.FullName;
