@@ -140,7 +140,7 @@ internal static class TrainCommand
             if (parsed.GetValue(plot)) Descent.Lab.RunFigures.Save([dir!], plotPath, Descent.Lab.RunFigures.DefaultMetrics);
             if (parsed.GetValue(format) == "json")
             {
-                stdout.WriteLine(File.ReadAllText(Path.Combine(dir!, "summary.json")));
+                stdout.Write(File.ReadAllText(Path.Combine(dir!, "summary.json")));   // the file ends with its newline
             }
             else
             {

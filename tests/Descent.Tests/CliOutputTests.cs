@@ -130,6 +130,8 @@ public sealed class CliOutputTests : IDisposable
             Assert.EndsWith("}\n", text);
             JsonDocument.Parse(text).Dispose();
         }
+        var (_, printed, _) = CliRunner.Run("train", "--steps", "3", "--out", Path.Combine(_dir, "printed"), "--format", "json");
+        Assert.EndsWith("}\n", printed);
         string config = File.ReadAllText(Path.Combine(run, "config.json"));
         Assert.Contains("\"schedule\": \"power:tau=1e+3,alpha=1\"", config);
         Assert.Contains("it's.csv\"", config);
