@@ -199,6 +199,20 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_extended_run_keeps_the_schedule_it_started_with_and_config_json_says_which()
+    {
+        // cosine's length defaults to the run's: 40 steps here, written out so that extending the run does not stretch it.
+        Assert.Equal(0, Cli("train", "-o", "sgd", "--lr", "0.1", "--schedule", "cosine", "--steps", "40", "--eval-every", "10", "--out", Out("cos")).Code);
+        Assert.Contains("\"schedule\": \"cosine:final=0,steps=40\"", File.ReadAllText(Path.Combine(Out("cos"), "config.json")));
+        var (code, _, err) = Cli("train", "--resume", Out("cos"), "--steps", "60");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"schedule\": \"cosine:final=0,steps=40\"", File.ReadAllText(Path.Combine(Out("cos"), "config.json")));
+        // CosineAnnealingLR: update t uses 0.1 (1 + cos(pi (t-1)/40)) / 2 up to t = 41, then final = 0.
+        double[] expected = [.. new[] { 10, 20, 30, 40, 50, 60 }.Select(t => t <= 41 ? 0.1 * (1 + Math.Cos(Math.PI * (t - 1) / 40)) / 2 : 0)];
+        AssertClose(expected, CsvColumn(Out("cos"), "lr"));
+    }
+
+    [Fact]
     public void Path_problems_are_reported_in_descents_words()
     {
         string file = Out("a-file.txt");

@@ -45,6 +45,9 @@ public static class ScheduleSpec
 
         public long L(string key) => checked((long)D(key));
 
+        /// <summary>The value of <paramref name="key"/> as text that parses back to it (milestones as given).</summary>
+        public string Text(string key) => key == "milestones" ? given[key] : D(key).ToString("R", CultureInfo.InvariantCulture);
+
         public IEnumerable<long> Milestones()
         {
             if (!given.TryGetValue("milestones", out var text))
@@ -85,6 +88,26 @@ public static class ScheduleSpec
     /// <summary>Builds the schedule <paramref name="spec"/> starting from <paramref name="initial"/>, optionally behind a linear warmup of <paramref name="warmup"/> steps.</summary>
     public static Schedule Parse(string spec, double initial, long totalSteps, long warmup = 0)
     {
+        var (form, arguments) = Read(spec, initial, totalSteps, warmup);
+        var schedule = form.Create(arguments);
+        return warmup > 0 ? new Warmup(warmup, schedule) : schedule;
+    }
+
+    /// <summary>
+    /// <paramref name="spec"/> with every key written out, defaults included (<c>cosine</c> for a run of 1,000
+    /// steps is <c>cosine:final=0,steps=1000</c>): the same schedule whatever the run's length becomes, so a
+    /// resumed, extended run keeps the schedule it started with and its saved configuration says which.
+    /// </summary>
+    public static string Resolve(string spec, long totalSteps, long warmup = 0)
+    {
+        var (form, arguments) = Read(spec, 0, totalSteps, warmup);
+        form.Create(arguments);   // validates the values
+        return form.Keys.Length == 0 ? form.Name
+            : $"{form.Name}:{string.Join(',', form.Keys.Select(k => $"{k.Name}={arguments.Text(k.Name)}"))}";
+    }
+
+    private static (Form Form, Arguments Arguments) Read(string spec, double initial, long totalSteps, long warmup)
+    {
         ArgumentNullException.ThrowIfNull(spec);
         int colon = spec.IndexOf(':');
         string name = (colon < 0 ? spec : spec[..colon]).Trim().ToLowerInvariant();
@@ -104,7 +127,6 @@ public static class ScheduleSpec
         if (unknown is not null)
             throw new ArgumentException($"Invalid schedule '{spec}': {name} has no parameter '{unknown}'" +
                 (form.Keys.Length == 0 ? "." : $"; its parameters are {string.Join(", ", form.Keys.Select(k => k.Name))}."));
-        var schedule = form.Create(new Arguments(spec, initial, Math.Max(1, totalSteps - warmup), given, form.Keys));
-        return warmup > 0 ? new Warmup(warmup, schedule) : schedule;
+        return (form, new Arguments(spec, initial, Math.Max(1, totalSteps - warmup), given, form.Keys));
     }
 }

@@ -31,7 +31,6 @@ public sealed class Trainer
     /// <summary>Builds everything the config describes.</summary>
     public Trainer(TrainingConfig config)
     {
-        Config = config;
         (Train, Test) = LoadData(config);
         var loss = Losses.Parse(config.Loss);
         Loss = loss;
@@ -50,13 +49,15 @@ public sealed class Trainer
         if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
             throw new ArgumentException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten --warmup or give more --steps.");
         _schedule = ScheduleSpec.Parse(config.Schedule, options.LearningRate, TotalSteps, config.Warmup);
+        // Defaults that follow the run's length (cosine's steps, step's size) are fixed now: extending the run later keeps this schedule, and config.json says which it is.
+        Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
         Optimizer.Schedule("lr", _schedule);
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
     }
 
-    /// <summary>The configuration.</summary>
+    /// <summary>The configuration, its schedule written out with every default (see <see cref="ScheduleSpec.Resolve"/>).</summary>
     public TrainingConfig Config { get; }
 
     /// <summary>Training examples.</summary>
