@@ -20,6 +20,7 @@ public static class Cli
             new VersionOption(),
             TrajectoryCommand.Create(stdout, stderr),
             TrainCommand.Create(stdout, stderr),
+            PlotCommand.Create(stdout),
             ReproduceCommand.Create(stdout, stderr),
             BenchCommand.Create(stdout, stderr),
             PlaygroundCommand.Create(stdout, stderr),
@@ -27,14 +28,29 @@ public static class Cli
         // "--hidden=" (an option given an empty value) becomes "--hidden" "": the parser would otherwise take the next token as its value.
         args = [.. args.SelectMany(a => a.StartsWith("--", StringComparison.Ordinal) && a.EndsWith('=') ? new[] { a[..^1], "" } : [a])];
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        string where = parsed.CommandResult.Command == root ? "descent --help" : $"descent {parsed.CommandResult.Command.Name} --help";
+        // --help wins over every parse error in System.CommandLine, so "descent lr-find --help" would print the top-level help and succeed.
+        if (parsed.Action is HelpAction && parsed.UnmatchedTokens.Count > 0)
         {
-            string where = parsed.CommandResult.Command == root ? "descent --help" : $"descent {parsed.CommandResult.Command.Name} --help";
+            string token = parsed.UnmatchedTokens[0];
+            return Fail(stderr, 2, parsed.CommandResult.Command == root && !token.StartsWith('-')
+                ? $"Unknown command '{token}': choose one of {string.Join(", ", root.Subcommands.Select(c => c.Name))} (see 'descent --help')."
+                : $"Unrecognized command or argument '{token}' (see '{where}').");
+        }
+        if (parsed.Errors.Count > 0)
             return Fail(stderr, 2, $"{parsed.Errors[0].Message} (see '{where}')");
+        if (parsed.Action is HelpAction && parsed.CommandResult.Command == root)
+        {
+            WriteHelp(root, stdout);
+            return 0;
         }
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (ReaderGoneException)
+        {
+            return ReaderGone;
         }
         catch (Exception e) when (e is UsageException or ArgumentException or FormatException)
         {
@@ -46,9 +62,38 @@ public static class Cli
         }
     }
 
+    /// <summary>The exit code when standard output's reader went away: 128 + SIGPIPE, what a shell reports for a process killed by it.</summary>
+    public const int ReaderGone = 141;
+
     private static int Fail(TextWriter stderr, int code, string message)
     {
-        stderr.WriteLine("descent: error: " + message.ReplaceLineEndings(" "));
+        // One line, whatever the message quotes (a tab or a line break from a file or a formula would split or misalign it).
+        stderr.WriteLine("descent: error: " + message.ReplaceLineEndings(" ").Replace('\t', ' '));
         return code;
+    }
+
+    /// <summary>
+    /// The top-level help: each command with its arguments as a synopsis (<c>reproduce [EXPERIMENT...]</c>
+    /// for optional ones) and the first line of its description.
+    /// </summary>
+    private static void WriteHelp(Command root, TextWriter output)
+    {
+        static string Synopsis(Command c) => string.Join(" ", new[] { c.Name }.Concat(c.Arguments.Select(a =>
+        {
+            string name = a.Name.ToUpperInvariant() + (a.Arity.MaximumNumberOfValues > 1 ? "..." : "");
+            return a.Arity.MinimumNumberOfValues == 0 ? $"[{name}]" : name;
+        })));
+        var commands = root.Subcommands.Select(c => (Synopsis(c), (c.Description ?? "").Split('\n')[0].Trim())).ToList();
+        int width = commands.Max(c => c.Item1.Length) + 2;
+        output.WriteLine(root.Description);
+        output.WriteLine();
+        output.WriteLine("Usage: descent COMMAND [options]");
+        output.WriteLine();
+        output.WriteLine("Commands:");
+        foreach (var (synopsis, description) in commands) output.WriteLine($"  {synopsis.PadRight(width)}{description}");
+        output.WriteLine();
+        output.WriteLine("Options:");
+        output.WriteLine("  -h, --help  show this help; 'descent COMMAND --help' shows a command's options");
+        output.WriteLine("  --version   show the version");
     }
 }

@@ -14,7 +14,7 @@ internal sealed class ProgressDisplay(TextWriter stderr, long total)
 
     public void Report(MetricsRow row, double stepsPerSecond)
     {
-        string numbers = $"loss {row.BatchLoss:F4}  train acc {row.TrainAccuracy:P1}  test acc {row.TestAccuracy:P1}  {stepsPerSecond:N0} steps/s";
+        string numbers = $"loss {row.BatchLoss:F4}  train acc {row.TrainAccuracy:P1}  test acc {row.TestAccuracy:P1}  {stepsPerSecond:F0} steps/s";
         if (_terminal)
         {
             const int width = 30;

@@ -26,8 +26,8 @@ internal static class TrainCommand
         var init = Choice("--init", "weight initialization", "torch", "torch", "he", "xavier");
         var optimizer = Choice("--optimizer", "optimizer", "adam", [.. Descent.Optim.Optimizers.Names]);
         optimizer.Aliases.Add("-o");
-        var schedule = Text("--schedule", $"learning-rate schedule: {string.Join(", ", Descent.Schedules.ScheduleSpec.Names)}, with parameters as NAME:key=value,... (see README) [default: constant]", "spec");
-        var warmup = Text("--warmup", "steps of linear warmup before the schedule [default: 0]", "N");
+        var schedule = Text("--schedule", "learning-rate schedule NAME[:key=value,...], listed below [default: constant]", "spec");
+        var warmup = Text("--warmup", "updates of linear warmup from 0 to the schedule's first value, then the schedule; fewer than the run's steps [default: 0]", "N");
         var batch = Text("--batch", "minibatch size [default: 32]", "B");
         var dropLast = new Option<bool>("--drop-last") { Description = "skip the incomplete last batch of each epoch" };
         var steps = Text("--steps", "optimizer steps [default: 1000]", "N");
@@ -40,12 +40,15 @@ internal static class TrainCommand
         var outDir = Text("--out", "output directory (created)", "DIR");
         var resume = Text("--resume", "continue the run in DIR from its last checkpoint (give --steps or --epochs to extend it)", "DIR");
         var format = Choice("--format", "what to print at the end on stdout", "text", "text", "json");
+        var plot = new Option<bool>("--plot") { Description = "draw the loss, accuracy and learning-rate curves into DIR/curves.png at the end (as descent plot DIR)" };
         var hyper = new OptimizerArguments();
 
-        var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.")
+        var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
+            "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
+            string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax))
         {
             data, dataDir, csvFile, n, noise, flip, stretch, hidden, activation, loss, init, optimizer, schedule, warmup, batch, dropLast,
-            steps, epochs, clipNorm, clipValue, seed, evalEvery, checkpointEvery, outDir, resume, format,
+            steps, epochs, clipNorm, clipValue, seed, evalEvery, checkpointEvery, outDir, resume, format, plot,
         };
         foreach (var o in hyper.Options) command.Add(o);
         var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery };
@@ -65,11 +68,15 @@ internal static class TrainCommand
                 config = Trainer.LoadConfig(resumeDir);
                 if (Given(steps)) config = config with { Steps = Long(parsed.GetValue(steps)!, "--steps", 1), Epochs = 0 };
                 if (Given(epochs)) config = config with { Epochs = Long(parsed.GetValue(epochs)!, "--epochs", 1) };
-                dir = resumeDir;
+                dir = Paths.OutputDirectory(resumeDir, "--resume");
             }
             else
             {
                 if (dir is null) throw new UsageException("Say where to write the run: --out DIR (or --resume DIR to continue one).");
+                string dataName = Given(data) || !Given(csvFile) ? parsed.GetValue(data)! : "csv";   // --csv FILE alone means --data csv
+                RejectIgnored(dataName, Given, csvFile, dataDir, [n, noise, flip, stretch]);
+                if (parsed.GetValue(hidden) is { } hs && string.IsNullOrWhiteSpace(hs) && Given(activation))
+                    throw new UsageException("--activation has no effect on a linear model (--hidden= gives no hidden layer); drop --activation or give hidden widths.");
                 string optimizerName = parsed.GetValue(optimizer)!;
                 var options = hyper.Read(parsed, optimizerName);
                 var defaults = Descent.Optim.Optimizers.DefaultOptions(optimizerName);
@@ -78,9 +85,9 @@ internal static class TrainCommand
                 var (sx, sy) = parsed.GetValue(stretch) is { } s ? Numbers.Point(s, "--stretch") : (1.0, 1.0);
                 config = new TrainingConfig
                 {
-                    Data = parsed.GetValue(data)!,
-                    DataDir = parsed.GetValue(dataDir),
-                    Csv = parsed.GetValue(csvFile),
+                    Data = dataName,
+                    DataDir = parsed.GetValue(dataDir) is { } dd ? Paths.InputDirectory(dd, "--data-dir") : null,
+                    Csv = parsed.GetValue(csvFile) is { } cf ? Paths.InputFile(cf, "--csv") : null,
                     N = parsed.GetValue(n) is { } nn ? Numbers.Whole(nn, "--n", 2, 10_000_000) : 500,
                     Noise = parsed.GetValue(noise) is { } nz ? Numbers.Real(nz, "--noise") : 0.1,
                     Flip = parsed.GetValue(flip) is { } f ? Numbers.Real(f, "--flip") : 0,
@@ -110,25 +117,54 @@ internal static class TrainCommand
 
             var trainer = new Trainer(config);
             long totalSteps = trainer.TotalSteps;
+            if (resumeDir is null && Given(batch) && config.Batch > trainer.Train.Count)
+                throw new UsageException($"--batch {config.Batch} is larger than the training set ({trainer.Train.Count} examples); use --batch {trainer.Train.Count} for full-batch training.");
+            long from = 0;
+            if (resumeDir is not null)
+            {
+                from = Trainer.CheckpointStep(resumeDir);
+                if (totalSteps <= from)
+                    throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
+            }
+            else
+            {
+                Paths.OutputDirectory(dir!, "--out");
+            }
+            string plotPath = Path.Combine(dir!, "curves.png");
             var display = new ProgressDisplay(stderr, totalSteps);
-            stderr.WriteLine($"descent: training {trainer.Model.Sizes.Count - 2} hidden layer(s) [{string.Join(", ", trainer.Model.Sizes)}] on {trainer.Train.Name} ({trainer.Train.Count} examples), {config.Optimizer}, {totalSteps} steps -> {dir}");
+            stderr.WriteLine(resumeDir is null
+                ? $"descent: training {trainer.Model.Sizes.Count - 2} hidden layer(s) [{string.Join(", ", trainer.Model.Sizes)}] on {trainer.Train.Name} ({trainer.Train.Count} examples), {config.Optimizer}, {totalSteps} steps -> {dir}"
+                : $"descent: continuing {dir} from step {from} to step {totalSteps}");
             var summary = trainer.Run(dir!, resumeDir is not null, display.Report);
             display.Done();
+            if (parsed.GetValue(plot)) Descent.Lab.RunFigures.Save([dir!], plotPath, Descent.Lab.RunFigures.DefaultMetrics);
             if (parsed.GetValue(format) == "json")
             {
-                stdout.WriteLine(File.ReadAllText(Path.Combine(dir!, "summary.json")));
+                stdout.Write(File.ReadAllText(Path.Combine(dir!, "summary.json")));   // the file ends with its newline
             }
             else
             {
                 stdout.WriteLine($"steps           {summary.Steps}");
                 stdout.WriteLine($"train loss      {summary.TrainLoss:G6}   accuracy {summary.TrainAccuracy:P2}");
                 stdout.WriteLine($"test loss       {summary.TestLoss:G6}   accuracy {summary.TestAccuracy:P2}");
-                stdout.WriteLine($"time            {summary.Seconds:F2} s ({summary.StepsPerSecond:N0} steps/s)");
+                stdout.WriteLine($"time            {summary.Seconds:F2} s ({summary.StepsPerSecond:F0} steps/s)");
                 stdout.WriteLine($"written to      {dir}");
+                if (parsed.GetValue(plot)) stdout.WriteLine($"curves          {plotPath}");
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Rejects options the chosen data set does not read, naming the data set they belong to.</summary>
+    private static void RejectIgnored(string data, Func<Option, bool> given, Option csv, Option dataDir, Option[] moonsOnly)
+    {
+        if (data != "csv" && given(csv))
+            throw new UsageException($"--csv is read only with --data csv, not --data {data}; add --data csv or drop --csv.");
+        if (data is not ("mnist" or "fashion-mnist") && given(dataDir))
+            throw new UsageException($"--data-dir is read only with --data mnist or fashion-mnist, not --data {data}; drop it{(data == "csv" ? " (--csv names the file)" : "")}.");
+        if (data != "moons" && moonsOnly.FirstOrDefault(given) is { } o)
+            throw new UsageException($"{o.Name} shapes the moons data and has no effect on --data {data}; drop {o.Name}.");
     }
 
     private static Option<string> Text(string name, string description, string helpName) =>

@@ -43,12 +43,13 @@ internal static class TrajectoryCommand
             int n = Numbers.Whole(parsed.GetValue(steps)!, "--steps", 0, int.MaxValue - 1);
             var origin = Numbers.Point(parsed.GetValue(start)!, "--start");
             var landscape = Landscape.Get(parsed.GetValue(function)!);
+            Trajectory.RequireFiniteStart(landscape, origin);
             var path = Trajectory.Walk(landscape, xy => Descent.Optim.Optimizers.Create(optimizerName, [xy], options), origin, n);
             int? firstNonFinite = parsed.GetValue(format) == "json"
                 ? WriteJson(stdout, landscape, optimizerName, options, path)
                 : WriteCsv(stdout, path);
             if (firstNonFinite is int k)
-                stderr.WriteLine($"descent: warning: the path left the finite numbers at step {k} (the learning rate is probably too high for this landscape).");
+                stderr.WriteLine($"descent: warning: the path left the finite numbers at step {k} (the learning rate is probably too high for this landscape, or the path left the function's domain).");
             return 0;
         });
         return command;
@@ -71,7 +72,7 @@ internal static class TrajectoryCommand
     {
         int? nonFinite = null;
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("function", landscape.Name);

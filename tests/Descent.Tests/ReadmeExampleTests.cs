@@ -40,7 +40,11 @@ public class ReadmeExampleTests
             var state = new StateDict();                           // optimizer + schedule state, by parameter name
             adamw.SaveState(state);
             state.Save(path);                                      // atomic: temporary file, then rename
+
+            float error = target.Zip([.. weight.Value.ToArray(), .. bias.Value.ToArray()], (t, p) => MathF.Abs(t - p)).Max();
+            Console.WriteLine($"after {adamw.StepCount} steps: largest |p - target| = {error:F3}");
             // --- README example ends
+            Assert.True(error < 0.01, $"error {error}");
 
             for (int i = 0; i < 12; i++) Assert.Equal(target[i], weight.Value.Span[i], 2);
             for (int i = 0; i < 4; i++) Assert.Equal(target[12 + i], bias.Value.Span[i], 3);

@@ -4,14 +4,37 @@ torch.nn.Sequential (strict: every name and shape must match) and prints its pre
 
     /usr/bin/python3 tools/reference/check_safetensors.py RUN_DIR/model.safetensors 2,64,64,2 relu
 """
+import argparse
 import json
 import struct
-import sys
 
 import numpy as np
-import torch
 
-path, sizes, activation = sys.argv[1], [int(s) for s in sys.argv[2].split(",")], sys.argv[3]
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "identity"]
+
+
+def layer_sizes(text):
+    """Layer widths "2,64,64,2": the inputs, each hidden layer and the outputs."""
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of whole numbers such as 2,64,64,2")
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' needs at least an input and an output width, each >= 1")
+    return sizes
+
+
+parser = argparse.ArgumentParser(
+    description="Read a model.safetensors written by `descent train` with numpy alone, load it into the equivalent "
+                "torch.nn.Sequential with strict=True (every name and shape must match) and print its predictions.")
+parser.add_argument("path", help="the model.safetensors file of a run directory")
+parser.add_argument("sizes", type=layer_sizes, help="layer widths from inputs to outputs, as the run printed them, e.g. 2,64,64,2")
+parser.add_argument("activation", choices=ACTIVATIONS, help="the activation after each hidden layer (the run's --activation)")
+args = parser.parse_args()
+path, sizes, activation = args.path, args.sizes, args.activation
+
+import torch  # noqa: E402  (after parsing: --help and usage errors need no torch)
+
 raw = open(path, "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
 header = json.loads(raw[8:8 + n])

@@ -5,11 +5,18 @@ decodes every Event, and prints the scalars.
 
     /usr/bin/python3 tools/reference/check_tfevents.py RUN_DIR/events.out.tfevents.*
 """
+import argparse
 import os
 import struct
 import subprocess
 import sys
 import tempfile
+
+parser = argparse.ArgumentParser(
+    description="Check a TensorBoard event file written by `descent train`: TFRecord framing, every record's masked "
+                "CRC-32C, every Event decoded (needs Debian's python3-protobuf and protobuf-compiler); prints the scalars.")
+parser.add_argument("path", help="the events.out.tfevents.* file of a run directory")
+args = parser.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
 gen = tempfile.mkdtemp()
@@ -33,7 +40,7 @@ def masked(data):
 
 
 assert crc32c(b"123456789") == 0xE3069283
-raw = open(sys.argv[1], "rb").read()
+raw = open(args.path, "rb").read()
 pos, scalars = 0, {}
 while pos < len(raw):
     (length,) = struct.unpack("<Q", raw[pos:pos + 8])

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Descent.Nn;
 using Descent.Optim;
 
@@ -19,7 +20,11 @@ public static class Trajectory
     /// optimizer, configured as wanted (options, groups, schedules).
     /// </summary>
     public static PathPoint[] Run(Landscape landscape, Func<Parameter<double>, Optimizer<double>> createOptimizer,
-        (double X, double Y) start, int steps) => [.. Walk(landscape, createOptimizer, start, steps)];
+        (double X, double Y) start, int steps)
+    {
+        RequireFiniteStart(landscape, start);
+        return [.. Walk(landscape, createOptimizer, start, steps)];
+    }
 
     /// <summary>The same path as <see cref="Run(Landscape, Func{Parameter{double}, Optimizer{double}}, ValueTuple{double, double}, int)"/>, produced lazily, one point per update.</summary>
     public static IEnumerable<PathPoint> Walk(Landscape landscape, Func<Parameter<double>, Optimizer<double>> createOptimizer,
@@ -43,6 +48,23 @@ public static class Trajectory
                 optimizer.Step();
             }
         }
+    }
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> saying so when <paramref name="landscape"/> or its gradient is
+    /// not finite at <paramref name="start"/> (<c>log(x)</c> at x = -1): no optimizer can start there, whatever its
+    /// learning rate. <see cref="Run(Landscape, Func{Parameter{double}, Optimizer{double}}, ValueTuple{double, double}, int)"/>
+    /// checks this; <see cref="Walk"/> does not, so a caller streaming a path decides.
+    /// </summary>
+    public static void RequireFiniteStart(Landscape landscape, (double X, double Y) start)
+    {
+        ArgumentNullException.ThrowIfNull(landscape);
+        double value = landscape.Evaluate(start.X, start.Y, out double gx, out double gy);
+        string at = $"({start.X.ToString(CultureInfo.InvariantCulture)}, {start.Y.ToString(CultureInfo.InvariantCulture)})";
+        if (!double.IsFinite(value))
+            throw new ArgumentException($"The surface {landscape.Formula} is not finite at the start {at} (its value there is {value.ToString(CultureInfo.InvariantCulture)}); start where the function is defined.");
+        if (!double.IsFinite(gx) || !double.IsFinite(gy))
+            throw new ArgumentException($"The surface {landscape.Formula} has no finite gradient at the start {at} (the gradient there is ({gx.ToString(CultureInfo.InvariantCulture)}, {gy.ToString(CultureInfo.InvariantCulture)})); start where the function is smooth.");
     }
 
     /// <summary>The path of the optimizer called <paramref name="optimizer"/> with <paramref name="options"/>.</summary>

@@ -13,61 +13,120 @@ namespace Descent.Schedules;
 /// </summary>
 public static class ScheduleSpec
 {
+    /// <summary>
+    /// A key of a schedule: its default is <paramref name="Default"/>, or, when <paramref name="RunDivisor"/> is
+    /// above 0, the run's length after warmup divided by it (whole steps, at least 1).
+    /// </summary>
+    private sealed record Key(string Name, double Default = 0, long RunDivisor = 0)
+    {
+        public string DefaultText => RunDivisor switch
+        {
+            0 => Default.ToString(CultureInfo.InvariantCulture),
+            1 => "run length",
+            _ => $"run length / {RunDivisor}",
+        };
+    }
+
+    /// <summary>One schedule: its name, its value at update t in words, its keys, and how it is built from them.</summary>
+    private sealed record Form(string Name, string Value, Key[] Keys, Func<Arguments, Schedule> Create);
+
+    /// <summary>The values given (or defaulted) for one schedule.</summary>
+    private sealed class Arguments(string spec, double initial, long span, Dictionary<string, string> given, Key[] keys)
+    {
+        public double Initial => initial;
+
+        public double D(string key)
+        {
+            var k = keys.Single(k => k.Name == key);
+            if (!given.TryGetValue(key, out var text)) return k.RunDivisor > 0 ? Math.Max(1, span / k.RunDivisor) : k.Default;
+            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
+                : throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} is not a number.");
+        }
+
+        public long L(string key) => checked((long)D(key));
+
+        /// <summary>The value of <paramref name="key"/> as text that parses back to it (milestones as given).</summary>
+        public string Text(string key) => key == "milestones" ? given[key] : D(key).ToString("R", CultureInfo.InvariantCulture);
+
+        public IEnumerable<long> Milestones()
+        {
+            if (!given.TryGetValue("milestones", out var text))
+                throw new ArgumentException($"Invalid schedule '{spec}': multistep needs milestones=M1;M2;...");
+            return text.Split(';').Select(m => long.TryParse(m, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v
+                : throw new ArgumentException($"Invalid schedule '{spec}': milestone '{m}' is not a whole number."));
+        }
+    }
+
+    private static readonly Form[] Forms =
+    [
+        new("constant", "lr", [], a => new Constant(a.Initial)),
+        new("power", "lr / (1 + t/tau)^alpha", [new("tau", 5e4), new("alpha", 1)], a => new PowerLaw(a.Initial, a.D("tau"), a.D("alpha"))),
+        new("step", "lr gamma^floor((t-1)/size)", [new("size", RunDivisor: 3), new("gamma", 0.1)], a => new StepDecay(a.Initial, a.L("size"), a.D("gamma"))),
+        new("multistep", "lr gamma^(milestones passed)", [new("milestones"), new("gamma", 0.1)], a => new MultiStep(a.Initial, a.Milestones(), a.D("gamma"))),
+        new("exponential", "lr gamma^(t-1)", [new("gamma", 0.999)], a => new Exponential(a.Initial, a.D("gamma"))),
+        new("polynomial", "from lr to final as (1 - (t-1)/steps)^power", [new("power", 1), new("final", 0), new("steps", RunDivisor: 1)],
+            a => new Polynomial(a.Initial, a.L("steps"), a.D("power"), a.D("final"))),
+        new("cosine", "half a cosine from lr to final over steps", [new("final", 0), new("steps", RunDivisor: 1)], a => new CosineDecay(a.Initial, a.L("steps"), a.D("final"))),
+        new("restarts", "cosine from lr to final, restarting after period, period x mult, ...", [new("period", RunDivisor: 4), new("mult", 1), new("final", 0)],
+            a => new CosineWarmRestarts(a.Initial, a.L("period"), a.L("mult"), a.D("final"))),
+        new("onecycle", "from lr/div up to lr over pct of steps, then down to lr/(div final-div)", [new("pct", 0.3), new("div", 25), new("final-div", 1e4), new("steps", RunDivisor: 1)],
+            a => OneCycle.LearningRate(a.Initial, Math.Max(2, a.L("steps")), a.D("pct"), a.D("div"), a.D("final-div"))),
+        new("plateau", "lr factor^reductions, reduced when the test loss stalls for patience evaluations", [new("factor", 0.1), new("patience", 10), new("threshold", 1e-4), new("cooldown", 0), new("min", 0)],
+            a => new ReduceOnPlateau(a.Initial, PlateauMode.Min, a.D("factor"), a.L("patience"), a.D("threshold"), ThresholdMode.Relative, a.L("cooldown"), a.D("min"))),
+    ];
+
     /// <summary>The schedule names.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["constant", "power", "step", "multistep", "exponential", "polynomial", "cosine", "restarts", "onecycle", "plateau"];
+    public static IReadOnlyList<string> Names { get; } = [.. Forms.Select(f => f.Name)];
+
+    /// <summary>
+    /// One line per schedule: its syntax with every key's default, and its value at update t, e.g.
+    /// <c>exponential:gamma=0.999  lr gamma^(t-1)</c>.
+    /// </summary>
+    public static IReadOnlyList<string> Syntax { get; } =
+        [.. Forms.Select(f => (f.Keys.Length == 0 ? f.Name : $"{f.Name}:{string.Join(',', f.Keys.Select(k => k.Name == "milestones" ? "milestones=M1;M2;..." : $"{k.Name}={k.DefaultText}"))}") + "  " + f.Value)];
 
     /// <summary>Builds the schedule <paramref name="spec"/> starting from <paramref name="initial"/>, optionally behind a linear warmup of <paramref name="warmup"/> steps.</summary>
     public static Schedule Parse(string spec, double initial, long totalSteps, long warmup = 0)
     {
+        var (form, arguments) = Read(spec, initial, totalSteps, warmup);
+        var schedule = form.Create(arguments);
+        return warmup > 0 ? new Warmup(warmup, schedule) : schedule;
+    }
+
+    /// <summary>
+    /// <paramref name="spec"/> with every key written out, defaults included (<c>cosine</c> for a run of 1,000
+    /// steps is <c>cosine:final=0,steps=1000</c>): the same schedule whatever the run's length becomes, so a
+    /// resumed, extended run keeps the schedule it started with and its saved configuration says which.
+    /// </summary>
+    public static string Resolve(string spec, long totalSteps, long warmup = 0)
+    {
+        var (form, arguments) = Read(spec, 0, totalSteps, warmup);
+        form.Create(arguments);   // validates the values
+        return form.Keys.Length == 0 ? form.Name
+            : $"{form.Name}:{string.Join(',', form.Keys.Select(k => $"{k.Name}={arguments.Text(k.Name)}"))}";
+    }
+
+    private static (Form Form, Arguments Arguments) Read(string spec, double initial, long totalSteps, long warmup)
+    {
         ArgumentNullException.ThrowIfNull(spec);
         int colon = spec.IndexOf(':');
         string name = (colon < 0 ? spec : spec[..colon]).Trim().ToLowerInvariant();
-        var args = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (colon >= 0)
         {
             foreach (var part in spec[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries))
             {
                 int eq = part.IndexOf('=');
                 if (eq <= 0) throw new ArgumentException($"Invalid schedule '{spec}': '{part}' should be key=value.");
-                args[part[..eq].Trim()] = part[(eq + 1)..].Trim();
+                given[part[..eq].Trim()] = part[(eq + 1)..].Trim();
             }
         }
-        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        long span = Math.Max(1, totalSteps - warmup);
-        double D(string key, double fallback)
-        {
-            used.Add(key);
-            if (!args.TryGetValue(key, out var text)) return fallback;
-            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
-                : throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} is not a number.");
-        }
-        long L(string key, long fallback) => checked((long)D(key, fallback));
-        Schedule schedule = name switch
-        {
-            "constant" => new Constant(initial),
-            "power" => new PowerLaw(initial, D("tau", 5e4), D("alpha", 1)),
-            "step" => new StepDecay(initial, L("size", Math.Max(1, span / 3)), D("gamma", 0.1)),
-            "multistep" => new MultiStep(initial, Milestones(), D("gamma", 0.1)),
-            "exponential" => new Exponential(initial, D("gamma", 0.999)),
-            "polynomial" => new Polynomial(initial, L("steps", span), D("power", 1), D("final", 0)),
-            "cosine" => new CosineDecay(initial, L("steps", span), D("final", 0)),
-            "restarts" => new CosineWarmRestarts(initial, L("period", Math.Max(1, span / 4)), L("mult", 1), D("final", 0)),
-            "onecycle" => OneCycle.LearningRate(initial, Math.Max(2, L("steps", span)), D("pct", 0.3), D("div", 25), D("final-div", 1e4)),
-            "plateau" => new ReduceOnPlateau(initial, PlateauMode.Min, D("factor", 0.1), L("patience", 10), D("threshold", 1e-4),
-                ThresholdMode.Relative, L("cooldown", 0), D("min", 0)),
-            _ => throw new ArgumentException($"Unknown schedule '{name}': choose one of {string.Join(", ", Names)}."),
-        };
-        var unknown = args.Keys.Where(k => !used.Contains(k) && !(name == "multistep" && k.Equals("milestones", StringComparison.OrdinalIgnoreCase))).ToList();
-        if (unknown.Count > 0)
-            throw new ArgumentException($"Invalid schedule '{spec}': {name} has no parameter '{unknown[0]}'.");
-        return warmup > 0 ? new Warmup(warmup, schedule) : schedule;
-
-        IEnumerable<long> Milestones()
-        {
-            if (!args.TryGetValue("milestones", out var text))
-                throw new ArgumentException($"Invalid schedule '{spec}': multistep needs milestones=M1;M2;...");
-            return text.Split(';').Select(m => long.TryParse(m, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v
-                : throw new ArgumentException($"Invalid schedule '{spec}': milestone '{m}' is not a whole number."));
-        }
+        var form = Forms.FirstOrDefault(f => f.Name == name)
+            ?? throw new ArgumentException($"Unknown schedule '{name}': choose one of {string.Join(", ", Names)}.");
+        var unknown = given.Keys.FirstOrDefault(k => !form.Keys.Any(key => key.Name.Equals(k, StringComparison.OrdinalIgnoreCase)));
+        if (unknown is not null)
+            throw new ArgumentException($"Invalid schedule '{spec}': {name} has no parameter '{unknown}'" +
+                (form.Keys.Length == 0 ? "." : $"; its parameters are {string.Join(", ", form.Keys.Select(k => k.Name))}."));
+        return (form, new Arguments(spec, initial, Math.Max(1, totalSteps - warmup), given, form.Keys));
     }
 }

@@ -31,7 +31,6 @@ public sealed class Trainer
     /// <summary>Builds everything the config describes.</summary>
     public Trainer(TrainingConfig config)
     {
-        Config = config;
         (Train, Test) = LoadData(config);
         var loss = Losses.Parse(config.Loss);
         Loss = loss;
@@ -47,14 +46,18 @@ public sealed class Trainer
         if (config.ClipNorm < 0 || config.ClipValue < 0) throw new ArgumentException("Clipping thresholds must be >= 0 (0 turns clipping off).");
         Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
         TotalSteps = config.Epochs > 0 ? config.Epochs * Batches.BatchesPerEpoch : config.Steps;
+        if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
+            throw new ArgumentException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten --warmup or give more --steps.");
         _schedule = ScheduleSpec.Parse(config.Schedule, options.LearningRate, TotalSteps, config.Warmup);
+        // Defaults that follow the run's length (cosine's steps, step's size) are fixed now: extending the run later keeps this schedule, and config.json says which it is.
+        Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
         Optimizer.Schedule("lr", _schedule);
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
     }
 
-    /// <summary>The configuration.</summary>
+    /// <summary>The configuration, its schedule written out with every default (see <see cref="ScheduleSpec.Resolve"/>).</summary>
     public TrainingConfig Config { get; }
 
     /// <summary>Training examples.</summary>
@@ -108,8 +111,7 @@ public sealed class Trainer
         while (Step < TotalSteps)
         {
             double loss = TrainStep();
-            if (!double.IsFinite(loss))
-                throw new TrainingException($"The loss became {loss} at step {Step + 1}: the learning rate is probably too high for this model.");
+            if (!double.IsFinite(loss)) throw Diverged(loss, null);
         }
         var (trainLoss, trainAcc) = Evaluate(Train);
         var (testLoss, testAcc) = Evaluate(Test);
@@ -148,11 +150,15 @@ public sealed class Trainer
         {
             // A run killed while writing leaves its temporary file behind (the rename never happened): remove it.
             foreach (var stale in Directory.GetFiles(outDir, "*.tmp")) File.Delete(stale);
+            long at = CheckpointStep(outDir);
+            if (at >= TotalSteps)
+                throw new TrainingException($"The run in {outDir} is already at step {at}; resuming it to step {TotalSteps} would do nothing. Ask for more than {at} steps to extend it.");
             secondsBefore = LoadCheckpoint(outDir, csvPath, jsonlPath);
         }
-        else
+        // Written on resume too: an extended run's config.json must give its new length.
+        WriteJson(Path.Combine(outDir, "config.json"), Config);
+        if (!resume)
         {
-            Atomic.WriteText(Path.Combine(outDir, "config.json"), JsonSerializer.Serialize(Config, JsonOptions));
             File.WriteAllText(csvPath, MetricsRow.CsvHeader + "\n");
             File.WriteAllText(jsonlPath, "");
         }
@@ -164,14 +170,10 @@ public sealed class Trainer
         MetricsRow? last = null;
         while (Step < TotalSteps)
         {
-            double lr = Optimizer.Groups[0].Options.LearningRate;
             double loss = TrainStep();
-            if (!double.IsFinite(loss))
-            {
-                long good = File.Exists(Path.Combine(outDir, CheckpointFile)) ? StateDict.Load(Path.Combine(outDir, CheckpointFile)).GetLong("trainer.step") : 0;
-                throw new TrainingException($"The loss became {loss} at step {Step + 1} (learning rate {lr:G4}): the learning rate is probably too high for this model; lower --lr or clip gradients (--clip-norm). " +
-                    (good > 0 ? $"The last good checkpoint (step {good}) is kept in {outDir}." : "No checkpoint had been written yet."));
-            }
+            if (!double.IsFinite(loss)) throw Diverged(loss, outDir);
+            // Read after the step: the optimizer sets scheduled values at the start of Step, so this is the rate the update just used.
+            double lr = LearningRate;
             bool final = Step == TotalSteps;
             if (Step % Config.EvalEvery == 0 || final)
             {
@@ -195,12 +197,12 @@ public sealed class Trainer
                 SaveCheckpoint(outDir, new FileInfo(csvPath).Length, new FileInfo(jsonlPath).Length, secondsBefore + clock.Elapsed.TotalSeconds);
             }
         }
-        last ??= Evaluation(Optimizer.Groups[0].Options.LearningRate);
+        last ??= Evaluation(LearningRate);
         double seconds = secondsBefore + clock.Elapsed.TotalSeconds;
         var summary = new TrainingSummary(Step, seconds, last.TrainLoss, last.TrainAccuracy, last.TestLoss, last.TestAccuracy,
             (Step - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
         SaveWeights(outDir);
-        Atomic.WriteText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(new
+        WriteJson(Path.Combine(outDir, "summary.json"), new
         {
             steps = summary.Steps,
             seconds = summary.Seconds,
@@ -213,8 +215,33 @@ public sealed class Trainer
             train_examples = Train.Count,
             test_examples = Test.Count,
             parameters = Model.Values.Length,
-        }, JsonOptions));
+        });
         return summary;
+    }
+
+    /// <summary>The learning rate of group 0 as the last update used it (before any update: the configured one).</summary>
+    private double LearningRate => Optimizer.Groups[0].Options.LearningRate;
+
+    /// <summary>
+    /// The error for a non-finite minibatch loss at step <c>Step + 1</c>. The loss is computed before that
+    /// step's update, on the weights the previous update left, so that update's learning rate is the one to blame;
+    /// a loss that is not finite before any update comes from the data or the initial weights, not the learning rate.
+    /// </summary>
+    private TrainingException Diverged(double loss, string? outDir)
+    {
+        string value = loss.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (Step == 0)
+            return new TrainingException($"The loss is {value} at the start, before any update: the data or the initial weights give a non-finite loss, " +
+                $"so no learning rate can help; check {Train.Name} for huge or missing values.");
+        string checkpoint = "";
+        if (outDir is not null)
+        {
+            string path = Path.Combine(outDir, CheckpointFile);
+            long good = File.Exists(path) ? StateDict.Load(path).GetLong("trainer.step") : 0;
+            checkpoint = good > 0 ? $" The last good checkpoint (step {good}) is kept in {outDir}." : " No checkpoint had been written yet.";
+        }
+        return new TrainingException($"The loss became {value} at step {Step + 1}, after update {Step} at learning rate {MetricsRow.Format(LearningRate)}: " +
+            "the learning rate is probably too high for this model; lower --lr or clip gradients (--clip-norm)." + checkpoint);
     }
 
     private MetricsRow Evaluation(double lr)
@@ -250,9 +277,7 @@ public sealed class Trainer
 
     private double LoadCheckpoint(string outDir, string csvPath, string jsonlPath)
     {
-        string path = Path.Combine(outDir, CheckpointFile);
-        if (!File.Exists(path)) throw new TrainingException($"{outDir} holds no checkpoint ({CheckpointFile}) to resume from; start a new run with --out.");
-        var state = StateDict.Load(path);
+        var state = StateDict.Load(Path.Combine(outDir, CheckpointFile));
         state.CopyTo<float>("model.values", Model.Values);
         Optimizer.LoadState(state);
         Batches.LoadState(state, "batches");
@@ -271,6 +296,14 @@ public sealed class Trainer
         f.SetLength(length);
     }
 
+    /// <summary>The step of the checkpoint in run directory <paramref name="outDir"/>.</summary>
+    public static long CheckpointStep(string outDir)
+    {
+        string path = Path.Combine(outDir, CheckpointFile);
+        if (!File.Exists(path)) throw new TrainingException($"{outDir} holds no checkpoint ({CheckpointFile}) to resume from; start a new run with --out.");
+        return StateDict.Load(path).GetLong("trainer.step");
+    }
+
     /// <summary>Loads the configuration saved in a run directory.</summary>
     public static TrainingConfig LoadConfig(string outDir)
     {
@@ -280,7 +313,16 @@ public sealed class Trainer
             ?? throw new TrainingException($"{path} is empty.");
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Relaxed escaping: a schedule or formula keeps its '+' and '\'' readable (JSON needs only quotes, backslashes and control characters escaped).
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Writes <paramref name="value"/> as indented JSON ending with a newline, atomically.</summary>
+    private static void WriteJson<TValue>(string path, TValue value) => Atomic.WriteText(path, JsonSerializer.Serialize(value, JsonOptions) + "\n");
 
     private static (Dataset Train, Dataset Test) LoadData(TrainingConfig c)
     {

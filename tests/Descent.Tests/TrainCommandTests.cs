@@ -1,0 +1,262 @@
+using System.Globalization;
+using System.Text.Json;
+using Descent.Training;
+using Xunit;
+
+namespace Descent.Tests;
+
+/// <summary>
+/// <c>descent train</c> as a careful user meets it: the logged numbers are the ones used, every option
+/// given is honoured or refused with its reason, resumes and paths fail clearly.
+/// </summary>
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("descent-train-cli").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private string Out(string name) => Path.Combine(_dir, name);
+
+    private static (int Code, string Out, string Err) Cli(params string[] args) => CliRunner.Run(args);
+
+    private static double[] CsvColumn(string dir, string column)
+    {
+        var lines = File.ReadAllLines(Path.Combine(dir, "metrics.csv"));
+        int i = Array.IndexOf(lines[0].Split(','), column);
+        return [.. lines.Skip(1).Select(l => double.Parse(l.Split(',')[i], CultureInfo.InvariantCulture))];
+    }
+
+    private static double[] JsonlColumn(string dir, string column) =>
+        [.. File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty(column).GetDouble())];
+
+    /// <summary>The (step, value) scalars tagged <paramref name="tag"/> in a run's TensorBoard event file, decoded from its protocol buffers.</summary>
+    private static List<(long Step, float Value)> TensorBoardScalars(string dir, string tag)
+    {
+        byte[] file = File.ReadAllBytes(Directory.GetFiles(dir, "events.out.tfevents.*").Single());
+        var found = new List<(long, float)>();
+        for (int pos = 0; pos < file.Length;)
+        {
+            int length = (int)BitConverter.ToUInt64(file, pos);
+            var ev = file.AsSpan(pos + 12, length);
+            pos += 12 + length + 4;
+            long step = 0;
+            string? name = null;
+            float value = float.NaN;
+            // Event: 1 wall_time (fixed64), 2 step (varint), 5 summary { 1 value { 1 tag (string), 2 simple_value (fixed32) } }.
+            for (int i = 0; i < ev.Length;)
+            {
+                int key = ev[i++];
+                if (key == (1 << 3 | 1)) i += 8;
+                else if (key == (2 << 3 | 0)) step = (long)Varint(ev, ref i);
+                else if (key is (5 << 3 | 2) or (3 << 3 | 2))
+                {
+                    int len = (int)Varint(ev, ref i);
+                    if (key == (5 << 3 | 2)) (name, value) = SummaryValue(ev.Slice(i, len));
+                    i += len;
+                }
+                else throw new InvalidDataException($"unexpected event field key {key}");
+            }
+            if (name == tag) found.Add((step, value));
+        }
+        return found;
+
+        static ulong Varint(ReadOnlySpan<byte> b, ref int i)
+        {
+            ulong v = 0;
+            for (int shift = 0; ; shift += 7)
+            {
+                byte x = b[i++];
+                v |= (ulong)(x & 0x7f) << shift;
+                if (x < 0x80) return v;
+            }
+        }
+
+        static (string, float) SummaryValue(ReadOnlySpan<byte> summary)
+        {
+            int i = 1;   // field 1 (value), length-delimited
+            int len = (int)Varint(summary, ref i);
+            var value = summary.Slice(i, len);
+            int j = 1;   // field 1 (tag)
+            int tagLength = (int)Varint(value, ref j);
+            string tag = System.Text.Encoding.UTF8.GetString(value.Slice(j, tagLength));
+            j += tagLength + 1;   // field 2 (simple_value), fixed32
+            return (tag, BitConverter.ToSingle(value.Slice(j, 4)));
+        }
+    }
+
+    private static void AssertClose(double[] expected, IReadOnlyList<double> actual)
+    {
+        Assert.Equal(expected.Length, actual.Count);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-12 * Math.Max(1, Math.Abs(expected[i])), $"row {i + 1}: expected {expected[i]}, logged {actual[i]}");
+    }
+
+    [Fact]
+    public void The_logged_learning_rate_is_the_one_each_update_used()
+    {
+        // ExponentialLR: update t uses lr gamma^(t-1).
+        var (code, _, err) = Cli("train", "--out", Out("exp"), "-o", "sgd", "--lr", "0.1", "--schedule", "exponential:gamma=0.5", "--steps", "3", "--eval-every", "1");
+        Assert.True(code == 0, err);
+        double[] expected = [0.1, 0.05, 0.025];
+        AssertClose(expected, CsvColumn(Out("exp"), "lr"));
+        AssertClose(expected, JsonlColumn(Out("exp"), "lr"));
+        var board = TensorBoardScalars(Out("exp"), "lr");
+        Assert.Equal([1L, 2, 3], board.Select(s => s.Step));
+        Assert.Equal(expected.Select(v => (float)v), board.Select(s => s.Value));
+
+        // A linear warmup over 10 updates from 0: update t < 11 uses 0.1 (t-1)/10, then the schedule's 0.1.
+        (code, _, err) = Cli("train", "--out", Out("warm"), "-o", "sgd", "--lr", "0.1", "--warmup", "10", "--steps", "12", "--eval-every", "1");
+        Assert.True(code == 0, err);
+        expected = [.. Enumerable.Range(1, 12).Select(t => t <= 10 ? 0.1 * (t - 1) / 10 : 0.1)];
+        AssertClose(expected, CsvColumn(Out("warm"), "lr"));
+        AssertClose(expected, JsonlColumn(Out("warm"), "lr"));
+    }
+
+    [Fact]
+    public void The_divergence_message_names_the_learning_rate_of_the_update_that_diverged()
+    {
+        var (code, _, err) = Cli("train", "--data", "moons", "--optimizer", "sgd", "--lr", "1", "--schedule", "exponential:gamma=1.5",
+            "--steps", "500", "--eval-every", "5", "--out", Out("diverge"));
+        Assert.Equal(1, code);
+        var m = System.Text.RegularExpressions.Regex.Match(err, @"at step (\d+), after update (\d+) at learning rate ([0-9.eE+-]+):");
+        Assert.True(m.Success, err);
+        long step = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), update = long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(step - 1, update);
+        // Update u used lr 1.5^(u-1).
+        double lr = double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(Math.Pow(1.5, update - 1), lr, 1e-9 * lr);
+    }
+
+    [Fact]
+    public void A_loss_that_is_not_finite_before_any_update_is_not_blamed_on_the_learning_rate()
+    {
+        // Features near float's largest value overflow the first layers: the loss is not finite at the initial weights.
+        string csv = Out("huge.csv");
+        File.WriteAllLines(csv, ["a,b,label", .. Enumerable.Range(0, 20).Select(i => $"3e38,{(i % 2 == 0 ? "-3e38" : "3e38")},{i % 2}")]);
+        var (code, _, err) = Cli("train", "--data", "csv", "--csv", csv, "--steps", "10", "--out", Out("huge"));
+        Assert.Equal(1, code);
+        Assert.Contains("at the start, before any update", err);
+        Assert.DoesNotContain("learning rate is probably too high", err);
+        var trainer = new Trainer(new TrainingConfig { Data = "csv", Csv = csv, Steps = 10 });
+        var e = Assert.Throws<TrainingException>(() => trainer.Fit());
+        Assert.Contains("at the start, before any update", e.Message);
+    }
+
+    [Theory]
+    [InlineData("--data mnist --n 100", "--n shapes the moons data and has no effect on --data mnist")]
+    [InlineData("--data mnist --noise 0.3", "--noise shapes the moons data")]
+    [InlineData("--data moons --csv CSV", "--csv is read only with --data csv, not --data moons")]
+    [InlineData("--data moons --data-dir DIR", "--data-dir is read only with --data mnist or fashion-mnist")]
+    [InlineData("--batch 1000", "--batch 1000 is larger than the training set (500 examples); use --batch 500")]
+    [InlineData("--warmup 2000 --steps 5", "Invalid warmup of 2000 steps for a run of 5")]
+    [InlineData("--hidden= --activation tanh", "--activation has no effect on a linear model")]
+    public void Options_that_would_be_ignored_are_refused_with_the_conflict_and_the_fix(string options, string message)
+    {
+        File.WriteAllLines(Out("data.csv"), ["x,y,label", "0,0,0", "1,1,1", "0,1,0", "1,0,1", "2,2,1"]);
+        string[] args = [.. options.Split(' ').Select(a => a switch { "CSV" => Out("data.csv"), "DIR" => _dir, _ => a })];
+        var (code, _, err) = Cli(["train", .. args, "--out", Out("ignored")]);
+        Assert.Equal(2, code);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains(message, err);
+        Assert.False(Directory.Exists(Out("ignored")), "nothing is written for a refused command");
+    }
+
+    [Fact]
+    public void Csv_alone_trains_on_the_csv_file()
+    {
+        File.WriteAllLines(Out("data.csv"), ["x,y,label", .. Enumerable.Range(0, 50).Select(i => $"{i % 7},{i % 5},{i % 2}")]);
+        var (code, output, err) = Cli("train", "--csv", Out("data.csv"), "--hidden=", "--steps", "5", "--out", Out("csv"), "--format", "json");
+        Assert.True(code == 0, err);
+        Assert.Equal(40, JsonDocument.Parse(output).RootElement.GetProperty("train_examples").GetInt32());
+        Assert.Contains("\"data\": \"csv\"", File.ReadAllText(Path.Combine(Out("csv"), "config.json")));
+    }
+
+    [Fact]
+    public void Resuming_to_a_step_the_run_has_reached_is_refused_and_extending_keeps_config_json_true()
+    {
+        Assert.Equal(0, Cli("train", "--steps", "40", "--eval-every", "20", "--out", Out("run")).Code);
+        var before = Directory.GetFiles(Out("run")).ToDictionary(f => f, File.ReadAllBytes);
+        foreach (var steps in new[] { "40", "20" })
+        {
+            var (code, _, err) = Cli("train", "--resume", Out("run"), "--steps", steps);
+            Assert.Equal(2, code);
+            Assert.Contains($"already at step 40, so a run of {steps} steps has nothing left to do; give --steps above 40", err);
+        }
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));
+
+        var (ok, _, message) = Cli("train", "--resume", Out("run"), "--steps", "60");
+        Assert.True(ok == 0, message);
+        Assert.Contains("continuing", message);
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out("run"), "config.json"))).RootElement;
+        Assert.Equal(60, config.GetProperty("steps").GetInt64());
+        Assert.Equal(60, Trainer.LoadConfig(Out("run")).Steps);
+        Assert.Empty(Directory.GetFiles(Out("run"), "*.tmp"));
+        Assert.Equal(60, JsonDocument.Parse(File.ReadAllText(Path.Combine(Out("run"), "summary.json"))).RootElement.GetProperty("steps").GetInt64());
+
+        // The library refuses too.
+        var e = Assert.Throws<TrainingException>(() => new Trainer(Trainer.LoadConfig(Out("run"))).Run(Out("run"), resume: true));
+        Assert.Contains("already at step 60", e.Message);
+    }
+
+    [Fact]
+    public void An_extended_run_keeps_the_schedule_it_started_with_and_config_json_says_which()
+    {
+        // cosine's length defaults to the run's: 40 steps here, written out so that extending the run does not stretch it.
+        Assert.Equal(0, Cli("train", "-o", "sgd", "--lr", "0.1", "--schedule", "cosine", "--steps", "40", "--eval-every", "10", "--out", Out("cos")).Code);
+        Assert.Contains("\"schedule\": \"cosine:final=0,steps=40\"", File.ReadAllText(Path.Combine(Out("cos"), "config.json")));
+        var (code, _, err) = Cli("train", "--resume", Out("cos"), "--steps", "60");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"schedule\": \"cosine:final=0,steps=40\"", File.ReadAllText(Path.Combine(Out("cos"), "config.json")));
+        // CosineAnnealingLR: update t uses 0.1 (1 + cos(pi (t-1)/40)) / 2 up to t = 41, then final = 0.
+        double[] expected = [.. new[] { 10, 20, 30, 40, 50, 60 }.Select(t => t <= 41 ? 0.1 * (1 + Math.Cos(Math.PI * (t - 1) / 40)) / 2 : 0)];
+        AssertClose(expected, CsvColumn(Out("cos"), "lr"));
+    }
+
+    [Fact]
+    public void Path_problems_are_reported_in_descents_words()
+    {
+        string file = Out("a-file.txt");
+        File.WriteAllText(file, "not a directory");
+        (string[] Args, string Message)[] cases =
+        [
+            (["--data", "csv", "--csv", _dir, "--out", Out("p1")], $"--csv {_dir} is a directory; give a file."),
+            (["--data", "csv", "--csv", Out("missing.csv"), "--out", Out("p2")], "no such file; check the path."),
+            (["--data", "mnist", "--data-dir", file, "--out", Out("p3")], "is a file; give the directory that holds the files."),
+            (["--steps", "5", "--out", Path.Combine(file, "run")], $"cannot be created: {file} is a file, not a directory; choose another path."),
+            (["--steps", "5", "--out", file], "is a file; give a directory"),
+        ];
+        foreach (var (args, message) in cases)
+        {
+            var (code, _, err) = Cli(["train", .. args]);
+            Assert.True(code == 2, err);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.Contains(message, err);
+            Assert.DoesNotContain("Access to the path", err);
+            Assert.DoesNotContain("Could not find a part of the path", err);
+        }
+        if (!OperatingSystem.IsWindows() && Environment.UserName != "root")
+        {
+            // Permissions cannot be tested as root, who may read anything.
+            string locked = Out("locked.csv");
+            File.WriteAllText(locked, "x,label\n1,0\n2,1\n");
+            File.SetUnixFileMode(locked, UnixFileMode.None);
+            var (code, _, err) = Cli("train", "--data", "csv", "--csv", locked, "--out", Out("p6"));
+            Assert.Equal(2, code);
+            Assert.Contains("cannot be read (permission denied)", err);
+        }
+    }
+
+    [Fact]
+    public void A_start_where_the_surface_is_not_finite_is_named_as_such()
+    {
+        var (code, output, err) = Cli("trajectory", "-f", "log(x)", "-o", "sgd", "--steps", "3", "--start=-1,1");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains("The surface log(x) is not finite at the start (-1, 1)", err);
+        Assert.DoesNotContain("learning rate", err);
+        var e = Assert.Throws<ArgumentException>(() => Descent.Landscapes.Trajectory.Run(Descent.Landscapes.Landscape.Get("log(x)"), "sgd", Descent.Optim.Optimizers.DefaultOptions("sgd"), (-1, 1), 3));
+        Assert.Contains("not finite at the start", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Descent.Landscapes.Trajectory.RequireFiniteStart(Descent.Landscapes.Landscape.Get("sqrt(x)"), (0, 0)));
+        Assert.Contains("no finite gradient at the start", e.Message);
+    }
+}
