@@ -138,33 +138,19 @@ public static class RunFigures
         if (metric == "loss") LogTicks(plot, runs.SelectMany(r => r.Rows).SelectMany(x => new[] { x.TrainLoss, x.TestLoss }));
         if (metric == "accuracy") plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("P0", CultureInfo.InvariantCulture) };
         if (logLr) LogTicks(plot, runs.SelectMany(r => r.Rows).Select(x => x.LearningRate));
-        else if (metric == "lr") plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("G3", CultureInfo.InvariantCulture) };
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("G6", CultureInfo.InvariantCulture) };
         plot.Axes.Margins(0.02, 0.08);
         return plot;
     }
 
-    /// <summary>
-    /// Left-axis ticks for log10 data at 1, 2 and 5 times the powers of ten in the data's range (every
-    /// integer multiple when the range is under a decade, powers of ten alone when it spans many), labelled
-    /// with the values: 0.05, 0.1, 0.2, 0.5.
-    /// </summary>
+    /// <summary>Left-axis ticks for log10 data, from the report's one log-tick rule (<see cref="Figures.LogTicks"/>).</summary>
     private static void LogTicks(Plot plot, IEnumerable<double> values)
     {
         var finite = values.Where(v => double.IsFinite(v) && v > 0).Select(v => Math.Log10(Math.Max(v, 1e-12))).ToList();
         if (finite.Count == 0) return;
         // Ticks may sit in the axis margin beyond the data (Margins below adds 8% of the span at each end).
-        double span = Math.Max(finite.Max() - finite.Min(), 1e-3), low = finite.Min() - 0.06 * span, high = finite.Max() + 0.06 * span;
-        List<double> Ticks(int[] mantissas) =>
-            [.. Enumerable.Range((int)Math.Floor(low), (int)Math.Ceiling(high) - (int)Math.Floor(low) + 1)
-                .SelectMany(k => mantissas.Select(m => Math.Log10(m) + k)).Where(t => t >= low - 1e-9 && t <= high + 1e-9)];
-        var ticks = Ticks([1, 2, 5]);
-        if (ticks.Count < 3) ticks = Ticks([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        if (ticks.Count > 8) ticks = Ticks([1]);
-        while (ticks.Count > 8) ticks = [.. ticks.Where((_, i) => i % 2 == 0)];
-        // One notation per axis: exponents (1e-5, 2e-4) for all ticks once any is below 1e-3 or above 1e4.
-        bool exponent = ticks.Any(t => t < -3 - 1e-9 || t > 4 + 1e-9);
-        plot.Axes.Left.SetTicks([.. ticks], [.. ticks.Select(t => Math.Pow(10, t).ToString(exponent ? "0.#e0" : "G3", CultureInfo.InvariantCulture))]);
+        double span = Math.Max(finite.Max() - finite.Min(), 1e-3);
+        var (positions, labels) = Figures.LogTicks(finite.Min() - 0.06 * span, finite.Max() + 0.06 * span);
+        plot.Axes.Left.SetTicks(positions, labels);
     }
 
     private static void Curve(Plot plot, double[] xs, double[] ys, Color color, bool dashed)
