@@ -53,12 +53,24 @@ CASES = [
     ("batchnorm", [4, 5], 3, 0, True, "dy"),
     ("res(linear:5-tanh-linear:5)", [5], 3, 0, True, "dy"),
     ("res(conv:2,k=3,p=1-relu)", [2, 5, 7], 3, 0, True, "dy"),
+    ("layernorm", [4, 5], 3, 0, True, "dy"),
+    ("layernorm", [6], 1, 0, True, "dy"),
+    ("embedding:5", [4], 3, 7, True, "dy"),
+    ("pos", [4, 5], 3, 0, True, "dy"),
+    ("attn:3", [5, 6], 3, 0, True, "dy"),
+    ("attn:3", [5, 6], 1, 0, True, "dy"),
+    ("attn:1", [4, 4], 3, 0, True, "dy"),
+    ("embedding:6-linear", [5], 3, 7, True, "cross-entropy"),
     ("mlp:6,5", [4], 3, 3, True, "cross-entropy"),
     ("mlp:6,5,act=gelu", [4], 1, 3, True, "cross-entropy"),
     # Whole CNNs: with batch norm and dropout in evaluation mode, and batch norm training.
     ("conv:4,k=3,p=1-batchnorm-relu-maxpool:2-conv:6,k=3,p=1-relu-flatten-dropout:0.5-linear:7-relu-linear", [1, 5, 7], 3, 4, False, "cross-entropy"),
     ("conv:4,k=3,p=1-batchnorm-relu-maxpool:2-conv:6,k=3,p=1-relu-flatten-linear:7-relu-linear", [1, 5, 7], 3, 4, True, "cross-entropy"),
     ("conv:4,k=3,p=1-relu-maxpool:2-conv:6,k=3,p=1-relu-avgpool:2-flatten-linear:7-tanh-linear", [2, 7, 9], 1, 5, True, "cross-entropy"),
+    # Whole transformers, next-token cross-entropy over every position: pre-LN and post-LN, 3 heads, context 5.
+    ("transformer:layers=2,d=6,heads=3,ctx=5,norm=pre", [5], 3, 7, True, "cross-entropy"),
+    ("transformer:layers=2,d=6,heads=3,ctx=5,norm=post", [5], 3, 7, True, "cross-entropy"),
+    ("transformer:layers=1,d=6,heads=3,norm=pre", [5], 1, 7, True, "cross-entropy"),
 ]
 
 
@@ -79,21 +91,27 @@ def case(index, spec, shape, batch, outputs, training, loss_name):
                 m.num_batches_tracked.fill_(4)
     model.train(training)
     before = {k: flat(v.double()) for k, v in model.state_dict().items()}
-    x = torch.randn(batch, *shape, requires_grad=True)
-    y = model(x)
+    tokens = spec.startswith(("embedding", "transformer"))
+    if tokens:
+        x = torch.randint(0, outputs, (batch, *shape))
+        y = model(x)
+    else:
+        x = torch.randn(batch, *shape, requires_grad=True)
+        y = model(x)
     record = dict(spec=spec, shape=shape, batch=batch, outputs=outputs, training=training, loss=loss_name,
-                  inputs=flat(x), state=before, output=flat(y))
+                  integer_inputs=tokens, inputs=flat(x.double()), state=before, output=flat(y))
     if loss_name == "cross-entropy":
-        labels = torch.randint(0, y.shape[1], (batch,))
-        loss = torch.nn.functional.cross_entropy(y, labels)
-        record["labels"] = labels.tolist()
+        # One label per output vector: per example, or per position of a sequence (next-token prediction).
+        labels = torch.randint(0, y.shape[-1], y.shape[:-1])
+        loss = torch.nn.functional.cross_entropy(y.reshape(-1, y.shape[-1]), labels.reshape(-1))
+        record["labels"] = labels.flatten().tolist()
     else:
         dy = torch.randn_like(y)
         loss = (y * dy).sum()
         record["dy"] = flat(dy)
     loss.backward()
     record["value"] = loss.item()
-    record["input_gradient"] = flat(x.grad)
+    record["input_gradient"] = [0.0] * x.numel() if tokens else flat(x.grad)
     record["gradients"] = {k: flat(p.grad) for k, p in model.named_parameters()}
     record["state_after"] = {k: flat(v.double()) for k, v in model.state_dict().items() if k not in record["gradients"]}
     record["shapes"] = {k: list(v.shape) for k, v in model.state_dict().items()}

@@ -11,6 +11,13 @@ A spec is a preset or a chain of layers joined by '-':
     batchnorm              nn.BatchNorm1d(C) for [C] or [C, L] examples, nn.BatchNorm2d(C) for [C, H, W]
     relu, tanh, sigmoid, gelu, identity
     res(SPEC)              x + body(x), the body held as the attribute `body`
+    embedding:D[,n=V]      nn.Embedding(V, D) on sequences of token indices [T]; V defaults to the outputs
+    pos                    learned positions added to [T, D] (PositionalEmbedding below)
+    layernorm              nn.LayerNorm(D) over the last dimension
+    attn:H                 causal self-attention, nn.MultiheadAttention(D, H, batch_first=True) with a causal mask
+    transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post]
+                           embeddings, L blocks (attention and a 4D GELU feedforward, each residual, with
+                           layer normalization before (pre) or after (post) the sum), logits per position
 
 The model is a module holding nn.Sequential as the attribute `layers`, so its state_dict() names are
 `layers.0.weight`, `layers.0.bias`, ... the names Descent writes into model.safetensors. The C# parser is
@@ -29,6 +36,25 @@ class Residual(torch.nn.Module):
 
     def forward(self, x):
         return x + self.body(x)
+
+
+class PositionalEmbedding(torch.nn.Module):
+    def __init__(self, t, d):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(t, d))
+
+    def forward(self, x):
+        return x + self.weight
+
+
+class CausalSelfAttention(torch.nn.MultiheadAttention):
+    def __init__(self, d, heads):
+        super().__init__(d, heads, batch_first=True)
+
+    def forward(self, x):
+        t = x.shape[1]
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        return super().forward(x, x, x, attn_mask=mask, need_weights=False)[0]
 
 
 class Model(torch.nn.Module):
@@ -52,9 +78,18 @@ def split(spec):
     return items
 
 
-def expand(spec):
+def expand(spec, shape):
     if spec in PRESETS:
         return PRESETS[spec]
+    if spec.startswith("transformer:"):
+        kw = dict(a.split("=") for a in spec[12:].split(","))
+        layers, d, heads, norm = int(kw["layers"]), int(kw["d"]), int(kw["heads"]), kw.get("norm", "pre")
+        assert int(kw.get("ctx", shape[0])) == shape[0]
+        items = [f"embedding:{d}", "pos"]
+        for _ in range(layers):
+            items.append(f"res(layernorm-attn:{heads})-res(layernorm-linear:{4 * d}-gelu-linear:{d})" if norm == "pre"
+                         else f"res(attn:{heads})-layernorm-res(linear:{4 * d}-gelu-linear:{d})-layernorm")
+        return "-".join(items + (["layernorm"] if norm == "pre" else []) + ["linear"])
     if spec.startswith("mlp:"):
         args = spec[4:].split(",")
         act = next((a[4:] for a in args if a.startswith("act=")), "relu")
@@ -66,7 +101,7 @@ def expand(spec):
 def chain(spec, shape, outputs):
     """The modules of a chain and the shape of one output example."""
     layers = []
-    for item in split(expand(spec)):
+    for item in split(expand(spec, shape)):
         if item.startswith("res(") and item.endswith(")"):
             body, out = chain(item[4:-1], shape, outputs)
             assert out == shape, f"residual body changes the shape {shape} -> {out}"
@@ -98,6 +133,15 @@ def chain(spec, shape, outputs):
             layers.append(torch.nn.Dropout(float(pos[0])))
         elif name == "batchnorm":
             layers.append((torch.nn.BatchNorm2d if len(shape) == 3 else torch.nn.BatchNorm1d)(shape[0]))
+        elif name == "layernorm":
+            layers.append(torch.nn.LayerNorm(shape[-1]))
+        elif name == "embedding":
+            layers.append(torch.nn.Embedding(int(kw.get("n", outputs)), int(pos[0])))
+            shape = shape + [int(pos[0])]
+        elif name == "pos":
+            layers.append(PositionalEmbedding(*shape))
+        elif name == "attn":
+            layers.append(CausalSelfAttention(shape[1], int(pos[0])))
         elif name in ACTIVATIONS:
             layers.append(ACTIVATIONS[name]())
         else:

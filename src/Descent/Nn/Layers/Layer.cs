@@ -26,6 +26,7 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private T[] _output = [];
     private bool _training = true;
     private string _prefix = "";
+    private int _ownBound;
 
     /// <summary>Creates a layer that maps examples of <paramref name="inputShape"/> to examples of <paramref name="outputShape"/>.</summary>
     protected Layer(IReadOnlyList<int> inputShape, IReadOnlyList<int> outputShape)
@@ -160,7 +161,7 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var (name, shape) = _declared[i];
             int n = Product(shape);
-            if (i < _parameters.Length && !_parameters[i].Value.Equals(values.Slice(offset, n))) _parameters[i].Value.Span.CopyTo(values.Span.Slice(offset, n));
+            if (i < _ownBound && !_parameters[i].Value.Equals(values.Slice(offset, n))) _parameters[i].Value.Span.CopyTo(values.Span.Slice(offset, n));
             parameters.Add(new Parameter<T>(prefix + name, shape, values.Slice(offset, n), grads.Slice(offset, n)));
             offset += n;
         }
@@ -177,6 +178,7 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _values = values;
         _grads = grads;
         _prefix = prefix;
+        _ownBound = _declared.Count;
     }
 
     /// <summary>The output of the last <see cref="Forward"/> on <paramref name="batch"/> examples.</summary>

@@ -20,7 +20,10 @@ namespace Descent.Nn;
 /// <item><c>conv:O,k=K[,s=S][,p=P]</c>, <c>maxpool:K[,s=S]</c>, <c>avgpool:K[,s=S]</c>, <c>flatten</c>,
 /// <c>linear[:N]</c> (N defaults to the model's outputs), <c>dropout:P</c>, <c>batchnorm</c> (BatchNorm1d or
 /// BatchNorm2d by the shape), <c>relu</c>, <c>tanh</c>, <c>sigmoid</c>, <c>gelu</c>, <c>identity</c>, and
-/// <c>res(SPEC)</c>, a residual connection around a chain.</item>
+/// <c>res(SPEC)</c>, a residual connection around a chain;</item>
+/// <item>for sequences of token indices <c>[T]</c>: <c>embedding:D[,n=V]</c> (V defaults to the outputs), <c>pos</c>
+/// (learned positions), <c>layernorm</c>, <c>attn:H</c> (causal self-attention with H heads), and the preset
+/// <c>transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post]</c>; a final <c>linear</c> gives logits per position.</item>
 /// </list>
 /// </remarks>
 public static class ModelSpec
@@ -50,12 +53,39 @@ public static class ModelSpec
             return new Sequential<T>([inputs, .. widths, outputs], activation, initialization, rng);
         }
         if (Presets.TryGetValue(s, out var chain)) s = chain;
+        if (s.StartsWith("transformer:", StringComparison.Ordinal)) s = Transformer(spec, s, inputShape);
         int dropouts = 0;
         var (layers, _) = Chain<T>(spec, s, inputShape, outputs, dropoutSeed, ref dropouts);
         var model = new Sequential<T>(layers);
         model.Rename("layers.");
         model.Initialize(initialization, rng);
         return model;
+    }
+
+    /// <summary>
+    /// <c>transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post]</c> as a chain: token and position embeddings,
+    /// L blocks of attention and a 4D-wide GELU feedforward, each in a residual connection with layer
+    /// normalization before it (pre, GPT-2) or after the sum (post, the original transformer), and a final
+    /// linear layer to the vocabulary (after one more layer normalization when pre).
+    /// </summary>
+    private static string Transformer(string spec, string s, IReadOnlyList<int> inputShape)
+    {
+        var args = new Arguments(spec, s, s["transformer:".Length..]);
+        int layers = args.Int("layers"), d = args.Int("d"), heads = args.Int("heads");
+        int ctx = args.Int("ctx", inputShape[0]);
+        string norm = args.Text("norm", "pre");
+        args.CheckAllUsed();
+        if (inputShape.Count != 1 || ctx != inputShape[0])
+            throw new ArgumentException($"Model '{spec}': a transformer reads sequences of ctx={ctx} tokens, but the examples are [{string.Join(", ", inputShape)}]; make ctx= the data's context length.");
+        if (norm is not ("pre" or "post")) throw new ArgumentException($"Model '{spec}': norm={norm} is neither pre nor post.");
+        var items = new List<string> { $"embedding:{d}", "pos" };
+        for (int l = 0; l < layers; l++)
+            items.Add(norm == "pre"
+                ? $"res(layernorm-attn:{heads})-res(layernorm-linear:{4 * d}-gelu-linear:{d})"
+                : $"res(attn:{heads})-layernorm-res(linear:{4 * d}-gelu-linear:{d})-layernorm");
+        if (norm == "pre") items.Add("layernorm");
+        items.Add("linear");
+        return string.Join("-", items);
     }
 
     private static (int[] Widths, Activation Activation) ParseMlp(string spec, string s)
@@ -97,8 +127,12 @@ public static class ModelSpec
                     "flatten" => new Flatten<T>(shape),
                     "dropout" => new Dropout<T>(shape, args.Double(0), Rng.ForStream(dropoutSeed, (ulong)dropouts++)),
                     "batchnorm" => new BatchNorm<T>(shape),
+                    "layernorm" => new LayerNorm<T>(shape),
+                    "embedding" => new Embedding<T>(shape, args.Int("n", outputs), args.Int(0)),
+                    "pos" => new PositionalEmbedding<T>(shape),
+                    "attn" => new CausalSelfAttention<T>(shape, args.Int(0)),
                     "relu" or "tanh" or "sigmoid" or "gelu" or "identity" => new Nonlinearity<T>(Activations.Parse(name), shape),
-                    _ => throw new ArgumentException($"Model '{spec}': unknown layer '{item}'; choose conv, maxpool, avgpool, flatten, linear, dropout, batchnorm, relu, tanh, sigmoid, gelu, identity, res(...), or a preset (mlp:W1,W2, cnn)."),
+                    _ => throw new ArgumentException($"Model '{spec}': unknown layer '{item}'; choose conv, maxpool, avgpool, flatten, linear, dropout, batchnorm, layernorm, embedding, pos, attn, relu, tanh, sigmoid, gelu, identity, res(...), or a preset (mlp:W1,W2, cnn, transformer:...)."),
                 };
                 args.CheckAllUsed();
             }
@@ -163,6 +197,12 @@ public static class ModelSpec
         {
             _used.Add(key);
             return _named.TryGetValue(key, out var v) ? ParseInt(v, key, min) : fallback;
+        }
+
+        public string Text(string key, string fallback)
+        {
+            _used.Add(key);
+            return _named.GetValueOrDefault(key, fallback);
         }
 
         public double Double(int index)
