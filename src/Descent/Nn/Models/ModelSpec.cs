@@ -37,9 +37,10 @@ public static class ModelSpec
     /// <summary>
     /// Builds the model <paramref name="spec"/> for examples of <paramref name="inputShape"/> with
     /// <paramref name="outputs"/> outputs, its parameters drawn by <paramref name="initialization"/> from
-    /// <paramref name="rng"/>; dropout layer <c>k</c> draws its masks from stream <c>k</c> of <paramref name="dropoutSeed"/>.
+    /// <paramref name="rng"/>; dropout layer <c>k</c> (from 0) draws its masks from stream <paramref name="firstDropoutStream"/> + k
+    /// of <paramref name="dropoutSeed"/>.
     /// </summary>
-    public static Sequential<T> Build<T>(string spec, IReadOnlyList<int> inputShape, int outputs, Initialization initialization, Rng rng, ulong dropoutSeed = 0)
+    public static Sequential<T> Build<T>(string spec, IReadOnlyList<int> inputShape, int outputs, Initialization initialization, Rng rng, ulong dropoutSeed = 0, int firstDropoutStream = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
@@ -54,7 +55,7 @@ public static class ModelSpec
         }
         if (Presets.TryGetValue(s, out var chain)) s = chain;
         if (s.StartsWith("transformer:", StringComparison.Ordinal)) s = Transformer(spec, s, inputShape);
-        int dropouts = 0;
+        int dropouts = firstDropoutStream;
         var (layers, _) = Chain<T>(spec, s, inputShape, outputs, dropoutSeed, ref dropouts);
         var model = new Sequential<T>(layers);
         model.Rename("layers.");
