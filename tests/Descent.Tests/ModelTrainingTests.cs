@@ -78,6 +78,20 @@ public sealed class ModelTrainingTests : IDisposable
         Assert.NotEqual(new float[3], tensors["layers.1.running_mean"].Data);
     }
 
+    [Fact]
+    public void Resuming_a_run_with_batch_norm_and_dropout_equals_an_uninterrupted_run()
+    {
+        // The running statistics and the dropout generator are in the checkpoint, so the halves join up exactly.
+        string[] common = ["train", "--data", "mnist", "--model", "conv:3,k=3,s=2-batchnorm-relu-flatten-dropout:0.5-linear", "--batch", "16", "--eval-every", "20", "--checkpoint-every", "20"];
+        string whole = Path.Combine(_dir, "whole"), parts = Path.Combine(_dir, "parts");
+        Assert.Equal(0, CliRunner.Run([.. common, "--steps", "80", "--out", whole]).Code);
+        Assert.Equal(0, CliRunner.Run([.. common, "--steps", "40", "--out", parts]).Code);
+        var (code, _, err) = CliRunner.Run("train", "--resume", parts, "--steps", "80");
+        Assert.True(code == 0, err);
+        foreach (var file in new[] { "metrics.csv", "model.safetensors" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(whole, file)), File.ReadAllBytes(Path.Combine(parts, file)));
+    }
+
     [Theory]
     [InlineData("--model cnn --hidden 32", "give it without --hidden and --activation")]
     [InlineData("--data mnist --model conv:8", "needs k=")]

@@ -248,6 +248,7 @@ public sealed class Trainer
         state.Set("files.metrics_csv", csvLength);
         state.Set("files.metrics_jsonl", jsonlLength);
         state.Set("model.values", Model.Values);
+        Model.SaveState(state, "model");
         Optimizer.SaveState(state);
         Batches.SaveState(state, "batches");
         state.Save(Path.Combine(outDir, CheckpointFile));
@@ -266,6 +267,7 @@ public sealed class Trainer
         if (!File.Exists(path)) throw new TrainingException($"{outDir} holds no checkpoint ({CheckpointFile}) to resume from; start a new run with --out.");
         var state = StateDict.Load(path);
         state.CopyTo<float>("model.values", Model.Values);
+        Model.LoadState(state, "model");
         Optimizer.LoadState(state);
         Batches.LoadState(state, "batches");
         _batchLossSum = state.GetDouble("trainer.batch_loss_sum");

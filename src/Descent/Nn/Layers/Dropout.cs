@@ -27,8 +27,11 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
     /// <summary>Probability of zeroing an input.</summary>
     public double P { get; }
 
-    /// <summary>The generator the masks are drawn from (its state belongs in a checkpoint).</summary>
+    /// <summary>The generator the masks are drawn from (saved as <c>generator</c> by <see cref="Layer{T}.SaveState"/>).</summary>
     public Rng Generator => _rng;
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Rng Generator)> OwnGenerators => [("generator", _rng)];
 
     /// <inheritdoc/>
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)

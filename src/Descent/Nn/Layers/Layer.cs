@@ -1,5 +1,7 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Descent.Numerics;
+using Descent.State;
 
 namespace Descent.Nn;
 
@@ -88,6 +90,38 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>This layer's own buffers, by their names within it.</summary>
     protected virtual IEnumerable<(string Name, IReadOnlyList<int> Shape, Memory<T> Value)> OwnBuffers => [];
+
+    /// <summary>The random generators of this layer and the layers inside it (dropout masks), named by their path.</summary>
+    public IEnumerable<(string Name, Rng Generator)> Generators()
+    {
+        foreach (var (name, rng) in OwnGenerators) yield return (_prefix + name, rng);
+        foreach (var (_, child) in Children)
+            foreach (var generator in child.Generators()) yield return generator;
+    }
+
+    /// <summary>This layer's own random generators, by their names within it.</summary>
+    protected virtual IEnumerable<(string Name, Rng Generator)> OwnGenerators => [];
+
+    /// <summary>
+    /// Writes what a resumed run needs beyond the parameters, under <paramref name="prefix"/>: the buffers
+    /// (batch-norm statistics) and the random generators' exact states.
+    /// </summary>
+    public void SaveState(StateDict state, string prefix)
+    {
+        foreach (var (name, _, value) in Buffers())
+        {
+            if (typeof(T) == typeof(float)) state.Set($"{prefix}.{name}", MemoryMarshal.Cast<T, float>(value.Span));
+            else state.Set($"{prefix}.{name}", MemoryMarshal.Cast<T, double>(value.Span));
+        }
+        foreach (var (name, rng) in Generators()) rng.SaveState(state, $"{prefix}.{name}");
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote.</summary>
+    public void LoadState(StateDict state, string prefix)
+    {
+        foreach (var (name, _, value) in Buffers()) state.CopyTo($"{prefix}.{name}", value.Span);
+        foreach (var (name, rng) in Generators()) rng.LoadState(state, $"{prefix}.{name}");
+    }
 
     /// <summary>
     /// Runs the layer on <paramref name="batch"/> examples of <paramref name="input"/> and returns the output,
