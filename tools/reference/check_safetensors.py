@@ -4,20 +4,15 @@ torch.nn.Sequential (strict: every name and shape must match) and prints its pre
 
     /usr/bin/python3 tools/reference/check_safetensors.py RUN_DIR/model.safetensors 2,64,64,2 relu
 """
-import json
-import struct
 import sys
 
-import numpy as np
 import torch
 
+from safetensors_numpy import read
+
 path, sizes, activation = sys.argv[1], [int(s) for s in sys.argv[2].split(",")], sys.argv[3]
-raw = open(path, "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-tensors = {name: np.frombuffer(raw[8 + n + t["data_offsets"][0]:8 + n + t["data_offsets"][1]], dtype="<f4").reshape(t["shape"])
-           for name, t in header.items() if name != "__metadata__"}
-print("tensors:", {k: v.shape for k, v in tensors.items()}, "metadata:", header.get("__metadata__"))
+tensors, metadata = read(path)
+print("tensors:", {k: v.shape for k, v in tensors.items()}, "metadata:", metadata)
 
 act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU, "identity": torch.nn.Identity}[activation]
 layers = []

@@ -25,11 +25,7 @@ public sealed class Embedding<T> : Layer<T> where T : unmanaged, IFloatingPointI
     public Parameter<T> Weight => Parameter(0);
 
     /// <summary>Draws every entry from <c>N(0, 1)</c> (PyTorch's default, whatever the initialization asked for dense layers).</summary>
-    public override void Initialize(Initialization initialization, Rng rng)
-    {
-        var w = Weight.Value.Span;
-        for (int i = 0; i < w.Length; i++) w[i] = T.CreateTruncating(rng.NextNormal());
-    }
+    public override void Initialize(Initialization initialization, Rng rng) => FillNormal(Weight.Value.Span, rng);
 
     /// <inheritdoc/>
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)

@@ -236,6 +236,12 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ArgumentException($"{GetType().Name}: {batch} examples of shape [{string.Join(", ", InputShape)}] need {batch * InputSize} inputs, got {input.Length}.");
     }
 
+    /// <summary>Draws every entry of <paramref name="values"/> from <c>N(0, 1)</c>, in order.</summary>
+    protected static void FillNormal(Span<T> values, Rng rng)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = T.CreateTruncating(rng.NextNormal());
+    }
+
     /// <summary>The number of entries of a tensor of <paramref name="shape"/>.</summary>
     protected static int Product(IReadOnlyList<int> shape)
     {

@@ -21,11 +21,7 @@ public sealed class PositionalEmbedding<T> : Layer<T> where T : unmanaged, IFloa
     public Parameter<T> Weight => Parameter(0);
 
     /// <summary>Draws every entry from <c>N(0, 1)</c>.</summary>
-    public override void Initialize(Initialization initialization, Rng rng)
-    {
-        var w = Weight.Value.Span;
-        for (int i = 0; i < w.Length; i++) w[i] = T.CreateTruncating(rng.NextNormal());
-    }
+    public override void Initialize(Initialization initialization, Rng rng) => FillNormal(Weight.Value.Span, rng);
 
     /// <inheritdoc/>
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
