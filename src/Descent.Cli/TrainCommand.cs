@@ -21,6 +21,7 @@ internal static class TrainCommand
         var flip = Text("--flip", "moons: probability of flipping each label [default: 0]", "p");
         var stretch = Text("--stretch", "moons: factors on x and y, e.g. --stretch=0.1,10 [default: 1,1]", "SX,SY");
         var hidden = Text("--hidden", "hidden layer widths, e.g. 64,64; empty (--hidden=) for a linear model [default: 64,64]", "W1,W2,...");
+        var model = Text("--model", "the model as a spec: mlp:64,64, cnn, or layers joined by - such as conv:8,k=3-relu-flatten-linear (see README); instead of --hidden and --activation", "SPEC");
         var activation = Choice("--activation", "activation after each hidden layer", "relu", "relu", "tanh", "sigmoid", "gelu", "identity");
         var loss = Choice("--loss", "loss", "cross-entropy", "cross-entropy", "bce", "mse");
         var init = Choice("--init", "weight initialization", "torch", "torch", "he", "xavier");
@@ -47,11 +48,11 @@ internal static class TrainCommand
             "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
             string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax))
         {
-            data, dataDir, csvFile, n, noise, flip, stretch, hidden, activation, loss, init, optimizer, schedule, warmup, batch, dropLast,
+            data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast,
             steps, epochs, clipNorm, clipValue, seed, evalEvery, checkpointEvery, outDir, resume, format, plot,
         };
         foreach (var o in hyper.Options) command.Add(o);
-        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery };
+        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery };
 
         command.SetAction(parsed =>
         {
@@ -59,6 +60,7 @@ internal static class TrainCommand
             string? resumeDir = parsed.GetValue(resume);
             string? dir = parsed.GetValue(outDir);
             if (Given(steps) && Given(epochs)) throw new UsageException("Give --steps or --epochs, not both.");
+            if (Given(model) && (Given(hidden) || Given(activation))) throw new UsageException("--model describes the whole network; give it without --hidden and --activation.");
             TrainingConfig config;
             if (resumeDir is not null)
             {
@@ -94,6 +96,7 @@ internal static class TrainCommand
                     StretchX = sx,
                     StretchY = sy,
                     Hidden = parsed.GetValue(hidden) is { } h ? Widths(h) : [64, 64],
+                    Model = parsed.GetValue(model),
                     Activation = parsed.GetValue(activation)!,
                     Loss = parsed.GetValue(loss)!,
                     Init = parsed.GetValue(init)!,
@@ -132,8 +135,10 @@ internal static class TrainCommand
             }
             string plotPath = Path.Combine(dir!, "curves.png");
             var display = new ProgressDisplay(stderr, totalSteps);
+            string described = config.Model is { } spec ? $"model {spec} ({trainer.Model.Values.Length:N0} parameters)"
+                : $"{trainer.Model.Sizes.Count - 2} hidden layer(s) [{string.Join(", ", trainer.Model.Sizes)}]";
             stderr.WriteLine(resumeDir is null
-                ? $"descent: training {trainer.Model.Sizes.Count - 2} hidden layer(s) [{string.Join(", ", trainer.Model.Sizes)}] on {trainer.Train.Name} ({trainer.Train.Count} examples), {config.Optimizer}, {totalSteps} steps -> {dir}"
+                ? $"descent: training {described} on {trainer.Train.Name} ({trainer.Train.Count} examples), {config.Optimizer}, {totalSteps} steps -> {dir}"
                 : $"descent: continuing {dir} from step {from} to step {totalSteps}");
             var summary = trainer.Run(dir!, resumeDir is not null, display.Report);
             display.Done();

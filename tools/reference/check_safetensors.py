@@ -5,10 +5,6 @@ torch.nn.Sequential (strict: every name and shape must match) and prints its pre
     /usr/bin/python3 tools/reference/check_safetensors.py RUN_DIR/model.safetensors 2,64,64,2 relu
 """
 import argparse
-import json
-import struct
-
-import numpy as np
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "identity"]
 
@@ -35,12 +31,10 @@ path, sizes, activation = args.path, args.sizes, args.activation
 
 import torch  # noqa: E402  (after parsing: --help and usage errors need no torch)
 
-raw = open(path, "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-tensors = {name: np.frombuffer(raw[8 + n + t["data_offsets"][0]:8 + n + t["data_offsets"][1]], dtype="<f4").reshape(t["shape"])
-           for name, t in header.items() if name != "__metadata__"}
-print("tensors:", {k: v.shape for k, v in tensors.items()}, "metadata:", header.get("__metadata__"))
+from safetensors_numpy import read  # noqa: E402
+
+tensors, metadata = read(path)
+print("tensors:", {k: v.shape for k, v in tensors.items()}, "metadata:", metadata)
 
 act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU, "identity": torch.nn.Identity}[activation]
 layers = []

@@ -8,7 +8,7 @@ namespace Descent.Analysis;
 /// <c>R{.} = d/dt (.)(w + t v)</c> at t = 0 beside it, and the backward pass differentiates the gradient the same
 /// way, so <c>R{grad} = H v</c> in one forward and one backward pass with no step size to choose (central
 /// differences of gradients straddle ReLU kinks and lose half the digits). Double precision; the parameters are
-/// read from the network at every product, in the order of <see cref="Sequential{T}.Parameters"/>.
+/// read from the network at every product, in the order of <see cref="Layer{T}.Parameters"/>.
 /// </summary>
 public sealed class HessianVectorProduct
 {

@@ -6,9 +6,14 @@ namespace Descent.Data;
 /// </summary>
 public sealed class Dataset
 {
-    /// <summary>Creates a dataset, checking that the shapes agree and every label is in range.</summary>
-    public Dataset(string name, float[] features, int[] labels, int dimensions, int classes)
+    /// <summary>
+    /// Creates a dataset, checking that the shapes agree and every label is in range; <paramref name="shape"/> is the
+    /// shape of one example (such as <c>[1, 28, 28]</c> for images), <c>[dimensions]</c> when not given.
+    /// </summary>
+    public Dataset(string name, float[] features, int[] labels, int dimensions, int classes, IReadOnlyList<int>? shape = null)
     {
+        if (shape is not null && shape.Aggregate(1L, (n, d) => n * d) != dimensions)
+            throw new ArgumentException($"{name}: an example of shape [{string.Join(", ", shape)}] does not hold {dimensions} features.");
         if (dimensions < 1) throw new ArgumentException($"{name}: examples need at least one feature.");
         if (features.Length != labels.Length * dimensions)
             throw new ArgumentException($"{name}: {labels.Length} labels need {labels.Length * dimensions} feature values ({dimensions} each), got {features.Length}.");
@@ -21,6 +26,7 @@ public sealed class Dataset
         Labels = labels;
         Dimensions = dimensions;
         Classes = classes;
+        Shape = shape is null ? [dimensions] : [.. shape];
     }
 
     /// <summary>Where the data came from.</summary>
@@ -35,6 +41,9 @@ public sealed class Dataset
     /// <summary>Features per example.</summary>
     public int Dimensions { get; }
 
+    /// <summary>The shape of one example: <c>[C, H, W]</c> for images (row-major, as PyTorch's <c>(N, C, H, W)</c> without N), <c>[Dimensions]</c> otherwise.</summary>
+    public IReadOnlyList<int> Shape { get; }
+
     /// <summary>Number of classes.</summary>
     public int Classes { get; }
 
@@ -46,5 +55,5 @@ public sealed class Dataset
 
     /// <summary>Examples <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> - 1 as a new dataset.</summary>
     public Dataset Slice(int start, int count, string? name = null) =>
-        new(name ?? Name, Features.AsSpan(start * Dimensions, count * Dimensions).ToArray(), Labels.AsSpan(start, count).ToArray(), Dimensions, Classes);
+        new(name ?? Name, Features.AsSpan(start * Dimensions, count * Dimensions).ToArray(), Labels.AsSpan(start, count).ToArray(), Dimensions, Classes, Shape);
 }

@@ -79,7 +79,7 @@ public static class Mnist
             labels[i] = labelBytes[i];
             if (labels[i] > 9) throw new InvalidDataException($"{labelsPath}: label {labels[i]} of example {i} is out of range [0, 9].");
         }
-        return new Dataset(name, features, labels, dims, 10);
+        return new Dataset(name, features, labels, dims, 10, [1, imageShape[1], imageShape[2]]);
     }
 
     private static string Find(string directory, string stem)

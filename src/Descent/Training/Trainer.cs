@@ -34,8 +34,11 @@ public sealed class Trainer
         (Train, Test) = LoadData(config);
         var loss = Losses.Parse(config.Loss);
         Loss = loss;
-        Model = new Sequential<float>([Train.Dimensions, .. config.Hidden, loss.Outputs(Train.Classes)],
-            Activations.Parse(config.Activation), Initializations.Parse(config.Init), Rng.ForStream(config.Seed, 1));
+        // Dropout layers of a spec draw their masks from streams 3, 4, ... of the seed.
+        Model = config.Model is { } spec
+            ? ModelSpec.Build<float>(spec, Train.Shape, loss.Outputs(Train.Classes), Initializations.Parse(config.Init), Rng.ForStream(config.Seed, 1), config.Seed, firstDropoutStream: 3)
+            : new Sequential<float>([Train.Dimensions, .. config.Hidden, loss.Outputs(Train.Classes)],
+                Activations.Parse(config.Activation), Initializations.Parse(config.Init), Rng.ForStream(config.Seed, 1));
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
         Optimizer = Optimizers.Create(config.Optimizer, Model.Parameters, options);
@@ -119,18 +122,26 @@ public sealed class Trainer
         return new TrainingSummary(Step, seconds, trainLoss, trainAcc, testLoss, testAcc, (Step - start) / Math.Max(1e-9, seconds));
     }
 
-    /// <summary>Mean loss and accuracy of the model on <paramref name="data"/> (in chunks of 1,000).</summary>
+    /// <summary>
+    /// Mean loss and accuracy of the model on <paramref name="data"/>, in evaluation mode (dropout off, batch
+    /// normalization by its running statistics), in chunks of 1,000 examples (100 for a spec's model, whose
+    /// convolutions keep every channel of every example of the chunk).
+    /// </summary>
     public (double Loss, double Accuracy) Evaluate(Dataset data)
     {
         double total = 0;
         int correct = 0;
-        for (int start = 0; start < data.Count; start += 1000)
+        int chunk = Config.Model is null ? 1000 : 100;
+        bool training = Model.Training;
+        Model.Training = false;
+        for (int start = 0; start < data.Count; start += chunk)
         {
-            int n = Math.Min(1000, data.Count - start);
+            int n = Math.Min(chunk, data.Count - start);
             var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
             total += n * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start, n), n, [], out int c);
             correct += c;
         }
+        Model.Training = training;
         return (total / data.Count, (double)correct / data.Count);
     }
 
@@ -264,21 +275,24 @@ public sealed class Trainer
         state.Set("files.metrics_csv", csvLength);
         state.Set("files.metrics_jsonl", jsonlLength);
         state.Set("model.values", Model.Values);
+        Model.SaveState(state, "model");
         Optimizer.SaveState(state);
         Batches.SaveState(state, "batches");
         state.Save(Path.Combine(outDir, CheckpointFile));
         SaveWeights(outDir);
     }
 
-    /// <summary>Writes the weights as <c>model.safetensors</c> (atomically), named as PyTorch names them.</summary>
+    /// <summary>Writes the weights and buffers (batch-norm statistics) as <c>model.safetensors</c> (atomically), named as PyTorch names them.</summary>
     private void SaveWeights(string outDir) =>
-        SafeTensors.Save(Path.Combine(outDir, "model.safetensors"), Model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value)),
+        SafeTensors.Save(Path.Combine(outDir, "model.safetensors"), Model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value))
+            .Concat(Model.Buffers().Select(b => (b.Name, b.Shape, (ReadOnlyMemory<float>)b.Value))),
             new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
 
     private double LoadCheckpoint(string outDir, string csvPath, string jsonlPath)
     {
         var state = StateDict.Load(Path.Combine(outDir, CheckpointFile));
         state.CopyTo<float>("model.values", Model.Values);
+        Model.LoadState(state, "model");
         Optimizer.LoadState(state);
         Batches.LoadState(state, "batches");
         _batchLossSum = state.GetDouble("trainer.batch_loss_sum");

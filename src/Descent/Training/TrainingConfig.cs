@@ -30,6 +30,12 @@ public sealed record TrainingConfig
     /// <summary>Moons: factor on y.</summary>
     public double StretchY { get; init; } = 1;
 
+    /// <summary>
+    /// The model as a spec (<see cref="Nn.ModelSpec"/>: <c>mlp:64,64</c>, <c>cnn</c>, a chain of layers); null for the dense
+    /// network of <see cref="Hidden"/> and <see cref="Activation"/>.
+    /// </summary>
+    public string? Model { get; init; }
+
     /// <summary>Hidden layer widths (empty for a linear model).</summary>
     public int[] Hidden { get; init; } = [64, 64];
 

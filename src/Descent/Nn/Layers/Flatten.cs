@@ -1,0 +1,28 @@
+using System.Numerics;
+
+namespace Descent.Nn;
+
+/// <summary>
+/// Flattens each example into a vector, as PyTorch's <c>nn.Flatten()</c> (from dimension 1): the numbers stay
+/// in their row-major order, so <c>[C, H, W]</c> becomes <c>[C H W]</c>. No parameters.
+/// </summary>
+public sealed class Flatten<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Flattens examples of <paramref name="inputShape"/>.</summary>
+    public Flatten(IReadOnlyList<int> inputShape) : base(inputShape, [Product(inputShape)]) { }
+
+    /// <inheritdoc/>
+    public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
+    {
+        CheckInput(input, batch);
+        var y = Output(batch);
+        input[..y.Length].CopyTo(y);
+        return y;
+    }
+
+    /// <inheritdoc/>
+    public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
+    {
+        if (!inputGradient.IsEmpty) outputGradient[..(batch * InputSize)].CopyTo(inputGradient);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Numerics;
+
+namespace Descent.Nn;
+
+/// <summary>
+/// A residual connection, <c>y = x + body(x)</c>, around a layer whose output has its input's shape. Its
+/// parameters are the body's, named under <c>body.</c>, as in a PyTorch module holding the body as the
+/// attribute <c>body</c>.
+/// </summary>
+public sealed class Residual<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Layer<T> _body;
+    private T[] _bodyGradient = [];
+
+    /// <summary>Adds the input of <paramref name="body"/> to its output.</summary>
+    public Residual(Layer<T> body) : base(body.InputShape, body.OutputShape)
+    {
+        if (!body.InputShape.SequenceEqual(body.OutputShape))
+            throw new ArgumentException($"Residual: the body maps [{string.Join(", ", body.InputShape)}] to [{string.Join(", ", body.OutputShape)}]; a residual connection needs equal shapes.");
+        _body = body;
+        Adopt();
+    }
+
+    /// <summary>The layer the connection goes around.</summary>
+    public Layer<T> Body => _body;
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Layer<T> Layer)> Children => [("body", _body)];
+
+    /// <inheritdoc/>
+    public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
+    {
+        CheckInput(input, batch);
+        var f = _body.Forward(input, batch);
+        var y = Output(batch);
+        f.CopyTo(y);
+        Numerics.Kernels.Add(y, input);
+        return y;
+    }
+
+    /// <inheritdoc/>
+    public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
+    {
+        int n = batch * InputSize;
+        // d loss / d x = dy (the identity path) + the body's input gradient.
+        var dBody = inputGradient.IsEmpty ? Span<T>.Empty : Grow(ref _bodyGradient, n);
+        _body.Backward(input, outputGradient, dBody, batch, accumulate);
+        if (inputGradient.IsEmpty) return;
+        outputGradient[..n].CopyTo(inputGradient);
+        Numerics.Kernels.Add(inputGradient[..n], dBody);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Numerics;
+using Descent.Numerics;
+
+namespace Descent.Nn;
+
+/// <summary>
+/// Layers applied one after another, PyTorch's <c>nn.Sequential</c>: the output of each is the input of the
+/// next, and the parameters of layer <c>i</c> are named <c>i.weight</c>, <c>i.bias</c>, ... (layers without
+/// parameters still take their number), all in one flat value buffer and one flat gradient buffer, so
+/// optimizers and checkpoints see contiguous memory.
+/// </summary>
+/// <remarks>
+/// Built from layer widths it is the feedforward network of <c>descent train --hidden</c>: dense layers with
+/// an activation after each hidden one, <c>nn.Sequential(nn.Linear, act, nn.Linear, act, ..., nn.Linear)</c>
+/// held as the attribute <c>layers</c> of a module, so named <c>layers.0.weight</c>, <c>layers.0.bias</c>,
+/// <c>layers.2.weight</c>, ... Weights are stored as PyTorch stores them (<c>[out, in]</c>).
+/// </remarks>
+public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Layer<T>[] _layers;
+    private readonly int[] _sizes;
+    private T[][] _deltas;
+
+    /// <summary>Chains <paramref name="layers"/>; each layer's input shape must be the output shape of the one before.</summary>
+    public Sequential(IReadOnlyList<Layer<T>> layers) : base(First(layers).InputShape, layers[^1].OutputShape)
+    {
+        for (int i = 1; i < layers.Count; i++)
+            if (!layers[i].InputShape.SequenceEqual(layers[i - 1].OutputShape))
+                throw new ArgumentException($"Sequential: layer {i} ({layers[i].GetType().Name}) takes [{string.Join(", ", layers[i].InputShape)}] but layer {i - 1} ({layers[i - 1].GetType().Name}) gives [{string.Join(", ", layers[i - 1].OutputShape)}].");
+        _layers = [.. layers];
+        _sizes = [];
+        _deltas = new T[_layers.Length - 1][];
+        for (int i = 0; i < _deltas.Length; i++) _deltas[i] = [];
+        Adopt();
+    }
+
+    /// <summary>
+    /// The feedforward network with layer widths <paramref name="sizes"/> (inputs, hidden..., outputs), named as
+    /// the attribute <c>layers</c> of a PyTorch module, its weights drawn from <paramref name="rng"/>.
+    /// </summary>
+    public Sequential(IReadOnlyList<int> sizes, Activation activation, Initialization initialization, Rng rng)
+        : this(Dense(sizes, activation))
+    {
+        _sizes = [.. sizes];
+        Activation = activation;
+        Rename("layers.");
+        Initialize(initialization, rng);
+    }
+
+    /// <summary>The layers, in order.</summary>
+    public IReadOnlyList<Layer<T>> Layers => _layers;
+
+    /// <summary>Layer widths (inputs, hidden layers, outputs) of a network built from widths; empty otherwise.</summary>
+    public IReadOnlyList<int> Sizes => _sizes;
+
+    /// <summary>The activation after each hidden layer of a network built from widths.</summary>
+    public Activation Activation { get; } = Activation.Identity;
+
+    /// <summary>Number of inputs per example.</summary>
+    public int Inputs => InputSize;
+
+    /// <summary>Number of outputs per example.</summary>
+    public int Outputs => OutputSize;
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Layer<T> Layer)> Children => _layers.Select((l, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), l));
+
+    /// <inheritdoc/>
+    public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
+    {
+        CheckInput(input, batch);
+        ReadOnlySpan<T> x = input;
+        foreach (var layer in _layers) x = layer.Forward(x, batch);
+        return x;
+    }
+
+    /// <inheritdoc/>
+    public override ReadOnlySpan<T> LastOutput(int batch) => _layers[^1].LastOutput(batch);
+
+    /// <summary>
+    /// Accumulates into the gradients <c>d loss / d parameters</c> for the last <see cref="Forward"/>,
+    /// given <paramref name="outputGradient"/> = <c>d loss / d outputs</c>; with <paramref name="accumulate"/>
+    /// false it overwrites them instead (the same as <see cref="Layer{T}.ZeroGrad"/> first, without the extra pass).
+    /// </summary>
+    public void Backward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> outputGradient, int batch, bool accumulate = true) =>
+        Backward(inputs, outputGradient, [], batch, accumulate);
+
+    /// <inheritdoc/>
+    public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
+    {
+        ReadOnlySpan<T> dy = outputGradient;
+        for (int i = _layers.Length - 1; i >= 0; i--)
+        {
+            // The input of layer i is the output of layer i - 1, still held in its buffer from the forward pass.
+            ReadOnlySpan<T> x = i == 0 ? input : _layers[i - 1].LastOutput(batch);
+            Span<T> dx = i == 0 ? inputGradient : Grow(ref _deltas[i - 1], batch * _layers[i].InputSize);
+            _layers[i].Backward(x, dy, dx, batch, accumulate);
+            dy = dx;
+        }
+    }
+
+    private static Layer<T> First(IReadOnlyList<Layer<T>> layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Count == 0) throw new ArgumentException("Sequential needs at least one layer.");
+        return layers[0];
+    }
+
+    private static Layer<T>[] Dense(IReadOnlyList<int> sizes, Activation activation)
+    {
+        if (sizes.Count < 2) throw new ArgumentException("A network needs at least an input and an output size.");
+        foreach (int s in sizes)
+            if (s < 1) throw new ArgumentException($"Invalid layer sizes [{string.Join(", ", sizes)}]: every width must be at least 1.");
+        var layers = new List<Layer<T>>();
+        for (int l = 0; l + 1 < sizes.Count; l++)
+        {
+            layers.Add(new Linear<T>(sizes[l], sizes[l + 1]));
+            if (l + 2 < sizes.Count) layers.Add(new Nonlinearity<T>(activation, [sizes[l + 1]]));
+        }
+        return [.. layers];
+    }
+}

@@ -1,0 +1,274 @@
+using System.Text.Json;
+using Descent.Nn;
+using Descent.Numerics;
+using Descent.Optim;
+using Xunit;
+
+namespace Descent.Tests;
+
+/// <summary>
+/// Layers and models against torch.autograd (tools/reference/generate_layers.py, float64, committed as
+/// Reference/layers.json) and against central finite differences.
+/// </summary>
+public class LayerTests
+{
+    private static readonly Lazy<JsonElement> Document = new(() =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Reference", "layers.json"))).RootElement.GetProperty("cases"));
+
+    public static IEnumerable<object[]> Cases => Enumerable.Range(0, Document.Value.GetArrayLength()).Select(i => new object[] { i });
+
+    private static double[] Doubles(JsonElement e) => [.. e.EnumerateArray().Select(v => v.GetDouble())];
+
+    private static int[] Ints(JsonElement e) => [.. e.EnumerateArray().Select(v => v.GetInt32())];
+
+    /// <summary>The case's model in <typeparamref name="T"/>, with torch's parameters and buffers, in the case's mode.</summary>
+    private static (Sequential<T> Model, T[] X, JsonElement Case) Build<T>(int index) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var c = Document.Value[index];
+        int outputs = c.GetProperty("outputs").GetInt32();
+        var model = ModelSpec.Build<T>(c.GetProperty("spec").GetString()!, Ints(c.GetProperty("shape")), Math.Max(1, outputs), Initialization.Torch, new Rng(0));
+        model.Training = c.GetProperty("training").GetBoolean();
+        var state = c.GetProperty("state");
+        foreach (var p in model.Parameters) Copy(Doubles(state.GetProperty(p.Name)), p.Value.Span);
+        foreach (var (name, _, value) in model.Buffers()) Copy(Doubles(state.GetProperty(name)), value.Span);
+        return (model, Convert<T>(Doubles(c.GetProperty("inputs"))), c);
+    }
+
+    private static void Copy<T>(double[] from, Span<T> to) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        Assert.Equal(from.Length, to.Length);
+        for (int i = 0; i < from.Length; i++) to[i] = T.CreateTruncating(from[i]);
+    }
+
+    private static T[] Convert<T>(double[] values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => [.. values.Select(T.CreateTruncating)];
+
+    /// <summary>The case's loss; with <paramref name="inputGradient"/> not empty, also the backward pass (parameter gradients overwritten).</summary>
+    private static double Loss<T>(Sequential<T> model, T[] x, JsonElement c, Span<T> inputGradient, bool backward) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int batch = c.GetProperty("batch").GetInt32();
+        var y = model.Forward(x, batch);
+        var dy = new T[y.Length];
+        double value;
+        if (c.TryGetProperty("labels", out var labels))
+        {
+            // One label per output vector: per example, or per position of a sequence (next-token prediction).
+            var targets = Ints(labels);
+            value = Losses.Evaluate(Nn.Loss.CrossEntropy, y, targets, targets.Length, dy, out _);
+        }
+        else
+        {
+            Copy(Doubles(c.GetProperty("dy")), dy);
+            value = 0;
+            for (int i = 0; i < y.Length; i++) value += double.CreateTruncating(y[i] * dy[i]);
+        }
+        if (backward) model.Backward(x, dy, inputGradient, batch, accumulate: false);
+        return value;
+    }
+
+    private static void AssertClose(ReadOnlySpan<double> actual, double[] expected, double tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= tolerance * Math.Max(1, Math.Abs(expected[i])), $"{what}[{i}] = {actual[i]:R}, torch {expected[i]:R}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Outputs_and_gradients_match_torch_autograd(int index)
+    {
+        var (model, x, c) = Build<double>(index);
+        string spec = c.GetProperty("spec").GetString()!;
+        // The names and shapes are the torch module's state_dict(): parameters, then the buffers.
+        var names = c.GetProperty("shapes").EnumerateObject().ToDictionary(p => p.Name, p => Ints(p.Value));
+        var ours = model.Parameters.Select(p => (p.Name, Shape: p.Shape.ToArray())).Concat(model.Buffers().Select(b => (b.Name, Shape: b.Shape.ToArray()))).ToList();
+        Assert.Equal(names.Keys.Order(), ours.Select(o => o.Name).Order());
+        foreach (var (name, shape) in ours) Assert.Equal(names[name], shape);
+
+        var dx = new double[x.Length];
+        double value = Loss(model, x, c, dx, backward: true);
+        AssertClose(model.LastOutput(c.GetProperty("batch").GetInt32()), Doubles(c.GetProperty("output")), 1e-12, $"{spec}: output");
+        Assert.True(TorchReference.RelativeError(value, c.GetProperty("value").GetDouble()) < 1e-12, $"{spec}: loss {value:R}, torch {c.GetProperty("value")}");
+        AssertClose(dx, Doubles(c.GetProperty("input_gradient")), 1e-10, $"{spec}: d input");
+        foreach (var p in model.Parameters)
+            AssertClose(p.Grad.Span, Doubles(c.GetProperty("gradients").GetProperty(p.Name)), 1e-10, $"{spec}: d {p.Name}");
+        foreach (var (name, _, buffer) in model.Buffers())
+            AssertClose(buffer.Span, Doubles(c.GetProperty("state_after").GetProperty(name)), 1e-12, $"{spec}: {name} after the forward pass");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void The_float_model_agrees_with_torch_to_float_precision(int index)
+    {
+        var (model, x, c) = Build<float>(index);
+        var dx = new float[x.Length];
+        Loss(model, x, c, dx, backward: true);
+        string spec = c.GetProperty("spec").GetString()!;
+        // Relative to the largest entry of each tensor: float32 sums of a few dozen terms.
+        void Check(ReadOnlySpan<float> actual, double[] expected, string what)
+        {
+            double scale = expected.Length == 0 ? 1 : Math.Max(1e-3, expected.Max(Math.Abs));
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(actual[i] - expected[i]) <= 2e-5 * scale, $"{spec}: {what}[{i}] = {actual[i]:R}, torch {expected[i]:R}");
+        }
+        Check(model.LastOutput(c.GetProperty("batch").GetInt32()), Doubles(c.GetProperty("output")), "output");
+        Check(dx, Doubles(c.GetProperty("input_gradient")), "d input");
+        foreach (var p in model.Parameters) Check(p.Grad.Span, Doubles(c.GetProperty("gradients").GetProperty(p.Name)), $"d {p.Name}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Gradients_match_central_finite_differences(int index)
+    {
+        var (model, x, c) = Build<double>(index);
+        var dx = new double[x.Length];
+        Loss(model, x, c, dx, backward: true);
+        var analytic = model.Gradients.ToArray();
+        const double h = 1e-6;
+        // Up to 60 entries of each, spread over the whole buffer.
+        double Numeric(Span<double> values, int i)
+        {
+            double keep = values[i];
+            values[i] = keep + h;
+            double up = Loss(model, x, c, [], backward: false);
+            values[i] = keep - h;
+            double down = Loss(model, x, c, [], backward: false);
+            values[i] = keep;
+            return (up - down) / (2 * h);
+        }
+        string spec = c.GetProperty("spec").GetString()!;
+        for (int i = 0; i < analytic.Length; i += Math.Max(1, analytic.Length / 60))
+        {
+            double numeric = Numeric(model.Values, i);
+            Assert.True(Math.Abs(numeric - analytic[i]) <= 1e-6 * Math.Max(1, Math.Abs(numeric)), $"{spec}: parameter {i}: backprop {analytic[i]:R}, finite difference {numeric:R}");
+        }
+        // Token indices have no gradient (the layer checks they are whole numbers).
+        if (c.GetProperty("integer_inputs").GetBoolean()) return;
+        for (int i = 0; i < x.Length; i += Math.Max(1, x.Length / 60))
+        {
+            double numeric = Numeric(x, i);
+            Assert.True(Math.Abs(numeric - dx[i]) <= 1e-6 * Math.Max(1, Math.Abs(numeric)), $"{spec}: input {i}: backprop {dx[i]:R}, finite difference {numeric:R}");
+        }
+    }
+
+    [Fact]
+    public void The_cnn_preset_is_the_exercise_network_named_like_its_torch_module()
+    {
+        var model = ModelSpec.Build<float>("cnn", [1, 28, 28], 10, Initialization.Torch, new Rng(1));
+        Assert.Equal(
+            ["layers.0.weight [32, 1, 3, 3]", "layers.0.bias [32]", "layers.3.weight [64, 32, 3, 3]", "layers.3.bias [64]",
+             "layers.7.weight [128, 3136]", "layers.7.bias [128]", "layers.9.weight [10, 128]", "layers.9.bias [10]"],
+            model.Parameters.Select(p => p.ToString()));
+        Assert.Equal(320 + 18_496 + 401_536 + 1_290, model.Values.Length);
+        Assert.Equal([10], model.OutputShape);
+        // One flat buffer: the parameters are views of it, in order.
+        model.Parameters[2].Value.Span[0] = 42;
+        Assert.Equal(42, model.Values[320]);
+        // PyTorch's bounds: conv 1 has fan-in 9, so its weights lie in (-1/3, 1/3) and fill it.
+        var w = model.Parameters[0].Value.Span.ToArray();
+        Assert.True(w.Max() <= 1 / 3f && w.Min() >= -1 / 3f && w.Max() > 0.3f && w.Min() < -0.3f);
+    }
+
+    [Fact]
+    public void The_mlp_preset_is_the_dense_network_of_the_trainer_bit_for_bit()
+    {
+        var preset = ModelSpec.Build<float>("mlp:16,9", [2], 3, Initialization.He, new Rng(5));
+        var direct = new Sequential<float>([2, 16, 9, 3], Activation.ReLU, Initialization.He, new Rng(5));
+        Assert.Equal(direct.Values.ToArray(), preset.Values.ToArray());
+        Assert.Equal(direct.Parameters.Select(p => p.ToString()), preset.Parameters.Select(p => p.ToString()));
+        var chain = ModelSpec.Build<float>("linear:16-relu-linear:9-relu-linear", [2], 3, Initialization.He, new Rng(5));
+        Assert.Equal(direct.Values.ToArray(), chain.Values.ToArray());
+        float[] x = [0.5f, -1, 2, 0.25f];
+        Assert.Equal(direct.Forward(x, 2).ToArray(), chain.Forward(x, 2).ToArray());
+    }
+
+    [Theory]
+    [InlineData("conv:8,k=3", "needs images [C, H, W]")]
+    [InlineData("flatten-conv:8,k=3", "put it before flatten")]
+    [InlineData("conv:8", "needs k=")]
+    [InlineData("conv:8,k=3,q=2", "has no option q=")]
+    [InlineData("conv:0,k=3", "at least 1")]
+    [InlineData("linear-relu--linear", "an empty layer")]
+    [InlineData("res(linear:4", "unbalanced parentheses")]
+    [InlineData("res(linear:4)", "needs equal shapes")]
+    [InlineData("lstm:4", "unknown layer 'lstm:4'")]
+    [InlineData("mlp:64,x", "'x' is not a hidden width")]
+    [InlineData("dropout:1.5", "Invalid dropout probability 1.5")]
+    public void Bad_specs_are_rejected_with_the_problem_and_the_fix(string spec, string message)
+    {
+        var shape = spec.StartsWith("conv:8,k=3") && message.Contains("images") || spec.StartsWith("linear") || spec.StartsWith("res") || spec.StartsWith("mlp") || spec.StartsWith("lstm") || spec.StartsWith("dropout") ? new[] { 6 } : [1, 5, 5];
+        var e = Assert.Throws<ArgumentException>(() => ModelSpec.Build<float>(spec, shape, 3, Initialization.Torch, new Rng(0)));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Dropout_zeroes_a_fraction_p_scales_the_rest_and_is_seeded()
+    {
+        var rng = new Rng(2);
+        var x = Enumerable.Range(0, 4000).Select(_ => rng.NextNormal() + 3).ToArray();
+        var a = new Dropout<double>([1000], 0.3, new Rng(7));
+        var b = new Dropout<double>([1000], 0.3, new Rng(7));
+        var y = a.Forward(x, 4).ToArray();
+        Assert.Equal(y, b.Forward(x, 4).ToArray());
+        int dropped = y.Count(v => v == 0);
+        Assert.InRange(dropped / 4000.0, 0.27, 0.33);
+        for (int i = 0; i < x.Length; i++) Assert.True(y[i] == 0 || y[i] == x[i] * (1 / (1 - 0.3)));
+        // The gradient goes through exactly the kept inputs, with the same scale.
+        var dy = Enumerable.Range(0, 4000).Select(i => (double)(i % 7) - 3).ToArray();
+        var dx = new double[4000];
+        a.Backward(x, dy, dx, 4);
+        for (int i = 0; i < x.Length; i++) Assert.Equal(y[i] == 0 ? 0 : dy[i] * (1 / (1 - 0.3)), dx[i]);
+        // A second batch draws a new mask; evaluation mode passes everything through.
+        Assert.NotEqual(y, a.Forward(x, 4).ToArray());
+        a.Training = false;
+        Assert.Equal(x, a.Forward(x, 4).ToArray());
+    }
+
+    [Fact]
+    public void Batch_norm_in_training_mode_needs_more_than_one_value_per_channel()
+    {
+        var bn = new BatchNorm<double>([3]);
+        var e = Assert.Throws<ArgumentException>(() => bn.Forward([1.0, 2, 3], 1));
+        Assert.Contains("more than one value per channel", e.Message);
+        bn.Training = false;
+        Assert.Equal([1.0 / Math.Sqrt(1 + 1e-5), 2 / Math.Sqrt(1 + 1e-5), 3 / Math.Sqrt(1 + 1e-5)], bn.Forward([1.0, 2, 3], 1).ToArray());
+    }
+
+    [Fact]
+    public void Training_mode_reaches_every_layer_of_a_model()
+    {
+        var model = ModelSpec.Build<float>("conv:2,k=3-batchnorm-res(relu-dropout:0.5)-flatten-linear", [1, 5, 5], 3, Initialization.Torch, new Rng(0));
+        var residual = (Residual<float>)model.Layers[2];
+        var dropout = ((Sequential<float>)residual.Body).Layers[1];
+        model.Training = false;
+        Assert.False(model.Layers[1].Training);
+        Assert.False(dropout.Training);
+        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.4.weight", "layers.4.bias"], model.Parameters.Select(p => p.Name));
+        Assert.Equal(["layers.1.running_mean", "layers.1.running_var", "layers.1.num_batches_tracked"], model.Buffers().Select(b => b.Name));
+    }
+
+    [Fact]
+    public void A_cnn_training_step_allocates_nothing()
+    {
+        var model = ModelSpec.Build<float>("conv:4,k=3,p=1-batchnorm-relu-maxpool:2-conv:6,k=3,s=2,p=1-relu-avgpool:2-flatten-dropout:0.2-linear:16-relu-linear", [1, 12, 12], 10, Initialization.Torch, new Rng(0));
+        var sgd = new Sgd<float>(model.Parameters, new SgdOptions { LearningRate = 0.05, Momentum = 0.9 });
+        var rng = new Rng(1);
+        const int batch = 8;
+        var x = Enumerable.Range(0, batch * 144).Select(_ => (float)rng.NextNormal()).ToArray();
+        var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+        var dz = new float[batch * 10];
+        double first = 0, last = 0;
+        void Step(int i)
+        {
+            var z = model.Forward(x, batch);
+            last = Losses.Evaluate(Nn.Loss.CrossEntropy, z, labels, batch, dz, out _);
+            if (i == 0) first = last;
+            model.Backward(x, dz, batch, accumulate: false);
+            sgd.Step();
+        }
+        for (int i = 0; i < 20; i++) Step(i);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 20; i < 60; i++) Step(i);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(last < 0.9 * first, $"the loss went from {first} to {last}: the steps did not learn");
+    }
+}
