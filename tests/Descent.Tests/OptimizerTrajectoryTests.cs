@@ -34,11 +34,13 @@ public class OptimizerTrajectoryTests
             "--steps", c.GetProperty("steps").GetInt32().ToString(CultureInfo.InvariantCulture),
             $"--start={c.GetProperty("start")[0].GetDouble().ToString("R", CultureInfo.InvariantCulture)},{c.GetProperty("start")[1].GetDouble().ToString("R", CultureInfo.InvariantCulture)}",
         };
+        var table = Optimizers.DefaultOptions(c.GetProperty("optimizer").GetString()!);
         foreach (var o in c.GetProperty("options").EnumerateObject())
         {
-            string flag = "--" + (o.Name == "initial_accumulator_value" ? "initial-accumulator" : o.Name.Replace('_', '-'));
+            string flag = table.Find(o.Name).CommandLineFlag;
             if (o.Value.ValueKind == System.Text.Json.JsonValueKind.True) args.Add(flag);
-            else if (o.Value.ValueKind != System.Text.Json.JsonValueKind.False) args.AddRange([flag, o.Value.GetDouble().ToString("R", CultureInfo.InvariantCulture)]);
+            else if (o.Value.ValueKind == System.Text.Json.JsonValueKind.False) args.Add(flag + "=false");   // switches on by default (adamw, lion)
+            else args.AddRange([flag, o.Value.GetDouble().ToString("R", CultureInfo.InvariantCulture)]);
         }
         var stdout = new StringWriter();
         var stderr = new StringWriter();

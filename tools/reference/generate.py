@@ -8,9 +8,9 @@ Run with Debian's PyTorch (python3-torch, 1.13) from the repository root:
 It writes tests/Descent.Tests/Reference/*.json. The tests read those files and never need Python.
 
 Everything runs in float64. Where torch.optim has the rule, torch.optim computes it. Where PyTorch 1.13
-lacks an option Descent offers (maximize on NAdam/RAdam, decoupled decay on NAdam/RAdam, independent
-weight decay, eps inside the square root, optax's NAdam, Lion), the rule is written below with torch
-tensor operations, directly from its published formula.
+lacks an option Descent offers (maximize on NAdam/RAdam, decoupled decay on every optimizer but AdamW,
+L2 decay on Lion and AdamW, independent weight decay, eps inside the square root, optax's NAdam, Lion),
+the rule is written below with torch tensor operations, directly from its published formula.
 
 NAdam uses foreach=True: PyTorch 1.13's default single-tensor NAdam multiplies mu_product by mu twice
 in its last term (fixed in PyTorch 2.0, pytorch/pytorch#92699); the foreach path has the correct rule.
@@ -71,39 +71,50 @@ class Manual:
         lr = self.param_groups[0]["lr"]
         b1, b2 = self.param_groups[0]["betas"]
         eps, wd = o.get("eps", 1e-8), o.get("weight_decay", 0.0)
+        inside = o.get("eps_inside_sqrt")
         for p, s in zip(self.params, self.state):
             g = -p.grad if o.get("maximize") else p.grad.clone()
-            if self.name == "lion":
+            # Weight decay, the same for every rule: decoupled shrinking before the step (torch's AdamW form), or an L2 term.
+            if o.get("decoupled_weight_decay", self.name in ("adamw", "lion")):
                 p.mul_(1 - (wd if o.get("independent_weight_decay") else lr * wd))
+            elif wd:
+                g = g.add(p, alpha=wd)
+            if self.name == "lion":
                 p.add_(torch.sign(s["m"].mul(b1).add_(g, alpha=1 - b1)), alpha=-lr)
                 s["m"].mul_(b2).add_(g, alpha=1 - b2)
-            elif self.name == "adagrad":  # eps inside the square root
-                if wd:
-                    g = g.add(p, alpha=wd)
+            elif self.name == "sgd":  # torch.optim.SGD's rule
+                mom, damp = o.get("momentum", 0.0), o.get("dampening", 0.0)
+                if mom:
+                    if s["buf"] is None:
+                        s["buf"] = g.clone()
+                    else:
+                        s["buf"].mul_(mom).add_(g, alpha=1 - damp)
+                    g = g.add(s["buf"], alpha=mom) if o.get("nesterov") else s["buf"]
+                p.add_(g, alpha=-lr)
+            elif self.name == "adagrad":
                 clr = lr / (1 + (t - 1) * o.get("lr_decay", 0.0))
                 s["sum"].addcmul_(g, g)
-                p.addcdiv_(g, torch.sqrt(s["sum"] + o.get("eps", 1e-10)), value=-clr)
-            elif self.name == "rmsprop":  # eps inside the square root
-                if wd:
-                    g = g.add(p, alpha=wd)
+                e = o.get("eps", 1e-10)
+                p.addcdiv_(g, torch.sqrt(s["sum"] + e) if inside else s["sum"].sqrt().add_(e), value=-clr)
+            elif self.name == "rmsprop":
                 a = o.get("alpha", 0.99)
                 s["v"].mul_(a).addcmul_(g, g, value=1 - a)
                 v = s["v"]
                 if o.get("centered"):
                     s["g"].mul_(a).add_(g, alpha=1 - a)
                     v = v.addcmul(s["g"], s["g"], value=-1)
-                d = torch.sqrt(v + eps)
+                d = torch.sqrt(v + eps) if inside else v.sqrt().add_(eps)
                 if o.get("momentum", 0) > 0:
                     s["buf"] = torch.zeros_like(p) if s["buf"] is None else s["buf"]
                     s["buf"].mul_(o["momentum"]).addcdiv_(g, d)
                     p.add_(s["buf"], alpha=-lr)
                 else:
                     p.addcdiv_(g, d, value=-lr)
-            else:  # adam / adamw / nadam with eps inside, optax's nadam, or decoupled variants
-                if o.get("decoupled_weight_decay") or self.name == "adamw":
-                    p.mul_(1 - (wd if o.get("independent_weight_decay") else lr * wd))
-                elif wd:
-                    g = g.add(p, alpha=wd)
+            elif self.name == "adamax":  # torch.optim.Adamax's rule
+                s["m"].mul_(b1).add_(g, alpha=1 - b1)
+                torch.maximum(s["v"].mul_(b2), g.abs().add_(eps), out=s["v"])
+                p.addcdiv_(s["m"], s["v"], value=-lr / (1 - b1 ** t))
+            else:  # adam / adamw / nadam / radam with the variants torch 1.13 lacks
                 s["m"].mul_(b1).add_(g, alpha=1 - b1)
                 s["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
                 bc2 = 1 - b2 ** t
@@ -122,7 +133,10 @@ class Manual:
                     corrected = s["m"] / bc1
                     if rho_t > 5:
                         rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                        p.sub_(corrected * lr * (math.sqrt(bc2) / (s["v"].sqrt() + eps)) * rect)
+                        if inside:
+                            p.sub_(corrected * lr / torch.sqrt(s["v"] / bc2 + eps) * rect)
+                        else:
+                            p.sub_(corrected * lr * (math.sqrt(bc2) / (s["v"].sqrt() + eps)) * rect)
                     else:
                         p.sub_(corrected * lr)
                 else:
@@ -141,7 +155,7 @@ def make_optimizer(name, params, options):
     if name == "adamw":
         o.setdefault("weight_decay", 1e-2)
     manual = (name == "lion" or o.get("eps_inside_sqrt") or o.get("constant_momentum") or o.get("independent_weight_decay")
-              or (name in ("nadam", "radam") and o.get("decoupled_weight_decay"))
+              or ("decoupled_weight_decay" in o and name != "adam")
               or (name in ("nadam", "radam") and o.get("maximize")))
     if name == "adam" and o.get("decoupled_weight_decay") and not manual:
         name, o = "adamw", {k: v for k, v in o.items() if k != "decoupled_weight_decay"}
@@ -252,6 +266,14 @@ def trajectory_cases():
     add(R, "adamax", {"lr": 0.05, "beta1": 0.8, "beta2": 0.99}, S)
     add(R, "adamax", {"lr": 0.05, "eps": 1e-2, "weight_decay": 0.1}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "adamax", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    # Decoupled weight decay on every optimizer (Keras 3's weight_decay, optax's adamaxw), L2 on Lion and AdamW,
+    # and eps inside the square root for RAdam: the shared decay and denominator pieces in every rule.
+    for opt, lr, extra in [("sgd", 1e-3, {"momentum": 0.9}), ("adagrad", 0.05, {}), ("rmsprop", 1e-2, {"momentum": 0.5}),
+                           ("adamax", 0.05, {}), ("lion", 0.01, {}), ("adamw", 0.05, {})]:
+        add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=True, **extra), S)
+        add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=True, independent_weight_decay=True, **extra), S)
+        add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=False, **extra), S)
+    add(R, "radam", {"lr": 2e-3, "eps": 1e-3, "eps_inside_sqrt": True}, S, 200)
     add(R, "lion", {"lr": 0.01, "beta1": 0.8, "beta2": 0.95}, S)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.5}, S)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.05, "independent_weight_decay": True}, S)

@@ -1,3 +1,6 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="Adam{T}"/> and <see cref="AdamW{T}"/>, with PyTorch's defaults.</summary>
@@ -5,13 +8,12 @@ public class AdamOptions : AdamFamilyOptions
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("weight decay: an L2 gradient term, or decoupled shrinking with decoupled_weight_decay"),
-        Beta1Entry,
-        Beta2Entry,
+        .. Common(),
+        .. Decay(),
+        IBetas.Beta1Entry,
+        IBetas.Beta2Entry,
         EpsEntry,
         Hyperparameter.Flag<AdamOptions>("amsgrad", "AMSGrad: divide by the running maximum of the second moment", o => o.Amsgrad, (o, v) => o.Amsgrad = v),
-        DecoupledEntry,
-        IndependentEntry,
         EpsInsideSqrtEntry,
     ];
 
@@ -24,6 +26,5 @@ public class AdamOptions : AdamFamilyOptions
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
-    /// <inheritdoc/>
-    protected override string OptimizerName => "adam";
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Adam<T>(parameters, this);
 }

@@ -41,8 +41,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _groups.Add(all);
     }
 
-    /// <summary>The optimizer's name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...).</summary>
-    public abstract string Name { get; }
+    /// <summary>The optimizer's name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...), from its registration.</summary>
+    public string Name => Defaults.OptimizerName;
 
     /// <summary>The hyperparameters new groups start from.</summary>
     public OptimizerOptions Defaults { get; }

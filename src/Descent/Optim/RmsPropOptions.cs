@@ -1,3 +1,6 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="RmsProp{T}"/>, with PyTorch's defaults.</summary>
@@ -5,7 +8,8 @@ public sealed class RmsPropOptions : AdaptiveOptions
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("L2 penalty: adds weight_decay * p to the gradient"),
+        .. Common(),
+        .. Decay(),
         Hyperparameter.Real<RmsPropOptions>("alpha", Interval.UnitClosed, "decay rate of the squared-gradient average", o => o.Alpha, (o, v) => o.Alpha = v),
         EpsEntry,
         Hyperparameter.Real<RmsPropOptions>("momentum", Interval.NonNegative, "momentum factor", o => o.Momentum, (o, v) => o.Momentum = v),
@@ -28,6 +32,5 @@ public sealed class RmsPropOptions : AdaptiveOptions
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
-    /// <inheritdoc/>
-    protected override string OptimizerName => "rmsprop";
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new RmsProp<T>(parameters, this);
 }

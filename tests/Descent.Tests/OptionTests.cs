@@ -1,0 +1,138 @@
+using System.Reflection;
+using Descent.Landscapes;
+using Descent.Nn;
+using Descent.Optim;
+using Xunit;
+
+namespace Descent.Tests;
+
+/// <summary>No option is ever silently ignored: every setting an options type exposes changes what its rule does.</summary>
+public class OptionTests
+{
+    public static IEnumerable<object[]> Names => Optimizers.Names.Select(n => new object[] { n });
+
+    /// <summary>
+    /// Settings that change nothing on the probe for a stated reason. Empty: every setting of every registered
+    /// optimizer moves the probe path in some context. An entry needs its reason, and is a last resort.
+    /// </summary>
+    private static readonly Dictionary<(string Optimizer, string Hyperparameter), string> NoEffectOnProbe = [];
+
+    /// <summary>
+    /// For each hyperparameter of each registered optimizer: starting from the defaults, or the defaults with one
+    /// or two other settings changed (weight decay that a decay switch acts on, momentum that dampening acts on),
+    /// some valid change of the hyperparameter alone must change the path on Rosenbrock. A setting the rule
+    /// never reads cannot pass.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Every_hyperparameter_changes_the_path_in_some_context(string name)
+    {
+        var table = Optimizers.DefaultOptions(name).Hyperparameters;
+        var dead = new List<string>();
+        foreach (var h in table)
+        {
+            if (NoEffectOnProbe.ContainsKey((name, h.Name))) continue;
+            var others = table.Where(o => o != h).ToList();
+            var contexts = new[] { Array.Empty<Hyperparameter>() }
+                .Concat(others.Select(o => new[] { o }))
+                .Concat(others.SelectMany((a, i) => others.Skip(i + 1).Select(b => new[] { a, b })));
+            if (!contexts.Any(changed => ChangesPath(name, h, changed))) dead.Add(h.Name);
+        }
+        Assert.True(dead.Count == 0, $"{name} exposes settings that change nothing in any context: {string.Join(", ", dead)}");
+    }
+
+    /// <summary>Every public writable property of every options type is one of its table's hyperparameters (so the test above covers it).</summary>
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Every_public_setting_is_a_hyperparameter_of_the_table(string name)
+    {
+        var options = Optimizers.DefaultOptions(name);
+        foreach (var property in options.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            var copy = options.Clone();
+            object? value = property.GetValue(copy);
+            property.SetValue(copy, value switch
+            {
+                bool b => !b,
+                double d => d + 0.25,
+                int i => i + 1,
+                _ => throw new InvalidOperationException($"{name}: setting {property.Name} of type {property.PropertyType.Name} is not a hyperparameter type"),
+            });
+            Assert.True(options.Hyperparameters.Any(h => h.Get(copy) != h.Get(options)),
+                $"{name}: {options.GetType().Name}.{property.Name} is settable but no hyperparameter of the table reads it");
+        }
+    }
+
+    /// <summary>The issue's example: Adamax with w = 2, lr 1, weight_decay 0.004 and a zero gradient.</summary>
+    [Fact]
+    public void Adamax_applies_decoupled_weight_decay_when_asked()
+    {
+        double Step(bool decoupled)
+        {
+            var w = Parameter<double>.FromValues("w", 2.0);
+            var adamax = new Adamax<double>([w], new AdamaxOptions { LearningRate = 1, WeightDecay = 0.004, DecoupledWeightDecay = decoupled });
+            adamax.Step();
+            return w.Value.Span[0];
+        }
+        Assert.Equal(2 * (1 - 0.004), Step(decoupled: true));                        // p *= 1 - lr wd; m = 0 moves nothing
+        Assert.Equal(1.00000125, Step(decoupled: false), 1e-9);                       // L2: g = 0.008, p -= lr/(1-b1) * m/u
+    }
+
+    /// <summary>Lion with decoupled decay off adds an L2 term to the gradient before the sign, instead of dropping the decay.</summary>
+    [Fact]
+    public void Lion_without_decoupled_decay_adds_the_L2_term_to_the_gradient()
+    {
+        double Step(bool decoupled)
+        {
+            var w = Parameter<double>.FromValues("w", 2.0);
+            w.Grad.Span[0] = -0.5;
+            var lion = new Lion<double>([w], new LionOptions { LearningRate = 0.1, WeightDecay = 0.5, DecoupledWeightDecay = decoupled });
+            lion.Step();
+            return w.Value.Span[0];
+        }
+        Assert.Equal(2 * (1 - 0.1 * 0.5) + 0.1, Step(decoupled: true), 15);          // shrink, then sign(-0.05) = -1 moves up
+        Assert.Equal(2 - 0.1, Step(decoupled: false), 15);                           // g = -0.5 + 0.5 * 2 = 0.5 > 0 moves down
+    }
+
+    private static bool ChangesPath(string name, Hyperparameter h, Hyperparameter[] changed)
+    {
+        var context = Optimizers.DefaultOptions(name);
+        foreach (var c in changed)
+        {
+            var first = Alternatives(c, c.Get(context)).Take(1).ToArray();
+            if (first.Length == 0) return false;
+            c.Set(context, first[0]);
+        }
+        if (!IsValid(context)) return false;
+        var before = Probe(name, context);
+        foreach (var v in Alternatives(h, h.Get(context)))
+        {
+            var options = context.Clone();
+            h.Set(options, v);
+            if (IsValid(options) && !Probe(name, options).SequenceEqual(before)) return true;
+        }
+        return false;
+    }
+
+    private static IEnumerable<double> Alternatives(Hyperparameter h, double value)
+    {
+        double[] candidates = h.Kind == HyperparameterKind.Flag ? [1 - value] : [value * 2, value / 2, value + 0.5, 0.5, 0.1, 0.9, 3];
+        return candidates.Where(v => v != value && (h.Kind == HyperparameterKind.Flag || h.Valid.Contains(v)));
+    }
+
+    private static bool IsValid(OptimizerOptions options)
+    {
+        try
+        {
+            options.Validate();
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static double[] Probe(string name, OptimizerOptions options) =>
+        [.. Trajectory.Run(Landscape.Get("rosenbrock"), name, options, (-1.5, 2.0), 30).SelectMany(p => new[] { p.X, p.Y })];
+}
