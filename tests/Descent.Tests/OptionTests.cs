@@ -94,6 +94,25 @@ public class OptionTests
         Assert.Equal(2 - 0.1, Step(decoupled: false), 15);                           // g = -0.5 + 0.5 * 2 = 0.5 > 0 moves down
     }
 
+    /// <summary>The README's optimizer table is the one the registrations generate (paste the expected text to update it).</summary>
+    [Fact]
+    public void The_readme_optimizer_table_is_generated_from_the_registry()
+    {
+        string expected = Optimizers.MarkdownTable();
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")).ReplaceLineEndings("\n");
+        int start = readme.IndexOf("| name | default hyperparameters | rule |", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no optimizer table");
+        int end = readme.IndexOf("\n\n", start, StringComparison.Ordinal);
+        Assert.True(expected == readme[start..(end + 1)], "README.md's optimizer table differs from the generated one; replace it with:\n" + expected);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Descent.slnx"))) return dir.FullName;
+        throw new DirectoryNotFoundException("Descent.slnx not found above the test directory.");
+    }
+
     private static bool ChangesPath(string name, Hyperparameter h, Hyperparameter[] changed)
     {
         var context = Optimizers.DefaultOptions(name);

@@ -66,6 +66,28 @@ public static class Optimizers
         return options.Create(parameters);
     }
 
+    /// <summary>
+    /// The README's optimizer table, generated from the registrations and their hyperparameter tables:
+    /// each optimizer's real-valued defaults and the switches that are on by default, and its rule.
+    /// </summary>
+    internal static string MarkdownTable()
+    {
+        var text = new System.Text.StringBuilder("| name | default hyperparameters | rule |\n|---|---|---|\n");
+        foreach (var r in All)
+        {
+            var o = r.Defaults();
+            var defaults = o.Hyperparameters
+                .Where(h => h.Kind != HyperparameterKind.Flag || h.Get(o) != 0)
+                .Select(h => h.Kind == HyperparameterKind.Flag ? $"{h.Name} on" : $"{h.Name} {Format(h.Get(o))}");
+            text.Append($"| `{r.Name}` | {string.Join(", ", defaults)} | {r.Rule} |\n");
+        }
+        return text.ToString();
+
+        static string Format(double v) => v != 0 && Math.Abs(v) <= 0.01
+            ? v.ToString("0.###e0", System.Globalization.CultureInfo.InvariantCulture)
+            : v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The name of the optimizer whose options type <paramref name="options"/> is (or derives from).</summary>
     internal static string NameOf(OptimizerOptions options)
     {
