@@ -102,7 +102,7 @@ public class OptimizerTests
             var p = Parameter<double>.FromValues("xy", -1.5, 2.0);
             var opt = Optimizers.Create(n, [p]);
             opt.Schedule("lr", new Warmup(10, new Sequence([new CosineDecay(1e-3, 30), new ReduceOnPlateau(5e-4, patience: 2)], [30])));
-            opt.Schedule("weight_decay", new Linear(0, 0.01, 50));
+            if (opt.Defaults.Has("weight_decay")) opt.Schedule("weight_decay", new Linear(0, 0.01, 50));
             return (opt, p);
         }
 

@@ -52,6 +52,23 @@ public class OptimizerTrajectoryTests
         AssertSamePath(c, [.. rows.Select(r => r.Skip(1).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())]);
     }
 
+    public static IEnumerable<object[]> AsgdCases => TorchReference.TrajectoryIndices()
+        .Where(i => TorchReference.Trajectory((int)i[0]).TryGetProperty("ax", out _));
+
+    [Theory]
+    [MemberData(nameof(AsgdCases))]
+    public void Asgd_average_of_the_iterates_matches_torch(int index)
+    {
+        var c = TorchReference.Trajectory(index);
+        Asgd<double>? asgd = null;
+        Trajectory.Run(Landscape.Get(c.GetProperty("function").GetString()!),
+            xy => asgd = (Asgd<double>)Optimizers.Create("asgd", [xy], TorchReference.Options(c)), TorchReference.Start(c), c.GetProperty("steps").GetInt32());
+        var expected = c.GetProperty("ax").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var actual = asgd!.Averaged(Trajectory.ParameterName).ToArray();
+        for (int j = 0; j < 2; j++)
+            Assert.True(TorchReference.RelativeError(actual[j], expected[j]) <= Tolerance, $"{TorchReference.Describe(c)}: ax[{j}] = {actual[j]:R}, torch {expected[j]:R}");
+    }
+
     [Theory]
     [MemberData(nameof(ScheduledCases))]
     public void Scheduled_trajectory_matches_torch(int index)

@@ -2,6 +2,7 @@ using System.Reflection;
 using Descent.Landscapes;
 using Descent.Nn;
 using Descent.Optim;
+using Descent.State;
 using Xunit;
 
 namespace Descent.Tests;
@@ -18,8 +19,9 @@ public class OptionTests
     private static readonly Dictionary<(string Optimizer, string Hyperparameter), string> NoEffectOnProbe = [];
 
     /// <summary>
-    /// For each hyperparameter of each registered optimizer: starting from the defaults, or the defaults with one
-    /// or two other settings changed (weight decay that a decay switch acts on, momentum that dampening acts on),
+    /// For each hyperparameter of each registered optimizer: starting from the defaults, or the defaults with up to
+    /// three other settings changed (weight decay that a decay switch acts on, momentum that dampening acts on, a
+    /// learning rate other than Adadelta's 1 that makes independent decay differ from lr-scaled decay),
     /// some valid change of the hyperparameter alone must change the path on Rosenbrock. A setting the rule
     /// never reads cannot pass.
     /// </summary>
@@ -35,7 +37,8 @@ public class OptionTests
             var others = table.Where(o => o != h).ToList();
             var contexts = new[] { Array.Empty<Hyperparameter>() }
                 .Concat(others.Select(o => new[] { o }))
-                .Concat(others.SelectMany((a, i) => others.Skip(i + 1).Select(b => new[] { a, b })));
+                .Concat(others.SelectMany((a, i) => others.Skip(i + 1).Select(b => new[] { a, b })))
+                .Concat(others.SelectMany((a, i) => others.Skip(i + 1).SelectMany((b, j) => others.Skip(i + j + 2).Select(c => new[] { a, b, c }))));
             if (!contexts.Any(changed => ChangesPath(name, h, changed))) dead.Add(h.Name);
         }
         Assert.True(dead.Count == 0, $"{name} exposes settings that change nothing in any context: {string.Join(", ", dead)}");
@@ -113,24 +116,34 @@ public class OptionTests
         throw new DirectoryNotFoundException("Descent.slnx not found above the test directory.");
     }
 
-    private static bool ChangesPath(string name, Hyperparameter h, Hyperparameter[] changed)
+    private static bool ChangesPath(string name, Hyperparameter h, Hyperparameter[] changed) =>
+        Contexts(Optimizers.DefaultOptions(name), changed).Any(context =>
+        {
+            if (!IsValid(context)) return false;
+            var before = Probe(name, context);
+            foreach (var v in Alternatives(h, h.Get(context)))
+            {
+                var options = context.Clone();
+                h.Set(options, v);
+                if (IsValid(options) && !Probe(name, options).SequenceEqual(before)) return true;
+            }
+            return false;
+        });
+
+    /// <summary>The defaults with each of <paramref name="changed"/> set to each of its alternatives.</summary>
+    private static IEnumerable<OptimizerOptions> Contexts(OptimizerOptions start, Hyperparameter[] changed)
     {
-        var context = Optimizers.DefaultOptions(name);
-        foreach (var c in changed)
+        if (changed.Length == 0)
         {
-            var first = Alternatives(c, c.Get(context)).Take(1).ToArray();
-            if (first.Length == 0) return false;
-            c.Set(context, first[0]);
+            yield return start;
+            yield break;
         }
-        if (!IsValid(context)) return false;
-        var before = Probe(name, context);
-        foreach (var v in Alternatives(h, h.Get(context)))
+        foreach (var v in Alternatives(changed[0], changed[0].Get(start)))
         {
-            var options = context.Clone();
-            h.Set(options, v);
-            if (IsValid(options) && !Probe(name, options).SequenceEqual(before)) return true;
+            var options = start.Clone();
+            changed[0].Set(options, v);
+            foreach (var c in Contexts(options, changed[1..])) yield return c;
         }
-        return false;
     }
 
     private static IEnumerable<double> Alternatives(Hyperparameter h, double value)
@@ -152,6 +165,29 @@ public class OptionTests
         }
     }
 
-    private static double[] Probe(string name, OptimizerOptions options) =>
-        [.. Trajectory.Run(Landscape.Get("rosenbrock"), name, options, (-1.5, 2.0), 30).SelectMany(p => new[] { p.X, p.Y })];
+    /// <summary>The path on Rosenbrock and the optimizer's saved state after it (ASGD's t0 moves only its average of the iterates).</summary>
+    private static double[] Probe(string name, OptimizerOptions options)
+    {
+        Optimizer<double>? optimizer = null;
+        var path = Trajectory.Run(Landscape.Get("rosenbrock"), xy => optimizer = Optimizers.Create(name, [xy], options), (-1.5, 2.0), 30);
+        var state = new StateDict();
+        optimizer!.SaveState(state);
+        var slots = state.Keys.Where(k => k.Contains(".state.", StringComparison.Ordinal) && !k.EndsWith(".step", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            .SelectMany(k => TryArray(state, k));
+        return [.. path.SelectMany(p => new[] { p.X, p.Y }), .. slots];
+    }
+
+    private static double[] TryArray(StateDict state, string key)
+    {
+        try
+        {
+            var values = new double[2];
+            state.CopyTo<double>(key, values);
+            return values;
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            return [state.GetDouble(key)];
+        }
+    }
 }

@@ -46,10 +46,11 @@ def loss_fn(function):
 TORCH = {
     "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
     "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "nadam": torch.optim.NAdam,
-    "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax,
+    "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax, "adadelta": torch.optim.Adadelta,
+    "asgd": torch.optim.ASGD, "rprop": torch.optim.Rprop,
 }
 DEFAULT_LR = {"sgd": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3,
-              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4}
+              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4, "adadelta": 1.0, "asgd": 1e-2, "rprop": 1e-2}
 
 
 class Manual:
@@ -58,7 +59,7 @@ class Manual:
     def __init__(self, name, params, o):
         self.name, self.params, self.o, self.t = name, params, o, 0
         self.state = [dict(m=torch.zeros_like(p), v=torch.zeros_like(p), vmax=torch.zeros_like(p),
-                           g=torch.zeros_like(p), buf=None, mu_product=1.0,
+                           g=torch.zeros_like(p), buf=None, mu_product=1.0, eta=o["lr"], mu=1.0,
                            sum=torch.full_like(p, o.get("initial_accumulator_value", 0.0)))
                       for p in params]
         beta2 = o.get("beta2", 0.99 if name == "lion" else 0.999)
@@ -110,6 +111,22 @@ class Manual:
                     p.add_(s["buf"], alpha=-lr)
                 else:
                     p.addcdiv_(g, d, value=-lr)
+            elif self.name == "adadelta":  # torch.optim.Adadelta's rule
+                rho, e = o.get("rho", 0.9), o.get("eps", 1e-6)
+                s["v"].mul_(rho).addcmul_(g, g, value=1 - rho)
+                delta = s["vmax"].add(e).sqrt_().div_(s["v"].add(e).sqrt_()).mul_(g)
+                s["vmax"].mul_(rho).addcmul_(delta, delta, value=1 - rho)
+                p.add_(delta, alpha=-lr)
+            elif self.name == "asgd":  # torch.optim.ASGD's rule
+                lambd, alpha, t0 = o.get("lambd", 1e-4), o.get("alpha", 0.75), o.get("t0", 1e6)
+                p.mul_(1 - lambd * s["eta"])
+                p.add_(g, alpha=-s["eta"])
+                if s["mu"] != 1:
+                    s["g"].add_(p.sub(s["g"]).mul(s["mu"]))
+                else:
+                    s["g"].copy_(p)
+                s["eta"] = lr / math.pow(1 + lambd * lr * t, alpha)
+                s["mu"] = 1 / max(1, t - t0)
             elif self.name == "adamax":  # torch.optim.Adamax's rule
                 s["m"].mul_(b1).add_(g, alpha=1 - b1)
                 torch.maximum(s["v"].mul_(b2), g.abs().add_(eps), out=s["v"])
@@ -161,9 +178,12 @@ def make_optimizer(name, params, options):
         name, o = "adamw", {k: v for k, v in o.items() if k != "decoupled_weight_decay"}
     if manual:
         return Manual(name, params, o)
-    kwargs = {k: v for k, v in o.items() if k not in ("beta1", "beta2")}
-    if "beta1" in o or "beta2" in o:
-        kwargs["betas"] = (o.get("beta1", 0.9), o.get("beta2", 0.999))
+    pairs = {"betas": ("beta1", "beta2", 0.9, 0.999), "etas": ("etaminus", "etaplus", 0.5, 1.2),
+             "step_sizes": ("step_size_min", "step_size_max", 1e-6, 50.0)}
+    kwargs = {k: v for k, v in o.items() if not any(k in pair[:2] for pair in pairs.values())}
+    for name_, (a, b, da, db) in pairs.items():   # torch takes these as pairs
+        if a in o or b in o:
+            kwargs[name_] = (o.get(a, da), o.get(b, db))
     if name == "nadam":
         kwargs["foreach"] = True
     return TORCH[name](params, **kwargs)
@@ -175,6 +195,7 @@ def trajectory(function, optimizer, options, start, steps, schedule=None):
     opt = make_optimizer(optimizer, [xy], options)
     sched = schedule(opt) if schedule else None
     path = []
+    trajectory.last_optimizer = opt
     for k in range(steps + 1):
         opt.zero_grad() if hasattr(opt, "zero_grad") else None
         xy.grad = None
@@ -211,11 +232,12 @@ def trajectory_cases():
               "beale": ([1.0, 1.5], 1e-3, 0.05, 0.01), "himmelblau": ([-1.0, -1.0], 5e-3, 0.25, 0.05),
               "saddle": ([1.0, 1e-3], 0.05, 0.05, 0.01), "ravine": ([5.0, 1.0], 5e-3, 0.25, 0.05)}
     for fn, (start, lr_gradient, lr_adaptive, lr_sign) in starts.items():
-        for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion"]:
-            lr = lr_gradient if opt in ("sgd", "radam") else lr_sign if opt == "lion" else lr_adaptive
-            add(fn, opt, {"lr": lr}, start)
+        for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop"]:
+            lr = (lr_gradient if opt in ("sgd", "radam", "asgd") else lr_sign if opt in ("lion", "rprop")
+                  else 20 * lr_adaptive if opt == "adadelta" else lr_adaptive)
+            add(fn, opt, {"lr": lr}, start, 40 if (fn, opt) == ("saddle", "rprop") else 120)   # Rprop's growing steps leave the saddle fast
     # Defaults exactly as the library states them (no lr given).
-    for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion"]:
+    for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop"]:
         add("himmelblau", opt, {}, [0.5, -0.5], 60)
 
     # Each option of each optimizer.
@@ -275,6 +297,17 @@ def trajectory_cases():
         add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=False, **extra), S)
     add(R, "radam", {"lr": 2e-3, "eps": 1e-3, "eps_inside_sqrt": True}, S, 200)
     add(R, "lion", {"lr": 0.01, "beta1": 0.8, "beta2": 0.95}, S)
+    add(R, "adadelta", {"lr": 1.0, "rho": 0.5, "eps": 1e-4}, S)
+    add(R, "adadelta", {"lr": 2.0, "weight_decay": 0.1}, S)
+    add(R, "adadelta", {"lr": 2.0, "weight_decay": 0.1, "decoupled_weight_decay": True}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "adadelta", {"lr": 1.0, "maximize": True}, [1.5, -1.0])
+    add(R, "asgd", {"lr": 1e-3, "lambd": 0.05, "alpha": 0.5, "t0": 20.0}, S)
+    add(R, "asgd", {"lr": 1e-3, "weight_decay": 0.1, "t0": 0.0}, S)
+    add(R, "asgd", {"lr": 1e-3, "weight_decay": 0.1, "decoupled_weight_decay": True, "t0": 5.0}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "asgd", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    add(R, "rprop", {"lr": 0.01, "etaminus": 0.3, "etaplus": 1.5}, S)
+    add(R, "rprop", {"lr": 0.01, "step_size_min": 1e-3, "step_size_max": 0.05}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "rprop", {"lr": 0.01, "maximize": True}, [1.5, -1.0])
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.5}, S)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.05, "independent_weight_decay": True}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lion", {"lr": 0.01, "maximize": True}, [1.5, -1.0])
@@ -282,7 +315,8 @@ def trajectory_cases():
     # Arbitrary expressions.
     for i, e in enumerate(EXPRESSIONS):
         for opt, o in [("sgd", {"lr": 0.02, "momentum": 0.9}), ("adam", {"lr": 0.05}), ("rmsprop", {"lr": 0.01, "centered": True}),
-                       ("nadam", {"lr": 0.05}), ("lion", {"lr": 0.01})]:
+                       ("nadam", {"lr": 0.05}), ("lion", {"lr": 0.01}), ("adadelta", {"lr": 1.0}), ("asgd", {"lr": 0.02, "t0": 10.0}),
+                       ("rprop", {"lr": 0.01, "step_size_max": 1.0})]:
             add(e, opt, o, [0.7 + 0.1 * i, -0.4 + 0.2 * i], 80)
     return cases
 
@@ -448,6 +482,9 @@ def main():
     traj = []
     for c in trajectory_cases():
         c["path"] = trajectory(c["function"], c["optimizer"], c["options"], c["start"], c["steps"])
+        if c["optimizer"] == "asgd":  # the averaged iterate, what ASGD is for
+            opt = trajectory.last_optimizer
+            c["ax"] = (opt.state[opt.param_groups[0]["params"][0]]["ax"] if not isinstance(opt, Manual) else opt.state[0]["g"]).tolist()
         largest = max(abs(v) for row in c["path"] for v in row)
         assert largest < 1e6, f"case diverges (|value| up to {largest:g}); pick a smaller lr: {c['optimizer']} {c['options']} on {c['function']}"
         traj.append(c)

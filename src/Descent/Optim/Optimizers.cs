@@ -40,6 +40,12 @@ public static class Optimizers
             "`u = max(b2 u, abs(g) + eps)`; `p -= lr/(1-b1^t) * m/u`"),
         new("lion", () => new LionOptions(),
             "`p *= 1 - lr wd`; `p -= lr sign(b1 m + (1-b1) g)`; `m = b2 m + (1-b2) g`"),
+        new("adadelta", () => new AdadeltaOptions(),
+            "`v = rho v + (1-rho) g^2`; `delta = sqrt(u + eps)/sqrt(v + eps) g`; `u = rho u + (1-rho) delta^2`; `p -= lr delta`"),
+        new("asgd", () => new AsgdOptions(),
+            "`p *= 1 - lambd eta`; `p -= eta g`; `ax += mu (p - ax)`; `eta = lr/(1 + lambd lr t)^alpha`, `mu = 1/max(1, t - t0)`"),
+        new("rprop", () => new RpropOptions(),
+            "`step *= etaplus` while `g` keeps its sign, `etaminus` when it flips (then `g = 0`), clamped to the step-size range; `p -= sign(g) step`"),
     ];
 
     private static readonly Dictionary<string, OptimizerRegistration> ByName = All.ToDictionary(r => r.Name, StringComparer.Ordinal);
@@ -83,7 +89,7 @@ public static class Optimizers
         }
         return text.ToString();
 
-        static string Format(double v) => v != 0 && Math.Abs(v) <= 0.01
+        static string Format(double v) => v != 0 && (Math.Abs(v) <= 0.01 || Math.Abs(v) >= 1e5)
             ? v.ToString("0.###e0", System.Globalization.CultureInfo.InvariantCulture)
             : v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
     }
