@@ -47,10 +47,10 @@ TORCH = {
     "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
     "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "nadam": torch.optim.NAdam,
     "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax, "adadelta": torch.optim.Adadelta,
-    "asgd": torch.optim.ASGD, "rprop": torch.optim.Rprop,
+    "asgd": torch.optim.ASGD, "rprop": torch.optim.Rprop, "lbfgs": torch.optim.LBFGS,
 }
 DEFAULT_LR = {"sgd": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3,
-              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4, "adadelta": 1.0, "asgd": 1e-2, "rprop": 1e-2}
+              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4, "adadelta": 1.0, "asgd": 1e-2, "rprop": 1e-2, "lbfgs": 1.0}
 
 
 class Manual:
@@ -186,6 +186,15 @@ def make_optimizer(name, params, options):
             kwargs[name_] = (o.get(a, da), o.get(b, db))
     if name == "nadam":
         kwargs["foreach"] = True
+    if name == "lbfgs":  # maximize is applied in the closure (torch's LBFGS has no such option)
+        kwargs.pop("maximize", None)
+        if kwargs.pop("strong_wolfe", False):
+            kwargs["line_search_fn"] = "strong_wolfe"
+        for k in ("max_iter", "history_size", "max_eval"):
+            if k in kwargs:
+                kwargs[k] = int(kwargs[k])
+        if kwargs.get("max_eval") == 0:
+            del kwargs["max_eval"]
     return TORCH[name](params, **kwargs)
 
 
@@ -204,7 +213,17 @@ def trajectory(function, optimizer, options, start, steps, schedule=None):
         path.append([xy[0].item(), xy[1].item(), loss.item()])
         if k == steps:
             break
-        opt.step()
+        if optimizer == "lbfgs":
+            sign = -1 if options.get("maximize") else 1
+
+            def closure():
+                xy.grad = None
+                loss = sign * f(xy[0], xy[1])
+                loss.backward()
+                return loss
+            opt.step(closure)
+        else:
+            opt.step()
         if sched:
             sched.step()
     return path
@@ -308,6 +327,17 @@ def trajectory_cases():
     add(R, "rprop", {"lr": 0.01, "etaminus": 0.3, "etaplus": 1.5}, S)
     add(R, "rprop", {"lr": 0.01, "step_size_min": 1e-3, "step_size_max": 0.05}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "rprop", {"lr": 0.01, "maximize": True}, [1.5, -1.0])
+    # L-BFGS: each step calls the closure up to max_iter * 5 / 4 times.
+    add("ravine", "lbfgs", {}, [5.0, 1.0], 5)
+    add(R, "lbfgs", {"strong_wolfe": True}, S, 10)
+    add(R, "lbfgs", {"lr": 0.1, "max_iter": 5}, S, 20)
+    add("himmelblau", "lbfgs", {"strong_wolfe": True, "history_size": 3}, [-1.0, -1.0], 8)
+    add("beale", "lbfgs", {"strong_wolfe": True, "max_iter": 4, "max_eval": 6}, [1.0, 1.5], 10)
+    add("himmelblau", "lbfgs", {"lr": 0.05, "tolerance_change": 1e-3}, [-1.0, -1.0], 10)
+    add("himmelblau", "lbfgs", {"lr": 0.2, "tolerance_grad": 1e-1, "history_size": 2}, [0.5, -0.5], 10)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lbfgs", {"lr": 0.1, "maximize": True}, [1.5, -1.0], 10)
+    for fn in ["pathological"] + EXPRESSIONS[:3]:
+        add(fn, "lbfgs", {"strong_wolfe": True, "max_iter": 5}, [0.7, -0.4] if fn in EXPRESSIONS else [1.0, 0.5], 5)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.5}, S)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.05, "independent_weight_decay": True}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lion", {"lr": 0.01, "maximize": True}, [1.5, -1.0])

@@ -46,6 +46,8 @@ public static class Optimizers
             "`p *= 1 - lambd eta`; `p -= eta g`; `ax += mu (p - ax)`; `eta = lr/(1 + lambd lr t)^alpha`, `mu = 1/max(1, t - t0)`"),
         new("rprop", () => new RpropOptions(),
             "`step *= etaplus` while `g` keeps its sign, `etaminus` when it flips (then `g = 0`), clamped to the step-size range; `p -= sign(g) step`"),
+        new("lbfgs", () => new LbfgsOptions(),
+            "per step (a closure): up to `max_iter` quasi-Newton iterations `d = -H g` from the last `history_size` pairs, step `lr` or a strong-Wolfe line search"),
     ];
 
     private static readonly Dictionary<string, OptimizerRegistration> ByName = All.ToDictionary(r => r.Name, StringComparer.Ordinal);
