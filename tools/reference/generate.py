@@ -99,6 +99,8 @@ class Manual:
                 p.addcdiv_(g, torch.sqrt(s["sum"] + e) if inside else s["sum"].sqrt().add_(e), value=-clr)
             elif self.name == "rmsprop":
                 a = o.get("alpha", 0.99)
+                if t == 1:
+                    s["v"].fill_(o.get("initial_square_avg", 0.0))
                 s["v"].mul_(a).addcmul_(g, g, value=1 - a)
                 v = s["v"]
                 if o.get("centered"):
@@ -161,8 +163,11 @@ class Manual:
                     if o.get("amsgrad"):
                         torch.maximum(s["vmax"], v, out=s["vmax"])
                         v = s["vmax"]
-                    d = torch.sqrt(v / bc2 + eps) if o.get("eps_inside_sqrt") else v.sqrt() / math.sqrt(bc2) + eps
-                    p.addcdiv_(s["m"], d, value=-lr / (1 - b1 ** t))
+                    if o.get("eps_before_bias_correction"):  # Keras/TensorFlow's epsilon-hat
+                        p.addcdiv_(s["m"], v.sqrt().add_(eps), value=-(lr * math.sqrt(bc2) / (1 - b1 ** t)))
+                    else:
+                        d = torch.sqrt(v / bc2 + eps) if o.get("eps_inside_sqrt") else v.sqrt() / math.sqrt(bc2) + eps
+                        p.addcdiv_(s["m"], d, value=-lr / (1 - b1 ** t))
 
 
 def make_optimizer(name, params, options):
@@ -171,7 +176,7 @@ def make_optimizer(name, params, options):
     o.setdefault("lr", DEFAULT_LR[name])
     if name == "adamw":
         o.setdefault("weight_decay", 1e-2)
-    manual = (name == "lion" or o.get("eps_inside_sqrt") or o.get("constant_momentum") or o.get("independent_weight_decay")
+    manual = (name == "lion" or o.get("eps_inside_sqrt") or o.get("eps_before_bias_correction") or o.get("initial_square_avg") or o.get("constant_momentum") or o.get("independent_weight_decay")
               or ("decoupled_weight_decay" in o and name != "adam")
               or (name in ("nadam", "radam") and o.get("maximize")))
     if name == "adam" and o.get("decoupled_weight_decay") and not manual:
@@ -315,6 +320,12 @@ def trajectory_cases():
         add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=True, independent_weight_decay=True, **extra), S)
         add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=False, **extra), S)
     add(R, "radam", {"lr": 2e-3, "eps": 1e-3, "eps_inside_sqrt": True}, S, 200)
+    # Keras/TensorFlow's eps-hat Adam and optax's RMSProp initial_scale.
+    for opt in ["adam", "adamw"]:
+        add(R, opt, {"lr": 0.05, "eps": 1e-2, "eps_before_bias_correction": True}, S)
+        add(R, opt, {"lr": 0.05, "eps": 1e-3, "eps_before_bias_correction": True, "amsgrad": True}, S)
+    add("beale", "rmsprop", {"lr": 1e-2, "initial_square_avg": 1.0}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-2, "initial_square_avg": 0.5, "centered": True, "momentum": 0.5, "eps": 1e-3, "eps_inside_sqrt": True}, [1.0, 1.5])
     add(R, "lion", {"lr": 0.01, "beta1": 0.8, "beta2": 0.95}, S)
     add(R, "adadelta", {"lr": 1.0, "rho": 0.5, "eps": 1e-4}, S)
     add(R, "adadelta", {"lr": 2.0, "weight_decay": 0.1}, S)

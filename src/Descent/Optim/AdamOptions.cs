@@ -15,6 +15,8 @@ public class AdamOptions : AdamFamilyOptions
         EpsEntry,
         Hyperparameter.Flag<AdamOptions>("amsgrad", "AMSGrad: divide by the running maximum of the second moment", o => o.Amsgrad, (o, v) => o.Amsgrad = v),
         EpsInsideSqrtEntry,
+        Hyperparameter.Flag<AdamOptions>("eps_before_bias_correction", "Keras/TensorFlow's epsilon-hat: p -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)",
+            o => o.EpsBeforeBiasCorrection, (o, v) => o.EpsBeforeBiasCorrection = v),
     ];
 
     /// <summary>Creates Adam options with lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, no weight decay.</summary>
@@ -23,8 +25,23 @@ public class AdamOptions : AdamFamilyOptions
     /// <summary>AMSGrad (Reddi et al. 2018) <c>amsgrad</c>: normalize by the maximum second moment seen so far.</summary>
     public bool Amsgrad { get; set; }
 
+    /// <summary>
+    /// Add <c>eps</c> to the square root of the uncorrected second moment and fold both bias corrections into
+    /// the step, <c>p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)</c>: the "epsilon hat" of
+    /// Kingma and Ba's section 2, as Keras, TensorFlow and Lua torch compute Adam.
+    /// </summary>
+    public bool EpsBeforeBiasCorrection { get; set; }
+
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
+
+    /// <inheritdoc/>
+    protected override void CheckCombination()
+    {
+        base.CheckCombination();
+        if (EpsBeforeBiasCorrection && EpsInsideSqrt)
+            throw new ArgumentException("Invalid eps_before_bias_correction: it places eps outside the square root; turn off eps_inside_sqrt.");
+    }
 
     internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Adam<T>(parameters, this);
 }

@@ -7,7 +7,7 @@ namespace Descent.Optim;
 /// <remarks>
 /// <code>
 /// g = ±grad + weight_decay * p              [decoupled_weight_decay: p = p * (1 - lr * weight_decay), g = ±grad]
-/// v = alpha * v + (1 - alpha) * g * g
+/// v = alpha * v + (1 - alpha) * g * g          (v starts at initial_square_avg)
 /// s = v - gbar^2  with  gbar = alpha * gbar + (1 - alpha) * g    if centered, else s = v
 /// d = sqrt(s) + eps                                                [or sqrt(s + eps)]
 /// buf = momentum * buf + g / d;  p = p - lr * buf                  if momentum > 0
@@ -26,7 +26,7 @@ public sealed class RmsProp<T> : Optimizer<T, RmsPropOptions> where T : unmanage
 
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, RmsPropOptions o) =>
-        UpdateLoop.Run(p, grad, new Rule(o), state.Slot(SquareAvg), o.Momentum > 0 ? state.Slot(MomentumBuffer) : [],
+        UpdateLoop.Run(p, grad, new Rule(o), state.Slot(SquareAvg, Pointwise.Of<T>(o.InitialSquareAvg), out _), o.Momentum > 0 ? state.Slot(MomentumBuffer) : [],
             o.Centered ? state.Slot(GradAvg) : []);
 
     /// <summary>The update; slots: the average of squares, the momentum buffer, the average gradient (centered).</summary>
