@@ -12,27 +12,22 @@ internal sealed class OptimizerArguments
 {
     private readonly List<(Option Option, string Hyperparameter)> _options = [];
 
+    /// <summary>
+    /// One option per hyperparameter name found in any registered optimizer's table, in registration order;
+    /// its help is the hyperparameter's description and the optimizers that have it.
+    /// </summary>
     public OptimizerArguments()
     {
-        Real("--lr", "lr", "learning rate");
-        Real("--momentum", "momentum", "momentum factor (sgd, rmsprop)");
-        Real("--dampening", "dampening", "dampening of momentum (sgd); equal to --momentum gives the moving-average form");
-        Flag("--nesterov", "nesterov", "Nesterov momentum (sgd)");
-        Real("--weight-decay", "weight_decay", "weight decay (L2 term, or decoupled for adamw and lion)");
-        Real("--alpha", "alpha", "smoothing constant of the squared-gradient average (rmsprop)");
-        Real("--eps", "eps", "term added to the denominator");
-        Real("--beta1", "beta1", "decay rate of the gradient average (adam family, lion)");
-        Real("--beta2", "beta2", "decay rate of the second moment (adam family; lion's momentum)");
-        Flag("--amsgrad", "amsgrad", "AMSGrad variant (adam, adamw)");
-        Flag("--centered", "centered", "centered RMSProp (rmsprop)");
-        Real("--lr-decay", "lr_decay", "learning-rate decay (adagrad)");
-        Real("--initial-accumulator", "initial_accumulator_value", "initial sum of squared gradients (adagrad)");
-        Real("--momentum-decay", "momentum_decay", "momentum schedule constant psi (nadam)");
-        Flag("--maximize", "maximize", "maximize the objective");
-        Flag("--decoupled-weight-decay", "decoupled_weight_decay", "shrink weights by (1 - lr*wd) instead of an L2 term (adam, nadam, radam)");
-        Flag("--independent-weight-decay", "independent_weight_decay", "decoupled decay not scaled by lr: p *= 1 - wd (adam, adamw, nadam, radam, lion)");
-        Flag("--eps-inside-sqrt", "eps_inside_sqrt", "divide by sqrt(v + eps) instead of sqrt(v) + eps (adagrad, rmsprop, adam, adamw, nadam)");
-        Flag("--constant-momentum", "constant_momentum", "optax's NAdam: constant momentum beta1 (nadam)");
+        var tables = Optimizers.All.Select(r => (r.Name, Table: r.Defaults().Hyperparameters)).ToList();
+        foreach (var h in tables.SelectMany(t => t.Table).DistinctBy(h => h.Name))
+        {
+            var owners = tables.Where(t => t.Table.Any(o => o.Name == h.Name)).Select(t => t.Name).ToList();
+            string help = owners.Count == tables.Count ? h.Description : $"{h.Description} ({string.Join(", ", owners)})";
+            Option option = h.Kind == HyperparameterKind.Flag
+                ? new Option<bool>(h.CommandLineFlag) { Description = help }
+                : new Option<string>(h.CommandLineFlag) { Description = help, HelpName = "value" };
+            _options.Add((option, h.Name));
+        }
     }
 
     /// <summary>The options, to add to a command.</summary>
@@ -84,10 +79,4 @@ internal sealed class OptimizerArguments
         }
         return options;
     }
-
-    private void Real(string name, string hyperparameter, string description) =>
-        _options.Add((new Option<string>(name) { Description = description, HelpName = "value" }, hyperparameter));
-
-    private void Flag(string name, string hyperparameter, string description) =>
-        _options.Add((new Option<bool>(name) { Description = description }, hyperparameter));
 }

@@ -34,11 +34,13 @@ public class OptimizerTrajectoryTests
             "--steps", c.GetProperty("steps").GetInt32().ToString(CultureInfo.InvariantCulture),
             $"--start={c.GetProperty("start")[0].GetDouble().ToString("R", CultureInfo.InvariantCulture)},{c.GetProperty("start")[1].GetDouble().ToString("R", CultureInfo.InvariantCulture)}",
         };
+        var table = Optimizers.DefaultOptions(c.GetProperty("optimizer").GetString()!);
         foreach (var o in c.GetProperty("options").EnumerateObject())
         {
-            string flag = "--" + (o.Name == "initial_accumulator_value" ? "initial-accumulator" : o.Name.Replace('_', '-'));
+            string flag = table.Find(o.Name).CommandLineFlag;
             if (o.Value.ValueKind == System.Text.Json.JsonValueKind.True) args.Add(flag);
-            else if (o.Value.ValueKind != System.Text.Json.JsonValueKind.False) args.AddRange([flag, o.Value.GetDouble().ToString("R", CultureInfo.InvariantCulture)]);
+            else if (o.Value.ValueKind == System.Text.Json.JsonValueKind.False) args.Add(flag + "=false");   // switches on by default (adamw, lion)
+            else args.AddRange([flag, o.Value.GetDouble().ToString("R", CultureInfo.InvariantCulture)]);
         }
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -48,6 +50,23 @@ public class OptimizerTrajectoryTests
         var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
         for (int k = 0; k < rows.Length; k++) Assert.Equal(k.ToString(CultureInfo.InvariantCulture), rows[k][0]);
         AssertSamePath(c, [.. rows.Select(r => r.Skip(1).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())]);
+    }
+
+    public static IEnumerable<object[]> AsgdCases => TorchReference.TrajectoryIndices()
+        .Where(i => TorchReference.Trajectory((int)i[0]).TryGetProperty("ax", out _));
+
+    [Theory]
+    [MemberData(nameof(AsgdCases))]
+    public void Asgd_average_of_the_iterates_matches_torch(int index)
+    {
+        var c = TorchReference.Trajectory(index);
+        Asgd<double>? asgd = null;
+        Trajectory.Run(Landscape.Get(c.GetProperty("function").GetString()!),
+            xy => asgd = (Asgd<double>)Optimizers.Create("asgd", [xy], TorchReference.Options(c)), TorchReference.Start(c), c.GetProperty("steps").GetInt32());
+        var expected = c.GetProperty("ax").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var actual = asgd!.Averaged(Trajectory.ParameterName).ToArray();
+        for (int j = 0; j < 2; j++)
+            Assert.True(TorchReference.RelativeError(actual[j], expected[j]) <= Tolerance, $"{TorchReference.Describe(c)}: ax[{j}] = {actual[j]:R}, torch {expected[j]:R}");
     }
 
     [Theory]

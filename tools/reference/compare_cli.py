@@ -10,7 +10,8 @@ for c in d['trajectories']:
     for k,v in c['options'].items():
         flag='--'+('initial-accumulator' if k=='initial_accumulator_value' else k.replace('_','-'))
         if v is True: args.append(flag)
-        elif v is not False: args+= [flag, repr(v)]
+        elif v is False: args.append(flag+'=false')
+        else: args+= [flag, repr(v)]
     out=subprocess.run(args,capture_output=True,text=True).stdout.split('\n')[1:]
     rows=[list(map(float,l.split(',')[1:])) for l in out if l]
     case_exact=True

@@ -8,9 +8,9 @@ Run with Debian's PyTorch (python3-torch, 1.13) from the repository root:
 It writes tests/Descent.Tests/Reference/*.json. The tests read those files and never need Python.
 
 Everything runs in float64. Where torch.optim has the rule, torch.optim computes it. Where PyTorch 1.13
-lacks an option Descent offers (maximize on NAdam/RAdam, decoupled decay on NAdam/RAdam, independent
-weight decay, eps inside the square root, optax's NAdam, Lion), the rule is written below with torch
-tensor operations, directly from its published formula.
+lacks an option Descent offers (maximize on NAdam/RAdam, decoupled decay on every optimizer but AdamW,
+L2 decay on Lion and AdamW, independent weight decay, eps inside the square root, optax's NAdam, Lion),
+the rule is written below with torch tensor operations, directly from its published formula.
 
 NAdam uses foreach=True: PyTorch 1.13's default single-tensor NAdam multiplies mu_product by mu twice
 in its last term (fixed in PyTorch 2.0, pytorch/pytorch#92699); the foreach path has the correct rule.
@@ -46,10 +46,11 @@ def loss_fn(function):
 TORCH = {
     "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
     "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "nadam": torch.optim.NAdam,
-    "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax,
+    "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax, "adadelta": torch.optim.Adadelta,
+    "asgd": torch.optim.ASGD, "rprop": torch.optim.Rprop, "lbfgs": torch.optim.LBFGS,
 }
 DEFAULT_LR = {"sgd": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3,
-              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4}
+              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4, "adadelta": 1.0, "asgd": 1e-2, "rprop": 1e-2, "lbfgs": 1.0}
 
 
 class Manual:
@@ -58,7 +59,7 @@ class Manual:
     def __init__(self, name, params, o):
         self.name, self.params, self.o, self.t = name, params, o, 0
         self.state = [dict(m=torch.zeros_like(p), v=torch.zeros_like(p), vmax=torch.zeros_like(p),
-                           g=torch.zeros_like(p), buf=None, mu_product=1.0,
+                           g=torch.zeros_like(p), buf=None, mu_product=1.0, eta=o["lr"], mu=1.0,
                            sum=torch.full_like(p, o.get("initial_accumulator_value", 0.0)))
                       for p in params]
         beta2 = o.get("beta2", 0.99 if name == "lion" else 0.999)
@@ -71,39 +72,68 @@ class Manual:
         lr = self.param_groups[0]["lr"]
         b1, b2 = self.param_groups[0]["betas"]
         eps, wd = o.get("eps", 1e-8), o.get("weight_decay", 0.0)
+        inside = o.get("eps_inside_sqrt")
         for p, s in zip(self.params, self.state):
             g = -p.grad if o.get("maximize") else p.grad.clone()
-            if self.name == "lion":
+            # Weight decay, the same for every rule: decoupled shrinking before the step (torch's AdamW form), or an L2 term.
+            if o.get("decoupled_weight_decay", self.name in ("adamw", "lion")):
                 p.mul_(1 - (wd if o.get("independent_weight_decay") else lr * wd))
+            elif wd:
+                g = g.add(p, alpha=wd)
+            if self.name == "lion":
                 p.add_(torch.sign(s["m"].mul(b1).add_(g, alpha=1 - b1)), alpha=-lr)
                 s["m"].mul_(b2).add_(g, alpha=1 - b2)
-            elif self.name == "adagrad":  # eps inside the square root
-                if wd:
-                    g = g.add(p, alpha=wd)
+            elif self.name == "sgd":  # torch.optim.SGD's rule
+                mom, damp = o.get("momentum", 0.0), o.get("dampening", 0.0)
+                if mom:
+                    if s["buf"] is None:
+                        s["buf"] = g.clone()
+                    else:
+                        s["buf"].mul_(mom).add_(g, alpha=1 - damp)
+                    g = g.add(s["buf"], alpha=mom) if o.get("nesterov") else s["buf"]
+                p.add_(g, alpha=-lr)
+            elif self.name == "adagrad":
                 clr = lr / (1 + (t - 1) * o.get("lr_decay", 0.0))
                 s["sum"].addcmul_(g, g)
-                p.addcdiv_(g, torch.sqrt(s["sum"] + o.get("eps", 1e-10)), value=-clr)
-            elif self.name == "rmsprop":  # eps inside the square root
-                if wd:
-                    g = g.add(p, alpha=wd)
+                e = o.get("eps", 1e-10)
+                p.addcdiv_(g, torch.sqrt(s["sum"] + e) if inside else s["sum"].sqrt().add_(e), value=-clr)
+            elif self.name == "rmsprop":
                 a = o.get("alpha", 0.99)
+                if t == 1:
+                    s["v"].fill_(o.get("initial_square_avg", 0.0))
                 s["v"].mul_(a).addcmul_(g, g, value=1 - a)
                 v = s["v"]
                 if o.get("centered"):
                     s["g"].mul_(a).add_(g, alpha=1 - a)
                     v = v.addcmul(s["g"], s["g"], value=-1)
-                d = torch.sqrt(v + eps)
+                d = torch.sqrt(v + eps) if inside else v.sqrt().add_(eps)
                 if o.get("momentum", 0) > 0:
                     s["buf"] = torch.zeros_like(p) if s["buf"] is None else s["buf"]
                     s["buf"].mul_(o["momentum"]).addcdiv_(g, d)
                     p.add_(s["buf"], alpha=-lr)
                 else:
                     p.addcdiv_(g, d, value=-lr)
-            else:  # adam / adamw / nadam with eps inside, optax's nadam, or decoupled variants
-                if o.get("decoupled_weight_decay") or self.name == "adamw":
-                    p.mul_(1 - (wd if o.get("independent_weight_decay") else lr * wd))
-                elif wd:
-                    g = g.add(p, alpha=wd)
+            elif self.name == "adadelta":  # torch.optim.Adadelta's rule
+                rho, e = o.get("rho", 0.9), o.get("eps", 1e-6)
+                s["v"].mul_(rho).addcmul_(g, g, value=1 - rho)
+                delta = s["vmax"].add(e).sqrt_().div_(s["v"].add(e).sqrt_()).mul_(g)
+                s["vmax"].mul_(rho).addcmul_(delta, delta, value=1 - rho)
+                p.add_(delta, alpha=-lr)
+            elif self.name == "asgd":  # torch.optim.ASGD's rule
+                lambd, alpha, t0 = o.get("lambd", 1e-4), o.get("alpha", 0.75), o.get("t0", 1e6)
+                p.mul_(1 - lambd * s["eta"])
+                p.add_(g, alpha=-s["eta"])
+                if s["mu"] != 1:
+                    s["g"].add_(p.sub(s["g"]).mul(s["mu"]))
+                else:
+                    s["g"].copy_(p)
+                s["eta"] = lr / math.pow(1 + lambd * lr * t, alpha)
+                s["mu"] = 1 / max(1, t - t0)
+            elif self.name == "adamax":  # torch.optim.Adamax's rule
+                s["m"].mul_(b1).add_(g, alpha=1 - b1)
+                torch.maximum(s["v"].mul_(b2), g.abs().add_(eps), out=s["v"])
+                p.addcdiv_(s["m"], s["v"], value=-lr / (1 - b1 ** t))
+            else:  # adam / adamw / nadam / radam with the variants torch 1.13 lacks
                 s["m"].mul_(b1).add_(g, alpha=1 - b1)
                 s["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
                 bc2 = 1 - b2 ** t
@@ -122,7 +152,10 @@ class Manual:
                     corrected = s["m"] / bc1
                     if rho_t > 5:
                         rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                        p.sub_(corrected * lr * (math.sqrt(bc2) / (s["v"].sqrt() + eps)) * rect)
+                        if inside:
+                            p.sub_(corrected * lr / torch.sqrt(s["v"] / bc2 + eps) * rect)
+                        else:
+                            p.sub_(corrected * lr * (math.sqrt(bc2) / (s["v"].sqrt() + eps)) * rect)
                     else:
                         p.sub_(corrected * lr)
                 else:
@@ -130,8 +163,11 @@ class Manual:
                     if o.get("amsgrad"):
                         torch.maximum(s["vmax"], v, out=s["vmax"])
                         v = s["vmax"]
-                    d = torch.sqrt(v / bc2 + eps) if o.get("eps_inside_sqrt") else v.sqrt() / math.sqrt(bc2) + eps
-                    p.addcdiv_(s["m"], d, value=-lr / (1 - b1 ** t))
+                    if o.get("eps_before_bias_correction"):  # Keras/TensorFlow's epsilon-hat
+                        p.addcdiv_(s["m"], v.sqrt().add_(eps), value=-(lr * math.sqrt(bc2) / (1 - b1 ** t)))
+                    else:
+                        d = torch.sqrt(v / bc2 + eps) if o.get("eps_inside_sqrt") else v.sqrt() / math.sqrt(bc2) + eps
+                        p.addcdiv_(s["m"], d, value=-lr / (1 - b1 ** t))
 
 
 def make_optimizer(name, params, options):
@@ -140,18 +176,30 @@ def make_optimizer(name, params, options):
     o.setdefault("lr", DEFAULT_LR[name])
     if name == "adamw":
         o.setdefault("weight_decay", 1e-2)
-    manual = (name == "lion" or o.get("eps_inside_sqrt") or o.get("constant_momentum") or o.get("independent_weight_decay")
-              or (name in ("nadam", "radam") and o.get("decoupled_weight_decay"))
+    manual = (name == "lion" or o.get("eps_inside_sqrt") or o.get("eps_before_bias_correction") or o.get("initial_square_avg") or o.get("constant_momentum") or o.get("independent_weight_decay")
+              or ("decoupled_weight_decay" in o and name != "adam")
               or (name in ("nadam", "radam") and o.get("maximize")))
     if name == "adam" and o.get("decoupled_weight_decay") and not manual:
         name, o = "adamw", {k: v for k, v in o.items() if k != "decoupled_weight_decay"}
     if manual:
         return Manual(name, params, o)
-    kwargs = {k: v for k, v in o.items() if k not in ("beta1", "beta2")}
-    if "beta1" in o or "beta2" in o:
-        kwargs["betas"] = (o.get("beta1", 0.9), o.get("beta2", 0.999))
+    pairs = {"betas": ("beta1", "beta2", 0.9, 0.999), "etas": ("etaminus", "etaplus", 0.5, 1.2),
+             "step_sizes": ("step_size_min", "step_size_max", 1e-6, 50.0)}
+    kwargs = {k: v for k, v in o.items() if not any(k in pair[:2] for pair in pairs.values())}
+    for name_, (a, b, da, db) in pairs.items():   # torch takes these as pairs
+        if a in o or b in o:
+            kwargs[name_] = (o.get(a, da), o.get(b, db))
     if name == "nadam":
         kwargs["foreach"] = True
+    if name == "lbfgs":  # maximize is applied in the closure (torch's LBFGS has no such option)
+        kwargs.pop("maximize", None)
+        if kwargs.pop("strong_wolfe", False):
+            kwargs["line_search_fn"] = "strong_wolfe"
+        for k in ("max_iter", "history_size", "max_eval"):
+            if k in kwargs:
+                kwargs[k] = int(kwargs[k])
+        if kwargs.get("max_eval") == 0:
+            del kwargs["max_eval"]
     return TORCH[name](params, **kwargs)
 
 
@@ -161,6 +209,7 @@ def trajectory(function, optimizer, options, start, steps, schedule=None):
     opt = make_optimizer(optimizer, [xy], options)
     sched = schedule(opt) if schedule else None
     path = []
+    trajectory.last_optimizer = opt
     for k in range(steps + 1):
         opt.zero_grad() if hasattr(opt, "zero_grad") else None
         xy.grad = None
@@ -169,7 +218,17 @@ def trajectory(function, optimizer, options, start, steps, schedule=None):
         path.append([xy[0].item(), xy[1].item(), loss.item()])
         if k == steps:
             break
-        opt.step()
+        if optimizer == "lbfgs":
+            sign = -1 if options.get("maximize") else 1
+
+            def closure():
+                xy.grad = None
+                loss = sign * f(xy[0], xy[1])
+                loss.backward()
+                return loss
+            opt.step(closure)
+        else:
+            opt.step()
         if sched:
             sched.step()
     return path
@@ -197,11 +256,12 @@ def trajectory_cases():
               "beale": ([1.0, 1.5], 1e-3, 0.05, 0.01), "himmelblau": ([-1.0, -1.0], 5e-3, 0.25, 0.05),
               "saddle": ([1.0, 1e-3], 0.05, 0.05, 0.01), "ravine": ([5.0, 1.0], 5e-3, 0.25, 0.05)}
     for fn, (start, lr_gradient, lr_adaptive, lr_sign) in starts.items():
-        for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion"]:
-            lr = lr_gradient if opt in ("sgd", "radam") else lr_sign if opt == "lion" else lr_adaptive
-            add(fn, opt, {"lr": lr}, start)
+        for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop"]:
+            lr = (lr_gradient if opt in ("sgd", "radam", "asgd") else lr_sign if opt in ("lion", "rprop")
+                  else 20 * lr_adaptive if opt == "adadelta" else lr_adaptive)
+            add(fn, opt, {"lr": lr}, start, 40 if (fn, opt) == ("saddle", "rprop") else 120)   # Rprop's growing steps leave the saddle fast
     # Defaults exactly as the library states them (no lr given).
-    for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion"]:
+    for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop"]:
         add("himmelblau", opt, {}, [0.5, -0.5], 60)
 
     # Each option of each optimizer.
@@ -252,7 +312,43 @@ def trajectory_cases():
     add(R, "adamax", {"lr": 0.05, "beta1": 0.8, "beta2": 0.99}, S)
     add(R, "adamax", {"lr": 0.05, "eps": 1e-2, "weight_decay": 0.1}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "adamax", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    # Decoupled weight decay on every optimizer (Keras 3's weight_decay, optax's adamaxw), L2 on Lion and AdamW,
+    # and eps inside the square root for RAdam: the shared decay and denominator pieces in every rule.
+    for opt, lr, extra in [("sgd", 1e-3, {"momentum": 0.9}), ("adagrad", 0.05, {}), ("rmsprop", 1e-2, {"momentum": 0.5}),
+                           ("adamax", 0.05, {}), ("lion", 0.01, {}), ("adamw", 0.05, {})]:
+        add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=True, **extra), S)
+        add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=True, independent_weight_decay=True, **extra), S)
+        add(R, opt, dict(lr=lr, weight_decay=0.2, decoupled_weight_decay=False, **extra), S)
+    add(R, "radam", {"lr": 2e-3, "eps": 1e-3, "eps_inside_sqrt": True}, S, 200)
+    # Keras/TensorFlow's eps-hat Adam and optax's RMSProp initial_scale.
+    for opt in ["adam", "adamw"]:
+        add(R, opt, {"lr": 0.05, "eps": 1e-2, "eps_before_bias_correction": True}, S)
+        add(R, opt, {"lr": 0.05, "eps": 1e-3, "eps_before_bias_correction": True, "amsgrad": True}, S)
+    add("beale", "rmsprop", {"lr": 1e-2, "initial_square_avg": 1.0}, [1.0, 1.5])
+    add("beale", "rmsprop", {"lr": 1e-2, "initial_square_avg": 0.5, "centered": True, "momentum": 0.5, "eps": 1e-3, "eps_inside_sqrt": True}, [1.0, 1.5])
     add(R, "lion", {"lr": 0.01, "beta1": 0.8, "beta2": 0.95}, S)
+    add(R, "adadelta", {"lr": 1.0, "rho": 0.5, "eps": 1e-4}, S)
+    add(R, "adadelta", {"lr": 2.0, "weight_decay": 0.1}, S)
+    add(R, "adadelta", {"lr": 2.0, "weight_decay": 0.1, "decoupled_weight_decay": True}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "adadelta", {"lr": 1.0, "maximize": True}, [1.5, -1.0])
+    add(R, "asgd", {"lr": 1e-3, "lambd": 0.05, "alpha": 0.5, "t0": 20.0}, S)
+    add(R, "asgd", {"lr": 1e-3, "weight_decay": 0.1, "t0": 0.0}, S)
+    add(R, "asgd", {"lr": 1e-3, "weight_decay": 0.1, "decoupled_weight_decay": True, "t0": 5.0}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "asgd", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    add(R, "rprop", {"lr": 0.01, "etaminus": 0.3, "etaplus": 1.5}, S)
+    add(R, "rprop", {"lr": 0.01, "step_size_min": 1e-3, "step_size_max": 0.05}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "rprop", {"lr": 0.01, "maximize": True}, [1.5, -1.0])
+    # L-BFGS: each step calls the closure up to max_iter * 5 / 4 times.
+    add("ravine", "lbfgs", {}, [5.0, 1.0], 5)
+    add(R, "lbfgs", {"strong_wolfe": True}, S, 10)
+    add(R, "lbfgs", {"lr": 0.1, "max_iter": 5}, S, 20)
+    add("himmelblau", "lbfgs", {"strong_wolfe": True, "history_size": 3}, [-1.0, -1.0], 8)
+    add("beale", "lbfgs", {"strong_wolfe": True, "max_iter": 4, "max_eval": 6}, [1.0, 1.5], 10)
+    add("himmelblau", "lbfgs", {"lr": 0.05, "tolerance_change": 1e-3}, [-1.0, -1.0], 10)
+    add("himmelblau", "lbfgs", {"lr": 0.2, "tolerance_grad": 1e-1, "history_size": 2}, [0.5, -0.5], 10)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lbfgs", {"lr": 0.1, "maximize": True}, [1.5, -1.0], 10)
+    for fn in ["pathological"] + EXPRESSIONS[:3]:
+        add(fn, "lbfgs", {"strong_wolfe": True, "max_iter": 5}, [0.7, -0.4] if fn in EXPRESSIONS else [1.0, 0.5], 5)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.5}, S)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.05, "independent_weight_decay": True}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lion", {"lr": 0.01, "maximize": True}, [1.5, -1.0])
@@ -260,7 +356,8 @@ def trajectory_cases():
     # Arbitrary expressions.
     for i, e in enumerate(EXPRESSIONS):
         for opt, o in [("sgd", {"lr": 0.02, "momentum": 0.9}), ("adam", {"lr": 0.05}), ("rmsprop", {"lr": 0.01, "centered": True}),
-                       ("nadam", {"lr": 0.05}), ("lion", {"lr": 0.01})]:
+                       ("nadam", {"lr": 0.05}), ("lion", {"lr": 0.01}), ("adadelta", {"lr": 1.0}), ("asgd", {"lr": 0.02, "t0": 10.0}),
+                       ("rprop", {"lr": 0.01, "step_size_max": 1.0})]:
             add(e, opt, o, [0.7 + 0.1 * i, -0.4 + 0.2 * i], 80)
     return cases
 
@@ -426,6 +523,9 @@ def main():
     traj = []
     for c in trajectory_cases():
         c["path"] = trajectory(c["function"], c["optimizer"], c["options"], c["start"], c["steps"])
+        if c["optimizer"] == "asgd":  # the averaged iterate, what ASGD is for
+            opt = trajectory.last_optimizer
+            c["ax"] = (opt.state[opt.param_groups[0]["params"][0]]["ax"] if not isinstance(opt, Manual) else opt.state[0]["g"]).tolist()
         largest = max(abs(v) for row in c["path"] for v in row)
         assert largest < 1e6, f"case diverges (|value| up to {largest:g}); pick a smaller lr: {c['optimizer']} {c['options']} on {c['function']}"
         traj.append(c)

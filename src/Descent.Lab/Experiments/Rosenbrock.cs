@@ -27,7 +27,7 @@ public sealed class Rosenbrock : Experiment
         ("Nesterov 0.9", "sgd", o => { o.Set("momentum", 0.9); o.Set("nesterov", 1); }),
         ("RMSProp", "rmsprop", _ => { }),
         ("Adam", "adam", _ => { }),
-        ("AdamW (wd 1e-4)", "adamw", o => o.WeightDecay = 1e-4),
+        ("AdamW (wd 1e-4)", "adamw", o => o.Set("weight_decay", 1e-4)),
         ("NAdam", "nadam", _ => { }),
         ("Lion", "lion", _ => { }),
     ];

@@ -36,6 +36,14 @@ public static class Trajectory
         var optimizer = createOptimizer(xy);
         return Points();
 
+        // For optimizers that evaluate the loss several times per step (L-BFGS): the loss at the current point, gradient filled.
+        double Closure()
+        {
+            var v = xy.Value.Span;
+            var g = xy.Grad.Span;
+            return landscape.Evaluate(v[0], v[1], out g[0], out g[1]);
+        }
+
         IEnumerable<PathPoint> Points()
         {
             for (int k = 0; ; k++)
@@ -45,7 +53,8 @@ public static class Trajectory
                 double loss = landscape.Evaluate(v[0], v[1], out g[0], out g[1]);
                 yield return new PathPoint(k, v[0], v[1], loss);
                 if (k == steps) yield break;
-                optimizer.Step();
+                if (optimizer.RequiresClosure) optimizer.Step(Closure);
+                else optimizer.Step();
             }
         }
     }

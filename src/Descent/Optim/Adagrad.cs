@@ -6,7 +6,7 @@ namespace Descent.Optim;
 /// <summary>AdaGrad (Duchi et al. 2011; PyTorch's <c>torch.optim.Adagrad</c>): per-coordinate steps scaled by the accumulated squared gradients.</summary>
 /// <remarks>
 /// <code>
-/// g = ±grad + weight_decay * p
+/// g = ±grad + weight_decay * p              [decoupled_weight_decay: p = p * (1 - lr * weight_decay), g = ±grad]
 /// sum = sum + g * g                          (sum starts at initial_accumulator_value)
 /// p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)      [or sqrt(sum + eps)]
 /// </code>
@@ -17,9 +17,6 @@ public sealed class Adagrad<T> : Optimizer<T, AdagradOptions> where T : unmanage
 
     /// <summary>Creates AdaGrad over <paramref name="parameters"/>.</summary>
     public Adagrad(IEnumerable<Parameter<T>> parameters, AdagradOptions? options = null) : base(parameters, options ?? new AdagradOptions()) { }
-
-    /// <inheritdoc/>
-    public override string Name => "adagrad";
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["sum"];
@@ -34,15 +31,16 @@ public sealed class Adagrad<T> : Optimizer<T, AdagradOptions> where T : unmanage
     /// <summary>The update with the step's coefficients; slot: the sum of squared gradients.</summary>
     private readonly struct Rule(AdagradOptions o, double step) : IUpdateRule<T>
     {
-        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), l2 = Pointwise.Broadcast<T>(o.WeightDecay), eps = Pointwise.Broadcast<T>(o.Eps);
-        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize, inside = o.EpsInsideSqrt;
+        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Decay<T> decay = new(o);
+        private readonly bool inside = o.EpsInsideSqrt;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> sum, ref Vector<T> s1, ref Vector<T> s2)
         {
-            var g = Pointwise.Incoming(grad, p, maximize, hasL2, l2);
+            var w = decay.Apply(p, grad, out var g);
             sum = Pointwise.AddCMul(sum, Vector<T>.One, g, g);
-            return Pointwise.AddCDiv(p, step, g, AdaptiveOptions.Denominator(sum, Vector<T>.One, Vector<T>.One, eps, inside));
+            return Pointwise.AddCDiv(w, step, g, AdaptiveOptions.Denominator(sum, Vector<T>.One, Vector<T>.One, eps, inside));
         }
     }
 }

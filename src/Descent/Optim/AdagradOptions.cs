@@ -1,3 +1,6 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="Adagrad{T}"/>, with PyTorch's defaults.</summary>
@@ -5,9 +8,11 @@ public sealed class AdagradOptions : AdaptiveOptions
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("L2 penalty: adds weight_decay * p to the gradient"),
+        .. Common(),
+        .. Decay(),
         Hyperparameter.Real<AdagradOptions>("lr_decay", Interval.NonNegative, "learning-rate decay: lr / (1 + (t - 1) * lr_decay)", o => o.LearningRateDecay, (o, v) => o.LearningRateDecay = v),
-        Hyperparameter.Real<AdagradOptions>("initial_accumulator_value", Interval.NonNegative, "starting value of the sum of squared gradients", o => o.InitialAccumulatorValue, (o, v) => o.InitialAccumulatorValue = v),
+        Hyperparameter.Real<AdagradOptions>("initial_accumulator_value", Interval.NonNegative, "starting value of the sum of squared gradients",
+            o => o.InitialAccumulatorValue, (o, v) => o.InitialAccumulatorValue = v, flag: "initial-accumulator"),
         EpsEntry,
         EpsInsideSqrtEntry,
     ];
@@ -28,6 +33,5 @@ public sealed class AdagradOptions : AdaptiveOptions
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
-    /// <inheritdoc/>
-    protected override string OptimizerName => "adagrad";
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Adagrad<T>(parameters, this);
 }

@@ -13,6 +13,7 @@ namespace Descent.Optim;
 /// vmax = max(vmax, v);  v = vmax                    if amsgrad
 /// p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 ///                        [eps_inside_sqrt: m / sqrt(v / (1 - beta2^t) + eps)]
+///                        [eps_before_bias_correction: p -= lr sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)]
 /// </code>
 /// </remarks>
 public class Adam<T> : Optimizer<T, AdamOptions> where T : unmanaged, IFloatingPointIeee754<T>
@@ -23,16 +24,15 @@ public class Adam<T> : Optimizer<T, AdamOptions> where T : unmanaged, IFloatingP
     public Adam(IEnumerable<Parameter<T>> parameters, AdamOptions? options = null) : base(parameters, options ?? new AdamOptions()) { }
 
     /// <inheritdoc/>
-    public override string Name => "adam";
-
-    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
 
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, AdamOptions o)
     {
-        double bc2 = Pointwise.BiasCorrection(o.Beta2, state.Step);
-        var rule = new Rule(o, -(o.LearningRate / Pointwise.BiasCorrection(o.Beta1, state.Step)), bc2);
+        double bc1 = Pointwise.BiasCorrection(o.Beta1, state.Step), bc2 = Pointwise.BiasCorrection(o.Beta2, state.Step);
+        var rule = o.EpsBeforeBiasCorrection
+            ? new Rule(o, -(o.LearningRate * Math.Sqrt(bc2) / bc1), 1)     // both corrections in the step, eps added to sqrt(v)
+            : new Rule(o, -(o.LearningRate / bc1), bc2);
         UpdateLoop.Run(p, grad, rule, state.Slot(ExpAvg), state.Slot(ExpAvgSq), o.Amsgrad ? state.Slot(MaxExpAvgSq) : []);
     }
 

@@ -1,3 +1,6 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="Adam{T}"/> and <see cref="AdamW{T}"/>, with PyTorch's defaults.</summary>
@@ -5,14 +8,15 @@ public class AdamOptions : AdamFamilyOptions
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("weight decay: an L2 gradient term, or decoupled shrinking with decoupled_weight_decay"),
-        Beta1Entry,
-        Beta2Entry,
+        .. Common(),
+        .. Decay(),
+        IBetas.Beta1Entry,
+        IBetas.Beta2Entry,
         EpsEntry,
         Hyperparameter.Flag<AdamOptions>("amsgrad", "AMSGrad: divide by the running maximum of the second moment", o => o.Amsgrad, (o, v) => o.Amsgrad = v),
-        DecoupledEntry,
-        IndependentEntry,
         EpsInsideSqrtEntry,
+        Hyperparameter.Flag<AdamOptions>("eps_before_bias_correction", "Keras/TensorFlow's epsilon-hat: p -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)",
+            o => o.EpsBeforeBiasCorrection, (o, v) => o.EpsBeforeBiasCorrection = v),
     ];
 
     /// <summary>Creates Adam options with lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, no weight decay.</summary>
@@ -21,9 +25,23 @@ public class AdamOptions : AdamFamilyOptions
     /// <summary>AMSGrad (Reddi et al. 2018) <c>amsgrad</c>: normalize by the maximum second moment seen so far.</summary>
     public bool Amsgrad { get; set; }
 
+    /// <summary>
+    /// Add <c>eps</c> to the square root of the uncorrected second moment and fold both bias corrections into
+    /// the step, <c>p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)</c>: the "epsilon hat" of
+    /// Kingma and Ba's section 2, as Keras, TensorFlow and Lua torch compute Adam.
+    /// </summary>
+    public bool EpsBeforeBiasCorrection { get; set; }
+
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
     /// <inheritdoc/>
-    protected override string OptimizerName => "adam";
+    protected override void CheckCombination()
+    {
+        base.CheckCombination();
+        if (EpsBeforeBiasCorrection && EpsInsideSqrt)
+            throw new ArgumentException("Invalid eps_before_bias_correction: it places eps outside the square root; turn off eps_inside_sqrt.");
+    }
+
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Adam<T>(parameters, this);
 }

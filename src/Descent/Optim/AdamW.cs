@@ -11,7 +11,4 @@ public sealed class AdamW<T> : Adam<T> where T : unmanaged, IFloatingPointIeee75
 {
     /// <summary>Creates AdamW over <paramref name="parameters"/>.</summary>
     public AdamW(IEnumerable<Parameter<T>> parameters, AdamWOptions? options = null) : base(parameters, options ?? new AdamWOptions()) { }
-
-    /// <inheritdoc/>
-    public override string Name => "adamw";
 }

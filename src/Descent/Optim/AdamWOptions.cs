@@ -1,3 +1,6 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="AdamW{T}"/>: Adam's, with decoupled weight decay 1e-2 (PyTorch's defaults).</summary>
@@ -10,6 +13,5 @@ public sealed class AdamWOptions : AdamOptions
         DecoupledWeightDecay = true;
     }
 
-    /// <inheritdoc/>
-    protected override string OptimizerName => "adamw";
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new AdamW<T>(parameters, this);
 }

@@ -1,13 +1,17 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="Adamax{T}"/>, with PyTorch's defaults.</summary>
-public sealed class AdamaxOptions : AdamFamilyOptions
+public sealed class AdamaxOptions : EpsilonOptions, IBetas
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("L2 penalty: adds weight_decay * p to the gradient"),
-        Beta1Entry,
-        Beta2Entry,
+        .. Common(),
+        .. Decay(),
+        IBetas.Beta1Entry,
+        IBetas.Beta2Entry,
         EpsEntry,
     ];
 
@@ -15,8 +19,13 @@ public sealed class AdamaxOptions : AdamFamilyOptions
     public AdamaxOptions() => LearningRate = 2e-3;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
+    public double Beta1 { get; set; } = 0.9;
 
     /// <inheritdoc/>
-    protected override string OptimizerName => "adamax";
+    public double Beta2 { get; set; } = 0.999;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
+
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Adamax<T>(parameters, this);
 }

@@ -2,21 +2,14 @@ using System.Numerics;
 
 namespace Descent.Optim;
 
-/// <summary>Hyperparameters shared by the optimizers that divide by a running gradient scale (AdaGrad, RMSProp, the Adam family).</summary>
-public abstract class AdaptiveOptions : OptimizerOptions
+/// <summary>Hyperparameters shared by the optimizers that divide by the square root of a running gradient scale (AdaGrad, RMSProp, Adam, NAdam, RAdam).</summary>
+public abstract class AdaptiveOptions : EpsilonOptions
 {
-    /// <summary>Term added to the denominator for numerical stability (<c>eps</c>).</summary>
-    public double Eps { get; set; } = 1e-8;
-
     /// <summary>
     /// Put <c>eps</c> inside the square root: divide by <c>sqrt(v + eps)</c> instead of PyTorch's
     /// <c>sqrt(v) + eps</c> (the form of TensorFlow's RMSProp and optax's <c>eps_root</c>).
     /// </summary>
     public bool EpsInsideSqrt { get; set; }
-
-    /// <summary>The <c>eps</c> entry.</summary>
-    protected static readonly Hyperparameter EpsEntry = Hyperparameter.Real<AdaptiveOptions>("eps", Interval.NonNegative,
-        "term added to the denominator", o => o.Eps, (o, v) => o.Eps = v);
 
     /// <summary>The <c>eps_inside_sqrt</c> entry.</summary>
     protected static readonly Hyperparameter EpsInsideSqrtEntry = Hyperparameter.Flag<AdaptiveOptions>("eps_inside_sqrt",

@@ -54,9 +54,10 @@ public sealed class Hyperparameter
     private readonly Action<OptimizerOptions, double> _set;
 
     private Hyperparameter(string name, HyperparameterKind kind, Interval valid, string description,
-        Func<OptimizerOptions, double> get, Action<OptimizerOptions, double> set)
+        Func<OptimizerOptions, double> get, Action<OptimizerOptions, double> set, string? flag)
     {
         Name = name;
+        CommandLineFlag = "--" + (flag ?? name.Replace('_', '-'));
         Kind = kind;
         Valid = valid;
         Description = description;
@@ -64,19 +65,25 @@ public sealed class Hyperparameter
         _set = set;
     }
 
-    /// <summary>A real-valued hyperparameter of options type <typeparamref name="TOptions"/>.</summary>
+    /// <summary>
+    /// A real-valued hyperparameter of the options types that are (or implement) <typeparamref name="TOptions"/>;
+    /// its command-line flag is its name with dashes (<c>--weight-decay</c>) unless <paramref name="flag"/> says otherwise.
+    /// </summary>
     public static Hyperparameter Real<TOptions>(string name, Interval valid, string description,
-        Func<TOptions, double> get, Action<TOptions, double> set) where TOptions : OptimizerOptions =>
-        new(name, HyperparameterKind.Real, valid, description, o => get((TOptions)o), (o, v) => set((TOptions)o, v));
+        Func<TOptions, double> get, Action<TOptions, double> set, string? flag = null) where TOptions : class =>
+        new(name, HyperparameterKind.Real, valid, description, o => get((TOptions)(object)o), (o, v) => set((TOptions)(object)o, v), flag);
 
-    /// <summary>An on/off hyperparameter of options type <typeparamref name="TOptions"/>.</summary>
+    /// <summary>An on/off hyperparameter of the options types that are (or implement) <typeparamref name="TOptions"/>.</summary>
     public static Hyperparameter Flag<TOptions>(string name, string description,
-        Func<TOptions, bool> get, Action<TOptions, bool> set) where TOptions : OptimizerOptions =>
+        Func<TOptions, bool> get, Action<TOptions, bool> set) where TOptions : class =>
         new(name, HyperparameterKind.Flag, Interval.UnitClosed, description,
-            o => get((TOptions)o) ? 1 : 0, (o, v) => set((TOptions)o, v != 0));
+            o => get((TOptions)(object)o) ? 1 : 0, (o, v) => set((TOptions)(object)o, v != 0), null);
 
     /// <summary>The PyTorch name, e.g. <c>lr</c>, <c>weight_decay</c>, <c>beta1</c>.</summary>
     public string Name { get; }
+
+    /// <summary>The command-line flag that sets it (<c>--lr</c>, <c>--weight-decay</c>, ...).</summary>
+    public string CommandLineFlag { get; }
 
     /// <summary>Real number or switch.</summary>
     public HyperparameterKind Kind { get; }

@@ -8,6 +8,7 @@ namespace Descent.Optim;
 /// <code>
 /// g = ±grad
 /// p = p * (1 - lr * weight_decay)                 [independent_weight_decay: p * (1 - weight_decay)]
+///                                                 [decoupled_weight_decay off: g = ±grad + weight_decay * p instead]
 /// p = p - lr * sign(beta1 * m + (1 - beta1) * g)
 /// m = beta2 * m + (1 - beta2) * g
 /// </code>
@@ -22,9 +23,6 @@ public sealed class Lion<T> : Optimizer<T, LionOptions> where T : unmanaged, IFl
     public Lion(IEnumerable<Parameter<T>> parameters, LionOptions? options = null) : base(parameters, options ?? new LionOptions()) { }
 
     /// <inheritdoc/>
-    public override string Name => "lion";
-
-    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg"];
 
     /// <inheritdoc/>
@@ -34,16 +32,16 @@ public sealed class Lion<T> : Optimizer<T, LionOptions> where T : unmanaged, IFl
     /// <summary>The update; slot: the momentum.</summary>
     private readonly struct Rule(LionOptions o) : IUpdateRule<T>
     {
-        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), shrink = Pointwise.Broadcast<T>(o.DecoupledFactor);
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate);
         private readonly Vector<T> b1 = Pointwise.Broadcast<T>(o.Beta1), c1 = Pointwise.Broadcast<T>(1 - o.Beta1);
         private readonly Vector<T> b2 = Pointwise.Broadcast<T>(o.Beta2), c2 = Pointwise.Broadcast<T>(1 - o.Beta2);
-        private readonly bool maximize = o.Maximize;
+        private readonly Decay<T> decay = new(o);
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> s1, ref Vector<T> s2)
         {
-            var g = maximize ? -grad : grad;
-            var updated = Pointwise.AddScaled(p * shrink, lr, Pointwise.Sign(Pointwise.Ema(m, g, b1, c1)));
+            var w = decay.Apply(p, grad, out var g);
+            var updated = Pointwise.AddScaled(w, lr, Pointwise.Sign(Pointwise.Ema(m, g, b1, c1)));
             m = Pointwise.Ema(m, g, b2, c2);
             return updated;
         }

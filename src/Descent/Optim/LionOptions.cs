@@ -1,27 +1,34 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
-/// <summary>Hyperparameters of <see cref="Lion{T}"/>, with the paper's defaults.</summary>
-public sealed class LionOptions : AdamFamilyOptions
+/// <summary>Hyperparameters of <see cref="Lion{T}"/>, with the paper's defaults (weight decay decoupled).</summary>
+public sealed class LionOptions : WeightDecayOptions, IBetas
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("decoupled weight decay: p *= (1 - lr * weight_decay) before the update"),
-        Beta1Entry,
-        Beta2Entry,
-        IndependentEntry,
+        .. Common(),
+        .. Decay(),
+        IBetas.Beta1Entry,
+        IBetas.Beta2Entry,
     ];
 
-    /// <summary>Creates Lion options with lr = 1e-4, betas = (0.9, 0.99), no weight decay.</summary>
+    /// <summary>Creates Lion options with lr = 1e-4, betas = (0.9, 0.99), no weight decay (decoupled when set).</summary>
     public LionOptions()
     {
         LearningRate = 1e-4;
-        Beta2 = 0.99;
         DecoupledWeightDecay = true;
     }
 
     /// <inheritdoc/>
-    public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
+    public double Beta1 { get; set; } = 0.9;
 
     /// <inheritdoc/>
-    protected override string OptimizerName => "lion";
+    public double Beta2 { get; set; } = 0.99;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
+
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Lion<T>(parameters, this);
 }

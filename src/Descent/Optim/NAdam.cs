@@ -24,9 +24,6 @@ public sealed class NAdam<T> : Optimizer<T, NAdamOptions> where T : unmanaged, I
     public NAdam(IEnumerable<Parameter<T>> parameters, NAdamOptions? options = null) : base(parameters, options ?? new NAdamOptions()) { }
 
     /// <inheritdoc/>
-    public override string Name => "nadam";
-
-    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq"];
 
     /// <inheritdoc/>

@@ -1,3 +1,6 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="NAdam{T}"/>, with PyTorch's defaults.</summary>
@@ -5,14 +8,13 @@ public sealed class NAdamOptions : AdamFamilyOptions
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("weight decay: an L2 gradient term, or decoupled shrinking with decoupled_weight_decay"),
-        Beta1Entry,
-        Beta2Entry,
+        .. Common(),
+        .. Decay(),
+        IBetas.Beta1Entry,
+        IBetas.Beta2Entry,
         EpsEntry,
         Hyperparameter.Real<NAdamOptions>("momentum_decay", Interval.NonNegative, "psi in mu_t = beta1 * (1 - 0.5 * 0.96^(t * psi))", o => o.MomentumDecay, (o, v) => o.MomentumDecay = v),
         Hyperparameter.Flag<NAdamOptions>("constant_momentum", "optax's NAdam: mu_t = beta1 at every step (no momentum schedule)", o => o.ConstantMomentum, (o, v) => o.ConstantMomentum = v),
-        DecoupledEntry,
-        IndependentEntry,
         EpsInsideSqrtEntry,
     ];
 
@@ -31,6 +33,5 @@ public sealed class NAdamOptions : AdamFamilyOptions
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
-    /// <inheritdoc/>
-    protected override string OptimizerName => "nadam";
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new NAdam<T>(parameters, this);
 }

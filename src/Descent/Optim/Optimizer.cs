@@ -41,8 +41,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _groups.Add(all);
     }
 
-    /// <summary>The optimizer's name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...).</summary>
-    public abstract string Name { get; }
+    /// <summary>The optimizer's name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...), from its registration.</summary>
+    public string Name => Defaults.OptimizerName;
 
     /// <summary>The hyperparameters new groups start from.</summary>
     public OptimizerOptions Defaults { get; }
@@ -50,7 +50,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Parameter groups; group 0 holds the parameters no pattern claimed.</summary>
     public IReadOnlyList<ParameterGroup<T>> Groups => _groups;
 
-    /// <summary>Number of completed calls to <see cref="Step"/>.</summary>
+    /// <summary>Number of completed calls to <see cref="Step()"/>.</summary>
     public long StepCount { get; private set; }
 
     /// <summary>Names of the per-element buffers this optimizer keeps (<c>exp_avg</c>, ...), saved under these names.</summary>
@@ -124,18 +124,12 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Applies one update to every parameter from its current gradient.</summary>
     public void Step()
     {
-        long t = StepCount + 1;
-        for (int i = 0; i < _schedules.Count; i++)
-        {
-            var (entry, schedule, only) = _schedules[i];
-            double value = schedule.At(t);
-            for (int g = 0; g < _groups.Count; g++)
-                if (only is null || only == _groups[g]) entry.Set(_groups[g].Options, value);
-        }
+        if (RequiresClosure)
+            throw new InvalidOperationException($"{Name} evaluates the loss several times per step: call Step(closure) with a closure that recomputes the loss and the gradients.");
+        long t = BeginStep();
         for (int g = 0; g < _groups.Count; g++)
         {
             var group = _groups[g];
-            group.Options.Validate();
             var members = group.Members;
             for (int i = 0; i < members.Count; i++)
             {
@@ -146,6 +140,40 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         StepCount = t;
     }
+
+    /// <summary>
+    /// PyTorch's <c>optimizer.step(closure)</c>: <paramref name="closure"/> recomputes the loss at the current
+    /// parameters and fills their gradients, and returns the loss. Most optimizers call it once and then step;
+    /// those that search along a direction (L-BFGS) call it as often as they need. Returns the loss of the first call.
+    /// </summary>
+    public virtual double Step(Func<double> closure)
+    {
+        ArgumentNullException.ThrowIfNull(closure);
+        double loss = closure();
+        Step();
+        return loss;
+    }
+
+    /// <summary>Whether <see cref="Step()"/> is unavailable and a step needs a closure (<see cref="Step(Func{double})"/>).</summary>
+    public virtual bool RequiresClosure => false;
+
+    /// <summary>Sets every scheduled hyperparameter to its value for the coming update and validates every group; returns that update's number.</summary>
+    protected long BeginStep()
+    {
+        long t = StepCount + 1;
+        for (int i = 0; i < _schedules.Count; i++)
+        {
+            var (entry, schedule, only) = _schedules[i];
+            double value = schedule.At(t);
+            for (int g = 0; g < _groups.Count; g++)
+                if (only is null || only == _groups[g]) entry.Set(_groups[g].Options, value);
+        }
+        for (int g = 0; g < _groups.Count; g++) _groups[g].Options.Validate();
+        return t;
+    }
+
+    /// <summary>Records that update <paramref name="t"/> (from <see cref="BeginStep"/>) is complete.</summary>
+    protected void EndStep(long t) => StepCount = t;
 
     /// <summary>
     /// The update rule: changes <paramref name="param"/> in place from <paramref name="grad"/> and the

@@ -1,24 +1,28 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>
 /// The hyperparameters of one optimizer (one parameter group's, when there are groups), like a
-/// PyTorch <c>param_group</c> dictionary but typed: every optimizer has a learning rate, a weight decay
-/// and a maximize switch; the rest are its own. Values can also be read and written by their PyTorch
-/// names, which is how schedules, parameter-group overrides and the command line reach them.
+/// PyTorch <c>param_group</c> dictionary but typed: every optimizer has a learning rate and a maximize
+/// switch; the rest are its own, and an options type has a setting only if its rule reads it. Values can
+/// also be read and written by their PyTorch names, which is how schedules, parameter-group overrides and
+/// the command line reach them.
 /// </summary>
 public abstract class OptimizerOptions
 {
     /// <summary>Step size <c>lr</c>.</summary>
     public double LearningRate { get; set; }
 
-    /// <summary>Weight decay <c>weight_decay</c> (an L2 penalty or a decoupled decay, depending on the optimizer).</summary>
-    public double WeightDecay { get; set; }
-
     /// <summary>Maximize the objective instead of minimizing it (<c>maximize</c>): the gradient is negated on entry.</summary>
     public bool Maximize { get; set; }
 
     /// <summary>The named hyperparameters of this optimizer, in the order they are documented.</summary>
     public abstract IReadOnlyList<Hyperparameter> Hyperparameters { get; }
+
+    /// <summary>The name of the optimizer these options belong to (<c>sgd</c>, <c>adam</c>, ...), from its registration.</summary>
+    public string OptimizerName => Optimizers.NameOf(this);
 
     /// <summary>Whether this optimizer has a hyperparameter called <paramref name="name"/>.</summary>
     public bool Has(string name) => TryFind(name) is not null;
@@ -44,19 +48,17 @@ public abstract class OptimizerOptions
     /// <summary>An independent copy (parameter groups start from a copy of the defaults).</summary>
     public OptimizerOptions Clone() => (OptimizerOptions)MemberwiseClone();
 
-    /// <summary>The optimizer's command-line name, used in messages.</summary>
-    protected abstract string OptimizerName { get; }
+    /// <summary>Creates the optimizer these options configure, over <paramref name="parameters"/>.</summary>
+    internal abstract Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Checks rules that involve more than one hyperparameter.</summary>
     protected virtual void CheckCombination() { }
 
-    /// <summary>The three hyperparameters every optimizer has.</summary>
-    protected static IEnumerable<Hyperparameter> Common(string weightDecayMeaning) =>
+    /// <summary>The two hyperparameters every optimizer has: <c>lr</c> and <c>maximize</c>.</summary>
+    protected static IEnumerable<Hyperparameter> Common() =>
     [
         Hyperparameter.Real<OptimizerOptions>("lr", Interval.NonNegative, "learning rate",
             o => o.LearningRate, (o, v) => o.LearningRate = v),
-        Hyperparameter.Real<OptimizerOptions>("weight_decay", Interval.NonNegative, weightDecayMeaning,
-            o => o.WeightDecay, (o, v) => o.WeightDecay = v),
         Hyperparameter.Flag<OptimizerOptions>("maximize", "maximize the objective (negate the gradient on entry)",
             o => o.Maximize, (o, v) => o.Maximize = v),
     ];

@@ -3,45 +3,104 @@ using Descent.Nn;
 
 namespace Descent.Optim;
 
-/// <summary>Creates optimizers by name, for the command line and for configuration files.</summary>
+/// <summary>
+/// One optimizer as the library, the command line, the playground and the documentation know it: its
+/// name, its default options (whose type carries the hyperparameter table and builds the optimizer), and
+/// the line the README's optimizer table shows for it.
+/// </summary>
+/// <param name="Name">The name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...).</param>
+/// <param name="Defaults">Creates the default options (PyTorch's defaults).</param>
+/// <param name="Rule">The update rule in one line, as the README's optimizer table shows it.</param>
+public sealed record OptimizerRegistration(string Name, Func<OptimizerOptions> Defaults, string Rule);
+
+/// <summary>
+/// The registry of optimizers: adding one is its rule and options (with their hyperparameter table) plus one
+/// <see cref="OptimizerRegistration"/> here. Creates optimizers by name, for the command line and for configuration files.
+/// </summary>
 public static class Optimizers
 {
+    /// <summary>Every optimizer, in the order they are documented.</summary>
+    public static IReadOnlyList<OptimizerRegistration> All { get; } =
+    [
+        new("sgd", () => new SgdOptions(),
+            "`g += wd p`; `buf = g` (first step) or `momentum buf + (1 - dampening) g`; `g = g + momentum buf` if nesterov else `buf`; `p -= lr g`"),
+        new("adagrad", () => new AdagradOptions(),
+            "`sum += g^2`; `p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(sum) + eps)`"),
+        new("rmsprop", () => new RmsPropOptions(),
+            "`v = alpha v + (1-alpha) g^2`; centered: `v -= gbar^2`; `d = sqrt(v) + eps`; `buf = momentum buf + g/d; p -= lr buf` or `p -= lr g/d`"),
+        new("adam", () => new AdamOptions(),
+            "`m = b1 m + (1-b1) g`; `v = b2 v + (1-b2) g^2`; amsgrad: `v = max(vmax, v)`; `p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)`"),
+        new("adamw", () => new AdamWOptions(),
+            "`p *= 1 - lr wd`, then the Adam step without L2"),
+        new("nadam", () => new NAdamOptions(),
+            "`mu_t = b1 (1 - 0.5 * 0.96^(t psi))`, `P_t = mu_1...mu_t`; `p -= lr (1-mu_t)/(1-P_t) g/d + lr mu_{t+1}/(1-P_t mu_{t+1}) m/d`"),
+        new("radam", () => new RAdamOptions(),
+            "rectified Adam: while `rho_t <= 5`, `p -= lr m/(1-b1^t)`; after, Adam's step times the rectification `r_t`"),
+        new("adamax", () => new AdamaxOptions(),
+            "`u = max(b2 u, abs(g) + eps)`; `p -= lr/(1-b1^t) * m/u`"),
+        new("lion", () => new LionOptions(),
+            "`p *= 1 - lr wd`; `p -= lr sign(b1 m + (1-b1) g)`; `m = b2 m + (1-b2) g`"),
+        new("adadelta", () => new AdadeltaOptions(),
+            "`v = rho v + (1-rho) g^2`; `delta = sqrt(u + eps)/sqrt(v + eps) g`; `u = rho u + (1-rho) delta^2`; `p -= lr delta`"),
+        new("asgd", () => new AsgdOptions(),
+            "`p *= 1 - lambd eta`; `p -= eta g`; `ax += mu (p - ax)`; `eta = lr/(1 + lambd lr t)^alpha`, `mu = 1/max(1, t - t0)`"),
+        new("rprop", () => new RpropOptions(),
+            "`step *= etaplus` while `g` keeps its sign, `etaminus` when it flips (then `g = 0`), clamped to the step-size range; `p -= sign(g) step`"),
+        new("lbfgs", () => new LbfgsOptions(),
+            "per step (a closure): up to `max_iter` quasi-Newton iterations `d = -H g` from the last `history_size` pairs, step `lr` or a strong-Wolfe line search"),
+    ];
+
+    private static readonly Dictionary<string, OptimizerRegistration> ByName = All.ToDictionary(r => r.Name, StringComparer.Ordinal);
+    private static readonly Dictionary<Type, string> NameByType = All.ToDictionary(r => r.Defaults().GetType(), r => r.Name);
+
     /// <summary>The optimizer names, as on the command line.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion"];
+    public static IReadOnlyList<string> Names { get; } = [.. All.Select(r => r.Name)];
+
+    /// <summary>The registration of the optimizer called <paramref name="name"/>, or an error listing the names.</summary>
+    public static OptimizerRegistration Get(string name) => ByName.TryGetValue(name, out var r) ? r
+        : throw new ArgumentException($"Unknown optimizer '{name}': choose one of {string.Join(", ", Names)}.");
 
     /// <summary>Default hyperparameters of the optimizer called <paramref name="name"/>.</summary>
-    public static OptimizerOptions DefaultOptions(string name) => name switch
-    {
-        "sgd" => new SgdOptions(),
-        "adagrad" => new AdagradOptions(),
-        "rmsprop" => new RmsPropOptions(),
-        "adam" => new AdamOptions(),
-        "adamw" => new AdamWOptions(),
-        "nadam" => new NAdamOptions(),
-        "radam" => new RAdamOptions(),
-        "adamax" => new AdamaxOptions(),
-        "lion" => new LionOptions(),
-        _ => throw new ArgumentException($"Unknown optimizer '{name}': choose one of {string.Join(", ", Names)}."),
-    };
+    public static OptimizerOptions DefaultOptions(string name) => Get(name).Defaults();
 
     /// <summary>Creates the optimizer called <paramref name="name"/> with <paramref name="options"/> (from <see cref="DefaultOptions"/>).</summary>
     public static Optimizer<T> Create<T>(string name, IEnumerable<Parameter<T>> parameters, OptimizerOptions? options = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        options ??= DefaultOptions(name);
-        return (name, options) switch
+        var registration = Get(name);
+        options ??= registration.Defaults();
+        if (options.GetType() != registration.Defaults().GetType())
+            throw new ArgumentException($"Options of type {options.GetType().Name} do not belong to optimizer '{name}'.");
+        return options.Create(parameters);
+    }
+
+    /// <summary>
+    /// The README's optimizer table, generated from the registrations and their hyperparameter tables:
+    /// each optimizer's real-valued defaults and the switches that are on by default, and its rule.
+    /// </summary>
+    internal static string MarkdownTable()
+    {
+        var text = new System.Text.StringBuilder("| name | default hyperparameters | rule |\n|---|---|---|\n");
+        foreach (var r in All)
         {
-            ("sgd", SgdOptions o) => new Sgd<T>(parameters, o),
-            ("adagrad", AdagradOptions o) => new Adagrad<T>(parameters, o),
-            ("rmsprop", RmsPropOptions o) => new RmsProp<T>(parameters, o),
-            ("adam", AdamOptions o) => new Adam<T>(parameters, o),
-            ("adamw", AdamWOptions o) => new AdamW<T>(parameters, o),
-            ("nadam", NAdamOptions o) => new NAdam<T>(parameters, o),
-            ("radam", RAdamOptions o) => new RAdam<T>(parameters, o),
-            ("adamax", AdamaxOptions o) => new Adamax<T>(parameters, o),
-            ("lion", LionOptions o) => new Lion<T>(parameters, o),
-            _ when !Names.Contains(name) => throw new ArgumentException($"Unknown optimizer '{name}': choose one of {string.Join(", ", Names)}."),
-            _ => throw new ArgumentException($"Options of type {options.GetType().Name} do not belong to optimizer '{name}'."),
-        };
+            var o = r.Defaults();
+            var defaults = o.Hyperparameters
+                .Where(h => h.Kind != HyperparameterKind.Flag || h.Get(o) != 0)
+                .Select(h => h.Kind == HyperparameterKind.Flag ? $"{h.Name} on" : $"{h.Name} {Format(h.Get(o))}");
+            text.Append($"| `{r.Name}` | {string.Join(", ", defaults)} | {r.Rule} |\n");
+        }
+        return text.ToString();
+
+        static string Format(double v) => v != 0 && (Math.Abs(v) <= 0.01 || Math.Abs(v) >= 1e5)
+            ? v.ToString("0.###e0", System.Globalization.CultureInfo.InvariantCulture)
+            : v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The name of the optimizer whose options type <paramref name="options"/> is (or derives from).</summary>
+    internal static string NameOf(OptimizerOptions options)
+    {
+        for (var type = options.GetType(); type is not null; type = type.BaseType)
+            if (NameByType.TryGetValue(type, out var name)) return name;
+        throw new ArgumentException($"Options of type {options.GetType().Name} belong to no registered optimizer.");
     }
 }

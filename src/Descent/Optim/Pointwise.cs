@@ -45,16 +45,6 @@ internal static class Pointwise
         Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<T>.Zero), Vector<T>.One,
             Vector.ConditionalSelect(Vector.LessThan(x, Vector<T>.Zero), -Vector<T>.One, x));
 
-    /// <summary>
-    /// The gradient an update rule sees: negated when maximizing, plus the L2 penalty's gradient
-    /// <c>l2 * p</c> when <paramref name="hasL2"/> (PyTorch's <c>grad.add(param, alpha=weight_decay)</c>).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<T> Incoming<T>(Vector<T> grad, Vector<T> param, bool maximize, bool hasL2, Vector<T> l2) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var g = maximize ? -grad : grad;
-        return hasL2 ? AddScaled(g, l2, param) : g;
-    }
 
     /// <summary>Bias correction <c>1 - beta^t</c> of a moving average started at zero.</summary>
     public static double BiasCorrection(double beta, long step) => 1 - Math.Pow(beta, step);

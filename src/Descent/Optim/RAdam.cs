@@ -11,6 +11,7 @@ namespace Descent.Optim;
 /// rho_inf = 2 / (1 - beta2) - 1;     rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
 /// if rho_t > 5:  r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
 ///                p = p - lr * m / (1 - beta1^t) * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r
+///                        [eps_inside_sqrt: p - lr * m / (1 - beta1^t) / sqrt(v / (1 - beta2^t) + eps) * r]
 /// else:          p = p - lr * m / (1 - beta1^t)
 /// </code>
 /// </remarks>
@@ -20,9 +21,6 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
 
     /// <summary>Creates RAdam over <paramref name="parameters"/>.</summary>
     public RAdam(IEnumerable<Parameter<T>> parameters, RAdamOptions? options = null) : base(parameters, options ?? new RAdamOptions()) { }
-
-    /// <inheritdoc/>
-    public override string Name => "radam";
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq"];
@@ -45,14 +43,16 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
         private readonly Vector<T> lr = Pointwise.Broadcast<T>(o.LearningRate), bc1 = Pointwise.Broadcast<T>(bc1), sqrtBc2 = Pointwise.Broadcast<T>(Math.Sqrt(bc2));
         private readonly Vector<T> rect = Pointwise.Broadcast<T>(rect ?? 0), eps = Pointwise.Broadcast<T>(o.Eps);
         private readonly Moments<T> moments = new(o);
-        private readonly bool rectify = rect.HasValue;
+        private readonly Vector<T> corr = Pointwise.Broadcast<T>(bc2);
+        private readonly bool rectify = rect.HasValue, inside = o.EpsInsideSqrt;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> s2)
         {
             var w = moments.Advance(p, grad, ref m, ref v, out _);
             var corrected = m / bc1 * lr;
-            return w - (rectify ? corrected * (sqrtBc2 / (Vector.SquareRoot(v) + eps)) * rect : corrected);
+            if (!rectify) return w - corrected;
+            return w - (inside ? corrected / Vector.SquareRoot(v / corr + eps) : corrected * (sqrtBc2 / (Vector.SquareRoot(v) + eps))) * rect;
         }
     }
 }

@@ -1,3 +1,6 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="RAdam{T}"/>, with PyTorch's defaults.</summary>
@@ -5,12 +8,12 @@ public sealed class RAdamOptions : AdamFamilyOptions
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("weight decay: an L2 gradient term, or decoupled shrinking with decoupled_weight_decay"),
-        Beta1Entry,
-        Beta2Entry,
+        .. Common(),
+        .. Decay(),
+        IBetas.Beta1Entry,
+        IBetas.Beta2Entry,
         EpsEntry,
-        DecoupledEntry,
-        IndependentEntry,
+        EpsInsideSqrtEntry,
     ];
 
     /// <summary>Creates RAdam options with lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8.</summary>
@@ -19,6 +22,5 @@ public sealed class RAdamOptions : AdamFamilyOptions
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
-    /// <inheritdoc/>
-    protected override string OptimizerName => "radam";
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new RAdam<T>(parameters, this);
 }

@@ -6,8 +6,8 @@ namespace Descent.Optim;
 /// <summary>RMSProp (Tieleman and Hinton 2012; PyTorch's <c>torch.optim.RMSprop</c>), optionally centered and with momentum.</summary>
 /// <remarks>
 /// <code>
-/// g = ±grad + weight_decay * p
-/// v = alpha * v + (1 - alpha) * g * g
+/// g = ±grad + weight_decay * p              [decoupled_weight_decay: p = p * (1 - lr * weight_decay), g = ±grad]
+/// v = alpha * v + (1 - alpha) * g * g          (v starts at initial_square_avg)
 /// s = v - gbar^2  with  gbar = alpha * gbar + (1 - alpha) * g    if centered, else s = v
 /// d = sqrt(s) + eps                                                [or sqrt(s + eps)]
 /// buf = momentum * buf + g / d;  p = p - lr * buf                  if momentum > 0
@@ -22,28 +22,26 @@ public sealed class RmsProp<T> : Optimizer<T, RmsPropOptions> where T : unmanage
     public RmsProp(IEnumerable<Parameter<T>> parameters, RmsPropOptions? options = null) : base(parameters, options ?? new RmsPropOptions()) { }
 
     /// <inheritdoc/>
-    public override string Name => "rmsprop";
-
-    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["square_avg", "momentum_buffer", "grad_avg"];
 
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, RmsPropOptions o) =>
-        UpdateLoop.Run(p, grad, new Rule(o), state.Slot(SquareAvg), o.Momentum > 0 ? state.Slot(MomentumBuffer) : [],
+        UpdateLoop.Run(p, grad, new Rule(o), state.Slot(SquareAvg, Pointwise.Of<T>(o.InitialSquareAvg), out _), o.Momentum > 0 ? state.Slot(MomentumBuffer) : [],
             o.Centered ? state.Slot(GradAvg) : []);
 
     /// <summary>The update; slots: the average of squares, the momentum buffer, the average gradient (centered).</summary>
     private readonly struct Rule(RmsPropOptions o) : IUpdateRule<T>
     {
         private readonly Vector<T> a = Pointwise.Broadcast<T>(o.Alpha), c = Pointwise.Broadcast<T>(1 - o.Alpha), mu = Pointwise.Broadcast<T>(o.Momentum);
-        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), l2 = Pointwise.Broadcast<T>(o.WeightDecay), eps = Pointwise.Broadcast<T>(o.Eps);
-        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize, inside = o.EpsInsideSqrt;
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Decay<T> decay = new(o);
+        private readonly bool inside = o.EpsInsideSqrt;
         private readonly bool centered = o.Centered, withMomentum = o.Momentum > 0;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> square, ref Vector<T> buf, ref Vector<T> mean)
         {
-            var g = Pointwise.Incoming(grad, p, maximize, hasL2, l2);
+            var w = decay.Apply(p, grad, out var g);
             var v = square = Pointwise.EmaOfSquare(square, g, a, c);
             if (centered)
             {
@@ -51,9 +49,9 @@ public sealed class RmsProp<T> : Optimizer<T, RmsPropOptions> where T : unmanage
                 v = Pointwise.AddCMul(v, -Vector<T>.One, mean, mean);
             }
             var d = AdaptiveOptions.Denominator(v, Vector<T>.One, Vector<T>.One, eps, inside);
-            if (!withMomentum) return Pointwise.AddCDiv(p, lr, g, d);
+            if (!withMomentum) return Pointwise.AddCDiv(w, lr, g, d);
             buf = Pointwise.AddCDiv(buf * mu, Vector<T>.One, g, d);
-            return Pointwise.AddScaled(p, lr, buf);
+            return Pointwise.AddScaled(w, lr, buf);
         }
     }
 }

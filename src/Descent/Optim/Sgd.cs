@@ -8,7 +8,7 @@ namespace Descent.Optim;
 /// </summary>
 /// <remarks>
 /// <code>
-/// g = ±grad + weight_decay * p
+/// g = ±grad + weight_decay * p                  [decoupled_weight_decay: p = p * (1 - lr * weight_decay), g = ±grad]
 /// if momentum != 0:
 ///     buf = g                                        (first step)
 ///     buf = momentum * buf + (1 - dampening) * g     (later steps)
@@ -24,9 +24,6 @@ public sealed class Sgd<T> : Optimizer<T, SgdOptions> where T : unmanaged, IFloa
 
     /// <summary>Creates SGD over <paramref name="parameters"/>.</summary>
     public Sgd(IEnumerable<Parameter<T>> parameters, SgdOptions? options = null) : base(parameters, options ?? new SgdOptions()) { }
-
-    /// <inheritdoc/>
-    public override string Name => "sgd";
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["momentum_buffer"];
@@ -46,28 +43,32 @@ public sealed class Sgd<T> : Optimizer<T, SgdOptions> where T : unmanaged, IFloa
     /// <summary><c>p - lr * g</c>, a loop of its own so the common case carries no momentum branches.</summary>
     private readonly struct Plain(SgdOptions o) : IUpdateRule<T>
     {
-        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), l2 = Pointwise.Broadcast<T>(o.WeightDecay);
-        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize;
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate);
+        private readonly Decay<T> decay = new(o);
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> s0, ref Vector<T> s1, ref Vector<T> s2) =>
-            Pointwise.AddScaled(p, lr, Pointwise.Incoming(grad, p, maximize, hasL2, l2));
+        public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> s0, ref Vector<T> s1, ref Vector<T> s2)
+        {
+            var w = decay.Apply(p, grad, out var g);
+            return Pointwise.AddScaled(w, lr, g);
+        }
     }
 
     /// <summary>The momentum buffer in slot 0.</summary>
     private readonly struct WithMomentum(SgdOptions o, bool fresh) : IUpdateRule<T>
     {
-        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), l2 = Pointwise.Broadcast<T>(o.WeightDecay);
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate);
         private readonly Vector<T> mu = Pointwise.Broadcast<T>(o.Momentum), keep = Pointwise.Broadcast<T>(1 - o.Dampening);
-        private readonly bool hasL2 = o.WeightDecay != 0, maximize = o.Maximize, fresh = fresh, nesterov = o.Nesterov;
+        private readonly Decay<T> decay = new(o);
+        private readonly bool fresh = fresh, nesterov = o.Nesterov;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> buf, ref Vector<T> s1, ref Vector<T> s2)
         {
-            var g = Pointwise.Incoming(grad, p, maximize, hasL2, l2);
+            var w = decay.Apply(p, grad, out var g);
             buf = fresh ? g : Pointwise.Ema(buf, g, mu, keep);                     // buf * momentum + (1 - dampening) g
             g = nesterov ? Pointwise.AddScaled(g, mu, buf) : buf;                   // g + momentum * buf, or buf
-            return Pointwise.AddScaled(p, lr, g);                                   // p - lr * g
+            return Pointwise.AddScaled(w, lr, g);                                   // p - lr * g
         }
     }
 }

@@ -1,11 +1,15 @@
+using System.Numerics;
+using Descent.Nn;
+
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="Sgd{T}"/>, with PyTorch's defaults.</summary>
-public sealed class SgdOptions : OptimizerOptions
+public sealed class SgdOptions : WeightDecayOptions
 {
     private static readonly Hyperparameter[] Table =
     [
-        .. Common("L2 penalty: adds weight_decay * p to the gradient"),
+        .. Common(),
+        .. Decay(),
         Hyperparameter.Real<SgdOptions>("momentum", Interval.NonNegative, "momentum factor", o => o.Momentum, (o, v) => o.Momentum = v),
         Hyperparameter.Real<SgdOptions>("dampening", Interval.UnitClosed, "dampening of the gradient added to the momentum buffer", o => o.Dampening, (o, v) => o.Dampening = v),
         Hyperparameter.Flag<SgdOptions>("nesterov", "Nesterov momentum", o => o.Nesterov, (o, v) => o.Nesterov = v),
@@ -29,12 +33,12 @@ public sealed class SgdOptions : OptimizerOptions
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
-    /// <inheritdoc/>
-    protected override string OptimizerName => "sgd";
+    internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Sgd<T>(parameters, this);
 
     /// <inheritdoc/>
     protected override void CheckCombination()
     {
+        base.CheckCombination();
         if (Nesterov && (Momentum <= 0 || Dampening != 0))
             throw new ArgumentException($"Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0 (got momentum {Momentum}, dampening {Dampening}).");
     }
