@@ -21,7 +21,7 @@ internal static class TrainCommand
         var flip = Text("--flip", "moons: probability of flipping each label [default: 0]", "p");
         var stretch = Text("--stretch", "moons: factors on x and y, e.g. --stretch=0.1,10 [default: 1,1]", "SX,SY");
         var hidden = Text("--hidden", "hidden layer widths, e.g. 64,64; empty (--hidden=) for a linear model [default: 64,64]", "W1,W2,...");
-        var model = Text("--model", "the model as a spec: mlp:64,64, cnn, or layers joined by - such as conv:8,k=3-relu-flatten-linear (see README); instead of --hidden and --activation", "SPEC");
+        var model = Text("--model", "the model as a spec, instead of --hidden and --activation: mlp:64,64, cnn, transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post], or layers joined by - from conv:O,k=K[,s=S][,p=P], maxpool:K[,s=S], avgpool:K[,s=S], flatten, linear[:N], dropout:P, batchnorm, layernorm, embedding:D[,n=V], pos, attn:H, relu, tanh, sigmoid, gelu, identity, res(SPEC); e.g. conv:8,k=3-relu-flatten-linear", "SPEC");
         var activation = Choice("--activation", "activation after each hidden layer", "relu", "relu", "tanh", "sigmoid", "gelu", "identity");
         var loss = Choice("--loss", "loss", "cross-entropy", "cross-entropy", "bce", "mse");
         var init = Choice("--init", "weight initialization", "torch", "torch", "he", "xavier");
