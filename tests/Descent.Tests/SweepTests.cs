@@ -382,7 +382,7 @@ public sealed class SweepTests : IDisposable
         Assert.Equal(0, report.Code);
         string results = File.ReadAllText(Path.Combine(Path_("mixed"), "results.csv"));
         Assert.StartsWith("id,state,data,lr,seed,steps,train_loss,train_accuracy,test_loss,test_accuracy,seconds,reason", results);
-        Assert.Contains(",diverged,moons,1000000,0,", results);
+        Assert.Contains(",diverged,moons,1e6,0,", results);
         Assert.Contains("diverged", File.ReadAllText(Path.Combine(Path_("mixed"), "report.md")));
     }
 

@@ -55,8 +55,10 @@ public sealed class SweepDirectory
         {
             throw new ArgumentException($"{path} holds other runs but no {SweepFile}; it is not this sweep's output directory; choose another --out.");
         }
-        Directory.CreateDirectory(System.IO.Path.Combine(path, "trials"));
+        // sweep.json before trials/: a process starting beside this one sees either neither or the sweep file.
+        Directory.CreateDirectory(path);
         Atomic.WriteText(file, sweep.Document.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        Directory.CreateDirectory(System.IO.Path.Combine(path, "trials"));
         return new SweepDirectory(path, sweep);
     }
 
