@@ -21,6 +21,8 @@ public static class SweepReport
 {
     private sealed record Setting(string Key, IReadOnlyList<KeyValuePair<string, string>> Axes, IReadOnlyList<TrialState> Trials, Spread? Metric, Spread? TestAccuracy, int Diverged, int Failed)
     {
+        public string Label => Describe(Axes);
+
         public string Optimizer(string fallback) => Axes.FirstOrDefault(a => a.Key == "optimizer").Value ?? fallback;
 
         public string Value(string axis) => Axes.First(a => a.Key == axis).Value;
@@ -52,6 +54,9 @@ public static class SweepReport
 
         string figuresDir = Path.Combine(sweep.Path, "figures");
         Directory.CreateDirectory(figuresDir);
+        // An earlier report's figures (a heat map this grid no longer has) must not linger beside the new ones.
+        foreach (var old in Directory.GetFiles(figuresDir).Where(f => Path.GetFileName(f).StartsWith("lr-sensitivity.", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("heatmap-", StringComparison.Ordinal)))
+            File.Delete(old);
         var figures = new List<(string Name, string Caption)>();
         void Save(Plot plot, string name, string caption, int width = 900, int height = 560)
         {
@@ -74,15 +79,15 @@ public static class SweepReport
         md.AppendLine("# Sweep report").AppendLine().AppendLine(header).AppendLine();
         md.AppendLine("## Best setting per optimizer").AppendLine();
         Table(md, ["optimizer", "setting", metricLabel, "test accuracy", "seeds", "diverged"],
-            best.Select(s => new[] { s.Optimizer(baseOptimizer), s.Key, Format(s.Metric, metric), Format(s.TestAccuracy, "test_accuracy"), s.Trials.Count.ToString(CultureInfo.InvariantCulture), s.Diverged.ToString(CultureInfo.InvariantCulture) }));
+            best.Select(s => new[] { s.Optimizer(baseOptimizer), s.Label, Format(s.Metric, metric), Format(s.TestAccuracy, "test_accuracy"), s.Trials.Count.ToString(CultureInfo.InvariantCulture), s.Diverged.ToString(CultureInfo.InvariantCulture) }));
         md.AppendLine("## Every setting").AppendLine();
         Table(md, ["setting", metricLabel, "test accuracy", "seeds done", "diverged", "failed"],
-            ranked.Select(s => new[] { s.Key, Format(s.Metric, metric), Format(s.TestAccuracy, "test_accuracy"), s.Trials.Count(t => t.State == TrialStatus.Done).ToString(CultureInfo.InvariantCulture), s.Diverged.ToString(CultureInfo.InvariantCulture), s.Failed.ToString(CultureInfo.InvariantCulture) }));
+            ranked.Select(s => new[] { s.Label, Format(s.Metric, metric), Format(s.TestAccuracy, "test_accuracy"), s.Trials.Count(t => t.State == TrialStatus.Done).ToString(CultureInfo.InvariantCulture), s.Diverged.ToString(CultureInfo.InvariantCulture), s.Failed.ToString(CultureInfo.InvariantCulture) }));
         var trouble = states.Where(s => s.State is TrialStatus.Diverged or TrialStatus.Failed).ToList();
         if (trouble.Count > 0)
         {
             md.AppendLine("## Diverged and failed trials").AppendLine();
-            Table(md, ["trial", "axes", "state", "reason"], trouble.Select(s => new[] { s.Trial.Id, s.Trial.Describe(), s.State, s.Detail ?? "" }));
+            Table(md, ["trial", "axes", "state", "reason"], trouble.Select(s => new[] { s.Trial.Id, Describe(s.Trial.Axes), s.State, s.Detail ?? "" }));
         }
         if (figures.Count > 0)
         {
@@ -131,6 +136,12 @@ public static class SweepReport
         return csv.ToString();
     }
 
+    /// <summary>Axis values as the report shows them: numbers with three significant digits (results.csv keeps them exact).</summary>
+    private static string Describe(IEnumerable<KeyValuePair<string, string>> axes) => string.Join(", ", axes.Select(a => $"{a.Key}={Show(a.Value)}"));
+
+    private static string Show(string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? Numbers.Format(v) : value;
+
     private static string Quote(string field) =>
         field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
 
@@ -152,10 +163,11 @@ public static class SweepReport
         bool loss = IsLoss(metric);
         Func<double, double> y = loss ? v => Math.Log10(Math.Max(v, 1e-12)) : v => v;
         var curves = settings.GroupBy(s => string.Join(", ", s.Axes.Where(a => a.Key != "lr").Select(a => $"{a.Key}={a.Value}")))
-            .Select(g => (Label: g.Key.Length == 0 ? "lr" : g.Key, Points: g.OrderBy(s => double.Parse(s.Value("lr"), CultureInfo.InvariantCulture)).ToList()))
+            .Select(g => (Label: g.Key.Length == 0 ? "lr" : Describe(g.First().Axes.Where(a => a.Key != "lr")), Points: g.OrderBy(s => double.Parse(s.Value("lr"), CultureInfo.InvariantCulture)).ToList()))
             .Where(c => c.Points.Any(p => p.Metric is not null))
             .OrderBy(c => c.Points.Where(p => p.Metric is not null).Min(p => higherBetter ? -p.Metric!.Value.Median : p.Metric!.Value.Median))
             .Take(Figures.Palette.Length).ToList();
+        if (curves.Count == 0) return null;
         var plot = Figures.New($"Learning-rate sensitivity: final {metric.Replace('_', ' ')}", "learning rate", metric.Replace('_', ' '));
         var diverged = new List<(double X, Color Color)>();
         for (int c = 0; c < curves.Count; c++)
@@ -193,7 +205,7 @@ public static class SweepReport
     /// </summary>
     private static IEnumerable<(Plot Plot, string Name, string Caption)> HeatMaps(IReadOnlyList<Setting> settings, string metric)
     {
-        if (settings.Count == 0) yield break;
+        if (!settings.Any(s => s.Metric is not null)) yield break;
         var varying = settings[0].Axes.Select(a => a.Key).Where(k => settings.Select(s => s.Value(k)).Distinct().Count() > 1).ToList();
         if (varying.Count < 2) yield break;
         bool Numeric(string axis) => settings.All(s => double.TryParse(s.Value(axis), NumberStyles.Float, CultureInfo.InvariantCulture, out _));
@@ -208,8 +220,9 @@ public static class SweepReport
         int index = 0;
         foreach (var group in groups)
         {
+            string rest = Describe(group.First().Axes.Where(a => a.Key != xAxis && a.Key != yAxis));
             var grid = new double[ys.Length, xs.Length];
-            var plot = Figures.New($"Median final {metric.Replace('_', ' ')}" + (group.Key.Length > 0 ? $" ({group.Key})" : ""), xAxis, yAxis);
+            var plot = Figures.New($"Median final {metric.Replace('_', ' ')}" + (rest.Length > 0 ? $" ({rest})" : ""), xAxis, yAxis);
             for (int j = 0; j < ys.Length; j++)
                 for (int i = 0; i < xs.Length; i++)
                 {
@@ -229,11 +242,11 @@ public static class SweepReport
             heat.Rectangle = new CoordinateRect(-0.5, xs.Length - 0.5, -0.5, ys.Length - 0.5);   // cell edges, one unit per cell centred on its tick
             plot.MoveToBack(heat);
             plot.Add.ColorBar(heat);
-            plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, xs.Length).Select(i => (double)i)], xs);
-            plot.Axes.Left.SetTicks([.. Enumerable.Range(0, ys.Length).Select(i => (double)i)], ys);
+            plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, xs.Length).Select(i => (double)i)], [.. xs.Select(Show)]);
+            plot.Axes.Left.SetTicks([.. Enumerable.Range(0, ys.Length).Select(i => (double)i)], [.. ys.Select(Show)]);
             plot.Axes.SetLimits(-0.5, xs.Length - 0.5, -0.5, ys.Length - 0.5);
             plot.HideGrid();
-            yield return (plot, $"heatmap-{index++}", $"Median final {metric.Replace('_', ' ')} over seeds on the {yAxis} x {xAxis} grid{(group.Key.Length > 0 ? $" at {group.Key}" : "")}; * marks a cell where a seed diverged, grey where every seed diverged or none ended.");
+            yield return (plot, $"heatmap-{index++}", $"Median final {metric.Replace('_', ' ')} over seeds on the {yAxis} x {xAxis} grid{(rest.Length > 0 ? $" at {rest}" : "")}; * marks a cell where a seed diverged, grey where every seed diverged or none ended.");
         }
     }
 

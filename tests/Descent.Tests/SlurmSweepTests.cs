@@ -31,17 +31,9 @@ public sealed class SlurmSweepTests(ITestOutputHelper output) : IDisposable
         foreach (var a in args) start.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) start.Environment[k] = v;
         using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(seconds * 1000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {seconds} s.");
-        }
-        p.WaitForExit();
-        string text = stdout.Result + stderr.Result;
-        output.WriteLine($"$ {file} {string.Join(' ', args)} -> {p.ExitCode}\n{text}");
-        return (p.ExitCode, text);
+        var (code, text) = SweepTests.Finish(p, seconds);
+        output.WriteLine($"$ {file} {string.Join(' ', args)} -> {code}\n{text}");
+        return (code, text);
     }
 
     [SkippableFact]

@@ -236,7 +236,7 @@ public sealed class SweepTests : IDisposable
         if (!p.WaitForExit(seconds * 1000))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"descent did not finish within {seconds} s: {err.Result}");
+            throw new TimeoutException($"{p.StartInfo.FileName} {string.Join(' ', p.StartInfo.ArgumentList)} did not finish within {seconds} s.");
         }
         p.WaitForExit();
         return (p.ExitCode, output.Result + err.Result);
@@ -411,8 +411,15 @@ public sealed class SweepTests : IDisposable
     public void The_report_has_a_row_per_trial_the_best_setting_per_optimizer_and_its_figures()
     {
         string file = File_("small.json", Small);
-        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("out"), "--shard", "0/2").Code);
+        // Before any trial has ended: every row pending, no figures.
+        SweepDirectory.Create(Path_("out"), Sweep.Load(file));
         var (code, output, err) = CliRunner.Run("sweep", "report", Path_("out"));
+        Assert.True(code == 0, err);
+        Assert.Contains("(8 trial(s), 0 ended)", output);
+        Assert.Contains("(0 PNG + SVG)", output);
+
+        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("out"), "--shard", "0/2").Code);
+        (code, output, err) = CliRunner.Run("sweep", "report", Path_("out"));
         Assert.True(code == 0, err);
         Assert.Contains("(8 trial(s), 4 ended)", output);
         var rows = File.ReadAllLines(Path.Combine(Path_("out"), "results.csv"));
