@@ -102,20 +102,29 @@ public static class SweepReport
         html.AppendLine("body{font-family:'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}img{max-width:100%;border:1px solid #ddd}");
         html.AppendLine("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}figure{margin:1.5em 0}figcaption{color:#555;font-size:90%}</style></head><body>");
         html.AppendLine($"<h1>Sweep report</h1><p>{E(header)}</p>");
-        // The Markdown tables, rendered: one source for both formats.
+        // The Markdown sections and tables, rendered: one source for both formats.
+        bool inTable = false, firstRow = false;
         foreach (var line in md.ToString().Split('\n').Skip(3))
         {
+            bool row = line.StartsWith('|');
+            if (inTable && !row) html.AppendLine("</table>");
+            if (row && !inTable) firstRow = true;
+            inTable = row;
             if (line.StartsWith("## ", StringComparison.Ordinal)) html.AppendLine($"<h2>{E(line[3..])}</h2>");
             else if (line.StartsWith("|---", StringComparison.Ordinal)) continue;
-            else if (line.StartsWith('|')) html.AppendLine("<tr>" + string.Concat(Cells(line).Select(c => $"<td>{E(c)}</td>")) + "</tr>");
+            else if (row)
+            {
+                string cell = firstRow ? "th" : "td";
+                html.AppendLine((firstRow ? "<table>" : "") + "<tr>" + string.Concat(Cells(line).Select(c => $"<{cell}>{E(c)}</{cell}>")) + "</tr>");
+                firstRow = false;
+            }
         }
+        if (inTable) html.AppendLine("</table>");
         foreach (var (name, caption) in figures)
             html.AppendLine($"<figure><img alt=\"{E(caption)}\" src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(Path.Combine(figuresDir, name + ".png")))}\"><figcaption>{E(caption)} (<code>figures/{name}.png</code>, <code>.svg</code>)</figcaption></figure>");
         html.AppendLine("</body></html>");
-        string htmlText = html.ToString().Replace("</h2>\n<tr>", "</h2>\n<table><tr>", StringComparison.Ordinal);
-        htmlText = System.Text.RegularExpressions.Regex.Replace(htmlText, "</tr>\n(?!<tr>)", "</tr></table>\n");
         string htmlPath = Path.Combine(sweep.Path, "report.html");
-        Atomic.WriteText(htmlPath, htmlText);
+        Atomic.WriteText(htmlPath, html.ToString());
         return new SweepReportFiles(csvPath, mdPath, htmlPath, figuresDir, states.Count, ended, figures.Count);
     }
 

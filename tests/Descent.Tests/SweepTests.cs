@@ -434,6 +434,9 @@ public sealed class SweepTests : IDisposable
             var png = File.ReadAllBytes(Path.Combine(Path_("out"), "figures", figure + ".png"));
             Assert.True(png.Length > 5000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', figure);
         }
-        Assert.Contains("data:image/png;base64,", File.ReadAllText(Path.Combine(Path_("out"), "report.html")));
+        string html = File.ReadAllText(Path.Combine(Path_("out"), "report.html"));
+        Assert.Contains("data:image/png;base64,", html);
+        Assert.Contains("<h2>Best setting per optimizer</h2>\n<table><tr><th>optimizer</th><th>setting</th>", html);
+        Assert.Equal(System.Text.RegularExpressions.Regex.Count(html, "<table>"), System.Text.RegularExpressions.Regex.Count(html, "</table>"));
     }
 }
