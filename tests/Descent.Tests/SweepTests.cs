@@ -127,6 +127,24 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void Plan_prints_each_trial_with_its_id_shard_and_axes()
+    {
+        string file = File_("small.json", Small);
+        var (code, output, err) = CliRunner.Run("sweep", "plan", file, "--shards", "3");
+        Assert.True(code == 0, err);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal(["index", "id", "shard", "optimizer", "lr", "seed"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        var plan = Sweep.Load(file).Plan();
+        Assert.Equal(["7", plan[7].Id, "1", "adam", "0.1", "1"], lines[8].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("8 trial(s)", lines[^1]);
+        (code, output, _) = CliRunner.Run("sweep", "plan", file, "--format", "json");
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(8, json.GetArrayLength());
+        Assert.Equal(plan[3].Id, json[3].GetProperty("id").GetString());
+        Assert.Equal(0.1, json[3].GetProperty("config").GetProperty("hyperparameters").GetProperty("lr").GetDouble());
+    }
+
+    [Fact]
     public void Shards_partition_the_plan()
     {
         var plan = Parse(Small.Replace("\"seeds\": 2", "\"seeds\": 5")).Plan();
