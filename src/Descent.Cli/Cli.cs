@@ -24,6 +24,7 @@ public static class Cli
             ReproduceCommand.Create(stdout, stderr),
             BenchCommand.Create(stdout, stderr),
             PlaygroundCommand.Create(stdout, stderr),
+            SweepCommand.Create(stdout, stderr),
         };
         // "--hidden=" (an option given an empty value) becomes "--hidden" "": the parser would otherwise take the next token as its value.
         args = [.. args.SelectMany(a => a.StartsWith("--", StringComparison.Ordinal) && a.EndsWith('=') ? new[] { a[..^1], "" } : [a])];
