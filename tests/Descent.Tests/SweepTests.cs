@@ -319,8 +319,9 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void A_sweep_killed_mid_trial_resumes_from_its_checkpoints_to_the_same_bits()
     {
-        // Longer trials so the kill lands inside one: 3,000 steps, a checkpoint every 100.
-        string file = File_("long.json", Small.Replace("\"steps\": 300", "\"steps\": 3000").Replace("\"checkpoint_every\": 50", "\"checkpoint_every\": 100"));
+        // Longer trials so the kill lands inside one: 3,000 steps, a checkpoint every 100. A cosine schedule, whose
+        // length the trainer writes out in config.json, must not stop a trial from resuming.
+        string file = File_("long.json", Small.Replace("\"steps\": 300", "\"steps\": 3000").Replace("\"checkpoint_every\": 50", "\"checkpoint_every\": 100, \"schedule\": \"cosine\""));
         Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("whole"), "--jobs", "2").Code);
         var plan = Sweep.Load(file).Plan();
 

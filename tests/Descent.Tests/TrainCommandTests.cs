@@ -92,6 +92,16 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_optimizer_that_needs_a_closure_step_is_refused_before_anything_is_written()
+    {
+        var (code, _, err) = CliRunner.Run("train", "--out", Out("lbfgs"), "--optimizer", "lbfgs", "--steps", "5");
+        Assert.Equal(2, code);
+        Assert.Contains("closure step", err);
+        Assert.DoesNotContain("   at ", err);
+        Assert.False(File.Exists(Path.Combine(Out("lbfgs"), "config.json")));
+    }
+
+    [Fact]
     public void The_logged_learning_rate_is_the_one_each_update_used()
     {
         // ExponentialLR: update t uses lr gamma^(t-1).

@@ -87,7 +87,8 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
             if (o.StrongWolfe)
             {
                 Read(_x);
-                (loss, _t, lsEvals) = StrongWolfe.Search(this, _t, _d!, loss, _grad, gtd, o.ToleranceChange);
+                // torch passes no tolerance_change to its line search, which then keeps its own default of 1e-9.
+                (loss, _t, lsEvals) = StrongWolfe.Search(this, _t, _d!, loss, _grad, gtd, 1e-9);
                 AddScaled(_t, _d!);
                 optimal = MaxAbs(_grad) <= o.ToleranceGrad;
             }

@@ -84,7 +84,23 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
         // Another process may have ended it between the first look and the claim.
         if (TrialResult.Load(dir) is { } earlier && !(retryFailed && earlier.Status == TrialStatus.Failed)) return earlier;
 
-        resumed = File.Exists(Path.Combine(dir, "checkpoint.state")) && SameConfig(dir, trial.Config);
+        var axes = trial.Axes.ToDictionary(a => a.Key, a => a.Value);
+        TrialResult Failed(Exception e) => new(trial.Id, TrialStatus.Failed, OneLine(e.Message), axes, null, null, null, null, null, null);
+        TrialResult result;
+        Trainer trainer;
+        try
+        {
+            trainer = new Trainer(trial.Config);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            result = Failed(e);
+            result.Save(dir);
+            return result;
+        }
+
+        // The trainer writes its config with length-dependent schedule defaults filled in: compare with that, not the trial's spelling.
+        resumed = File.Exists(Path.Combine(dir, "checkpoint.state")) && SameConfig(dir, trainer.Config);
         if (!resumed) Clear(dir);
         long fromStep = resumed ? Descent.State.StateDict.Load(Path.Combine(dir, "checkpoint.state")).GetLong("trainer.step") : 0;
         File.AppendAllText(Path.Combine(dir, "attempts.jsonl"), JsonSerializer.Serialize(new
@@ -96,20 +112,19 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
             shard = shard.ToString(),
         }) + "\n");
 
-        var axes = trial.Axes.ToDictionary(a => a.Key, a => a.Value);
-        TrialResult result;
         try
         {
-            var summary = new Trainer(trial.Config).Run(dir, resumed);
+            var summary = trainer.Run(dir, resumed);
             result = new TrialResult(trial.Id, TrialStatus.Done, null, axes, summary.Steps, summary.TrainLoss, summary.TrainAccuracy, summary.TestLoss, summary.TestAccuracy, summary.Seconds);
         }
         catch (TrainingException e) when (e.Message.Contains("loss became", StringComparison.Ordinal))
         {
             result = new TrialResult(trial.Id, TrialStatus.Diverged, OneLine(e.Message), axes, null, null, null, null, null, null);
         }
-        catch (Exception e) when (e is TrainingException or IOException or InvalidDataException or ArgumentException or FormatException or KeyNotFoundException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            result = new TrialResult(trial.Id, TrialStatus.Failed, OneLine(e.Message), axes, null, null, null, null, null, null);
+            // Whatever stops one trial is recorded against it; the other trials go on.
+            result = Failed(e);
         }
         result.Save(dir);
         return result;

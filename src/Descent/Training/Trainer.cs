@@ -42,6 +42,9 @@ public sealed class Trainer
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
         Optimizer = Optimizers.Create(config.Optimizer, Model.Parameters, options);
+        if (Optimizer.RequiresClosure)
+            throw new ArgumentException($"{config.Optimizer} evaluates the loss several times per update (a closure step), which the minibatch trainer does not do yet: " +
+                "use it on landscapes (descent trajectory), or choose another optimizer.");
         if (config.Steps < 1 && config.Epochs < 1) throw new ArgumentException($"Invalid number of steps {config.Steps}: must be at least 1.");
         if (config.Epochs < 0) throw new ArgumentException($"Invalid number of epochs {config.Epochs}: must be at least 1.");
         if (config.EvalEvery < 1) throw new ArgumentException($"Invalid evaluation interval {config.EvalEvery}: must be at least 1.");
