@@ -31,7 +31,7 @@ internal static class PlotCommand
             if (Path.GetExtension(path).ToLowerInvariant() is not (".png" or ".svg"))
                 throw new UsageException($"--out {path}: the figure is written as .png or .svg; end the name with one of them.");
             Paths.OutputFile(path, "--out");
-            RunFigures.Save(dirs, path, metrics.Count > 0 ? metrics.Distinct().ToList() : RunFigures.DefaultMetrics);
+            RunFigures.Save(dirs, path, metrics.Count > 0 ? metrics.Distinct().ToList() : RunFigures.Metrics);
             stdout.WriteLine(path);
             return 0;
         });

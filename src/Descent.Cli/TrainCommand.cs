@@ -142,7 +142,7 @@ internal static class TrainCommand
                 : $"descent: continuing {dir} from step {from} to step {totalSteps}");
             var summary = trainer.Run(dir!, resumeDir is not null, display.Report);
             display.Done();
-            if (parsed.GetValue(plot)) Descent.Lab.RunFigures.Save([dir!], plotPath, Descent.Lab.RunFigures.DefaultMetrics);
+            if (parsed.GetValue(plot)) Descent.Lab.RunFigures.Save([dir!], plotPath, Descent.Lab.RunFigures.Metrics);
             if (parsed.GetValue(format) == "json")
             {
                 stdout.Write(File.ReadAllText(Path.Combine(dir!, "summary.json")));   // the file ends with its newline

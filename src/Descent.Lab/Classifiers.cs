@@ -8,8 +8,11 @@ namespace Descent.Lab;
 /// <summary>Training runs with loss curves, and pictures of what a 2-D classifier learned.</summary>
 public static class Classifiers
 {
-    /// <summary>A finished training run: the trainer (model and data), its loss curve and its wall time.</summary>
-    public sealed record Run(Trainer Trainer, double[] Steps, double[] TrainLoss, double[] TestLoss, double Seconds);
+    /// <summary>
+    /// A finished training run: the trainer (model and data), its loss curves, its final accuracies on the whole
+    /// training and test sets (from the last evaluation, at the last step) and its wall time.
+    /// </summary>
+    public sealed record Run(Trainer Trainer, double[] Steps, double[] TrainLoss, double[] TestLoss, double TrainAccuracy, double TestAccuracy, double Seconds);
 
     /// <summary>Trains <paramref name="config"/> to the end, evaluating the full training and test sets at <paramref name="points"/> evenly spaced steps.</summary>
     public static Run Train(TrainingConfig config, int points = 60)
@@ -19,6 +22,7 @@ public static class Classifiers
         var steps = new List<double>();
         var train = new List<double>();
         var test = new List<double>();
+        (double Loss, double Accuracy) lastTrain = default, lastTest = default;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (trainer.Step < trainer.TotalSteps)
         {
@@ -28,12 +32,14 @@ public static class Classifiers
             {
                 clock.Stop();
                 steps.Add(trainer.Step);
-                train.Add(trainer.Evaluate(trainer.Train).Loss);
-                test.Add(trainer.Evaluate(trainer.Test).Loss);
+                lastTrain = trainer.Evaluate(trainer.Train);
+                lastTest = trainer.Evaluate(trainer.Test);
+                train.Add(lastTrain.Loss);
+                test.Add(lastTest.Loss);
                 clock.Start();
             }
         }
-        return new Run(trainer, [.. steps], [.. train], [.. test], clock.Elapsed.TotalSeconds);
+        return new Run(trainer, [.. steps], [.. train], [.. test], lastTrain.Accuracy, lastTest.Accuracy, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>The probability of class 1 over a grid, drawn as a heat map with the training points on top.</summary>

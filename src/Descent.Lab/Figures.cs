@@ -112,6 +112,15 @@ public static class Figures
         band.LineColor = Colors.Transparent;
     }
 
+    /// <summary>Saves <paramref name="plot"/> as <c>NAME.png</c> and <c>NAME.svg</c> in <paramref name="directory"/>; returns the PNG's path.</summary>
+    public static string Save(Plot plot, string directory, string name, int width, int height)
+    {
+        string png = System.IO.Path.Combine(directory, name + ".png");
+        plot.SavePng(png, width, height);
+        plot.SaveSvg(System.IO.Path.Combine(directory, name + ".svg"), width, height);
+        return png;
+    }
+
     /// <summary>Puts the legend outside the data area, on the right, so it never hides a curve.</summary>
     public static void LegendOutside(Plot plot) => plot.ShowLegend(Edge.Right);
 

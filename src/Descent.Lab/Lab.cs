@@ -78,10 +78,8 @@ public sealed class Lab
     /// <summary>Saves <paramref name="plot"/> as <c>figures/NAME.png</c> and <c>.svg</c>.</summary>
     public void Add(Experiment experiment, string name, string caption, Plot plot, int width = 800, int height = 560)
     {
-        string png = Path.Combine(FiguresDir, name + ".png"), svg = Path.Combine(FiguresDir, name + ".svg");
-        plot.SavePng(png, width, height);
-        plot.SaveSvg(svg, width, height);
-        _figures.Enqueue(new Figure(experiment.Name, name, caption, png, svg));
+        string png = Descent.Lab.Figures.Save(plot, FiguresDir, name, width, height);
+        _figures.Enqueue(new Figure(experiment.Name, name, caption, png, Path.ChangeExtension(png, ".svg")));
     }
 
     /// <summary>

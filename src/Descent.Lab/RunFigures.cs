@@ -16,9 +16,6 @@ public static class RunFigures
     /// <summary>The metrics that can be drawn: <c>loss</c> (train and test, log scale), <c>accuracy</c> (train and test), <c>lr</c>.</summary>
     public static IReadOnlyList<string> Metrics { get; } = ["loss", "accuracy", "lr"];
 
-    /// <summary>Every metric, in panel order.</summary>
-    public static IReadOnlyList<string> DefaultMetrics => Metrics;
-
     private const int PanelWidth = 520, PanelHeight = 420, LegendRow = 22;
 
     /// <summary>

@@ -60,8 +60,7 @@ public static class SweepReport
         var figures = new List<(string Name, string Caption)>();
         void Save(Plot plot, string name, string caption, int width = 900, int height = 560)
         {
-            plot.SavePng(Path.Combine(figuresDir, name + ".png"), width, height);
-            plot.SaveSvg(Path.Combine(figuresDir, name + ".svg"), width, height);
+            Figures.Save(plot, figuresDir, name, width, height);
             figures.Add((name, caption));
         }
         string metricLabel = metric.Replace('_', ' ');

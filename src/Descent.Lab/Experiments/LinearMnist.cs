@@ -79,7 +79,7 @@ public sealed class LinearMnist : Experiment
         weights.Axes.SetLimits(-1, 299, -1, 59);
         lab.Add(this, "mnist-linear-weights", "Each class's 784 weights drawn as an image, SGD in the top row and Adam in the bottom row (first seed; scaled to the largest magnitude: white positive, black negative).", weights, 1000, 330);
 
-        var accuracy = runs.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray()).ToArray();
+        var accuracy = runs.Select(seed => seed.Select(r => r.TestAccuracy).ToArray()).ToArray();
         var bars = Figures.New("Test accuracy", "", "accuracy");
         var spreads = Enumerable.Range(0, 2).Select(i => Spread.Of(accuracy.Select(a => a[i]))).ToArray();
         bars.Add.Bars(spreads.Select(v => v.Median).ToArray());

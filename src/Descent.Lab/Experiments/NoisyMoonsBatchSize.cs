@@ -128,7 +128,7 @@ public sealed class NoisyMoonsBatchSize : Experiment
             int b = i;
             lab.Measure(this, $"B = {sizes[i]}: train loss, train accuracy, test accuracy clean / noisy",
                 $"{Spread.Of(models.Select(m => m[b].TrainLoss[^1])).Format(v => Numbers.Format(v))}, " +
-                $"{Spread.Of(models.Select(m => m[b].Trainer.Evaluate(m[b].Trainer.Train).Accuracy)).Format(Numbers.Percent)}, " +
+                $"{Spread.Of(models.Select(m => m[b].TrainAccuracy)).Format(Numbers.Percent)}, " +
                 $"{Spread.Of(accuracy.Select(a => a[b].Clean.Mean)).Format(Numbers.Percent)} / {Spread.Of(accuracy.Select(a => a[b].Noisy.Mean)).Format(Numbers.Percent)}");
         }
         lab.Claim(this, "the training loss decreases as the batch size grows", $"final train loss, B = {sizes[full]} / B = {sizes[0]}",

@@ -44,13 +44,15 @@ public sealed class OptimizerComparison : Experiment
         };
         double[] rates = [1e-4, 1e-3, 1e-2, 1e-1];
         var sweep = rates.SelectMany(lr => new[] { (Optimizer: "adam", Lr: lr), (Optimizer: "sgd", Lr: lr) }).ToArray();
+        // The compared runs draw curves (30 evaluations); the sweep needs only each run's final accuracy (one).
         var configs = Enumerable.Range(0, lab.Seeds).SelectMany(seed =>
-            compared.Select(c => Config(lab, c.Optimizer, c.Hyper, seed)).Concat(sweep.Select(r => Config(lab, r.Optimizer, new() { ["lr"] = r.Lr }, seed)))).ToArray();
+            compared.Select(c => (Config: Config(lab, c.Optimizer, c.Hyper, seed), Points: 30))
+                .Concat(sweep.Select(r => (Config: Config(lab, r.Optimizer, new() { ["lr"] = r.Lr }, seed), Points: 1)))).ToArray();
         lab.Say($"{Name}: {configs.Length} runs");
-        var all = lab.RunAll(configs, c => Classifiers.Train(c, 30)).Chunk(compared.Length + sweep.Length).ToArray();
+        var all = lab.RunAll(configs, c => Classifiers.Train(c.Config, c.Points)).Chunk(compared.Length + sweep.Length).ToArray();
         var runs = all.Select(a => a[..compared.Length]).ToArray();     // [seed][optimizer]
         var swept = all.Select(a => a[compared.Length..]).ToArray();    // [seed][sweep cell]
-        var sweptAccuracy = swept.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray()).ToArray();
+        var sweptAccuracy = swept.Select(seed => seed.Select(r => r.TestAccuracy).ToArray()).ToArray();
         string seedsNote = lab.Seeds > 1 ? $"; median over {lab.Seeds} seeds, their range as a band" : "";
 
         foreach (var (title, pick, name) in new[] { ("Training loss", 0, "train"), ("Validation loss (held-out digits)", 1, "validation") })
@@ -77,9 +79,8 @@ public sealed class OptimizerComparison : Experiment
         for (int i = 0; i < compared.Length; i++)
         {
             int k = i;
-            var validation = runs.Select(r => r[k].Trainer.Evaluate(r[k].Trainer.Test)).ToArray();
             lab.Measure(this, $"{compared[i].Label}: final train loss, validation loss, validation accuracy",
-                $"{Spread.Of(runs.Select(r => r[k].TrainLoss[^1])).Format(v => Numbers.Format(v))}, {Spread.Of(validation.Select(v => v.Loss)).Format(v => Numbers.Format(v))}, {Spread.Of(validation.Select(v => v.Accuracy)).Format(Numbers.Percent)}");
+                $"{Spread.Of(runs.Select(r => r[k].TrainLoss[^1])).Format(v => Numbers.Format(v))}, {Spread.Of(runs.Select(r => r[k].TestLoss[^1])).Format(v => Numbers.Format(v))}, {Spread.Of(runs.Select(r => r[k].TestAccuracy)).Format(Numbers.Percent)}");
         }
         for (int i = 0; i < sweep.Length; i++)
         {

@@ -58,7 +58,7 @@ public sealed class StretchedMoonsMomentum : Experiment
             lab.Add(this, $"stretched-boundary-{(i == 0 ? "sgd" : "momentum")}", $"Probability of class 1 learned by {settings[i].Label} on the stretched data (x is 0.1 times, y 10 times the usual moons).",
                 Classifiers.Boundary($"Decision boundary, {settings[i].Label}", runs[0][i].Trainer.Model, train, -0.16, 0.26, -11, 16), 860, 560);
 
-        var accuracy = runs.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Train).Accuracy).ToArray()).ToArray();
+        var accuracy = runs.Select(seed => seed.Select(r => r.TrainAccuracy).ToArray()).ToArray();
         var curvature = lab.RunAll(runs[0], r => new Curvature(r.Trainer.Model, r.Trainer.Train, Loss.CrossEntropy).ExtremeEigenvalues(lab.Pick(15, 80, 150), new Rng(9)));
         for (int i = 0; i < settings.Length; i++)
         {
