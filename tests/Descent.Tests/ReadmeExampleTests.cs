@@ -121,3 +121,27 @@ public class ReadmeTrainingExampleTests
         Assert.All(density, d => Assert.Equal(1, d.Weights.Sum(), 9));
     }
 }
+
+/// <summary>The README's schedule-free example: train at y, evaluate at x.</summary>
+public class ReadmeScheduleFreeExampleTests
+{
+    [Fact]
+    public void Readme_schedule_free_example_evaluates_at_the_average()
+    {
+        // --- README schedule-free example begins
+        var w = new Parameter<double>("w", 3);
+        double[] target = [1.0, -2.0, 0.5];
+        var opt = new ScheduleFreeAdamW<double>([w], new ScheduleFreeAdamWOptions { LearningRate = 0.05, WarmupSteps = 20 });
+        for (int step = 0; step < 2000; step++)
+        {
+            for (int i = 0; i < 3; i++) w.Grad.Span[i] = w.Value.Span[i] - target[i];   // gradients at y
+            opt.Step();
+        }
+        opt.Eval();                                   // the parameters now hold x, the average: evaluate, export
+        double[] x = w.Value.ToArray();
+        opt.Train();                                  // back to y, exactly, before the next Step
+        // --- README schedule-free example ends
+        for (int i = 0; i < 3; i++) Assert.True(Math.Abs(target[i] - x[i]) < 0.05, $"x[{i}] = {x[i]}");   // a uniform average of all z: within O(1/T)
+        Assert.NotEqual(x, w.Value.ToArray());
+    }
+}

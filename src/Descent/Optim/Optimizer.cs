@@ -121,9 +121,28 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             foreach (var p in g.Members) p.ZeroGrad();
     }
 
+    /// <summary>
+    /// Whether the parameters hold the point training evaluates gradients at (the default) rather than the point
+    /// to evaluate the model at. The two differ only for optimizers that keep an average of their iterates
+    /// (the schedule-free ones): see <see cref="Eval"/>.
+    /// </summary>
+    public bool Training { get; protected set; } = true;
+
+    /// <summary>
+    /// Puts into the parameters the point the model should be evaluated, checkpointed for use and exported at,
+    /// until <see cref="Train"/> (PyTorch's schedule-free <c>optimizer.eval()</c>). Nothing happens for optimizers
+    /// whose parameters are that point already.
+    /// </summary>
+    public virtual void Eval() => Training = false;
+
+    /// <summary>Restores the training point after <see cref="Eval"/> (<c>optimizer.train()</c>), exactly as it was.</summary>
+    public virtual void Train() => Training = true;
+
     /// <summary>Applies one update to every parameter from its current gradient.</summary>
     public void Step()
     {
+        if (!Training)
+            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before Step() (Eval() put the evaluation point into the parameters).");
         if (RequiresClosure)
             throw new InvalidOperationException($"{Name} evaluates the loss several times per step: call Step(closure) with a closure that recomputes the loss and the gradients.");
         long t = BeginStep();
@@ -187,6 +206,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public void SaveState(StateDict state, string prefix = "optimizer")
     {
+        if (!Training)
+            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before saving its state, so the state and the parameters saved beside it are the training point.");
         state.Set($"{prefix}.name", Name);
         state.Set($"{prefix}.step_count", StepCount);
         for (int g = 0; g < _groups.Count; g++)

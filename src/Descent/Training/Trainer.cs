@@ -137,13 +137,16 @@ public sealed class Trainer
         int chunk = Config.Model is null ? 1000 : 100;
         bool training = Model.Training;
         Model.Training = false;
-        for (int start = 0; start < data.Count; start += chunk)
+        AtEvaluationPoint(() =>
         {
-            int n = Math.Min(chunk, data.Count - start);
-            var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
-            total += n * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start, n), n, [], out int c);
-            correct += c;
-        }
+            for (int start = 0; start < data.Count; start += chunk)
+            {
+                int n = Math.Min(chunk, data.Count - start);
+                var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
+                total += n * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start, n), n, [], out int c);
+                correct += c;
+            }
+        });
         Model.Training = training;
         return (total / data.Count, (double)correct / data.Count);
     }
@@ -285,11 +288,31 @@ public sealed class Trainer
         SaveWeights(outDir);
     }
 
-    /// <summary>Writes the weights and buffers (batch-norm statistics) as <c>model.safetensors</c> (atomically), named as PyTorch names them.</summary>
-    private void SaveWeights(string outDir) =>
+    /// <summary>
+    /// Runs <paramref name="action"/> with the parameters at the optimizer's evaluation point (the average <c>x</c> of
+    /// a schedule-free optimizer; the parameters themselves for every other), then puts the training point back exactly.
+    /// </summary>
+    private void AtEvaluationPoint(Action action)
+    {
+        Optimizer.Eval();
+        try
+        {
+            action();
+        }
+        finally
+        {
+            Optimizer.Train();
+        }
+    }
+
+    /// <summary>
+    /// Writes the weights at the evaluation point and the buffers (batch-norm statistics) as <c>model.safetensors</c>
+    /// (atomically), named as PyTorch names them.
+    /// </summary>
+    private void SaveWeights(string outDir) => AtEvaluationPoint(() =>
         SafeTensors.Save(Path.Combine(outDir, "model.safetensors"), Model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value))
             .Concat(Model.Buffers().Select(b => (b.Name, b.Shape, (ReadOnlyMemory<float>)b.Value))),
-            new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
 
     private double LoadCheckpoint(string outDir, string csvPath, string jsonlPath)
     {
