@@ -15,8 +15,14 @@ transcribed from its reference implementation's documented algorithm:
 - LAMB and LARS: optax.lamb and optax.lars (optax/_src/alias.py) with optax's scale_by_trust_ratio.
 
 Descent's extensions (maximize, weight decay on ADOPT) are written the way Descent's other rules write them.
+
+The wrappers run around torch.optim's own SGD and Adam: weight averaging is torch.optim.swa_utils.AveragedModel
+itself (its default equal average for SWA, an avg_fn for the EMA), Lookahead is optax.lookahead transcribed
+(optax/_src/lookahead.py: every k updates slow += alpha (fast - slow), fast = slow), and the EMA's warmup is
+TensorFlow's min(decay, (1 + n) / (10 + n)).
+
 It writes tests/Descent.Tests/Reference/beyond_reference.json: trajectories in the format of
-torch_reference.json, plus, for the schedule-free rules, the evaluation point x after every step.
+torch_reference.json, plus, for the schedule-free rules and the wrappers, the evaluation point after every step.
 """
 import json
 import math
@@ -210,6 +216,86 @@ def cases():
     return out
 
 
+class Point(torch.nn.Module):
+    def __init__(self, start):
+        super().__init__()
+        self.xy = torch.nn.Parameter(torch.tensor(start))
+
+
+def wrapped_trajectory(function, optimizer, options, wrappers, start, steps):
+    """torch.optim's optimizer with the wrappers around it, innermost first; the path and the evaluation point."""
+    f = loss_fn(function)
+    model = Point(start)
+    xy = model.xy
+    opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer]([xy], **options)
+    state = []
+    for w in wrappers:
+        if w["kind"] == "lookahead":
+            state.append(dict(slow=xy.detach().clone(), since=0))
+        else:
+            if w["kind"] == "ema":
+                decay, warmup = w["decay"], w.get("warmup", False)
+
+                def avg_fn(avg, p, n, decay=decay, warmup=warmup):
+                    d = min(decay, (1.0 + n.item()) / (10.0 + n.item())) if warmup else decay
+                    return d * avg + (1 - d) * p
+                state.append(dict(model=torch.optim.swa_utils.AveragedModel(model, avg_fn=avg_fn)))
+            else:
+                state.append(dict(model=torch.optim.swa_utils.AveragedModel(model)))
+    path, evals, updates = [], [], 0
+
+    def evaluation_point():
+        point = xy.detach().clone()
+        for w, st in zip(wrappers, state):
+            if w["kind"] == "lookahead":
+                point = st["slow"].clone()
+            elif st["model"].n_averaged.item() > 0:
+                point = st["model"].module.xy.detach().clone()
+        return point.tolist()
+
+    for k in range(steps + 1):
+        xy.grad = None
+        loss = f(xy[0], xy[1])
+        loss.backward()
+        path.append([xy[0].item(), xy[1].item(), loss.item()])
+        evals.append(evaluation_point())
+        if k == steps:
+            break
+        opt.step()
+        updates += 1
+        for w, st in zip(wrappers, state):
+            if w["kind"] == "lookahead":
+                st["since"] += 1
+                if st["since"] == w["k"]:
+                    st["since"] = 0
+                    with torch.no_grad():
+                        st["slow"].add_(xy - st["slow"], alpha=w["alpha"])
+                        xy.copy_(st["slow"])
+            elif w["kind"] == "ema" or updates > w["start"]:
+                st["model"].update_parameters(model)
+    return path, evals
+
+
+def wrapper_cases():
+    out = []
+
+    def add(function, optimizer, options, wrappers, start, steps=60):
+        out.append(dict(function=function, optimizer=optimizer, options=options, wrappers=wrappers, start=start, steps=steps))
+
+    R, S = "rosenbrock", [-1.2, 1.0]
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.9}, [{"kind": "lookahead", "k": 5, "alpha": 0.5}], S)
+    add(R, "adam", {"lr": 0.05}, [{"kind": "lookahead", "k": 3, "alpha": 0.8}], S)
+    add(R, "adam", {"lr": 0.05}, [{"kind": "ema", "decay": 0.9}], S)
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.9}, [{"kind": "ema", "decay": 0.99, "warmup": True}], S)
+    add(R, "adam", {"lr": 0.05}, [{"kind": "swa", "start": 20}], S)
+    add("himmelblau", "sgd", {"lr": 0.01}, [{"kind": "swa", "start": 0}], [0.5, -0.5])
+    # Composed: Lookahead around Adam, with an EMA of the result.
+    add("beale", "adam", {"lr": 0.05}, [{"kind": "lookahead", "k": 4, "alpha": 0.5}, {"kind": "ema", "decay": 0.8}], [1.0, 1.5])
+    for c in out:
+        c["path"], c["eval"] = wrapped_trajectory(c["function"], c["optimizer"], c["options"], c["wrappers"], c["start"], c["steps"])
+    return out
+
+
 def main():
     traj = []
     for c in cases():
@@ -219,7 +305,7 @@ def main():
         largest = max(abs(v) for row in c["path"] for v in row)
         assert largest < 1e6, f"case diverges: {c['optimizer']} {c['options']} on {c['function']}"
         traj.append(c)
-    data = {"generator": "tools/reference/generate_beyond.py", "torch": torch.__version__, "trajectories": traj}
+    data = {"generator": "tools/reference/generate_beyond.py", "torch": torch.__version__, "trajectories": traj, "wrapped": wrapper_cases()}
     path = os.path.join(OUT, "beyond_reference.json")
     with open(path, "w") as fh:
         json.dump(data, fh, indent=None, separators=(",", ":"), allow_nan=False)

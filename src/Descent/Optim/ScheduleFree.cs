@@ -56,9 +56,8 @@ public abstract class ScheduleFree<T, TOptions> : Optimizer<T, TOptions>
     }
 
     /// <summary>Puts <c>x = y + (1 - 1/beta) (z - y)</c> into the parameters, keeping <c>y</c> to restore.</summary>
-    public override void Eval()
+    protected override void EnterEvaluation()
     {
-        if (!Training) return;
         foreach (var group in Groups)
         {
             T w = T.CreateTruncating(1 - 1 / ((TOptions)group.Options).Interpolation);
@@ -72,18 +71,15 @@ public abstract class ScheduleFree<T, TOptions> : Optimizer<T, TOptions>
                 for (int j = 0; j < p.Length; j++) p[j] = Lerp(p[j], z[j], w);
             }
         }
-        base.Eval();
     }
 
-    /// <summary>Restores the training point <c>y</c> that <see cref="Eval"/> kept.</summary>
-    public override void Train()
+    /// <summary>Restores the training point <c>y</c> that <see cref="EnterEvaluation"/> kept.</summary>
+    protected override void LeaveEvaluation()
     {
-        if (Training) return;
         foreach (var group in Groups)
             for (int i = 0; i < group.Members.Count; i++)
                 if (group.States[i].Peek(Z) is not null && _training.TryGetValue(group.Members[i].Name, out var y))
                     y.CopyTo(group.Members[i].Value.Span);
-        base.Train();
     }
 
     /// <summary><c>torch.lerp(start, end, weight)</c>, rounded as PyTorch rounds it: from the nearer end.</summary>
