@@ -145,3 +145,37 @@ public class ReadmeScheduleFreeExampleTests
         Assert.NotEqual(x, w.Value.ToArray());
     }
 }
+
+/// <summary>The README's wrapper example, in a real training loop.</summary>
+public class ReadmeWrapperExampleTests
+{
+    [Fact]
+    public void Readme_wrapper_example_trains_and_evaluates_at_the_average()
+    {
+        var model = new Sequential<float>([2, 8, 2], Activation.Tanh, Initialization.Torch, new Descent.Numerics.Rng(0));
+        float[] x = [0, 0, 0, 1, 1, 0, 1, 1];
+        int[] y = [0, 1, 1, 0];
+        var loss = Losses.Parse("cross-entropy");
+        var dy = new float[8];
+        // --- README wrapper example begins
+        var adamw = new AdamW<float>(model.Parameters);
+        adamw.Wrap(new GradientAccumulation<float>(4));          // 4 minibatches per update
+        adamw.Wrap(new Lookahead<float>(k: 5, alpha: 0.5));      // around AdamW
+        var ema = adamw.Wrap(WeightAveraging<float>.Ema(0.999)); // an average of what Lookahead leaves
+        // --- README wrapper example ends
+        for (int call = 0; call < 400; call++)
+        {
+            var outputs = model.Forward(x, 4);
+            Losses.Evaluate(loss, outputs, y, 4, dy, out _);
+            model.Backward(x, dy, 4, accumulate: false);
+            adamw.Step();
+        }
+        Assert.Equal(100, adamw.StepCount);
+        Assert.Equal(100, ema.Count);
+        float[] training = model.Values.ToArray();
+        adamw.Eval();
+        for (int i = 0; i < model.Parameters.Count; i++) Assert.Equal(ema.Average(i).ToArray(), model.Parameters[i].Value.ToArray());
+        adamw.Train();
+        Assert.Equal(training, model.Values.ToArray());
+    }
+}

@@ -175,3 +175,69 @@ public class WrapperTests
         Assert.Contains("before its first step", Assert.Throws<InvalidOperationException>(() => sgd.Wrap(new Lookahead<double>())).Message);
     }
 }
+
+/// <summary><c>descent train</c> with the wrappers: accumulation, Lookahead, EMA and SWA.</summary>
+public sealed class WrapperTrainingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("descent-wrappers").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private string Out(string name) => Path.Combine(_dir, name);
+
+    private static Dictionary<string, (int[] Shape, float[] Data)> Weights(string dir) => SafeTensors.Load(Path.Combine(dir, "model.safetensors"));
+
+    [Fact]
+    public void Accumulating_four_batches_of_8_trains_like_batches_of_32()
+    {
+        // 512 moons: 64 batches of 8 or 16 of 32 per epoch, so both runs draw the same examples in the same order.
+        string[] common = ["train", "--n", "512", "--hidden", "16", "-o", "sgd", "--lr", "0.2", "--momentum", "0.9", "--steps", "40", "--format", "json"];
+        var (code, outA, err) = CliRunner.Run([.. common, "--batch", "32", "--out", Out("big")]);
+        Assert.True(code == 0, err);
+        (code, var outB, err) = CliRunner.Run([.. common, "--batch", "8", "--accumulate", "4", "--out", Out("micro")]);
+        Assert.True(code == 0, err);
+        var (a, b) = (Weights(Out("big")), Weights(Out("micro")));
+        foreach (var (name, (_, data)) in a)
+            for (int i = 0; i < data.Length; i++)
+                Assert.True(Math.Abs(data[i] - b[name].Data[i]) <= 1e-5f * Math.Max(1, Math.Abs(data[i])), $"{name}[{i}]: {data[i]} vs {b[name].Data[i]}");
+        Assert.Equal(40, System.Text.Json.JsonDocument.Parse(outB).RootElement.GetProperty("steps").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--ema", "0.9")]
+    [InlineData("--swa-start", "50")]
+    [InlineData("--lookahead", "7")]   // 150 updates end 3 past a sync, so the slow weights differ from the fast
+    public void An_averaged_run_exports_its_average_and_resumes_bit_identically(string flag, string value)
+    {
+        string[] common = ["train", "--hidden", "16", "-o", "adam", "--lr", "0.02", "--eval-every", "50", "--checkpoint-every", "50", flag, value];
+        var (code, _, err) = CliRunner.Run([.. common, "--steps", "150", "--out", Out("straight")]);
+        Assert.True(code == 0, err);
+        (code, _, err) = CliRunner.Run([.. common, "--steps", "100", "--out", Out("cut")]);
+        Assert.True(code == 0, err);
+        (code, _, err) = CliRunner.Run("train", "--resume", Out("cut"), "--steps", "150");
+        Assert.True(code == 0, err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Out("straight"), "model.safetensors")), File.ReadAllBytes(Path.Combine(Out("cut"), "model.safetensors")));
+        Assert.Equal(File.ReadAllText(Path.Combine(Out("straight"), "metrics.csv")), File.ReadAllText(Path.Combine(Out("cut"), "metrics.csv")));
+
+        // The exported weights are the average, not the last iterate the checkpoint holds.
+        var exported = Weights(Out("straight"));
+        var trained = StateDict.Load(Path.Combine(Out("straight"), "checkpoint.state"));
+        var raw = new float[exported.Values.Sum(t => t.Data.Length)];
+        trained.CopyTo<float>("model.values", raw);
+        Assert.NotEqual(raw.Sum(v => (double)v), exported.Values.SelectMany(t => t.Data).Sum(v => (double)v));
+    }
+
+    [Theory]
+    [InlineData("--lookahead-alpha has no effect without --lookahead", "--lookahead-alpha", "0.5")]
+    [InlineData("--ema-warmup has no effect without --ema", "--ema-warmup")]
+    [InlineData("not both", "--ema", "0.99", "--swa-start", "10")]
+    [InlineData("Invalid EMA decay 1.5", "--ema", "1.5")]
+    [InlineData("clipping with accumulation", "--accumulate", "2", "--clip-norm", "1")]
+    public void Bad_wrapper_options_are_refused_before_anything_is_written(string message, params string[] args)
+    {
+        var (code, _, err) = CliRunner.Run(["train", "--steps", "5", "--out", Out("bad"), .. args]);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, err);
+        Assert.False(File.Exists(Path.Combine(Out("bad"), "config.json")));
+    }
+}
