@@ -42,6 +42,12 @@ internal static class TrainCommand
         var resume = Text("--resume", "continue the run in DIR from its last checkpoint (give --steps or --epochs to extend it)", "DIR");
         var format = Choice("--format", "what to print at the end on stdout", "text", "text", "json");
         var plot = new Option<bool>("--plot") { Description = "draw the loss, accuracy and learning-rate curves into DIR/curves.png at the end (as descent plot DIR)" };
+        var accumulate = Text("--accumulate", "minibatches whose mean gradient makes one update (gradient accumulation); --steps counts updates [default: 1]", "K");
+        var lookahead = Text("--lookahead", "Lookahead around the optimizer: every K updates the slow weights step towards the fast ones [default: off]", "K");
+        var lookaheadAlpha = Text("--lookahead-alpha", "Lookahead's slow step size [default: 0.5]", "A");
+        var ema = Text("--ema", "evaluate and export an exponential moving average of the weights with this decay, e.g. 0.999 [default: off]", "DECAY");
+        var emaWarmup = new Option<bool>("--ema-warmup") { Description = "warm the EMA decay up as min(decay, (1 + n) / (10 + n))" };
+        var swaStart = Text("--swa-start", "evaluate and export the equal average of the weights after every update past N (stochastic weight averaging) [default: off]", "N");
         var hyper = new OptimizerArguments();
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
@@ -50,9 +56,10 @@ internal static class TrainCommand
         {
             data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast,
             steps, epochs, clipNorm, clipValue, seed, evalEvery, checkpointEvery, outDir, resume, format, plot,
+            accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart,
         };
         foreach (var o in hyper.Options) command.Add(o);
-        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery };
+        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery, accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
 
         command.SetAction(parsed =>
         {
@@ -79,6 +86,9 @@ internal static class TrainCommand
                 RejectIgnored(dataName, Given, csvFile, dataDir, [n, noise, flip, stretch]);
                 if (parsed.GetValue(hidden) is { } hs && string.IsNullOrWhiteSpace(hs) && Given(activation))
                     throw new UsageException("--activation has no effect on a linear model (--hidden= gives no hidden layer); drop --activation or give hidden widths.");
+                if (Given(lookaheadAlpha) && !Given(lookahead)) throw new UsageException("--lookahead-alpha has no effect without --lookahead K.");
+                if (Given(emaWarmup) && !Given(ema)) throw new UsageException("--ema-warmup has no effect without --ema DECAY.");
+                if (Given(ema) && Given(swaStart)) throw new UsageException("Choose one weight average: --ema or --swa-start, not both.");
                 string optimizerName = parsed.GetValue(optimizer)!;
                 var options = hyper.Read(parsed, optimizerName);
                 var defaults = Descent.Optim.Optimizers.DefaultOptions(optimizerName);
@@ -113,6 +123,12 @@ internal static class TrainCommand
                     Seed = parsed.GetValue(seed) is { } sd ? (ulong)Long(sd, "--seed", 0) : 0,
                     EvalEvery = parsed.GetValue(evalEvery) is { } ee ? Long(ee, "--eval-every", 1) : 100,
                     CheckpointEvery = parsed.GetValue(checkpointEvery) is { } ce ? Long(ce, "--checkpoint-every", 1) : 1000,
+                    Accumulate = parsed.GetValue(accumulate) is { } ac ? Numbers.Whole(ac, "--accumulate", 1, 1_000_000) : 1,
+                    LookaheadK = parsed.GetValue(lookahead) is { } la ? Numbers.Whole(la, "--lookahead", 1, 1_000_000) : 0,
+                    LookaheadAlpha = parsed.GetValue(lookaheadAlpha) is { } lk ? Numbers.Real(lk, "--lookahead-alpha") : 0.5,
+                    Ema = parsed.GetValue(ema) is { } em ? Numbers.Real(em, "--ema") : 0,
+                    EmaWarmup = parsed.GetValue(emaWarmup),
+                    SwaStart = parsed.GetValue(swaStart) is { } ss ? Long(ss, "--swa-start", 0) : -1,
                 };
                 if (Directory.Exists(dir) && File.Exists(Path.Combine(dir, "config.json")))
                     throw new UsageException($"{dir} already holds a run; continue it with --resume {dir} or choose another --out.");

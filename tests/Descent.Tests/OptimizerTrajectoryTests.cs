@@ -28,6 +28,12 @@ public class OptimizerTrajectoryTests
     public void Cli_trajectory_matches_torch(int index)
     {
         var c = TorchReference.Trajectory(index);
+        AssertSamePath(c, RunCli(c));
+    }
+
+    /// <summary>Runs a reference case through <c>descent trajectory</c>, options as command-line flags, and returns its rows (x, y, loss).</summary>
+    internal static double[][] RunCli(System.Text.Json.JsonElement c)
+    {
         var args = new List<string>
         {
             "trajectory", "--function", c.GetProperty("function").GetString()!, "--optimizer", c.GetProperty("optimizer").GetString()!,
@@ -49,7 +55,7 @@ public class OptimizerTrajectoryTests
         Assert.Equal("step,x,y,loss", lines[0]);
         var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
         for (int k = 0; k < rows.Length; k++) Assert.Equal(k.ToString(CultureInfo.InvariantCulture), rows[k][0]);
-        AssertSamePath(c, [.. rows.Select(r => r.Skip(1).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())]);
+        return [.. rows.Select(r => r.Skip(1).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())];
     }
 
     public static IEnumerable<object[]> AsgdCases => TorchReference.TrajectoryIndices()
@@ -88,7 +94,8 @@ public class OptimizerTrajectoryTests
 
     private static readonly string[] Columns = ["x", "y", "loss"];
 
-    private static void AssertSamePath(System.Text.Json.JsonElement c, double[][] actual)
+    /// <summary>Asserts that <paramref name="actual"/> follows the case's path to <paramref name="tolerance"/> relative error at every step.</summary>
+    internal static void AssertSamePath(System.Text.Json.JsonElement c, double[][] actual, double tolerance = Tolerance)
     {
         var expected = TorchReference.Path(c);
         Assert.Equal(expected.Length, actual.Length);
@@ -96,7 +103,7 @@ public class OptimizerTrajectoryTests
             for (int j = 0; j < 3; j++)
             {
                 double err = TorchReference.RelativeError(actual[k][j], expected[k][j]);
-                Assert.True(err <= Tolerance,
+                Assert.True(err <= tolerance,
                     $"{TorchReference.Describe(c)}: step {k}, {Columns[j]} = {actual[k][j]:R}, torch {expected[k][j]:R} (relative error {err:E2})");
             }
     }

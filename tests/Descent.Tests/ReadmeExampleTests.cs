@@ -121,3 +121,61 @@ public class ReadmeTrainingExampleTests
         Assert.All(density, d => Assert.Equal(1, d.Weights.Sum(), 9));
     }
 }
+
+/// <summary>The README's schedule-free example: train at y, evaluate at x.</summary>
+public class ReadmeScheduleFreeExampleTests
+{
+    [Fact]
+    public void Readme_schedule_free_example_evaluates_at_the_average()
+    {
+        // --- README schedule-free example begins
+        var w = new Parameter<double>("w", 3);
+        double[] target = [1.0, -2.0, 0.5];
+        var opt = new ScheduleFreeAdamW<double>([w], new ScheduleFreeAdamWOptions { LearningRate = 0.05, WarmupSteps = 20 });
+        for (int step = 0; step < 2000; step++)
+        {
+            for (int i = 0; i < 3; i++) w.Grad.Span[i] = w.Value.Span[i] - target[i];   // gradients at y
+            opt.Step();
+        }
+        opt.Eval();                                   // the parameters now hold x, the average: evaluate, export
+        double[] x = w.Value.ToArray();
+        opt.Train();                                  // back to y, exactly, before the next Step
+        // --- README schedule-free example ends
+        for (int i = 0; i < 3; i++) Assert.True(Math.Abs(target[i] - x[i]) < 0.05, $"x[{i}] = {x[i]}");   // a uniform average of all z: within O(1/T)
+        Assert.NotEqual(x, w.Value.ToArray());
+    }
+}
+
+/// <summary>The README's wrapper example, in a real training loop.</summary>
+public class ReadmeWrapperExampleTests
+{
+    [Fact]
+    public void Readme_wrapper_example_trains_and_evaluates_at_the_average()
+    {
+        var model = new Sequential<float>([2, 8, 2], Activation.Tanh, Initialization.Torch, new Descent.Numerics.Rng(0));
+        float[] x = [0, 0, 0, 1, 1, 0, 1, 1];
+        int[] y = [0, 1, 1, 0];
+        var loss = Losses.Parse("cross-entropy");
+        var dy = new float[8];
+        // --- README wrapper example begins
+        var adamw = new AdamW<float>(model.Parameters);
+        adamw.Wrap(new GradientAccumulation<float>(4));          // 4 minibatches per update
+        adamw.Wrap(new Lookahead<float>(k: 5, alpha: 0.5));      // around AdamW
+        var ema = adamw.Wrap(WeightAveraging<float>.Ema(0.999)); // an average of what Lookahead leaves
+        // --- README wrapper example ends
+        for (int call = 0; call < 400; call++)
+        {
+            var outputs = model.Forward(x, 4);
+            Losses.Evaluate(loss, outputs, y, 4, dy, out _);
+            model.Backward(x, dy, 4, accumulate: false);
+            adamw.Step();
+        }
+        Assert.Equal(100, adamw.StepCount);
+        Assert.Equal(100, ema.Count);
+        float[] training = model.Values.ToArray();
+        adamw.Eval();
+        for (int i = 0; i < model.Parameters.Count; i++) Assert.Equal(ema.Average(i).ToArray(), model.Parameters[i].Value.ToArray());
+        adamw.Train();
+        Assert.Equal(training, model.Values.ToArray());
+    }
+}

@@ -13,7 +13,13 @@ public static class TorchReference
     private static readonly Lazy<JsonDocument> Document = new(() =>
         JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(AppContext.BaseDirectory, "Reference", "torch_reference.json"))));
 
+    private static readonly Lazy<JsonDocument> BeyondDocument = new(() =>
+        JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(AppContext.BaseDirectory, "Reference", "beyond_reference.json"))));
+
     public static JsonElement Root => Document.Value.RootElement;
+
+    /// <summary>The optimizers beyond torch.optim, transcribed with torch operations (tools/reference/generate_beyond.py).</summary>
+    public static JsonElement Beyond => BeyondDocument.Value.RootElement;
 
     public static JsonElement Trajectory(int index) => Root.GetProperty("trajectories")[index];
 

@@ -21,6 +21,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly List<ParameterGroup<T>> _groups = [];
     private readonly Dictionary<string, ParameterState<T>> _state = new(StringComparer.Ordinal);
     private readonly List<(Hyperparameter Entry, Schedule Schedule, ParameterGroup<T>? Group)> _schedules = [];   // entries looked up once, not every step
+    private readonly List<OptimizerWrapper<T>> _wrappers = [];
 
     /// <summary>Creates the optimizer with every parameter in group 0 under <paramref name="defaults"/>.</summary>
     protected Optimizer(IEnumerable<Parameter<T>> parameters, OptimizerOptions defaults)
@@ -121,11 +122,69 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             foreach (var p in g.Members) p.ZeroGrad();
     }
 
+    /// <summary>
+    /// Whether the parameters hold the point training evaluates gradients at (the default) rather than the point
+    /// to evaluate the model at. The two differ only for optimizers that keep an average of their iterates
+    /// (the schedule-free ones): see <see cref="Eval"/>.
+    /// </summary>
+    public bool Training { get; protected set; } = true;
+
+    /// <summary>
+    /// Puts into the parameters the point the model should be evaluated, checkpointed for use and exported at,
+    /// until <see cref="Train"/> (PyTorch's schedule-free <c>optimizer.eval()</c>). Nothing happens for optimizers
+    /// whose parameters are that point already.
+    /// </summary>
+    public void Eval()
+    {
+        if (!Training) return;
+        EnterEvaluation();
+        foreach (var w in _wrappers) w.Eval();
+        Training = false;
+    }
+
+    /// <summary>Restores the training point after <see cref="Eval"/> (<c>optimizer.train()</c>), exactly as it was.</summary>
+    public void Train()
+    {
+        if (Training) return;
+        for (int i = _wrappers.Count - 1; i >= 0; i--) _wrappers[i].Train();
+        LeaveEvaluation();
+        Training = true;
+    }
+
+    /// <summary>The rule's own evaluation point: puts it into the parameters (nothing for most rules).</summary>
+    protected virtual void EnterEvaluation() { }
+
+    /// <summary>Undoes <see cref="EnterEvaluation"/> exactly.</summary>
+    protected virtual void LeaveEvaluation() { }
+
+    /// <summary>The wrappers around this optimizer's updates, innermost first (see <see cref="Wrap{TWrapper}"/>).</summary>
+    public IReadOnlyList<OptimizerWrapper<T>> Wrappers => _wrappers;
+
+    /// <summary>
+    /// Puts <paramref name="wrapper"/> around the updates (and around the wrappers added before it): gradient
+    /// accumulation, Lookahead, weight averaging. Wrap before the first step; returns the wrapper.
+    /// </summary>
+    public TWrapper Wrap<TWrapper>(TWrapper wrapper) where TWrapper : OptimizerWrapper<T>
+    {
+        ArgumentNullException.ThrowIfNull(wrapper);
+        if (RequiresClosure)
+            throw new ArgumentException($"{Name} takes a closure step; wrappers work around optimizers that update once from one gradient.");
+        if (StepCount > 0)
+            throw new InvalidOperationException($"Wrap {wrapper.Name} around {Name} before its first step.");
+        wrapper.Attach(this);
+        _wrappers.Add(wrapper);
+        return wrapper;
+    }
+
     /// <summary>Applies one update to every parameter from its current gradient.</summary>
     public void Step()
     {
+        if (!Training)
+            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before Step() (Eval() put the evaluation point into the parameters).");
         if (RequiresClosure)
             throw new InvalidOperationException($"{Name} evaluates the loss several times per step: call Step(closure) with a closure that recomputes the loss and the gradients.");
+        for (int w = 0; w < _wrappers.Count; w++)
+            if (!_wrappers[w].BeforeUpdate()) return;
         long t = BeginStep();
         for (int g = 0; g < _groups.Count; g++)
         {
@@ -139,6 +198,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
         StepCount = t;
+        for (int w = 0; w < _wrappers.Count; w++) _wrappers[w].AfterUpdate();
     }
 
     /// <summary>
@@ -187,6 +247,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public void SaveState(StateDict state, string prefix = "optimizer")
     {
+        if (!Training)
+            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before saving its state, so the state and the parameters saved beside it are the training point.");
         state.Set($"{prefix}.name", Name);
         state.Set($"{prefix}.step_count", StepCount);
         for (int g = 0; g < _groups.Count; g++)
@@ -197,6 +259,11 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         for (int i = 0; i < _schedules.Count; i++)
             _schedules[i].Schedule.SaveState(state, $"{prefix}.schedules.{i}");
+        for (int i = 0; i < _wrappers.Count; i++)
+        {
+            state.Set($"{prefix}.wrappers.{i}.name", _wrappers[i].Name);
+            _wrappers[i].SaveState(state, $"{prefix}.wrappers.{i}");
+        }
         foreach (var (name, s) in _state)
         {
             state.Set($"{prefix}.state.{name}.step", s.Step);
@@ -225,6 +292,14 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         foreach (var name in _state.Keys)
             if (!state.Contains($"{prefix}.state.{name}.step"))
                 throw new InvalidDataException($"The saved optimizer state has no entry for parameter '{name}'.");
+        for (int i = 0; i <= _wrappers.Count; i++)
+        {
+            string key = $"{prefix}.wrappers.{i}.name";
+            string? savedWrapper = state.Contains(key) ? state.GetString(key) : null;
+            string? mine = i < _wrappers.Count ? _wrappers[i].Name : null;
+            if (savedWrapper != mine)
+                throw new InvalidDataException($"The saved optimizer state has wrapper {i} '{savedWrapper ?? "none"}', this optimizer has '{mine ?? "none"}': build the optimizer with the same wrappers, in the same order.");
+        }
 
         StepCount = state.GetLong($"{prefix}.step_count");
         for (int g = 0; g < _groups.Count; g++)
@@ -232,6 +307,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 h.Set(_groups[g].Options, state.GetDouble($"{prefix}.groups.{g}.{h.Name}"));
         for (int i = 0; i < _schedules.Count; i++)
             _schedules[i].Schedule.LoadState(state, $"{prefix}.schedules.{i}");
+        for (int i = 0; i < _wrappers.Count; i++)
+            _wrappers[i].LoadState(state, $"{prefix}.wrappers.{i}");
         foreach (var (name, s) in _state)
         {
             s.Step = state.GetLong($"{prefix}.state.{name}.step");
@@ -248,14 +325,14 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
-    private static void SetSlot(StateDict state, string key, T[] buffer)
+    internal static void SetSlot(StateDict state, string key, T[] buffer)
     {
         if (buffer is float[] f) state.Set(key, f);
         else if (buffer is double[] d) state.Set(key, d);
         else throw new NotSupportedException($"Optimizer state of type {typeof(T).Name} cannot be saved; use float or double.");
     }
 
-    private static void GetSlot(StateDict state, string key, T[] buffer)
+    internal static void GetSlot(StateDict state, string key, T[] buffer)
     {
         if (buffer is float[] f) state.CopyTo<float>(key, f);
         else if (buffer is double[] d) state.CopyTo<double>(key, d);

@@ -48,6 +48,16 @@ public static class Optimizers
             "`step *= etaplus` while `g` keeps its sign, `etaminus` when it flips (then `g = 0`), clamped to the step-size range; `p -= sign(g) step`"),
         new("lbfgs", () => new LbfgsOptions(),
             "per step (a closure): up to `max_iter` quasi-Newton iterations `d = -H g` from the last `history_size` pairs, step `lr` or a strong-Wolfe line search"),
+        new("schedule-free-sgd", () => new ScheduleFreeSgdOptions(),
+            "`y = lerp(y, z, c_t) + lr (momentum (1 - c_t) - 1) g`; `z -= lr g`; evaluate at `x = y + (1 - 1/momentum)(z - y)`; `c_t = w_t / sum w`, `w_t = t^r lr_max^weight_lr_power`"),
+        new("schedule-free-adamw", () => new ScheduleFreeAdamWOptions(),
+            "schedule-free SGD on `n = g / (sqrt(v / (1-b2^t)) + eps) + wd y`, with `beta1` as the interpolation"),
+        new("adopt", () => new AdoptOptions(),
+            "`n = clip(g / max(sqrt(v_prev), eps), t^0.25)`; `v = b2 v + (1-b2) g^2`; `m = b1 m + (1-b1) n`; `p -= lr m` (the first step only sets `v = g^2`)"),
+        new("lamb", () => new LambOptions(),
+            "`u = m_hat / (sqrt(v_hat + eps_root) + eps) + wd p`; `p -= lr norm(p)/norm(u) u` per tensor"),
+        new("lars", () => new LarsOptions(),
+            "`u = g + wd p`; `s = lr tc norm(p)/(norm(u) + eps) u` per tensor; `buf = momentum buf + s`; `p -= buf`"),
     ];
 
     private static readonly Dictionary<string, OptimizerRegistration> ByName = All.ToDictionary(r => r.Name, StringComparer.Ordinal);

@@ -45,13 +45,14 @@ public sealed class Trainer
         if (Optimizer.RequiresClosure)
             throw new ArgumentException($"{config.Optimizer} evaluates the loss several times per update (a closure step), which the minibatch trainer does not do yet: " +
                 "use it on landscapes (descent trajectory), or choose another optimizer.");
+        Wrap(Optimizer, config);
         if (config.Steps < 1 && config.Epochs < 1) throw new ArgumentException($"Invalid number of steps {config.Steps}: must be at least 1.");
         if (config.Epochs < 0) throw new ArgumentException($"Invalid number of epochs {config.Epochs}: must be at least 1.");
         if (config.EvalEvery < 1) throw new ArgumentException($"Invalid evaluation interval {config.EvalEvery}: must be at least 1.");
         if (config.CheckpointEvery < 1) throw new ArgumentException($"Invalid checkpoint interval {config.CheckpointEvery}: must be at least 1.");
         if (config.ClipNorm < 0 || config.ClipValue < 0) throw new ArgumentException("Clipping thresholds must be >= 0 (0 turns clipping off).");
         Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
-        TotalSteps = config.Epochs > 0 ? config.Epochs * Batches.BatchesPerEpoch : config.Steps;
+        TotalSteps = config.Epochs > 0 ? (config.Epochs * Batches.BatchesPerEpoch + config.Accumulate - 1) / config.Accumulate : config.Steps;
         if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
             throw new ArgumentException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten --warmup or give more --steps.");
         _schedule = ScheduleSpec.Parse(config.Schedule, options.LearningRate, TotalSteps, config.Warmup);
@@ -90,8 +91,41 @@ public sealed class Trainer
     /// <summary>Steps taken.</summary>
     public long Step => Optimizer.StepCount;
 
-    /// <summary>One optimizer step on the next minibatch; returns the minibatch loss before the update.</summary>
+    /// <summary>
+    /// Puts the wrappers the config asks for around <paramref name="optimizer"/>: gradient accumulation, then
+    /// Lookahead, then weight averaging (EMA or SWA), so the average follows the weights Lookahead leaves.
+    /// </summary>
+    private static void Wrap(Optimizer<float> optimizer, TrainingConfig config)
+    {
+        if (config.Accumulate < 1) throw new ArgumentException($"Invalid accumulation {config.Accumulate}: must be at least 1 minibatch per update.");
+        if (config.Accumulate > 1 && (config.ClipNorm > 0 || config.ClipValue > 0))
+            throw new ArgumentException("Gradient clipping with accumulation is not supported yet: the clip would apply to each minibatch's gradient, not to the accumulated mean one.");
+        if (config.Ema > 0 && config.SwaStart >= 0) throw new ArgumentException("Choose one weight average: an EMA or SWA, not both.");
+        if (config.EmaWarmup && config.Ema == 0) throw new ArgumentException("The EMA warmup needs an EMA decay.");
+        if (config.Accumulate > 1) optimizer.Wrap(new GradientAccumulation<float>(config.Accumulate));
+        if (config.LookaheadK > 0) optimizer.Wrap(new Lookahead<float>(config.LookaheadK, config.LookaheadAlpha));
+        if (config.Ema > 0) optimizer.Wrap(WeightAveraging<float>.Ema(config.Ema, config.EmaWarmup));
+        if (config.SwaStart >= 0) optimizer.Wrap(WeightAveraging<float>.Swa(config.SwaStart));
+    }
+
+    /// <summary>
+    /// One optimizer update: on the next minibatch, or on the next <see cref="TrainingConfig.Accumulate"/> minibatches
+    /// whose mean gradient it takes; returns the mean minibatch loss before the update.
+    /// </summary>
     public double TrainStep()
+    {
+        double sum = 0;
+        for (int m = 0; m < Config.Accumulate; m++)
+        {
+            double loss = MinibatchStep();
+            if (!double.IsFinite(loss)) return loss;
+            sum += loss;
+        }
+        return sum / Config.Accumulate;
+    }
+
+    /// <summary>Forward, backward and a call of the optimizer's step on the next minibatch; returns its loss.</summary>
+    private double MinibatchStep()
     {
         int b = Batches.Next(_batchX, _batchY);
         var outputs = Model.Forward(_batchX, b);
@@ -137,13 +171,16 @@ public sealed class Trainer
         int chunk = Config.Model is null ? 1000 : 100;
         bool training = Model.Training;
         Model.Training = false;
-        for (int start = 0; start < data.Count; start += chunk)
+        AtEvaluationPoint(() =>
         {
-            int n = Math.Min(chunk, data.Count - start);
-            var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
-            total += n * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start, n), n, [], out int c);
-            correct += c;
-        }
+            for (int start = 0; start < data.Count; start += chunk)
+            {
+                int n = Math.Min(chunk, data.Count - start);
+                var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
+                total += n * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start, n), n, [], out int c);
+                correct += c;
+            }
+        });
         Model.Training = training;
         return (total / data.Count, (double)correct / data.Count);
     }
@@ -285,11 +322,31 @@ public sealed class Trainer
         SaveWeights(outDir);
     }
 
-    /// <summary>Writes the weights and buffers (batch-norm statistics) as <c>model.safetensors</c> (atomically), named as PyTorch names them.</summary>
-    private void SaveWeights(string outDir) =>
+    /// <summary>
+    /// Runs <paramref name="action"/> with the parameters at the optimizer's evaluation point (the average <c>x</c> of
+    /// a schedule-free optimizer; the parameters themselves for every other), then puts the training point back exactly.
+    /// </summary>
+    private void AtEvaluationPoint(Action action)
+    {
+        Optimizer.Eval();
+        try
+        {
+            action();
+        }
+        finally
+        {
+            Optimizer.Train();
+        }
+    }
+
+    /// <summary>
+    /// Writes the weights at the evaluation point and the buffers (batch-norm statistics) as <c>model.safetensors</c>
+    /// (atomically), named as PyTorch names them.
+    /// </summary>
+    private void SaveWeights(string outDir) => AtEvaluationPoint(() =>
         SafeTensors.Save(Path.Combine(outDir, "model.safetensors"), Model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value))
             .Concat(Model.Buffers().Select(b => (b.Name, b.Shape, (ReadOnlyMemory<float>)b.Value))),
-            new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
 
     private double LoadCheckpoint(string outDir, string csvPath, string jsonlPath)
     {

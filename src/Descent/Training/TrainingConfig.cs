@@ -86,4 +86,22 @@ public sealed record TrainingConfig
 
     /// <summary>Steps between checkpoints.</summary>
     public long CheckpointEvery { get; init; } = 1000;
+
+    /// <summary>Minibatches whose mean gradient makes one update (<see cref="Optim.GradientAccumulation{T}"/>; 1: every minibatch updates).</summary>
+    public int Accumulate { get; init; } = 1;
+
+    /// <summary>Lookahead's sync period k (<see cref="Optim.Lookahead{T}"/>; 0: no Lookahead).</summary>
+    public int LookaheadK { get; init; }
+
+    /// <summary>Lookahead's slow step size alpha.</summary>
+    public double LookaheadAlpha { get; init; } = 0.5;
+
+    /// <summary>Decay of an exponential moving average of the weights, used for evaluation and the exported model (0: none).</summary>
+    public double Ema { get; init; }
+
+    /// <summary>Warm the EMA's decay up as <c>min(decay, (1 + n) / (10 + n))</c>.</summary>
+    public bool EmaWarmup { get; init; }
+
+    /// <summary>Update after which stochastic weight averaging starts, its average used for evaluation and the exported model (-1: none).</summary>
+    public long SwaStart { get; init; } = -1;
 }

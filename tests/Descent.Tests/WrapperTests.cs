@@ -1,0 +1,243 @@
+using System.Text.Json;
+using Descent.Landscapes;
+using Descent.Nn;
+using Descent.Numerics;
+using Descent.Optim;
+using Descent.State;
+using Xunit;
+
+namespace Descent.Tests;
+
+/// <summary>
+/// The wrappers around optimizers (Lookahead, EMA and SWA weight averaging, gradient accumulation) against
+/// torch.optim with torch.optim.swa_utils.AveragedModel and a transcription of optax.lookahead
+/// (tools/reference/generate_beyond.py), composition, and bit-identical resumption.
+/// </summary>
+public class WrapperTests
+{
+    private const double Tolerance = 1e-10;
+
+    public static IEnumerable<object[]> Cases =>
+        Enumerable.Range(0, TorchReference.Beyond.GetProperty("wrapped").GetArrayLength()).Select(i => new object[] { i });
+
+    private static OptimizerWrapper<double> Make(JsonElement w) => w.GetProperty("kind").GetString() switch
+    {
+        "lookahead" => new Lookahead<double>(w.GetProperty("k").GetInt32(), w.GetProperty("alpha").GetDouble()),
+        "ema" => WeightAveraging<double>.Ema(w.GetProperty("decay").GetDouble(), w.TryGetProperty("warmup", out var u) && u.GetBoolean()),
+        "swa" => WeightAveraging<double>.Swa(w.GetProperty("start").GetInt64()),
+        var k => throw new InvalidDataException(k),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Wrapped_trajectory_and_evaluation_point_match_torch(int index)
+    {
+        var c = TorchReference.Beyond.GetProperty("wrapped")[index];
+        var landscape = Landscape.Get(c.GetProperty("function").GetString()!);
+        var xy = Parameter<double>.FromValues(Trajectory.ParameterName, c.GetProperty("start")[0].GetDouble(), c.GetProperty("start")[1].GetDouble());
+        var opt = Optimizers.Create(c.GetProperty("optimizer").GetString()!, [xy], TorchReference.Options(c));
+        foreach (var w in c.GetProperty("wrappers").EnumerateArray()) opt.Wrap(Make(w));
+        var path = TorchReference.Path(c);
+        var eval = c.GetProperty("eval");
+        string what = $"{c.GetProperty("optimizer").GetString()} {c.GetProperty("wrappers")} on {c.GetProperty("function").GetString()}";
+        for (int k = 0; k < path.Length; k++)
+        {
+            var v = xy.Value.Span;
+            for (int j = 0; j < 2; j++)
+                Assert.True(TorchReference.RelativeError(v[j], path[k][j]) <= Tolerance, $"{what}: step {k}, p[{j}] = {v[j]:R}, torch {path[k][j]:R}");
+            double[] training = [v[0], v[1]];
+            opt.Eval();
+            for (int j = 0; j < 2; j++)
+            {
+                double expected = eval[k][j].GetDouble();
+                Assert.True(TorchReference.RelativeError(v[j], expected) <= Tolerance, $"{what}: step {k}, evaluation point [{j}] = {v[j]:R}, torch {expected:R}");
+            }
+            opt.Train();
+            Assert.Equal(training, new[] { v[0], v[1] });
+            if (k == path.Length - 1) break;
+            landscape.Evaluate(v[0], v[1], out double gx, out double gy);
+            (xy.Grad.Span[0], xy.Grad.Span[1]) = (gx, gy);
+            opt.Step();
+        }
+    }
+
+    [Fact]
+    public void Accumulating_k_micro_batches_equals_one_batch_of_k_times_the_size()
+    {
+        // SGD with a mean-reduced loss: 4 micro-batches of 8 examples make the update one batch of 32 makes.
+        const int k = 4, b = 8, inputs = 5, classes = 3;
+        var rng = new Rng(7);
+        double[] x = [.. Enumerable.Range(0, k * b * inputs).Select(_ => rng.NextNormal())];
+        int[] y = [.. Enumerable.Range(0, k * b).Select(i => i % classes)];
+        var loss = Losses.Parse("cross-entropy");
+        Sequential<double> Model() => new([inputs, 6, classes], Activation.Tanh, Initialization.Torch, new Rng(3));
+        void Backward(Sequential<double> model, int start, int count)
+        {
+            var outputs = model.Forward(x.AsSpan(start * inputs, count * inputs), count);
+            var grad = new double[outputs.Length];
+            Losses.Evaluate(loss, outputs, y.AsSpan(start, count), count, grad, out _);
+            model.Backward(x.AsSpan(start * inputs, count * inputs), grad, count, accumulate: false);
+        }
+
+        var big = Model();
+        var sgdBig = Optimizers.Create("sgd", big.Parameters, new SgdOptions { LearningRate = 0.5, Momentum = 0.9 });
+        var small = Model();
+        var sgdSmall = Optimizers.Create("sgd", small.Parameters, new SgdOptions { LearningRate = 0.5, Momentum = 0.9 });
+        var accumulation = sgdSmall.Wrap(new GradientAccumulation<double>(k));
+        for (int update = 0; update < 3; update++)
+        {
+            Backward(big, 0, k * b);
+            sgdBig.Step();
+            for (int m = 0; m < k; m++)
+            {
+                Backward(small, m * b, b);
+                sgdSmall.Step();
+                Assert.Equal(update + (m == k - 1 ? 1 : 0), sgdSmall.StepCount);
+            }
+            Assert.Equal(0, accumulation.Pending);
+        }
+        double[] a = big.Values.ToArray(), s = small.Values.ToArray();
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - s[i]) <= 1e-13 * Math.Max(1, Math.Abs(a[i])), $"weight {i}: {a[i]:R} vs {s[i]:R}");
+        Assert.NotEqual(Model().Values.ToArray(), s);
+    }
+
+    [Fact]
+    public void Composed_wrappers_resume_bit_identically_by_parameter_name()
+    {
+        // Accumulation, then Lookahead around AdamW, with an EMA of the result; cut after 13 calls (mid-accumulation).
+        static Optimizer<double> Build(Parameter<double> a, Parameter<double> b)
+        {
+            var opt = Optimizers.Create("adamw", [a, b], new AdamWOptions { LearningRate = 0.05 });
+            opt.Wrap(new GradientAccumulation<double>(2));
+            opt.Wrap(new Lookahead<double>(3, 0.5));
+            opt.Wrap(WeightAveraging<double>.Ema(0.9, warmup: true));
+            return opt;
+        }
+        static void Gradient(Parameter<double> a, Parameter<double> b, int call)
+        {
+            for (int i = 0; i < a.Length; i++) a.Grad.Span[i] = a.Value.Span[i] - Math.Sin(call + i);
+            for (int i = 0; i < b.Length; i++) b.Grad.Span[i] = 2 * b.Value.Span[i] + Math.Cos(call * i);
+        }
+        static (Parameter<double>, Parameter<double>) Fresh() => (Parameter<double>.FromValues("a", 1.0, -2.0, 0.5), Parameter<double>.FromValues("b", 0.3, 0.7));
+
+        var (a, b) = Fresh();
+        var straight = Build(a, b);
+        for (int call = 0; call < 40; call++) { Gradient(a, b, call); straight.Step(); }
+        straight.Eval();
+        double[] evalStraight = [.. a.Value.ToArray(), .. b.Value.ToArray()];
+        straight.Train();
+
+        var (c, d) = Fresh();
+        var first = Build(c, d);
+        for (int call = 0; call < 13; call++) { Gradient(c, d, call); first.Step(); }
+        var state = new StateDict();
+        first.SaveState(state);
+        var (e, f) = (Parameter<double>.FromValues("a", c.Value.ToArray()), Parameter<double>.FromValues("b", d.Value.ToArray()));
+        var resumed = Build(e, f);
+        resumed.LoadState(state);
+        for (int call = 13; call < 40; call++) { Gradient(e, f, call); resumed.Step(); }
+
+        Assert.Equal(a.Value.ToArray(), e.Value.ToArray());
+        Assert.Equal(b.Value.ToArray(), f.Value.ToArray());
+        resumed.Eval();
+        Assert.Equal(evalStraight, e.Value.ToArray().Concat(f.Value.ToArray()).ToArray());
+        resumed.Train();
+    }
+
+    [Fact]
+    public void Loading_state_saved_with_other_wrappers_is_refused_naming_them()
+    {
+        var p = Parameter<double>.FromValues("w", 1.0);
+        var saver = Optimizers.Create("sgd", [p]);
+        saver.Wrap(new Lookahead<double>());
+        var state = new StateDict();
+        saver.SaveState(state);
+        var loader = Optimizers.Create("sgd", [Parameter<double>.FromValues("w", 1.0)]);
+        loader.Wrap(WeightAveraging<double>.Ema(0.99));
+        var e = Assert.Throws<InvalidDataException>(() => loader.LoadState(state));
+        Assert.Contains("'lookahead'", e.Message);
+        Assert.Contains("'ema'", e.Message);
+        var bare = Optimizers.Create("sgd", [Parameter<double>.FromValues("w", 1.0)]);
+        Assert.Contains("'none'", Assert.Throws<InvalidDataException>(() => bare.LoadState(state)).Message);
+    }
+
+    [Fact]
+    public void Bad_wrapper_settings_are_refused_with_the_valid_range()
+    {
+        Assert.Contains("at least 1", Assert.Throws<ArgumentException>(() => new GradientAccumulation<double>(0)).Message);
+        Assert.Contains("(0, 1]", Assert.Throws<ArgumentException>(() => new Lookahead<double>(5, 1.5)).Message);
+        Assert.Contains("(0, 1)", Assert.Throws<ArgumentException>(() => WeightAveraging<double>.Ema(1.0)).Message);
+        var p = Parameter<double>.FromValues("w", 1.0);
+        var lbfgs = Optimizers.Create("lbfgs", [p]);
+        Assert.Contains("closure", Assert.Throws<ArgumentException>(() => lbfgs.Wrap(new Lookahead<double>())).Message);
+        var sgd = Optimizers.Create("sgd", [p]);
+        sgd.Step();
+        Assert.Contains("before its first step", Assert.Throws<InvalidOperationException>(() => sgd.Wrap(new Lookahead<double>())).Message);
+    }
+}
+
+/// <summary><c>descent train</c> with the wrappers: accumulation, Lookahead, EMA and SWA.</summary>
+public sealed class WrapperTrainingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("descent-wrappers").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private string Out(string name) => Path.Combine(_dir, name);
+
+    private static Dictionary<string, (int[] Shape, float[] Data)> Weights(string dir) => SafeTensors.Load(Path.Combine(dir, "model.safetensors"));
+
+    [Fact]
+    public void Accumulating_four_batches_of_8_trains_like_batches_of_32()
+    {
+        // 512 moons: 64 batches of 8 or 16 of 32 per epoch, so both runs draw the same examples in the same order.
+        string[] common = ["train", "--n", "512", "--hidden", "16", "-o", "sgd", "--lr", "0.2", "--momentum", "0.9", "--steps", "40", "--format", "json"];
+        var (code, outA, err) = CliRunner.Run([.. common, "--batch", "32", "--out", Out("big")]);
+        Assert.True(code == 0, err);
+        (code, var outB, err) = CliRunner.Run([.. common, "--batch", "8", "--accumulate", "4", "--out", Out("micro")]);
+        Assert.True(code == 0, err);
+        var (a, b) = (Weights(Out("big")), Weights(Out("micro")));
+        foreach (var (name, (_, data)) in a)
+            for (int i = 0; i < data.Length; i++)
+                Assert.True(Math.Abs(data[i] - b[name].Data[i]) <= 1e-5f * Math.Max(1, Math.Abs(data[i])), $"{name}[{i}]: {data[i]} vs {b[name].Data[i]}");
+        Assert.Equal(40, System.Text.Json.JsonDocument.Parse(outB).RootElement.GetProperty("steps").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--ema", "0.9")]
+    [InlineData("--swa-start", "50")]
+    [InlineData("--lookahead", "7")]   // 150 updates end 3 past a sync, so the slow weights differ from the fast
+    public void An_averaged_run_exports_its_average_and_resumes_bit_identically(string flag, string value)
+    {
+        string[] common = ["train", "--hidden", "16", "-o", "adam", "--lr", "0.02", "--eval-every", "50", "--checkpoint-every", "50", flag, value];
+        var (code, _, err) = CliRunner.Run([.. common, "--steps", "150", "--out", Out("straight")]);
+        Assert.True(code == 0, err);
+        (code, _, err) = CliRunner.Run([.. common, "--steps", "100", "--out", Out("cut")]);
+        Assert.True(code == 0, err);
+        (code, _, err) = CliRunner.Run("train", "--resume", Out("cut"), "--steps", "150");
+        Assert.True(code == 0, err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Out("straight"), "model.safetensors")), File.ReadAllBytes(Path.Combine(Out("cut"), "model.safetensors")));
+        Assert.Equal(File.ReadAllText(Path.Combine(Out("straight"), "metrics.csv")), File.ReadAllText(Path.Combine(Out("cut"), "metrics.csv")));
+
+        // The exported weights are the average, not the last iterate the checkpoint holds.
+        var exported = Weights(Out("straight"));
+        var trained = StateDict.Load(Path.Combine(Out("straight"), "checkpoint.state"));
+        var raw = new float[exported.Values.Sum(t => t.Data.Length)];
+        trained.CopyTo<float>("model.values", raw);
+        Assert.NotEqual(raw.Sum(v => (double)v), exported.Values.SelectMany(t => t.Data).Sum(v => (double)v));
+    }
+
+    [Theory]
+    [InlineData("--lookahead-alpha has no effect without --lookahead", "--lookahead-alpha", "0.5")]
+    [InlineData("--ema-warmup has no effect without --ema", "--ema-warmup")]
+    [InlineData("not both", "--ema", "0.99", "--swa-start", "10")]
+    [InlineData("Invalid EMA decay 1.5", "--ema", "1.5")]
+    [InlineData("clipping with accumulation", "--accumulate", "2", "--clip-norm", "1")]
+    public void Bad_wrapper_options_are_refused_before_anything_is_written(string message, params string[] args)
+    {
+        var (code, _, err) = CliRunner.Run(["train", "--steps", "5", "--out", Out("bad"), .. args]);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, err);
+        Assert.False(File.Exists(Path.Combine(Out("bad"), "config.json")));
+    }
+}
