@@ -32,7 +32,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var all = new ParameterGroup<T>("*", defaults.Clone());
         foreach (var p in parameters)
         {
-            var state = new ParameterState<T>(p.Length, SlotNames.Count, InitialScalars);
+            var state = new ParameterState<T>(p.Shape, p.Length, [.. Enumerable.Range(0, SlotNames.Count).Select(k => SlotLength(k, p.Shape, p.Length))], InitialScalars);
             if (!_state.TryAdd(p.Name, state))
                 throw new ArgumentException($"Two parameters are named '{p.Name}': names must be unique, because optimizer state is saved by name.");
             all.Members.Add(p);
@@ -42,19 +42,27 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The optimizer's name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...), from its registration.</summary>
-    public string Name => Defaults.OptimizerName;
+    public virtual string Name => Defaults.OptimizerName;
 
     /// <summary>The hyperparameters new groups start from.</summary>
     public OptimizerOptions Defaults { get; }
 
     /// <summary>Parameter groups; group 0 holds the parameters no pattern claimed.</summary>
-    public IReadOnlyList<ParameterGroup<T>> Groups => _groups;
+    public virtual IReadOnlyList<ParameterGroup<T>> Groups => _groups;
 
     /// <summary>Number of completed calls to <see cref="Step()"/>.</summary>
-    public long StepCount { get; private set; }
+    public virtual long StepCount => _stepCount;
+
+    private long _stepCount;
 
     /// <summary>Names of the per-element buffers this optimizer keeps (<c>exp_avg</c>, ...), saved under these names.</summary>
     protected abstract IReadOnlyList<string> SlotNames { get; }
+
+    /// <summary>
+    /// Number of elements slot <paramref name="slot"/> holds for a parameter of <paramref name="shape"/>: by default
+    /// one per parameter element; 0 for a slot the parameter never uses.
+    /// </summary>
+    protected virtual int SlotLength(int slot, IReadOnlyList<int> shape, int length) => length;
 
     /// <summary>Names of per-parameter scalars.</summary>
     protected virtual IReadOnlyList<string> ScalarNames => [];
@@ -89,10 +97,10 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Every parameter, in group order.</summary>
-    public IEnumerable<Parameter<T>> AllParameters() => _groups.SelectMany(g => g.Members);
+    public IEnumerable<Parameter<T>> AllParameters() => Groups.SelectMany(g => g.Parameters);
 
     /// <summary>The state kept for the parameter called <paramref name="name"/>.</summary>
-    public ParameterState<T> StateOf(string name) => _state.TryGetValue(name, out var s) ? s
+    public virtual ParameterState<T> StateOf(string name) => _state.TryGetValue(name, out var s) ? s
         : throw new KeyNotFoundException($"No parameter named '{name}' in this optimizer.");
 
     /// <summary>
@@ -100,7 +108,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <c>momentum</c>, <c>beta1</c>, <c>weight_decay</c>, ...) follow <paramref name="schedule"/>: at update
     /// <c>t</c> it takes the value <c>schedule.At(t)</c>, in every group or only in <paramref name="group"/>.
     /// </summary>
-    public void Schedule(string hyperparameter, Schedule schedule, ParameterGroup<T>? group = null)
+    public virtual void Schedule(string hyperparameter, Schedule schedule, ParameterGroup<T>? group = null)
     {
         ArgumentNullException.ThrowIfNull(schedule);
         var h = Defaults.Find(hyperparameter);
@@ -112,17 +120,21 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The schedules attached with <see cref="Schedule"/>.</summary>
-    public IEnumerable<Schedule> Schedules => _schedules.Select(s => s.Schedule);
+    public virtual IEnumerable<Schedule> Schedules => _schedules.Select(s => s.Schedule);
 
     /// <summary>Sets every parameter's gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var g in _groups)
-            foreach (var p in g.Members) p.ZeroGrad();
+        var groups = Groups;
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var members = groups[g].Parameters;
+            for (int i = 0; i < members.Count; i++) members[i].ZeroGrad();
+        }
     }
 
     /// <summary>Applies one update to every parameter from its current gradient.</summary>
-    public void Step()
+    public virtual void Step()
     {
         if (RequiresClosure)
             throw new InvalidOperationException($"{Name} evaluates the loss several times per step: call Step(closure) with a closure that recomputes the loss and the gradients.");
@@ -138,7 +150,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 Update(members[i].Value.Span, members[i].Grad.Span, state, group.Options);
             }
         }
-        StepCount = t;
+        _stepCount = t;
     }
 
     /// <summary>
@@ -173,7 +185,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Records that update <paramref name="t"/> (from <see cref="BeginStep"/>) is complete.</summary>
-    protected void EndStep(long t) => StepCount = t;
+    protected void EndStep(long t) => _stepCount = t;
 
     /// <summary>
     /// The update rule: changes <paramref name="param"/> in place from <paramref name="grad"/> and the
@@ -185,7 +197,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Writes the step count, every group's hyperparameters, every schedule's state and every parameter's
     /// state, keyed by parameter name, under <paramref name="prefix"/>.
     /// </summary>
-    public void SaveState(StateDict state, string prefix = "optimizer")
+    public virtual void SaveState(StateDict state, string prefix = "optimizer")
     {
         state.Set($"{prefix}.name", Name);
         state.Set($"{prefix}.step_count", StepCount);
@@ -211,7 +223,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Restores what <see cref="SaveState"/> wrote. The optimizer must have been built the same way
     /// (same kind, same parameter names and groups, same schedules); a mismatch is an error naming it.
     /// </summary>
-    public void LoadState(StateDict state, string prefix = "optimizer")
+    public virtual void LoadState(StateDict state, string prefix = "optimizer")
     {
         string saved = state.GetString($"{prefix}.name");
         if (saved != Name)
@@ -226,7 +238,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (!state.Contains($"{prefix}.state.{name}.step"))
                 throw new InvalidDataException($"The saved optimizer state has no entry for parameter '{name}'.");
 
-        StepCount = state.GetLong($"{prefix}.step_count");
+        _stepCount = state.GetLong($"{prefix}.step_count");
         for (int g = 0; g < _groups.Count; g++)
             foreach (var h in _groups[g].Options.Hyperparameters)
                 h.Set(_groups[g].Options, state.GetDouble($"{prefix}.groups.{g}.{h.Name}"));
@@ -239,7 +251,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 string key = $"{prefix}.state.{name}.{SlotNames[k]}";
                 if (!state.Contains(key)) continue;
-                var buffer = new T[s.Length];
+                var buffer = new T[s.SlotLength(k)];
                 GetSlot(state, key, buffer);
                 s.Restore(k, buffer);
             }

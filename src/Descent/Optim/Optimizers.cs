@@ -48,6 +48,10 @@ public static class Optimizers
             "`step *= etaplus` while `g` keeps its sign, `etaminus` when it flips (then `g = 0`), clamped to the step-size range; `p -= sign(g) step`"),
         new("lbfgs", () => new LbfgsOptions(),
             "per step (a closure): up to `max_iter` quasi-Newton iterations `d = -H g` from the last `history_size` pairs, step `lr` or a strong-Wolfe line search"),
+        new("adafactor", () => new AdafactorOptions(),
+            "`p *= 1 - lr wd`; second moment `v` (row and column averages for matrices, `v = r c / mean(r)`; in full for vectors) moved by `t^beta2_decay`; `u = g / sqrt(max(v, eps1^2))`; `p -= max(eps2, RMS(p)) min(lr, 1/sqrt(t)) u / max(1, RMS(u)/d)`; eps1 0 is torch's None (machine epsilon)"),
+        new("muon", () => new MuonOptions(),
+            "2-D weights only: `buf = lerp(buf, g, 1 - momentum)`; `u = lerp(g, buf, momentum)` (nesterov); `O` = 5 bfloat16 Newton-Schulz steps on `u/max(norm(u), eps)`; `p *= 1 - lr wd`; `p -= lr sqrt(max(1, rows/cols)) O` (match_rms_adamw: `lr 0.2 sqrt(max(rows, cols))`)"),
     ];
 
     private static readonly Dictionary<string, OptimizerRegistration> ByName = All.ToDictionary(r => r.Name, StringComparer.Ordinal);
