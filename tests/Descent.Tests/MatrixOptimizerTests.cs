@@ -218,6 +218,22 @@ public sealed class MatrixOptimizerTests : IDisposable
         Assert.Equal(40, optimizer.StepCount);
     }
 
+    [Fact]
+    public void The_combination_refuses_shared_parameters_a_model_without_hidden_matrices_and_another_optimizers_state()
+    {
+        var w = new Parameter<double>("w", 2, 2);
+        var e = Assert.Throws<ArgumentException>(() => new MultiOptimizer<double>(new Muon<double>([w]), new AdamW<double>([w])));
+        Assert.Contains("Parameter 'w' is given to two optimizers", e.Message);
+
+        e = Assert.Throws<ArgumentException>(() => MuonSplit.Create(Model("mlp:", [4], 3)));   // softmax regression: only the output layer
+        Assert.Contains("no 2-D hidden weights for Muon", e.Message);
+
+        var state = new StateDict();
+        new Adam<float>(Model("mlp:8", [4], 3).Parameters).SaveState(state);
+        var load = Assert.Throws<InvalidDataException>(() => MuonSplit.Create(Model("mlp:8", [4], 3)).LoadState(state));
+        Assert.Contains("is for 'adam', not 'muon+adamw'", load.Message);
+    }
+
     public static TheoryData<string, int[]> Resumable => new()
     {
         { "adafactor", [3, 5] },
