@@ -27,6 +27,7 @@ internal static class TrainCommand
         var init = Choice("--init", "weight initialization", "torch", "torch", "he", "xavier");
         var optimizer = Choice("--optimizer", "optimizer", "adam", [.. Descent.Optim.Optimizers.Names]);
         optimizer.Aliases.Add("-o");
+        var adamwLr = Text("--adamw-lr", "with --optimizer muon: lr of the AdamW that updates what Muon does not (biases, norms, convolution kernels, embeddings, the output layer); follows the schedule in proportion to --lr [default: 1e-3, AdamW's]", "value");
         var schedule = Text("--schedule", "learning-rate schedule NAME[:key=value,...], listed below [default: constant]", "spec");
         var warmup = Text("--warmup", "updates of linear warmup from 0 to the schedule's first value, then the schedule; fewer than the run's steps [default: 0]", "N");
         var batch = Text("--batch", "minibatch size [default: 32]", "B");
@@ -54,12 +55,12 @@ internal static class TrainCommand
             "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
             string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax))
         {
-            data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast,
+            data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, adamwLr, schedule, warmup, batch, dropLast,
             steps, epochs, clipNorm, clipValue, seed, evalEvery, checkpointEvery, outDir, resume, format, plot,
             accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart,
         };
         foreach (var o in hyper.Options) command.Add(o);
-        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery, accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
+        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, adamwLr, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery, accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
 
         command.SetAction(parsed =>
         {
@@ -91,6 +92,8 @@ internal static class TrainCommand
                 if (Given(ema) && Given(swaStart)) throw new UsageException("Choose one weight average: --ema or --swa-start, not both.");
                 string optimizerName = parsed.GetValue(optimizer)!;
                 var options = hyper.Read(parsed, optimizerName);
+                if (Given(adamwLr) && optimizerName != "muon")
+                    throw new UsageException($"--adamw-lr sets the AdamW beside Muon and applies to --optimizer muon only; {optimizerName}'s learning rate is --lr.");
                 var defaults = Descent.Optim.Optimizers.DefaultOptions(optimizerName);
                 var hyperparameters = options.Hyperparameters.Where(h => h.Get(options) != h.Get(defaults)).ToDictionary(h => h.Name, h => h.Get(options));
                 long total = Given(steps) ? Long(parsed.GetValue(steps)!, "--steps", 1) : 1000;
@@ -112,6 +115,7 @@ internal static class TrainCommand
                     Init = parsed.GetValue(init)!,
                     Optimizer = optimizerName,
                     Hyperparameters = hyperparameters,
+                    AdamWLr = parsed.GetValue(adamwLr) is { } al ? Numbers.Real(al, "--adamw-lr") : null,
                     Schedule = parsed.GetValue(schedule) ?? "constant",
                     Warmup = parsed.GetValue(warmup) is { } w ? Long(w, "--warmup", 0) : 0,
                     Batch = parsed.GetValue(batch) is { } b ? Numbers.Whole(b, "--batch", 1, int.MaxValue) : 32,

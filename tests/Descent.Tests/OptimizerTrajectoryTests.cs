@@ -11,6 +11,9 @@ public class OptimizerTrajectoryTests
 {
     private const double Tolerance = 1e-6;
 
+    /// <summary>The rules whose reference is a float64 torch-ops transcription of the same operations, held to 1e-10.</summary>
+    private static double ToleranceOf(System.Text.Json.JsonElement c) => c.GetProperty("optimizer").GetString() == "adafactor" ? 1e-10 : Tolerance;
+
     public static IEnumerable<object[]> Cases => TorchReference.TrajectoryIndices();
 
     [Theory]
@@ -103,7 +106,7 @@ public class OptimizerTrajectoryTests
             for (int j = 0; j < 3; j++)
             {
                 double err = TorchReference.RelativeError(actual[k][j], expected[k][j]);
-                Assert.True(err <= tolerance,
+                Assert.True(err <= Math.Min(tolerance, ToleranceOf(c)),
                     $"{TorchReference.Describe(c)}: step {k}, {Columns[j]} = {actual[k][j]:R}, torch {expected[k][j]:R} (relative error {err:E2})");
             }
     }

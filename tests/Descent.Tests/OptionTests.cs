@@ -169,7 +169,9 @@ public class OptionTests
     private static double[] Probe(string name, OptimizerOptions options)
     {
         Optimizer<double>? optimizer = null;
-        var path = Trajectory.Run(Landscape.Get("rosenbrock"), xy => optimizer = Optimizers.Create(name, [xy], options), (-1.5, 2.0), 30);
+        // Muon takes matrices only: it moves the same point, seen as a 1 x 2 matrix.
+        var path = Trajectory.Run(Landscape.Get("rosenbrock"), xy => optimizer = Optimizers.Create(name,
+            [name == "muon" ? new Parameter<double>(xy.Name, [1, 2], xy.Value, xy.Grad) : xy], options), (-1.5, 2.0), 30);
         var state = new StateDict();
         optimizer!.SaveState(state);
         var slots = state.Keys.Where(k => k.Contains(".state.", StringComparison.Ordinal) && !k.EndsWith(".step", StringComparison.Ordinal)).Order(StringComparer.Ordinal)

@@ -85,6 +85,26 @@ public class ReadmeTrainingExampleTests
     }
 
     [Fact]
+    public void The_muon_split_example_splits_and_schedules_both_parts()
+    {
+        // --- README Muon example begins
+        var mlp = new Descent.Nn.Sequential<float>([784, 128, 64, 10], Descent.Nn.Activation.ReLU, Descent.Nn.Initialization.Torch, new Descent.Numerics.Rng(1));
+        var (hidden, rest) = MuonSplit.Partition(mlp);   // hidden: layers.0.weight, layers.2.weight; rest: the biases, layers.4.weight (output)
+        var muon = MuonSplit.Create(mlp, new MuonOptions { LearningRate = 0.02 }, new AdamWOptions { LearningRate = 3e-4 });
+        muon.Schedule("lr", new CosineDecay(0.02, 1000));   // AdamW's lr follows at 3e-4 / 0.02 of it
+        // --- README Muon example ends
+        Assert.Equal(["layers.0.weight", "layers.2.weight"], hidden.Select(p => p.Name));
+        Assert.Equal(["layers.0.bias", "layers.2.bias", "layers.4.weight", "layers.4.bias"], rest.Select(p => p.Name));
+        muon.Step();
+        Assert.Equal(new CosineDecay(0.02, 1000).At(1) * 3e-4 / 0.02, muon.Groups[1].Options.LearningRate, 15);
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Descent.slnx"))) root = root.Parent!;
+        string readme = File.ReadAllText(Path.Combine(root.FullName, "README.md"));
+        Assert.Contains("var (hidden, rest) = MuonSplit.Partition(mlp);   // hidden: layers.0.weight, layers.2.weight; rest: the biases, layers.4.weight (output)", readme);
+        Assert.Contains("var muon = MuonSplit.Create(mlp, new MuonOptions { LearningRate = 0.02 }, new AdamWOptions { LearningRate = 3e-4 });", readme);
+    }
+
+    [Fact]
     public void A_hand_written_loop_trains_too()
     {
         // --- README loop example begins

@@ -12,6 +12,13 @@ lacks an option Descent offers (maximize on NAdam/RAdam, decoupled decay on ever
 L2 decay on Lion and AdamW, independent weight decay, eps inside the square root, optax's NAdam, Lion),
 the rule is written below with torch tensor operations, directly from its published formula.
 
+Adafactor (torch.optim.Adafactor, PyTorch 2.5+) and Muon (torch.optim.Muon, PyTorch 2.9) are not in torch 1.13
+either: class Manual transcribes their algorithm boxes and the single-tensor functions of torch/optim/_adafactor.py
+and torch/optim/_muon.py op by op with torch 1.13 tensor operations in float64. Muon's Newton-Schulz iteration runs
+in bfloat16 in PyTorch; here each of its operations is computed in float64 and rounded to bfloat16 with torch's own
+conversion (torch 1.13's CPU bfloat16 addmm accumulates in bfloat16 between products, unlike PyTorch 2.9's, so it is
+not used). Their matrix cases (least squares with a 2-D weight, both orientations) are in "matrices".
+
 NAdam uses foreach=True: PyTorch 1.13's default single-tensor NAdam multiplies mu_product by mu twice
 in its last term (fixed in PyTorch 2.0, pytorch/pytorch#92699); the foreach path has the correct rule.
 """
@@ -50,7 +57,8 @@ TORCH = {
     "asgd": torch.optim.ASGD, "rprop": torch.optim.Rprop, "lbfgs": torch.optim.LBFGS,
 }
 DEFAULT_LR = {"sgd": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3,
-              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4, "adadelta": 1.0, "asgd": 1e-2, "rprop": 1e-2, "lbfgs": 1.0}
+              "nadam": 2e-3, "radam": 1e-3, "adamax": 2e-3, "lion": 1e-4, "adadelta": 1.0, "asgd": 1e-2, "rprop": 1e-2, "lbfgs": 1.0,
+              "adafactor": 1e-2, "muon": 1e-3}
 
 
 class Manual:
@@ -75,6 +83,12 @@ class Manual:
         inside = o.get("eps_inside_sqrt")
         for p, s in zip(self.params, self.state):
             g = -p.grad if o.get("maximize") else p.grad.clone()
+            if self.name in ("adafactor", "muon"):
+                if self.name == "adafactor":
+                    self.adafactor(p, g, s, t, lr, o)
+                else:
+                    self.muon(p, g, s, lr, o)
+                continue
             # Weight decay, the same for every rule: decoupled shrinking before the step (torch's AdamW form), or an L2 term.
             if o.get("decoupled_weight_decay", self.name in ("adamw", "lion")):
                 p.mul_(1 - (wd if o.get("independent_weight_decay") else lr * wd))
@@ -169,6 +183,61 @@ class Manual:
                         d = torch.sqrt(v / bc2 + eps) if o.get("eps_inside_sqrt") else v.sqrt() / math.sqrt(bc2) + eps
                         p.addcdiv_(s["m"], d, value=-lr / (1 - b1 ** t))
 
+    @staticmethod
+    def adafactor(p, g, s, t, lr, o):
+        """torch.optim.Adafactor's _single_tensor_adafactor (PyTorch 2.5+); eps1 0 stands for its None."""
+        eps1 = o.get("eps1", 0.0) or torch.finfo(p.dtype).eps
+        eps2, d, wd = o.get("eps2", 1e-3), o.get("d", 1.0), o.get("weight_decay", 0.0)
+        assert d >= 1 and o.get("beta2_decay", -0.8) <= 0, "torch.optim.Adafactor refuses d < 1 and beta2_decay > 0"
+        one_minus_beta2_t = float(t) ** o.get("beta2_decay", -0.8)
+        rho_t = min(lr, 1 / (float(t) ** 0.5))
+        alpha = max(eps2, p.norm(2).item() / (p.numel() ** 0.5)) * rho_t
+        if wd != 0:
+            p.mul_(1 - lr * wd)
+        if g.dim() > 1:
+            if "row_var" not in s:
+                s["row_var"] = g.new_zeros(list(g.shape[:-1]) + [1])
+                s["col_var"] = g.new_zeros(list(g.shape[:-2]) + [1, g.shape[-1]])
+            row_mean = torch.linalg.vector_norm(g, dim=-1, keepdim=True).square_().div_(g.size(-1))
+            s["row_var"].lerp_(row_mean, one_minus_beta2_t)
+            col_mean = torch.linalg.vector_norm(g, dim=-2, keepdim=True).square_().div_(g.size(-2))
+            s["col_var"].lerp_(col_mean, one_minus_beta2_t)
+            var_estimate = s["row_var"] @ s["col_var"]
+            var_estimate.div_(s["row_var"].mean(dim=-2, keepdim=True).clamp_(min=eps1))
+        else:
+            s["v"].lerp_(g * g, one_minus_beta2_t)
+            var_estimate = s["v"].clone()
+        update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_()
+        update.mul_(g)
+        denom = max(1.0, update.norm(2).item() / ((update.numel() ** 0.5) * d))
+        p.add_(update, alpha=-alpha / denom)
+
+    @staticmethod
+    def muon(p, g, s, lr, o):
+        """torch.optim.Muon's _single_tensor_muon and _zeropower_via_newtonschulz (PyTorch 2.9), bfloat16 emulated per operation."""
+        assert p.dim() == 2, "Muon takes 2-D parameters only"
+        bf16 = lambda x: x.to(torch.float32).to(torch.bfloat16).to(torch.float64)   # torch's rounding of .bfloat16()
+        momentum = o.get("momentum", 0.95)
+        a, b, c = o.get("ns_a", 3.4445), o.get("ns_b", -4.7750), o.get("ns_c", 2.0315)
+        eps, wd = o.get("eps", 1e-7), o.get("weight_decay", 0.1)
+        s["g"].lerp_(g, 1 - momentum)                            # the momentum buffer
+        update = g.lerp(s["g"], momentum) if o.get("nesterov", True) else s["g"]
+        x = bf16(update)
+        if update.size(0) > update.size(1):
+            x = x.T
+        norm = bf16(x.norm())
+        x = bf16(x / (norm if norm.item() >= eps else bf16(torch.tensor(eps))))
+        for _ in range(int(o.get("ns_steps", 5))):
+            gram = bf16(x @ x.T)
+            gram_update = bf16(b * gram + c * (gram @ gram))    # addmm(gram, gram, gram, beta=b, alpha=c)
+            x = bf16(a * x + gram_update @ x)                   # addmm(x, gram_update, x, beta=a)
+        if update.size(0) > update.size(1):
+            x = x.T
+        rows, cols = p.shape
+        ratio = 0.2 * math.sqrt(max(rows, cols)) if o.get("match_rms_adamw") else math.sqrt(max(1, rows / cols))
+        p.mul_(1 - lr * wd)
+        p.add_(x, alpha=-lr * ratio)
+
 
 def make_optimizer(name, params, options):
     """torch.optim where it has the rule, else the Manual rule. Returns (optimizer, pre_step hook)."""
@@ -176,7 +245,7 @@ def make_optimizer(name, params, options):
     o.setdefault("lr", DEFAULT_LR[name])
     if name == "adamw":
         o.setdefault("weight_decay", 1e-2)
-    manual = (name == "lion" or o.get("eps_inside_sqrt") or o.get("eps_before_bias_correction") or o.get("initial_square_avg") or o.get("constant_momentum") or o.get("independent_weight_decay")
+    manual = (name in ("lion", "adafactor", "muon") or o.get("eps_inside_sqrt") or o.get("eps_before_bias_correction") or o.get("initial_square_avg") or o.get("constant_momentum") or o.get("independent_weight_decay")
               or ("decoupled_weight_decay" in o and name != "adam")
               or (name in ("nadam", "radam") and o.get("maximize")))
     if name == "adam" and o.get("decoupled_weight_decay") and not manual:
@@ -256,12 +325,12 @@ def trajectory_cases():
               "beale": ([1.0, 1.5], 1e-3, 0.05, 0.01), "himmelblau": ([-1.0, -1.0], 5e-3, 0.25, 0.05),
               "saddle": ([1.0, 1e-3], 0.05, 0.05, 0.01), "ravine": ([5.0, 1.0], 5e-3, 0.25, 0.05)}
     for fn, (start, lr_gradient, lr_adaptive, lr_sign) in starts.items():
-        for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop"]:
+        for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop", "adafactor"]:
             lr = (lr_gradient if opt in ("sgd", "radam", "asgd") else lr_sign if opt in ("lion", "rprop")
                   else 20 * lr_adaptive if opt == "adadelta" else lr_adaptive)
             add(fn, opt, {"lr": lr}, start, 40 if (fn, opt) == ("saddle", "rprop") else 120)   # Rprop's growing steps leave the saddle fast
     # Defaults exactly as the library states them (no lr given).
-    for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop"]:
+    for opt in ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "adadelta", "asgd", "rprop", "adafactor"]:
         add("himmelblau", opt, {}, [0.5, -0.5], 60)
 
     # Each option of each optimizer.
@@ -352,6 +421,14 @@ def trajectory_cases():
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.5}, S)
     add(R, "lion", {"lr": 0.01, "weight_decay": 0.05, "independent_weight_decay": True}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lion", {"lr": 0.01, "maximize": True}, [1.5, -1.0])
+    # Adafactor on a vector (its full second moment); its matrix cases are in matrix_cases().
+    add(R, "adafactor", {"lr": 0.05, "beta2_decay": -0.5}, S)
+    add(R, "adafactor", {"lr": 0.05, "eps1": 0.3}, S)
+    add(R, "adafactor", {"lr": 0.05, "eps2": 3.0}, S)
+    add(R, "adafactor", {"lr": 0.05, "d": 1.2}, S)
+    add(R, "adafactor", {"lr": 0.05, "weight_decay": 0.2}, S)
+    add("saddle", "adafactor", {"lr": 0.05}, [1.0, 1e-3])
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "adafactor", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
 
     # Arbitrary expressions.
     for i, e in enumerate(EXPRESSIONS):
@@ -359,6 +436,48 @@ def trajectory_cases():
                        ("nadam", {"lr": 0.05}), ("lion", {"lr": 0.01}), ("adadelta", {"lr": 1.0}), ("asgd", {"lr": 0.02, "t0": 10.0}),
                        ("rprop", {"lr": 0.01, "step_size_max": 1.0})]:
             add(e, opt, o, [0.7 + 0.1 * i, -0.4 + 0.2 * i], 80)
+    return cases
+
+
+def matrix_cases():
+    """Adafactor and Muon on least squares with a weight of 2 or 3 dimensions: loss = mean((x @ W^T - y)^2), batched over
+    leading dimensions, for W of shape [rows, cols] in both orientations (Muon transposes a tall matrix) and [2, 3, 4]."""
+    torch.manual_seed(12)
+    cases = []
+
+    def add(optimizer, options, shape, steps=30):
+        *batch, rows, cols = shape
+        x = torch.randn(*batch, 8, cols)
+        y = x @ torch.randn(*batch, rows, cols).transpose(-1, -2) + 0.1 * torch.randn(*batch, 8, rows)
+        init = 0.5 * torch.randn(*shape)
+        w = init.clone().requires_grad_(True)
+        opt = make_optimizer(optimizer, [w], options)
+        losses = []
+        for k in range(steps + 1):
+            w.grad = None
+            loss = ((x @ w.transpose(-1, -2) - y) ** 2).mean()
+            loss.backward()
+            losses.append(loss.item())
+            if k == steps:
+                break
+            opt.step()
+        cases.append(dict(optimizer=optimizer, options=options, shape=list(shape), inputs=x.flatten().tolist(), targets=y.flatten().tolist(),
+                          init=init.flatten().tolist(), steps=steps, losses=losses, final=w.detach().flatten().tolist()))
+
+    for shape in [(3, 5), (5, 3)]:
+        add("muon", {}, shape)
+        add("muon", {"lr": 0.02}, shape)
+        add("muon", {"lr": 0.02, "match_rms_adamw": True}, shape)
+        add("muon", {"lr": 0.02, "nesterov": False, "momentum": 0.9, "weight_decay": 0.0}, shape)
+        add("muon", {"lr": 0.02, "weight_decay": 2.0, "ns_steps": 3}, shape)
+        add("muon", {"lr": 0.02, "ns_a": 2.0, "ns_b": -1.5, "ns_c": 0.5, "eps": 5.0}, shape)
+        add("muon", {"lr": 0.01, "maximize": True}, shape, 10)
+        add("adafactor", {}, shape)
+        add("adafactor", {"lr": 0.02, "beta2_decay": -0.5, "d": 1.2}, shape)
+        add("adafactor", {"lr": 0.05, "eps1": 0.05, "eps2": 0.5, "weight_decay": 0.1}, shape)
+        add("adafactor", {"lr": 0.05, "maximize": True}, shape, 10)
+    add("muon", {"lr": 0.02, "match_rms_adamw": True}, (4, 4))
+    add("adafactor", {"lr": 0.05}, (2, 3, 4))
     return cases
 
 
@@ -534,6 +653,7 @@ def main():
         "torch": torch.__version__,
         "trajectories": traj,
         "scheduled_trajectories": scheduled_trajectory_cases(),
+        "matrices": matrix_cases(),
         "schedules": schedule_cases(),
         "groups": group_case(),
         "gradients": gradient_cases(),

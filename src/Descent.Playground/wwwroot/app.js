@@ -123,7 +123,7 @@ function optimizerCard(spec, i) {
       continue;
     }
     const log = h.scale === "log";
-    const [lo, hi] = log ? logRange(h) : [h.min ?? 0, Math.min(h.max ?? 1, 1)];
+    const [lo, hi] = log ? logRange(h) : [h.min ?? Math.min(0, (h.max ?? 1) - 1), Math.min(h.max ?? 1, 1)];   // no lower bound: one unit below the top (beta2_decay)
     const toSlider = (v) => log ? (v > 0 ? Math.log10(v) : lo) : v;
     const fromSlider = (p) => log ? (+p <= lo && (h.min ?? 0) <= 0 ? 0 : +(10 ** +p).toPrecision(3)) : +p;
     const slider = el("input", { id: `${id}-slider`, type: "range", min: lo, max: hi, step: log ? 0.05 : (hi - lo) / 100, "aria-label": `${h.name} slider` });

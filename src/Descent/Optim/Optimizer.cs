@@ -33,7 +33,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var all = new ParameterGroup<T>("*", defaults.Clone());
         foreach (var p in parameters)
         {
-            var state = new ParameterState<T>(p.Length, SlotNames.Count, InitialScalars);
+            var state = new ParameterState<T>(p.Shape, p.Length, [.. Enumerable.Range(0, SlotNames.Count).Select(k => SlotLength(k, p.Shape, p.Length))], InitialScalars);
             if (!_state.TryAdd(p.Name, state))
                 throw new ArgumentException($"Two parameters are named '{p.Name}': names must be unique, because optimizer state is saved by name.");
             all.Members.Add(p);
@@ -43,19 +43,27 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The optimizer's name on the command line and in saved state (<c>sgd</c>, <c>adam</c>, ...), from its registration.</summary>
-    public string Name => Defaults.OptimizerName;
+    public virtual string Name => Defaults.OptimizerName;
 
     /// <summary>The hyperparameters new groups start from.</summary>
     public OptimizerOptions Defaults { get; }
 
     /// <summary>Parameter groups; group 0 holds the parameters no pattern claimed.</summary>
-    public IReadOnlyList<ParameterGroup<T>> Groups => _groups;
+    public virtual IReadOnlyList<ParameterGroup<T>> Groups => _groups;
 
     /// <summary>Number of completed calls to <see cref="Step()"/>.</summary>
-    public long StepCount { get; private set; }
+    public virtual long StepCount => _stepCount;
+
+    private long _stepCount;
 
     /// <summary>Names of the per-element buffers this optimizer keeps (<c>exp_avg</c>, ...), saved under these names.</summary>
     protected abstract IReadOnlyList<string> SlotNames { get; }
+
+    /// <summary>
+    /// Number of elements slot <paramref name="slot"/> holds for a parameter of <paramref name="shape"/>: by default
+    /// one per parameter element; 0 for a slot the parameter never uses.
+    /// </summary>
+    protected virtual int SlotLength(int slot, IReadOnlyList<int> shape, int length) => length;
 
     /// <summary>Names of per-parameter scalars.</summary>
     protected virtual IReadOnlyList<string> ScalarNames => [];
@@ -90,10 +98,10 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Every parameter, in group order.</summary>
-    public IEnumerable<Parameter<T>> AllParameters() => _groups.SelectMany(g => g.Members);
+    public IEnumerable<Parameter<T>> AllParameters() => Groups.SelectMany(g => g.Parameters);
 
     /// <summary>The state kept for the parameter called <paramref name="name"/>.</summary>
-    public ParameterState<T> StateOf(string name) => _state.TryGetValue(name, out var s) ? s
+    public virtual ParameterState<T> StateOf(string name) => _state.TryGetValue(name, out var s) ? s
         : throw new KeyNotFoundException($"No parameter named '{name}' in this optimizer.");
 
     /// <summary>
@@ -101,7 +109,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <c>momentum</c>, <c>beta1</c>, <c>weight_decay</c>, ...) follow <paramref name="schedule"/>: at update
     /// <c>t</c> it takes the value <c>schedule.At(t)</c>, in every group or only in <paramref name="group"/>.
     /// </summary>
-    public void Schedule(string hyperparameter, Schedule schedule, ParameterGroup<T>? group = null)
+    public virtual void Schedule(string hyperparameter, Schedule schedule, ParameterGroup<T>? group = null)
     {
         ArgumentNullException.ThrowIfNull(schedule);
         var h = Defaults.Find(hyperparameter);
@@ -113,26 +121,30 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The schedules attached with <see cref="Schedule"/>.</summary>
-    public IEnumerable<Schedule> Schedules => _schedules.Select(s => s.Schedule);
+    public virtual IEnumerable<Schedule> Schedules => _schedules.Select(s => s.Schedule);
 
     /// <summary>Sets every parameter's gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var g in _groups)
-            foreach (var p in g.Members) p.ZeroGrad();
+        var groups = Groups;
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var members = groups[g].Parameters;
+            for (int i = 0; i < members.Count; i++) members[i].ZeroGrad();
+        }
     }
 
     /// <summary>
     /// Whether the parameters hold the point training evaluates gradients at (the default) rather than the point
-    /// to evaluate the model at. The two differ only for optimizers that keep an average of their iterates
-    /// (the schedule-free ones): see <see cref="Eval"/>.
+    /// to evaluate the model at. The two differ for optimizers that keep an average of their iterates (the
+    /// schedule-free ones) and for the averaging wrappers: see <see cref="Eval"/>.
     /// </summary>
-    public bool Training { get; protected set; } = true;
+    public bool Training { get; private set; } = true;
 
     /// <summary>
-    /// Puts into the parameters the point the model should be evaluated, checkpointed for use and exported at,
-    /// until <see cref="Train"/> (PyTorch's schedule-free <c>optimizer.eval()</c>). Nothing happens for optimizers
-    /// whose parameters are that point already.
+    /// Puts into the parameters the point the model should be evaluated and exported at (the rule's own, such as
+    /// schedule-free's average <c>x</c>, then each wrapper's, such as an EMA), until <see cref="Train"/>
+    /// (PyTorch's schedule-free <c>optimizer.eval()</c>). Nothing moves for optimizers whose parameters are that point.
     /// </summary>
     public void Eval()
     {
@@ -176,7 +188,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         return wrapper;
     }
 
-    /// <summary>Applies one update to every parameter from its current gradient.</summary>
+    /// <summary>Applies one update to every parameter from its current gradient (through the wrappers, which may hold it back).</summary>
     public void Step()
     {
         if (!Training)
@@ -185,6 +197,13 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new InvalidOperationException($"{Name} evaluates the loss several times per step: call Step(closure) with a closure that recomputes the loss and the gradients.");
         for (int w = 0; w < _wrappers.Count; w++)
             if (!_wrappers[w].BeforeUpdate()) return;
+        StepCore();
+        for (int w = 0; w < _wrappers.Count; w++) _wrappers[w].AfterUpdate();
+    }
+
+    /// <summary>The update itself: every parameter by the rule (a combination of optimizers steps its parts instead).</summary>
+    protected virtual void StepCore()
+    {
         long t = BeginStep();
         for (int g = 0; g < _groups.Count; g++)
         {
@@ -197,8 +216,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 Update(members[i].Value.Span, members[i].Grad.Span, state, group.Options);
             }
         }
-        StepCount = t;
-        for (int w = 0; w < _wrappers.Count; w++) _wrappers[w].AfterUpdate();
+        _stepCount = t;
     }
 
     /// <summary>
@@ -233,7 +251,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Records that update <paramref name="t"/> (from <see cref="BeginStep"/>) is complete.</summary>
-    protected void EndStep(long t) => StepCount = t;
+    protected void EndStep(long t) => _stepCount = t;
 
     /// <summary>
     /// The update rule: changes <paramref name="param"/> in place from <paramref name="grad"/> and the
@@ -249,6 +267,17 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!Training)
             throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before saving its state, so the state and the parameters saved beside it are the training point.");
+        SaveRule(state, prefix);
+        for (int i = 0; i < _wrappers.Count; i++)
+        {
+            state.Set($"{prefix}.wrappers.{i}.name", _wrappers[i].Name);
+            _wrappers[i].SaveState(state, $"{prefix}.wrappers.{i}");
+        }
+    }
+
+    /// <summary>The rule's part of <see cref="SaveState"/>: step count, groups, schedules and per-parameter state.</summary>
+    protected virtual void SaveRule(StateDict state, string prefix)
+    {
         state.Set($"{prefix}.name", Name);
         state.Set($"{prefix}.step_count", StepCount);
         for (int g = 0; g < _groups.Count; g++)
@@ -259,11 +288,6 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         for (int i = 0; i < _schedules.Count; i++)
             _schedules[i].Schedule.SaveState(state, $"{prefix}.schedules.{i}");
-        for (int i = 0; i < _wrappers.Count; i++)
-        {
-            state.Set($"{prefix}.wrappers.{i}.name", _wrappers[i].Name);
-            _wrappers[i].SaveState(state, $"{prefix}.wrappers.{i}");
-        }
         foreach (var (name, s) in _state)
         {
             state.Set($"{prefix}.state.{name}.step", s.Step);
@@ -280,6 +304,22 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public void LoadState(StateDict state, string prefix = "optimizer")
     {
+        for (int i = 0; i <= _wrappers.Count; i++)
+        {
+            string key = $"{prefix}.wrappers.{i}.name";
+            string? savedWrapper = state.Contains(key) ? state.GetString(key) : null;
+            string? mine = i < _wrappers.Count ? _wrappers[i].Name : null;
+            if (savedWrapper != mine)
+                throw new InvalidDataException($"The saved optimizer state has wrapper {i} '{savedWrapper ?? "none"}', this optimizer has '{mine ?? "none"}': build the optimizer with the same wrappers, in the same order.");
+        }
+        LoadRule(state, prefix);
+        for (int i = 0; i < _wrappers.Count; i++)
+            _wrappers[i].LoadState(state, $"{prefix}.wrappers.{i}");
+    }
+
+    /// <summary>The rule's part of <see cref="LoadState"/>.</summary>
+    protected virtual void LoadRule(StateDict state, string prefix)
+    {
         string saved = state.GetString($"{prefix}.name");
         if (saved != Name)
             throw new InvalidDataException($"The saved optimizer state is for '{saved}', not '{Name}'.");
@@ -292,23 +332,13 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         foreach (var name in _state.Keys)
             if (!state.Contains($"{prefix}.state.{name}.step"))
                 throw new InvalidDataException($"The saved optimizer state has no entry for parameter '{name}'.");
-        for (int i = 0; i <= _wrappers.Count; i++)
-        {
-            string key = $"{prefix}.wrappers.{i}.name";
-            string? savedWrapper = state.Contains(key) ? state.GetString(key) : null;
-            string? mine = i < _wrappers.Count ? _wrappers[i].Name : null;
-            if (savedWrapper != mine)
-                throw new InvalidDataException($"The saved optimizer state has wrapper {i} '{savedWrapper ?? "none"}', this optimizer has '{mine ?? "none"}': build the optimizer with the same wrappers, in the same order.");
-        }
 
-        StepCount = state.GetLong($"{prefix}.step_count");
+        _stepCount = state.GetLong($"{prefix}.step_count");
         for (int g = 0; g < _groups.Count; g++)
             foreach (var h in _groups[g].Options.Hyperparameters)
                 h.Set(_groups[g].Options, state.GetDouble($"{prefix}.groups.{g}.{h.Name}"));
         for (int i = 0; i < _schedules.Count; i++)
             _schedules[i].Schedule.LoadState(state, $"{prefix}.schedules.{i}");
-        for (int i = 0; i < _wrappers.Count; i++)
-            _wrappers[i].LoadState(state, $"{prefix}.wrappers.{i}");
         foreach (var (name, s) in _state)
         {
             s.Step = state.GetLong($"{prefix}.state.{name}.step");
@@ -316,7 +346,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 string key = $"{prefix}.state.{name}.{SlotNames[k]}";
                 if (!state.Contains(key)) continue;
-                var buffer = new T[s.Length];
+                var buffer = new T[s.SlotLength(k)];
                 GetSlot(state, key, buffer);
                 s.Restore(k, buffer);
             }

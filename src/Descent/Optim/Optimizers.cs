@@ -58,6 +58,10 @@ public static class Optimizers
             "`u = m_hat / (sqrt(v_hat + eps_root) + eps) + wd p`; `p -= lr norm(p)/norm(u) u` per tensor"),
         new("lars", () => new LarsOptions(),
             "`u = g + wd p`; `s = lr tc norm(p)/(norm(u) + eps) u` per tensor; `buf = momentum buf + s`; `p -= buf`"),
+        new("adafactor", () => new AdafactorOptions(),
+            "`p *= 1 - lr wd`; second moment `v` (row and column averages for matrices, `v = r c / mean(r)`; in full for vectors) moved by `t^beta2_decay`; `u = g / sqrt(max(v, eps1^2))`; `p -= max(eps2, RMS(p)) min(lr, 1/sqrt(t)) u / max(1, RMS(u)/d)`; eps1 0 is torch's None (machine epsilon)"),
+        new("muon", () => new MuonOptions(),
+            "2-D weights only: `buf = lerp(buf, g, 1 - momentum)`; `u = lerp(g, buf, momentum)` (nesterov); `O` = 5 bfloat16 Newton-Schulz steps on `u/max(norm(u), eps)`; `p *= 1 - lr wd`; `p -= lr sqrt(max(1, rows/cols)) O` (match_rms_adamw: `lr 0.2 sqrt(max(rows, cols))`)"),
     ];
 
     private static readonly Dictionary<string, OptimizerRegistration> ByName = All.ToDictionary(r => r.Name, StringComparer.Ordinal);

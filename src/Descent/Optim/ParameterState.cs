@@ -10,16 +10,25 @@ namespace Descent.Optim;
 public sealed class ParameterState<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[]?[] _slots;
+    private readonly int[] _slotLengths;
 
-    internal ParameterState(int length, int slotCount, double[] initialScalars)
+    internal ParameterState(IReadOnlyList<int> shape, int length, int[] slotLengths, double[] initialScalars)
     {
+        Shape = shape;
         Length = length;
-        _slots = new T[slotCount][];
+        _slots = new T[slotLengths.Length][];
+        _slotLengths = slotLengths;
         Scalars = (double[])initialScalars.Clone();
     }
 
     /// <summary>Number of elements of the parameter.</summary>
     public int Length { get; }
+
+    /// <summary>The parameter's shape (the rules that treat matrices as matrices, Adafactor and Muon, read it).</summary>
+    public IReadOnlyList<int> Shape { get; }
+
+    /// <summary>Number of elements of slot <paramref name="slot"/>: the parameter's, or fewer for factored state (Adafactor's row and column averages).</summary>
+    public int SlotLength(int slot) => _slotLengths[slot];
 
     /// <summary>Updates applied to this parameter so far (PyTorch's <c>state['step']</c>).</summary>
     public long Step { get; internal set; }
@@ -40,7 +49,7 @@ public sealed class ParameterState<T> where T : unmanaged, IFloatingPointIeee754
         fresh = buffer is null;
         if (buffer is null)
         {
-            buffer = new T[Length];
+            buffer = new T[_slotLengths[slot]];
             if (initial != T.Zero) buffer.AsSpan().Fill(initial);
             _slots[slot] = buffer;
         }

@@ -45,6 +45,13 @@ internal static class Pointwise
         Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<T>.Zero), Vector<T>.One,
             Vector.ConditionalSelect(Vector.LessThan(x, Vector<T>.Zero), -Vector<T>.One, x));
 
+    /// <summary>
+    /// PyTorch's <c>torch.lerp(a, b, w)</c> on one number: <c>a + w (b - a)</c> for weights below 0.5, <c>b + (w - 1)(b - a)</c>
+    /// otherwise (so <c>w = 1</c> gives <c>b</c> exactly), each one fused multiply-add as PyTorch's CPU kernel computes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Lerp<T>(T a, T b, T w) where T : IFloatingPointIeee754<T> =>
+        T.Abs(w) < T.CreateTruncating(0.5) ? T.FusedMultiplyAdd(w, b - a, a) : T.FusedMultiplyAdd(w - T.One, b - a, b);
 
     /// <summary>Bias correction <c>1 - beta^t</c> of a moving average started at zero.</summary>
     public static double BiasCorrection(double beta, long step) => 1 - Math.Pow(beta, step);

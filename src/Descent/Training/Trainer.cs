@@ -41,7 +41,7 @@ public sealed class Trainer
                 Activations.Parse(config.Activation), Initializations.Parse(config.Init), Rng.ForStream(config.Seed, 1));
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
-        Optimizer = Optimizers.Create(config.Optimizer, Model.Parameters, options);
+        Optimizer = CreateOptimizer(config, Model, options);
         if (Optimizer.RequiresClosure)
             throw new ArgumentException($"{config.Optimizer} evaluates the loss several times per update (a closure step), which the minibatch trainer does not do yet: " +
                 "use it on landscapes (descent trajectory), or choose another optimizer.");
@@ -62,6 +62,23 @@ public sealed class Trainer
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
+    }
+
+    /// <summary>
+    /// The configured optimizer over the model's parameters; Muon takes the hidden 2-D weights and AdamW the rest
+    /// (<see cref="MuonSplit"/>), since Muon updates matrices only.
+    /// </summary>
+    private static Optimizer<float> CreateOptimizer(TrainingConfig config, Sequential<float> model, OptimizerOptions options)
+    {
+        if (options is not MuonOptions muon)
+        {
+            if (config.AdamWLr is not null)
+                throw new ArgumentException($"AdamWLr sets the learning rate of AdamW beside Muon; {config.Optimizer} has no such part (set its lr instead).");
+            return Optimizers.Create(config.Optimizer, model.Parameters, options);
+        }
+        var adamw = new AdamWOptions();
+        if (config.AdamWLr is { } lr) adamw.Set("lr", lr);
+        return MuonSplit.Create(model, muon, adamw);
     }
 
     /// <summary>The configuration, its schedule written out with every default (see <see cref="ScheduleSpec.Resolve"/>).</summary>

@@ -54,6 +54,13 @@ public sealed record TrainingConfig
     /// <summary>Hyperparameters set explicitly, by PyTorch name; the rest keep the optimizer's defaults.</summary>
     public Dictionary<string, double> Hyperparameters { get; init; } = [];
 
+    /// <summary>
+    /// With <see cref="Optimizer"/> <c>muon</c>: the learning rate of the AdamW that updates what Muon does not take
+    /// (biases, norms, convolution kernels, embeddings, the output layer; see <see cref="Optim.MuonSplit"/>), which follows
+    /// the schedule in proportion to Muon's. Null: AdamW's default, 1e-3.
+    /// </summary>
+    public double? AdamWLr { get; init; }
+
     /// <summary>Learning-rate schedule (see <see cref="Schedules.ScheduleSpec"/>).</summary>
     public string Schedule { get; init; } = "constant";
 

@@ -54,6 +54,17 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The parameters of this layer and the layers inside it, in <see cref="Values"/> order, named by their path.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
+    /// <summary>The parameters this layer declares itself, without its children's (PyTorch's <c>parameters(recurse=False)</c>).</summary>
+    public IEnumerable<Parameter<T>> OwnParameters => _parameters.Take(_declared.Count);
+
+    /// <summary>This layer and every layer inside it, depth first, in parameter order (PyTorch's <c>modules()</c>).</summary>
+    public IEnumerable<Layer<T>> Modules()
+    {
+        yield return this;
+        foreach (var (_, child) in Children)
+            foreach (var m in child.Modules()) yield return m;
+    }
+
     /// <summary>Every parameter value laid end to end, in <see cref="Parameters"/> order.</summary>
     public Span<T> Values => _values.Span;
 
