@@ -18,6 +18,8 @@ public static class Reproduction
         new OptimizerComparison(),
         new SchedulesAndDecay(),
         new Saddle(),
+        new CnnOptimizerComparison(),
+        new CnnLrSensitivity(),
     ];
 
     /// <summary>The experiments called <paramref name="names"/> (all when none are named), or an error naming the unknown one.</summary>

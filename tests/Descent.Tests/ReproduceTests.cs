@@ -61,6 +61,21 @@ public sealed class ReproduceTests : IDisposable
         Assert.Contains(bench.Claims, c => c.Experiment == "noisy-moons-batch-size");
     }
 
+    [Fact]
+    public void A_cnn_run_is_trained_once_per_bench_and_stops_when_its_loss_explodes()
+    {
+        var bench = new Workbench(Path.Combine(_dir, "cnn"), Scale.Quick);
+        var settings = new Descent.Lab.Experiments.CnnRuns.Setting[] { new("mnist", "adam", 1e-3, 0), new("mnist", "sgd", 10, 0) };
+        var first = Descent.Lab.Experiments.CnnRuns.Of(bench, settings);
+        var again = Descent.Lab.Experiments.CnnRuns.Of(bench, settings.Reverse().ToArray());
+        Assert.Same(first[0], again[1]);
+        Assert.Same(first[1], again[0]);
+        Assert.Equal(0, first[0].DivergedAt);
+        Assert.Equal(6, first[0].Steps[^1]);
+        Assert.InRange(first[1].DivergedAt, 1, 5);   // SGD at lr 10 with momentum 0.9 explodes within the 6 quick steps
+        Assert.True(first[1].Steps.Length == 0 || first[1].Steps[^1] < first[1].DivergedAt);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
