@@ -20,6 +20,7 @@ public static class Cli
             new VersionOption(),
             TrajectoryCommand.Create(stdout, stderr),
             TrainCommand.Create(stdout, stderr),
+            LrFindCommand.Create(stdout, stderr),
             PlotCommand.Create(stdout),
             ReproduceCommand.Create(stdout, stderr),
             BenchCommand.Create(stdout, stderr),
@@ -30,7 +31,7 @@ public static class Cli
         args = [.. args.SelectMany(a => a.StartsWith("--", StringComparison.Ordinal) && a.EndsWith('=') ? new[] { a[..^1], "" } : [a])];
         var parsed = root.Parse(args);
         string where = parsed.CommandResult.Command == root ? "descent --help" : $"descent {parsed.CommandResult.Command.Name} --help";
-        // --help wins over every parse error in System.CommandLine, so "descent lr-find --help" would print the top-level help and succeed.
+        // --help wins over every parse error in System.CommandLine, so "descent lr-search --help" (no such command) would print the top-level help and succeed.
         if (parsed.Action is HelpAction && parsed.UnmatchedTokens.Count > 0)
         {
             string token = parsed.UnmatchedTokens[0];

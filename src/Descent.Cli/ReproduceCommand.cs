@@ -25,29 +25,29 @@ internal static class ReproduceCommand
             var scale = parsed.GetValue(quick) ? Scale.Quick : parsed.GetValue(full) ? Scale.Full : Scale.Default;
             int n = parsed.GetValue(threads) is { } t ? Numbers.Whole(t, "--threads", 1, 1024) : 0;
             int repeats = parsed.GetValue(seeds) is { } s ? Numbers.Whole(s, "--seeds", 1, 100) : 1;
-            // Every input is checked before any work starts: experiment names, then the MNIST directory (in the lab).
+            // Every input is checked before any work starts: experiment names, then the MNIST directory (in the workbench).
             var chosen = Reproduction.Choose(parsed.GetValue(names) ?? []);
             if (parsed.GetValue(mnist) is { } dir && !Directory.Exists(dir))
                 throw new UsageException($"--mnist-dir {dir}: no such directory; give a directory holding the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, raw or .gz), or leave it out to use the embedded digits.");
-            Lab.Lab lab;
+            Workbench bench;
             try
             {
-                lab = new Lab.Lab(parsed.GetValue(outDir)!, scale, m => stderr.WriteLine("descent: " + m), parsed.GetValue(mnist), n, repeats);
+                bench = new Workbench(parsed.GetValue(outDir)!, scale, m => stderr.WriteLine("descent: " + m), parsed.GetValue(mnist), n, repeats);
             }
             catch (FileNotFoundException e)
             {
                 throw new UsageException($"--mnist-dir: {e.Message}");
             }
-            Reproduction.Run([.. chosen.Select(e => e.Name)], lab);
-            stdout.WriteLine($"report:  {Path.Combine(lab.OutDir, "report.html")}");
-            stdout.WriteLine($"summary: {Path.Combine(lab.OutDir, "summary.md")}");
-            stdout.WriteLine($"figures: {lab.FiguresDir} ({lab.Figures.Count} PNG + SVG)");
-            int failed = lab.Claims.Count(c => !c.Held);
-            stdout.WriteLine($"claims:  {lab.Claims.Count(c => c.Held)} held, {failed} did not");
-            if (lab.Failures.Count > 0)
+            Reproduction.Run([.. chosen.Select(e => e.Name)], bench);
+            stdout.WriteLine($"report:  {Path.Combine(bench.OutDir, "report.html")}");
+            stdout.WriteLine($"summary: {Path.Combine(bench.OutDir, "summary.md")}");
+            stdout.WriteLine($"figures: {bench.FiguresDir} ({bench.Figures.Count} PNG + SVG)");
+            int failed = bench.Claims.Count(c => !c.Held);
+            stdout.WriteLine($"claims:  {bench.Claims.Count(c => c.Held)} held, {failed} did not");
+            if (bench.Failures.Count > 0)
             {
-                stderr.WriteLine($"descent: error: {lab.Failures.Count} experiment(s) failed (the report keeps the others' results): " +
-                    string.Join("; ", lab.Failures.Select(f => $"{f.Experiment}: {f.Reason}")));
+                stderr.WriteLine($"descent: error: {bench.Failures.Count} experiment(s) failed (the report keeps the others' results): " +
+                    string.Join("; ", bench.Failures.Select(f => $"{f.Experiment}: {f.Reason}")));
                 return 1;
             }
             return 0;

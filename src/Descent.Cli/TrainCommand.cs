@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Descent.Training;
 
 namespace Descent.Cli;
@@ -13,54 +11,34 @@ internal static class TrainCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var data = Choice("--data", "data set", "moons", "moons", "mnist", "fashion-mnist", "csv");
-        var dataDir = Text("--data-dir", "directory of MNIST-format IDX files (mnist: default is the embedded 10,000 digits; fashion-mnist: default /usr/share/datasets/fashion-mnist)", "DIR");
-        var csvFile = Text("--csv", "CSV file of features and a label column (for --data csv)", "FILE");
-        var n = Text("--n", "moons: training points (the test set has as many) [default: 500]", "N");
-        var noise = Text("--noise", "moons: Gaussian noise [default: 0.1]", "v");
-        var flip = Text("--flip", "moons: probability of flipping each label [default: 0]", "p");
-        var stretch = Text("--stretch", "moons: factors on x and y, e.g. --stretch=0.1,10 [default: 1,1]", "SX,SY");
-        var hidden = Text("--hidden", "hidden layer widths, e.g. 64,64; empty (--hidden=) for a linear model [default: 64,64]", "W1,W2,...");
-        var model = Text("--model", "the model as a spec, instead of --hidden and --activation: mlp:64,64, cnn, transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post], or layers joined by - from conv:O,k=K[,s=S][,p=P], maxpool:K[,s=S], avgpool:K[,s=S], flatten, linear[:N], dropout:P, batchnorm, layernorm, embedding:D[,n=V], pos, attn:H, relu, tanh, sigmoid, gelu, identity, res(SPEC); e.g. conv:8,k=3-relu-flatten-linear", "SPEC");
-        var activation = Choice("--activation", "activation after each hidden layer", "relu", "relu", "tanh", "sigmoid", "gelu", "identity");
-        var loss = Choice("--loss", "loss", "cross-entropy", "cross-entropy", "bce", "mse");
-        var init = Choice("--init", "weight initialization", "torch", "torch", "he", "xavier");
-        var optimizer = Choice("--optimizer", "optimizer", "adam", [.. Descent.Optim.Optimizers.Names]);
-        optimizer.Aliases.Add("-o");
-        var adamwLr = Text("--adamw-lr", "with --optimizer muon: lr of the AdamW that updates what Muon does not (biases, norms, convolution kernels, embeddings, the output layer); follows the schedule in proportion to --lr [default: 1e-3, AdamW's]", "value");
-        var schedule = Text("--schedule", "learning-rate schedule NAME[:key=value,...], listed below [default: constant]", "spec");
-        var warmup = Text("--warmup", "updates of linear warmup from 0 to the schedule's first value, then the schedule; fewer than the run's steps [default: 0]", "N");
-        var batch = Text("--batch", "minibatch size [default: 32]", "B");
-        var dropLast = new Option<bool>("--drop-last") { Description = "skip the incomplete last batch of each epoch" };
-        var steps = Text("--steps", "optimizer steps [default: 1000]", "N");
-        var epochs = Text("--epochs", "passes over the training set (instead of --steps)", "E");
-        var clipNorm = Text("--clip-norm", "clip the global gradient norm [default: off]", "v");
-        var clipValue = Text("--clip-value", "clip each gradient entry to [-v, v] [default: off]", "v");
-        var seed = Text("--seed", "seed of every random draw [default: 0]", "S");
-        var evalEvery = Text("--eval-every", "steps between evaluations (metrics rows) [default: 100]", "N");
-        var checkpointEvery = Text("--checkpoint-every", "steps between checkpoints [default: 1000]", "N");
-        var outDir = Text("--out", "output directory (created)", "DIR");
-        var resume = Text("--resume", "continue the run in DIR from its last checkpoint (give --steps or --epochs to extend it)", "DIR");
-        var format = Choice("--format", "what to print at the end on stdout", "text", "text", "json");
+        var training = new TrainingArguments();
+        var schedule = TrainingArguments.Text("--schedule", "learning-rate schedule NAME[:key=value,...], listed below [default: constant]", "spec");
+        var warmup = TrainingArguments.Text("--warmup", "updates of linear warmup from 0 to the schedule's first value, then the schedule; fewer than the run's steps [default: 0]", "N");
+        var steps = TrainingArguments.Text("--steps", "optimizer steps [default: 1000]", "N");
+        var epochs = TrainingArguments.Text("--epochs", "passes over the training set (instead of --steps)", "E");
+        var evalEvery = TrainingArguments.Text("--eval-every", "steps between evaluations (metrics rows) [default: 100]", "N");
+        var checkpointEvery = TrainingArguments.Text("--checkpoint-every", "steps between checkpoints [default: 1000]", "N");
+        var outDir = TrainingArguments.Text("--out", "output directory (created)", "DIR");
+        var resume = TrainingArguments.Text("--resume", "continue the run in DIR from its last checkpoint (give --steps or --epochs to extend it)", "DIR");
+        var format = TrainingArguments.Choice("--format", "what to print at the end on stdout", "text", "text", "json");
         var plot = new Option<bool>("--plot") { Description = "draw the loss, accuracy and learning-rate curves into DIR/curves.png at the end (as descent plot DIR)" };
-        var accumulate = Text("--accumulate", "minibatches whose mean gradient makes one update (gradient accumulation); --steps counts updates [default: 1]", "K");
-        var lookahead = Text("--lookahead", "Lookahead around the optimizer: every K updates the slow weights step towards the fast ones [default: off]", "K");
-        var lookaheadAlpha = Text("--lookahead-alpha", "Lookahead's slow step size [default: 0.5]", "A");
-        var ema = Text("--ema", "evaluate and export an exponential moving average of the weights with this decay, e.g. 0.999 [default: off]", "DECAY");
+        var accumulate = TrainingArguments.Text("--accumulate", "minibatches whose mean gradient makes one update (gradient accumulation); --steps counts updates [default: 1]", "K");
+        var lookahead = TrainingArguments.Text("--lookahead", "Lookahead around the optimizer: every K updates the slow weights step towards the fast ones [default: off]", "K");
+        var lookaheadAlpha = TrainingArguments.Text("--lookahead-alpha", "Lookahead's slow step size [default: 0.5]", "A");
+        var ema = TrainingArguments.Text("--ema", "evaluate and export an exponential moving average of the weights with this decay, e.g. 0.999 [default: off]", "DECAY");
         var emaWarmup = new Option<bool>("--ema-warmup") { Description = "warm the EMA decay up as min(decay, (1 + n) / (10 + n))" };
-        var swaStart = Text("--swa-start", "evaluate and export the equal average of the weights after every update past N (stochastic weight averaging) [default: off]", "N");
-        var hyper = new OptimizerArguments();
+        var swaStart = TrainingArguments.Text("--swa-start", "evaluate and export the equal average of the weights after every update past N (stochastic weight averaging) [default: off]", "N");
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
             "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
-            string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax))
-        {
-            data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, adamwLr, schedule, warmup, batch, dropLast,
-            steps, epochs, clipNorm, clipValue, seed, evalEvery, checkpointEvery, outDir, resume, format, plot,
-            accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart,
-        };
-        foreach (var o in hyper.Options) command.Add(o);
-        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, adamwLr, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery, accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
+            string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax));
+        var own = new Option[] { schedule, warmup };
+        var length = new Option[] { steps, epochs };
+        var intervals = new Option[] { evalEvery, checkpointEvery };
+        var wrappers = new Option[] { accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
+        foreach (var o in training.Model.Concat(own).Concat(training.Steps.Take(2)).Concat(length).Concat(training.Steps.Skip(2)).Concat(intervals)
+            .Concat(wrappers).Concat([outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
+        var settings = training.Model.Concat(own).Concat(training.Steps).Concat(intervals).Concat(wrappers).ToArray();
 
         command.SetAction(parsed =>
         {
@@ -68,71 +46,37 @@ internal static class TrainCommand
             string? resumeDir = parsed.GetValue(resume);
             string? dir = parsed.GetValue(outDir);
             if (Given(steps) && Given(epochs)) throw new UsageException("Give --steps or --epochs, not both.");
-            if (Given(model) && (Given(hidden) || Given(activation))) throw new UsageException("--model describes the whole network; give it without --hidden and --activation.");
             TrainingConfig config;
             if (resumeDir is not null)
             {
-                var extra = settings.Concat(hyper.Options).Where(Given).Select(o => o.Name).ToList();
+                var extra = settings.Concat(training.Hyperparameters.Options).Where(Given).Select(o => o.Name).ToList();
                 if (extra.Count > 0 || dir is not null)
                     throw new UsageException($"--resume continues a run with the settings in its config.json; only --steps or --epochs may be given with it (got {string.Join(", ", extra.Concat(dir is null ? [] : ["--out"]))}).");
                 config = Trainer.LoadConfig(resumeDir);
-                if (Given(steps)) config = config with { Steps = Long(parsed.GetValue(steps)!, "--steps", 1), Epochs = 0 };
-                if (Given(epochs)) config = config with { Epochs = Long(parsed.GetValue(epochs)!, "--epochs", 1) };
+                if (Given(steps)) config = config with { Steps = TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1), Epochs = 0 };
+                if (Given(epochs)) config = config with { Epochs = TrainingArguments.Long(parsed.GetValue(epochs)!, "--epochs", 1) };
                 dir = Paths.OutputDirectory(resumeDir, "--resume");
             }
             else
             {
                 if (dir is null) throw new UsageException("Say where to write the run: --out DIR (or --resume DIR to continue one).");
-                string dataName = Given(data) || !Given(csvFile) ? parsed.GetValue(data)! : "csv";   // --csv FILE alone means --data csv
-                RejectIgnored(dataName, Given, csvFile, dataDir, [n, noise, flip, stretch]);
-                if (parsed.GetValue(hidden) is { } hs && string.IsNullOrWhiteSpace(hs) && Given(activation))
-                    throw new UsageException("--activation has no effect on a linear model (--hidden= gives no hidden layer); drop --activation or give hidden widths.");
                 if (Given(lookaheadAlpha) && !Given(lookahead)) throw new UsageException("--lookahead-alpha has no effect without --lookahead K.");
                 if (Given(emaWarmup) && !Given(ema)) throw new UsageException("--ema-warmup has no effect without --ema DECAY.");
                 if (Given(ema) && Given(swaStart)) throw new UsageException("Choose one weight average: --ema or --swa-start, not both.");
-                string optimizerName = parsed.GetValue(optimizer)!;
-                var options = hyper.Read(parsed, optimizerName);
-                if (Given(adamwLr) && optimizerName != "muon")
-                    throw new UsageException($"--adamw-lr sets the AdamW beside Muon and applies to --optimizer muon only; {optimizerName}'s learning rate is --lr.");
-                var defaults = Descent.Optim.Optimizers.DefaultOptions(optimizerName);
-                var hyperparameters = options.Hyperparameters.Where(h => h.Get(options) != h.Get(defaults)).ToDictionary(h => h.Name, h => h.Get(options));
-                long total = Given(steps) ? Long(parsed.GetValue(steps)!, "--steps", 1) : 1000;
-                var (sx, sy) = parsed.GetValue(stretch) is { } s ? Numbers.Point(s, "--stretch") : (1.0, 1.0);
-                config = new TrainingConfig
+                config = training.Read(parsed) with
                 {
-                    Data = dataName,
-                    DataDir = parsed.GetValue(dataDir) is { } dd ? Paths.InputDirectory(dd, "--data-dir") : null,
-                    Csv = parsed.GetValue(csvFile) is { } cf ? Paths.InputFile(cf, "--csv") : null,
-                    N = parsed.GetValue(n) is { } nn ? Numbers.Whole(nn, "--n", 2, 10_000_000) : 500,
-                    Noise = parsed.GetValue(noise) is { } nz ? Numbers.Real(nz, "--noise") : 0.1,
-                    Flip = parsed.GetValue(flip) is { } f ? Numbers.Real(f, "--flip") : 0,
-                    StretchX = sx,
-                    StretchY = sy,
-                    Hidden = parsed.GetValue(hidden) is { } h ? Widths(h) : [64, 64],
-                    Model = parsed.GetValue(model),
-                    Activation = parsed.GetValue(activation)!,
-                    Loss = parsed.GetValue(loss)!,
-                    Init = parsed.GetValue(init)!,
-                    Optimizer = optimizerName,
-                    Hyperparameters = hyperparameters,
-                    AdamWLr = parsed.GetValue(adamwLr) is { } al ? Numbers.Real(al, "--adamw-lr") : null,
                     Schedule = parsed.GetValue(schedule) ?? "constant",
-                    Warmup = parsed.GetValue(warmup) is { } w ? Long(w, "--warmup", 0) : 0,
-                    Batch = parsed.GetValue(batch) is { } b ? Numbers.Whole(b, "--batch", 1, int.MaxValue) : 32,
-                    DropLast = parsed.GetValue(dropLast),
-                    Steps = total,
-                    Epochs = Given(epochs) ? Long(parsed.GetValue(epochs)!, "--epochs", 1) : 0,
-                    ClipNorm = parsed.GetValue(clipNorm) is { } cn ? Numbers.Real(cn, "--clip-norm") : 0,
-                    ClipValue = parsed.GetValue(clipValue) is { } cv ? Numbers.Real(cv, "--clip-value") : 0,
-                    Seed = parsed.GetValue(seed) is { } sd ? (ulong)Long(sd, "--seed", 0) : 0,
-                    EvalEvery = parsed.GetValue(evalEvery) is { } ee ? Long(ee, "--eval-every", 1) : 100,
-                    CheckpointEvery = parsed.GetValue(checkpointEvery) is { } ce ? Long(ce, "--checkpoint-every", 1) : 1000,
+                    Warmup = parsed.GetValue(warmup) is { } w ? TrainingArguments.Long(w, "--warmup", 0) : 0,
+                    Steps = Given(steps) ? TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1) : 1000,
+                    Epochs = Given(epochs) ? TrainingArguments.Long(parsed.GetValue(epochs)!, "--epochs", 1) : 0,
+                    EvalEvery = parsed.GetValue(evalEvery) is { } ee ? TrainingArguments.Long(ee, "--eval-every", 1) : 100,
+                    CheckpointEvery = parsed.GetValue(checkpointEvery) is { } ce ? TrainingArguments.Long(ce, "--checkpoint-every", 1) : 1000,
                     Accumulate = parsed.GetValue(accumulate) is { } ac ? Numbers.Whole(ac, "--accumulate", 1, 1_000_000) : 1,
                     LookaheadK = parsed.GetValue(lookahead) is { } la ? Numbers.Whole(la, "--lookahead", 1, 1_000_000) : 0,
                     LookaheadAlpha = parsed.GetValue(lookaheadAlpha) is { } lk ? Numbers.Real(lk, "--lookahead-alpha") : 0.5,
                     Ema = parsed.GetValue(ema) is { } em ? Numbers.Real(em, "--ema") : 0,
                     EmaWarmup = parsed.GetValue(emaWarmup),
-                    SwaStart = parsed.GetValue(swaStart) is { } ss ? Long(ss, "--swa-start", 0) : -1,
+                    SwaStart = parsed.GetValue(swaStart) is { } ss ? TrainingArguments.Long(ss, "--swa-start", 0) : -1,
                 };
                 if (Directory.Exists(dir) && File.Exists(Path.Combine(dir, "config.json")))
                     throw new UsageException($"{dir} already holds a run; continue it with --resume {dir} or choose another --out.");
@@ -140,7 +84,7 @@ internal static class TrainCommand
 
             var trainer = new Trainer(config);
             long totalSteps = trainer.TotalSteps;
-            if (resumeDir is null && Given(batch) && config.Batch > trainer.Train.Count)
+            if (resumeDir is null && training.BatchGiven(parsed) && config.Batch > trainer.Train.Count)
                 throw new UsageException($"--batch {config.Batch} is larger than the training set ({trainer.Train.Count} examples); use --batch {trainer.Train.Count} for full-batch training.");
             long from = 0;
             if (resumeDir is not null)
@@ -179,39 +123,5 @@ internal static class TrainCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Rejects options the chosen data set does not read, naming the data set they belong to.</summary>
-    private static void RejectIgnored(string data, Func<Option, bool> given, Option csv, Option dataDir, Option[] moonsOnly)
-    {
-        if (data != "csv" && given(csv))
-            throw new UsageException($"--csv is read only with --data csv, not --data {data}; add --data csv or drop --csv.");
-        if (data is not ("mnist" or "fashion-mnist") && given(dataDir))
-            throw new UsageException($"--data-dir is read only with --data mnist or fashion-mnist, not --data {data}; drop it{(data == "csv" ? " (--csv names the file)" : "")}.");
-        if (data != "moons" && moonsOnly.FirstOrDefault(given) is { } o)
-            throw new UsageException($"{o.Name} shapes the moons data and has no effect on --data {data}; drop {o.Name}.");
-    }
-
-    private static Option<string> Text(string name, string description, string helpName) =>
-        new(name) { Description = description, HelpName = helpName };
-
-    private static Option<string> Choice(string name, string description, string fallback, params string[] values)
-    {
-        var o = new Option<string>(name) { Description = description, DefaultValueFactory = _ => fallback, HelpName = string.Join('|', values) };
-        o.AcceptOnlyFromAmong(values);
-        return o;
-    }
-
-    private static long Long(string text, string option, long min)
-    {
-        if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= min) return v;
-        throw new UsageException($"Invalid {option} value '{text}': expected a whole number >= {min}.");
-    }
-
-    private static int[] Widths(string text)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return [];
-        return [.. text.Split(',').Select(w => int.TryParse(w.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 1 ? v
-            : throw new UsageException($"Invalid --hidden value '{text}': expected widths >= 1 separated by commas, e.g. 64,64 (or --hidden= for none)."))];
     }
 }

@@ -12,15 +12,15 @@ namespace Descent.Lab;
 public static class Report
 {
     /// <summary>Writes both files for the experiments that ran.</summary>
-    public static void Write(Lab lab, IReadOnlyList<Experiment> experiments, TimeSpan elapsed)
+    public static void Write(Workbench bench, IReadOnlyList<Experiment> experiments, TimeSpan elapsed)
     {
-        var failed = lab.Failures.ToDictionary(f => f.Experiment, f => f.Reason);
-        var claims = lab.Claims.Where(c => !failed.ContainsKey(c.Experiment)).OrderBy(c => Order(experiments, c.Experiment)).ToList();
-        var measurements = lab.Measurements.Where(m => !failed.ContainsKey(m.Experiment)).OrderBy(m => Order(experiments, m.Experiment)).ToList();
-        string header = $"Scale: {lab.Scale.ToString().ToLowerInvariant()}; {experiments.Count} experiment(s); {lab.Seeds} seed(s); " +
+        var failed = bench.Failures.ToDictionary(f => f.Experiment, f => f.Reason);
+        var claims = bench.Claims.Where(c => !failed.ContainsKey(c.Experiment)).OrderBy(c => Order(experiments, c.Experiment)).ToList();
+        var measurements = bench.Measurements.Where(m => !failed.ContainsKey(m.Experiment)).OrderBy(m => Order(experiments, m.Experiment)).ToList();
+        string header = $"Scale: {bench.Scale.ToString().ToLowerInvariant()}; {experiments.Count} experiment(s); {bench.Seeds} seed(s); " +
             $"{elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} core(s), {Machine.Describe()}.";
-        string spread = lab.Seeds > 1
-            ? $"Values are medians over {lab.Seeds} seeds with the range [min, max]; a claim holds only if its criterion holds in every seed."
+        string spread = bench.Seeds > 1
+            ? $"Values are medians over {bench.Seeds} seeds with the range [min, max]; a claim holds only if its criterion holds in every seed."
             : "One seed (`--seeds N` repeats the stochastic experiments and judges each claim on every seed).";
 
         var md = new StringBuilder();
@@ -30,7 +30,7 @@ public static class Report
         if (failed.Count > 0)
         {
             md.AppendLine("## Failed").AppendLine();
-            foreach (var f in lab.Failures) md.AppendLine($"- **{f.Experiment}**: {f.Reason}");
+            foreach (var f in bench.Failures) md.AppendLine($"- **{f.Experiment}**: {f.Reason}");
             md.AppendLine();
         }
         md.AppendLine($"## Claims: {claims.Count(c => c.Held)} of {claims.Count} held").AppendLine();
@@ -42,7 +42,7 @@ public static class Report
         md.AppendLine("| experiment | measure | value |");
         md.AppendLine("|---|---|---|");
         foreach (var m in measurements) md.AppendLine($"| {m.Experiment} | {Cell(m.Measure)} | {Cell(m.Value)} |");
-        Atomic.WriteText(Path.Combine(lab.OutDir, "summary.md"), md.ToString());
+        Atomic.WriteText(Path.Combine(bench.OutDir, "summary.md"), md.ToString());
 
         var html = new StringBuilder();
         html.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Descent: reproduction report</title><style>");
@@ -75,11 +75,11 @@ public static class Report
                 foreach (var m in numbers) html.AppendLine($"<tr><td>{E(m.Measure)}</td><td>{E(m.Value)}</td></tr>");
                 html.AppendLine("</table>");
             }
-            foreach (var f in lab.Figures.Where(f => f.Experiment == e.Name))
+            foreach (var f in bench.Figures.Where(f => f.Experiment == e.Name))
                 html.AppendLine($"<figure><img alt=\"{E(f.Caption)}\" src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(f.PngPath))}\"><figcaption>{E(f.Caption)} (<code>figures/{f.Name}.png</code>, <code>.svg</code>)</figcaption></figure>");
         }
         html.AppendLine("</body></html>");
-        Atomic.WriteText(Path.Combine(lab.OutDir, "report.html"), html.ToString());
+        Atomic.WriteText(Path.Combine(bench.OutDir, "report.html"), html.ToString());
     }
 
     private static int Order(IReadOnlyList<Experiment> experiments, string name)

@@ -18,6 +18,8 @@ public static class Reproduction
         new OptimizerComparison(),
         new SchedulesAndDecay(),
         new Saddle(),
+        new CnnOptimizerComparison(),
+        new CnnLrSensitivity(),
     ];
 
     /// <summary>The experiments called <paramref name="names"/> (all when none are named), or an error naming the unknown one.</summary>
@@ -27,28 +29,28 @@ public static class Reproduction
 
     /// <summary>
     /// Runs the named experiments (all when none are named) and writes the report. An experiment that fails
-    /// is recorded in <see cref="Lab.Failures"/> and the others still run; the report says which failed and why.
+    /// is recorded in <see cref="Workbench.Failures"/> and the others still run; the report says which failed and why.
     /// </summary>
-    public static Lab Run(IReadOnlyList<string> names, Lab lab)
+    public static Workbench Run(IReadOnlyList<string> names, Workbench bench)
     {
         var chosen = Choose(names);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < chosen.Count; i++)
         {
-            lab.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name}");
+            bench.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name}");
             var one = Stopwatch.StartNew();
             try
             {
-                chosen[i].Run(lab);
-                lab.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} done in {one.Elapsed.TotalSeconds:F1} s");
+                chosen[i].Run(bench);
+                bench.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} done in {one.Elapsed.TotalSeconds:F1} s");
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                lab.Fail(chosen[i], e);
-                lab.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} FAILED after {one.Elapsed.TotalSeconds:F1} s: {lab.Failures[^1].Reason}");
+                bench.Fail(chosen[i], e);
+                bench.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} FAILED after {one.Elapsed.TotalSeconds:F1} s: {bench.Failures[^1].Reason}");
             }
         }
-        Report.Write(lab, chosen, clock.Elapsed);
-        return lab;
+        Report.Write(bench, chosen, clock.Elapsed);
+        return bench;
     }
 }

@@ -52,10 +52,10 @@ public sealed class CliOutputTests : IDisposable
     [Fact]
     public void An_unknown_command_is_an_error_even_with_help()
     {
-        var (code, output, err) = CliRunner.Run("lr-find", "--help");
+        var (code, output, err) = CliRunner.Run("lr-search", "--help");
         Assert.Equal(2, code);
         Assert.Equal("", output);
-        Assert.Contains("Unknown command 'lr-find'", err);
+        Assert.Contains("Unknown command 'lr-search'", err);
         (code, output, err) = CliRunner.Run("train", "extra", "--help");
         Assert.Equal(2, code);
         Assert.Contains("'extra'", err);

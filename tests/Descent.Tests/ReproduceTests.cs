@@ -44,10 +44,36 @@ public sealed class ReproduceTests : IDisposable
     [Fact]
     public void Parallel_runs_give_the_same_results_as_serial_runs()
     {
-        var serial = Reproduction.Run(["noisy-moons-batch-size", "stretched-moons-momentum"], new Lab.Lab(Path.Combine(_dir, "serial"), Scale.Quick, threads: 1));
-        var parallel = Reproduction.Run(["noisy-moons-batch-size", "stretched-moons-momentum"], new Lab.Lab(Path.Combine(_dir, "parallel"), Scale.Quick, threads: 4));
+        var serial = Reproduction.Run(["noisy-moons-batch-size", "stretched-moons-momentum"], new Workbench(Path.Combine(_dir, "serial"), Scale.Quick, threads: 1));
+        var parallel = Reproduction.Run(["noisy-moons-batch-size", "stretched-moons-momentum"], new Workbench(Path.Combine(_dir, "parallel"), Scale.Quick, threads: 4));
         var timing = (Claim c) => c.Measure.Contains("wall time");
         Assert.Equal(serial.Claims.Where(c => !timing(c)).Select(c => c.Value), parallel.Claims.Where(c => !timing(c)).Select(c => c.Value));
+    }
+
+    [Fact]
+    public void Experiments_that_need_the_same_networks_share_one_training_through_the_bench()
+    {
+        var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var bench = Reproduction.Run(["sharpness", "noisy-moons-batch-size"], new Workbench(Path.Combine(_dir, "shared"), Scale.Quick, messages.Enqueue));
+        Assert.Empty(bench.Failures);
+        Assert.Single(messages, m => m.Contains("training 4 networks"));
+        Assert.Contains(bench.Claims, c => c.Experiment == "sharpness");
+        Assert.Contains(bench.Claims, c => c.Experiment == "noisy-moons-batch-size");
+    }
+
+    [Fact]
+    public void A_cnn_run_is_trained_once_per_bench_and_stops_when_its_loss_explodes()
+    {
+        var bench = new Workbench(Path.Combine(_dir, "cnn"), Scale.Quick);
+        var settings = new Descent.Lab.Experiments.CnnRuns.Setting[] { new("mnist", "adam", 1e-3, 0), new("mnist", "sgd", 10, 0) };
+        var first = Descent.Lab.Experiments.CnnRuns.Of(bench, settings);
+        var again = Descent.Lab.Experiments.CnnRuns.Of(bench, settings.Reverse().ToArray());
+        Assert.Same(first[0], again[1]);
+        Assert.Same(first[1], again[0]);
+        Assert.Equal(0, first[0].DivergedAt);
+        Assert.Equal(6, first[0].Steps[^1]);
+        Assert.InRange(first[1].DivergedAt, 1, 5);   // SGD at lr 10 with momentum 0.9 explodes within the 6 quick steps
+        Assert.True(first[1].Steps.Length == 0 || first[1].Steps[^1] < first[1].DivergedAt);
     }
 
     [Theory]
@@ -55,10 +81,10 @@ public sealed class ReproduceTests : IDisposable
     [InlineData(3)]
     public void Runs_start_costliest_first_and_return_in_input_order(int threads)
     {
-        var lab = new Lab.Lab(Path.Combine(_dir, "order"), Scale.Quick, threads: threads);
+        var bench = new Workbench(Path.Combine(_dir, "order"), Scale.Quick, threads: threads);
         var started = new System.Collections.Concurrent.ConcurrentQueue<int>();
         int[] items = [3, 50, 7, 20, 1];
-        var results = lab.RunAll(items, i =>
+        var results = bench.RunAll(items, i =>
         {
             started.Enqueue(i);
             return i * 10;
@@ -82,9 +108,9 @@ public sealed class ReproduceTests : IDisposable
     [Fact]
     public void Every_claim_states_a_threshold_and_is_judged_yes_or_no()
     {
-        var lab = Reproduction.Run([], new Lab.Lab(Path.Combine(_dir, "claims"), Scale.Quick));
-        Assert.NotEmpty(lab.Claims);
-        foreach (var c in lab.Claims)
+        var bench = Reproduction.Run([], new Workbench(Path.Combine(_dir, "claims"), Scale.Quick));
+        Assert.NotEmpty(bench.Claims);
+        foreach (var c in bench.Claims)
         {
             Assert.False(string.IsNullOrWhiteSpace(c.Published), $"{c.Experiment}: a claim without its published statement");
             Assert.False(string.IsNullOrWhiteSpace(c.Criterion), $"{c.Experiment}: '{c.Published}' has no threshold");
@@ -93,21 +119,21 @@ public sealed class ReproduceTests : IDisposable
         string summary = File.ReadAllText(Path.Combine(_dir, "claims", "summary.md"));
         var claimRows = summary.Split('\n').SkipWhile(l => !l.StartsWith("## Claims")).TakeWhile(l => !l.StartsWith("## Measurements"))
             .Where(l => l.StartsWith("| ") && !l.StartsWith("| experiment")).ToList();
-        Assert.Equal(lab.Claims.Count, claimRows.Count);
+        Assert.Equal(bench.Claims.Count, claimRows.Count);
         Assert.All(claimRows, row => Assert.Matches(@"\| (yes|\*\*no\*\*) \|$", row.TrimEnd()));
     }
 
     [Fact]
     public void A_claim_holds_only_if_it_holds_in_every_seed()
     {
-        var lab = new Lab.Lab(Path.Combine(_dir, "seeded"), Scale.Quick, seeds: 3);
+        var bench = new Workbench(Path.Combine(_dir, "seeded"), Scale.Quick, seeds: 3);
         var experiment = Reproduction.All[0];
-        lab.Claim(experiment, "published", "all above 2", [3, 4, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
-        lab.Claim(experiment, "published", "one below 2", [3, 1, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
-        lab.Claim(experiment, "published", "a NaN", [3, double.NaN, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
-        Assert.Equal([true, false, false], lab.Claims.Select(c => c.Held));
-        Assert.Equal("4 [3, 5]", lab.Claims[0].Value);   // median [min, max]
-        Assert.Equal("3 [1, 5]", lab.Claims[1].Value);
+        bench.Claim(experiment, "published", "all above 2", [3, 4, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
+        bench.Claim(experiment, "published", "one below 2", [3, 1, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
+        bench.Claim(experiment, "published", "a NaN", [3, double.NaN, 5], v => v.ToString(System.Globalization.CultureInfo.InvariantCulture), "above 2 in every seed", v => v > 2);
+        Assert.Equal([true, false, false], bench.Claims.Select(c => c.Held));
+        Assert.Equal("4 [3, 5]", bench.Claims[0].Value);   // median [min, max]
+        Assert.Equal("3 [1, 5]", bench.Claims[1].Value);
     }
 
     [Fact]
@@ -175,7 +201,7 @@ public sealed class ReproduceTests : IDisposable
     [Fact]
     public void Rosenbrock_picks_each_rate_by_the_worst_distance_over_the_last_tenth_of_the_updates()
     {
-        var lab = Reproduction.Run(["rosenbrock"], new Lab.Lab(Path.Combine(_dir, "rosen"), Scale.Quick));
+        var bench = Reproduction.Run(["rosenbrock"], new Workbench(Path.Combine(_dir, "rosen"), Scale.Quick));
         const int steps = 400;
         var f = Descent.Landscapes.Landscape.Get("rosenbrock");
         double[] grid = [.. Enumerable.Range(0, 17).Select(k => Math.Pow(10, -5 + k * 0.25))];
@@ -191,7 +217,7 @@ public sealed class ReproduceTests : IDisposable
         foreach (var (label, optimizer, set) in new (string, string, Action<Descent.Optim.OptimizerOptions>)[] { ("SGD", "sgd", _ => { }), ("Lion", "lion", _ => { }), ("Adam", "adam", _ => { }) })
         {
             var expected = grid.Select(lr => Tail(optimizer, set, lr)).Min();
-            var row = lab.Measurements.Single(m => m.Measure.StartsWith(label + ":", StringComparison.Ordinal));
+            var row = bench.Measurements.Single(m => m.Measure.StartsWith(label + ":", StringComparison.Ordinal));
             Assert.StartsWith(Numbers.Format(expected) + " (", row.Value);
         }
     }

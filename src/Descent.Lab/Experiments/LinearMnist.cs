@@ -5,7 +5,7 @@ using ScottPlot;
 namespace Descent.Lab.Experiments;
 
 /// <summary>SGD and Adam train the same linear MNIST classifier to different solutions.</summary>
-public sealed class LinearMnist : Experiment
+public sealed class LinearMnist : Experiment<LinearMnist.Results>
 {
     /// <inheritdoc/>
     public override string Name => "linear-mnist-sgd-vs-adam";
@@ -20,16 +20,22 @@ public sealed class LinearMnist : Experiment
         "and the weights differ: SGD's look like digit templates, Adam's like grey blobs. Here the template likeness is measured as the correlation " +
         "between each class's weight image and that class's mean training image.";
 
+    private static readonly string[] Labels = ["SGD", "Adam"];
+
+    /// <summary>The trained classifiers and how much each one's weights look like its class's mean image.</summary>
+    /// <param name="Runs">The runs, <c>[seed][SGD, Adam]</c>.</param>
+    /// <param name="Likeness">Mean correlation of each class's weight image with its class's mean training image, <c>[seed][SGD, Adam]</c>.</param>
+    public sealed record Results(Classifiers.Run[][] Runs, double[][] Likeness);
+
     /// <inheritdoc/>
-    public override void Run(Lab lab)
+    public override Results Compute(Workbench bench)
     {
-        int epochs = lab.Pick(1, 200, 500);
+        int epochs = bench.Pick(1, 200, 500);
         string[] optimizers = ["sgd", "adam"];
-        string[] labels = ["SGD", "Adam"];
-        var configs = Enumerable.Range(0, lab.Seeds).SelectMany(seed => optimizers.Select(o => new TrainingConfig
+        var configs = Enumerable.Range(0, bench.Seeds).SelectMany(seed => optimizers.Select(o => new TrainingConfig
         {
             Data = "mnist",
-            DataDir = lab.MnistDir,
+            DataDir = bench.MnistDir,
             Hidden = [],
             Loss = "cross-entropy",
             Optimizer = o,
@@ -39,51 +45,54 @@ public sealed class LinearMnist : Experiment
             Epochs = epochs,
             Seed = 2 + (ulong)seed,
         })).ToArray();
-        lab.Say($"{Name}: {configs.Length} runs of {epochs} epochs on {(lab.MnistDir is null ? "the embedded 10,000 digits" : lab.MnistDir)}");
-        var runs = lab.RunAll(configs, c => Classifiers.Train(c, 40)).Chunk(2).ToArray();   // [seed][SGD, Adam]
+        bench.Say($"{Name}: {configs.Length} runs of {epochs} epochs on {(bench.MnistDir is null ? "the embedded 10,000 digits" : bench.MnistDir)}");
+        var runs = bench.RunAll(configs, c => Classifiers.Train(c, 40)).Chunk(2).ToArray();   // [seed][SGD, Adam]
 
+        var means = ClassMeans(runs[0][0].Trainer.Train);
+        var likeness = runs.Select(seed => seed.Select(r => Enumerable.Range(0, 10).Sum(digit => Correlation(r.Trainer.Model.Parameters[0].Value.Span.Slice(digit * 784, 784), means[digit]) / 10)).ToArray()).ToArray();
+        return new Results(runs, likeness);
+    }
+
+    /// <inheritdoc/>
+    public override void Draw(Workbench bench, Results data)
+    {
+        var runs = data.Runs;
         var loss = Figures.New("Linear MNIST classifier: training loss", "step", "cross-entropy");
         for (int i = 0; i < 2; i++)
-            Figures.SeedCurves(loss, runs[0][i].Steps, [.. runs.Select(r => r[i].TrainLoss)], Figures.Palette[i], labels[i], Math.Log10);
+            Figures.SeedCurves(loss, runs[0][i].Steps, [.. runs.Select(r => r[i].TrainLoss)], Figures.Palette[i], Labels[i], Math.Log10);
         Figures.LogY(loss);
         loss.ShowLegend(Alignment.UpperRight);
-        lab.Add(this, "mnist-linear-loss", "Training loss (whole training set) of SGD and Adam with the same schedule" +
-            (lab.Seeds > 1 ? $"; median over {lab.Seeds} seeds, range as a band." : "."), loss);
+        bench.Add(this, "mnist-linear-loss", "Training loss (whole training set) of SGD and Adam with the same schedule" +
+            (bench.Seeds > 1 ? $"; median over {bench.Seeds} seeds, range as a band." : "."), loss);
 
-        var train = runs[0][0].Trainer.Train;
-        var means = ClassMeans(train);
         var weights = Figures.New("Each class's weights as a 28x28 image", "class", "");
-        var likeness = runs.Select(seed => new double[2]).ToArray();   // [seed][SGD, Adam]
-        for (int s = 0; s < runs.Length; s++)
-            for (int r = 0; r < 2; r++)
+        for (int r = 0; r < 2; r++)
+        {
+            var w = runs[0][r].Trainer.Model.Parameters[0].Value.Span;
+            for (int digit = 0; digit < 10; digit++)
             {
-                var w = runs[s][r].Trainer.Model.Parameters[0].Value.Span;
-                for (int digit = 0; digit < 10; digit++)
-                {
-                    var row = w.Slice(digit * 784, 784);
-                    likeness[s][r] += Correlation(row, means[digit]) / 10;
-                    if (s > 0) continue;
-                    var image = new double[28, 28];
-                    double max = 0;
-                    for (int k = 0; k < 784; k++) max = Math.Max(max, Math.Abs(row[k]));
-                    for (int k = 0; k < 784; k++) image[k / 28, k % 28] = row[k] / max;
-                    var heat = weights.Add.Heatmap(image);
-                    heat.Colormap = new ScottPlot.Colormaps.Grayscale();
-                    heat.ManualRange = new ScottPlot.Range(-1, 1);
-                    heat.Extent = new CoordinateRect(digit * 30, digit * 30 + 28, (1 - r) * 30, (1 - r) * 30 + 28);
-                }
+                var row = w.Slice(digit * 784, 784);
+                var image = new double[28, 28];
+                double max = 0;
+                for (int k = 0; k < 784; k++) max = Math.Max(max, Math.Abs(row[k]));
+                for (int k = 0; k < 784; k++) image[k / 28, k % 28] = row[k] / max;
+                var heat = weights.Add.Heatmap(image);
+                heat.Colormap = new ScottPlot.Colormaps.Grayscale();
+                heat.ManualRange = new ScottPlot.Range(-1, 1);
+                heat.Extent = new CoordinateRect(digit * 30, digit * 30 + 28, (1 - r) * 30, (1 - r) * 30 + 28);
             }
+        }
         weights.HideGrid();
         weights.Axes.Bottom.SetTicks([.. Enumerable.Range(0, 10).Select(d => d * 30 + 14.0)], [.. Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         weights.Axes.Left.SetTicks([44, 14], ["SGD", "Adam"]);
         weights.Axes.SetLimits(-1, 299, -1, 59);
-        lab.Add(this, "mnist-linear-weights", "Each class's 784 weights drawn as an image, SGD in the top row and Adam in the bottom row (first seed; scaled to the largest magnitude: white positive, black negative).", weights, 1000, 330);
+        bench.Add(this, "mnist-linear-weights", "Each class's 784 weights drawn as an image, SGD in the top row and Adam in the bottom row (first seed; scaled to the largest magnitude: white positive, black negative).", weights, 1000, 330);
 
         var accuracy = runs.Select(seed => seed.Select(r => r.TestAccuracy).ToArray()).ToArray();
         var bars = Figures.New("Test accuracy", "", "accuracy");
         var spreads = Enumerable.Range(0, 2).Select(i => Spread.Of(accuracy.Select(a => a[i]))).ToArray();
         bars.Add.Bars(spreads.Select(v => v.Median).ToArray());
-        if (lab.Seeds > 1)
+        if (bench.Seeds > 1)
             for (int i = 0; i < 2; i++)
             {
                 var range = bars.Add.Line(i, spreads[i].Min, i, spreads[i].Max);
@@ -97,19 +106,25 @@ public sealed class LinearMnist : Experiment
             text.LabelFontColor = Colors.White;
             text.LabelAlignment = Alignment.MiddleCenter;
         }
-        bars.Axes.Bottom.SetTicks([0, 1], labels);
+        bars.Axes.Bottom.SetTicks([0, 1], Labels);
         bars.Axes.SetLimitsY(0, 1);
-        lab.Add(this, "mnist-linear-accuracy", $"Test accuracy on {runs[0][0].Trainer.Test.Count} held-out digits (the axis starts at 0" +
-            (lab.Seeds > 1 ? $"; median over {lab.Seeds} seeds, whiskers their range)." : ")."), bars, 500, 420);
+        bench.Add(this, "mnist-linear-accuracy", $"Test accuracy on {runs[0][0].Trainer.Test.Count} held-out digits (the axis starts at 0" +
+            (bench.Seeds > 1 ? $"; median over {bench.Seeds} seeds, whiskers their range)." : ")."), bars, 500, 420);
+    }
 
-        string data = lab.MnistDir is null ? "embedded digits" : "full MNIST";
-        lab.Claim(this, "equal test accuracy (0.9226 SGD, 0.9224 Adam on full MNIST)", $"test accuracy ({data}), SGD minus Adam",
+    /// <inheritdoc/>
+    public override void Judge(Workbench bench, Results data)
+    {
+        var (runs, likeness) = (data.Runs, data.Likeness);
+        var accuracy = runs.Select(seed => seed.Select(r => r.TestAccuracy).ToArray()).ToArray();
+        string set = bench.MnistDir is null ? "embedded digits" : "full MNIST";
+        bench.Claim(this, "equal test accuracy (0.9226 SGD, 0.9224 Adam on full MNIST)", $"test accuracy ({set}), SGD minus Adam",
             [.. accuracy.Select(a => a[0] - a[1])], Numbers.Points, "within 1 point either way in every seed", v => Math.Abs(v) < 0.01,
             $"{Numbers.Percent(accuracy[0][0])} vs {Numbers.Percent(accuracy[0][1])} in the first seed");
-        lab.Claim(this, "Adam trains to a lower loss", "final training loss, Adam / SGD",
+        bench.Claim(this, "Adam trains to a lower loss", "final training loss, Adam / SGD",
             [.. runs.Select(r => r[1].TrainLoss[^1] / r[0].TrainLoss[^1])], Numbers.Times, "below 0.5x in every seed", v => v < 0.5,
             $"{Numbers.Format(runs[0][1].TrainLoss[^1])} vs {Numbers.Format(runs[0][0].TrainLoss[^1])} in the first seed");
-        lab.Claim(this, "SGD's weights look like digit templates, Adam's like grey blobs", "mean correlation of each weight image with its class's mean image, SGD minus Adam",
+        bench.Claim(this, "SGD's weights look like digit templates, Adam's like grey blobs", "mean correlation of each weight image with its class's mean image, SGD minus Adam",
             [.. likeness.Select(l => l[0] - l[1])], v => Numbers.Format(v), "at least 0.1 in every seed", v => v >= 0.1,
             $"{Numbers.Format(likeness[0][0])} vs {Numbers.Format(likeness[0][1])} in the first seed");
     }

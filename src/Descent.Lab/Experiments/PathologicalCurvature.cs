@@ -5,7 +5,7 @@ using ScottPlot;
 namespace Descent.Lab.Experiments;
 
 /// <summary>SGD, EMA momentum and Adam on tanh(w1)^2 + 0.01|w1| + sigmoid(w2) from (7, 7).</summary>
-public sealed class PathologicalCurvature : Experiment
+public sealed class PathologicalCurvature : Experiment<PathologicalCurvature.Results>
 {
     /// <inheritdoc/>
     public override string Name => "pathological-curvature";
@@ -19,25 +19,35 @@ public sealed class PathologicalCurvature : Experiment
         "From (7, 7), SGD (lr 10) and SGD with moving-average momentum 0.9 (lr 10) take steps set by the steep walls and bounce across the valley, " +
         "while Adam (lr 1) scales each coordinate by its own gradient history and runs down the valley floor.";
 
-    internal static readonly (string Label, string Optimizer, Action<OptimizerOptions> Set)[] Runs =
+    private static readonly (string Label, string Optimizer, Action<OptimizerOptions> Set)[] Runs =
     [
         ("SGD lr 10", "sgd", o => o.LearningRate = 10),
         ("SGD + momentum 0.9 (EMA) lr 10", "sgd", o => { o.LearningRate = 10; o.Set("momentum", 0.9); o.Set("dampening", 0.9); }),
         ("Adam lr 1", "adam", o => o.LearningRate = 1),
     ];
 
+    /// <summary>The three optimizers' paths over 50 and over 1,000 updates.</summary>
+    /// <param name="Walks">The number of updates and the paths, one per optimizer, shortest walk first.</param>
+    public sealed record Results((int Steps, PathPoint[][] Paths)[] Walks);
+
     /// <inheritdoc/>
-    public override void Run(Lab lab)
+    public override Results Compute(Workbench bench)
     {
         var f = Landscape.Get("pathological");
-        foreach (int steps in new[] { 50, 1000 })
+        return new Results([.. new[] { 50, 1000 }.Select(steps => (steps, Runs.Select(r =>
         {
-            var paths = Runs.Select(r =>
-            {
-                var options = Optimizers.DefaultOptions(r.Optimizer);
-                r.Set(options);
-                return Trajectory.Run(f, r.Optimizer, options, (7, 7), steps);
-            }).ToArray();
+            var options = Optimizers.DefaultOptions(r.Optimizer);
+            r.Set(options);
+            return Trajectory.Run(f, r.Optimizer, options, (7, 7), steps);
+        }).ToArray()))]);
+    }
+
+    /// <inheritdoc/>
+    public override void Draw(Workbench bench, Results data)
+    {
+        var f = Landscape.Get("pathological");
+        foreach (var (steps, paths) in data.Walks)
+        {
             double reach = paths.SelectMany(p => p).Max(p => Math.Abs(p.X));
             double yMin = paths.SelectMany(p => p).Min(p => p.Y), yMax = paths.SelectMany(p => p).Max(p => p.Y);
             var bounds = new Bounds(-reach - 0.5, reach + 0.5, yMin - 0.5, yMax + 0.5);
@@ -45,21 +55,24 @@ public sealed class PathologicalCurvature : Experiment
             Figures.Surface(plot, f.Value, bounds, logScale: false);
             for (int i = 0; i < paths.Length; i++) Figures.Path(plot, paths[i], Figures.Palette[i], Runs[i].Label, every: steps > 100 ? 5 : 1);
             plot.ShowLegend(Alignment.LowerRight);
-            lab.Add(this, $"pathological-{steps}", $"Paths of the three optimizers over {steps} updates on the surface (darker is lower).", plot);
+            bench.Add(this, $"pathological-{steps}", $"Paths of the three optimizers over {steps} updates on the surface (darker is lower).", plot);
             if (steps == 50)
-                lab.Add(this, "pathological-3d", "The 50-update paths drawn on a projected (3-D) view of the surface.", Projected(f, paths, bounds));
-            if (steps == 1000)
-            {
-                for (int i = 0; i < paths.Length; i++)
-                    lab.Measure(this, $"loss after 1000 updates, {Runs[i].Label}", $"{Numbers.Format(paths[i][^1].Loss)} at ({Numbers.Format(paths[i][^1].X)}, {Numbers.Format(paths[i][^1].Y)})");
-                double adam = paths[2][^1].Loss, sgd = paths[0][^1].Loss, momentum = paths[1][^1].Loss;
-                double sgdSwing = paths[0].Skip(900).Max(p => Math.Abs(p.X));
-                lab.Measure(this, "SGD: largest |w1| over the last 100 updates (how far it still bounces across the valley)", Numbers.Format(sgdSwing));
-                lab.Claim(this, "SGD and momentum jump across the ravine; Adam runs down its floor and ends lowest", "final loss, Adam / the lower of SGD and momentum",
-                    [adam / Math.Min(sgd, momentum)], Numbers.Times, "below 0.1x (deterministic: one run)", v => v < 0.1,
-                    $"Adam {Numbers.Format(adam)}, SGD {Numbers.Format(sgd)}, momentum {Numbers.Format(momentum)}");
-            }
+                bench.Add(this, "pathological-3d", "The 50-update paths drawn on a projected (3-D) view of the surface.", Projected(f, paths, bounds));
         }
+    }
+
+    /// <inheritdoc/>
+    public override void Judge(Workbench bench, Results data)
+    {
+        var paths = data.Walks.Single(w => w.Steps == 1000).Paths;
+        for (int i = 0; i < paths.Length; i++)
+            bench.Measure(this, $"loss after 1000 updates, {Runs[i].Label}", $"{Numbers.Format(paths[i][^1].Loss)} at ({Numbers.Format(paths[i][^1].X)}, {Numbers.Format(paths[i][^1].Y)})");
+        double adam = paths[2][^1].Loss, sgd = paths[0][^1].Loss, momentum = paths[1][^1].Loss;
+        double sgdSwing = paths[0].Skip(900).Max(p => Math.Abs(p.X));
+        bench.Measure(this, "SGD: largest |w1| over the last 100 updates (how far it still bounces across the valley)", Numbers.Format(sgdSwing));
+        bench.Claim(this, "SGD and momentum jump across the ravine; Adam runs down its floor and ends lowest", "final loss, Adam / the lower of SGD and momentum",
+            [adam / Math.Min(sgd, momentum)], Numbers.Times, "below 0.1x (deterministic: one run)", v => v < 0.1,
+            $"Adam {Numbers.Format(adam)}, SGD {Numbers.Format(sgd)}, momentum {Numbers.Format(momentum)}");
     }
 
     /// <summary>An oblique projection of the surface (a wireframe) with the paths lifted onto it.</summary>

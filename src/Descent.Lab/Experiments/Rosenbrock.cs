@@ -5,7 +5,7 @@ using ScottPlot;
 namespace Descent.Lab.Experiments;
 
 /// <summary>Eight optimizers from (-1.5, 2) down Rosenbrock's curved valley, each at its best learning rate from a grid.</summary>
-public sealed class Rosenbrock : Experiment
+public sealed class Rosenbrock : Experiment<Rosenbrock.Results>
 {
     /// <inheritdoc/>
     public override string Name => "rosenbrock";
@@ -32,13 +32,18 @@ public sealed class Rosenbrock : Experiment
         ("Lion", "lion", _ => { }),
     ];
 
+    /// <summary>Each optimizer's path at its tuned learning rate.</summary>
+    /// <param name="Steps">Updates per path.</param>
+    /// <param name="Tuned">Per optimizer: the path, the learning rate chosen, and the largest distance to (1, 1) over the path's last tenth.</param>
+    public sealed record Results(int Steps, (PathPoint[] Path, double Lr, double Distance)[] Tuned);
+
     /// <inheritdoc/>
-    public override void Run(Lab lab)
+    public override Results Compute(Workbench bench)
     {
         var f = Landscape.Get("rosenbrock");
-        int steps = lab.Pick(400, 3000, 10000);
+        int steps = bench.Pick(400, 3000, 10000);
         double[] grid = [.. Enumerable.Range(0, 17).Select(k => Math.Pow(10, -5 + k * 0.25))];
-        var tuned = lab.RunAll(Runs, run =>
+        var tuned = bench.RunAll(Runs, run =>
         {
             PathPoint[]? best = null;
             double bestLr = 0, bestDistance = double.PositiveInfinity;
@@ -53,7 +58,14 @@ public sealed class Rosenbrock : Experiment
             }
             return (Path: best!, Lr: bestLr, Distance: bestDistance);
         });
+        return new Results(steps, tuned);
+    }
 
+    /// <inheritdoc/>
+    public override void Draw(Workbench bench, Results data)
+    {
+        var f = Landscape.Get("rosenbrock");
+        var (steps, tuned) = (data.Steps, data.Tuned);
         var map = Figures.New($"Rosenbrock: {steps} updates from (-1.5, 2), tuned learning rates", "x", "y");
         Figures.Surface(map, f.Value, new Bounds(-2, 2, -1, 3), logScale: true);
         for (int i = 0; i < Runs.Length; i++) Figures.Path(map, tuned[i].Path, Figures.Palette[i], $"{Runs[i].Label} (lr {Numbers.Format(tuned[i].Lr, 2)})", every: Math.Max(1, steps / 400));
@@ -62,7 +74,7 @@ public sealed class Rosenbrock : Experiment
         star.Color = Colors.Yellow;
         star.Size = 12;
         Figures.LegendOutside(map);
-        lab.Add(this, "rosenbrock-paths", "Paths on log10 of the Rosenbrock function (the yellow dot is the minimum).", map, 1000, 640);
+        bench.Add(this, "rosenbrock-paths", "Paths on log10 of the Rosenbrock function (the yellow dot is the minimum).", map, 1000, 640);
 
         // The distance oscillates by orders of magnitude for some optimizers (Lion's sign steps): each window of
         // updates is drawn as a band from its smallest to its largest distance, with the largest as the line.
@@ -79,15 +91,20 @@ public sealed class Rosenbrock : Experiment
         }
         Figures.LogY(curves);
         Figures.LegendOutside(curves);
-        lab.Add(this, "rosenbrock-distance", $"Euclidean distance to (1, 1) against the update number; over each window of {window} updates the band spans the smallest to the largest distance and the line follows the largest (distances below 1e-16 drawn at 1e-16).", curves, 960, 560);
+        bench.Add(this, "rosenbrock-distance", $"Euclidean distance to (1, 1) against the update number; over each window of {window} updates the band spans the smallest to the largest distance and the line follows the largest (distances below 1e-16 drawn at 1e-16).", curves, 960, 560);
+    }
 
+    /// <inheritdoc/>
+    public override void Judge(Workbench bench, Results data)
+    {
+        var (steps, tuned) = (data.Steps, data.Tuned);
         for (int i = 0; i < Runs.Length; i++)
-            lab.Measure(this, $"{Runs[i].Label}: largest distance to (1, 1) over the last {steps / 10} of {steps} updates (final distance)",
+            bench.Measure(this, $"{Runs[i].Label}: largest distance to (1, 1) over the last {steps / 10} of {steps} updates (final distance)",
                 $"{Numbers.Format(tuned[i].Distance)} ({Numbers.Format(Distance(tuned[i].Path[^1]))}) at lr {Numbers.Format(tuned[i].Lr, 2)}");
         // The claim names momentum and Adam: judge it by the worse of the two, not by the best of all seven.
         int momentum = Array.FindIndex(Runs, r => r.Label == "momentum 0.9"), adam = Array.FindIndex(Runs, r => r.Label == "Adam");
         double sgd = tuned[0].Distance, worse = Math.Max(tuned[momentum].Distance, tuned[adam].Distance);
-        lab.Claim(this, "SGD oscillates and crawls; momentum and Adam find smoother, faster paths", "largest distance over the last tenth of the updates, the worse of momentum and Adam / SGD",
+        bench.Claim(this, "SGD oscillates and crawls; momentum and Adam find smoother, faster paths", "largest distance over the last tenth of the updates, the worse of momentum and Adam / SGD",
             [worse / sgd], Numbers.Times, "below 0.01x (deterministic: one run)", v => v < 0.01,
             $"momentum {Numbers.Format(tuned[momentum].Distance)}, Adam {Numbers.Format(tuned[adam].Distance)}, SGD {Numbers.Format(sgd)}");
     }

@@ -7,7 +7,7 @@ using ScottPlot;
 namespace Descent.Lab.Experiments;
 
 /// <summary>Gradient descent started on the stable manifold of the saddle x^2 - y^2, with and without gradient noise.</summary>
-public sealed class Saddle : Experiment
+public sealed class Saddle : Experiment<Saddle.Results>
 {
     /// <inheritdoc/>
     public override string Name => "saddle";
@@ -21,22 +21,36 @@ public sealed class Saddle : Experiment
         "converges to the saddle at the origin and stays. Adding small Gaussian noise to the gradient (as minibatch sampling does) pushes y off zero, " +
         "and the unstable direction then grows it exponentially: stochastic gradient descent escapes.";
 
+    private const int Steps = 150;
+
+    /// <summary>The walk with exact gradients and the walks with noisy ones.</summary>
+    /// <param name="Exact">Gradient descent with the exact gradient.</param>
+    /// <param name="Noisy">Gradient descent with gradient noise, one walk per seed.</param>
+    public sealed record Results(PathPoint[] Exact, PathPoint[][] Noisy);
+
     /// <inheritdoc/>
-    public override void Run(Lab lab)
+    public override Results Compute(Workbench bench)
     {
         var f = Landscape.Get("saddle");
-        const int steps = 150;
-        var exact = Walk(f, steps, noise: 0, seed: 0);
-        int seeds = lab.Pick(3, 5, 20) * lab.Seeds;
-        var noisy = lab.RunAll(Enumerable.Range(1, seeds).ToArray(), s => Walk(f, steps, noise: 0.01, seed: (ulong)s));
+        var exact = Walk(f, Steps, noise: 0, seed: 0);
+        int seeds = bench.Pick(3, 5, 20) * bench.Seeds;
+        var noisy = bench.RunAll(Enumerable.Range(1, seeds).ToArray(), s => Walk(f, Steps, noise: 0.01, seed: (ulong)s));
+        return new Results(exact, noisy);
+    }
 
-        var map = Figures.New($"Saddle x^2 - y^2: {steps} updates from (1, 0)", "x", "y");
+    /// <inheritdoc/>
+    public override void Draw(Workbench bench, Results data)
+    {
+        var f = Landscape.Get("saddle");
+        var (exact, noisy) = (data.Exact, data.Noisy);
+
+        var map = Figures.New($"Saddle x^2 - y^2: {Steps} updates from (1, 0)", "x", "y");
         Figures.Surface(map, f.Value, new Bounds(-1.2, 1.2, -3, 3), logScale: false);
         for (int i = 0; i < noisy.Length; i++) Figures.Path(map, noisy[i], Figures.Palette[1].WithAlpha(0.8), i == 0 ? "SGD, gradient noise std 0.01" : "");
         Figures.Path(map, exact, Figures.Palette[3], "gradient descent (exact gradient)");
         map.Axes.SetLimits(-1.2, 1.2, -3, 3);
         map.ShowLegend(Alignment.UpperRight);
-        lab.Add(this, "saddle-paths", "Paths from the stable manifold: the exact-gradient run (red) stops at the saddle; noisy runs (orange) leave along y.", map);
+        bench.Add(this, "saddle-paths", "Paths from the stable manifold: the exact-gradient run (red) stops at the saddle; noisy runs (orange) leave along y.", map);
 
         var away = Figures.New("Distance from the stable manifold, |y|", "update", "|y|");
         for (int i = 0; i < noisy.Length; i++)
@@ -48,12 +62,17 @@ public sealed class Saddle : Experiment
         Figures.Line(away, exact.Select(p => (double)p.Step).ToArray(), exact.Select(p => Math.Log10(Math.Abs(p.Y) + 1e-17)).ToArray(), Figures.Palette[3], "exact gradient (y stays exactly 0; drawn at 1e-17)");
         Figures.LogY(away);
         away.ShowLegend(Alignment.UpperLeft);
-        lab.Add(this, "saddle-escape", "With exact gradients y stays 0 and the run sits on the saddle; noise puts y off zero and the unstable direction multiplies it by 1.1 per update.", away);
+        bench.Add(this, "saddle-escape", "With exact gradients y stays 0 and the run sits on the saddle; noise puts y off zero and the unstable direction multiplies it by 1.1 per update.", away);
+    }
 
+    /// <inheritdoc/>
+    public override void Judge(Workbench bench, Results data)
+    {
+        var (exact, noisy) = (data.Exact, data.Noisy);
         double distance = Math.Sqrt(exact[^1].X * exact[^1].X + exact[^1].Y * exact[^1].Y);
-        lab.Claim(this, "gradient descent stalls at the saddle", "exact gradient: |y| and distance from the saddle after the run",
+        bench.Claim(this, "gradient descent stalls at the saddle", "exact gradient: |y| and distance from the saddle after the run",
             [distance], v => Numbers.Format(v), "|y| exactly 0 and distance below 1e-3 (deterministic: one run)", v => exact[^1].Y == 0 && v < 1e-3, $"|y| = {Numbers.Format(Math.Abs(exact[^1].Y))}");
-        lab.Claim(this, "noisy/stochastic gradients escape", $"noisy gradient: final |y| of each of {noisy.Length} runs (median [min, max])",
+        bench.Claim(this, "noisy/stochastic gradients escape", $"noisy gradient: final |y| of each of {noisy.Length} runs (median [min, max])",
             [.. noisy.Select(p => Math.Abs(p[^1].Y))], v => Numbers.Format(v), "above 1 in every run", v => v > 1);
     }
 

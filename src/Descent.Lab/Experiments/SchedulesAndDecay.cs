@@ -5,7 +5,7 @@ using ScottPlot;
 namespace Descent.Lab.Experiments;
 
 /// <summary>What the schedules look like, and Adam with an L2 penalty against AdamW at equal decay.</summary>
-public sealed class SchedulesAndDecay : Experiment
+public sealed class SchedulesAndDecay : Experiment<SchedulesAndDecay.Results>
 {
     /// <inheritdoc/>
     public override string Name => "schedules-and-decay";
@@ -20,42 +20,33 @@ public sealed class SchedulesAndDecay : Experiment
         "is divided by each weight's adaptive scale, so weights with a large gradient history are barely decayed while rarely-updated ones are pulled " +
         "to zero at a rate near lr; AdamW shrinks every weight by the same factor 1 - lr * wd. The figure and numbers show how far apart they end.";
 
-    /// <inheritdoc/>
-    public override void Run(Lab lab)
-    {
-        const long T = 1000;
-        var schedules = new (string Label, Schedule Schedule)[]
-        {
-            ("constant", new Constant(0.1)),
-            ("power law, tau 100", new PowerLaw(0.1, 100, 1)),
-            ("step, x0.5 every 250", new StepDecay(0.1, 250, 0.5)),
-            ("warmup 100 + cosine", new Warmup(100, new CosineDecay(0.1, T - 100))),
-            ("one-cycle", OneCycle.LearningRate(0.1, T)),
-        };
-        var plot = Figures.New("Learning-rate schedules (peak 0.1)", "update", "learning rate");
-        for (int i = 0; i < schedules.Length; i++)
-        {
-            var xs = Enumerable.Range(1, (int)T).Select(t => (double)t).ToArray();
-            Figures.Line(plot, xs, xs.Select(t => schedules[i].Schedule.At((long)t)).ToArray(), Figures.Palette[i], schedules[i].Label);
-        }
-        plot.ShowLegend(Alignment.UpperRight);
-        lab.Add(this, "schedules", "Each schedule's value at every update, as the optimizer receives it.", plot);
+    private const double Decay = 5e-3;
 
-        const double decay = 5e-3;
-        var settings = new[] { (Label: "Adam + L2", Optimizer: "adam"), (Label: "AdamW", Optimizer: "adamw") };
-        var configs = Enumerable.Range(0, lab.Seeds).SelectMany(seed => settings.Select(r => new TrainingConfig
+    private static readonly string[] Labels = ["Adam + L2", "AdamW"];
+
+    /// <summary>The two regularized runs and their weight norms during training.</summary>
+    /// <param name="Steps">The steps at which the norms were taken.</param>
+    /// <param name="Norms">The weight norm at each of <paramref name="Steps"/>, <c>[seed][Adam + L2, AdamW]</c>.</param>
+    /// <param name="TestAccuracy">The final test accuracy, <c>[seed][Adam + L2, AdamW]</c>.</param>
+    public sealed record Results(double[] Steps, double[][][] Norms, double[][] TestAccuracy);
+
+    /// <inheritdoc/>
+    public override Results Compute(Workbench bench)
+    {
+        string[] optimizers = ["adam", "adamw"];
+        var configs = Enumerable.Range(0, bench.Seeds).SelectMany(seed => optimizers.Select(o => new TrainingConfig
         {
             Data = "mnist",
-            DataDir = lab.MnistDir,
+            DataDir = bench.MnistDir,
             Hidden = [64],
             Activation = "relu",
-            Optimizer = r.Optimizer,
-            Hyperparameters = new() { ["lr"] = 1e-3, ["weight_decay"] = decay },
+            Optimizer = o,
+            Hyperparameters = new() { ["lr"] = 1e-3, ["weight_decay"] = Decay },
             Batch = 64,
-            Epochs = lab.Pick(1, 10, 20),
+            Epochs = bench.Pick(1, 10, 20),
             Seed = 5 + (ulong)seed,
         })).ToArray();
-        var runs = lab.RunAll(configs, c =>
+        var runs = bench.RunAll(configs, c =>
         {
             var trainer = new Trainer(c);
             var steps = new List<double>();
@@ -73,18 +64,48 @@ public sealed class SchedulesAndDecay : Experiment
                 }
             }
             return (Trainer: trainer, Steps: steps.ToArray(), Norms: norms.ToArray());
-        }).Chunk(settings.Length).ToArray();   // [seed][Adam + L2, AdamW]
-        var normPlot = Figures.New($"Weight norm with weight decay {Numbers.Format(decay)}", "step", "||w||");
-        for (int i = 0; i < settings.Length; i++)
-            Figures.SeedCurves(normPlot, runs[0][i].Steps, [.. runs.Select(r => r[i].Norms)], Figures.Palette[i], settings[i].Label);
-        normPlot.ShowLegend(Alignment.LowerRight);
-        lab.Add(this, "decay-weight-norm", "Euclidean norm of all weights during training: Adam with an L2 penalty against AdamW" +
-            (lab.Seeds > 1 ? $" (median over {lab.Seeds} seeds, range as a band)." : "."), normPlot);
+        }).Chunk(optimizers.Length).ToArray();   // [seed][Adam + L2, AdamW]
         var acc = runs.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray()).ToArray();
-        lab.Claim(this, "an L2 penalty under Adam and decoupled weight decay are different regularizers (Loshchilov and Hutter)",
-            "final weight norm, Adam + L2 / AdamW, at the same coefficient", [.. runs.Select(r => r[0].Norms[^1] / r[1].Norms[^1])], Numbers.Times,
+        return new Results(runs[0][0].Steps, [.. runs.Select(seed => seed.Select(r => r.Norms).ToArray())], acc);
+    }
+
+    /// <inheritdoc/>
+    public override void Draw(Workbench bench, Results data)
+    {
+        const long T = 1000;
+        var schedules = new (string Label, Schedule Schedule)[]
+        {
+            ("constant", new Constant(0.1)),
+            ("power law, tau 100", new PowerLaw(0.1, 100, 1)),
+            ("step, x0.5 every 250", new StepDecay(0.1, 250, 0.5)),
+            ("warmup 100 + cosine", new Warmup(100, new CosineDecay(0.1, T - 100))),
+            ("one-cycle", OneCycle.LearningRate(0.1, T)),
+        };
+        var plot = Figures.New("Learning-rate schedules (peak 0.1)", "update", "learning rate");
+        for (int i = 0; i < schedules.Length; i++)
+        {
+            var xs = Enumerable.Range(1, (int)T).Select(t => (double)t).ToArray();
+            Figures.Line(plot, xs, xs.Select(t => schedules[i].Schedule.At((long)t)).ToArray(), Figures.Palette[i], schedules[i].Label);
+        }
+        plot.ShowLegend(Alignment.UpperRight);
+        bench.Add(this, "schedules", "Each schedule's value at every update, as the optimizer receives it.", plot);
+
+        var normPlot = Figures.New($"Weight norm with weight decay {Numbers.Format(Decay)}", "step", "||w||");
+        for (int i = 0; i < Labels.Length; i++)
+            Figures.SeedCurves(normPlot, data.Steps, [.. data.Norms.Select(r => r[i])], Figures.Palette[i], Labels[i]);
+        normPlot.ShowLegend(Alignment.LowerRight);
+        bench.Add(this, "decay-weight-norm", "Euclidean norm of all weights during training: Adam with an L2 penalty against AdamW" +
+            (bench.Seeds > 1 ? $" (median over {bench.Seeds} seeds, range as a band)." : "."), normPlot);
+    }
+
+    /// <inheritdoc/>
+    public override void Judge(Workbench bench, Results data)
+    {
+        var (norms, acc) = (data.Norms, data.TestAccuracy);
+        bench.Claim(this, "an L2 penalty under Adam and decoupled weight decay are different regularizers (Loshchilov and Hutter)",
+            "final weight norm, Adam + L2 / AdamW, at the same coefficient", [.. norms.Select(r => r[0][^1] / r[1][^1])], Numbers.Times,
             "below 0.8x in every seed (the penalty, divided by Adam's scale, shrinks the weights more)", v => v < 0.8,
-            $"{Numbers.Format(runs[0][0].Norms[^1])} vs {Numbers.Format(runs[0][1].Norms[^1])} in the first seed");
-        lab.Measure(this, "test accuracy: Adam + L2 vs AdamW", $"{Spread.Of(acc.Select(a => a[0])).Format(Numbers.Percent)} vs {Spread.Of(acc.Select(a => a[1])).Format(Numbers.Percent)}");
+            $"{Numbers.Format(norms[0][0][^1])} vs {Numbers.Format(norms[0][1][^1])} in the first seed");
+        bench.Measure(this, "test accuracy: Adam + L2 vs AdamW", $"{Spread.Of(acc.Select(a => a[0])).Format(Numbers.Percent)} vs {Spread.Of(acc.Select(a => a[1])).Format(Numbers.Percent)}");
     }
 }

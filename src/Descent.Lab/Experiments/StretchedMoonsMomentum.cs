@@ -8,7 +8,7 @@ using ScottPlot;
 namespace Descent.Lab.Experiments;
 
 /// <summary>Momentum escapes the wrong solution on stretched two moons.</summary>
-public sealed class StretchedMoonsMomentum : Experiment
+public sealed class StretchedMoonsMomentum : Experiment<StretchedMoonsMomentum.Results>
 {
     /// <inheritdoc/>
     public override string Name => "stretched-moons-momentum";
@@ -22,12 +22,18 @@ public sealed class StretchedMoonsMomentum : Experiment
         "Plain SGD against heavy-ball momentum 0.99 (p = 0.99 p + g). The stretching makes the loss ill-conditioned: SGD is expected to stall on a boundary " +
         "that cuts along the stretched direction, momentum to escape to the boundary that separates the moons.";
 
+    private static readonly (string Label, double Momentum)[] Settings = [("SGD", 0.0), ("momentum 0.99", 0.99)];
+
+    /// <summary>The trained networks and the Hessian's extreme eigenvalues at the first seed's solutions.</summary>
+    /// <param name="Runs">The runs, <c>[seed][SGD, momentum]</c>.</param>
+    /// <param name="Curvature">The largest and smallest Hessian eigenvalue estimates of the first seed's runs.</param>
+    public sealed record Results(Classifiers.Run[][] Runs, (double Max, double Min)[] Curvature);
+
     /// <inheritdoc/>
-    public override void Run(Lab lab)
+    public override Results Compute(Workbench bench)
     {
-        int epochs = lab.Pick(30, 1500, 1500);
-        var settings = new[] { (Label: "SGD", Momentum: 0.0), (Label: "momentum 0.99", Momentum: 0.99) };
-        var configs = Enumerable.Range(0, lab.Seeds).SelectMany(seed => settings.Select(r => new TrainingConfig
+        int epochs = bench.Pick(30, 1500, 1500);
+        var configs = Enumerable.Range(0, bench.Seeds).SelectMany(seed => Settings.Select(r => new TrainingConfig
         {
             Data = "moons",
             N = 500,
@@ -44,32 +50,43 @@ public sealed class StretchedMoonsMomentum : Experiment
             Epochs = epochs,
             Seed = 3 + (ulong)seed,
         })).ToArray();
-        lab.Say($"{Name}: {configs.Length} runs of {epochs} epochs");
-        var runs = lab.RunAll(configs, c => Classifiers.Train(c)).Chunk(settings.Length).ToArray();   // [seed][setting]
+        bench.Say($"{Name}: {configs.Length} runs of {epochs} epochs");
+        var runs = bench.RunAll(configs, c => Classifiers.Train(c)).Chunk(Settings.Length).ToArray();   // [seed][setting]
+        var curvature = bench.RunAll(runs[0], r => new Curvature(r.Trainer.Model, r.Trainer.Train, Loss.CrossEntropy).ExtremeEigenvalues(bench.Pick(15, 80, 150), new Rng(9)));
+        return new Results(runs, curvature);
+    }
 
+    /// <inheritdoc/>
+    public override void Draw(Workbench bench, Results data)
+    {
+        var runs = data.Runs;
         var loss = Figures.New("Training loss, stretched moons", "step", "cross-entropy");
-        for (int i = 0; i < settings.Length; i++)
-            Figures.SeedCurves(loss, runs[0][i].Steps, [.. runs.Select(r => r[i].TrainLoss)], Figures.Palette[i], settings[i].Label, v => Math.Log10(Math.Max(v, 1e-8)));
+        for (int i = 0; i < Settings.Length; i++)
+            Figures.SeedCurves(loss, runs[0][i].Steps, [.. runs.Select(r => r[i].TrainLoss)], Figures.Palette[i], Settings[i].Label, v => Math.Log10(Math.Max(v, 1e-8)));
         Figures.LogY(loss);
         loss.ShowLegend(Alignment.LowerLeft);
-        lab.Add(this, "stretched-loss", "Training loss of SGD and heavy-ball momentum" + (lab.Seeds > 1 ? $" (median over {lab.Seeds} seeds, range as a band)." : "."), loss);
+        bench.Add(this, "stretched-loss", "Training loss of SGD and heavy-ball momentum" + (bench.Seeds > 1 ? $" (median over {bench.Seeds} seeds, range as a band)." : "."), loss);
         var train = runs[0][0].Trainer.Train;
-        for (int i = 0; i < settings.Length; i++)
-            lab.Add(this, $"stretched-boundary-{(i == 0 ? "sgd" : "momentum")}", $"Probability of class 1 learned by {settings[i].Label} on the stretched data (x is 0.1 times, y 10 times the usual moons).",
-                Classifiers.Boundary($"Decision boundary, {settings[i].Label}", runs[0][i].Trainer.Model, train, -0.16, 0.26, -11, 16), 860, 560);
+        for (int i = 0; i < Settings.Length; i++)
+            bench.Add(this, $"stretched-boundary-{(i == 0 ? "sgd" : "momentum")}", $"Probability of class 1 learned by {Settings[i].Label} on the stretched data (x is 0.1 times, y 10 times the usual moons).",
+                Classifiers.Boundary($"Decision boundary, {Settings[i].Label}", runs[0][i].Trainer.Model, train, -0.16, 0.26, -11, 16), 860, 560);
+    }
 
+    /// <inheritdoc/>
+    public override void Judge(Workbench bench, Results data)
+    {
+        var (runs, curvature) = (data.Runs, data.Curvature);
         var accuracy = runs.Select(seed => seed.Select(r => r.TrainAccuracy).ToArray()).ToArray();
-        var curvature = lab.RunAll(runs[0], r => new Curvature(r.Trainer.Model, r.Trainer.Train, Loss.CrossEntropy).ExtremeEigenvalues(lab.Pick(15, 80, 150), new Rng(9)));
-        for (int i = 0; i < settings.Length; i++)
+        for (int i = 0; i < Settings.Length; i++)
         {
             int k = i;
             (double max, double min) = curvature[i];
             string condition = min > 0 ? Numbers.Format(max / min) : $"undefined (lambda_min = {Numbers.Format(min)} <= 0)";
-            lab.Measure(this, $"{settings[i].Label}: train loss, train accuracy",
+            bench.Measure(this, $"{Settings[i].Label}: train loss, train accuracy",
                 $"{Spread.Of(runs.Select(r => r[k].TrainLoss[^1])).Format(v => Numbers.Format(v))}, {Spread.Of(accuracy.Select(a => a[k])).Format(Numbers.Percent)}");
-            lab.Measure(this, $"{settings[i].Label}: Hessian lambda_max, lambda_min, condition number (estimates, first seed)", $"{Numbers.Format(max)}, {Numbers.Format(min)}, {condition}");
+            bench.Measure(this, $"{Settings[i].Label}: Hessian lambda_max, lambda_min, condition number (estimates, first seed)", $"{Numbers.Format(max)}, {Numbers.Format(min)}, {condition}");
         }
-        lab.Claim(this, "SGD stalls on a wrong boundary; momentum escapes to the right solution", "training accuracy, momentum minus SGD",
+        bench.Claim(this, "SGD stalls on a wrong boundary; momentum escapes to the right solution", "training accuracy, momentum minus SGD",
             [.. accuracy.Select(a => a[1] - a[0])], Numbers.Points, "at least 5 points in every seed", v => v >= 0.05,
             $"{Numbers.Percent(accuracy[0][1])} vs {Numbers.Percent(accuracy[0][0])} in the first seed");
     }

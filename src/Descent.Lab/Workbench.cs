@@ -4,12 +4,13 @@ using ScottPlot;
 namespace Descent.Lab;
 
 /// <summary>
-/// Where experiments put their results: figures (saved as PNG and SVG under <c>figures/</c>), claims
+/// The bench the experiments run on: their scale, seeds and cores, the results they share, and where they put
+/// their results: figures (saved as PNG and SVG under <c>figures/</c>), claims
 /// (headline numbers beside the published ones), and progress messages. Independent training runs go
 /// through <see cref="RunAll{T}"/>, which uses every core and returns results in input order, so a
 /// parallel run produces exactly what a serial one would.
 /// </summary>
-public sealed class Lab
+public sealed class Workbench
 {
     private readonly ConcurrentQueue<Figure> _figures = new();
     private readonly ConcurrentQueue<Claim> _claims = new();
@@ -19,10 +20,10 @@ public sealed class Lab
     private readonly Action<string> _progress;
 
     /// <summary>
-    /// Creates a lab writing into <paramref name="outDir"/>. Every input is checked here, before any work:
+    /// Creates a bench writing into <paramref name="outDir"/>. Every input is checked here, before any work:
     /// <paramref name="mnistDir"/> must hold the four MNIST files, and <paramref name="seeds"/> is at least 1.
     /// </summary>
-    public Lab(string outDir, Scale scale, Action<string>? progress = null, string? mnistDir = null, int threads = 0, int seeds = 1)
+    public Workbench(string outDir, Scale scale, Action<string>? progress = null, string? mnistDir = null, int threads = 0, int seeds = 1)
     {
         if (seeds < 1) throw new ArgumentException($"The number of seeds must be at least 1 (got {seeds}).");
         if (mnistDir is not null) Descent.Data.Mnist.Locate(mnistDir);
@@ -115,7 +116,7 @@ public sealed class Lab
     }
 
     /// <summary>
-    /// A result computed once per lab and shared by the experiments that need it (the noisy-moons networks feed
+    /// A result computed once per bench and shared by the experiments that need it (the noisy-moons networks feed
     /// the sharpness experiment); whichever experiment asks first computes it.
     /// </summary>
     public T Shared<T>(string key, Func<T> compute) where T : class =>
