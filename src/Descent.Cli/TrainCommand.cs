@@ -13,9 +13,11 @@ internal static class TrainCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var data = Choice("--data", "data set", "moons", "moons", "mnist", "fashion-mnist", "csv");
+        var data = Choice("--data", "data set (text: characters of a text, for a transformer)", "moons", "moons", "mnist", "fashion-mnist", "csv", "text");
         var dataDir = Text("--data-dir", "directory of MNIST-format IDX files (mnist: default is the embedded 10,000 digits; fashion-mnist: default /usr/share/datasets/fashion-mnist)", "DIR");
         var csvFile = Text("--csv", "CSV file of features and a label column (for --data csv)", "FILE");
+        var textFile = Text("--text", "UTF-8 text file for --data text; first 90% for training, last 10% for testing [default: the embedded fortunes corpus]", "FILE");
+        var context = Text("--context", $"text: characters per example window [default: the model's ctx=, else {Trainer.DefaultContext}]", "T");
         var n = Text("--n", "moons: training points (the test set has as many) [default: 500]", "N");
         var noise = Text("--noise", "moons: Gaussian noise [default: 0.1]", "v");
         var flip = Text("--flip", "moons: probability of flipping each label [default: 0]", "p");
@@ -24,7 +26,7 @@ internal static class TrainCommand
         var model = Text("--model", "the model as a spec, instead of --hidden and --activation: mlp:64,64, cnn, transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post], or layers joined by - from conv:O,k=K[,s=S][,p=P], maxpool:K[,s=S], avgpool:K[,s=S], flatten, linear[:N], dropout:P, batchnorm, layernorm, embedding:D[,n=V], pos, attn:H, relu, tanh, sigmoid, gelu, identity, res(SPEC); e.g. conv:8,k=3-relu-flatten-linear", "SPEC");
         var activation = Choice("--activation", "activation after each hidden layer", "relu", "relu", "tanh", "sigmoid", "gelu", "identity");
         var loss = Choice("--loss", "loss", "cross-entropy", "cross-entropy", "bce", "mse");
-        var init = Choice("--init", "weight initialization", "torch", "torch", "he", "xavier");
+        var init = Text("--init", "starting weights: drawn as torch, he or xavier draws them, or loaded from a safetensors file named as the model's state_dict (fine-tuning, torch-made weights) [default: torch]", "torch|he|xavier|FILE");
         var optimizer = Choice("--optimizer", "optimizer", "adam", [.. Descent.Optim.Optimizers.Names]);
         optimizer.Aliases.Add("-o");
         var schedule = Text("--schedule", "learning-rate schedule NAME[:key=value,...], listed below [default: constant]", "spec");
@@ -48,11 +50,11 @@ internal static class TrainCommand
             "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
             string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax))
         {
-            data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast,
+            data, dataDir, csvFile, textFile, context, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast,
             steps, epochs, clipNorm, clipValue, seed, evalEvery, checkpointEvery, outDir, resume, format, plot,
         };
         foreach (var o in hyper.Options) command.Add(o);
-        var settings = new Option[] { data, dataDir, csvFile, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery };
+        var settings = new Option[] { data, dataDir, csvFile, textFile, context, n, noise, flip, stretch, hidden, model, activation, loss, init, optimizer, schedule, warmup, batch, dropLast, clipNorm, clipValue, seed, evalEvery, checkpointEvery };
 
         command.SetAction(parsed =>
         {
@@ -75,8 +77,17 @@ internal static class TrainCommand
             else
             {
                 if (dir is null) throw new UsageException("Say where to write the run: --out DIR (or --resume DIR to continue one).");
-                string dataName = Given(data) || !Given(csvFile) ? parsed.GetValue(data)! : "csv";   // --csv FILE alone means --data csv
+                string dataName = Given(data) ? parsed.GetValue(data)! : Given(csvFile) ? "csv" : Given(textFile) ? "text" : parsed.GetValue(data)!;   // --csv FILE alone means --data csv, --text FILE --data text
                 RejectIgnored(dataName, Given, csvFile, dataDir, [n, noise, flip, stretch]);
+                if (dataName != "text" && (Given(textFile) ? textFile : Given(context) ? context : null) is { } textOnly)
+                    throw new UsageException($"{textOnly.Name} is read only with --data text, not --data {dataName}; add --data text or drop {textOnly.Name}.");
+                string initName = parsed.GetValue(init) ?? "torch";
+                if (!Descent.Nn.Initializations.TryParse(initName, out _))
+                {
+                    if (!File.Exists(initName) && !Directory.Exists(initName))
+                        throw new UsageException($"--init {initName}: neither an initialization (torch, he, xavier) nor an existing file of weights; check the name or the path.");
+                    initName = Path.GetFullPath(Paths.InputFile(initName, "--init"));
+                }
                 if (parsed.GetValue(hidden) is { } hs && string.IsNullOrWhiteSpace(hs) && Given(activation))
                     throw new UsageException("--activation has no effect on a linear model (--hidden= gives no hidden layer); drop --activation or give hidden widths.");
                 string optimizerName = parsed.GetValue(optimizer)!;
@@ -90,6 +101,8 @@ internal static class TrainCommand
                     Data = dataName,
                     DataDir = parsed.GetValue(dataDir) is { } dd ? Paths.InputDirectory(dd, "--data-dir") : null,
                     Csv = parsed.GetValue(csvFile) is { } cf ? Paths.InputFile(cf, "--csv") : null,
+                    Text = parsed.GetValue(textFile) is { } tf ? Path.GetFullPath(Paths.InputFile(tf, "--text")) : null,
+                    Context = parsed.GetValue(context) is { } cx ? Numbers.Whole(cx, "--context", 1, 1_000_000) : 0,
                     N = parsed.GetValue(n) is { } nn ? Numbers.Whole(nn, "--n", 2, 10_000_000) : 500,
                     Noise = parsed.GetValue(noise) is { } nz ? Numbers.Real(nz, "--noise") : 0.1,
                     Flip = parsed.GetValue(flip) is { } f ? Numbers.Real(f, "--flip") : 0,
@@ -99,7 +112,7 @@ internal static class TrainCommand
                     Model = parsed.GetValue(model),
                     Activation = parsed.GetValue(activation)!,
                     Loss = parsed.GetValue(loss)!,
-                    Init = parsed.GetValue(init)!,
+                    Init = initName,
                     Optimizer = optimizerName,
                     Hyperparameters = hyperparameters,
                     Schedule = parsed.GetValue(schedule) ?? "constant",
@@ -152,6 +165,7 @@ internal static class TrainCommand
                 stdout.WriteLine($"steps           {summary.Steps}");
                 stdout.WriteLine($"train loss      {summary.TrainLoss:G6}   accuracy {summary.TrainAccuracy:P2}");
                 stdout.WriteLine($"test loss       {summary.TestLoss:G6}   accuracy {summary.TestAccuracy:P2}");
+                if (trainer.UnigramTestLoss is { } unigram) stdout.WriteLine($"unigram loss    {unigram:G6}   (test loss of the training part's character frequencies)");
                 stdout.WriteLine($"time            {summary.Seconds:F2} s ({summary.StepsPerSecond:F0} steps/s)");
                 stdout.WriteLine($"written to      {dir}");
                 if (parsed.GetValue(plot)) stdout.WriteLine($"curves          {plotPath}");
