@@ -132,4 +132,38 @@ public sealed class ModelRunTests : IDisposable
         for (int i = 0; i < 10; i++) trainer.TrainStep();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void A_small_transformer_beats_the_unigram_model_on_the_embedded_text()
+    {
+        var (code, output, err) = CliRunner.Run("train", "--data", "text", "--model", "transformer:layers=1,d=32,heads=4,ctx=32", "--optimizer", "adamw",
+            "--lr", "0.003", "--batch", "16", "--steps", "150", "--eval-every", "150", "--out", Out("text"), "--format", "json");
+        Assert.True(code == 0, err);
+        var summary = JsonDocument.Parse(output).RootElement;
+        double unigram = summary.GetProperty("unigram_test_loss").GetDouble(), loss = summary.GetProperty("test_loss").GetDouble();
+        Assert.Equal(CharTextUnigram(32), unigram, 12);
+        Assert.True(loss < unigram - 0.3, $"test loss {loss}, unigram {unigram}");
+    }
+
+    private static double CharTextUnigram(int context)
+    {
+        var (train, test) = Descent.Data.CharText.Embedded(context);
+        return Descent.Data.CharText.UnigramLoss(train, test);
+    }
+
+    [Fact]
+    public void Torch_made_weights_start_a_run_through_init()
+    {
+        // The pre-LN transformer's initial state_dict written by PyTorch (tools/reference/generate_torch_steps.py): vocabulary 7, context 5.
+        string weights = Path.Combine(AppContext.BaseDirectory, "Reference", "steps", "transformer-pre.init.safetensors");
+        string text = Out("seven.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Range(0, 300).Select(i => "abcdefg"[(3 * i + i / 7) % 7])));
+        string dir = Out("torch-init");
+        var (code, _, err) = CliRunner.Run("train", "--data", "text", "--text", text, "--model", "transformer:layers=2,d=12,heads=3,ctx=5,norm=pre",
+            "--init", weights, "--optimizer", "sgd", "--lr", "0", "--steps", "1", "--out", dir);
+        Assert.True(code == 0, err);
+        // With lr 0 the saved model is torch's, tensor for tensor.
+        var saved = SafeTensors.Load(Path.Combine(dir, "model.safetensors"));
+        foreach (var (name, (_, data)) in SafeTensors.Load(weights)) Assert.Equal(data, saved[name].Data);
+    }
 }
