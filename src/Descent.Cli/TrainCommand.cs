@@ -116,6 +116,7 @@ internal static class TrainCommand
                 stdout.WriteLine($"steps           {summary.Steps}");
                 stdout.WriteLine($"train loss      {summary.TrainLoss:G6}   accuracy {summary.TrainAccuracy:P2}");
                 stdout.WriteLine($"test loss       {summary.TestLoss:G6}   accuracy {summary.TestAccuracy:P2}");
+                if (trainer.UnigramTestLoss is { } unigram) stdout.WriteLine($"unigram loss    {unigram:G6}   (test loss of the training part's character frequencies)");
                 stdout.WriteLine($"time            {summary.Seconds:F2} s ({summary.StepsPerSecond:F0} steps/s)");
                 stdout.WriteLine($"written to      {dir}");
                 if (parsed.GetValue(plot)) stdout.WriteLine($"curves          {plotPath}");

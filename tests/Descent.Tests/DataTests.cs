@@ -186,4 +186,64 @@ public sealed class DataTests : IDisposable
             Assert.Equal(xa, xb);
         }
     }
+
+    [Fact]
+    public void Text_is_cut_by_position_into_windows_with_next_character_labels()
+    {
+        string text = string.Concat(Enumerable.Repeat("abcab", 20)) + "xyzzy" + string.Concat(Enumerable.Repeat("cba", 10));   // 135 characters
+        var (train, test) = CharText.Split(text, 4, "t");
+        Assert.Equal("abcxyz", CharText.Vocabulary(text));
+        Assert.Equal(6, train.Classes);
+        int trainLength = (int)(text.Length * 0.9);   // 121: the first 90% for training
+        Assert.Equal((trainLength - 1) / 4, train.Count);
+        Assert.Equal((text.Length - trainLength - 1) / 4, test.Count);
+        Assert.Equal([4], train.Shape);
+        Assert.Equal(4, train.LabelsPerExample);
+        string Decode(IEnumerable<float> tokens) => new([.. tokens.Select(t => "abcxyz"[(int)t])]);
+        // Window i holds characters 4i .. 4i+3 and its labels are the characters one further on.
+        Assert.Equal("abca", Decode(train.Row(0).ToArray()));
+        Assert.Equal("bcab", new string([.. train.Labels.Take(4).Select(l => "abcxyz"[l])]));
+        Assert.Equal(text.Substring(trainLength, 4), Decode(test.Row(0).ToArray()));
+        Assert.Equal(text.Substring(trainLength + 1, 4), new string([.. test.Labels.Take(4).Select(l => "abcxyz"[l])]));
+        // The sampler hands out all four labels of each window with it.
+        var batches = new Batches(train, 3, new Rng(1));
+        var x = new float[12];
+        var y = new int[12];
+        Assert.Equal(3, batches.Next(x, y));
+        for (int i = 0; i < 3; i++)
+            for (int t = 0; t < 3; t++) Assert.Equal(x[i * 4 + t + 1], y[i * 4 + t]);
+    }
+
+    [Fact]
+    public void The_unigram_loss_is_the_cross_entropy_of_training_frequencies_on_the_test_labels()
+    {
+        // Training labels: a a a b (+1 smoothing each: a 4/6, b 2/6); test labels: a b.
+        var train = new Dataset("train", new float[4], [0, 0, 0, 1], 2, 2, labelsPerExample: 2);
+        var test = new Dataset("test", new float[2], [0, 1], 2, 2, labelsPerExample: 2);
+        Assert.Equal(-(Math.Log(4.0 / 6) + Math.Log(2.0 / 6)) / 2, CharText.UnigramLoss(train, test), 1e-15);
+    }
+
+    [Fact]
+    public void The_embedded_text_is_the_fortunes_corpus()
+    {
+        var (train, test) = CharText.Embedded(64);
+        // 306,828 characters: 276,145 for training (4,314 windows of 64), 30,683 for testing (479 windows).
+        Assert.Equal(4314, train.Count);
+        Assert.Equal(479, test.Count);
+        Assert.Equal(train.Classes, test.Classes);
+        Assert.InRange(train.Classes, 80, 100);
+        Assert.InRange(CharText.UnigramLoss(train, test), 3.0, 3.4);
+    }
+
+    [Fact]
+    public void Text_too_short_for_the_context_or_not_utf8_is_refused_with_the_fix()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => CharText.Split("abcdefghij", 8, "short.txt"));
+        Assert.Contains("short.txt: 10 characters are too few for windows of 8", e.Message);
+        Assert.Contains("shorter context", e.Message);
+        Assert.Contains("at least 2", Assert.Throws<InvalidDataException>(() => CharText.Split(new string('a', 500), 4, "same")).Message);
+        string latin1 = Path.Combine(_dir, "latin1.txt");
+        File.WriteAllBytes(latin1, [0x63, 0x61, 0x66, 0xE9, 0x20, 0x63, 0x61, 0x66, 0xE9]);
+        Assert.Contains("not UTF-8 text", Assert.Throws<InvalidDataException>(() => CharText.Load(latin1, 2)).Message);
+    }
 }

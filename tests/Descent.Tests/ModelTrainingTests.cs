@@ -96,6 +96,9 @@ public sealed class ModelTrainingTests : IDisposable
     [InlineData("--model cnn --hidden 32", "give it without --hidden and --activation")]
     [InlineData("--data mnist --model conv:8", "needs k=")]
     [InlineData("--model cnn --data moons", "needs images [C, H, W] but its input is [2]")]
+    [InlineData("--data text --model mlp:16", "a model for text ends with a linear layer at every position")]
+    [InlineData("--data mnist --context 8", "--context is read only with --data text, not --data mnist")]
+    [InlineData("--data text --model transformer:layers=1,d=8,heads=2,ctx=8 --context 16", "a transformer reads sequences of ctx=8 tokens, but the examples are [16]")]
     public void Bad_models_give_one_clear_error_line(string options, string message)
     {
         var (code, _, err) = CliRunner.Run(["train", .. options.Split(' '), "--out", Path.Combine(_dir, "bad")]);

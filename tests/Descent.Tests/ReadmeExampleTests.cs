@@ -105,6 +105,37 @@ public class ReadmeTrainingExampleTests
     }
 
     [Fact]
+    public void A_cnn_is_built_from_a_spec_and_trained_by_hand()
+    {
+        // --- README cnn example begins
+        var (train, test) = Descent.Data.Mnist.Embedded();                  // 8,000 + 2,000 digits, each a [1, 28, 28] image
+        var cnn = Descent.Nn.ModelSpec.Build<float>("conv:8,k=3-relu-maxpool:2-conv:16,k=3-relu-maxpool:2-flatten-linear:64-relu-linear",
+            train.Shape, outputs: 10, Descent.Nn.Initialization.Torch, new Descent.Numerics.Rng(0));
+        // cnn.LoadSafeTensors("model.safetensors");                        // or start from saved (or torch-made) weights, by state_dict name
+        var sgd = new Sgd<float>(cnn.Parameters, new SgdOptions { LearningRate = 0.05, Momentum = 0.9 });
+        var batches = new Descent.Data.Batches(train, 64, new Descent.Numerics.Rng(1));
+        var x = new float[64 * train.Dimensions];
+        var y = new int[64];
+        var dLogits = new float[64 * 10];
+        for (int step = 0; step < 300; step++)
+        {
+            int b = batches.Next(x, y);
+            var logits = cnn.Forward(x, b);
+            Descent.Nn.Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, logits, y.AsSpan(0, b), b, dLogits.AsSpan(0, 10 * b), out _);
+            cnn.Backward(x, dLogits, b, accumulate: false);
+            sgd.Step();
+        }
+        cnn.Training = false;                                               // evaluation mode, as PyTorch's eval()
+        var testLogits = cnn.Forward(test.Features, test.Count);
+        Descent.Nn.Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, testLogits, test.Labels, test.Count, [], out int correct);
+        Console.WriteLine($"test accuracy {(double)correct / test.Count:P1}");
+        // --- README cnn example ends
+        Assert.True(correct >= 0.9 * test.Count, $"{correct} of {test.Count}");
+        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.3.weight", "layers.3.bias", "layers.7.weight", "layers.7.bias", "layers.9.weight", "layers.9.bias"],
+            cnn.Parameters.Select(p => p.Name));
+    }
+
+    [Fact]
     public void A_hand_written_loop_trains_too()
     {
         // --- README loop example begins

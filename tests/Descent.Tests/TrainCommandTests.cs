@@ -30,7 +30,7 @@ public sealed class TrainCommandTests : IDisposable
         [.. File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty(column).GetDouble())];
 
     /// <summary>The (step, value) scalars tagged <paramref name="tag"/> in a run's TensorBoard event file, decoded from its protocol buffers.</summary>
-    private static List<(long Step, float Value)> TensorBoardScalars(string dir, string tag)
+    internal static List<(long Step, float Value)> TensorBoardScalars(string dir, string tag)
     {
         byte[] file = File.ReadAllBytes(Directory.GetFiles(dir, "events.out.tfevents.*").Single());
         var found = new List<(long, float)>();

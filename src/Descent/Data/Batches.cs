@@ -43,8 +43,8 @@ public sealed class Batches
     public int BatchesPerEpoch => DropLast ? _data.Count / BatchSize : (_data.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>
-    /// Copies the next batch's features and labels into the buffers (sized for <see cref="BatchSize"/>)
-    /// and returns its size.
+    /// Copies the next batch's features and labels into the buffers (sized for <see cref="BatchSize"/> examples:
+    /// <see cref="Dataset.LabelsPerExample"/> labels each) and returns its size.
     /// </summary>
     public int Next(Span<float> features, Span<int> labels)
     {
@@ -56,7 +56,7 @@ public sealed class Batches
             remaining = _order.Length;
         }
         int size = Math.Min(BatchSize, remaining);
-        int d = _data.Dimensions;
+        int d = _data.Dimensions, l = _data.LabelsPerExample;
         for (int i = 0; i < size; i++)
         {
             if (i + PrefetchAhead < size) Prefetch(_data.Features, _order[_position + i + PrefetchAhead] * d, d);
@@ -65,7 +65,8 @@ public sealed class Batches
                 for (int j = 0; j < d; j++) features[i * d + j] = _data.Features[e * d + j];
             else
                 _data.Features.AsSpan(e * d, d).CopyTo(features.Slice(i * d, d));
-            labels[i] = _data.Labels[e];
+            if (l == 1) labels[i] = _data.Labels[e];
+            else _data.Labels.AsSpan(e * l, l).CopyTo(labels.Slice(i * l, l));
         }
         _position += size;
         return size;

@@ -17,11 +17,21 @@ public enum Initialization
 public static class Initializations
 {
     /// <summary>Parses <c>torch</c>, <c>he</c> or <c>xavier</c>.</summary>
-    public static Initialization Parse(string name) => name.Trim().ToLowerInvariant() switch
+    public static Initialization Parse(string name) => TryParse(name, out var initialization) ? initialization
+        : throw new ArgumentException($"Unknown initialization '{name}': choose torch, he or xavier.");
+
+    /// <summary>Parses <c>torch</c>, <c>he</c> or <c>xavier</c>; false for any other name.</summary>
+    public static bool TryParse(string name, out Initialization initialization)
     {
-        "torch" or "default" => Initialization.Torch,
-        "he" or "kaiming" => Initialization.He,
-        "xavier" or "glorot" => Initialization.Xavier,
-        _ => throw new ArgumentException($"Unknown initialization '{name}': choose torch, he or xavier."),
-    };
+        ArgumentNullException.ThrowIfNull(name);
+        Initialization? parsed = name.Trim().ToLowerInvariant() switch
+        {
+            "torch" or "default" => Initialization.Torch,
+            "he" or "kaiming" => Initialization.He,
+            "xavier" or "glorot" => Initialization.Xavier,
+            _ => null,
+        };
+        initialization = parsed ?? Initialization.Torch;
+        return parsed is not null;
+    }
 }

@@ -61,7 +61,7 @@ public static class SafeTensors
         });
     }
 
-    /// <summary>Reads every F32 tensor of a safetensors file.</summary>
+    /// <summary>Reads every tensor of a safetensors file: F32, and I64 (converted to float) for counts such as batch norm's <c>num_batches_tracked</c>.</summary>
     public static Dictionary<string, (int[] Shape, float[] Data)> Load(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
@@ -75,13 +75,18 @@ public static class SafeTensors
         {
             if (p.Name == "__metadata__") continue;
             string dtype = p.Value.GetProperty("dtype").GetString()!;
-            if (dtype != "F32") throw new InvalidDataException($"{path}: tensor '{p.Name}' has dtype {dtype}; Descent reads F32.");
+            // I64 is what PyTorch stores batch norm's num_batches_tracked as; a count fits a float exactly up to 2^24.
+            if (dtype is not ("F32" or "I64"))
+                throw new InvalidDataException($"{path}: tensor '{p.Name}' has dtype {dtype}; Descent reads F32 (and I64 counts): save float32 weights (in PyTorch, model.float() before saving).");
+            int width = dtype == "I64" ? 8 : 4;
             var shape = p.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
             long start = p.Value.GetProperty("data_offsets")[0].GetInt64(), end = p.Value.GetProperty("data_offsets")[1].GetInt64();
-            if (dataStart + end > bytes.Length || end < start || (end - start) != 4L * shape.Aggregate(1L, (a, b) => a * b))
+            if (dataStart + end > bytes.Length || end < start || (end - start) != width * shape.Aggregate(1L, (a, b) => a * b))
                 throw new InvalidDataException($"{path}: tensor '{p.Name}' has inconsistent data offsets [{start}, {end}].");
-            var data = new float[(end - start) / 4];
-            for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(dataStart + (int)start + 4 * i));
+            var data = new float[(end - start) / width];
+            for (int i = 0; i < data.Length; i++)
+                data[i] = width == 4 ? BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(dataStart + (int)start + 4 * i))
+                    : BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(dataStart + (int)start + 8 * i));
             result[p.Name] = (shape, data);
         }
         return result;

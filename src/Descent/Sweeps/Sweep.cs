@@ -282,11 +282,12 @@ public sealed class Sweep
     {
         try
         {
-            if (c.Data.Trim().ToLowerInvariant() is not ("moons" or "mnist" or "fashion-mnist" or "csv"))
-                throw new ArgumentException($"Unknown data '{c.Data}': choose moons, mnist, fashion-mnist or csv.");
+            if (c.Data.Trim().ToLowerInvariant() is not ("moons" or "mnist" or "fashion-mnist" or "csv" or "text"))
+                throw new ArgumentException($"Unknown data '{c.Data}': choose moons, mnist, fashion-mnist, csv or text.");
             Activations.Parse(c.Activation);
             Losses.Parse(c.Loss);
-            Initializations.Parse(c.Init);
+            if (!Initializations.TryParse(c.Init, out _) && !File.Exists(c.Init))
+                throw new ArgumentException($"Unknown initialization '{c.Init}': choose torch, he or xavier, or give an existing .safetensors file of starting weights.");
             var options = Optimizers.DefaultOptions(c.Optimizer);
             foreach (var (name, value) in c.Hyperparameters) options.Set(name, value);
             options.Validate();

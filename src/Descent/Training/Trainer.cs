@@ -34,11 +34,22 @@ public sealed class Trainer
         (Train, Test) = LoadData(config);
         var loss = Losses.Parse(config.Loss);
         Loss = loss;
+        // A file given as the initialization replaces the drawn weights (the draw still happens, so the streams after it are unchanged).
+        bool fromFile = !Initializations.TryParse(config.Init, out var initialization);
         // Dropout layers of a spec draw their masks from streams 3, 4, ... of the seed.
         Model = config.Model is { } spec
-            ? ModelSpec.Build<float>(spec, Train.Shape, loss.Outputs(Train.Classes), Initializations.Parse(config.Init), Rng.ForStream(config.Seed, 1), config.Seed, firstDropoutStream: 3)
+            ? ModelSpec.Build<float>(spec, Train.Shape, loss.Outputs(Train.Classes), initialization, Rng.ForStream(config.Seed, 1), config.Seed, firstDropoutStream: 3)
             : new Sequential<float>([Train.Dimensions, .. config.Hidden, loss.Outputs(Train.Classes)],
-                Activations.Parse(config.Activation), Initializations.Parse(config.Init), Rng.ForStream(config.Seed, 1));
+                Activations.Parse(config.Activation), initialization, Rng.ForStream(config.Seed, 1));
+        if (Model.OutputSize != Train.LabelsPerExample * loss.Outputs(Train.Classes))
+            throw new ArgumentException($"The model gives {Model.OutputSize} outputs per example, but {Train.Name} has {Train.LabelsPerExample} labels per example of {Train.Classes} classes " +
+                $"({Train.LabelsPerExample * loss.Outputs(Train.Classes)} outputs); a model for text ends with a linear layer at every position, such as transformer:layers=2,d=64,heads=4.");
+        if (fromFile)
+        {
+            if (!File.Exists(config.Init))
+                throw new ArgumentException($"Unknown initialization '{config.Init}': choose torch, he or xavier, or give an existing .safetensors file of starting weights.");
+            Model.LoadSafeTensors(config.Init);
+        }
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
         Optimizer = CreateOptimizer(config, Model, options);
@@ -60,7 +71,8 @@ public sealed class Trainer
         Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
         Optimizer.Schedule("lr", _schedule);
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
-        _batchY = new int[Batches.BatchSize];
+        _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
+        if (config.Data.Trim().ToLowerInvariant() == "text") UnigramTestLoss = CharText.UnigramLoss(Train, Test);
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
     }
 
@@ -89,6 +101,9 @@ public sealed class Trainer
 
     /// <summary>Held-out examples.</summary>
     public Dataset Test { get; }
+
+    /// <summary>For text data, the test loss of a unigram model (<see cref="CharText.UnigramLoss"/>), the baseline a language model must beat; null otherwise.</summary>
+    public double? UnigramTestLoss { get; }
 
     /// <summary>The network.</summary>
     public Sequential<float> Model { get; }
@@ -146,7 +161,9 @@ public sealed class Trainer
     {
         int b = Batches.Next(_batchX, _batchY);
         var outputs = Model.Forward(_batchX, b);
-        double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(0, b), b, _outputGrad.AsSpan(0, b * Model.Outputs), out _);
+        // Sequence data has a label at every position: the loss is the mean over all b * labels-per-example of them.
+        int labels = b * Train.LabelsPerExample;
+        double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(0, labels), labels, _outputGrad.AsSpan(0, b * Model.Outputs), out _);
         if (!double.IsFinite(loss)) return loss;
         Model.Backward(_batchX, _outputGrad, b, accumulate: false);
         if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
@@ -177,7 +194,7 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Mean loss and accuracy of the model on <paramref name="data"/>, in evaluation mode (dropout off, batch
+    /// Mean loss and accuracy of the model over every label of <paramref name="data"/> (every position of a sequence), in evaluation mode (dropout off, batch
     /// normalization by its running statistics), in chunks of 1,000 examples (100 for a spec's model, whose
     /// convolutions keep every channel of every example of the chunk).
     /// </summary>
@@ -188,18 +205,19 @@ public sealed class Trainer
         int chunk = Config.Model is null ? 1000 : 100;
         bool training = Model.Training;
         Model.Training = false;
+        int per = data.LabelsPerExample;
         AtEvaluationPoint(() =>
         {
             for (int start = 0; start < data.Count; start += chunk)
             {
                 int n = Math.Min(chunk, data.Count - start);
                 var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
-                total += n * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start, n), n, [], out int c);
+                total += n * per * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start * per, n * per), n * per, [], out int c);
                 correct += c;
             }
         });
         Model.Training = training;
-        return (total / data.Count, (double)correct / data.Count);
+        return (total / data.Labels.Length, (double)correct / data.Labels.Length);
     }
 
     /// <summary>
@@ -243,7 +261,11 @@ public sealed class Trainer
             // Read after the step: the optimizer sets scheduled values at the start of Step, so this is the rate the update just used.
             double lr = LearningRate;
             bool final = Step == TotalSteps;
-            if (Step % Config.EvalEvery == 0 || final)
+            bool evaluate = Step % Config.EvalEvery == 0 || final, checkpoint = Step % Config.CheckpointEvery == 0 || final;
+            // An update can leave weights that are not finite although the loss it started from was (batch norm keeps the
+            // loss finite a while): nothing is recorded or kept from them.
+            if ((evaluate || checkpoint) && !Finite(Model.Values)) throw Diverged(double.NaN, outDir, weights: true);
+            if (evaluate)
             {
                 last = Evaluation(lr);
                 _schedule.Observe(Step, last.TestLoss);
@@ -257,7 +279,7 @@ public sealed class Trainer
                 tensorboard.Scalar("lr", Step, lr);
                 progress?.Invoke(last, (Step - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
             }
-            if (Step % Config.CheckpointEvery == 0 || final)
+            if (checkpoint)
             {
                 csv.Flush();
                 jsonl.Flush();
@@ -283,6 +305,7 @@ public sealed class Trainer
             train_examples = Train.Count,
             test_examples = Test.Count,
             parameters = Model.Values.Length,
+            unigram_test_loss = UnigramTestLoss,
         });
         return summary;
     }
@@ -295,7 +318,7 @@ public sealed class Trainer
     /// step's update, on the weights the previous update left, so that update's learning rate is the one to blame;
     /// a loss that is not finite before any update comes from the data or the initial weights, not the learning rate.
     /// </summary>
-    private TrainingException Diverged(double loss, string? outDir)
+    private TrainingException Diverged(double loss, string? outDir, bool weights = false)
     {
         string value = loss.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (Step == 0)
@@ -308,8 +331,16 @@ public sealed class Trainer
             long good = File.Exists(path) ? StateDict.Load(path).GetLong("trainer.step") : 0;
             checkpoint = good > 0 ? $" The last good checkpoint (step {good}) is kept in {outDir}." : " No checkpoint had been written yet.";
         }
-        return new TrainingException($"The loss became {value} at step {Step + 1}, after update {Step} at learning rate {MetricsRow.Format(LearningRate)}: " +
-            "the learning rate is probably too high for this model; lower --lr or clip gradients (--clip-norm)." + checkpoint);
+        string what = weights ? $"Some weights stopped being finite in update {Step} at learning rate {MetricsRow.Format(LearningRate)}"
+            : $"The loss became {value} at step {Step + 1}, after update {Step} at learning rate {MetricsRow.Format(LearningRate)}";
+        return new TrainingException(what + ": the learning rate is probably too high for this model; lower --lr or clip gradients (--clip-norm)." + checkpoint);
+    }
+
+    private static bool Finite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     private MetricsRow Evaluation(double lr)
@@ -415,6 +446,9 @@ public sealed class Trainer
     /// <summary>Writes <paramref name="value"/> as indented JSON ending with a newline, atomically.</summary>
     private static void WriteJson<TValue>(string path, TValue value) => Atomic.WriteText(path, JsonSerializer.Serialize(value, JsonOptions) + "\n");
 
+    /// <summary>Characters per window of text data when neither the config nor the model's <c>ctx=</c> gives it.</summary>
+    public const int DefaultContext = 64;
+
     private static (Dataset Train, Dataset Test) LoadData(TrainingConfig c)
     {
         switch (c.Data.Trim().ToLowerInvariant())
@@ -427,6 +461,9 @@ public sealed class Trainer
                 return c.DataDir is null ? Mnist.Embedded() : Mnist.Load(c.DataDir, "mnist");
             case "fashion-mnist":
                 return Mnist.Load(c.DataDir ?? Mnist.FashionMnistDirectory, "fashion-mnist");
+            case "text":
+                int context = c.Context > 0 ? c.Context : c.Model is { } spec ? ModelSpec.Context(spec) ?? DefaultContext : DefaultContext;
+                return c.Text is null ? CharText.Embedded(context) : CharText.Load(c.Text, context);
             case "csv":
                 if (c.Csv is null) throw new ArgumentException("--data csv needs --csv FILE.");
                 var all = Csv.Load(c.Csv);
@@ -434,7 +471,7 @@ public sealed class Trainer
                 if (all.Count < 2) throw new InvalidDataException($"{c.Csv}: needs at least 2 rows (the last 20% are held out for testing).");
                 return (all.Slice(0, all.Count - test, all.Name + "-train"), all.Slice(all.Count - test, test, all.Name + "-test"));
             default:
-                throw new ArgumentException($"Unknown data '{c.Data}': choose moons, mnist, fashion-mnist or csv.");
+                throw new ArgumentException($"Unknown data '{c.Data}': choose moons, mnist, fashion-mnist, csv or text.");
         }
     }
 }

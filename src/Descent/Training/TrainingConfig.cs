@@ -6,7 +6,7 @@ namespace Descent.Training;
 /// </summary>
 public sealed record TrainingConfig
 {
-    /// <summary><c>moons</c>, <c>mnist</c>, <c>fashion-mnist</c> or <c>csv</c>.</summary>
+    /// <summary><c>moons</c>, <c>mnist</c>, <c>fashion-mnist</c>, <c>csv</c> or <c>text</c>.</summary>
     public string Data { get; init; } = "moons";
 
     /// <summary>Directory of MNIST-format IDX files (for <c>mnist</c> and <c>fashion-mnist</c>); null for the defaults.</summary>
@@ -14,6 +14,12 @@ public sealed record TrainingConfig
 
     /// <summary>CSV file for <c>csv</c> data.</summary>
     public string? Csv { get; init; }
+
+    /// <summary>UTF-8 text file for <c>text</c> data; null for the embedded corpus (<see cref="Data.CharText.Embedded"/>).</summary>
+    public string? Text { get; init; }
+
+    /// <summary>Text: characters per example window; 0 for the model's <c>ctx=</c>, or 64 when it gives none.</summary>
+    public int Context { get; init; }
 
     /// <summary>Moons: number of training points (the test set has as many).</summary>
     public int N { get; init; } = 500;
@@ -45,7 +51,10 @@ public sealed record TrainingConfig
     /// <summary>Loss: <c>cross-entropy</c>, <c>bce</c> or <c>mse</c>.</summary>
     public string Loss { get; init; } = "cross-entropy";
 
-    /// <summary>Weight initialization: <c>torch</c>, <c>he</c> or <c>xavier</c>.</summary>
+    /// <summary>
+    /// Weight initialization: <c>torch</c>, <c>he</c> or <c>xavier</c>, or the path of a safetensors file whose
+    /// tensors (named as the model's <c>state_dict()</c>) are the starting weights and buffers.
+    /// </summary>
     public string Init { get; init; } = "torch";
 
     /// <summary>Optimizer name.</summary>

@@ -63,6 +63,17 @@ public static class ModelSpec
         return model;
     }
 
+    /// <summary>The context length a <c>transformer:</c> spec names with <c>ctx=</c>; null for other specs or when it names none.</summary>
+    public static int? Context(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        string s = spec.Trim().ToLowerInvariant();
+        if (!s.StartsWith("transformer:", StringComparison.Ordinal)) return null;
+        var args = new Arguments(spec, s, s["transformer:".Length..]);
+        int ctx = args.Int("ctx", 0, min: 1);
+        return ctx > 0 ? ctx : null;
+    }
+
     /// <summary>
     /// <c>transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post]</c> as a chain: token and position embeddings,
     /// L blocks of attention and a 4D-wide GELU feedforward, each in a residual connection with layer
