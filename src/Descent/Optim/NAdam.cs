@@ -15,6 +15,7 @@ namespace Descent.Optim;
 /// </code>
 /// This is the rule of PyTorch 2 (and of PyTorch 1.13 with <c>foreach=True</c>); PyTorch 1.13's default
 /// single-tensor path multiplied <c>P_t</c> by <c>mu_t</c> twice in the last term, a bug fixed in PyTorch 2.0.
+/// Keras 3's <c>Nadam</c> is this rule with <c>momentum_decay = 1</c> (its schedule is <c>0.96^t</c>).
 /// </remarks>
 public sealed class NAdam<T> : Optimizer<T, NAdamOptions> where T : unmanaged, IFloatingPointIeee754<T>
 {
