@@ -66,6 +66,21 @@ public class OptionTests
         }
     }
 
+    /// <summary>A switch that would change nothing in the company it is given is refused at construction, naming it and the fix.</summary>
+    [Theory]
+    [InlineData("adam", "amsgrad_bias_corrected", "Invalid amsgrad_bias_corrected: it changes AMSGrad's maximum only; also set amsgrad.")]
+    [InlineData("adam", "independent_weight_decay", "Invalid independent_weight_decay: it applies to decoupled weight decay only; also set decoupled_weight_decay.")]
+    [InlineData("radam", "eps_after_bias_correction,eps_inside_sqrt", "Invalid eps_after_bias_correction: eps_inside_sqrt already adds eps after the correction, inside the root; turn one off.")]
+    [InlineData("adamw", "amsgrad,amsgrad_bias_corrected,eps_before_bias_correction", "Invalid amsgrad_bias_corrected: the maximum of corrected values leaves no correction to put after eps; turn off eps_before_bias_correction.")]
+    public void A_switch_its_rule_would_ignore_is_refused_at_construction(string name, string switches, string message)
+    {
+        var options = Optimizers.DefaultOptions(name);
+        foreach (var s in switches.Split(',')) options.Set(s, 1);
+        var w = Parameter<double>.FromValues("w", 1.0);
+        var e = Assert.Throws<ArgumentException>(() => Optimizers.Create(name, [w], options));
+        Assert.Equal(message, e.Message);
+    }
+
     /// <summary>The example: Adamax with w = 2, lr 1, weight_decay 0.004 and a zero gradient.</summary>
     [Fact]
     public void Adamax_applies_decoupled_weight_decay_when_asked()

@@ -78,6 +78,12 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"lr":"fast"}}]}""", "adam.lr must be a number", null)]
     [InlineData("""{"function":"","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam"}]}""", "function is missing", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"sgd","hyperparameters":{"nesterov":true}}]}""", "Nesterov momentum requires", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"eps_outside_max":true}}]}""", "adam has no hyperparameter 'eps_outside_max'", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"nadam","hyperparameters":{"threshold":6}}]}""", "nadam has no hyperparameter 'threshold'", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"amsgrad_bias_corrected":true}}]}""", "Invalid amsgrad_bias_corrected: it changes AMSGrad's maximum only; also set amsgrad.", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"radam","hyperparameters":{"eps_after_bias_correction":true,"eps_inside_sqrt":true}}]}""", "Invalid eps_after_bias_correction", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"radam","hyperparameters":{"threshold":3}}]}""", "Invalid threshold: 3", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"weight_decay":0.1,"independent_weight_decay":true}}]}""", "Invalid independent_weight_decay", null)]
     [InlineData("""{bad json""", "malformed JSON", null)]
     [InlineData("""[1,2,3]""", "malformed JSON", null)]
     public async Task Invalid_trajectory_requests_get_400_with_a_message(string json, string message, int? position)
