@@ -43,17 +43,17 @@ public class Adam<T> : Optimizer<T, AdamOptions> where T : unmanaged, IFloatingP
     /// </summary>
     private readonly struct Rule(AdamOptions o, double step, double bc2, double maxBc2) : IUpdateRule<T>
     {
-        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), corr = Pointwise.Broadcast<T>(bc2), maxCorr = Pointwise.Broadcast<T>(maxBc2);
-        private readonly Vector<T> sqrtCorr = Pointwise.Broadcast<T>(Math.Sqrt(bc2)), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), maxCorr = Pointwise.Broadcast<T>(maxBc2);
         private readonly Moments<T> moments = new(o);
-        private readonly bool amsgrad = o.Amsgrad, correctedMax = o.AmsgradBiasCorrected, inside = o.EpsInsideSqrt;
+        private readonly Denominator<T> denominator = new(o, bc2);
+        private readonly bool amsgrad = o.Amsgrad, correctedMax = o.AmsgradBiasCorrected;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> vMax)
         {
             var w = moments.Advance(p, grad, ref m, ref v, out _);
             var source = amsgrad ? vMax = Vector.Max(vMax, correctedMax ? v / maxCorr : v) : v;
-            return w + step * m / AdaptiveOptions.Denominator(source, corr, sqrtCorr, eps, inside);   // p - lr / (1 - b1^t) * m / d
+            return w + step * m / denominator.Of(source);   // p - lr / (1 - b1^t) * m / d
         }
     }
 }

@@ -45,10 +45,11 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
     private readonly struct Rule(RAdamOptions o, double bc1, double bc2, double? rect) : IUpdateRule<T>
     {
         private readonly Vector<T> lr = Pointwise.Broadcast<T>(o.LearningRate), bc1 = Pointwise.Broadcast<T>(bc1), sqrtBc2 = Pointwise.Broadcast<T>(Math.Sqrt(bc2));
-        private readonly Vector<T> rect = Pointwise.Broadcast<T>(rect ?? 0), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Vector<T> rect = Pointwise.Broadcast<T>(rect ?? 0);
         private readonly Moments<T> moments = new(o);
-        private readonly Vector<T> corr = Pointwise.Broadcast<T>(bc2);
-        private readonly bool rectify = rect.HasValue, inside = o.EpsInsideSqrt, epsAfterCorrection = o.EpsInsideSqrt || o.EpsAfterBiasCorrection;
+        // PyTorch adds eps to sqrt(v) and corrects afterwards; optax (and eps_inside_sqrt) correct v first.
+        private readonly bool rectify = rect.HasValue, correctsFirst = o.CorrectsBeforeEps;
+        private readonly Denominator<T> denominator = new(o, o.CorrectsBeforeEps ? bc2 : 1);
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> s2)
@@ -56,9 +57,7 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
             var w = moments.Advance(p, grad, ref m, ref v, out _);
             var corrected = m / bc1 * lr;
             if (!rectify) return w - corrected;
-            var adaptive = epsAfterCorrection
-                ? corrected / AdaptiveOptions.Denominator(v, corr, sqrtBc2, eps, inside)
-                : corrected * (sqrtBc2 / AdaptiveOptions.Denominator(v, Vector<T>.One, Vector<T>.One, eps, inside: false));   // PyTorch: eps on sqrt(v), then corrected
+            var adaptive = correctsFirst ? corrected / denominator.Of(v) : corrected * (sqrtBc2 / denominator.Of(v));
             return w - adaptive * rect;
         }
     }

@@ -36,6 +36,9 @@ public sealed class RAdamOptions : AdamFamilyOptions
     /// </summary>
     public bool EpsAfterBiasCorrection { get; set; }
 
+    /// <summary>Whether the second moment is bias-corrected before eps is added (optax's placement, or eps inside the root).</summary>
+    internal bool CorrectsBeforeEps => EpsAfterBiasCorrection || EpsInsideSqrt;
+
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
