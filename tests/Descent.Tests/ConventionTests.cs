@@ -135,23 +135,26 @@ public class ConventionTests
     }
 
     /// <summary>
-    /// optax's documented examples (optax/_src/alias.py, the Examples of <c>amsgrad</c>, <c>radam</c> and <c>rmsprop</c>,
+    /// optax's documented examples (optax/_src/alias.py, the Examples of <c>amsgrad</c>, <c>radam</c>, <c>rmsprop</c> and <c>nadam</c>,
     /// run as doctests): minimize <c>sum(x^2)</c> from [1, 2, 3] with learning rate 0.003 and print the objective to three
     /// digits after each of five steps. They are the only values optax's sources give for these rules (its tests check
     /// convergence, not values), and three digits cannot tell the conventions from PyTorch's: the trajectory tests
     /// compare each option with a transcription of optax's code (transform.py <c>scale_by_amsgrad</c>,
-    /// <c>scale_by_radam</c>, <c>scale_by_rms</c> with <c>initial_scale</c>) in torch operations.
+    /// <c>scale_by_radam</c>, <c>scale_by_rms</c> with <c>initial_scale</c>) in torch operations, and optax's NAdam
+    /// (constant_momentum) is checked against its formula, optax's <c>scale_by_adam(nesterov=True)</c>, written the same way.
     /// </summary>
     [Theory]
     [InlineData("amsgrad", new[] { 14.0, 13.9, 13.9, 13.9, 13.8 })]
     [InlineData("radam", new[] { 13.8, 13.7, 13.5, 13.3, 13.2 })]
     [InlineData("rmsprop", new[] { 13.9, 13.8, 13.7, 13.7, 13.6 })]
+    [InlineData("nadam", new[] { 13.9, 13.9, 13.9, 13.8, 13.8 })]
     public void Optax_conventions_match_optax_documented_examples(string alias, double[] printed)
     {
         OptimizerOptions options = alias switch
         {
             "amsgrad" => new AdamOptions { LearningRate = 0.003, Amsgrad = true, AmsgradBiasCorrected = true },
             "radam" => new RAdamOptions { LearningRate = 0.003, EpsAfterBiasCorrection = true },
+            "nadam" => new NAdamOptions { LearningRate = 0.003, ConstantMomentum = true },   // optax.nadam = adam(nesterov=True)
             _ => new RmsPropOptions { LearningRate = 0.003, Alpha = 0.9, EpsInsideSqrt = true },   // optax.rmsprop: decay 0.9, eps_in_sqrt
         };
         var x = Parameter<float>.FromValues("x", 1, 2, 3);

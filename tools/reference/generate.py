@@ -219,7 +219,10 @@ class Convention:
                 s["v"] = (1 - b2) * g ** 2 + b2 * s["v"]
                 mu_hat = s["m"] / (1 - b1 ** t)
                 nu_hat = s["v"] / (1 - b2 ** t)
-                if self.convention == "optax.scale_by_amsgrad":
+                if self.convention == "optax.scale_by_adam(nesterov=True)":  # optax.nadam
+                    mu_hat = b1 * (s["m"] / (1 - b1 ** (t + 1))) + (1 - b1) * (g / (1 - b1 ** t))
+                    p.add_(-lr * (mu_hat / (torch.sqrt(nu_hat + eps_root) + eps)))
+                elif self.convention == "optax.scale_by_amsgrad":
                     s["vmax"] = torch.maximum(s["vmax"], nu_hat)
                     p.add_(-lr * (mu_hat / (torch.sqrt(s["vmax"] + eps_root) + eps)))
                 elif self.convention == "optax.scale_by_radam":
@@ -425,6 +428,7 @@ def trajectory_cases():
     add(R, "nadam", {"lr": 0.05, "momentum_decay": 1.0}, S, convention="keras.Nadam")
     add(R, "nadam", {"lr": 0.02, "beta1": 0.8, "beta2": 0.99, "eps": 1e-4, "momentum_decay": 1.0,
                      "weight_decay": 0.1, "decoupled_weight_decay": True}, S, convention="keras.Nadam")
+    add(R, "nadam", {"lr": 0.05, "beta2": 0.99, "eps": 1e-3, "constant_momentum": True}, S, convention="optax.scale_by_adam(nesterov=True)")
     add(R, "adam", {"lr": 0.05, "amsgrad": True, "amsgrad_bias_corrected": True}, S, 200, convention="optax.scale_by_amsgrad")
     add(R, "adam", {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-3, "eps_inside_sqrt": True, "amsgrad": True,
                     "amsgrad_bias_corrected": True}, S, convention="optax.scale_by_amsgrad")
