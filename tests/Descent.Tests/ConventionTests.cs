@@ -169,6 +169,32 @@ public class ConventionTests
     }
 
     /// <summary>
+    /// Each convention option against a float64 transcription of its library's own code (tools/reference/generate.py,
+    /// class Convention; the reference vectors name the transcription in "convention"), through the library: the
+    /// exact check where the libraries' test values are too coarse, and the only one for optax's <c>initial_scale</c>
+    /// and <c>threshold</c>, for which optax's sources give no values.
+    /// </summary>
+    [Theory]
+    [InlineData("keras.Adamax", "adamax", "eps_outside_max")]                                // keras/src/optimizers/adamax.py
+    [InlineData("keras.Adamax", "adamax", "decoupled_weight_decay")]                         // keras/src/optimizers/optimizer.py weight decay
+    [InlineData("keras.Nadam", "nadam", "momentum_decay")]                                   // keras/src/optimizers/nadam.py
+    [InlineData("keras.Nadam", "nadam", "decoupled_weight_decay")]
+    [InlineData("optax.scale_by_amsgrad", "adam", "amsgrad_bias_corrected")]                 // optax/_src/transform.py
+    [InlineData("optax.scale_by_radam", "radam", "eps_after_bias_correction")]
+    [InlineData("optax.scale_by_radam", "radam", "threshold")]
+    [InlineData("optax.scale_by_rms", "rmsprop", "initial_square_avg")]
+    [InlineData("optax.scale_by_adam(nesterov=True)", "nadam", "constant_momentum")]
+    public void Convention_matches_a_transcription_of_its_library(string convention, string optimizer, string option)
+    {
+        var cases = TorchReference.TrajectoryIndices().Select(i => (int)i[0])
+            .Where(i => TorchReference.Trajectory(i) is var c && c.TryGetProperty("convention", out var name) && name.GetString() == convention
+                && c.GetProperty("optimizer").GetString() == optimizer && c.GetProperty("options").TryGetProperty(option, out _))
+            .ToList();
+        Assert.NotEmpty(cases);
+        foreach (int i in cases) new OptimizerTrajectoryTests().Trajectory_matches_torch(i);
+    }
+
+    /// <summary>
     /// Keras's golden-value protocol: ten ones, a first step with gradients 0.01, then gradients 0.1, 0.2, ..., 1.0;
     /// after each step the values must be within 5e-4 of the golden row. Returns the first miss, or null.
     /// </summary>
