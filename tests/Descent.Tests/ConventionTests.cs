@@ -38,11 +38,7 @@ public class ConventionTests
     [Fact]
     public void Rmsprop_with_eps_inside_sqrt_matches_keras_single_step()
     {
-        var w = Parameter<float>.FromValues("w", 1, 2, 3, 4);
-        float[] g = [1, 6, 7, 2];
-        g.CopyTo(w.Grad);
-        new RmsProp<float>([w], new RmsPropOptions { LearningRate = 0.5, Alpha = 0.9, Eps = 1e-7, EpsInsideSqrt = true }).Step();
-        AssertClose([-0.5811, 0.4189, 1.4189, 2.4189], w.Value.ToArray(), 1e-4);
+        SingleStep(new RmsPropOptions { LearningRate = 0.5, Alpha = 0.9, Eps = 1e-7, EpsInsideSqrt = true }, [-0.5811, 0.4189, 1.4189, 2.4189]);
     }
 
     /// <summary>Keras <c>RMSprop(centered=True)</c>: keras/src/optimizers/rmsprop_test.py, test_correctness_with_golden.</summary>
@@ -65,22 +61,14 @@ public class ConventionTests
     [Fact]
     public void Adam_with_eps_before_bias_correction_matches_keras_single_step()
     {
-        var w = Parameter<float>.FromValues("w", 1, 2, 3, 4);
-        float[] g = [1, 6, 7, 2];
-        g.CopyTo(w.Grad);
-        new Adam<float>([w], new AdamOptions { LearningRate = 0.5, Eps = 1e-7, EpsBeforeBiasCorrection = true }).Step();
-        AssertClose([0.5, 1.5, 2.5, 3.5], w.Value.ToArray(), 1e-4);
+        SingleStep(new AdamOptions { LearningRate = 0.5, Eps = 1e-7, EpsBeforeBiasCorrection = true }, [0.5, 1.5, 2.5, 3.5]);
     }
 
     /// <summary>Keras <c>Adamax(learning_rate=0.5)</c> (epsilon 1e-7 outside the maximum): keras/src/optimizers/adamax_test.py, test_single_step.</summary>
     [Fact]
     public void Adamax_with_eps_outside_max_matches_keras_single_step()
     {
-        var w = Parameter<float>.FromValues("w", 1, 2, 3, 4);
-        float[] g = [1, 6, 7, 2];
-        g.CopyTo(w.Grad);
-        new Adamax<float>([w], new AdamaxOptions { LearningRate = 0.5, Eps = 1e-7, EpsOutsideMax = true }).Step();
-        AssertClose([0.5, 1.5, 2.5, 3.5], w.Value.ToArray(), 1e-4);
+        SingleStep(new AdamaxOptions { LearningRate = 0.5, Eps = 1e-7, EpsOutsideMax = true }, [0.5, 1.5, 2.5, 3.5]);
     }
 
     /// <summary>
@@ -106,11 +94,7 @@ public class ConventionTests
     [Fact]
     public void Nadam_with_momentum_decay_one_matches_keras_single_step()
     {
-        var w = Parameter<float>.FromValues("w", 1, 2, 3, 4);
-        float[] g = [1, 6, 7, 2];
-        g.CopyTo(w.Grad);
-        new NAdam<float>([w], new NAdamOptions { LearningRate = 0.5, Eps = 1e-7, MomentumDecay = 1 }).Step();
-        AssertClose([0.4686, 1.4686, 2.4686, 3.4686], w.Value.ToArray(), 1e-4);
+        SingleStep(new NAdamOptions { LearningRate = 0.5, Eps = 1e-7, MomentumDecay = 1 }, [0.4686, 1.4686, 2.4686, 3.4686]);
     }
 
     /// <summary>
@@ -192,6 +176,16 @@ public class ConventionTests
             .ToList();
         Assert.NotEmpty(cases);
         foreach (int i in cases) new OptimizerTrajectoryTests().Trajectory_matches_torch(i);
+    }
+
+    /// <summary>Keras's <c>test_single_step</c>: variables [1, 2, 3, 4], gradients [1, 6, 7, 2], one step, within 1e-4.</summary>
+    private static void SingleStep(OptimizerOptions options, double[] expected)
+    {
+        var w = Parameter<float>.FromValues("w", 1, 2, 3, 4);
+        float[] g = [1, 6, 7, 2];
+        g.CopyTo(w.Grad);
+        options.Create([w]).Step();
+        AssertClose(expected, w.Value.ToArray(), 1e-4);
     }
 
     /// <summary>
