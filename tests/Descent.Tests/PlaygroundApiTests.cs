@@ -142,6 +142,35 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         }
     }
 
+    /// <summary>The playground's catalogue is each optimizer's hyperparameter table, and a convention option set on the page runs the library's rule.</summary>
+    [Theory]
+    [InlineData("adamax", "eps_outside_max")]
+    [InlineData("adam", "amsgrad_bias_corrected")]
+    [InlineData("radam", "eps_after_bias_correction")]
+    public async Task Convention_options_come_from_the_tables_and_run_the_librarys_rule(string optimizer, string option)
+    {
+        var catalogue = await _http.GetFromJsonAsync<JsonElement>("/api/optimizers");
+        foreach (var entry in catalogue.EnumerateArray())
+            Assert.Equal(Descent.Optim.Optimizers.DefaultOptions(entry.GetProperty("name").GetString()!).Hyperparameters.Select(h => h.Name),
+                entry.GetProperty("hyperparameters").EnumerateArray().Select(h => h.GetProperty("name").GetString()));
+        var settings = new Dictionary<string, object> { ["lr"] = 0.25, ["eps"] = 0.1, [option] = true };
+        if (optimizer == "adam") settings["amsgrad"] = true;
+        string request = JsonSerializer.Serialize(new { function = "ravine", start = new[] { 5, 1 }, steps = 60, optimizers = new[] { new { optimizer, hyperparameters = settings } } });
+        var (status, body) = await Post("/api/trajectory", request);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var options = Descent.Optim.Optimizers.DefaultOptions(optimizer);
+        options.Set("lr", 0.25);
+        options.Set("eps", 0.1);
+        if (optimizer == "adam") options.Set("amsgrad", 1);
+        options.Set(option, 1);
+        var expected = Descent.Landscapes.Trajectory.Run(Descent.Landscapes.Landscape.Get("ravine"), optimizer, options, (5, 1), 60);
+        var path = body.GetProperty("runs")[0].GetProperty("path");
+        Assert.Equal(expected[^1].X, path[60][0].GetDouble());
+        Assert.Equal(expected[^1].Y, path[60][1].GetDouble());
+        options.Set(option, 0);
+        Assert.NotEqual(Descent.Landscapes.Trajectory.Run(Descent.Landscapes.Landscape.Get("ravine"), optimizer, options, (5, 1), 60)[^1].X, path[60][0].GetDouble());
+    }
+
     private const string Moons = "\"noise\":0.1,\"flip\":0.1,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":32,\"seed\":1";
 
     [Theory]
