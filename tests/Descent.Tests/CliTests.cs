@@ -50,6 +50,15 @@ public class CliTests
     [InlineData("Nesterov momentum requires", "-o", "sgd", "--nesterov")]
     [InlineData("Unknown optimizer 'adamm'", "-o", "adamm")]
     [InlineData("Invalid weight_decay: -0.1", "-o", "adamw", "--weight-decay", "-0.1")]
+    [InlineData("--eps-outside-max does not apply to adam", "-o", "adam", "--eps-outside-max")]
+    [InlineData("--threshold does not apply to nadam", "-o", "nadam", "--threshold", "6")]
+    [InlineData("--amsgrad-bias-corrected does not apply to radam", "-o", "radam", "--amsgrad-bias-corrected")]
+    [InlineData("--eps-after-bias-correction does not apply to adam", "-o", "adam", "--eps-after-bias-correction")]
+    [InlineData("Invalid threshold: 3 (threshold must be a finite number in [4, inf))", "-o", "radam", "--threshold", "3")]
+    [InlineData("Invalid amsgrad_bias_corrected: it changes AMSGrad's maximum only; also set amsgrad.", "-o", "adam", "--amsgrad-bias-corrected")]
+    [InlineData("Invalid amsgrad_bias_corrected", "-o", "adamw", "--amsgrad", "--amsgrad-bias-corrected", "--eps-before-bias-correction")]
+    [InlineData("Invalid eps_after_bias_correction", "-o", "radam", "--eps-after-bias-correction", "--eps-inside-sqrt")]
+    [InlineData("Invalid independent_weight_decay", "-o", "adam", "--weight-decay", "0.1", "--independent-weight-decay")]
     public void Bad_hyperparameters_and_names_give_one_error_line_and_a_nonzero_exit(string message, params string[] extra)
     {
         string[] args = ["trajectory", "-f", "rosenbrock", "--steps", "3", "--start=1,2", .. extra];

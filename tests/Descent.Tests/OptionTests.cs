@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Descent.Landscapes;
 using Descent.Nn;
 using Descent.Optim;
@@ -66,6 +67,21 @@ public class OptionTests
         }
     }
 
+    /// <summary>A switch that would change nothing in the company it is given is refused at construction, naming it and the fix.</summary>
+    [Theory]
+    [InlineData("adam", "amsgrad_bias_corrected", "Invalid amsgrad_bias_corrected: it changes AMSGrad's maximum only; also set amsgrad.")]
+    [InlineData("adam", "independent_weight_decay", "Invalid independent_weight_decay: it applies to decoupled weight decay only; also set decoupled_weight_decay.")]
+    [InlineData("radam", "eps_after_bias_correction,eps_inside_sqrt", "Invalid eps_after_bias_correction: eps_inside_sqrt already adds eps after the correction, inside the root; turn one off.")]
+    [InlineData("adamw", "amsgrad,amsgrad_bias_corrected,eps_before_bias_correction", "Invalid amsgrad_bias_corrected: the maximum of corrected values leaves no correction to put after eps; turn off eps_before_bias_correction.")]
+    public void A_switch_its_rule_would_ignore_is_refused_at_construction(string name, string switches, string message)
+    {
+        var options = Optimizers.DefaultOptions(name);
+        foreach (var s in switches.Split(',')) options.Set(s, 1);
+        var w = Parameter<double>.FromValues("w", 1.0);
+        var e = Assert.Throws<ArgumentException>(() => Optimizers.Create(name, [w], options));
+        Assert.Equal(message, e.Message);
+    }
+
     /// <summary>The issue's example: Adamax with w = 2, lr 1, weight_decay 0.004 and a zero gradient.</summary>
     [Fact]
     public void Adamax_applies_decoupled_weight_decay_when_asked()
@@ -107,6 +123,38 @@ public class OptionTests
         Assert.True(start >= 0, "README.md has no optimizer table");
         int end = readme.IndexOf("\n\n", start, StringComparison.Ordinal);
         Assert.True(expected == readme[start..(end + 1)], "README.md's optimizer table differs from the generated one; replace it with:\n" + expected);
+    }
+
+    /// <summary>
+    /// The README's conventions table names, for each option, exactly the registered optimizers that have it; each Keras
+    /// test file it cites is named in ConventionTests.cs, and each transcription it cites is in the reference generator.
+    /// </summary>
+    [Fact]
+    public void The_readme_conventions_table_agrees_with_the_registry_and_names_real_checks()
+    {
+        string root = RepositoryRoot();
+        string readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
+        string tests = File.ReadAllText(Path.Combine(root, "tests", "Descent.Tests", "ConventionTests.cs"));
+        string generator = File.ReadAllText(Path.Combine(root, "tools", "reference", "generate.py"));
+        int start = readme.IndexOf("| option | optimizers | reproduces | formula | checked against |", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no conventions table");
+        var rows = readme[start..readme.IndexOf("\n\n", start, StringComparison.Ordinal)].Split('\n').Skip(2).ToList();
+        Assert.NotEmpty(rows);
+        var tables = Optimizers.All.ToDictionary(r => r.Name, r => r.Defaults());
+        foreach (var row in rows)
+        {
+            var cells = row.Trim('|').Split(" | ");
+            string option = Regex.Match(cells[0], "`([a-z0-9_]+)`").Groups[1].Value;
+            var having = tables.Where(t => t.Value.Has(option)).Select(t => t.Key).Order().ToList();
+            Assert.True(having.Count > 0, $"README conventions table: no optimizer has '{option}'");
+            var every = Regex.Match(cells[1], "^every optimizer with `([a-z0-9_]+)`$");
+            var listed = (every.Success ? tables.Where(t => t.Value.Has(every.Groups[1].Value)).Select(t => t.Key) : cells[1].Split(", ")).Order().ToList();
+            Assert.True(having.SequenceEqual(listed), $"README conventions table: '{option}' belongs to {string.Join(", ", having)}, the table says {cells[1]}");
+            foreach (Match m in Regex.Matches(cells[4], "`([a-z]+_test\\.py)`"))
+                Assert.Contains("keras/src/optimizers/" + m.Groups[1].Value, tests);
+            foreach (Match m in Regex.Matches(cells[4], "transcriptions? of (?:Keras's |optax's )?`([a-zA-Z_.()=]+)`"))
+                Assert.Contains(m.Groups[1].Value, generator);
+        }
     }
 
     private static string RepositoryRoot()

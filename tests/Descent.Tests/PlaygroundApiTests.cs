@@ -79,6 +79,12 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"lr":"fast"}}]}""", "adam.lr must be a number", null)]
     [InlineData("""{"function":"","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam"}]}""", "function is missing", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"sgd","hyperparameters":{"nesterov":true}}]}""", "Nesterov momentum requires", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"eps_outside_max":true}}]}""", "adam has no hyperparameter 'eps_outside_max'", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"nadam","hyperparameters":{"threshold":6}}]}""", "nadam has no hyperparameter 'threshold'", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"amsgrad_bias_corrected":true}}]}""", "Invalid amsgrad_bias_corrected: it changes AMSGrad's maximum only; also set amsgrad.", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"radam","hyperparameters":{"eps_after_bias_correction":true,"eps_inside_sqrt":true}}]}""", "Invalid eps_after_bias_correction", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"radam","hyperparameters":{"threshold":3}}]}""", "Invalid threshold: 3", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"weight_decay":0.1,"independent_weight_decay":true}}]}""", "Invalid independent_weight_decay", null)]
     [InlineData("""{bad json""", "malformed JSON", null)]
     [InlineData("""[1,2,3]""", "malformed JSON", null)]
     public async Task Invalid_trajectory_requests_get_400_with_a_message(string json, string message, int? position)
@@ -135,6 +141,35 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
             var expected = Descent.Landscapes.Trajectory.Run(Descent.Landscapes.Landscape.Get("rosenbrock"), "sgd", options, (-1.5, 2), 400);
             Assert.Equal(expected[^1].X, answers[i].Body.GetProperty("runs")[0].GetProperty("path")[400][0].GetDouble());
         }
+    }
+
+    /// <summary>The playground's catalogue is each optimizer's hyperparameter table, and a convention option set on the page runs the library's rule.</summary>
+    [Theory]
+    [InlineData("adamax", "eps_outside_max")]
+    [InlineData("adam", "amsgrad_bias_corrected")]
+    [InlineData("radam", "eps_after_bias_correction")]
+    public async Task Convention_options_come_from_the_tables_and_run_the_librarys_rule(string optimizer, string option)
+    {
+        var catalogue = await _http.GetFromJsonAsync<JsonElement>("/api/optimizers");
+        foreach (var entry in catalogue.EnumerateArray())
+            Assert.Equal(Descent.Optim.Optimizers.DefaultOptions(entry.GetProperty("name").GetString()!).Hyperparameters.Select(h => h.Name),
+                entry.GetProperty("hyperparameters").EnumerateArray().Select(h => h.GetProperty("name").GetString()));
+        var settings = new Dictionary<string, object> { ["lr"] = 0.25, ["eps"] = 0.1, [option] = true };
+        if (optimizer == "adam") settings["amsgrad"] = true;
+        string request = JsonSerializer.Serialize(new { function = "ravine", start = new[] { 5, 1 }, steps = 60, optimizers = new[] { new { optimizer, hyperparameters = settings } } });
+        var (status, body) = await Post("/api/trajectory", request);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var options = Descent.Optim.Optimizers.DefaultOptions(optimizer);
+        options.Set("lr", 0.25);
+        options.Set("eps", 0.1);
+        if (optimizer == "adam") options.Set("amsgrad", 1);
+        options.Set(option, 1);
+        var expected = Descent.Landscapes.Trajectory.Run(Descent.Landscapes.Landscape.Get("ravine"), optimizer, options, (5, 1), 60);
+        var path = body.GetProperty("runs")[0].GetProperty("path");
+        Assert.Equal(expected[^1].X, path[60][0].GetDouble());
+        Assert.Equal(expected[^1].Y, path[60][1].GetDouble());
+        options.Set(option, 0);
+        Assert.NotEqual(Descent.Landscapes.Trajectory.Run(Descent.Landscapes.Landscape.Get("ravine"), optimizer, options, (5, 1), 60)[^1].X, path[60][0].GetDouble());
     }
 
     private const string Moons = "\"noise\":0.1,\"flip\":0.1,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":32,\"seed\":1";

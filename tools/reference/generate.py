@@ -10,7 +10,8 @@ It writes tests/Descent.Tests/Reference/*.json. The tests read those files and n
 Everything runs in float64. Where torch.optim has the rule, torch.optim computes it. Where PyTorch 1.13
 lacks an option Descent offers (maximize on NAdam/RAdam, decoupled decay on every optimizer but AdamW,
 L2 decay on Lion and AdamW, independent weight decay, eps inside the square root, optax's NAdam, Lion),
-the rule is written below with torch tensor operations, directly from its published formula.
+the rule is written below with torch tensor operations, directly from its published formula. The options that
+reproduce Keras's and optax's conventions are checked against transcriptions of those libraries' own code (Convention).
 
 Adafactor (torch.optim.Adafactor, PyTorch 2.5+) and Muon (torch.optim.Muon, PyTorch 2.9) are not in torch 1.13
 either: class Manual transcribes their algorithm boxes and the single-tensor functions of torch/optim/_adafactor.py
@@ -239,6 +240,72 @@ class Manual:
         p.add_(x, alpha=-lr * ratio)
 
 
+class Convention:
+    """Other libraries' rules, transcribed line by line from their own source with torch tensor operations (float64),
+    as the references for the options that reproduce them: Keras 3 (keras-team/keras, keras/src/optimizers/*.py,
+    whose weight_decay is applied to every optimizer as p -= p * wd * lr before the step) and optax
+    (google-deepmind/optax, optax/_src/transform.py and tree_utils/_tree_math.py; scale_by_learning_rate(lr) is -lr).
+    A case names its library's rule in "convention"; its "options" are Descent's names for the same settings."""
+
+    def __init__(self, convention, params, o):
+        self.convention, self.params, self.o, self.t = convention, params, o, 0
+        self.state = [dict(m=torch.zeros_like(p), v=torch.zeros_like(p), vmax=torch.zeros_like(p), u_product=1.0,
+                           nu=torch.full_like(p, o.get("initial_square_avg", 0.0))) for p in params]
+
+    @torch.no_grad()
+    def step(self):
+        self.t += 1
+        t, o = self.t, self.o
+        lr, b1, b2 = o["lr"], o.get("beta1", 0.9), o.get("beta2", 0.999)
+        eps, wd = o.get("eps", 1e-8), o.get("weight_decay", 0.0)
+        for p, s in zip(self.params, self.state):
+            g = p.grad.clone()
+            if self.convention.startswith("keras.") and wd:   # optimizer.py _apply_weight_decay
+                p.sub_(p * wd * lr)
+            if self.convention == "keras.Adamax":  # adamax.py update_step
+                s["m"].add_((g - s["m"]) * (1 - b1))
+                s["v"] = torch.maximum(b2 * s["v"], g.abs())
+                p.sub_((lr * s["m"]) / ((1 - b1 ** t) * (s["v"] + eps)))
+            elif self.convention == "keras.Nadam":  # nadam.py _backend_update_step and update_step
+                s["u_product"] *= b1 * (1.0 - 0.5 * 0.96 ** t)
+                u_t, u_t_1 = b1 * (1.0 - 0.5 * 0.96 ** t), b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+                u_product_t_1 = s["u_product"] * u_t_1
+                s["m"].add_((g - s["m"]) * (1 - b1))
+                s["v"].add_((g * g - s["v"]) * (1 - b2))
+                m_hat = u_t_1 * s["m"] / (1 - u_product_t_1) + (1 - u_t) * g / (1 - s["u_product"])
+                v_hat = s["v"] / (1 - b2 ** t)
+                p.sub_((m_hat * lr) / (torch.sqrt(v_hat) + eps))
+            else:
+                # optax: eps_root is Descent's eps with eps_inside_sqrt (and optax's eps is then 0).
+                eps_root, eps = (eps, 0.0) if o.get("eps_inside_sqrt") else (0.0, eps)
+                if self.convention == "optax.scale_by_rms":  # with initial_scale (nu starts there), eps_in_sqrt per eps_inside_sqrt
+                    decay = o.get("alpha", 0.99)
+                    s["nu"] = (1 - decay) * g ** 2 + decay * s["nu"]
+                    scaling = torch.rsqrt(s["nu"] + eps_root) if o.get("eps_inside_sqrt") else 1 / (torch.sqrt(s["nu"]) + eps)
+                    p.add_(-lr * (scaling * g))
+                    continue
+                s["m"] = (1 - b1) * g + b1 * s["m"]
+                s["v"] = (1 - b2) * g ** 2 + b2 * s["v"]
+                mu_hat = s["m"] / (1 - b1 ** t)
+                nu_hat = s["v"] / (1 - b2 ** t)
+                if self.convention == "optax.scale_by_adam(nesterov=True)":  # optax.nadam
+                    mu_hat = b1 * (s["m"] / (1 - b1 ** (t + 1))) + (1 - b1) * (g / (1 - b1 ** t))
+                    p.add_(-lr * (mu_hat / (torch.sqrt(nu_hat + eps_root) + eps)))
+                elif self.convention == "optax.scale_by_amsgrad":
+                    s["vmax"] = torch.maximum(s["vmax"], nu_hat)
+                    p.add_(-lr * (mu_hat / (torch.sqrt(s["vmax"] + eps_root) + eps)))
+                elif self.convention == "optax.scale_by_radam":
+                    ro_inf = 2.0 / (1.0 - b2) - 1.0
+                    ro = ro_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+                    if ro >= o.get("threshold", 5.0):
+                        r = math.sqrt((ro - 4.0) * (ro - 2.0) * ro_inf / ((ro_inf - 4.0) * (ro_inf - 2.0) * ro))
+                        p.add_(-lr * (r * mu_hat / (torch.sqrt(nu_hat + eps_root) + eps)))
+                    else:
+                        p.add_(-lr * mu_hat)
+                else:
+                    raise ValueError(self.convention)
+
+
 def make_optimizer(name, params, options):
     """torch.optim where it has the rule, else the Manual rule. Returns (optimizer, pre_step hook)."""
     o = dict(options)
@@ -272,10 +339,10 @@ def make_optimizer(name, params, options):
     return TORCH[name](params, **kwargs)
 
 
-def trajectory(function, optimizer, options, start, steps, schedule=None):
+def trajectory(function, optimizer, options, start, steps, schedule=None, convention=None):
     f = loss_fn(function)
     xy = torch.tensor(start, requires_grad=True)
-    opt = make_optimizer(optimizer, [xy], options)
+    opt = Convention(convention, [xy], dict(options, lr=options.get("lr", DEFAULT_LR[optimizer]))) if convention else make_optimizer(optimizer, [xy], options)
     sched = schedule(opt) if schedule else None
     path = []
     trajectory.last_optimizer = opt
@@ -315,8 +382,9 @@ EXPRESSIONS = [
 def trajectory_cases():
     cases = []
 
-    def add(function, optimizer, options, start, steps=120):
-        cases.append(dict(function=function, optimizer=optimizer, options=options, start=start, steps=steps))
+    def add(function, optimizer, options, start, steps=120, convention=None):
+        cases.append(dict(function=function, optimizer=optimizer, options=options, start=start, steps=steps,
+                          **({"convention": convention} if convention else {})))
 
     # Every optimizer on every named landscape, at learning rates sized for the landscape: (start, rate for
     # rules whose step is lr * gradient, rate for rules whose step is about lr, rate for Lion). RAdam's first
@@ -429,6 +497,24 @@ def trajectory_cases():
     add(R, "adafactor", {"lr": 0.05, "weight_decay": 0.2}, S)
     add("saddle", "adafactor", {"lr": 0.05}, [1.0, 1e-3])
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "adafactor", {"lr": 0.05, "maximize": True}, [1.5, -1.0])
+    # Other libraries' conventions, against transcriptions of those libraries' code (class Convention).
+    # Each differs from the path without its option by far more than the tests' 1e-6 (eps sized so its placement shows).
+    add("ravine", "adamax", {"lr": 0.25, "eps": 0.1, "eps_outside_max": True}, [5.0, 1.0], convention="keras.Adamax")
+    add(R, "adamax", {"lr": 0.05, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3, "eps_outside_max": True,
+                      "weight_decay": 0.1, "decoupled_weight_decay": True}, S, convention="keras.Adamax")
+    add(R, "nadam", {"lr": 0.05, "momentum_decay": 1.0}, S, convention="keras.Nadam")
+    add(R, "nadam", {"lr": 0.02, "beta1": 0.8, "beta2": 0.99, "eps": 1e-4, "momentum_decay": 1.0,
+                     "weight_decay": 0.1, "decoupled_weight_decay": True}, S, convention="keras.Nadam")
+    add(R, "nadam", {"lr": 0.05, "beta2": 0.99, "eps": 1e-3, "constant_momentum": True}, S, convention="optax.scale_by_adam(nesterov=True)")
+    add(R, "adam", {"lr": 0.05, "amsgrad": True, "amsgrad_bias_corrected": True}, S, 200, convention="optax.scale_by_amsgrad")
+    add(R, "adam", {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-3, "eps_inside_sqrt": True, "amsgrad": True,
+                    "amsgrad_bias_corrected": True}, S, convention="optax.scale_by_amsgrad")
+    add(R, "radam", {"lr": 2e-3, "eps": 0.1, "eps_after_bias_correction": True}, S, 200, convention="optax.scale_by_radam")
+    add(R, "radam", {"lr": 2e-3, "beta2": 0.99, "threshold": 12.0, "eps_after_bias_correction": True}, S, convention="optax.scale_by_radam")
+    add(R, "radam", {"lr": 2e-3, "eps": 1e-3, "eps_inside_sqrt": True, "threshold": 8.0}, S, convention="optax.scale_by_radam")
+    add("beale", "rmsprop", {"lr": 1e-2, "alpha": 0.9, "eps": 1e-4, "eps_inside_sqrt": True, "initial_square_avg": 1.0}, [1.0, 1.5],
+        convention="optax.scale_by_rms")
+    add("beale", "rmsprop", {"lr": 1e-2, "alpha": 0.9, "eps": 1e-3, "initial_square_avg": 0.5}, [1.0, 1.5], convention="optax.scale_by_rms")
 
     # Arbitrary expressions.
     for i, e in enumerate(EXPRESSIONS):
@@ -641,7 +727,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     traj = []
     for c in trajectory_cases():
-        c["path"] = trajectory(c["function"], c["optimizer"], c["options"], c["start"], c["steps"])
+        c["path"] = trajectory(c["function"], c["optimizer"], c["options"], c["start"], c["steps"], convention=c.get("convention"))
         if c["optimizer"] == "asgd":  # the averaged iterate, what ASGD is for
             opt = trajectory.last_optimizer
             c["ax"] = (opt.state[opt.param_groups[0]["params"][0]]["ax"] if not isinstance(opt, Manual) else opt.state[0]["g"]).tolist()

@@ -31,16 +31,16 @@ public sealed class Adagrad<T> : Optimizer<T, AdagradOptions> where T : unmanage
     /// <summary>The update with the step's coefficients; slot: the sum of squared gradients.</summary>
     private readonly struct Rule(AdagradOptions o, double step) : IUpdateRule<T>
     {
-        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Vector<T> step = Pointwise.Broadcast<T>(step);
         private readonly Decay<T> decay = new(o);
-        private readonly bool inside = o.EpsInsideSqrt;
+        private readonly Denominator<T> denominator = new(o);
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> sum, ref Vector<T> s1, ref Vector<T> s2)
         {
             var w = decay.Apply(p, grad, out var g);
             sum = Pointwise.AddCMul(sum, Vector<T>.One, g, g);
-            return Pointwise.AddCDiv(w, step, g, AdaptiveOptions.Denominator(sum, Vector<T>.One, Vector<T>.One, eps, inside));
+            return Pointwise.AddCDiv(w, step, g, denominator.Of(sum));
         }
     }
 }

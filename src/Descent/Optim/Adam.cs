@@ -11,6 +11,7 @@ namespace Descent.Optim;
 /// m = beta1 * m + (1 - beta1) * g
 /// v = beta2 * v + (1 - beta2) * g * g
 /// vmax = max(vmax, v);  v = vmax                    if amsgrad
+///        [amsgrad_bias_corrected (optax): vmax = max(vmax, v / (1 - beta2^t)), then no further correction]
 /// p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 ///                        [eps_inside_sqrt: m / sqrt(v / (1 - beta2^t) + eps)]
 ///                        [eps_before_bias_correction: p -= lr sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)]
@@ -30,26 +31,29 @@ public class Adam<T> : Optimizer<T, AdamOptions> where T : unmanaged, IFloatingP
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, AdamOptions o)
     {
         double bc1 = Pointwise.BiasCorrection(o.Beta1, state.Step), bc2 = Pointwise.BiasCorrection(o.Beta2, state.Step);
-        var rule = o.EpsBeforeBiasCorrection
-            ? new Rule(o, -(o.LearningRate * Math.Sqrt(bc2) / bc1), 1)     // both corrections in the step, eps added to sqrt(v)
-            : new Rule(o, -(o.LearningRate / bc1), bc2);
+        var rule = o.EpsBeforeBiasCorrection ? new Rule(o, -(o.LearningRate * Math.Sqrt(bc2) / bc1), 1, 1)   // both corrections in the step, eps added to sqrt(v)
+            : o.AmsgradBiasCorrected ? new Rule(o, -(o.LearningRate / bc1), 1, bc2)                        // the maximum already holds corrected values
+            : new Rule(o, -(o.LearningRate / bc1), bc2, 1);
         UpdateLoop.Run(p, grad, rule, state.Slot(ExpAvg), state.Slot(ExpAvgSq), o.Amsgrad ? state.Slot(MaxExpAvgSq) : []);
     }
 
-    /// <summary>The update with the step's coefficients; slots: first moment, second moment, its running maximum.</summary>
-    private readonly struct Rule(AdamOptions o, double step, double bc2) : IUpdateRule<T>
+    /// <summary>
+    /// The update with the step's coefficients: <paramref name="bc2"/> corrects the second moment in the denominator,
+    /// <paramref name="maxBc2"/> corrects it before the AMSGrad maximum; slots: first moment, second moment, its running maximum.
+    /// </summary>
+    private readonly struct Rule(AdamOptions o, double step, double bc2, double maxBc2) : IUpdateRule<T>
     {
-        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), corr = Pointwise.Broadcast<T>(bc2);
-        private readonly Vector<T> sqrtCorr = Pointwise.Broadcast<T>(Math.Sqrt(bc2)), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), maxCorr = Pointwise.Broadcast<T>(maxBc2);
         private readonly Moments<T> moments = new(o);
-        private readonly bool amsgrad = o.Amsgrad, inside = o.EpsInsideSqrt;
+        private readonly Denominator<T> denominator = new(o, bc2);
+        private readonly bool amsgrad = o.Amsgrad, correctedMax = o.AmsgradBiasCorrected;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> vMax)
         {
             var w = moments.Advance(p, grad, ref m, ref v, out _);
-            var source = amsgrad ? vMax = Vector.Max(vMax, v) : v;
-            return w + step * m / AdaptiveOptions.Denominator(source, corr, sqrtCorr, eps, inside);   // p - lr / (1 - b1^t) * m / d
+            var source = amsgrad ? vMax = Vector.Max(vMax, correctedMax ? v / maxCorr : v) : v;
+            return w + step * m / denominator.Of(source);   // p - lr / (1 - b1^t) * m / d
         }
     }
 }

@@ -10,6 +10,7 @@ namespace Descent.Optim;
 /// m = beta1 * m + (1 - beta1) * g
 /// u = max(beta2 * u, |g| + eps)
 /// p = p - lr / (1 - beta1^t) * m / u
+///        [eps_outside_max (Keras): u = max(beta2 * u, |g|);  p = p - lr / (1 - beta1^t) * m / (u + eps)]
 /// </code>
 /// </remarks>
 public sealed class Adamax<T> : Optimizer<T, AdamaxOptions> where T : unmanaged, IFloatingPointIeee754<T>
@@ -29,7 +30,9 @@ public sealed class Adamax<T> : Optimizer<T, AdamaxOptions> where T : unmanaged,
     /// <summary>The update with the step's coefficients; slots: the first moment and the infinity norm.</summary>
     private readonly struct Rule(AdamaxOptions o, double step) : IUpdateRule<T>
     {
-        private readonly Vector<T> step = Pointwise.Broadcast<T>(step), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Vector<T> step = Pointwise.Broadcast<T>(step);
+        // eps goes into the maximum (PyTorch) or onto the divisor (Keras); adding the other's zero is exact.
+        private readonly Vector<T> epsInMax = Pointwise.Broadcast<T>(o.EpsOutsideMax ? 0 : o.Eps), epsOnDivisor = Pointwise.Broadcast<T>(o.EpsOutsideMax ? o.Eps : 0);
         private readonly Vector<T> b1 = Pointwise.Broadcast<T>(o.Beta1), c1 = Pointwise.Broadcast<T>(1 - o.Beta1), b2 = Pointwise.Broadcast<T>(o.Beta2);
         private readonly Decay<T> decay = new(o);
 
@@ -38,8 +41,8 @@ public sealed class Adamax<T> : Optimizer<T, AdamaxOptions> where T : unmanaged,
         {
             var w = decay.Apply(p, grad, out var g);
             m = Pointwise.Ema(m, g, b1, c1);
-            u = Vector.Max(u * b2, Vector.Abs(g) + eps);
-            return Pointwise.AddCDiv(w, step, m, u);
+            u = Vector.Max(u * b2, Vector.Abs(g) + epsInMax);
+            return Pointwise.AddCDiv(w, step, m, u + epsOnDivisor);
         }
     }
 }

@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters shared by the optimizers that divide by the square root of a running gradient scale (AdaGrad, RMSProp, Adam, NAdam, RAdam).</summary>
@@ -14,10 +12,4 @@ public abstract class AdaptiveOptions : EpsilonOptions
     /// <summary>The <c>eps_inside_sqrt</c> entry.</summary>
     protected static readonly Hyperparameter EpsInsideSqrtEntry = Hyperparameter.Flag<AdaptiveOptions>("eps_inside_sqrt",
         "divide by sqrt(v + eps) instead of sqrt(v) + eps", o => o.EpsInsideSqrt, (o, v) => o.EpsInsideSqrt = v);
-
-    /// <summary>The denominator <c>sqrt(v / correction) + eps</c>, or <c>sqrt(v / correction + eps)</c> with <see cref="EpsInsideSqrt"/>.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    internal static Vector<T> Denominator<T>(Vector<T> v, Vector<T> correction, Vector<T> sqrtCorrection, Vector<T> eps, bool inside)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        inside ? Vector.SquareRoot(v / correction + eps) : Vector.SquareRoot(v) / sqrtCorrection + eps;
 }

@@ -15,6 +15,7 @@ namespace Descent.Optim;
 /// </code>
 /// This is the rule of PyTorch 2 (and of PyTorch 1.13 with <c>foreach=True</c>); PyTorch 1.13's default
 /// single-tensor path multiplied <c>P_t</c> by <c>mu_t</c> twice in the last term, a bug fixed in PyTorch 2.0.
+/// Keras 3's <c>Nadam</c> is this rule with <c>momentum_decay = 1</c> (its schedule is <c>0.96^t</c>).
 /// </remarks>
 public sealed class NAdam<T> : Optimizer<T, NAdamOptions> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -51,15 +52,14 @@ public sealed class NAdam<T> : Optimizer<T, NAdamOptions> where T : unmanaged, I
     private readonly struct Rule(NAdamOptions o, double gradStep, double momentumStep, double bc2) : IUpdateRule<T>
     {
         private readonly Vector<T> gradStep = Pointwise.Broadcast<T>(gradStep), momentumStep = Pointwise.Broadcast<T>(momentumStep);
-        private readonly Vector<T> corr = Pointwise.Broadcast<T>(bc2), sqrtCorr = Pointwise.Broadcast<T>(Math.Sqrt(bc2)), eps = Pointwise.Broadcast<T>(o.Eps);
         private readonly Moments<T> moments = new(o);
-        private readonly bool inside = o.EpsInsideSqrt;
+        private readonly Denominator<T> denominator = new(o, bc2);
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> s2)
         {
             var w = moments.Advance(p, grad, ref m, ref v, out var g);
-            var d = AdaptiveOptions.Denominator(v, corr, sqrtCorr, eps, inside);
+            var d = denominator.Of(v);
             return Pointwise.AddCDiv(Pointwise.AddCDiv(w, gradStep, g, d), momentumStep, m, d);
         }
     }

@@ -21,7 +21,11 @@ public sealed class NAdamOptions : AdamFamilyOptions
     /// <summary>Creates NAdam options with lr = 2e-3, betas = (0.9, 0.999), eps = 1e-8, momentum_decay = 4e-3.</summary>
     public NAdamOptions() => LearningRate = 2e-3;
 
-    /// <summary>Momentum decay <c>momentum_decay</c> (psi): the momentum schedule is <c>mu_t = beta1 * (1 - 0.5 * 0.96^(t * psi))</c>.</summary>
+    /// <summary>
+    /// Momentum decay <c>momentum_decay</c> (psi): the momentum schedule is <c>mu_t = beta1 * (1 - 0.5 * 0.96^(t * psi))</c>.
+    /// PyTorch's 0.004 is Dozat's (and Keras 2's <c>schedule_decay</c>); Keras 3's <c>Nadam</c> computes
+    /// <c>beta_1 * (1 - 0.5 * 0.96^t)</c>, which is psi = 1, and is otherwise this rule.
+    /// </summary>
     public double MomentumDecay { get; set; } = 4e-3;
 
     /// <summary>

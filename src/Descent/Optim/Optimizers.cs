@@ -35,7 +35,7 @@ public static class Optimizers
         new("nadam", () => new NAdamOptions(),
             "`mu_t = b1 (1 - 0.5 * 0.96^(t psi))`, `P_t = mu_1...mu_t`; `p -= lr (1-mu_t)/(1-P_t) g/d + lr mu_{t+1}/(1-P_t mu_{t+1}) m/d`"),
         new("radam", () => new RAdamOptions(),
-            "rectified Adam: while `rho_t <= 5`, `p -= lr m/(1-b1^t)`; after, Adam's step times the rectification `r_t`"),
+            "rectified Adam: while `rho_t <= threshold`, `p -= lr m/(1-b1^t)`; after, Adam's step times the rectification `r_t`"),
         new("adamax", () => new AdamaxOptions(),
             "`u = max(b2 u, abs(g) + eps)`; `p -= lr/(1-b1^t) * m/u`"),
         new("lion", () => new LionOptions(),

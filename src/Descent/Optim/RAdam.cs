@@ -9,11 +9,15 @@ namespace Descent.Optim;
 /// p = p * (1 - lr * weight_decay)  if decoupled_weight_decay, else  g = ±grad + weight_decay * p
 /// m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g * g
 /// rho_inf = 2 / (1 - beta2) - 1;     rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
-/// if rho_t > 5:  r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+/// if rho_t > threshold (5):
+///                r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
 ///                p = p - lr * m / (1 - beta1^t) * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r
-///                        [eps_inside_sqrt: p - lr * m / (1 - beta1^t) / sqrt(v / (1 - beta2^t) + eps) * r]
+///                        [eps_after_bias_correction: p - lr * m / (1 - beta1^t) / (sqrt(v / (1 - beta2^t)) + eps) * r]
+///                        [eps_inside_sqrt:           p - lr * m / (1 - beta1^t) / sqrt(v / (1 - beta2^t) + eps) * r]
 /// else:          p = p - lr * m / (1 - beta1^t)
 /// </code>
+/// optax's <c>radam</c> rectifies at <c>rho_t &gt;= threshold</c> and adds eps after the bias correction; the
+/// comparisons differ only where <c>rho_t</c> equals the threshold exactly.
 /// </remarks>
 public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -32,7 +36,7 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
         double bc2 = Pointwise.BiasCorrection(o.Beta2, t);
         double rhoInf = 2 / (1 - o.Beta2) - 1;
         double rhoT = rhoInf - 2 * t * Math.Pow(o.Beta2, t) / bc2;
-        double? rect = rhoT > 5 ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : null;
+        double? rect = rhoT > o.Threshold ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : null;
         var rule = new Rule(o, Pointwise.BiasCorrection(o.Beta1, t), bc2, rect);
         UpdateLoop.Run(p, grad, rule, state.Slot(ExpAvg), state.Slot(ExpAvgSq));
     }
@@ -41,10 +45,11 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
     private readonly struct Rule(RAdamOptions o, double bc1, double bc2, double? rect) : IUpdateRule<T>
     {
         private readonly Vector<T> lr = Pointwise.Broadcast<T>(o.LearningRate), bc1 = Pointwise.Broadcast<T>(bc1), sqrtBc2 = Pointwise.Broadcast<T>(Math.Sqrt(bc2));
-        private readonly Vector<T> rect = Pointwise.Broadcast<T>(rect ?? 0), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Vector<T> rect = Pointwise.Broadcast<T>(rect ?? 0);
         private readonly Moments<T> moments = new(o);
-        private readonly Vector<T> corr = Pointwise.Broadcast<T>(bc2);
-        private readonly bool rectify = rect.HasValue, inside = o.EpsInsideSqrt;
+        // PyTorch adds eps to sqrt(v) and corrects afterwards; optax (and eps_inside_sqrt) correct v first.
+        private readonly bool rectify = rect.HasValue, correctsFirst = o.CorrectsBeforeEps;
+        private readonly Denominator<T> denominator = new(o, o.CorrectsBeforeEps ? bc2 : 1);
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public Vector<T> Apply(Vector<T> p, Vector<T> grad, ref Vector<T> m, ref Vector<T> v, ref Vector<T> s2)
@@ -52,7 +57,8 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
             var w = moments.Advance(p, grad, ref m, ref v, out _);
             var corrected = m / bc1 * lr;
             if (!rectify) return w - corrected;
-            return w - (inside ? corrected / Vector.SquareRoot(v / corr + eps) : corrected * (sqrtBc2 / (Vector.SquareRoot(v) + eps))) * rect;
+            var adaptive = correctsFirst ? corrected / denominator.Of(v) : corrected * (sqrtBc2 / denominator.Of(v));
+            return w - adaptive * rect;
         }
     }
 }

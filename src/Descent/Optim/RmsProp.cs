@@ -33,9 +33,9 @@ public sealed class RmsProp<T> : Optimizer<T, RmsPropOptions> where T : unmanage
     private readonly struct Rule(RmsPropOptions o) : IUpdateRule<T>
     {
         private readonly Vector<T> a = Pointwise.Broadcast<T>(o.Alpha), c = Pointwise.Broadcast<T>(1 - o.Alpha), mu = Pointwise.Broadcast<T>(o.Momentum);
-        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate), eps = Pointwise.Broadcast<T>(o.Eps);
+        private readonly Vector<T> lr = Pointwise.Broadcast<T>(-o.LearningRate);
         private readonly Decay<T> decay = new(o);
-        private readonly bool inside = o.EpsInsideSqrt;
+        private readonly Denominator<T> denominator = new(o);
         private readonly bool centered = o.Centered, withMomentum = o.Momentum > 0;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -48,7 +48,7 @@ public sealed class RmsProp<T> : Optimizer<T, RmsPropOptions> where T : unmanage
                 mean = Pointwise.Ema(mean, g, a, c);
                 v = Pointwise.AddCMul(v, -Vector<T>.One, mean, mean);
             }
-            var d = AdaptiveOptions.Denominator(v, Vector<T>.One, Vector<T>.One, eps, inside);
+            var d = denominator.Of(v);
             if (!withMomentum) return Pointwise.AddCDiv(w, lr, g, d);
             buf = Pointwise.AddCDiv(buf * mu, Vector<T>.One, g, d);
             return Pointwise.AddScaled(w, lr, buf);
