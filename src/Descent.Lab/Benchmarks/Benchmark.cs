@@ -122,21 +122,23 @@ public static class Benchmark
     /// </summary>
     private static BenchResult CnnMnist(int batch, double seconds)
     {
-        var trainer = new Trainer(new TrainingConfig
-        {
-            Data = "mnist",
-            Model = "cnn",
-            Optimizer = "sgd",
-            Hyperparameters = new() { ["lr"] = 0.05, ["momentum"] = 0.9 },
-            Batch = batch,
-            Steps = long.MaxValue / 2,
-            Seed = 1,
-        });
+        var trainer = CnnTrainer(batch);
         var sample = trainer.Train.Slice(0, 1000);
         double lossInit = trainer.Evaluate(sample).Loss;
         long steps = Timed(() => trainer.TrainStep(), seconds, out double elapsed);
         return new BenchResult("cnn-mnist", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, trainer.Evaluate(sample).Loss, null, CnnFlops * batch * steps / elapsed / 1e9);
     }
+
+    private static Trainer CnnTrainer(int batch) => new(new TrainingConfig
+    {
+        Data = "mnist",
+        Model = "cnn",
+        Optimizer = "sgd",
+        Hyperparameters = new() { ["lr"] = 0.05, ["momentum"] = 0.9 },
+        Batch = batch,
+        Steps = long.MaxValue / 2,
+        Seed = 1,
+    });
 
     /// <summary>
     /// Flops of one training example of the exercise CNN, counting the multiply-adds of the convolutions and dense
@@ -163,23 +165,9 @@ public static class Benchmark
     /// </summary>
     private static BenchResult TransformerChar(int batch, double seconds)
     {
-        var rng = new Rng(3);
-        var stream = new float[1 << 20];
-        for (int i = 1; i < stream.Length; i++) stream[i] = ((7 * (int)stream[i - 1]) + 3 + rng.NextInt(3)) % Vocabulary;
-        var model = ModelSpec.Build<float>($"transformer:layers={Blocks},d={Width},heads=4,ctx={Context}", [Context], Vocabulary, Initialization.Torch, Rng.ForStream(1, 1));
+        var (model, x, y, Draw) = Transformer(batch);
         var adamw = new AdamW<float>(model.Parameters, new AdamWOptions { LearningRate = 1e-3 });
-        var x = new float[batch * Context];
-        var y = new int[batch * Context];
         var dz = new float[batch * Context * Vocabulary];
-        void Draw()
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                int start = rng.NextInt(stream.Length - Context - 1);
-                stream.AsSpan(start, Context).CopyTo(x.AsSpan(b * Context));
-                for (int t = 0; t < Context; t++) y[b * Context + t] = (int)stream[start + t + 1];
-            }
-        }
         double Loss(Span<float> gradient) => Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(x, batch), y, batch * Context, gradient, out _);
         Draw();
         double lossInit = Loss([]);
@@ -192,6 +180,110 @@ public static class Benchmark
         }, seconds, out double elapsed);
         return new BenchResult("transformer-char", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, Loss([]), null, TransformerFlops * batch * steps / elapsed / 1e9);
     }
+
+    /// <summary>The model of <c>transformer-char</c>, its input and target buffers, and the draw that fills them with random windows of the stream.</summary>
+    private static (Sequential<float> Model, float[] X, int[] Y, Action Draw) Transformer(int batch)
+    {
+        var rng = new Rng(3);
+        var stream = new float[1 << 20];
+        for (int i = 1; i < stream.Length; i++) stream[i] = ((7 * (int)stream[i - 1]) + 3 + rng.NextInt(3)) % Vocabulary;
+        var model = ModelSpec.Build<float>($"transformer:layers={Blocks},d={Width},heads=4,ctx={Context}", [Context], Vocabulary, Initialization.Torch, Rng.ForStream(1, 1));
+        var x = new float[batch * Context];
+        var y = new int[batch * Context];
+        void Draw()
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int start = rng.NextInt(stream.Length - Context - 1);
+                stream.AsSpan(start, Context).CopyTo(x.AsSpan(b * Context));
+                for (int t = 0; t < Context; t++) y[b * Context + t] = (int)stream[start + t + 1];
+            }
+        }
+        Draw();
+        return (model, x, y, Draw);
+    }
+
+    /// <summary>
+    /// Where a training step of <paramref name="workload"/> (<c>cnn-mnist</c> or <c>transformer-char</c>) spends its time:
+    /// milliseconds per step in the forward and backward pass of each layer of the model's top-level chain, and in the
+    /// loss and the optimizer, averaged over the steps that fit in <paramref name="seconds"/> after a warm-up.
+    /// </summary>
+    public static IReadOnlyList<(string Part, double ForwardMs, double BackwardMs)> Profile(string workload, int batch, double seconds)
+    {
+        Sequential<float> model;
+        Optimizer<float> optimizer;
+        float[] x;
+        int[] y;
+        int rows;
+        Action draw;
+        if (workload == "cnn-mnist")
+        {
+            var trainer = CnnTrainer(batch);
+            (model, optimizer, rows) = (trainer.Model, trainer.Optimizer, batch);
+            (x, y) = (new float[batch * trainer.Train.Dimensions], new int[batch]);
+            var (bx, by, batches) = (x, y, trainer.Batches);
+            draw = () => batches.Next(bx, by);
+        }
+        else if (workload == "transformer-char")
+        {
+            (model, x, y, draw) = Transformer(batch);
+            optimizer = new AdamW<float>(model.Parameters, new AdamWOptions { LearningRate = 1e-3 });
+            rows = batch * Context;
+        }
+        else throw new ArgumentException($"No layer profile for '{workload}': choose cnn-mnist or transformer-char.");
+        var layers = model.Layers;
+        var forward = new double[layers.Count];
+        var backward = new double[layers.Count];
+        double loss = 0, update = 0;
+        var deltas = layers.Select(l => new float[batch * l.InputSize]).ToArray();
+        var dz = new float[batch * model.OutputSize];
+        long ticks = 0, steps = 0;
+        var clock = new Stopwatch();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds)
+        {
+            bool warm = total.Elapsed.TotalSeconds >= Math.Min(1, seconds / 4);
+            draw();
+            ReadOnlySpan<float> h = x;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                clock.Restart();
+                h = layers[i].Forward(h, batch);
+                if (warm) forward[i] += clock.Elapsed.TotalMilliseconds;
+            }
+            clock.Restart();
+            Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, h, y, rows, dz, out _);
+            if (warm) loss += clock.Elapsed.TotalMilliseconds;
+            ReadOnlySpan<float> dy = dz;
+            for (int i = layers.Count - 1; i >= 0; i--)
+            {
+                clock.Restart();
+                layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), dy, i == 0 ? [] : deltas[i], batch, accumulate: false);
+                if (warm) backward[i] += clock.Elapsed.TotalMilliseconds;
+                dy = deltas[i];
+            }
+            clock.Restart();
+            optimizer.Step();
+            if (warm)
+            {
+                update += clock.Elapsed.TotalMilliseconds;
+                steps++;
+            }
+            ticks++;
+        }
+        var parts = new List<(string, double, double)>();
+        for (int i = 0; i < layers.Count; i++) parts.Add(($"{i} {Describe(layers[i])}", forward[i] / steps, backward[i] / steps));
+        parts.Add(("loss", loss / steps, 0));
+        parts.Add(("optimizer step", 0, update / steps));
+        return parts;
+    }
+
+    private static string Describe(Layer<float> layer) => layer switch
+    {
+        Residual<float> r when r.Body is Sequential<float> s => $"res({string.Join("-", s.Layers.Select(Describe))})",
+        Nonlinearity<float> n => n.Activation.Name(),
+        _ => layer.GetType().Name.Split('`')[0],
+    };
 
     /// <summary>This machine's limits: triad bandwidth a = b + s c over 3 x 16M floats (12 bytes per element), and single-core FMA throughput.</summary>
     public static BenchResult[] Limits(double seconds)
