@@ -31,7 +31,8 @@ args = ap.parse_args()
 ENV = dict(os.environ)
 if args.avx2:
     ENV.update(DOTNET_EnableAVX512="0", DOTNET_MaxVectorTBitWidth="256", OPENBLAS_CORETYPE="Haswell", ATEN_CPU_CAPABILITY="avx2")
-MARK = "measured-avx2" if args.avx2 else "measured"
+# A run of some workloads writes its own table, leaving the full one alone.
+MARK = ("measured-" + args.workloads.replace(",", "-") if args.workloads else "measured") + ("-avx2" if args.avx2 else "")
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b) for b in (16, 500)] + \
