@@ -99,6 +99,12 @@ def emit(workload, key, size, steps, secs, loss_init=None, loss_final=None, gb=N
 
 
 if args.impl == "numpy":
+    def loss_of(z, yb):
+        """Mean softmax cross-entropy of logits z for labels yb, and the log-probabilities."""
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        return -logp[np.arange(len(yb)), yb].mean(), logp
+
     def init(n_in, n_out):
         bound = 1 / math.sqrt(n_in)
         return rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32), rng.uniform(-bound, bound, n_out).astype(np.float32)
@@ -119,11 +125,6 @@ if args.impl == "numpy":
                 h = np.maximum(z, 0) if i < 2 else z
                 hs.append(h)
             return hs
-
-        def loss_of(z, yb):
-            z = z - z.max(1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-            return -logp[np.arange(len(yb)), yb].mean(), logp
 
         def step():
             idx = next(order)
@@ -246,11 +247,6 @@ if args.impl == "numpy":
             h = np.maximum(f @ fc1[0].T + fc1[1], 0)
             z = h @ fc2[0].T + fc2[1]
             return z, (c1, z1, m1, p1, c2, z2, m2, f, h)
-
-        def loss_of(z, yb):
-            z = z - z.max(1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-            return -logp[np.arange(len(yb)), yb].mean(), logp
 
         def step():
             idx = next(order)
