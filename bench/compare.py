@@ -2,7 +2,7 @@
 """Runs Descent and its NumPy and PyTorch peers on the same workloads, interleaved, several repetitions
 each, and writes the comparison table into BENCHMARKS.md.
 
-    bench/compare [--reps 3] [--seconds 3] [--avx2]
+    bench/compare [--reps 3] [--seconds 3] [--avx2] [--workloads cnn-mnist,transformer-char]
 
 `--avx2` runs everything as on a processor without AVX-512: the .NET runtime with AVX-512 switched off
 (DOTNET_EnableAVX512=0, 256-bit vectors), OpenBLAS with its Haswell (AVX2) kernels and PyTorch with its
@@ -26,15 +26,21 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--seconds", type=float, default=3)
 ap.add_argument("--avx2", action="store_true", help="emulate a processor without AVX-512 (all three implementations)")
+ap.add_argument("--workloads", help="comma-separated workloads to run (default: all); the table then holds only those")
 args = ap.parse_args()
 ENV = dict(os.environ)
 if args.avx2:
     ENV.update(DOTNET_EnableAVX512="0", DOTNET_MaxVectorTBitWidth="256", OPENBLAS_CORETYPE="Haswell", ATEN_CPU_CAPABILITY="avx2")
-MARK = "measured-avx2" if args.avx2 else "measured"
+# A run of some workloads writes its own table, leaving the full one alone.
+MARK = ("measured-" + args.workloads.replace(",", "-") if args.workloads else "measured") + ("-avx2" if args.avx2 else "")
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b) for b in (16, 500)] + \
-        [("adam-step", p) for p in (1_000_000, 16_000_000)] + [("mnist-linear", b) for b in (64, 1000)]
+        [("adam-step", p) for p in (1_000_000, 16_000_000)] + [("mnist-linear", b) for b in (64, 1000)] + \
+        [("cnn-mnist", 64), ("transformer-char", 32)]
+if args.workloads:
+    CELLS = [c for c in CELLS if c[0] in args.workloads.split(",")]
+NO_PEER = {("transformer-char", "numpy")}  # no NumPy transformer: it would need its own attention backward
 
 
 def run(cmd):
@@ -54,13 +60,15 @@ def metric(r):
     return r["steps_per_s"]
 
 
-results = {(w, s, impl): [] for w, s in CELLS for impl in ("descent", "numpy", "torch")}
+results = {(w, s, impl): [] for w, s in CELLS for impl in ("descent", "numpy", "torch") if (w, impl) not in NO_PEER}
 limits = {"triad": [], "fma": []}
 speedup = []
 for rep in range(args.reps):
     order = ["descent", "numpy", "torch"][rep % 3:] + ["descent", "numpy", "torch"][:rep % 3]
     for w, s in CELLS:
         for impl in order:
+            if (w, impl) in NO_PEER:
+                continue
             r = descent(w, s) if impl == "descent" else peer(impl, w, s)
             results[(w, s, impl)].append(r)
             print(f"rep {rep + 1} {impl:8} {w:15} {s:>9}: {metric(r):,.0f} steps/s", file=sys.stderr)
@@ -77,6 +85,8 @@ fma_cell = limits["fma"][0]["cell"]
 
 
 def med(key, field="steps_per_s"):
+    if key not in results:
+        return None
     values = [r[field] for r in results[key] if r.get(field) is not None]
     return statistics.median(values), min(values), max(values)
 
@@ -115,7 +125,7 @@ for w, s in CELLS:
     if w == "adam-step":
         gb = med((w, s, "descent"), "gb_per_s")[0]
         note = f"{gb:.1f} GB/s = {100 * gb / triad:.0f}% of triad"
-    elif w == "mnist-linear":
+    elif w in ("mnist-linear", "cnn-mnist", "transformer-char"):
         gf = med((w, s, "descent"), "gflop_per_s")[0]
         note = f"{gf:.1f} GFLOP/s = {100 * gf / peak:.0f}% of FMA peak"
     elif w.startswith("moons"):
@@ -123,8 +133,12 @@ for w, s in CELLS:
         loss = statistics.median(r["loss_final"] for r in results[(w, s, "descent")])
         note = f"~{gf:.1f} GFLOP/s = {100 * gf / peak:.0f}% of peak; final loss {loss:.3f}"
     label = "P" if w == "adam-step" else "B"
-    lines.append(f"| {w} | {label}={s:,} | {fmt(d[0])} ({fmt(d[1])}-{fmt(d[2])}) | {fmt(n[0])} ({fmt(n[1])}-{fmt(n[2])}) | "
-                 f"{fmt(t[0])} ({fmt(t[1])}-{fmt(t[2])}) | {d[0] / n[0]:.1f}x | {d[0] / t[0]:.1f}x | {note} |")
+    if w in ("cnn-mnist", "transformer-char"):
+        loss = statistics.median(r["loss_final"] for r in results[(w, s, "descent")])
+        note += f"; final sample loss {loss:.3f}"
+    cell = lambda m: f"{fmt(m[0])} ({fmt(m[1])}-{fmt(m[2])})" if m else "-"
+    ratio = lambda m: f"{d[0] / m[0]:.1f}x" if m else "-"
+    lines.append(f"| {w} | {label}={s:,} | {cell(d)} | {cell(n)} | {cell(t)} | {ratio(n)} | {ratio(t)} | {note} |")
 lines += ["", f"Parallel independent runs: `descent bench --workload moons-mlp --batch 16 --threads 2` against `--threads 1`: "
           f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}; {min(speedup):.2f}x-{max(speedup):.2f}x).", ""]
 # The measured part goes between the markers of BENCHMARKS.md; the analysis around it is written by hand.

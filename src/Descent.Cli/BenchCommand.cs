@@ -15,9 +15,10 @@ internal static class BenchCommand
         var batch = new Option<string>("--batch") { Description = "one batch size (or parameter count for adam-step) instead of the workload's defaults", HelpName = "B" };
         var seconds = new Option<string>("--seconds") { Description = "timed seconds per cell after the warm-up [default: 3]", HelpName = "S" };
         var threads = new Option<string>("--threads") { Description = "independent copies of each cell run at once, one per thread [default: 1]", HelpName = "N" };
+        var profile = new Option<bool>("--profile") { Description = "for cnn-mnist and transformer-char: milliseconds per step in each layer's forward and backward pass instead of steps/s" };
         var format = new Option<string>("--format") { Description = "output", DefaultValueFactory = _ => "json", HelpName = "json|table" };
         format.AcceptOnlyFromAmong("json", "table");
-        var command = new Command("bench", "Time the benchmark workloads (training steps per second, bandwidth, FLOP rate).") { workload, batch, seconds, threads, format };
+        var command = new Command("bench", "Time the benchmark workloads (training steps per second, bandwidth, FLOP rate).") { workload, batch, seconds, threads, profile, format };
         command.SetAction(parsed =>
         {
             double s = parsed.GetValue(seconds) is { } text ? Numbers.Real(text, "--seconds") : 3;
@@ -26,6 +27,15 @@ internal static class BenchCommand
             long? only = parsed.GetValue(batch) is { } b ? Numbers.Whole(b, "--batch", 1, int.MaxValue) : null;
             var names = parsed.GetValue(workload) is { } w ? [w] : Benchmark.Workloads;
             bool table = parsed.GetValue(format) == "table";
+            if (parsed.GetValue(profile))
+            {
+                string one = parsed.GetValue(workload) ?? throw new UsageException("--profile needs --workload cnn-mnist or transformer-char.");
+                var parts = Benchmark.Profile(one, (int)(only ?? Benchmark.DefaultSizes(one)[0]), s);
+                stdout.WriteLine($"{"part",-60}{"forward ms",12}{"backward ms",13}");
+                foreach (var (part, f, bw) in parts) stdout.WriteLine($"{part,-60}{f,12:F3}{bw,13:F3}");
+                stdout.WriteLine($"{"total",-60}{parts.Sum(p => p.ForwardMs),12:F3}{parts.Sum(p => p.BackwardMs),13:F3}");
+                return 0;
+            }
             if (table) stdout.WriteLine($"{"workload",-16}{"size",-12}{"steps/s",14}{"loss init",12}{"loss final",12}{"GB/s",9}{"GFLOP/s",10}");
             foreach (var name in names)
             {

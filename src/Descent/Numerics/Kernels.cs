@@ -428,6 +428,37 @@ public static class Kernels
         for (; i < y.Length; i++) y[i] += x[i];
     }
 
+    /// <summary><c>y = x + s</c>, element by element.</summary>
+    public static void AddScalar<T>(ReadOnlySpan<T> x, T s, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y.Length < x.Length) throw new ArgumentException($"AddScalar: {x.Length} inputs need as many outputs, got {y.Length}.");
+        int i = 0, whole = x.Length - x.Length % Vector<T>.Count;
+        var v = new Vector<T>(s);
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(y);
+        for (; i < whole; i += Vector<T>.Count) Store(ref dst, i, Load(ref src, i) + v);
+        for (; i < x.Length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i) + s;
+    }
+
+    /// <summary>The sum of <paramref name="x"/>, in four vector accumulators.</summary>
+    public static T Sum<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int l = Vector<T>.Count, i = 0;
+        ref T p = ref MemoryMarshal.GetReference(x);
+        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; i + 4 * l <= x.Length; i += 4 * l)
+        {
+            s0 += Load(ref p, i);
+            s1 += Load(ref p, i + l);
+            s2 += Load(ref p, i + 2 * l);
+            s3 += Load(ref p, i + 3 * l);
+        }
+        for (; i + l <= x.Length; i += l) s0 += Load(ref p, i);
+        T sum = Vector.Sum(s0 + s1 + (s2 + s3));
+        for (; i < x.Length; i++) sum += Unsafe.Add(ref p, i);
+        return sum;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<T> Load<T>(ref T at, nint offset) where T : unmanaged => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
 

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Descent.Nn;
 
@@ -43,32 +45,43 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         var y = Output(batch);
         var argmax = Grow(ref _argmax, y.Length);
         T area = T.CreateTruncating(_k * _k);
-        for (int plane = 0; plane < batch * _c; plane++)
+        // Element references without bounds tests: the shape checks of the constructor and CheckInput keep every
+        // window inside its plane.
+        ref T x0 = ref MemoryMarshal.GetReference(input);
+        ref T y0 = ref MemoryMarshal.GetReference(y);
+        ref int a0 = ref MemoryMarshal.GetReference(argmax);
+        for (int plane = 0, o = 0; plane < batch * _c; plane++)
         {
-            var x = input.Slice(plane * _h * _w, _h * _w);
+            ref T x = ref Unsafe.Add(ref x0, plane * _h * _w);
             for (int oy = 0; oy < _ho; oy++)
-                for (int ox = 0; ox < _wo; ox++)
+                for (int ox = 0; ox < _wo; ox++, o++)
                 {
-                    int o = (plane * _ho + oy) * _wo + ox, first = oy * _stride * _w + ox * _stride;
+                    int first = oy * _stride * _w + ox * _stride;
                     if (Pooling == Pooling.Max)
                     {
                         // The first largest wins, and a NaN wins over any number, as in PyTorch's kernel.
                         int best = first;
+                        T top = Unsafe.Add(ref x, first);
                         for (int i = 0; i < _k; i++)
                             for (int j = 0; j < _k; j++)
                             {
                                 int at = first + i * _w + j;
-                                if (x[at] > x[best] || T.IsNaN(x[at]) && !T.IsNaN(x[best])) best = at;
+                                T v = Unsafe.Add(ref x, at);
+                                // Selects rather than a branch: which input is largest is data, and a mispredicted
+                                // branch per window had made this loop take a tenth of a CNN step.
+                                bool larger = v > top | (T.IsNaN(v) & !T.IsNaN(top));
+                                best = larger ? at : best;
+                                top = larger ? v : top;
                             }
-                        argmax[o] = best;
-                        y[o] = x[best];
+                        Unsafe.Add(ref a0, o) = best;
+                        Unsafe.Add(ref y0, o) = top;
                     }
                     else
                     {
                         T sum = T.Zero;
                         for (int i = 0; i < _k; i++)
-                            for (int j = 0; j < _k; j++) sum += x[first + i * _w + j];
-                        y[o] = sum / area;
+                            for (int j = 0; j < _k; j++) sum += Unsafe.Add(ref x, first + i * _w + j);
+                        Unsafe.Add(ref y0, o) = sum / area;
                     }
                 }
         }
