@@ -1,5 +1,6 @@
 using System.Numerics;
 using Descent.Nn;
+using Descent.State;
 
 namespace Descent.Optim;
 
@@ -39,6 +40,61 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => [];
+
+    /// <summary>
+    /// Saves the curvature history and the search state under torch's names (<c>old_dirs</c>, <c>old_stps</c>,
+    /// <c>ro</c>, <c>d</c>, <c>t</c>, <c>H_diag</c>, <c>prev_flat_grad</c>, <c>prev_loss</c>, <c>n_iter</c>), so a
+    /// resumed run continues exactly.
+    /// </summary>
+    protected override void SaveRule(StateDict state, string prefix)
+    {
+        base.SaveRule(state, prefix);
+        string k = prefix + ".lbfgs";
+        state.Set($"{k}.history", _dirs.Count);
+        for (int i = 0; i < _dirs.Count; i++)
+        {
+            state.Set($"{k}.old_dirs.{i}", _dirs[i]);
+            state.Set($"{k}.old_stps.{i}", _steps[i]);
+            state.Set($"{k}.ro.{i}", _ro[i]);
+        }
+        if (_d is not null) state.Set($"{k}.d", _d);
+        if (_prevGrad is not null) state.Set($"{k}.prev_flat_grad", _prevGrad);
+        state.Set($"{k}.t", _t);
+        state.Set($"{k}.H_diag", _hDiag);
+        state.Set($"{k}.prev_loss", _prevLoss);
+        state.Set($"{k}.n_iter", _iterations);
+    }
+
+    /// <inheritdoc/>
+    protected override void LoadRule(StateDict state, string prefix)
+    {
+        base.LoadRule(state, prefix);
+        string k = prefix + ".lbfgs";
+        if (!state.Contains($"{k}.history"))
+            throw new InvalidDataException("The saved L-BFGS state has no curvature history (it was saved by an older version); start the run again.");
+        double[] Vector(string key)
+        {
+            var v = new double[_grad.Length];
+            state.CopyTo<double>(key, v);
+            return v;
+        }
+        _dirs.Clear();
+        _steps.Clear();
+        _ro.Clear();
+        long history = state.GetLong($"{k}.history");
+        for (int i = 0; i < history; i++)
+        {
+            _dirs.Add(Vector($"{k}.old_dirs.{i}"));
+            _steps.Add(Vector($"{k}.old_stps.{i}"));
+            _ro.Add(state.GetDouble($"{k}.ro.{i}"));
+        }
+        _d = state.Contains($"{k}.d") ? Vector($"{k}.d") : null;
+        _prevGrad = state.Contains($"{k}.prev_flat_grad") ? Vector($"{k}.prev_flat_grad") : null;
+        _t = state.GetDouble($"{k}.t");
+        _hDiag = state.GetDouble($"{k}.H_diag");
+        _prevLoss = state.GetDouble($"{k}.prev_loss");
+        _iterations = state.GetLong($"{k}.n_iter");
+    }
 
     /// <inheritdoc/>
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, LbfgsOptions o) =>

@@ -25,6 +25,8 @@ public sealed class Trainer
     private readonly int[] _batchY;
     private readonly float[] _outputGrad;
     private readonly Schedule _schedule;
+    private readonly Func<double> _closure;
+    private int _batch;
     private double _batchLossSum;
     private long _batchLossCount;
 
@@ -53,9 +55,8 @@ public sealed class Trainer
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
         Optimizer = CreateOptimizer(config, Model, options);
-        if (Optimizer.RequiresClosure)
-            throw new ArgumentException($"{config.Optimizer} evaluates the loss several times per update (a closure step), which the minibatch trainer does not do yet: " +
-                "use it on landscapes (descent trajectory), or choose another optimizer.");
+        if (Optimizer.RequiresClosure && (config.Accumulate > 1 || config.LookaheadK > 0 || config.Ema > 0 || config.SwaStart >= 0))
+            throw new ArgumentException($"{config.Optimizer} evaluates the loss several times per update (a closure step); gradient accumulation, Lookahead and weight averaging work around optimizers that update once from one gradient.");
         Wrap(Optimizer, config);
         if (config.Steps < 1 && config.Epochs < 1) throw new ArgumentException($"Invalid number of steps {config.Steps}: must be at least 1.");
         if (config.Epochs < 0) throw new ArgumentException($"Invalid number of epochs {config.Epochs}: must be at least 1.");
@@ -70,6 +71,7 @@ public sealed class Trainer
         // Defaults that follow the run's length (cosine's steps, step's size) are fixed now: extending the run later keeps this schedule, and config.json says which it is.
         Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
         Optimizer.Schedule("lr", _schedule);
+        _closure = LossAndGradient;
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
         if (config.Data.Trim().ToLowerInvariant() == "text") UnigramTestLoss = CharText.UnigramLoss(Train, Test);
@@ -159,7 +161,28 @@ public sealed class Trainer
     /// <summary>Forward, backward and a call of the optimizer's step on the next minibatch; returns its loss.</summary>
     private double MinibatchStep()
     {
-        int b = Batches.Next(_batchX, _batchY);
+        _batch = Batches.Next(_batchX, _batchY);
+        double loss;
+        if (Optimizer.RequiresClosure)
+        {
+            loss = Optimizer.Step(_closure);   // L-BFGS: the closure re-evaluates this minibatch as often as its search needs
+            if (!double.IsFinite(loss)) return loss;
+        }
+        else
+        {
+            loss = LossAndGradient();
+            if (!double.IsFinite(loss)) return loss;
+            Optimizer.Step();
+        }
+        _batchLossSum += loss;
+        _batchLossCount++;
+        return loss;
+    }
+
+    /// <summary>The loss on the current minibatch, with its (clipped) gradient in the parameters when it is finite.</summary>
+    private double LossAndGradient()
+    {
+        int b = _batch;
         var outputs = Model.Forward(_batchX, b);
         // Sequence data has a label at every position: the loss is the mean over all b * labels-per-example of them.
         int labels = b * Train.LabelsPerExample;
@@ -168,9 +191,6 @@ public sealed class Trainer
         Model.Backward(_batchX, _outputGrad, b, accumulate: false);
         if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
         if (Config.ClipNorm > 0) GradientClipping.ClipByGlobalNorm(Model.Parameters, Config.ClipNorm);
-        Optimizer.Step();
-        _batchLossSum += loss;
-        _batchLossCount++;
         return loss;
     }
 
