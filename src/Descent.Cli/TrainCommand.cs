@@ -27,6 +27,8 @@ internal static class TrainCommand
         var lookaheadAlpha = TrainingArguments.Text("--lookahead-alpha", "Lookahead's slow step size [default: 0.5]", "A");
         var ema = TrainingArguments.Text("--ema", "evaluate and export an exponential moving average of the weights with this decay, e.g. 0.999 [default: off]", "DECAY");
         var emaWarmup = new Option<bool>("--ema-warmup") { Description = "warm the EMA decay up as min(decay, (1 + n) / (10 + n))" };
+        var sam = TrainingArguments.Text("--sam", "sharpness-aware minimization: each update takes its gradient at the worst point within this radius, e.g. 0.05 [default: off]", "RHO");
+        var samAdaptive = new Option<bool>("--sam-adaptive") { Description = "adaptive SAM (ASAM): the perturbation scaled by the parameters (use a larger --sam, e.g. 0.5)" };
         var swaStart = TrainingArguments.Text("--swa-start", "evaluate and export the equal average of the weights after every update past N (stochastic weight averaging) [default: off]", "N");
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
@@ -35,7 +37,7 @@ internal static class TrainCommand
         var own = new Option[] { schedule, warmup };
         var length = new Option[] { steps, epochs };
         var intervals = new Option[] { evalEvery, checkpointEvery };
-        var wrappers = new Option[] { accumulate, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
+        var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
         foreach (var o in training.Model.Concat(own).Concat(training.Steps.Take(2)).Concat(length).Concat(training.Steps.Skip(2)).Concat(intervals)
             .Concat(wrappers).Concat([outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
         var settings = training.Model.Concat(own).Concat(training.Steps).Concat(intervals).Concat(wrappers).ToArray();
@@ -63,6 +65,7 @@ internal static class TrainCommand
                 if (Given(lookaheadAlpha) && !Given(lookahead)) throw new UsageException("--lookahead-alpha has no effect without --lookahead K.");
                 if (Given(emaWarmup) && !Given(ema)) throw new UsageException("--ema-warmup has no effect without --ema DECAY.");
                 if (Given(ema) && Given(swaStart)) throw new UsageException("Choose one weight average: --ema or --swa-start, not both.");
+                if (Given(samAdaptive) && !Given(sam)) throw new UsageException("--sam-adaptive has no effect without --sam RHO.");
                 config = training.Read(parsed) with
                 {
                     Schedule = parsed.GetValue(schedule) ?? "constant",
@@ -77,6 +80,8 @@ internal static class TrainCommand
                     Ema = parsed.GetValue(ema) is { } em ? Numbers.Real(em, "--ema") : 0,
                     EmaWarmup = parsed.GetValue(emaWarmup),
                     SwaStart = parsed.GetValue(swaStart) is { } ss ? TrainingArguments.Long(ss, "--swa-start", 0) : -1,
+                    Sam = parsed.GetValue(sam) is { } sr ? Numbers.Real(sr, "--sam") : 0,
+                    SamAdaptive = parsed.GetValue(samAdaptive),
                 };
                 if (Directory.Exists(dir) && File.Exists(Path.Combine(dir, "config.json")))
                     throw new UsageException($"{dir} already holds a run; continue it with --resume {dir} or choose another --out.");

@@ -25,6 +25,8 @@ public class WrapperTests
         "lookahead" => new Lookahead<double>(w.GetProperty("k").GetInt32(), w.GetProperty("alpha").GetDouble()),
         "ema" => WeightAveraging<double>.Ema(w.GetProperty("decay").GetDouble(), w.TryGetProperty("warmup", out var u) && u.GetBoolean()),
         "swa" => WeightAveraging<double>.Swa(w.GetProperty("start").GetInt64()),
+        "sam" => new Sam<double>(w.GetProperty("rho").GetDouble()),
+        "asam" => new Sam<double>(w.GetProperty("rho").GetDouble(), adaptive: true),
         var k => throw new InvalidDataException(k),
     };
 
@@ -55,9 +57,19 @@ public class WrapperTests
             opt.Train();
             Assert.Equal(training, new[] { v[0], v[1] });
             if (k == path.Length - 1) break;
-            landscape.Evaluate(v[0], v[1], out double gx, out double gy);
-            (xy.Grad.Span[0], xy.Grad.Span[1]) = (gx, gy);
-            opt.Step();
+            double Closure()
+            {
+                var p = xy.Value.Span;
+                double loss = landscape.Evaluate(p[0], p[1], out double gx, out double gy);
+                (xy.Grad.Span[0], xy.Grad.Span[1]) = (gx, gy);
+                return loss;
+            }
+            if (opt.RequiresClosure) Assert.Equal(path[k][2], opt.Step(Closure), 1e-9);   // SAM: the loss at the unperturbed point
+            else
+            {
+                Closure();
+                opt.Step();
+            }
         }
     }
 
@@ -173,6 +185,12 @@ public class WrapperTests
         var sgd = Optimizers.Create("sgd", [p]);
         sgd.Step();
         Assert.Contains("before its first step", Assert.Throws<InvalidOperationException>(() => sgd.Wrap(new Lookahead<double>())).Message);
+        Assert.Contains("above 0", Assert.Throws<ArgumentException>(() => new Sam<double>(0)).Message);
+        var sam = Optimizers.Create("sgd", [Parameter<double>.FromValues("w", 1.0)]);
+        sam.Wrap(new Sam<double>());
+        Assert.True(sam.RequiresClosure);
+        Assert.Contains("Step(closure)", Assert.Throws<InvalidOperationException>(() => sam.Step()).Message);
+        Assert.Contains("gradient accumulation", Assert.Throws<ArgumentException>(() => sam.Wrap(new GradientAccumulation<double>(2))).Message);
     }
 }
 
@@ -204,10 +222,11 @@ public sealed class WrapperTrainingTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--ema", "0.9")]
-    [InlineData("--swa-start", "50")]
-    [InlineData("--lookahead", "7")]   // 150 updates end 3 past a sync, so the slow weights differ from the fast
-    public void An_averaged_run_exports_its_average_and_resumes_bit_identically(string flag, string value)
+    [InlineData("--ema", "0.9", true)]
+    [InlineData("--swa-start", "50", true)]
+    [InlineData("--lookahead", "7", true)]   // 150 updates end 3 past a sync, so the slow weights differ from the fast
+    [InlineData("--sam", "0.05", false)]     // SAM's evaluation point is the weights themselves
+    public void A_wrapped_run_exports_its_evaluation_point_and_resumes_bit_identically(string flag, string value, bool averaged)
     {
         string[] common = ["train", "--hidden", "16", "-o", "adam", "--lr", "0.02", "--eval-every", "50", "--checkpoint-every", "50", flag, value];
         var (code, _, err) = CliRunner.Run([.. common, "--steps", "150", "--out", Out("straight")]);
@@ -224,7 +243,7 @@ public sealed class WrapperTrainingTests : IDisposable
         var trained = StateDict.Load(Path.Combine(Out("straight"), "checkpoint.state"));
         var raw = new float[exported.Values.Sum(t => t.Data.Length)];
         trained.CopyTo<float>("model.values", raw);
-        Assert.NotEqual(raw.Sum(v => (double)v), exported.Values.SelectMany(t => t.Data).Sum(v => (double)v));
+        Assert.Equal(!averaged, raw.Sum(v => (double)v) == exported.Values.SelectMany(t => t.Data).Sum(v => (double)v));
     }
 
     [Theory]
@@ -233,6 +252,10 @@ public sealed class WrapperTrainingTests : IDisposable
     [InlineData("not both", "--ema", "0.99", "--swa-start", "10")]
     [InlineData("Invalid EMA decay 1.5", "--ema", "1.5")]
     [InlineData("clipping with accumulation", "--accumulate", "2", "--clip-norm", "1")]
+    [InlineData("--sam-adaptive has no effect without --sam", "--sam-adaptive")]
+    [InlineData("cannot be combined with gradient accumulation", "--sam", "0.05", "--accumulate", "2")]
+    [InlineData("Invalid SAM rho", "--sam=-1")]
+    [InlineData("Invalid EMA decay", "--ema=-0.5")]
     public void Bad_wrapper_options_are_refused_before_anything_is_written(string message, params string[] args)
     {
         var (code, _, err) = CliRunner.Run(["train", "--steps", "5", "--out", Out("bad"), .. args]);

@@ -19,7 +19,9 @@ Descent's extensions (maximize, weight decay on ADOPT) are written the way Desce
 The wrappers run around torch.optim's own SGD and Adam: weight averaging is torch.optim.swa_utils.AveragedModel
 itself (its default equal average for SWA, an avg_fn for the EMA), Lookahead is optax.lookahead transcribed
 (optax/_src/lookahead.py: every k updates slow += alpha (fast - slow), fast = slow), and the EMA's warmup is
-TensorFlow's min(decay, (1 + n) / (10 + n)).
+TensorFlow's min(decay, (1 + n) / (10 + n)). SAM and ASAM are davda54/sam's SAM.first_step/second_step
+transcribed (e_w = rho (|p|^2 if adaptive) g / (||(|p| if adaptive) g|| + 1e-12); the gradient again at p + e_w;
+p restored; the base optimizer steps).
 
 It writes tests/Descent.Tests/Reference/beyond_reference.json: trajectories in the format of
 torch_reference.json, plus, for the schedule-free rules and the wrappers, the evaluation point after every step.
@@ -230,7 +232,9 @@ def wrapped_trajectory(function, optimizer, options, wrappers, start, steps):
     opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer]([xy], **options)
     state = []
     for w in wrappers:
-        if w["kind"] == "lookahead":
+        if w["kind"] in ("sam", "asam"):
+            state.append({})
+        elif w["kind"] == "lookahead":
             state.append(dict(slow=xy.detach().clone(), since=0))
         else:
             if w["kind"] == "ema":
@@ -247,6 +251,8 @@ def wrapped_trajectory(function, optimizer, options, wrappers, start, steps):
     def evaluation_point():
         point = xy.detach().clone()
         for w, st in zip(wrappers, state):
+            if w["kind"] in ("sam", "asam"):
+                continue
             if w["kind"] == "lookahead":
                 point = st["slow"].clone()
             elif st["model"].n_averaged.item() > 0:
@@ -261,9 +267,24 @@ def wrapped_trajectory(function, optimizer, options, wrappers, start, steps):
         evals.append(evaluation_point())
         if k == steps:
             break
+        for w in wrappers:
+            if w["kind"] in ("sam", "asam"):
+                adaptive = w["kind"] == "asam"
+                with torch.no_grad():
+                    grad_norm = ((torch.abs(xy) if adaptive else 1.0) * xy.grad).norm(p=2)
+                    scale = w["rho"] / (grad_norm + 1e-12)
+                    e_w = (torch.pow(xy, 2) if adaptive else 1.0) * xy.grad * scale
+                    old = xy.detach().clone()
+                    xy.add_(e_w)
+                xy.grad = None
+                f(xy[0], xy[1]).backward()
+                with torch.no_grad():
+                    xy.copy_(old)
         opt.step()
         updates += 1
         for w, st in zip(wrappers, state):
+            if w["kind"] in ("sam", "asam"):
+                continue
             if w["kind"] == "lookahead":
                 st["since"] += 1
                 if st["since"] == w["k"]:
@@ -289,6 +310,11 @@ def wrapper_cases():
     add(R, "sgd", {"lr": 1e-3, "momentum": 0.9}, [{"kind": "ema", "decay": 0.99, "warmup": True}], S)
     add(R, "adam", {"lr": 0.05}, [{"kind": "swa", "start": 20}], S)
     add("himmelblau", "sgd", {"lr": 0.01}, [{"kind": "swa", "start": 0}], [0.5, -0.5])
+    add(R, "sgd", {"lr": 1e-3, "momentum": 0.9}, [{"kind": "sam", "rho": 0.05}], S)
+    add("himmelblau", "adam", {"lr": 0.05}, [{"kind": "sam", "rho": 0.1}], [0.5, -0.5])
+    add("x^2 + 3*sin(y)^2 + 0.1*x*y", "sgd", {"lr": 0.05, "momentum": 0.5}, [{"kind": "asam", "rho": 0.5}], [1.5, -1.0])
+    # SAM around Lookahead around AdamW, with an EMA of the result.
+    add(R, "adam", {"lr": 0.05}, [{"kind": "sam", "rho": 0.05}, {"kind": "lookahead", "k": 4, "alpha": 0.5}, {"kind": "ema", "decay": 0.8}], S)
     # Composed: Lookahead around Adam, with an EMA of the result.
     add("beale", "adam", {"lr": 0.05}, [{"kind": "lookahead", "k": 4, "alpha": 0.5}, {"kind": "ema", "decay": 0.8}], [1.0, 1.5])
     for c in out:

@@ -36,7 +36,7 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
     }
 
     /// <inheritdoc/>
-    public override bool RequiresClosure => true;
+    protected override bool RuleRequiresClosure => true;
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => [];

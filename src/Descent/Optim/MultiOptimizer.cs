@@ -44,7 +44,7 @@ public sealed class MultiOptimizer<T> : Optimizer<T> where T : unmanaged, IFloat
     public override long StepCount => _parts[0].StepCount;
 
     /// <inheritdoc/>
-    public override bool RequiresClosure => _parts.Any(p => p.RequiresClosure);
+    protected override bool RuleRequiresClosure => _parts.Any(p => p.RequiresClosure);
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => [];

@@ -179,8 +179,10 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public TWrapper Wrap<TWrapper>(TWrapper wrapper) where TWrapper : OptimizerWrapper<T>
     {
         ArgumentNullException.ThrowIfNull(wrapper);
-        if (RequiresClosure)
+        if (RuleRequiresClosure)
             throw new ArgumentException($"{Name} takes a closure step; wrappers work around optimizers that update once from one gradient.");
+        if (wrapper.NeedsClosure && _wrappers.Any(w => w is GradientAccumulation<T>) || wrapper is GradientAccumulation<T> && _wrappers.Any(w => w.NeedsClosure))
+            throw new ArgumentException($"{wrapper.Name} cannot be combined with gradient accumulation: a second gradient would be taken of one minibatch while the update averages several.");
         if (StepCount > 0)
             throw new InvalidOperationException($"Wrap {wrapper.Name} around {Name} before its first step.");
         wrapper.Attach(this);
@@ -191,12 +193,18 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Applies one update to every parameter from its current gradient (through the wrappers, which may hold it back).</summary>
     public void Step()
     {
-        if (!Training)
-            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before Step() (Eval() put the evaluation point into the parameters).");
         if (RequiresClosure)
             throw new InvalidOperationException($"{Name} evaluates the loss several times per step: call Step(closure) with a closure that recomputes the loss and the gradients.");
+        RunUpdate(null);
+    }
+
+    /// <summary>The update through the wrappers, which may use <paramref name="closure"/> to take more gradients (SAM).</summary>
+    private void RunUpdate(Func<double>? closure)
+    {
+        if (!Training)
+            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before Step() (Eval() put the evaluation point into the parameters).");
         for (int w = 0; w < _wrappers.Count; w++)
-            if (!_wrappers[w].BeforeUpdate()) return;
+            if (!_wrappers[w].BeforeUpdate(closure)) return;
         StepCore();
         for (int w = 0; w < _wrappers.Count; w++) _wrappers[w].AfterUpdate();
     }
@@ -228,12 +236,18 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(closure);
         double loss = closure();
-        Step();
+        RunUpdate(closure);
         return loss;
     }
 
-    /// <summary>Whether <see cref="Step()"/> is unavailable and a step needs a closure (<see cref="Step(Func{double})"/>).</summary>
-    public virtual bool RequiresClosure => false;
+    /// <summary>
+    /// Whether <see cref="Step()"/> is unavailable and a step needs a closure (<see cref="Step(Func{double})"/>): the rule
+    /// searches along a direction (L-BFGS) or a wrapper takes a second gradient (SAM).
+    /// </summary>
+    public bool RequiresClosure => RuleRequiresClosure || _wrappers.Any(w => w.NeedsClosure);
+
+    /// <summary>Whether the rule itself evaluates the loss several times per update.</summary>
+    protected virtual bool RuleRequiresClosure => false;
 
     /// <summary>Sets every scheduled hyperparameter to its value for the coming update and validates every group; returns that update's number.</summary>
     protected long BeginStep()

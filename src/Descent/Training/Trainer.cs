@@ -55,7 +55,7 @@ public sealed class Trainer
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
         Optimizer = CreateOptimizer(config, Model, options);
-        if (Optimizer.RequiresClosure && (config.Accumulate > 1 || config.LookaheadK > 0 || config.Ema > 0 || config.SwaStart >= 0))
+        if (Optimizer.RequiresClosure && (config.Accumulate > 1 || config.LookaheadK > 0 || config.Ema > 0 || config.SwaStart >= 0 || config.Sam > 0))
             throw new ArgumentException($"{config.Optimizer} evaluates the loss several times per update (a closure step); gradient accumulation, Lookahead and weight averaging work around optimizers that update once from one gradient.");
         Wrap(Optimizer, config);
         if (config.Steps < 1 && config.Epochs < 1) throw new ArgumentException($"Invalid number of steps {config.Steps}: must be at least 1.");
@@ -126,7 +126,7 @@ public sealed class Trainer
     public long Step => Optimizer.StepCount;
 
     /// <summary>
-    /// Puts the wrappers the config asks for around <paramref name="optimizer"/>: gradient accumulation, then
+    /// Puts the wrappers the config asks for around <paramref name="optimizer"/>: gradient accumulation or SAM, then
     /// Lookahead, then weight averaging (EMA or SWA), so the average follows the weights Lookahead leaves.
     /// </summary>
     private static void Wrap(Optimizer<float> optimizer, TrainingConfig config)
@@ -136,7 +136,11 @@ public sealed class Trainer
             throw new ArgumentException("Gradient clipping with accumulation is not supported yet: the clip would apply to each minibatch's gradient, not to the accumulated mean one.");
         if (config.Ema > 0 && config.SwaStart >= 0) throw new ArgumentException("Choose one weight average: an EMA or SWA, not both.");
         if (config.EmaWarmup && config.Ema == 0) throw new ArgumentException("The EMA warmup needs an EMA decay.");
+        if (config.SamAdaptive && config.Sam == 0) throw new ArgumentException("Adaptive SAM needs a SAM radius rho.");
+        if (!(config.Sam >= 0) || double.IsInfinity(config.Sam)) throw new ArgumentException($"Invalid SAM rho {config.Sam}: must be a finite number above 0, e.g. 0.05 (0 turns SAM off).");
+        if (!(config.Ema >= 0)) throw new ArgumentException($"Invalid EMA decay {config.Ema}: must be in (0, 1), e.g. 0.999 (0 turns the EMA off).");
         if (config.Accumulate > 1) optimizer.Wrap(new GradientAccumulation<float>(config.Accumulate));
+        if (config.Sam > 0) optimizer.Wrap(new Sam<float>(config.Sam, config.SamAdaptive));
         if (config.LookaheadK > 0) optimizer.Wrap(new Lookahead<float>(config.LookaheadK, config.LookaheadAlpha));
         if (config.Ema > 0) optimizer.Wrap(WeightAveraging<float>.Ema(config.Ema, config.EmaWarmup));
         if (config.SwaStart >= 0) optimizer.Wrap(WeightAveraging<float>.Swa(config.SwaStart));

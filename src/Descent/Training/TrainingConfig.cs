@@ -118,6 +118,12 @@ public sealed record TrainingConfig
     /// <summary>Warm the EMA's decay up as <c>min(decay, (1 + n) / (10 + n))</c>.</summary>
     public bool EmaWarmup { get; init; }
 
+    /// <summary>Sharpness-aware minimization's radius rho (<see cref="Optim.Sam{T}"/>; 0: none): each update takes a second gradient at the worst nearby point.</summary>
+    public double Sam { get; init; }
+
+    /// <summary>Adaptive SAM (ASAM): the perturbation scaled by the parameters.</summary>
+    public bool SamAdaptive { get; init; }
+
     /// <summary>Update after which stochastic weight averaging starts, its average used for evaluation and the exported model (-1: none).</summary>
     public long SwaStart { get; init; } = -1;
 }

@@ -33,7 +33,7 @@ public sealed class GradientAccumulation<T> : OptimizerWrapper<T> where T : unma
     protected override void Attached() => _sum = NewBuffers();
 
     /// <inheritdoc/>
-    protected internal override bool BeforeUpdate()
+    protected internal override bool BeforeUpdate(Func<double>? closure)
     {
         Pending++;
         var scale = T.CreateTruncating(1.0 / Steps);

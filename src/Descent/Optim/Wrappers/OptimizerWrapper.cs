@@ -35,8 +35,14 @@ public abstract class OptimizerWrapper<T> where T : unmanaged, IFloatingPointIee
     /// <summary>Called once the optimizer is known: allocate buffers here (never per step).</summary>
     protected virtual void Attached() { }
 
-    /// <summary>Before an update, with the gradients in place; <c>false</c> holds the update back (the optimizer does not step).</summary>
-    protected internal virtual bool BeforeUpdate() => true;
+    /// <summary>Whether the wrapper takes more gradients per update, so the optimizer needs <see cref="Optimizer{T}.Step(Func{double})"/>.</summary>
+    public virtual bool NeedsClosure => false;
+
+    /// <summary>
+    /// Before an update, with the gradients in place (and the closure that recomputes them, when the step was given
+    /// one); <c>false</c> holds the update back (the optimizer does not step).
+    /// </summary>
+    protected internal virtual bool BeforeUpdate(Func<double>? closure) => true;
 
     /// <summary>After each update.</summary>
     protected internal virtual void AfterUpdate() { }
