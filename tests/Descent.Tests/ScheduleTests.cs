@@ -113,3 +113,47 @@ public class ScheduleTests
         Assert.Contains("finite", Assert.Throws<ArgumentException>(() => new Constant(double.NaN)).Message);
     }
 }
+
+/// <summary>The warmup-stable-decay schedule (Hägele et al. 2024) and its place in <c>--schedule</c>.</summary>
+public class WarmupStableDecayTests
+{
+    [Fact]
+    public void The_value_holds_then_cools_down_over_the_last_fraction()
+    {
+        // 100 steps, the last 20 cooling down from 0.1 to 0.01: k = t - 1 passes c = 80 at t = 82.
+        var linear = new WarmupStableDecay(0.1, 100, 0.2, Cooldown.Linear, 0.01);
+        var sqrt = new WarmupStableDecay(0.1, 100, 0.2, Cooldown.OneMinusSqrt, 0.01);
+        Assert.Equal(80, linear.CooldownStart);
+        foreach (long t in new long[] { 1, 50, 81 })
+        {
+            Assert.Equal(0.1, linear.At(t));
+            Assert.Equal(0.1, sqrt.At(t));
+        }
+        Assert.Equal(0.1 + (0.01 - 0.1) * 0.5, linear.At(91), 15);                        // halfway: x = 10/20
+        Assert.Equal(0.01 + (0.1 - 0.01) * (1 - Math.Sqrt(0.5)), sqrt.At(91), 15);
+        Assert.True(sqrt.At(91) < linear.At(91));                                         // 1 - sqrt cools faster early
+        Assert.Equal(0.01, linear.At(101), 15);                                           // reaches final after the run
+        Assert.Equal(0.01, sqrt.At(500), 15);
+    }
+
+    [Fact]
+    public void The_stable_phase_does_not_depend_on_the_run_length()
+    {
+        // A checkpoint from the stable phase of a short run continues on the longer run's schedule unchanged.
+        var shortRun = new WarmupStableDecay(3e-3, 1000);
+        var longRun = new WarmupStableDecay(3e-3, 4000);
+        for (long t = 1; t <= 800; t++) Assert.Equal(shortRun.At(t), longRun.At(t));
+        Assert.True(shortRun.At(900) < longRun.At(900));
+    }
+
+    [Fact]
+    public void Schedule_specs_build_it_behind_a_warmup()
+    {
+        var s = ScheduleSpec.Parse("wsd-sqrt:decay=0.5", 0.2, totalSteps: 110, warmup: 10);
+        Assert.True(s.At(1) < s.At(5) && s.At(5) < 0.2);              // the warmup in front
+        Assert.Equal(0.2, s.At(20), 15);
+        Assert.Equal(0.2 * (1 - Math.Sqrt(0.5)), s.At(10 + 76), 12);  // k = 75 after warmup: x = (75 - 50)/50
+        Assert.Equal("wsd:decay=0.3,final=0,steps=1000", ScheduleSpec.Resolve("wsd:decay=0.3", 1000, 0));
+        Assert.Contains("decay fraction", Assert.Throws<ArgumentException>(() => ScheduleSpec.Parse("wsd:decay=0", 0.1, 100)).Message);
+    }
+}

@@ -7,7 +7,7 @@ namespace Descent.Schedules;
 /// with the initial value supplied by the caller (the learning rate). Names and keys:
 /// <c>constant</c>; <c>power:tau=T,alpha=A</c>; <c>step:size=S,gamma=G</c>;
 /// <c>multistep:milestones=M1;M2;...,gamma=G</c>; <c>exponential:gamma=G</c>;
-/// <c>polynomial:power=P,final=F,steps=T</c>; <c>cosine:final=F,steps=T</c>;
+/// <c>polynomial:power=P,final=F,steps=T</c>; <c>cosine:final=F,steps=T</c>; <c>wsd:decay=D,final=F,steps=T</c> and <c>wsd-sqrt</c>;
 /// <c>restarts:period=T0,mult=M,final=F</c>; <c>onecycle:pct=P,div=D,final-div=F,steps=T</c>;
 /// <c>plateau:factor=F,patience=P,threshold=T,cooldown=C,min=M</c>. <c>steps</c> defaults to the run's length.
 /// </summary>
@@ -71,6 +71,10 @@ public static class ScheduleSpec
             a => new CosineWarmRestarts(a.Initial, a.L("period"), a.L("mult"), a.D("final"))),
         new("onecycle", "from lr/div up to lr over pct of steps, then down to lr/(div final-div)", [new("pct", 0.3), new("div", 25), new("final-div", 1e4), new("steps", RunDivisor: 1)],
             a => OneCycle.LearningRate(a.Initial, Math.Max(2, a.L("steps")), a.D("pct"), a.D("div"), a.D("final-div"))),
+        new("wsd", "lr until the last decay fraction of steps, then linearly to final (put --warmup in front)", [new("decay", 0.2), new("final", 0), new("steps", RunDivisor: 1)],
+            a => new WarmupStableDecay(a.Initial, a.L("steps"), a.D("decay"), Cooldown.Linear, a.D("final"))),
+        new("wsd-sqrt", "as wsd, cooling down as 1 - sqrt of the cooldown's progress", [new("decay", 0.2), new("final", 0), new("steps", RunDivisor: 1)],
+            a => new WarmupStableDecay(a.Initial, a.L("steps"), a.D("decay"), Cooldown.OneMinusSqrt, a.D("final"))),
         new("plateau", "lr factor^reductions, reduced when the test loss stalls for patience evaluations", [new("factor", 0.1), new("patience", 10), new("threshold", 1e-4), new("cooldown", 0), new("min", 0)],
             a => new ReduceOnPlateau(a.Initial, PlateauMode.Min, a.D("factor"), a.L("patience"), a.D("threshold"), ThresholdMode.Relative, a.L("cooldown"), a.D("min"))),
     ];
