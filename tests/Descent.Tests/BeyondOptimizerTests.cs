@@ -88,7 +88,7 @@ public class BeyondOptimizerTests
         opt.Step();
     }
 
-    public static IEnumerable<object[]> Names => new[] { "schedule-free-sgd", "schedule-free-adamw", "adopt", "lamb", "lars" }.Select(n => new object[] { n });
+    public static IEnumerable<object[]> Names => new[] { "schedule-free-sgd", "schedule-free-adamw", "adopt", "lamb", "lars", "prodigy" }.Select(n => new object[] { n });
 
     [Theory]
     [MemberData(nameof(Names))]
@@ -107,7 +107,7 @@ public class BeyondOptimizerTests
         OptimizerOptions Options()
         {
             var o = Optimizers.DefaultOptions(name);
-            o.LearningRate = name is "lars" ? 0.5 : name is "schedule-free-sgd" ? 0.05 : 0.02;
+            o.LearningRate = name is "lars" or "prodigy" ? 0.5 : name is "schedule-free-sgd" ? 0.05 : 0.02;
             return o;
         }
 

@@ -12,7 +12,8 @@ transcribed from its reference implementation's documented algorithm:
   adamw_schedulefree.py (the single-tensor path: y.lerp_(z, ckp1), y.add_, z.sub_; eval() as p.lerp_(z, 1 - 1/beta));
 - ADOPT: optax.contrib.adopt (optax/contrib/_adopt.py), with its clipping t^0.25 and the first step that
   only records v = g^2;
-- LAMB and LARS: optax.lamb and optax.lars (optax/_src/alias.py) with optax's scale_by_trust_ratio.
+- LAMB and LARS: optax.lamb and optax.lars (optax/_src/alias.py) with optax's scale_by_trust_ratio;
+- Prodigy: konstmish/prodigy, prodigyopt/prodigy.py's step (slice_p 1, one parameter group).
 
 Descent's extensions (maximize, weight decay on ADOPT) are written the way Descent's other rules write them.
 
@@ -156,12 +157,55 @@ class Lars:
             self.p.sub_(s.add(self.buf, alpha=mu) if o.get("nesterov") else self.buf)
 
 
+class Prodigy:
+    def __init__(self, p, o):
+        self.p, self.o = p, o
+        self.d = o.get("d0", 1e-6)
+        self.d_max, self.numerator, self.k = self.d, 0.0, 0
+        self.p0 = p.detach().clone()
+        self.s, self.m, self.v = torch.zeros_like(p), torch.zeros_like(p), torch.zeros_like(p)
+
+    def step(self):
+        o, p = self.o, self.p
+        lr, b1, b2 = o.get("lr", 1.0), o.get("beta1", 0.9), o.get("beta2", 0.999)
+        b3 = o.get("beta3", 0.0) or math.sqrt(b2)
+        d0, d, wd, decouple = o.get("d0", 1e-6), self.d, o.get("weight_decay", 0.0), o.get("decouple", True)
+        bc = ((1 - b2 ** (self.k + 1)) ** 0.5) / (1 - b1 ** (self.k + 1)) if o.get("use_bias_correction") else 1
+        dlr = d * lr * bc
+        with torch.no_grad():
+            g = -p.grad if o.get("maximize") else p.grad.clone()
+            if wd != 0 and not decouple:
+                g.add_(p, alpha=wd)
+            delta = (d / d0) * dlr * torch.dot(g, self.p0 - p).item()
+            self.m.mul_(b1).add_(g, alpha=d * (1 - b1))
+            self.v.mul_(b2).addcmul_(g, g, value=d * d * (1 - b2))
+            self.s.mul_(b3).add_(g, alpha=(d / d0) * (d if o.get("safeguard_warmup") else dlr))
+            denom_sum = self.s.abs().sum().item()
+            if denom_sum == 0:
+                return
+            self.numerator = self.numerator * b3 + delta
+            d_hat = o.get("d_coef", 1.0) * self.numerator / denom_sum
+            if d == d0:
+                d = max(d, d_hat)
+            self.d_max = max(self.d_max, d_hat)
+            growth = o.get("growth_rate", 0.0) or float("inf")
+            self.d = d = min(self.d_max, d * growth)
+            denom = self.v.sqrt().add_(d * o.get("eps", 1e-8))
+            if wd != 0 and decouple:
+                p.add_(p, alpha=-wd * dlr)
+            if b1 > 0:
+                p.addcdiv_(self.m, denom, value=-dlr)
+            else:
+                p.addcdiv_(g, denom, value=-dlr * d)
+        self.k += 1
+
+
 def make(name, p, o):
     if name == "schedule-free-sgd":
         return ScheduleFree("sgd", p, o)
     if name == "schedule-free-adamw":
         return ScheduleFree("adamw", p, o)
-    return {"adopt": Adopt, "lamb": Lamb, "lars": Lars}[name](p, o)
+    return {"adopt": Adopt, "lamb": Lamb, "lars": Lars, "prodigy": Prodigy}[name](p, o)
 
 
 def trajectory(function, optimizer, options, start, steps):
@@ -212,6 +256,12 @@ def cases():
     add(R, "lars", {"lr": 0.5, "trust_coefficient": 0.02, "eps": 0.1, "weight_decay": 0.05, "momentum": 0.8, "nesterov": True}, S)
     add(R, "lars", {"lr": 0.5, "trust_coefficient": 0.02, "momentum": 0.0}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "lars", {"lr": 1.0, "trust_coefficient": 0.01, "maximize": True}, [1.5, -1.0])
+    for f, start in [("rosenbrock", S), ("beale", [1.0, 1.5]), ("himmelblau", [0.5, -0.5]), ("x^2 + 3*sin(y)^2 + 0.1*x*y", [1.5, -1.0])]:
+        add(f, "prodigy", {}, start)
+    add(R, "prodigy", {"beta1": 0.8, "beta2": 0.99, "beta3": 0.9, "eps": 1e-6, "d0": 1e-3, "d_coef": 0.5, "growth_rate": 1.05}, S)
+    add(R, "prodigy", {"use_bias_correction": True, "safeguard_warmup": True, "weight_decay": 0.1}, S)
+    add(R, "prodigy", {"beta1": 0.0, "weight_decay": 0.1, "decouple": False}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "prodigy", {"maximize": True}, [1.5, -1.0])
     # A start at the origin: the trust ratio falls back to 1 while ||p|| = 0.
     add("(x - 1)^2 + (y + 0.5)^2", "lamb", {"lr": 0.05}, [0.0, 0.0], 30)
     add("(x - 1)^2 + (y + 0.5)^2", "lars", {"lr": 0.05, "trust_coefficient": 1.0}, [0.0, 0.0], 30)

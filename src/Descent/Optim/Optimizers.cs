@@ -58,6 +58,8 @@ public static class Optimizers
             "`u = m_hat / (sqrt(v_hat + eps_root) + eps) + wd p`; `p -= lr norm(p)/norm(u) u` per tensor"),
         new("lars", () => new LarsOptions(),
             "`u = g + wd p`; `s = lr tc norm(p)/(norm(u) + eps) u` per tensor; `buf = momentum buf + s`; `p -= buf`"),
+        new("prodigy", () => new ProdigyOptions(),
+            "Adam with step `d lr`: `m = b1 m + d(1-b1) g`, `v = b2 v + d^2(1-b2) g^2`; `d` grows to `d_coef sum (d/d0) dlr g.(p0 - p) / sum abs(s)`, `s = b3 s + (d/d0) dlr g`; `p -= d lr m/(sqrt(v) + d eps)`"),
         new("adafactor", () => new AdafactorOptions(),
             "`p *= 1 - lr wd`; second moment `v` (row and column averages for matrices, `v = r c / mean(r)`; in full for vectors) moved by `t^beta2_decay`; `u = g / sqrt(max(v, eps1^2))`; `p -= max(eps2, RMS(p)) min(lr, 1/sqrt(t)) u / max(1, RMS(u)/d)`; eps1 0 is torch's None (machine epsilon)"),
         new("muon", () => new MuonOptions(),
