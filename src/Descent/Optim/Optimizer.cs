@@ -22,6 +22,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly Dictionary<string, ParameterState<T>> _state = new(StringComparer.Ordinal);
     private readonly List<(Hyperparameter Entry, Schedule Schedule, ParameterGroup<T>? Group)> _schedules = [];   // entries looked up once, not every step
     private readonly List<OptimizerWrapper<T>> _wrappers = [];
+    private bool _wrapperNeedsClosure;   // kept by Wrap: Step asks on every update
 
     /// <summary>Creates the optimizer with every parameter in group 0 under <paramref name="defaults"/>.</summary>
     protected Optimizer(IEnumerable<Parameter<T>> parameters, OptimizerOptions defaults)
@@ -187,6 +188,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new InvalidOperationException($"Wrap {wrapper.Name} around {Name} before its first step.");
         wrapper.Attach(this);
         _wrappers.Add(wrapper);
+        _wrapperNeedsClosure |= wrapper.NeedsClosure;
         return wrapper;
     }
 
@@ -244,7 +246,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Whether <see cref="Step()"/> is unavailable and a step needs a closure (<see cref="Step(Func{double})"/>): the rule
     /// searches along a direction (L-BFGS) or a wrapper takes a second gradient (SAM).
     /// </summary>
-    public bool RequiresClosure => RuleRequiresClosure || _wrappers.Any(w => w.NeedsClosure);
+    public bool RequiresClosure => RuleRequiresClosure || _wrapperNeedsClosure;
 
     /// <summary>Whether the rule itself evaluates the loss several times per update.</summary>
     protected virtual bool RuleRequiresClosure => false;
