@@ -16,10 +16,11 @@ internal static class LrFindCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var training = new TrainingArguments();
-        var startLr = TrainingArguments.Text("--start-lr", "learning rate of the first iteration [default: 1e-7]", "LR");
-        var endLr = TrainingArguments.Text("--end-lr", "learning rate the range rises towards, exponentially [default: 10]", "LR");
-        var iterations = TrainingArguments.Text("--iterations", "minibatches at most, one per rate [default: 100]", "N");
-        var stopFactor = TrainingArguments.Text("--stop-factor", "stop once the smoothed loss exceeds this multiple of its minimum; 0 runs every iteration [default: 4]", "F");
+        var d = new LearningRateFinderOptions();
+        var startLr = TrainingArguments.Text("--start-lr", $"learning rate of the first iteration [default: {TrainingArguments.Shown(d.StartLr)}]", "LR");
+        var endLr = TrainingArguments.Text("--end-lr", $"learning rate the range rises towards, exponentially [default: {TrainingArguments.Shown(d.EndLr)}]", "LR");
+        var iterations = TrainingArguments.Text("--iterations", $"minibatches at most, one per rate [default: {TrainingArguments.Shown(d.Iterations)}]", "N");
+        var stopFactor = TrainingArguments.Text("--stop-factor", $"stop once the smoothed loss exceeds this multiple of its minimum; 0 runs every iteration [default: {TrainingArguments.Shown(d.StopFactor)}]", "F");
         var outDir = TrainingArguments.Text("--out", "output directory (created): lr-find.csv, lr-find.png and .svg, lr-find.json", "DIR");
         var format = TrainingArguments.Choice("--format", "what to print at the end on stdout", "text", "text", "json");
         var command = new Command("lr-find", "Find a learning rate by the range test: train with rates rising exponentially from --start-lr to --end-lr, one minibatch each, " +
@@ -36,10 +37,10 @@ internal static class LrFindCommand
             string dir = parsed.GetValue(outDir) ?? throw new UsageException("Say where to write the curve and figure: --out DIR.");
             var options = new LearningRateFinderOptions
             {
-                StartLr = parsed.GetValue(startLr) is { } s ? Numbers.Real(s, "--start-lr") : 1e-7,
-                EndLr = parsed.GetValue(endLr) is { } end ? Numbers.Real(end, "--end-lr") : 10,
-                Iterations = parsed.GetValue(iterations) is { } n ? Numbers.Whole(n, "--iterations", 6, 10_000_000) : 100,
-                StopFactor = parsed.GetValue(stopFactor) is { } f ? Numbers.Real(f, "--stop-factor") : 4,
+                StartLr = parsed.GetValue(startLr) is { } s ? Numbers.Real(s, "--start-lr") : d.StartLr,
+                EndLr = parsed.GetValue(endLr) is { } end ? Numbers.Real(end, "--end-lr") : d.EndLr,
+                Iterations = parsed.GetValue(iterations) is { } n ? Numbers.Whole(n, "--iterations", 6, 10_000_000) : d.Iterations,
+                StopFactor = parsed.GetValue(stopFactor) is { } f ? Numbers.Real(f, "--stop-factor") : d.StopFactor,
             };
             try
             {
@@ -52,7 +53,7 @@ internal static class LrFindCommand
             var config = training.Read(parsed);
             if (File.Exists(Path.Combine(dir, "lr-find.csv")))
                 throw new UsageException($"{dir} already holds a range test (lr-find.csv); choose another --out.");
-            var trainer = new Trainer(LearningRateFinder.Configure(config, options));
+            var trainer = TrainingArguments.CreateTrainer(LearningRateFinder.Configure(config, options));
             var data = trainer.Train;
             if (training.BatchGiven(parsed) && config.Batch > data.Count)
                 throw new UsageException($"--batch {config.Batch} is larger than the training set ({data.Count} examples); use --batch {data.Count} or less.");

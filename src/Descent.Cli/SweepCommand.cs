@@ -85,10 +85,10 @@ internal static class SweepCommand
         {
             var sweep = Sweep.Load(parsed.GetValue(file)!);
             int? n = parsed.GetValue(shards) is { } s ? Numbers.Whole(s, "--shards", 1, 1_000_000) : null;
-            var which = Shard.Resolve(parsed.GetValue(shard), n, Environment.GetEnvironmentVariable);
+            var which = Worded(() => Shard.Resolve(parsed.GetValue(shard), n, Environment.GetEnvironmentVariable), "--shard I/N, --shards N");
             int j = parsed.GetValue(jobs) is { } js ? Numbers.Whole(js, "--jobs", 1, 4096) : Environment.ProcessorCount;
             sweep.Plan();   // every trial checked before the directory is touched
-            var dir = SweepDirectory.Create(parsed.GetValue(outDir)!, sweep);
+            var dir = Worded(() => SweepDirectory.Create(parsed.GetValue(outDir)!, sweep), "--out");
             var summary = new SweepRunner(dir, which, j, m => stderr.WriteLine("descent: " + m), parsed.GetValue(retry)).Run();
             stdout.WriteLine($"{summary.Ran} trial(s) run ({summary.Resumed} resumed), {summary.AlreadyEnded} ended before, {summary.HeldElsewhere} held by other processes, {summary.Failed} failed -> {dir.Path}");
             if (summary.Failed > 0)
@@ -101,13 +101,29 @@ internal static class SweepCommand
         return command;
     }
 
+    /// <summary>Runs <paramref name="read"/>, adding to a refusal the options that set what the library's message speaks of.</summary>
+    private static T Worded<T>(Func<T> read, string options)
+    {
+        try
+        {
+            return read();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{e.Message.TrimEnd('.')} ({options}).");
+        }
+    }
+
+    /// <summary>An existing sweep directory, or an error saying how to make one.</summary>
+    private static SweepDirectory Opened(string path) => Worded(() => SweepDirectory.Open(path), $"descent sweep run FILE --out {path}");
+
     private static Command Status(TextWriter stdout)
     {
         var dir = DirArgument();
         var command = new Command("status", "Count the trials done, diverged, failed (with the reason), running, interrupted and pending.") { dir };
         command.SetAction(parsed =>
         {
-            var sweep = SweepDirectory.Open(parsed.GetValue(dir)!);
+            var sweep = Opened(parsed.GetValue(dir)!);
             var states = sweep.States();
             string[] order = ["done", "diverged", "failed", "running", "interrupted", "pending"];
             stdout.WriteLine($"{states.Count} trial(s): " + string.Join(", ", order.Select(o => $"{states.Count(s => s.State == o)} {o}")));
@@ -124,7 +140,7 @@ internal static class SweepCommand
         var command = new Command("report", "Write results.csv, report.md, report.html and figures/ into the sweep's directory.") { dir };
         command.SetAction(parsed =>
         {
-            var sweep = SweepDirectory.Open(parsed.GetValue(dir)!);
+            var sweep = Opened(parsed.GetValue(dir)!);
             var report = SweepReport.Write(sweep);
             stdout.WriteLine($"results: {report.Csv} ({report.Rows} trial(s), {report.Ended} ended)");
             stdout.WriteLine($"report:  {report.Html}");

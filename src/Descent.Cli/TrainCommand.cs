@@ -12,24 +12,28 @@ internal static class TrainCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var training = new TrainingArguments();
-        var schedule = TrainingArguments.Text("--schedule", "learning-rate schedule NAME[:key=value,...], listed below [default: constant]", "spec");
-        var warmup = TrainingArguments.Text("--warmup", "updates of linear warmup from 0 to the schedule's first value, then the schedule; fewer than the run's steps [default: 0]", "N");
-        var steps = TrainingArguments.Text("--steps", "optimizer steps [default: 1000]", "N");
+        var d = TrainingArguments.Defaults;
+        var schedule = TrainingArguments.Text("--schedule", $"learning-rate schedule NAME[:key=value,...], listed below [default: {d.Schedule}]", "spec");
+        var warmup = TrainingArguments.Text("--warmup", $"updates of linear warmup from 0 to the schedule's first value, then the schedule; fewer than the run's steps [default: {TrainingArguments.Shown(d.Warmup)}]", "N");
+        var steps = TrainingArguments.Text("--steps", $"optimizer steps [default: {TrainingArguments.Shown(d.Steps)}]", "N");
         var epochs = TrainingArguments.Text("--epochs", "passes over the training set (instead of --steps)", "E");
-        var evalEvery = TrainingArguments.Text("--eval-every", "steps between evaluations (metrics rows) [default: 100]", "N");
-        var checkpointEvery = TrainingArguments.Text("--checkpoint-every", "steps between checkpoints [default: 1000]", "N");
+        var evalEvery = TrainingArguments.Text("--eval-every", $"steps between evaluations (metrics rows) [default: {TrainingArguments.Shown(d.EvalEvery)}]", "N");
+        var checkpointEvery = TrainingArguments.Text("--checkpoint-every", $"steps between checkpoints [default: {TrainingArguments.Shown(d.CheckpointEvery)}]", "N");
         var outDir = TrainingArguments.Text("--out", "output directory (created)", "DIR");
         var resume = TrainingArguments.Text("--resume", "continue the run in DIR from its last checkpoint (give --steps or --epochs to extend it)", "DIR");
         var format = TrainingArguments.Choice("--format", "what to print at the end on stdout", "text", "text", "json");
         var plot = new Option<bool>("--plot") { Description = "draw the loss, accuracy and learning-rate curves into DIR/curves.png at the end (as descent plot DIR)" };
-        var accumulate = TrainingArguments.Text("--accumulate", "minibatches whose mean gradient makes one update (gradient accumulation); --steps counts updates [default: 1]", "K");
-        var lookahead = TrainingArguments.Text("--lookahead", "Lookahead around the optimizer: every K updates the slow weights step towards the fast ones [default: off]", "K");
-        var lookaheadAlpha = TrainingArguments.Text("--lookahead-alpha", "Lookahead's slow step size [default: 0.5]", "A");
-        var ema = TrainingArguments.Text("--ema", "evaluate and export an exponential moving average of the weights with this decay, e.g. 0.999 [default: off]", "DECAY");
+        var accumulate = TrainingArguments.Text("--accumulate", $"minibatches whose mean gradient makes one update (gradient accumulation); --steps counts updates [default: {TrainingArguments.Shown(d.Accumulate)}]", "K");
+        var lookahead = TrainingArguments.Text("--lookahead", $"Lookahead around the optimizer: every K updates the slow weights step towards the fast ones [default: {TrainingArguments.Off(d.LookaheadK)}]", "K");
+        var lookaheadAlpha = TrainingArguments.Text("--lookahead-alpha", $"Lookahead's slow step size [default: {TrainingArguments.Shown(d.LookaheadAlpha)}]", "A");
+        var ema = TrainingArguments.Text("--ema", $"evaluate and export an exponential moving average of the weights with this decay, e.g. 0.999 [default: {TrainingArguments.Off(d.Ema)}]", "DECAY");
         var emaWarmup = new Option<bool>("--ema-warmup") { Description = "warm the EMA decay up as min(decay, (1 + n) / (10 + n))" };
-        var sam = TrainingArguments.Text("--sam", "sharpness-aware minimization: each update takes its gradient at the worst point within this radius, e.g. 0.05 [default: off]", "RHO");
+        var sam = TrainingArguments.Text("--sam", $"sharpness-aware minimization: each update takes its gradient at the worst point within this radius, e.g. 0.05 [default: {TrainingArguments.Off(d.Sam)}]", "RHO");
         var samAdaptive = new Option<bool>("--sam-adaptive") { Description = "adaptive SAM (ASAM): the perturbation scaled by the parameters (use a larger --sam, e.g. 0.5)" };
-        var swaStart = TrainingArguments.Text("--swa-start", "evaluate and export the equal average of the weights after every update past N (stochastic weight averaging) [default: off]", "N");
+        var swaStart = TrainingArguments.Text("--swa-start", $"evaluate and export the equal average of the weights after every update past N (stochastic weight averaging) [default: {(d.SwaStart < 0 ? "off" : TrainingArguments.Shown(d.SwaStart))}]", "N");
+        var swaLr = TrainingArguments.Text("--swa-lr", "with --swa-start: from update N + 1 the learning rate anneals to LR and stays there (SWALR) [default: the schedule runs on]", "LR");
+        var swaAnnealSteps = TrainingArguments.Text("--swa-anneal-steps", $"updates SWALR takes to reach --swa-lr (torch's anneal_epochs) [default: {TrainingArguments.Shown(d.SwaAnnealSteps)}]", "N");
+        var swaAnneal = TrainingArguments.Choice("--swa-anneal", "the shape of SWALR's anneal (torch's anneal_strategy)", d.SwaAnneal, "cos", "linear");
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
             "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
@@ -37,7 +41,7 @@ internal static class TrainCommand
         var own = new Option[] { schedule, warmup };
         var length = new Option[] { steps, epochs };
         var intervals = new Option[] { evalEvery, checkpointEvery };
-        var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart };
+        var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart, swaLr, swaAnnealSteps, swaAnneal };
         foreach (var o in training.Model.Concat(own).Concat(training.Steps.Take(2)).Concat(length).Concat(training.Steps.Skip(2)).Concat(intervals)
             .Concat(wrappers).Concat([outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
         var settings = training.Model.Concat(own).Concat(training.Steps).Concat(intervals).Concat(wrappers).ToArray();
@@ -54,7 +58,7 @@ internal static class TrainCommand
                 var extra = settings.Concat(training.Hyperparameters.Options).Where(Given).Select(o => o.Name).ToList();
                 if (extra.Count > 0 || dir is not null)
                     throw new UsageException($"--resume continues a run with the settings in its config.json; only --steps or --epochs may be given with it (got {string.Join(", ", extra.Concat(dir is null ? [] : ["--out"]))}).");
-                config = Trainer.LoadConfig(resumeDir);
+                config = RunDirectory(() => Trainer.LoadConfig(resumeDir));
                 if (Given(steps)) config = config with { Steps = TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1), Epochs = 0 };
                 if (Given(epochs)) config = config with { Epochs = TrainingArguments.Long(parsed.GetValue(epochs)!, "--epochs", 1) };
                 dir = Paths.OutputDirectory(resumeDir, "--resume");
@@ -66,35 +70,42 @@ internal static class TrainCommand
                 if (Given(emaWarmup) && !Given(ema)) throw new UsageException("--ema-warmup has no effect without --ema DECAY.");
                 if (Given(ema) && Given(swaStart)) throw new UsageException("Choose one weight average: --ema or --swa-start, not both.");
                 if (Given(samAdaptive) && !Given(sam)) throw new UsageException("--sam-adaptive has no effect without --sam RHO.");
+                if (!Given(swaStart) && (Given(swaLr) || Given(swaAnnealSteps) || Given(swaAnneal)))
+                    throw new UsageException("--swa-lr, --swa-anneal-steps and --swa-anneal set the learning rate of stochastic weight averaging; give --swa-start N too.");
+                if (!Given(swaLr) && (Given(swaAnnealSteps) || Given(swaAnneal)))
+                    throw new UsageException("--swa-anneal-steps and --swa-anneal shape the anneal to --swa-lr; give --swa-lr LR too.");
                 config = training.Read(parsed) with
                 {
-                    Schedule = parsed.GetValue(schedule) ?? "constant",
-                    Warmup = parsed.GetValue(warmup) is { } w ? TrainingArguments.Long(w, "--warmup", 0) : 0,
-                    Steps = Given(steps) ? TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1) : 1000,
-                    Epochs = Given(epochs) ? TrainingArguments.Long(parsed.GetValue(epochs)!, "--epochs", 1) : 0,
-                    EvalEvery = parsed.GetValue(evalEvery) is { } ee ? TrainingArguments.Long(ee, "--eval-every", 1) : 100,
-                    CheckpointEvery = parsed.GetValue(checkpointEvery) is { } ce ? TrainingArguments.Long(ce, "--checkpoint-every", 1) : 1000,
-                    Accumulate = parsed.GetValue(accumulate) is { } ac ? Numbers.Whole(ac, "--accumulate", 1, 1_000_000) : 1,
-                    LookaheadK = parsed.GetValue(lookahead) is { } la ? Numbers.Whole(la, "--lookahead", 1, 1_000_000) : 0,
-                    LookaheadAlpha = parsed.GetValue(lookaheadAlpha) is { } lk ? Numbers.Real(lk, "--lookahead-alpha") : 0.5,
-                    Ema = parsed.GetValue(ema) is { } em ? Numbers.Real(em, "--ema") : 0,
+                    Schedule = parsed.GetValue(schedule) ?? d.Schedule,
+                    Warmup = parsed.GetValue(warmup) is { } w ? TrainingArguments.Long(w, "--warmup", 0) : d.Warmup,
+                    Steps = Given(steps) ? TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1) : d.Steps,
+                    Epochs = Given(epochs) ? TrainingArguments.Long(parsed.GetValue(epochs)!, "--epochs", 1) : d.Epochs,
+                    EvalEvery = parsed.GetValue(evalEvery) is { } ee ? TrainingArguments.Long(ee, "--eval-every", 1) : d.EvalEvery,
+                    CheckpointEvery = parsed.GetValue(checkpointEvery) is { } ce ? TrainingArguments.Long(ce, "--checkpoint-every", 1) : d.CheckpointEvery,
+                    Accumulate = parsed.GetValue(accumulate) is { } ac ? Numbers.Whole(ac, "--accumulate", 1, 1_000_000) : d.Accumulate,
+                    LookaheadK = parsed.GetValue(lookahead) is { } la ? Numbers.Whole(la, "--lookahead", 1, 1_000_000) : d.LookaheadK,
+                    LookaheadAlpha = parsed.GetValue(lookaheadAlpha) is { } lk ? Numbers.Real(lk, "--lookahead-alpha") : d.LookaheadAlpha,
+                    Ema = parsed.GetValue(ema) is { } em ? Numbers.Real(em, "--ema") : d.Ema,
                     EmaWarmup = parsed.GetValue(emaWarmup),
-                    SwaStart = parsed.GetValue(swaStart) is { } ss ? TrainingArguments.Long(ss, "--swa-start", 0) : -1,
-                    Sam = parsed.GetValue(sam) is { } sr ? Numbers.Real(sr, "--sam") : 0,
+                    SwaStart = parsed.GetValue(swaStart) is { } ss ? TrainingArguments.Long(ss, "--swa-start", 0) : d.SwaStart,
+                    SwaLr = parsed.GetValue(swaLr) is { } sl ? Numbers.Real(sl, "--swa-lr") : d.SwaLr,
+                    SwaAnnealSteps = parsed.GetValue(swaAnnealSteps) is { } sa ? TrainingArguments.Long(sa, "--swa-anneal-steps", 0) : d.SwaAnnealSteps,
+                    SwaAnneal = parsed.GetValue(swaAnneal) ?? d.SwaAnneal,
+                    Sam = parsed.GetValue(sam) is { } sr ? Numbers.Real(sr, "--sam") : d.Sam,
                     SamAdaptive = parsed.GetValue(samAdaptive),
                 };
                 if (Directory.Exists(dir) && File.Exists(Path.Combine(dir, "config.json")))
                     throw new UsageException($"{dir} already holds a run; continue it with --resume {dir} or choose another --out.");
             }
 
-            var trainer = new Trainer(config);
+            var trainer = TrainingArguments.CreateTrainer(config);
             long totalSteps = trainer.TotalSteps;
             if (resumeDir is null && training.BatchGiven(parsed) && config.Batch > trainer.Train.Count)
                 throw new UsageException($"--batch {config.Batch} is larger than the training set ({trainer.Train.Count} examples); use --batch {trainer.Train.Count} for full-batch training.");
             long from = 0;
             if (resumeDir is not null)
             {
-                from = Trainer.CheckpointStep(resumeDir);
+                from = RunDirectory(() => Trainer.CheckpointStep(resumeDir));
                 if (totalSteps <= from)
                     throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
             }
@@ -109,7 +120,15 @@ internal static class TrainCommand
             stderr.WriteLine(resumeDir is null
                 ? $"descent: training {described} on {trainer.Train.Name} ({trainer.Train.Count} examples), {config.Optimizer}, {totalSteps} steps -> {dir}"
                 : $"descent: continuing {dir} from step {from} to step {totalSteps}");
-            var summary = trainer.Run(dir!, resumeDir is not null, display.Report);
+            TrainingSummary summary;
+            try
+            {
+                summary = trainer.Run(dir!, resumeDir is not null, display.Report);
+            }
+            catch (DivergenceException e)
+            {
+                throw new TrainingException(e.Divergence.Describe("lower --lr or clip gradients (--clip-norm)") + e.Note);
+            }
             display.Done();
             if (parsed.GetValue(plot)) Descent.Lab.RunFigures.Save([dir!], plotPath, Descent.Lab.RunFigures.Metrics);
             if (parsed.GetValue(format) == "json")
@@ -129,5 +148,18 @@ internal static class TrainCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Reads a run directory for <c>--resume</c>, adding to the library's message what to do instead.</summary>
+    private static T RunDirectory<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (TrainingException e)
+        {
+            throw new TrainingException($"{e.Message.TrimEnd('.')}; start a new run with --out.");
+        }
     }
 }

@@ -11,32 +11,43 @@ namespace Descent.Cli;
 /// </summary>
 internal sealed class TrainingArguments
 {
-    private readonly Option<string> _data = Choice("--data", "data set (text: characters of a text, for a transformer)", "moons", "moons", "mnist", "fashion-mnist", "csv", "text");
+    /// <summary>The defaults of every setting: the CLI's parsing and help read them here, never write them again.</summary>
+    public static readonly TrainingConfig Defaults = new();
+
+    private readonly Option<string> _data = Choice("--data", "data set (text: characters of a text, for a transformer)", Defaults.Data, "moons", "mnist", "fashion-mnist", "csv", "text");
     private readonly Option<string> _dataDir = Text("--data-dir", "directory of MNIST-format IDX files (mnist: default is the embedded 10,000 digits; fashion-mnist: default /usr/share/datasets/fashion-mnist)", "DIR");
     private readonly Option<string> _csv = Text("--csv", "CSV file of features and a label column (for --data csv)", "FILE");
     private readonly Option<string> _text = Text("--text", "UTF-8 text file for --data text; first 90% for training, last 10% for testing [default: the embedded fortunes corpus]", "FILE");
-    private readonly Option<string> _context = Text("--context", $"text: characters per example window [default: the model's ctx=, else {Trainer.DefaultContext}]", "T");
-    private readonly Option<string> _n = Text("--n", "moons: training points (the test set has as many) [default: 500]", "N");
-    private readonly Option<string> _noise = Text("--noise", "moons: Gaussian noise [default: 0.1]", "v");
-    private readonly Option<string> _flip = Text("--flip", "moons: probability of flipping each label [default: 0]", "p");
-    private readonly Option<string> _stretch = Text("--stretch", "moons: factors on x and y, e.g. --stretch=0.1,10 [default: 1,1]", "SX,SY");
-    private readonly Option<string> _hidden = Text("--hidden", "hidden layer widths, e.g. 64,64; empty (--hidden=) for a linear model [default: 64,64]", "W1,W2,...");
+    private readonly Option<string> _context = Text("--context", $"text: characters per example window [default: the model's ctx=, else {TrainingConfig.DefaultContext}]", "T");
+    private readonly Option<string> _classes = Text("--classes", "train and test on the examples of these classes only, e.g. 0-4 or 0,2,4; the model keeps an output for every class (pretrain on 0-4, fine-tune on 5-9) [default: all]", "LIST");
+    private readonly Option<string> _n = Text("--n", $"moons: training points (the test set has as many) [default: {Shown(Defaults.N)}]", "N");
+    private readonly Option<string> _noise = Text("--noise", $"moons: Gaussian noise [default: {Shown(Defaults.Noise)}]", "v");
+    private readonly Option<string> _flip = Text("--flip", $"moons: probability of flipping each label [default: {Shown(Defaults.Flip)}]", "p");
+    private readonly Option<string> _stretch = Text("--stretch", $"moons: factors on x and y, e.g. --stretch=0.1,10 [default: {Shown(Defaults.StretchX)},{Shown(Defaults.StretchY)}]", "SX,SY");
+    private readonly Option<string> _hidden = Text("--hidden", $"hidden layer widths, e.g. 64,64; empty (--hidden=) for a linear model [default: {string.Join(',', Defaults.Hidden)}]", "W1,W2,...");
     private readonly Option<string> _model = Text("--model", "the model as a spec, instead of --hidden and --activation: mlp:64,64, cnn, transformer:layers=L,d=D,heads=H[,ctx=T][,norm=pre|post], or layers joined by - from conv:O,k=K[,s=S][,p=P], maxpool:K[,s=S], avgpool:K[,s=S], flatten, linear[:N], dropout:P, batchnorm, layernorm, embedding:D[,n=V], pos, attn:H, relu, tanh, sigmoid, gelu, identity, res(SPEC); e.g. conv:8,k=3-relu-flatten-linear", "SPEC");
-    private readonly Option<string> _activation = Choice("--activation", "activation after each hidden layer", "relu", "relu", "tanh", "sigmoid", "gelu", "identity");
-    private readonly Option<string> _loss = Choice("--loss", "loss", "cross-entropy", "cross-entropy", "bce", "mse");
-    private readonly Option<string> _init = Text("--init", "starting weights: drawn as torch, he or xavier draws them, or loaded from a safetensors file named as the model's state_dict (fine-tuning, torch-made weights) [default: torch]", "torch|he|xavier|FILE");
+    private readonly Option<string> _activation = Choice("--activation", "activation after each hidden layer", Defaults.Activation, "relu", "tanh", "sigmoid", "gelu", "identity");
+    private readonly Option<string> _loss = Choice("--loss", "loss", Defaults.Loss, "cross-entropy", "bce", "mse");
+    private readonly Option<string> _init = Text("--init", $"starting weights: drawn as torch, he or xavier draws them, or loaded from a safetensors file named as the model's state_dict (fine-tuning, torch-made weights) [default: {Defaults.Init}]", "torch|he|xavier|FILE");
     private readonly Option<string> _optimizer;
-    private readonly Option<string> _adamwLr = Text("--adamw-lr", "with --optimizer muon: lr of the AdamW that updates what Muon does not (biases, norms, convolution kernels, embeddings, the output layer); follows the schedule in proportion to --lr [default: 1e-3, AdamW's]", "value");
-    private readonly Option<string> _batch = Text("--batch", "minibatch size [default: 32]", "B");
+    private readonly Option<string[]> _paramGroup = new("--param-group")
+    {
+        Description = "a parameter group with its own hyperparameters, as PyTorch's param_groups: the parameters whose state_dict names match PATTERN (* any characters, ? one), " +
+            "not claimed by an earlier --param-group, e.g. 'layers.0.*:lr=1e-4' or '*.bias:weight_decay=0'; its lr follows the schedule in proportion (repeat for more groups)",
+        HelpName = "PATTERN:NAME=V[,NAME=V]",
+        AllowMultipleArgumentsPerToken = false,
+    };
+    private readonly Option<string> _adamwLr = Text("--adamw-lr", $"with --optimizer muon: lr of the AdamW that updates what Muon does not (biases, norms, convolution kernels, embeddings, the output layer); follows the schedule in proportion to --lr [default: {Shown(new Descent.Optim.AdamWOptions().LearningRate)}, AdamW's]", "value");
+    private readonly Option<string> _batch = Text("--batch", $"minibatch size [default: {Shown(Defaults.Batch)}]", "B");
     private readonly Option<bool> _dropLast = new("--drop-last") { Description = "skip the incomplete last batch of each epoch" };
-    private readonly Option<string> _clipNorm = Text("--clip-norm", "clip the global gradient norm [default: off]", "v");
-    private readonly Option<string> _clipValue = Text("--clip-value", "clip each gradient entry to [-v, v] [default: off]", "v");
-    private readonly Option<string> _seed = Text("--seed", "seed of every random draw [default: 0]", "S");
+    private readonly Option<string> _clipNorm = Text("--clip-norm", $"clip the global gradient norm [default: {Off(Defaults.ClipNorm)}]", "v");
+    private readonly Option<string> _clipValue = Text("--clip-value", $"clip each gradient entry to [-v, v] [default: {Off(Defaults.ClipValue)}]", "v");
+    private readonly Option<string> _seed = Text("--seed", $"seed of every random draw [default: {Shown(Defaults.Seed)}]", "S");
 
     /// <summary>Creates the options.</summary>
     public TrainingArguments()
     {
-        _optimizer = Choice("--optimizer", "optimizer", "adam", [.. Descent.Optim.Optimizers.Names]);
+        _optimizer = Choice("--optimizer", "optimizer", Defaults.Optimizer, [.. Descent.Optim.Optimizers.Names]);
         _optimizer.Aliases.Add("-o");
     }
 
@@ -44,7 +55,7 @@ internal sealed class TrainingArguments
     public OptimizerArguments Hyperparameters { get; } = new();
 
     /// <summary>The data and model options, in help order (before the command's own).</summary>
-    public Option[] Model => [_data, _dataDir, _csv, _text, _context, _n, _noise, _flip, _stretch, _hidden, _model, _activation, _loss, _init, _optimizer, _adamwLr];
+    public Option[] Model => [_data, _dataDir, _csv, _text, _context, _classes, _n, _noise, _flip, _stretch, _hidden, _model, _activation, _loss, _init, _optimizer, _paramGroup, _adamwLr];
 
     /// <summary>The minibatch, clipping and seed options, in help order (after the command's length options).</summary>
     public Option[] Steps => [_batch, _dropLast, _clipNorm, _clipValue, _seed];
@@ -59,7 +70,8 @@ internal sealed class TrainingArguments
         if (Given(_model) && (Given(_hidden) || Given(_activation))) throw new UsageException("--model describes the whole network; give it without --hidden and --activation.");
         string dataName = Given(_data) ? parsed.GetValue(_data)! : Given(_csv) ? "csv" : Given(_text) ? "text" : parsed.GetValue(_data)!;   // --csv FILE alone means --data csv, --text FILE --data text
         RejectIgnored(dataName, Given);
-        string initName = parsed.GetValue(_init) ?? "torch";
+        if (dataName == "csv" && !Given(_csv)) throw new UsageException("--data csv needs --csv FILE.");
+        string initName = parsed.GetValue(_init) ?? Defaults.Init;
         if (!Descent.Nn.Initializations.TryParse(initName, out _))
         {
             if (!File.Exists(initName) && !Directory.Exists(initName))
@@ -74,32 +86,34 @@ internal sealed class TrainingArguments
             throw new UsageException($"--adamw-lr sets the AdamW beside Muon and applies to --optimizer muon only; {optimizerName}'s learning rate is --lr.");
         var defaults = Descent.Optim.Optimizers.DefaultOptions(optimizerName);
         var hyperparameters = options.Hyperparameters.Where(h => h.Get(options) != h.Get(defaults)).ToDictionary(h => h.Name, h => h.Get(options));
-        var (sx, sy) = parsed.GetValue(_stretch) is { } s ? Numbers.Point(s, "--stretch") : (1.0, 1.0);
+        var (sx, sy) = parsed.GetValue(_stretch) is { } s ? Numbers.Point(s, "--stretch") : (Defaults.StretchX, Defaults.StretchY);
         return new TrainingConfig
         {
             Data = dataName,
             DataDir = parsed.GetValue(_dataDir) is { } dd ? Paths.InputDirectory(dd, "--data-dir") : null,
             Csv = parsed.GetValue(_csv) is { } cf ? Paths.InputFile(cf, "--csv") : null,
             Text = parsed.GetValue(_text) is { } tf ? Path.GetFullPath(Paths.InputFile(tf, "--text")) : null,
-            Context = parsed.GetValue(_context) is { } cx ? Numbers.Whole(cx, "--context", 1, 1_000_000) : 0,
-            N = parsed.GetValue(_n) is { } nn ? Numbers.Whole(nn, "--n", 2, 10_000_000) : 500,
-            Noise = parsed.GetValue(_noise) is { } nz ? Numbers.Real(nz, "--noise") : 0.1,
-            Flip = parsed.GetValue(_flip) is { } f ? Numbers.Real(f, "--flip") : 0,
+            Context = parsed.GetValue(_context) is { } cx ? Numbers.Whole(cx, "--context", 1, 1_000_000) : Defaults.Context,
+            N = parsed.GetValue(_n) is { } nn ? Numbers.Whole(nn, "--n", 2, 10_000_000) : Defaults.N,
+            Noise = parsed.GetValue(_noise) is { } nz ? Numbers.Real(nz, "--noise") : Defaults.Noise,
+            Flip = parsed.GetValue(_flip) is { } f ? Numbers.Real(f, "--flip") : Defaults.Flip,
             StretchX = sx,
             StretchY = sy,
-            Hidden = parsed.GetValue(_hidden) is { } h ? Widths(h) : [64, 64],
+            Hidden = parsed.GetValue(_hidden) is { } h ? Widths(h) : Defaults.Hidden,
             Model = parsed.GetValue(_model),
             Activation = parsed.GetValue(_activation)!,
             Loss = parsed.GetValue(_loss)!,
             Init = initName,
             Optimizer = optimizerName,
             Hyperparameters = hyperparameters,
-            Batch = parsed.GetValue(_batch) is { } b ? Numbers.Whole(b, "--batch", 1, int.MaxValue) : 32,
+            Batch = parsed.GetValue(_batch) is { } b ? Numbers.Whole(b, "--batch", 1, int.MaxValue) : Defaults.Batch,
             DropLast = parsed.GetValue(_dropLast),
-            ClipNorm = parsed.GetValue(_clipNorm) is { } cn ? Numbers.Real(cn, "--clip-norm") : 0,
-            ClipValue = parsed.GetValue(_clipValue) is { } cv ? Numbers.Real(cv, "--clip-value") : 0,
-            Seed = parsed.GetValue(_seed) is { } sd ? (ulong)Long(sd, "--seed", 0) : 0,
-            AdamWLr = parsed.GetValue(_adamwLr) is { } al ? Numbers.Real(al, "--adamw-lr") : null,
+            ClipNorm = parsed.GetValue(_clipNorm) is { } cn ? Numbers.Real(cn, "--clip-norm") : Defaults.ClipNorm,
+            ClipValue = parsed.GetValue(_clipValue) is { } cv ? Numbers.Real(cv, "--clip-value") : Defaults.ClipValue,
+            Seed = parsed.GetValue(_seed) is { } sd ? (ulong)Long(sd, "--seed", 0) : Defaults.Seed,
+            AdamWLr = parsed.GetValue(_adamwLr) is { } al ? Numbers.Real(al, "--adamw-lr") : Defaults.AdamWLr,
+            Classes = parsed.GetValue(_classes) is { } cl ? Classes(cl) : null,
+            ParameterGroups = [.. (parsed.GetValue(_paramGroup) ?? []).Select(g => ParameterGroup(g, optimizerName))],
         };
     }
 
@@ -119,6 +133,44 @@ internal sealed class TrainingArguments
             throw new UsageException($"{o.Name} shapes the moons data and has no effect on --data {data}; drop {o.Name}.");
     }
 
+    /// <summary>A default as the help shows it (invariant culture).</summary>
+    public static string Shown(double value) =>
+        value.ToString("R", CultureInfo.InvariantCulture).Replace("E-0", "e-", StringComparison.Ordinal).Replace("E+0", "e", StringComparison.Ordinal)
+            .Replace("E-", "e-", StringComparison.Ordinal).Replace("E+", "e", StringComparison.Ordinal);
+
+    /// <summary>A default where 0 means off, as the help shows it.</summary>
+    public static string Off(double value) => value == 0 ? "off" : Shown(value);
+
+    /// <summary>
+    /// The option that sets <see cref="TrainingConfig"/> property <paramref name="setting"/>: its name in kebab case
+    /// (<c>EvalEvery</c> is <c>--eval-every</c>) but for the three spelled otherwise.
+    /// </summary>
+    public static string Flag(string setting) => setting switch
+    {
+        nameof(TrainingConfig.StretchX) or nameof(TrainingConfig.StretchY) => "--stretch",
+        nameof(TrainingConfig.LookaheadK) => "--lookahead",
+        nameof(TrainingConfig.AdamWLr) => "--adamw-lr",
+        nameof(TrainingConfig.Hyperparameters) => "--lr",
+        nameof(TrainingConfig.ParameterGroups) => "--param-group",
+        _ => "--" + string.Concat(setting.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString())),
+    };
+
+    /// <summary>
+    /// Builds the trainer of <paramref name="config"/>, wording a bad setting with the option that sets it
+    /// (the library's message names the config property, not a flag).
+    /// </summary>
+    public static Trainer CreateTrainer(TrainingConfig config)
+    {
+        try
+        {
+            return new Trainer(config);
+        }
+        catch (ConfigException e)
+        {
+            throw new UsageException($"{e.Message.TrimEnd('.')} (set with {Flag(e.Setting)}).");
+        }
+    }
+
     /// <summary>An option taking a text value, parsed and checked by the command.</summary>
     public static Option<string> Text(string name, string description, string helpName) =>
         new(name) { Description = description, HelpName = helpName };
@@ -136,6 +188,46 @@ internal sealed class TrainingArguments
     {
         if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= min) return v;
         throw new UsageException($"Invalid {option} value '{text}': expected a whole number >= {min}.");
+    }
+
+    /// <summary>A list of class numbers and ranges (<c>0-4</c>, <c>0,2,4</c>, <c>0-2,7</c>), sorted, each once.</summary>
+    private static int[] Classes(string text)
+    {
+        var classes = new SortedSet<int>();
+        foreach (var item in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var ends = item.Split('-', StringSplitOptions.TrimEntries);
+            if (ends.Length is < 1 or > 2 || !ends.All(e => int.TryParse(e, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                throw new UsageException($"Invalid --classes value '{text}': expected class numbers and ranges separated by commas, e.g. 0-4 or 0,2,4.");
+            int from = int.Parse(ends[0], CultureInfo.InvariantCulture), to = int.Parse(ends[^1], CultureInfo.InvariantCulture);
+            if (to < from) throw new UsageException($"Invalid --classes range '{item}': it runs backwards; write {to}-{from}.");
+            if (to - from > 100_000) throw new UsageException($"Invalid --classes range '{item}': more than 100,000 classes.");
+            for (int c = from; c <= to; c++) classes.Add(c);
+        }
+        return [.. classes];
+    }
+
+    /// <summary>A <c>--param-group</c> value, <c>PATTERN:NAME=V[,NAME=V]</c>, each hyperparameter checked against <paramref name="optimizer"/>'s.</summary>
+    private static ParameterGroupConfig ParameterGroup(string text, string optimizer)
+    {
+        int colon = text.LastIndexOf(':');
+        string pattern = colon < 0 ? "" : text[..colon].Trim();
+        if (colon < 0 || pattern.Length == 0 || text[(colon + 1)..].Trim().Length == 0)
+            throw new UsageException($"Invalid --param-group '{text}': expected a name pattern, a colon and hyperparameters by PyTorch name, e.g. 'layers.0.*:lr=1e-4'.");
+        var options = Descent.Optim.Optimizers.DefaultOptions(optimizer);
+        var hyperparameters = new Dictionary<string, double>();
+        foreach (var setting in text[(colon + 1)..].Split(',', StringSplitOptions.TrimEntries))
+        {
+            int eq = setting.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"Invalid --param-group setting '{setting}' in '{text}': expected NAME=VALUE, e.g. lr=1e-4.");
+            string name = setting[..eq].Trim();
+            if (!options.Has(name))
+                throw new UsageException($"--param-group '{text}': {optimizer} has no hyperparameter '{name}'; its names are {string.Join(", ", options.Hyperparameters.Select(h => h.Name))}.");
+            double value = Numbers.Real(setting[(eq + 1)..].Trim(), $"--param-group {name}");
+            options.Set(name, value);
+            hyperparameters[name] = value;
+        }
+        return new ParameterGroupConfig { Pattern = pattern, Hyperparameters = hyperparameters };
     }
 
     private static int[] Widths(string text)

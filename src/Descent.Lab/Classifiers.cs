@@ -14,32 +14,20 @@ public static class Classifiers
     /// </summary>
     public sealed record Run(Trainer Trainer, double[] Steps, double[] TrainLoss, double[] TestLoss, double TrainAccuracy, double TestAccuracy, double Seconds);
 
-    /// <summary>Trains <paramref name="config"/> to the end, evaluating the full training and test sets at <paramref name="points"/> evenly spaced steps.</summary>
+    /// <summary>
+    /// Trains <paramref name="config"/> to the end through the training loop, evaluating the full training and test sets
+    /// at <paramref name="points"/> evenly spaced steps; the seconds are those of the steps alone. A diverged run throws
+    /// the loop's <see cref="DivergenceException"/>.
+    /// </summary>
     public static Run Train(TrainingConfig config, int points = 60)
     {
         var trainer = new Trainer(config);
-        long every = Math.Max(1, trainer.TotalSteps / points);
-        var steps = new List<double>();
-        var train = new List<double>();
-        var test = new List<double>();
-        (double Loss, double Accuracy) lastTrain = default, lastTest = default;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (trainer.Step < trainer.TotalSteps)
-        {
-            double loss = trainer.TrainStep();
-            if (!double.IsFinite(loss)) throw new TrainingException($"{config.Optimizer} diverged at step {trainer.Step + 1}.");
-            if (trainer.Step % every == 0 || trainer.Step == trainer.TotalSteps)
-            {
-                clock.Stop();
-                steps.Add(trainer.Step);
-                lastTrain = trainer.Evaluate(trainer.Train);
-                lastTest = trainer.Evaluate(trainer.Test);
-                train.Add(lastTrain.Loss);
-                test.Add(lastTest.Loss);
-                clock.Start();
-            }
-        }
-        return new Run(trainer, [.. steps], [.. train], [.. test], lastTrain.Accuracy, lastTest.Accuracy, clock.Elapsed.TotalSeconds);
+        var log = new MetricsLog();
+        var outcome = new TrainingLoop(trainer, log) { EvalEvery = Math.Max(1, trainer.TotalSteps / points), CheckpointEvery = 0 }.Run();
+        if (outcome.Divergence is { } divergence) throw new DivergenceException(divergence);
+        var rows = log.Rows;
+        return new Run(trainer, [.. rows.Select(r => (double)r.Step)], [.. rows.Select(r => r.TrainLoss)], [.. rows.Select(r => r.TestLoss)],
+            rows[^1].TrainAccuracy, rows[^1].TestAccuracy, outcome.TrainingSeconds);
     }
 
     /// <summary>The probability of class 1 over a grid, drawn as a heat map with the training points on top.</summary>

@@ -1,5 +1,6 @@
 using Descent.Landscapes;
 using ScottPlot;
+using SkiaSharp;
 
 namespace Descent.Lab;
 
@@ -87,9 +88,9 @@ public static class Figures
     /// <summary>
     /// Draws the median of <paramref name="perSeed"/> curves (each over <paramref name="xs"/>) as a line and, when there are
     /// several seeds, their range as a translucent band behind it; <paramref name="transform"/> maps values to plot units
-    /// (for example log10 for a log axis).
+    /// (for example log10 for a log axis). Returns the median's line (to restyle it, e.g. dashed).
     /// </summary>
-    public static void SeedCurves(Plot plot, double[] xs, IReadOnlyList<double[]> perSeed, Color color, string label, Func<double, double>? transform = null, bool markers = false)
+    public static ScottPlot.Plottables.Scatter SeedCurves(Plot plot, double[] xs, IReadOnlyList<double[]> perSeed, Color color, string label, Func<double, double>? transform = null, bool markers = false)
     {
         transform ??= v => v;
         var median = new double[xs.Length];
@@ -101,7 +102,7 @@ public static class Figures
             (median[i], lo[i], hi[i]) = (transform(spread.Median), transform(spread.Min), transform(spread.Max));
         }
         if (perSeed.Count > 1) Band(plot, xs, lo, hi, color);
-        Line(plot, xs, median, color, label, markers);
+        return Line(plot, xs, median, color, label, markers);
     }
 
     /// <summary>A translucent band between <paramref name="lo"/> and <paramref name="hi"/> (a range over seeds, or an oscillation).</summary>
@@ -119,6 +120,51 @@ public static class Figures
         plot.SavePng(png, width, height);
         plot.SaveSvg(System.IO.Path.Combine(directory, name + ".svg"), width, height);
         return png;
+    }
+
+    /// <summary>
+    /// Renders <paramref name="panels"/> in rows of <paramref name="columns"/>, each <paramref name="panelWidth"/> x <paramref name="panelHeight"/>
+    /// pixels, with <paramref name="strip"/> (a shared legend, say) <paramref name="stripHeight"/> high across the bottom when given, into one
+    /// PNG or SVG (ScottPlot's Multiplot writes PNG only, so the panels are laid out here), written whole or not at all.
+    /// </summary>
+    public static void Grid(IReadOnlyList<Plot> panels, int columns, int panelWidth, int panelHeight, Plot? strip, int stripHeight, string path, bool svg)
+    {
+        int rows = (panels.Count + columns - 1) / columns;
+        int width = columns * panelWidth, height = rows * panelHeight + (strip is null ? 0 : stripHeight);
+        void Draw(SKCanvas canvas)
+        {
+            canvas.Clear(SKColors.White);
+            for (int i = 0; i < panels.Count; i++)
+            {
+                float left = i % columns * panelWidth, top = i / columns * panelHeight;
+                Panel(canvas, panels[i], new SKRect(left, top, left + panelWidth, top + panelHeight));
+            }
+            if (strip is not null) Panel(canvas, strip, new SKRect(0, rows * panelHeight, width, height));
+        }
+        static void Panel(SKCanvas canvas, Plot plot, SKRect area)
+        {
+            // A plot clears the whole canvas before drawing: the clip keeps it to its own area.
+            canvas.Save();
+            canvas.ClipRect(area);
+            plot.Render(canvas, new PixelRect(area.Left, area.Right, area.Bottom, area.Top));
+            canvas.Restore();
+        }
+        State.Atomic.Write(path, stream =>
+        {
+            if (svg)
+            {
+                using var canvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), stream);
+                Draw(canvas);
+            }
+            else
+            {
+                using var surface = SKSurface.Create(new SKImageInfo(width, height));
+                Draw(surface.Canvas);
+                using var image = surface.Snapshot();
+                using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+                data.SaveTo(stream);
+            }
+        });
     }
 
     /// <summary>Puts the legend outside the data area, on the right, so it never hides a curve.</summary>
@@ -150,14 +196,15 @@ public static class Figures
         plot.Axes.SetLimits(bounds.XMin, bounds.XMax, bounds.YMin, bounds.YMax);
     }
 
-    /// <summary>A labelled curve of width 2, with a marker at each point when <paramref name="markers"/> is set (for a few measured points).</summary>
-    public static void Line(Plot plot, double[] xs, double[] ys, Color color, string label, bool markers = false)
+    /// <summary>A labelled curve of width 2, with a marker at each point when <paramref name="markers"/> is set (for a few measured points); returns it.</summary>
+    public static ScottPlot.Plottables.Scatter Line(Plot plot, double[] xs, double[] ys, Color color, string label, bool markers = false)
     {
         var line = plot.Add.Scatter(xs, ys);
         line.Color = color;
         line.LineWidth = 2;
         line.MarkerSize = markers ? 8 : 0;
         line.LegendText = label;
+        return line;
     }
 
     /// <summary>Draws a path with a marker at its start and end.</summary>

@@ -20,6 +20,11 @@ public static class Reproduction
         new Saddle(),
         new CnnOptimizerComparison(),
         new CnnLrSensitivity(),
+        new TransformerWarmup(),
+        new ThreePhases(),
+        new EdgeOfStability(),
+        new LrFinder(),
+        new FineTuningRates(),
     ];
 
     /// <summary>The experiments called <paramref name="names"/> (all when none are named), or an error naming the unknown one.</summary>

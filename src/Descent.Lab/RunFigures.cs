@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Descent.Training;
 using ScottPlot;
-using SkiaSharp;
 
 namespace Descent.Lab;
 
@@ -179,10 +178,7 @@ public static class RunFigures
         return [.. items];
     }
 
-    /// <summary>
-    /// Renders the panels side by side, with the legend in its own strip below them where it hides no
-    /// curve, into one PNG or SVG (ScottPlot's Multiplot writes PNG only, so the panels are laid out here).
-    /// </summary>
+    /// <summary>Renders the panels side by side, with the legend in its own strip below them where it hides no curve.</summary>
     private static void Render(IReadOnlyList<Plot> plots, string path, bool svg, LegendItem[] legend)
     {
         var key = new Plot();
@@ -194,37 +190,7 @@ public static class RunFigures
         bool oneLine = legend.Length <= 2;
         key.ShowLegend(legend, Alignment.MiddleCenter);
         key.Legend.Orientation = oneLine ? Orientation.Horizontal : Orientation.Vertical;
-        int width = Math.Max(2, plots.Count) * PanelWidth, legendHeight = (oneLine ? 1 : legend.Length) * LegendRow + 24, height = PanelHeight + legendHeight;
-        float panelWidth = (float)width / plots.Count;
-        void Draw(SKCanvas canvas)
-        {
-            canvas.Clear(SKColors.White);
-            for (int i = 0; i < plots.Count; i++) Panel(canvas, plots[i], new SKRect(i * panelWidth, 0, (i + 1) * panelWidth, PanelHeight));
-            Panel(canvas, key, new SKRect(0, PanelHeight, width, height));
-        }
-        static void Panel(SKCanvas canvas, Plot plot, SKRect area)
-        {
-            // A plot clears the whole canvas before drawing: the clip keeps it to its own area.
-            canvas.Save();
-            canvas.ClipRect(area);
-            plot.Render(canvas, new PixelRect(area.Left, area.Right, area.Bottom, area.Top));
-            canvas.Restore();
-        }
-        State.Atomic.Write(path, stream =>
-        {
-            if (svg)
-            {
-                using var canvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), stream);
-                Draw(canvas);
-            }
-            else
-            {
-                using var surface = SKSurface.Create(new SKImageInfo(width, height));
-                Draw(surface.Canvas);
-                using var image = surface.Snapshot();
-                using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-                data.SaveTo(stream);
-            }
-        });
+        int width = Math.Max(2, plots.Count) * PanelWidth, legendHeight = (oneLine ? 1 : legend.Length) * LegendRow + 24;
+        Figures.Grid(plots, plots.Count, width / plots.Count, PanelHeight, key, legendHeight, path, svg);
     }
 }

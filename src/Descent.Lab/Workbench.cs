@@ -83,6 +83,15 @@ public sealed class Workbench
         _figures.Enqueue(new Figure(experiment.Name, name, caption, png, Path.ChangeExtension(png, ".svg")));
     }
 
+    /// <summary>Saves <paramref name="panels"/>, in rows of <paramref name="columns"/>, as one figure <c>figures/NAME.png</c> and <c>.svg</c>.</summary>
+    public void Add(Experiment experiment, string name, string caption, IReadOnlyList<Plot> panels, int columns, int panelWidth = 520, int panelHeight = 400)
+    {
+        string png = System.IO.Path.Combine(FiguresDir, name + ".png");
+        Descent.Lab.Figures.Grid(panels, columns, panelWidth, panelHeight, null, 0, png, svg: false);
+        Descent.Lab.Figures.Grid(panels, columns, panelWidth, panelHeight, null, 0, System.IO.Path.ChangeExtension(png, ".svg"), svg: true);
+        _figures.Enqueue(new Figure(experiment.Name, name, caption, png, System.IO.Path.ChangeExtension(png, ".svg")));
+    }
+
     /// <summary>
     /// Records a claim judged on every seed: <paramref name="perSeed"/> holds the measured statistic of each
     /// repetition, and the claim holds only if <paramref name="holds"/> is true for all of them (across the range).

@@ -105,6 +105,10 @@ public sealed class TrainingSessions : IDisposable
                 Seed = r.Seed,
             });
         }
+        catch (ConfigException e)
+        {
+            throw new BadRequest($"{e.Message.TrimEnd('.')} ({Field(e.Setting)}).");
+        }
         catch (ArgumentException e)
         {
             throw new BadRequest(e.Message);
@@ -151,17 +155,11 @@ public sealed class TrainingSessions : IDisposable
             lock (session.Gate)
             {
                 session.Used = DateTime.UtcNow;
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                for (int i = 0; i < steps; i++)
-                {
-                    if ((i & 15) == 0)
-                    {
-                        cancel.ThrowIfCancellationRequested();
-                        if (clock.Elapsed.TotalSeconds > Limits.MaxTrainingSeconds) break;   // the state says how far it got
-                    }
-                    double loss = session.Trainer.TrainStep();
-                    if (!double.IsFinite(loss)) throw new BadRequest($"the loss became {loss} at step {session.Trainer.Step + 1}: the learning rate is too high; reset with a smaller one.");
-                }
+                // The shared loop, without evaluations or checkpoints (the snapshot evaluates); past the time limit it stops and the state says how far it got.
+                var outcome = new TrainingLoop(session.Trainer) { EvalEvery = 0, CheckpointEvery = 0 }
+                    .Run(session.Trainer.Step + steps, TimeSpan.FromSeconds(Limits.MaxTrainingSeconds), cancel);
+                if (outcome.Divergence is { } d)
+                    throw new BadRequest($"the loss became {d.Loss.ToString(System.Globalization.CultureInfo.InvariantCulture)} at step {d.Step}: the learning rate is too high; reset with a smaller one.");
                 var snapshot = Snapshot(session);
                 session.Used = DateTime.UtcNow;
                 return snapshot;
@@ -172,6 +170,14 @@ public sealed class TrainingSessions : IDisposable
             Interlocked.Decrement(ref session.Busy);
         }
     }
+
+    /// <summary>The request field that sets <see cref="TrainingConfig"/> property <paramref name="setting"/>.</summary>
+    private static string Field(string setting) => setting switch
+    {
+        nameof(TrainingConfig.StretchX) or nameof(TrainingConfig.StretchY) => "stretch",
+        nameof(TrainingConfig.Hyperparameters) => "hyperparameters",
+        _ => char.ToLowerInvariant(setting[0]) + setting[1..],
+    };
 
     /// <summary>Ends a session.</summary>
     public bool Stop(string id)
@@ -224,19 +230,23 @@ public sealed class TrainingSessions : IDisposable
         float[] view = [xMin - padX, xMax + padX, yMin - padY, yMax + padY];
         var grid = new float[2 * EvaluationRows];
         var probability = new double[Grid * Grid];
-        for (int start = 0; start < probability.Length; start += EvaluationRows)
+        // At the optimizer's evaluation point, in evaluation mode, as the accuracies above were measured.
+        t.AtEvaluationPoint(() =>
         {
-            int rows = Math.Min(EvaluationRows, probability.Length - start);
-            for (int i = 0; i < rows; i++)
+            for (int start = 0; start < probability.Length; start += EvaluationRows)
             {
-                int r = (start + i) / Grid, c = (start + i) % Grid;
-                grid[2 * i] = view[0] + (view[1] - view[0]) * c / (Grid - 1);
-                grid[2 * i + 1] = view[3] - (view[3] - view[2]) * r / (Grid - 1);
+                int rows = Math.Min(EvaluationRows, probability.Length - start);
+                for (int i = 0; i < rows; i++)
+                {
+                    int r = (start + i) / Grid, c = (start + i) % Grid;
+                    grid[2 * i] = view[0] + (view[1] - view[0]) * c / (Grid - 1);
+                    grid[2 * i + 1] = view[3] - (view[3] - view[2]) * r / (Grid - 1);
+                }
+                var outputs = t.Model.Forward(grid, rows);
+                for (int i = 0; i < rows; i++)
+                    probability[start + i] = Math.Round(1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1])), 4);
             }
-            var outputs = t.Model.Forward(grid, rows);
-            for (int i = 0; i < rows; i++)
-                probability[start + i] = Math.Round(1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1])), 4);
-        }
+        });
         return new { step = t.Step, trainLoss, trainAccuracy = trainAcc, testLoss, testAccuracy = testAcc, view, grid = Grid, probability };
     }
 }

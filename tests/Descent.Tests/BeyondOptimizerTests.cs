@@ -88,7 +88,7 @@ public class BeyondOptimizerTests
         opt.Step();
     }
 
-    public static IEnumerable<object[]> Names => new[] { "schedule-free-sgd", "schedule-free-adamw", "adopt", "lamb", "lars", "prodigy" }.Select(n => new object[] { n });
+    public static IEnumerable<object[]> Names => new[] { "schedule-free-sgd", "schedule-free-adamw", "adopt", "lamb", "lars", "prodigy", "soap", "shampoo" }.Select(n => new object[] { n });
 
     [Theory]
     [MemberData(nameof(Names))]

@@ -31,12 +31,37 @@ public class CurvatureTests
         var labels = c.GetProperty("labels").EnumerateArray().Select(v => v.GetInt32()).ToArray();
         var hvp = new HessianVectorProduct(model, Doubles(c.GetProperty("inputs")), labels, Losses.Parse(c.GetProperty("loss").GetString()!));
         int n = hvp.Dimension;
-        var flat = Doubles(c.GetProperty("hessian"));
+        var h = Square(Doubles(c.GetProperty("hessian")), n);
+        return (hvp, h, Doubles(c.GetProperty("eigenvalues")), $"{c.GetProperty("activation")}/{c.GetProperty("loss")}");
+    }
+
+    public static IEnumerable<object[]> ModelCases =>
+        Enumerable.Range(0, Document.Value.RootElement.GetProperty("models").GetArrayLength()).Select(i => new object[] { i });
+
+    /// <summary>A model from its spec in evaluation mode, with torch's parameters and batch-norm statistics.</summary>
+    private static (HessianVectorProduct Hvp, double[,] Hessian, double[] Eigenvalues, string Name) BuildModel(int index)
+    {
+        var c = Document.Value.RootElement.GetProperty("models")[index];
+        var shape = c.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        string spec = c.GetProperty("spec").GetString()!;
+        var model = ModelSpec.Build<double>(spec, shape, c.GetProperty("outputs").GetInt32(), Initialization.Torch, new Rng(0));
+        model.Training = false;
+        var state = c.GetProperty("state");
+        foreach (var p in model.Parameters) Doubles(state.GetProperty(p.Name)).CopyTo(p.Value);
+        foreach (var (name, _, value) in model.Buffers())
+            if (state.TryGetProperty(name, out var buffer)) Doubles(buffer).CopyTo(value);
+        var labels = c.GetProperty("labels").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        var hvp = new HessianVectorProduct(model, Doubles(c.GetProperty("inputs")), labels, Losses.Parse(c.GetProperty("loss").GetString()!));
+        return (hvp, Square(Doubles(c.GetProperty("hessian")), hvp.Dimension), Doubles(c.GetProperty("eigenvalues")), spec);
+    }
+
+    private static double[,] Square(double[] flat, int n)
+    {
         Assert.Equal(n * n, flat.Length);
         var h = new double[n, n];
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++) h[i, j] = flat[i * n + j];
-        return (hvp, h, Doubles(c.GetProperty("eigenvalues")), $"{c.GetProperty("activation")}/{c.GetProperty("loss")}");
+        return h;
     }
 
     [Theory]
@@ -44,6 +69,41 @@ public class CurvatureTests
     public void Hessian_vector_products_equal_torch_autograd_dense_hessian(int index)
     {
         var (hvp, h, _, name) = Build(index);
+        AssertProductsEqual(hvp, h, name);
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelCases))]
+    public void Hessian_vector_products_of_convolutional_and_residual_models_equal_torch_autograd(int index)
+    {
+        var (hvp, h, _, name) = BuildModel(index);
+        AssertProductsEqual(hvp, h, name);
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelCases))]
+    public void Lanczos_finds_the_top_eigenvalues_of_convolutional_models_torch_finds(int index)
+    {
+        var (hvp, _, eigenvalues, name) = BuildModel(index);
+        AssertTopEigenvalues(hvp, eigenvalues, name);
+    }
+
+    [Fact]
+    public void Hessian_vector_products_refuse_batch_norm_in_training_mode_and_layers_without_an_r_operator()
+    {
+        var bn = ModelSpec.Build<double>("conv:2,k=3-batchnorm-flatten-linear", [1, 5, 7], 3, Initialization.Torch, new Rng(0));
+        var hvp = new HessianVectorProduct(bn, new double[3 * 35], [0, 1, 2], Loss.CrossEntropy);
+        var error = Assert.Throws<InvalidOperationException>(() => hvp.Multiply(new double[hvp.Dimension], new double[hvp.Dimension]));
+        Assert.Contains("Training = false", error.Message);
+        var ln = ModelSpec.Build<double>("linear:4-layernorm-linear", [3], 2, Initialization.Torch, new Rng(0));
+        var lnHvp = new HessianVectorProduct(ln, new double[6], [0, 1], Loss.CrossEntropy);
+        var missing = Assert.Throws<NotSupportedException>(() => lnHvp.Multiply(new double[lnHvp.Dimension], new double[lnHvp.Dimension]));
+        Assert.StartsWith("LayerNorm has no Hessian-vector product", missing.Message);
+    }
+
+    /// <summary>Every column of the dense Hessian as <c>H e_j</c>, and one random direction, within 1e-10 of its largest entry.</summary>
+    private static void AssertProductsEqual(HessianVectorProduct hvp, double[,] h, string name)
+    {
         int n = hvp.Dimension;
         double scale = 0;
         foreach (double x in h) scale = Math.Max(scale, Math.Abs(x));
@@ -76,6 +136,11 @@ public class CurvatureTests
     public void Lanczos_finds_the_top_eigenvalues_torch_finds(int index)
     {
         var (hvp, _, eigenvalues, name) = Build(index);
+        AssertTopEigenvalues(hvp, eigenvalues, name);
+    }
+
+    private static void AssertTopEigenvalues(HessianVectorProduct hvp, double[] eigenvalues, string name)
+    {
         var top = Lanczos.TopEigenvalues(hvp.Multiply, hvp.Dimension, 3, hvp.Dimension, new Rng(3));
         var expected = eigenvalues.OrderDescending().Take(3).ToArray();
         double scale = Math.Max(1e-12, eigenvalues.Max(Math.Abs));
@@ -129,6 +194,80 @@ public class CurvatureTests
         }
         var density = Lanczos.Density(Lanczos.Quadrature(hvp.Multiply, n, 8, 4, new Rng(2)), [.. Enumerable.Range(0, 2001).Select(k => -5 + k * 0.01)], 0.05);
         Assert.Equal(1, density.Sum() * 0.01, 3);   // a density: integrates to one over a grid that covers the spectrum
+    }
+
+    [Fact]
+    public void Hutchinson_with_sign_probes_is_exact_for_a_diagonal_matrix_with_a_single_probe()
+    {
+        // z_i^2 = 1 for signs, so z^T D z = tr D whatever the draw; Gaussian probes would miss by about sqrt(2 sum d_i^2).
+        var diagonal = new double[] { 3, -1, 0.5, 7, 2 };
+        void Diagonal(ReadOnlySpan<double> v, Span<double> r)
+        {
+            for (int i = 0; i < v.Length; i++) r[i] = diagonal[i] * v[i];
+        }
+        for (ulong seed = 0; seed < 5; seed++) Assert.Equal(diagonal.Sum(), Lanczos.Trace(Diagonal, diagonal.Length, 1, new Rng(seed)), 14);
+    }
+
+    [Fact]
+    public void Stochastic_lanczos_quadrature_reproduces_the_moments_of_the_dense_hessian()
+    {
+        // With as many steps as parameters the quadrature of each probe z is exact for every power:
+        // sum_j w_j theta_j^k = z^T H^k z / n. Averaged over probes it estimates tr(H^k) / n, within the standard error
+        // sqrt(2 sum_{i != j} (H^k)_ij^2 / probes) / n of sign probes.
+        foreach (var (hvp, h, _, name) in new[] { Build(5), BuildModel(0) })
+        {
+            int n = hvp.Dimension;
+            const int probes = 300;
+            var quadrature = Lanczos.Quadrature(hvp.Multiply, n, n, probes, new Rng(21));
+            var power = new double[n, n];
+            for (int i = 0; i < n; i++) power[i, i] = 1;
+            for (int k = 0; k <= 4; k++)
+            {
+                if (k > 0) power = Product(power, h);
+                double trace = 0, offDiagonal = 0;
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++)
+                        if (i == j) trace += power[i, i];
+                        else offDiagonal += power[i, j] * power[i, j];
+                double mean = quadrature.Average(q => q.Values.Zip(q.Weights, (t, w) => w * Math.Pow(t, k)).Sum());
+                double standardError = Math.Sqrt(2 * offDiagonal / probes) / n;
+                double scale = Math.Max(Math.Abs(trace / n), 1e-300);
+                Assert.True(Math.Abs(mean - trace / n) <= 4 * standardError + 1e-9 * scale,
+                    $"{name}: moment {k}: quadrature {mean:R}, tr(H^k)/n {trace / n:R}, standard error {standardError:G3}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Each_probe_of_stochastic_lanczos_quadrature_is_exact_for_every_power_when_the_steps_reach_the_dimension()
+    {
+        var (hvp, h, _, name) = BuildModel(1);
+        int n = hvp.Dimension;
+        var rng = new Rng(17);
+        var z = new double[n];
+        for (int i = 0; i < n; i++) z[i] = rng.NextDouble() < 0.5 ? -1 : 1;
+        var (values, weights) = Lanczos.Run(hvp.Multiply, z, n);
+        var hz = (double[])z.Clone();
+        for (int k = 1; k <= 8; k++)
+        {
+            var next = new double[n];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++) next[i] += h[i, j] * hz[j];
+            hz = next;
+            double exact = z.Zip(hz, (a, b) => a * b).Sum() / n;
+            double quadrature = values.Zip(weights, (t, w) => w * Math.Pow(t, k)).Sum();
+            Assert.True(Math.Abs(quadrature - exact) <= 1e-8 * Math.Max(Math.Abs(exact), 1e-6), $"{name}: power {k}: quadrature {quadrature:R}, z^T H^k z / n {exact:R}");
+        }
+    }
+
+    private static double[,] Product(double[,] a, double[,] b)
+    {
+        int n = a.GetLength(0);
+        var c = new double[n, n];
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < n; p++)
+                for (int j = 0; j < n; j++) c[i, j] += a[i, p] * b[p, j];
+        return c;
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Descent.Optim;
 using Descent.Training;
 using Xunit;
 
@@ -20,6 +21,17 @@ public sealed class LrFindTests : IDisposable
         double[] x = [.. Enumerable.Range(0, 100).Select(i => -7 + 0.08 * i)];
         double[] losses = [.. x.Select(v => 2 - 1.5 / (1 + Math.Exp(-3 * (v + 2.96))) + (v > -0.6 ? 0.3 * (v + 0.6) * (v + 0.6) : 0))];
         return ([.. x.Select(v => Math.Pow(10, v))], losses);
+    }
+
+    [Fact]
+    public void For_muon_the_adamw_part_sweeps_at_the_ratio_the_run_trains_with()
+    {
+        var options = new LearningRateFinderOptions();
+        var given = new TrainingConfig { Optimizer = "muon", Hyperparameters = new() { ["lr"] = 0.02 }, AdamWLr = 1e-3 };
+        Assert.Equal(options.StartLr * 0.05, LearningRateFinder.Configure(given, options).AdamWLr!.Value, 15);
+        var defaults = LearningRateFinder.Configure(new TrainingConfig { Optimizer = "muon" }, options);
+        Assert.Equal(options.StartLr * 1e-3 / Optimizers.DefaultOptions("muon").LearningRate, defaults.AdamWLr!.Value, 15);
+        Assert.Null(LearningRateFinder.Configure(new TrainingConfig { Optimizer = "adam" }, options).AdamWLr);
     }
 
     [Fact]

@@ -23,42 +23,6 @@ public sealed class MatrixOptimizerTests : IDisposable
 
     public static IEnumerable<object[]> Cases => TorchReference.Indices("matrices");
 
-    /// <summary>The least-squares problem of a case: <c>loss = mean((x W^T - y)^2)</c>, batched over W's leading dimensions.</summary>
-    private sealed class LeastSquares(JsonElement c)
-    {
-        private readonly int[] _shape = [.. c.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32())];
-        private readonly double[] _x = Doubles(c, "inputs"), _y = Doubles(c, "targets");
-
-        public Parameter<double> Weight()
-        {
-            var w = new Parameter<double>("weight", _shape);
-            Doubles(c, "init").CopyTo(w.Value.Span);
-            return w;
-        }
-
-        /// <summary>The loss at <paramref name="w"/>, with its gradient written into <c>w.Grad</c>.</summary>
-        public double Evaluate(Parameter<double> w)
-        {
-            int rows = _shape[^2], cols = _shape[^1], matrices = w.Length / (rows * cols), n = _x.Length / (matrices * cols);
-            var value = w.Value.Span;
-            var grad = w.Grad.Span;
-            grad.Clear();
-            double sum = 0, count = matrices * n * rows;
-            for (int m = 0; m < matrices; m++)
-                for (int i = 0; i < n; i++)
-                    for (int r = 0; r < rows; r++)
-                    {
-                        double pred = 0;
-                        for (int k = 0; k < cols; k++) pred += _x[(m * n + i) * cols + k] * value[(m * rows + r) * cols + k];
-                        double diff = pred - _y[(m * n + i) * rows + r];
-                        sum += diff * diff;
-                        for (int k = 0; k < cols; k++) grad[(m * rows + r) * cols + k] += 2 * diff / count * _x[(m * n + i) * cols + k];
-                    }
-            return sum / count;
-        }
-    }
-
-    private static double[] Doubles(JsonElement c, string name) => [.. c.GetProperty(name).EnumerateArray().Select(v => v.GetDouble())];
 
     private static string Describe(JsonElement c) => $"{c.GetProperty("optimizer").GetString()} {c.GetProperty("options")} on [{string.Join(", ", c.GetProperty("shape").EnumerateArray())}]";
 
@@ -68,18 +32,72 @@ public sealed class MatrixOptimizerTests : IDisposable
     {
         var c = TorchReference.Root.GetProperty("matrices")[index];
         var problem = new LeastSquares(c);
-        var w = problem.Weight();
+        var w = problem.Parameters()[0];
         var optimizer = Optimizers.Create(c.GetProperty("optimizer").GetString()!, [w], TorchReference.Options(c));
-        var losses = Doubles(c, "losses");
+        var losses = LeastSquares.Doubles(c, "losses");
         for (int k = 0; k < losses.Length; k++)
         {
-            double loss = problem.Evaluate(w);
+            double loss = problem.Evaluate([w]);
             Assert.True(TorchReference.RelativeError(loss, losses[k]) <= Tolerance, $"{Describe(c)}: loss at step {k} = {loss:R}, reference {losses[k]:R}");
             if (k < losses.Length - 1) optimizer.Step();
         }
-        var final = Doubles(c, "final");
+        var final = LeastSquares.Doubles(c, "final");
         for (int j = 0; j < final.Length; j++)
             Assert.True(TorchReference.RelativeError(w.Value.Span[j], final[j]) <= Tolerance, $"{Describe(c)}: W[{j}] = {w.Value.Span[j]:R}, reference {final[j]:R}");
+    }
+
+    [Theory]
+    [InlineData(10, 13)]   // every path of the blocked products: whole and partial blocks of k, whole and partial vectors of j
+    [InlineData(8, 40)]
+    public void Muon_newton_schulz_equals_the_plain_product_loops_to_the_bit(int rows, int cols)
+    {
+        // lr 1, no decay, no momentum and rows <= cols: the step is p = -X exactly, X the orthogonalized gradient.
+        var w = new Parameter<double>("w", rows, cols);
+        var rng = new Random(5);
+        var g = w.Grad.Span;
+        for (int k = 0; k < g.Length; k++) g[k] = rng.NextDouble() * 2 - 1;
+        var options = new MuonOptions();
+        foreach (var (name, value) in new[] { ("lr", 1.0), ("weight_decay", 0.0), ("momentum", 0.0), ("nesterov", 0.0) }) options.Set(name, value);
+        var expected = PlainNewtonSchulz([.. g], rows, cols, options);
+        new Muon<double>([w], options).Step();
+        for (int k = 0; k < expected.Length; k++) Assert.Equal(expected[k], -w.Value.Span[k]);
+    }
+
+    /// <summary>Muon's Newton-Schulz iteration as three dot-product loops, each result rounded to bfloat16.</summary>
+    private static double[] PlainNewtonSchulz(double[] g, int m, int n, MuonOptions o)
+    {
+        var x = g.Select(v => Muon<double>.BFloat16(v)).ToArray();
+        double norm = Muon<double>.BFloat16(Math.Sqrt(x.Sum(v => v * v)));
+        x = [.. x.Select(v => Muon<double>.BFloat16(v / norm))];
+        for (int s = 0; s < (int)o.NsSteps; s++)
+        {
+            var a = new double[m * m];
+            var b = new double[m * m];
+            var next = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++)
+                {
+                    double d = 0;
+                    for (int k = 0; k < n; k++) d += x[i * n + k] * x[j * n + k];
+                    a[i * m + j] = Muon<double>.BFloat16(d);
+                }
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++)
+                {
+                    double d = 0;
+                    for (int k = 0; k < m; k++) d += a[i * m + k] * a[k * m + j];
+                    b[i * m + j] = Muon<double>.BFloat16(o.NsB * a[i * m + j] + o.NsC * d);
+                }
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double d = 0;
+                    for (int k = 0; k < m; k++) d += b[i * m + k] * x[k * n + j];
+                    next[i * n + j] = Muon<double>.BFloat16(o.NsA * x[i * n + j] + d);
+                }
+            x = next;
+        }
+        return x;
     }
 
     [Fact]
@@ -270,13 +288,13 @@ public sealed class MatrixOptimizerTests : IDisposable
 
         (Optimizer<double>, Parameter<double>) Build()
         {
-            var w = problem.Weight();
+            var w = problem.Parameters()[0];
             return (Optimizers.Create(name, [w], TorchReference.Options(c)), w);
         }
 
         void Step(Optimizer<double> o, Parameter<double> w)
         {
-            problem.Evaluate(w);
+            problem.Evaluate([w]);
             o.Step();
         }
     }

@@ -66,6 +66,35 @@ public class OptimizerTests
             o.Set(p.Name, p.Value.ValueKind == System.Text.Json.JsonValueKind.True ? 1 : p.Value.GetDouble());
     }
 
+    [Fact]
+    public void A_gradient_norm_is_the_euclidean_norm_of_one_parameters_gradient()
+    {
+        var a = Parameter<float>.FromValues("a", 0, 0, 0);
+        float[] g = [3, -4, 12];
+        g.CopyTo(a.Grad);
+        Assert.Equal(13, a.GradNorm(), 12);
+        Assert.Equal(0, Parameter<double>.FromValues("b", 5).GradNorm());
+    }
+
+    [Fact]
+    public void An_update_size_is_the_rms_and_largest_change_and_adams_first_update_moves_every_entry_by_about_lr()
+    {
+        var size = UpdateSize.Between<double>([1, 2, 3, 4], [1, 2.5, 2, 4]);   // changes 0, 0.5, -1, 0
+        Assert.Equal(Math.Sqrt(1.25 / 4), size.Rms, 15);
+        Assert.Equal(1, size.Max, 15);
+        // Adam's first update is lr g / (|g| + eps): about lr for every entry, gradients of 1e-6 and 300 alike.
+        var p = Parameter<float>.FromValues("p", 1, -2, 3);
+        float[] g = [1e-6f, -5, 300];
+        g.CopyTo(p.Grad);
+        float[] before = p.Value.ToArray();
+        new Adam<float>([p], new AdamOptions { LearningRate = 0.01 }).Step();
+        var first = UpdateSize.Between<float>(before, p.Value.Span);
+        Assert.Equal(0.01, first.Rms, 4);
+        Assert.Equal(0.01, first.Max, 5);
+        var error = Assert.Throws<ArgumentException>(() => UpdateSize.Between<float>([1, 2], [1]));
+        Assert.Contains("differ in length (2 and 1)", error.Message);
+    }
+
     [Theory]
     [MemberData(nameof(FusedNames))]
     public void Resumed_optimizer_and_schedule_continue_bit_for_bit(string name)
@@ -280,6 +309,24 @@ public class OptimizerTests
         });
         Assert.Equal(4 + 10, first);
         Assert.Equal([1f, -1f], w.Value.ToArray().Select(v => MathF.Round(v, 4)));   // a quadratic: the minimum within one step
+    }
+
+    [Fact]
+    public void Lbfgs_maximizing_returns_the_closures_own_loss_and_climbs()
+    {
+        var w = Parameter<double>.FromValues("w", 3, -2);
+        var options = Optimizers.DefaultOptions("lbfgs");
+        options.Set("maximize", 1);
+        var lbfgs = Optimizers.Create("lbfgs", [w], options);
+        double first = lbfgs.Step(() =>
+        {
+            var v = w.Value.Span;
+            w.Grad.Span[0] = -2 * (v[0] - 1);
+            w.Grad.Span[1] = -20 * (v[1] + 1);
+            return -((v[0] - 1) * (v[0] - 1) + 10 * (v[1] + 1) * (v[1] + 1));
+        });
+        Assert.Equal(-(4 + 10), first);   // as torch's step returns the closure's first value, never its negation
+        Assert.Equal([1.0, -1.0], w.Value.ToArray().Select(v => Math.Round(v, 4)));   // the maximum of the concave quadratic
     }
 
     [Fact]

@@ -196,7 +196,7 @@ public class OptionTests
 
     private static IEnumerable<double> Alternatives(Hyperparameter h, double value)
     {
-        double[] candidates = h.Kind == HyperparameterKind.Flag ? [1 - value] : [value * 2, value / 2, value + 0.5, 0.5, 0.1, 0.9, 3];
+        double[] candidates = h.Kind == HyperparameterKind.Flag ? [1 - value] : [value * 2, value / 2, value + 0.5, 0.5, 0.1, 0.9, 3, 1];
         return candidates.Where(v => v != value && (h.Kind == HyperparameterKind.Flag || h.Valid.Contains(v)));
     }
 
@@ -224,7 +224,37 @@ public class OptionTests
         optimizer!.SaveState(state);
         var slots = state.Keys.Where(k => k.Contains(".state.", StringComparison.Ordinal) && !k.EndsWith(".step", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
             .SelectMany(k => TryArray(state, k));
-        return [.. path.SelectMany(p => new[] { p.X, p.Y }), .. slots];
+        return [.. path.SelectMany(p => new[] { p.X, p.Y }), .. slots, .. MatrixProbe(name, options)];
+    }
+
+    /// <summary>
+    /// For the optimizers that treat a parameter's dimensions separately (SOAP, Shampoo), also the path of a 2 x 2 weight
+    /// on least squares, where settings about how dimensions are merged act.
+    /// </summary>
+    private static double[] MatrixProbe(string name, OptimizerOptions options)
+    {
+        if (name is not ("soap" or "shampoo")) return [];
+        double[] x = [1.0, -0.5, 2.0, 0.3, 1.5, -1.0], y = [0.5, 1.0, -2.0, 1.0, 0.0, 0.7];   // 2 x 3 inputs and targets
+        var w = new Parameter<double>("weight", 2, 2);
+        w.Value.Span[0] = 0.3;
+        w.Value.Span[3] = -0.2;
+        var optimizer = Optimizers.Create(name, [w], options);
+        var path = new List<double>();
+        for (int step = 0; step < 30; step++)
+        {
+            var g = w.Grad.Span;
+            g.Clear();
+            for (int r = 0; r < 2; r++)
+                for (int j = 0; j < 3; j++)
+                {
+                    double residual = w.Value.Span[r * 2] * x[j] + w.Value.Span[r * 2 + 1] * x[3 + j] - y[r * 3 + j];
+                    g[r * 2] += 2 * residual * x[j];
+                    g[r * 2 + 1] += 2 * residual * x[3 + j];
+                }
+            optimizer.Step();
+            path.AddRange(w.Value.ToArray());
+        }
+        return [.. path];
     }
 
     private static double[] TryArray(StateDict state, string key)

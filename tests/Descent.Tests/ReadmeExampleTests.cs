@@ -85,6 +85,30 @@ public class ReadmeTrainingExampleTests
     }
 
     [Fact]
+    public void The_loop_example_runs_with_an_observer()
+    {
+        // --- README loop observer example begins
+        var trainer = new Descent.Training.Trainer(new Descent.Training.TrainingConfig { Data = "moons", Ema = 0.99, Steps = 600, Seed = 2 });
+        var log = new Descent.Training.MetricsLog();                             // every evaluation's row, in memory
+        var outcome = new Descent.Training.TrainingLoop(trainer, log)
+        {
+            EvalEvery = 100,                                                     // rows at 100, 200, ..., 600 (evaluated at the EMA's weights)
+            DivergenceThreshold = 3 * Math.Log(2),                               // stop when a minibatch loss passes 3x chance level
+        }.Run();
+        if (outcome.Divergence is { } d) Console.WriteLine(d.Describe());
+        foreach (var row in log.Rows) Console.WriteLine($"step {row.Step}: test loss {row.TestLoss:F3}, accuracy {row.TestAccuracy:P1}");
+        // --- README loop observer example ends
+        Assert.Null(outcome.Divergence);
+        Assert.Equal([100L, 200, 300, 400, 500, 600], log.Rows.Select(r => r.Step));
+        Assert.True(log.Rows[^1].TestAccuracy > 0.8, $"{log.Rows[^1].TestAccuracy}");
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Descent.slnx"))) root = root.Parent!;
+        string readme = File.ReadAllText(Path.Combine(root.FullName, "README.md"));
+        Assert.Contains("var outcome = new Descent.Training.TrainingLoop(trainer, log)", readme);
+        Assert.Contains("    DivergenceThreshold = 3 * Math.Log(2),                               // stop when a minibatch loss passes 3x chance level", readme);
+    }
+
+    [Fact]
     public void The_muon_split_example_splits_and_schedules_both_parts()
     {
         // --- README Muon example begins
@@ -170,6 +194,33 @@ public class ReadmeTrainingExampleTests
         Assert.Equal(top[0], curvature.ExtremeEigenvalues(100, new Descent.Numerics.Rng(4)).Max, 2);   // power iteration agrees
         Assert.True(double.IsFinite(trace));
         Assert.All(density, d => Assert.Equal(1, d.Weights.Sum(), 9));
+    }
+
+    [Fact]
+    public void Readme_cnn_curvature_example_gives_exact_products_for_a_convolutional_network()
+    {
+        // --- README cnn curvature example begins
+        // Any model of the engine, built in double precision and in evaluation mode (batch norm and dropout fixed).
+        var digits = Descent.Data.Mnist.Embedded().Train.Slice(0, 64);
+        var cnn = ModelSpec.Build<double>("conv:4,k=3-tanh-maxpool:2-flatten-linear", digits.Shape, 10, Initialization.Torch, new Descent.Numerics.Rng(1));
+        cnn.Training = false;
+        var curvature = new Descent.Analysis.Curvature(cnn, digits, Loss.CrossEntropy);
+        double sharpness = curvature.TopEigenvalues(count: 1, steps: 30, new Descent.Numerics.Rng(2))[0];
+        var v = new double[curvature.Dimension];
+        var hv = new double[curvature.Dimension];
+        v[0] = 1;
+        curvature.HessianTimes(v, hv);   // the first column of the Hessian, exactly (the R-operator, no finite differences)
+        // --- README cnn curvature example ends
+        Assert.True(sharpness > 0 && double.IsFinite(sharpness));
+        // H e_0 against central differences of the gradient (the products are exact; differences agree to their own error).
+        var plus = new double[curvature.Dimension];
+        var minus = new double[curvature.Dimension];
+        var delta = new double[curvature.Dimension];
+        delta[0] = 1e-5;
+        curvature.Loss(delta, plus);
+        delta[0] = -1e-5;
+        curvature.Loss(delta, minus);
+        for (int i = 0; i < hv.Length; i++) Assert.Equal((plus[i] - minus[i]) / 2e-5, hv[i], 5);
     }
 }
 

@@ -1,6 +1,7 @@
 using Descent.Analysis;
 using Descent.Data;
 using Descent.Lab;
+using Descent.Lab.Experiments;
 using Descent.Nn;
 using Descent.Numerics;
 using Xunit;
@@ -74,6 +75,52 @@ public sealed class ReproduceTests : IDisposable
         Assert.Equal(6, first[0].Steps[^1]);
         Assert.InRange(first[1].DivergedAt, 1, 5);   // SGD at lr 10 with momentum 0.9 explodes within the 6 quick steps
         Assert.True(first[1].Steps.Length == 0 || first[1].Steps[^1] < first[1].DivergedAt);
+    }
+
+    [Fact]
+    public void The_schedule_experiment_continues_the_warmup_experiments_stable_phase_and_a_cooldown_continued_equals_one_trained_from_scratch()
+    {
+        var bench = new Workbench(Path.Combine(_dir, "transformer"), Scale.Quick);
+        var warmup = new TransformerWarmup().Compute(bench);
+        var phases = new ThreePhases().Compute(bench);
+        Assert.Same(warmup.Runs[0][1][1], phases.Trunk[0]);   // pre-LN Adam + warmup is the stable phase, trained once
+        var size = TransformerRuns.At(bench);
+        long start = TransformerRuns.CooldownStart(size.Budget, size.Warmup);
+        var continued = phases.Wsd[0][0];
+        Assert.Equal(start, continued.Steps[0]);
+        Assert.Equal(size.Budget, continued.Steps[^1]);
+        Assert.Equal(2 * size.Budget, phases.Wsd[0][1].Steps[^1]);
+        // The stable phase ends at the peak rate after update `start`; the next update is the cooldown's first.
+        var rates = TransformerRuns.Rates(continued.Setting);
+        Assert.Equal(TransformerRuns.Lr, rates[start - 1]);
+        Assert.True(rates[start] < TransformerRuns.Lr);
+        // Weights, Adam's moments, step count and sampler carried over: the continued cooldown is the from-scratch run, bit for bit.
+        var scratch = TransformerRuns.Of(bench, [new("pre", "adam", size.Warmup, "wsd-sqrt", size.Budget, 0)])[0];
+        Assert.Equal(scratch.ValidationLoss[^1], continued.ValidationLoss[^1]);
+        Assert.NotEqual(phases.Cosine[0][0].ValidationLoss[^1], continued.ValidationLoss[^1]);
+
+        // What the warmup experiment measures: Adam's first update moves the weights by about lr, the warmup's (lr 0) not at all,
+        // RAdam's (a momentum step before its rectification starts) by far less; gradients at the initialization are finite, one per block.
+        var pre = warmup.Runs[0][1];
+        Assert.InRange(pre[0].FirstUpdates[0].Rms, 0.5 * TransformerRuns.Lr, TransformerRuns.Lr);
+        Assert.Equal(0, pre[1].FirstUpdates[0].Rms);
+        Assert.InRange(pre[2].FirstUpdates[0].Rms, 0, 0.1 * TransformerRuns.Lr);
+        Assert.Equal(2 * size.Warmup, pre[0].FirstUpdates.Length);
+        Assert.Equal(2, pre[0].BlockGradients.Length);
+        Assert.All(pre[0].BlockGradients.Append(pre[0].OutputGradient), g => Assert.True(double.IsFinite(g) && g > 0));
+        Assert.Equal(pre[0].BlockGradients, pre[2].BlockGradients);   // same seed: same initialization and first minibatch
+        Assert.NotEqual(pre[0].BlockGradients, warmup.Runs[0][0][0].BlockGradients);   // post-LN is another network
+    }
+
+    [Fact]
+    public void The_transformer_experiments_draw_their_figures_and_judge_their_claims()
+    {
+        var bench = Reproduction.Run(["transformer-warmup", "three-phases"], new Workbench(Path.Combine(_dir, "transformer-report"), Scale.Quick));
+        Assert.Empty(bench.Failures);
+        Assert.Equal(["transformer-warmup-loss", "transformer-warmup-gradients", "transformer-warmup-updates", "three-phases-loss", "three-phases-rates"], bench.Figures.Select(f => f.Name));
+        Assert.Equal(4, bench.Claims.Count(c => c.Experiment == "transformer-warmup"));
+        Assert.Equal(2, bench.Claims.Count(c => c.Experiment == "three-phases"));
+        Assert.All(bench.Claims.Concat<object>(bench.Measurements).Select(c => c.ToString()!), text => Assert.DoesNotContain("NaN", text));
     }
 
     [Theory]

@@ -147,6 +147,14 @@ public class WarmupStableDecayTests
     }
 
     [Fact]
+    public void The_cooldown_takes_the_whole_steps_of_its_fraction_as_the_reference_counts_them()
+    {
+        // epfml's wsd_schedule: n_anneal = int(fract_decay * n), so 0.1 of 35 steps is 3, not 4.
+        Assert.Equal(32, new WarmupStableDecay(1, 35, 0.1).CooldownStart);
+        Assert.Equal(34, new WarmupStableDecay(1, 35, 0.01).CooldownStart);   // at least one step of cooldown
+    }
+
+    [Fact]
     public void Schedule_specs_build_it_behind_a_warmup()
     {
         var s = ScheduleSpec.Parse("wsd-sqrt:decay=0.5", 0.2, totalSteps: 110, warmup: 10);

@@ -175,16 +175,30 @@ public sealed class SweepTests : IDisposable
     private static (int, int) Pair(Shard s) => (s.Index, s.Count);
 
     [Theory]
-    [InlineData("4/4", null, "", "Shard index 4 is out of range for 4 shards (--shard 4/4): it must be from 0 to 3.")]
-    [InlineData("1-4", null, "", "Invalid --shard '1-4': expected I/N")]
-    [InlineData(null, null, "JOB_COMPLETION_INDEX=2", "JOB_COMPLETION_INDEX=2 names this shard but not how many there are: pass --shards N")]
-    [InlineData(null, 2, "JOB_COMPLETION_INDEX=2", "Shard index 2 is out of range for 2 shards (JOB_COMPLETION_INDEX=2, --shards=2)")]
+    [InlineData("4/4", null, "", "Shard index 4 is out of range for 4 shards (shard 4/4): it must be from 0 to 3.")]
+    [InlineData("1-4", null, "", "Invalid shard '1-4': expected I/N")]
+    [InlineData(null, null, "JOB_COMPLETION_INDEX=2", "JOB_COMPLETION_INDEX=2 names this shard but not how many there are: give the shard count")]
+    [InlineData(null, 2, "JOB_COMPLETION_INDEX=2", "Shard index 2 is out of range for 2 shards (JOB_COMPLETION_INDEX=2, shards=2)")]
     [InlineData(null, null, "SLURM_ARRAY_TASK_ID=7,SLURM_ARRAY_TASK_COUNT=4", "Shard index 7 is out of range for 4 shards")]
     public void A_shard_out_of_range_is_a_clear_error(string? flag, int? count, string env, string expected)
     {
         var vars = env.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => v.Split('=')).ToDictionary(v => v[0], v => v[1]);
         var e = Assert.Throws<ArgumentException>(() => Shard.Resolve(flag, count, n => vars.GetValueOrDefault(n)));
         Assert.StartsWith(expected, e.Message);
+    }
+
+    [Fact]
+    public void The_command_line_names_its_flags_where_the_sweep_library_names_none()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Shard.Resolve("1-4", null, _ => null));
+        Assert.DoesNotContain("--", e.Message);
+        string file = File_("flags.json", Small);
+        var (code, _, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("flags"), "--shard", "1-4");
+        Assert.Equal(2, code);
+        Assert.Contains("Invalid shard '1-4': expected I/N with 0 <= I < N, e.g. 0/4 (--shard I/N, --shards N).", err);
+        (code, _, err) = CliRunner.Run("sweep", "status", Path_("nowhere"));
+        Assert.Equal(2, code);
+        Assert.Contains($"is not a sweep directory (no sweep.json); run a sweep into it first (descent sweep run FILE --out {Path_("nowhere")}).", err);
     }
 
     [Fact]
@@ -356,7 +370,7 @@ public sealed class SweepTests : IDisposable
         for (int i = 0; i < 3; i++)
         {
             Assert.True(outputs[i].Code == 0, outputs[i].Err);
-            Assert.Contains($"shard {i}/3 (JOB_COMPLETION_INDEX={i}, --shards=3)", outputs[i].Err);
+            Assert.Contains($"shard {i}/3 (JOB_COMPLETION_INDEX={i}, shards=3)", outputs[i].Err);
         }
         Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("one"), "--jobs", "2").Code);
         AssertSameTrials(Path_("one"), Path_("k8s"));
@@ -414,6 +428,7 @@ public sealed class SweepTests : IDisposable
         var (code, _, err) = CliRunner.Run("sweep", "run", other, "--out", Path_("out"));
         Assert.Equal(2, code);
         Assert.Contains("holds the trials of another sweep (its base config differs: \"steps\" is 50 there and 400 here)", err);
+        Assert.Contains("choose another output directory, or use the same base (--out).", err);   // the library's message, worded with the flag
         // A run directory of descent train is no sweep directory either.
         Assert.Equal(0, CliRunner.Run("train", "--steps", "10", "--out", Path_("run")).Code);
         (code, _, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("run"));

@@ -160,7 +160,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("at the start, before any update", err);
         Assert.DoesNotContain("learning rate is probably too high", err);
         var trainer = new Trainer(new TrainingConfig { Data = "csv", Csv = csv, Steps = 10 });
-        var e = Assert.Throws<TrainingException>(() => trainer.Fit());
+        var e = Assert.Throws<DivergenceException>(() => trainer.Fit());
         Assert.Contains("at the start, before any update", e.Message);
     }
 

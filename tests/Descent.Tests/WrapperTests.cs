@@ -174,6 +174,64 @@ public class WrapperTests
     }
 
     [Fact]
+    public void Averaging_a_schedule_free_optimizer_is_refused_because_it_would_replace_x()
+    {
+        var sf = Optimizers.Create("schedule-free-adamw", [Parameter<double>.FromValues("w", 1.0)]);
+        var e = Assert.Throws<ArgumentException>(() => sf.Wrap(WeightAveraging<double>.Ema(0.9)));
+        Assert.Contains("own average of the iterates", e.Message);
+        Assert.Throws<ArgumentException>(() => sf.Wrap(WeightAveraging<double>.Swa(3)));
+        sf.Wrap(new Lookahead<double>());   // Lookahead moves the training point itself, which x then averages
+    }
+
+    [Fact]
+    public void Loading_a_state_in_evaluation_mode_is_refused()
+    {
+        var p = Parameter<double>.FromValues("w", 1.0);
+        var saver = Optimizers.Create("sgd", [p]);
+        saver.Wrap(WeightAveraging<double>.Ema(0.9));
+        var state = new StateDict();
+        saver.SaveState(state);
+        saver.Eval();
+        Assert.Contains("call Train() before loading", Assert.Throws<InvalidOperationException>(() => saver.LoadState(state)).Message);
+        saver.Train();
+        saver.LoadState(state);
+    }
+
+    [Fact]
+    public void A_multi_optimizer_evaluates_each_part_at_its_own_evaluation_point_and_restores_it()
+    {
+        // Schedule-free AdamW on "a" alone and inside a MultiOptimizer with an EMA'd SGD on "b": Eval gives the same x.
+        static (Parameter<double> A, Parameter<double> B, Optimizer<double> Multi, Optimizer<double> Alone, Parameter<double> Reference) Build()
+        {
+            var a = Parameter<double>.FromValues("a", 1.0, -2.0);
+            var b = Parameter<double>.FromValues("b", 0.5);
+            var r = Parameter<double>.FromValues("a", 1.0, -2.0);
+            var sgd = Optimizers.Create("sgd", [b], new SgdOptions { LearningRate = 0.1 });
+            sgd.Wrap(WeightAveraging<double>.Ema(0.5));
+            return (a, b, new MultiOptimizer<double>(Optimizers.Create("schedule-free-adamw", [a]), sgd), Optimizers.Create("schedule-free-adamw", [r]), r);
+        }
+        var (a, b, multi, alone, reference) = Build();
+        Assert.True(multi.HasEvaluationPoint);
+        for (int t = 0; t < 5; t++)
+        {
+            a.Grad.Span[0] = reference.Grad.Span[0] = a.Value.Span[0] - 3;
+            a.Grad.Span[1] = reference.Grad.Span[1] = 2 * a.Value.Span[1];
+            b.Grad.Span[0] = b.Value.Span[0];
+            multi.Step();
+            alone.Step();
+        }
+        double[] y = a.Value.ToArray(), bTrained = b.Value.ToArray();
+        multi.Eval();
+        alone.Eval();
+        Assert.Equal(reference.Value.ToArray(), a.Value.ToArray());
+        Assert.NotEqual(y, a.Value.ToArray());
+        Assert.NotEqual(bTrained, b.Value.ToArray());   // the SGD part's EMA
+        multi.Train();
+        Assert.Equal(y, a.Value.ToArray());
+        Assert.Equal(bTrained, b.Value.ToArray());
+    }
+
+    [Fact]
     public void Bad_wrapper_settings_are_refused_with_the_valid_range()
     {
         Assert.Contains("at least 1", Assert.Throws<ArgumentException>(() => new GradientAccumulation<double>(0)).Message);

@@ -13,7 +13,11 @@ transcribed from its reference implementation's documented algorithm:
 - ADOPT: optax.contrib.adopt (optax/contrib/_adopt.py), with its clipping t^0.25 and the first step that
   only records v = g^2;
 - LAMB and LARS: optax.lamb and optax.lars (optax/_src/alias.py) with optax's scale_by_trust_ratio;
-- Prodigy: konstmish/prodigy, prodigyopt/prodigy.py's step (slice_p 1, one parameter group).
+- Prodigy: konstmish/prodigy, prodigyopt/prodigy.py's step (slice_p 1, one parameter group);
+- Shampoo: facebookresearch/optimizers' DistributedShampoo on one device (see the class below);
+- SOAP: nikhilvyas/SOAP, soap.py (December 2024): SOAP.step, update_preconditioner, project/project_back and
+  get_orthogonal_matrix(_QR). The reference converts the preconditioner matrices to float32 for eigh and the QR step;
+  here they stay float64 (with those conversions removed, soap.py itself gives this transcription's numbers exactly).
 
 Descent's extensions (maximize, weight decay on ADOPT) are written the way Descent's other rules write them.
 
@@ -200,12 +204,216 @@ class Prodigy:
         self.k += 1
 
 
+def rotate_first_to_last(y):
+    return y.permute(*range(1, y.dim()), 0)
+
+
+class Soap:
+    """nikhilvyas/SOAP, soap.py (its December 2024 state): Adam on the gradient rotated into the eigenbases of the
+    per-dimension moving averages GG_k of the gradient's outer products. The first step only starts GG and the bases."""
+
+    def __init__(self, p, o):
+        self.p, self.o, self.t = p, o, None
+        self.sb = o.get("shampoo_beta", -1.0)
+        if self.sb < 0:
+            self.sb = o.get("beta2", 0.95)
+
+    @staticmethod
+    def merged(shape, largest):
+        out, run = [], 1
+        for d in shape:
+            if run * d > largest:
+                if run > 1:
+                    out.append(run)
+                    run = d
+                else:
+                    out.append(d)
+                    run = 1
+            else:
+                run *= d
+        if run > 1 or not out:
+            out.append(run)
+        return out
+
+    def start(self, g):
+        o, shape = self.o, list(self.p.shape)
+        largest = o.get("max_precond_dim", 10000)
+        if len(shape) == 1:
+            self.dims, wanted = shape, [o.get("precondition_1d", False) and shape[0] <= largest]
+        else:
+            self.dims = self.merged(shape, largest) if o.get("merge_dims") else shape
+            wanted = [d <= largest for d in self.dims]
+        self.gg = [torch.zeros(d, d) if w else None for d, w in zip(self.dims, wanted)]
+        self.accumulate(g)
+        # eigh sorts ascending; the reference flips the columns to put the largest eigenvalue first.
+        self.q = [None if m is None else torch.flip(torch.linalg.eigh(m + 1e-30 * torch.eye(m.shape[0]))[1], [1]) for m in self.gg]
+        self.m, self.v = torch.zeros_like(self.p), torch.zeros_like(self.p)
+
+    def accumulate(self, g):
+        y = g.reshape(self.dims)
+        for k, m in enumerate(self.gg):
+            if m is not None:
+                rest = [i for i in range(len(self.dims)) if i != k]
+                m.lerp_(torch.tensordot(y, y, dims=(rest, rest)), 1 - self.sb)
+
+    def project(self, x, back=False):
+        """x rotated by Q_k^T along each preconditioned dimension k (back: by Q_k), by tensordot over the leading
+        dimension, which moves it last, so that after every dimension the order is restored."""
+        y = x.reshape(self.dims)
+        for q in self.q:
+            y = rotate_first_to_last(y) if q is None else torch.tensordot(y, q, dims=([0], [1 if back else 0]))
+        return y.reshape(self.p.shape)
+
+    def refresh(self):
+        v = self.v.reshape(self.dims)
+        for k, (m, q) in enumerate(zip(self.gg, self.q)):
+            if m is None:
+                continue
+            order = torch.argsort(torch.diag(q.T @ m @ q), descending=True)
+            v = v.index_select(k, order)
+            self.q[k] = torch.linalg.qr(m @ q[:, order])[0]
+        self.v = v.reshape(self.p.shape).clone()
+
+    def step(self):
+        o, p = self.o, self.p
+        with torch.no_grad():
+            g = -p.grad if o.get("maximize") else p.grad.clone()
+            if self.t is None:
+                self.start(g)
+                self.t = 0
+                return
+            self.t += 1
+            t, lr = self.t, o.get("lr", 3e-3)
+            b1, b2 = o.get("beta1", 0.95), o.get("beta2", 0.95)
+            gp = self.project(g)
+            self.m.mul_(b1).add_(gp, alpha=1 - b1)
+            self.v.mul_(b2).add_(gp.square(), alpha=1 - b2)
+            step = lr
+            if o.get("correct_bias", True):
+                step = lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
+            u = self.project(self.m / self.v.sqrt().add_(o.get("eps", 1e-8)), back=True)
+            if o.get("normalize_grads"):
+                u = u / (1e-30 + torch.mean(u ** 2) ** 0.5)
+            p.add_(u, alpha=-step)
+            wd = o.get("weight_decay", 0.01)
+            if wd > 0:
+                p.add_(p, alpha=-lr * wd)
+            self.m = self.project(self.m, back=True)
+            self.accumulate(g)
+            if t % o.get("precondition_frequency", 10) == 0:
+                self.refresh()
+            self.m = self.project(self.m)
+
+
+class Shampoo:
+    """facebookresearch/optimizers' DistributedShampoo (August 2026) on one device: distributed_shampoo.py's
+    _group_step_body and _compute_search_directions, RootInvShampooPreconditionerList with EigenConfig (matrix_functions.py's
+    matrix_inverse_root with the default PerturbationConfig), AdagradPreconditionerList for grafting, and
+    shampoo_utils.py's merge_small_dims (target dimensionality 1) and multi_dim_split for the blocks. Factor matrices
+    and roots in float64 (factor_matrix_dtype and inv_factor_matrix_dtype torch.float64); grafting on, as
+    grafting_config=AdamPreconditionerConfig(beta2, epsilon), or AdaGradPreconditionerConfig(epsilon) at grafting_beta2 1."""
+
+    def __init__(self, p, o):
+        self.p, self.o, self.t = p, o, 0
+        self.largest = o.get("max_preconditioner_dim", 1024)
+        self.dims = self.merge_small_dims(list(p.shape), self.largest)
+        self.factors = [[torch.zeros(d, d) for d in b.shape] for b in self.split(p.detach())]
+        self.roots = [[torch.eye(d) for d in b.shape] for b in self.split(p.detach())]
+        self.filtered, self.v = torch.zeros_like(p), torch.zeros_like(p)
+
+    @staticmethod
+    def merge_small_dims(shape, threshold):
+        if 0 in shape:
+            return [0]
+        squeezed = [d for d in reversed(shape) if d != 1] or [1]
+        out = [squeezed[0]]
+        for i, d in enumerate(squeezed[1:], start=1):
+            if len(out) + len(squeezed) - i > 1 and out[-1] * d <= threshold:
+                out[-1] *= d
+            else:
+                out.append(d)
+        return list(reversed(out))
+
+    def split(self, x):
+        blocks = (x.view(self.dims),)
+        for dim in range(len(self.dims)):
+            blocks = tuple(s for b in blocks for s in torch.split(b, self.largest, dim=dim))
+        return blocks
+
+    @staticmethod
+    def inverse_root(a, root, epsilon):
+        values, vectors = torch.linalg.eigh(a.add(torch.eye(a.shape[0]), alpha=epsilon))
+        smallest = torch.min(values).item()
+        if smallest < epsilon:
+            values = values + -smallest
+            values = values + epsilon
+        return vectors * values.pow(-1.0 / root).unsqueeze(0) @ vectors.T
+
+    def step(self):
+        o, p = self.o, self.p
+        self.t += 1
+        t, lr = self.t, o.get("lr", 1e-2)
+        b1, b2 = o.get("beta1", 0.9), o.get("beta2", 1.0)
+        b3 = o.get("beta3", -1.0)
+        b3 = b1 if b3 == -1.0 else b3
+        eps, wd = o.get("epsilon", 1e-12), o.get("weight_decay", 0.0)
+        decoupled, correct = o.get("decoupled_weight_decay", True), o.get("use_bias_correction", True)
+        frequency = o.get("precondition_frequency", 1)
+        start = o.get("start_preconditioning_step", -1)
+        start = frequency if start == -1 else start
+        grafting, gb2, geps = o.get("grafting", True), o.get("grafting_beta2", 0.999), o.get("grafting_epsilon", 1e-10)
+        with torch.no_grad():
+            g = -p.grad if o.get("maximize") else p.grad.clone()
+            if wd != 0 and not decoupled:
+                g.add_(p, alpha=wd)
+            for gb, factors in zip(self.split(g), self.factors):
+                for k, factor in enumerate(factors):
+                    rest = [i for i in range(gb.dim()) if i != k]
+                    if b2 != 1.0:
+                        factor.mul_(b2)
+                    factor.add_(torch.tensordot(gb, gb, dims=(rest, rest)), alpha=1.0 if b2 == 1.0 else 1 - b2)
+            if grafting:
+                if gb2 != 1.0:
+                    self.v.mul_(gb2)
+                self.v.addcmul_(g, g, value=1.0 if gb2 == 1.0 else 1 - gb2)
+            bc2 = 1 - b2 ** t if correct and b2 < 1.0 else 1.0
+            if (t % frequency == 0 and t > start) or t == start:
+                for factors, roots in zip(self.factors, self.roots):
+                    for k, factor in enumerate(factors):
+                        roots[k] = self.inverse_root(factor / bc2, 2 * len(factors), eps)
+            if b1 != 0.0:
+                gbar = torch.lerp(self.filtered, g, 1 - b3) if b3 != b1 else self.filtered
+                self.filtered.lerp_(g, 1 - b1)
+                if correct:
+                    gbar = gbar / (1.0 - b3 * b1 ** (t - 1))
+            else:
+                gbar = g
+            graft = gbar / (self.v / (1.0 if gb2 == 1.0 else 1 - gb2 ** t)).sqrt().add_(geps) if grafting else None
+            graft_blocks = self.split(graft) if grafting else [None] * len(self.factors)
+            directions = []
+            for gb, graft_b, roots in zip(self.split(gbar), graft_blocks, self.roots):
+                if t < start and grafting:
+                    direction = graft_b.clone()
+                else:
+                    direction = gb
+                    for root in roots:
+                        direction = torch.tensordot(direction, root, dims=([0], [0]))
+                    if grafting:
+                        direction = direction * (torch.linalg.norm(graft_b) / (torch.linalg.norm(direction) + 1e-16))
+                directions.append(direction)
+            for direction, pb in zip(directions, self.split(p.detach())):
+                if decoupled and wd != 0:
+                    direction.add_(pb, alpha=wd)
+                direction.mul_(-lr)
+                pb.add_(direction)
+
+
 def make(name, p, o):
     if name == "schedule-free-sgd":
         return ScheduleFree("sgd", p, o)
     if name == "schedule-free-adamw":
         return ScheduleFree("adamw", p, o)
-    return {"adopt": Adopt, "lamb": Lamb, "lars": Lars, "prodigy": Prodigy}[name](p, o)
+    return {"adopt": Adopt, "lamb": Lamb, "lars": Lars, "prodigy": Prodigy, "soap": Soap, "shampoo": Shampoo}[name](p, o)
 
 
 def trajectory(function, optimizer, options, start, steps):
@@ -262,6 +470,27 @@ def cases():
     add(R, "prodigy", {"use_bias_correction": True, "safeguard_warmup": True, "weight_decay": 0.1}, S)
     add(R, "prodigy", {"beta1": 0.0, "weight_decay": 0.1, "decouple": False}, S)
     add("-(x^2 + 2*y^2) + 0.3*sin(x)", "prodigy", {"maximize": True}, [1.5, -1.0])
+    # SOAP on a point: a vector, so Adam with the first step skipped unless precondition_1d gives it a 2 x 2 preconditioner
+    # (rank one after the first gradient, whose two eigenvalues still differ, so the eigenbasis is defined up to signs).
+    for f, start in [("rosenbrock", S), ("beale", [1.0, 1.5]), ("himmelblau", [0.5, -0.5]), ("x^2 + 3*sin(y)^2 + 0.1*x*y", [1.5, -1.0])]:
+        add(f, "soap", {"lr": 0.02}, start)
+        add(f, "soap", {"lr": 0.02, "precondition_1d": True, "precondition_frequency": 3, "eps": 1e-4}, start)
+    add(R, "soap", {"lr": 0.02, "precondition_1d": True, "precondition_frequency": 4, "shampoo_beta": 0.5, "beta1": 0.9, "beta2": 0.99,
+                    "eps": 1e-3, "weight_decay": 0.1, "correct_bias": False, "normalize_grads": True}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "soap", {"lr": 0.01, "precondition_1d": True, "eps": 1e-4, "maximize": True}, [1.5, -1.0])
+    # Shampoo on a point: one block of 2 with a 2 x 2 factor and root 2. The first factor has rank one, and epsilon 1e-12
+    # would weigh the rounding noise in its null space by 1e6; so either preconditioning starts at step 2 or epsilon is 1e-6.
+    for f, start in [("rosenbrock", S), ("beale", [1.0, 1.5]), ("himmelblau", [0.5, -0.5]), ("x^2 + 3*sin(y)^2 + 0.1*x*y", [1.5, -1.0])]:
+        add(f, "shampoo", {"lr": 0.05, "start_preconditioning_step": 2}, start)
+        add(f, "shampoo", {"lr": 0.05, "epsilon": 1e-6}, start)
+    add(R, "shampoo", {"lr": 0.05, "beta1": 0.5, "beta2": 0.9, "beta3": 0.3, "epsilon": 1e-6, "weight_decay": 0.1, "precondition_frequency": 3,
+                       "start_preconditioning_step": 5, "grafting_beta2": 0.99, "grafting_epsilon": 1e-6}, S)
+    add(R, "shampoo", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": False, "epsilon": 1e-6}, S)
+    add(R, "shampoo", {"lr": 0.001, "grafting": False, "start_preconditioning_step": 2}, S)
+    add(R, "shampoo", {"lr": 0.05, "grafting_beta2": 1.0, "start_preconditioning_step": 2}, S)
+    add(R, "shampoo", {"lr": 0.05, "beta1": 0.0, "use_bias_correction": False, "beta2": 0.99, "epsilon": 1e-6}, S)
+    add(R, "shampoo", {"lr": 0.05, "max_preconditioner_dim": 1}, S)
+    add("-(x^2 + 2*y^2) + 0.3*sin(x)", "shampoo", {"lr": 0.01, "epsilon": 1e-6, "maximize": True}, [1.5, -1.0])
     # A start at the origin: the trust ratio falls back to 1 while ||p|| = 0.
     add("(x - 1)^2 + (y + 0.5)^2", "lamb", {"lr": 0.05}, [0.0, 0.0], 30)
     add("(x - 1)^2 + (y + 0.5)^2", "lars", {"lr": 0.05, "trust_coefficient": 1.0}, [0.0, 0.0], 30)
@@ -372,6 +601,74 @@ def wrapper_cases():
     return out
 
 
+def least_squares_cases():
+    """The matrix optimizers on least squares, loss = mean((x @ W^T + b - y)^2), batched over W's leading dimensions,
+    with an optional bias b. Every preconditioned dimension's first Gram matrix has distinct eigenvalues (square
+    weights, or a long dimension left unpreconditioned, or merged dimensions that make a square unfolding), so SOAP's
+    eigenbases are defined up to the signs of their columns, which its update does not depend on."""
+    torch.manual_seed(15)
+    cases = []
+
+    def add(optimizer, options, shape, bias=False, steps=30):
+        *batch, rows, cols = shape
+        x = torch.randn(*batch, 8, cols)
+        y = x @ torch.randn(*batch, rows, cols).transpose(-1, -2) + 0.1 * torch.randn(*batch, 8, rows)
+        params = [(0.5 * torch.randn(*shape)).requires_grad_(True)]
+        if bias:
+            params.append((0.1 * torch.randn(rows)).requires_grad_(True))
+        init = [t.detach().clone().flatten().tolist() for t in params]
+        steppers = [make(optimizer, t, options) for t in params]
+        losses = []
+        for k in range(steps + 1):
+            for t in params:
+                t.grad = None
+            prediction = x @ params[0].transpose(-1, -2)
+            if bias:
+                prediction = prediction + params[1]
+            loss = ((prediction - y) ** 2).mean()
+            loss.backward()
+            losses.append(loss.item())
+            if k == steps:
+                break
+            for s in steppers:
+                s.step()
+        case = dict(optimizer=optimizer, options=options, shape=list(shape), inputs=x.flatten().tolist(), targets=y.flatten().tolist(),
+                    init=init[0], steps=steps, losses=losses, final=params[0].detach().flatten().tolist())
+        if bias:
+            case["bias_init"], case["final_bias"] = init[1], params[1].detach().flatten().tolist()
+        cases.append(case)
+
+    # SOAP's first update divides by eps the rotated gradient's entries that are zero in exact arithmetic (the first
+    # update's gradient is the one the bases were built from, so Q_L^T G Q_R is diagonal) and hold rounding noise of
+    # about 1e-16 |G|: with the default eps 1e-8 that noise reaches the weights at about 1e-9 relative, whatever computes
+    # the bases. The cases below use eps 1e-4, where it stays below 1e-12; the first keeps the defaults (checked to 1e-7).
+    add("soap", {}, (4, 4), bias=True)
+    add("soap", {"eps": 1e-4}, (4, 4), bias=True)
+    add("soap", {"lr": 0.01, "precondition_frequency": 3, "eps": 1e-4}, (4, 4))
+    add("soap", {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "shampoo_beta": 0.8, "eps": 1e-3, "weight_decay": 0.1, "precondition_frequency": 4}, (4, 4))
+    add("soap", {"lr": 0.01, "correct_bias": False, "normalize_grads": True, "weight_decay": 0.0, "eps": 1e-4}, (4, 4))
+    add("soap", {"lr": 0.01, "max_precond_dim": 4, "precondition_frequency": 5}, (3, 8), bias=True)
+    add("soap", {"lr": 0.01, "merge_dims": True, "max_precond_dim": 4, "precondition_frequency": 5, "eps": 1e-4}, (2, 2, 4))
+    add("soap", {"lr": 0.01, "precondition_1d": True, "precondition_frequency": 4, "eps": 1e-4}, (2, 2), bias=True)
+    add("soap", {"lr": 0.01, "eps": 1e-4, "maximize": True}, (4, 4), steps=10)
+    # Shampoo merges the 4 x 4 weight into one block of 16 by default (its target is one dimension): a 16 x 16 factor
+    # of rank one at the first step, whose null space carries rounding noise weighed by epsilon^(-1/2) = 1e6: rounding-size
+    # changes to its eigendecompositions move this reference's final weights by up to 4e-4 relative
+    # (tools/reference/eigh_sensitivity.py), so the default case is checked to 1e-3. The others keep every factor's
+    # inverse root well conditioned (epsilon 1e-6 or 1e-4; square blocks or blocks that accumulate full rank first).
+    add("shampoo", {}, (4, 4), bias=True)
+    add("shampoo", {"max_preconditioner_dim": 4, "epsilon": 1e-4}, (4, 4), bias=True)
+    add("shampoo", {"max_preconditioner_dim": 4, "precondition_frequency": 3, "start_preconditioning_step": 3, "epsilon": 1e-6}, (3, 8), bias=True)
+    add("shampoo", {"max_preconditioner_dim": 4, "epsilon": 1e-6}, (2, 6))
+    add("shampoo", {"max_preconditioner_dim": 12, "epsilon": 1e-6}, (2, 3, 4))
+    add("shampoo", {"lr": 0.05, "beta1": 0.5, "beta2": 0.9, "beta3": 0.3, "epsilon": 1e-6, "weight_decay": 0.1, "grafting_beta2": 0.99,
+                    "grafting_epsilon": 1e-6, "max_preconditioner_dim": 4}, (4, 4))
+    add("shampoo", {"grafting": False, "lr": 0.01, "epsilon": 1e-6, "max_preconditioner_dim": 4}, (4, 4))
+    add("shampoo", {"epsilon": 1e-4, "weight_decay": 0.1, "decoupled_weight_decay": False, "max_preconditioner_dim": 4}, (4, 4), bias=True)
+    add("shampoo", {"lr": 0.01, "epsilon": 1e-4, "maximize": True}, (4, 4), steps=10)
+    return cases
+
+
 def main():
     traj = []
     for c in cases():
@@ -381,7 +678,8 @@ def main():
         largest = max(abs(v) for row in c["path"] for v in row)
         assert largest < 1e6, f"case diverges: {c['optimizer']} {c['options']} on {c['function']}"
         traj.append(c)
-    data = {"generator": "tools/reference/generate_beyond.py", "torch": torch.__version__, "trajectories": traj, "wrapped": wrapper_cases()}
+    data = {"generator": "tools/reference/generate_beyond.py", "torch": torch.__version__, "trajectories": traj, "wrapped": wrapper_cases(),
+            "least_squares": least_squares_cases()}
     path = os.path.join(OUT, "beyond_reference.json")
     with open(path, "w") as fh:
         json.dump(data, fh, indent=None, separators=(",", ":"), allow_nan=False)

@@ -73,44 +73,27 @@ public static class CnnRuns
     };
 
     /// <summary>
-    /// Trains one run, evaluating on the first examples of the test set (200 quick, 1,000 by default, all at full
-    /// scale) at evenly spaced steps. It stops early when the loss explodes: a minibatch loss that is not finite or
-    /// above three times chance level (3 ln 10 = 6.9 for ten classes).
+    /// Trains one run through the training loop, evaluating on the first examples of the test set (200 quick, 1,000 by
+    /// default, all at full scale) at evenly spaced steps. It stops early when the loss explodes: a minibatch loss that
+    /// is not finite or above three times chance level (3 ln 10 = 6.9 for ten classes).
     /// </summary>
     private static Run Train(Workbench bench, Setting setting)
     {
         var trainer = new Trainer(Config(bench, setting));
         var validation = trainer.Test.Slice(0, Math.Min(trainer.Test.Count, bench.Pick(200, 1000, int.MaxValue)));
-        int points = bench.Pick(2, 10, 20);
-        long every = Math.Max(1, trainer.TotalSteps / points);
-        double explosion = 3 * Math.Log(trainer.Train.Classes);
-        var steps = new List<double>();
-        var train = new List<double>();
-        var valid = new List<double>();
-        double sum = 0, accuracy = 0;
-        int count = 0;
-        long diverged = 0;
-        while (trainer.Step < trainer.TotalSteps)
+        var log = new MetricsLog();
+        var outcome = new TrainingLoop(trainer, log)
         {
-            double loss = trainer.TrainStep();
-            if (!double.IsFinite(loss) || loss > explosion)
-            {
-                diverged = double.IsFinite(loss) ? trainer.Step : trainer.Step + 1;   // a finite loss was stepped on, a non-finite one not
-                break;
-            }
-            sum += loss;
-            count++;
-            if (trainer.Step % every == 0 || trainer.Step == trainer.TotalSteps)
-            {
-                var (validationLoss, validationAccuracy) = trainer.Evaluate(validation);
-                steps.Add(trainer.Step);
-                train.Add(sum / count);
-                valid.Add(validationLoss);
-                accuracy = validationAccuracy;
-                (sum, count) = (0, 0);
-            }
-        }
-        if (diverged > 0) accuracy = trainer.Evaluate(validation).Accuracy;
-        return new Run(setting, [.. steps], [.. train], [.. valid], accuracy, diverged);
+            EvalEvery = Math.Max(1, trainer.TotalSteps / bench.Pick(2, 10, 20)),
+            CheckpointEvery = 0,
+            EvaluateTrain = null,
+            EvaluateTest = validation,
+            DivergenceThreshold = 3 * Math.Log(trainer.Train.Classes),
+        }.Run();
+        var rows = log.Rows;
+        double accuracy = outcome.Divergence is null ? rows[^1].TestAccuracy : trainer.Evaluate(validation).Accuracy;
+        // The training loss of a row is the mean minibatch loss since the previous one.
+        return new Run(setting, [.. rows.Select(r => (double)r.Step)], [.. rows.Select(r => r.BatchLoss)], [.. rows.Select(r => r.TestLoss)],
+            accuracy, outcome.Divergence?.Step ?? 0);
     }
 }

@@ -21,17 +21,37 @@ public sealed class Curvature
     private readonly double[] _origin;
     private readonly HessianVectorProduct _hvp;
 
-    /// <summary>Copies <paramref name="model"/>'s weights into a double-precision twin evaluated on <paramref name="data"/>.</summary>
-    public Curvature(Sequential<float> model, Dataset data, Loss loss)
+    /// <summary>
+    /// Copies the weights of <paramref name="model"/>, a network built from layer widths, into a double-precision
+    /// twin evaluated on <paramref name="data"/>. For other models build the double-precision model (for example with
+    /// <see cref="ModelSpec.Build{T}"/>), copy the weights in, and use the other constructor.
+    /// </summary>
+    public Curvature(Sequential<float> model, Dataset data, Loss loss) : this(Twin(model), data, loss) { }
+
+    /// <summary>
+    /// The curvature of <paramref name="model"/> (any network of the layers <see cref="HessianVectorProduct"/> supports,
+    /// in evaluation mode if it has batch normalization or dropout) on <paramref name="data"/>, at its current weights;
+    /// the model is used in place and its weights are restored after every evaluation.
+    /// </summary>
+    public Curvature(Sequential<double> model, Dataset data, Loss loss)
     {
-        _model = new Sequential<double>(model.Sizes, model.Activation, Initialization.Torch, new Rng(0));
-        for (int i = 0; i < model.Values.Length; i++) _model.Values[i] = model.Values[i];
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
         _x = [.. data.Features.Select(v => (double)v)];
         _y = data.Labels;
         _loss = loss;
         _gradOut = new double[data.Count * model.Outputs];
         _origin = _model.Values.ToArray();
         _hvp = new HessianVectorProduct(_model, _x, _y, loss);
+    }
+
+    private static Sequential<double> Twin(Sequential<float> model)
+    {
+        if (model.Sizes.Count == 0)
+            throw new ArgumentException("Curvature: only a network built from layer widths has a double-precision twin made here; build the model in double precision and pass that.");
+        var twin = new Sequential<double>(model.Sizes, model.Activation, Initialization.Torch, new Rng(0));
+        for (int i = 0; i < model.Values.Length; i++) twin.Values[i] = model.Values[i];
+        return twin;
     }
 
     /// <summary>Number of weights.</summary>

@@ -121,54 +121,20 @@ public static class Lanczos
         return density;
     }
 
-    /// <summary>Eigenvalues and eigenvectors (columns) of a small symmetric matrix by cyclic Jacobi rotations.</summary>
+    /// <summary>Eigenvalues (ascending) and eigenvectors (columns) of a small symmetric matrix (<see cref="Linalg.Eigh"/>).</summary>
     public static (double[] Values, double[,] Vectors) SymmetricEigen(double[,] matrix)
     {
         int n = matrix.GetLength(0);
-        var a = (double[,])matrix.Clone();
-        var v = new double[n, n];
-        for (int i = 0; i < n; i++) v[i, i] = 1;
-        for (int sweep = 0; sweep < 100; sweep++)
-        {
-            double off = 0, scale = 0;
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    if (i != j) off += a[i, j] * a[i, j];
-                    scale += a[i, j] * a[i, j];
-                }
-            if (off <= 1e-30 * Math.Max(scale, 1e-300)) break;
-            for (int p = 0; p < n - 1; p++)
-                for (int q = p + 1; q < n; q++)
-                {
-                    if (a[p, q] == 0) continue;
-                    // The rotation that zeroes a[p, q]: tan of its angle is the smaller root of t^2 + 2 theta t - 1 = 0.
-                    double theta = (a[q, q] - a[p, p]) / (2 * a[p, q]);
-                    double t = Math.Sign(theta == 0 ? 1 : theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
-                    double c = 1 / Math.Sqrt(t * t + 1), s = t * c;
-                    for (int k = 0; k < n; k++)
-                    {
-                        double akp = a[k, p], akq = a[k, q];
-                        a[k, p] = c * akp - s * akq;
-                        a[k, q] = s * akp + c * akq;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double apk = a[p, k], aqk = a[q, k];
-                        a[p, k] = c * apk - s * aqk;
-                        a[q, k] = s * apk + c * aqk;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double vkp = v[k, p], vkq = v[k, q];
-                        v[k, p] = c * vkp - s * vkq;
-                        v[k, q] = s * vkp + c * vkq;
-                    }
-                }
-        }
+        var a = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) a[i * n + j] = matrix[i, j];
         var values = new double[n];
-        for (int i = 0; i < n; i++) values[i] = a[i, i];
-        return (values, v);
+        var flat = new double[n * n];
+        Linalg.Eigh(a, n, values, flat, new double[n]);
+        var vectors = new double[n, n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) vectors[i, j] = flat[i * n + j];
+        return (values, vectors);
     }
 
     private static void Rademacher(Span<double> z, Rng rng)

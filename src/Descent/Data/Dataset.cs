@@ -62,6 +62,28 @@ public sealed class Dataset
     /// <summary>The features of example <paramref name="i"/>.</summary>
     public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * Dimensions, Dimensions);
 
+    /// <summary>
+    /// The examples whose label is one of <paramref name="classes"/>, in their order, as a new dataset with the same
+    /// <see cref="Classes"/> (labels keep their values, so a model's output layer still covers every class and an
+    /// accuracy on these examples counts a prediction of any other class as wrong).
+    /// </summary>
+    public Dataset OfClasses(IReadOnlyCollection<int> classes, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(classes);
+        if (LabelsPerExample != 1)
+            throw new ArgumentException($"{Name}: examples with a label at every position ({LabelsPerExample} labels each) cannot be selected by class.");
+        if (classes.Count == 0) throw new ArgumentException($"{Name}: choose at least one class to keep.");
+        foreach (int c in classes)
+            if ((uint)c >= (uint)Classes) throw new ArgumentException($"{Name}: class {c} is out of range; its classes are 0 to {Classes - 1}.");
+        var keep = new bool[Classes];
+        foreach (int c in classes) keep[c] = true;
+        var rows = Enumerable.Range(0, Count).Where(i => keep[Labels[i]]).ToArray();
+        if (rows.Length == 0) throw new ArgumentException($"{Name}: no example has class {string.Join(", ", classes)}.");
+        var features = new float[rows.Length * Dimensions];
+        for (int r = 0; r < rows.Length; r++) Row(rows[r]).CopyTo(features.AsSpan(r * Dimensions, Dimensions));
+        return new Dataset(name ?? Name, features, [.. rows.Select(i => Labels[i])], Dimensions, Classes, Shape);
+    }
+
     /// <summary>Examples <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> - 1 as a new dataset.</summary>
     public Dataset Slice(int start, int count, string? name = null) =>
         new(name ?? Name, Features.AsSpan(start * Dimensions, count * Dimensions).ToArray(),

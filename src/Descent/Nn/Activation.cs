@@ -89,11 +89,12 @@ public static class Activations
     }
 
     /// <summary>
-    /// The first and second derivatives at <paramref name="x"/>, in double precision, for exact Hessian-vector
-    /// products: ReLU's are taken as PyTorch takes them (0 at and below 0, no curvature anywhere), GELU's are the
-    /// exact <c>x Phi(x)</c>'s, <c>Phi + x phi</c> and <c>phi (2 - x^2)</c>.
+    /// The first and second derivatives at <paramref name="x"/>, whose image <paramref name="y"/> = f(x) the forward pass has
+    /// already computed (tanh and sigmoid take theirs from it, sparing a transcendental per element), in double precision,
+    /// for exact Hessian-vector products: ReLU's are taken as PyTorch takes them (0 at and below 0, no curvature anywhere),
+    /// GELU's are the exact <c>x Phi(x)</c>'s, <c>Phi + x phi</c> and <c>phi (2 - x^2)</c>.
     /// </summary>
-    public static (double First, double Second) Derivatives(Activation a, double x)
+    public static (double First, double Second) Derivatives(Activation a, double x, double y)
     {
         switch (a)
         {
@@ -101,13 +102,13 @@ public static class Activations
             case Activation.ReLU: return (x > 0 ? 1 : 0, 0);
             case Activation.Tanh:
                 {
-                    double t = Math.Tanh(x), d = 1 - t * t;
-                    return (d, -2 * t * d);
+                    double d = 1 - y * y;
+                    return (d, -2 * y * d);
                 }
             case Activation.Sigmoid:
                 {
-                    double s = 1 / (1 + Math.Exp(-x)), d = s * (1 - s);
-                    return (d, d * (1 - 2 * s));
+                    double d = y * (1 - y);
+                    return (d, d * (1 - 2 * y));
                 }
             default:
                 {

@@ -65,6 +65,21 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Sets the gradient to zero.</summary>
     public void ZeroGrad() => Grad.Span.Clear();
 
+    /// <summary>
+    /// The Euclidean norm of the gradient (PyTorch's <c>p.grad.norm()</c>), summed in double: after a backward pass,
+    /// how strongly the loss pulls on this tensor.
+    /// </summary>
+    public double GradNorm()
+    {
+        double sum = 0;
+        foreach (T g in Grad.Span)
+        {
+            double v = double.CreateTruncating(g);
+            sum += v * v;
+        }
+        return Math.Sqrt(sum);
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"{Name} [{string.Join(", ", Shape)}]";
 

@@ -38,11 +38,11 @@ public sealed class Asgd<T> : Optimizer<T, AsgdOptions> where T : unmanaged, IFl
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, AsgdOptions o)
     {
         var s = state.Scalars;
-        if (double.IsNaN(s[Eta])) s[Eta] = o.LearningRate;   // torch starts eta at the group's lr on the first step
+        if (double.IsNaN(s[Eta])) s[Eta] = Pointwise.Stored<T>(o.LearningRate);   // torch starts eta at the group's lr on the first step
         UpdateLoop.Run(p, grad, new Rule(o, s[Eta], s[Mu]), state.Slot(Ax));
         long t = state.Step;
-        s[Eta] = o.LearningRate / Math.Pow(1 + o.Lambd * o.LearningRate * t, o.Alpha);
-        s[Mu] = 1 / Math.Max(1, t - o.T0);
+        s[Eta] = Pointwise.Stored<T>(o.LearningRate / Math.Pow(1 + o.Lambd * o.LearningRate * t, o.Alpha));
+        s[Mu] = Pointwise.Stored<T>(1.0 / Math.Max(1, t - o.T0));
     }
 
     /// <summary>The update with this step's eta and mu; slot: the average of the iterates.</summary>

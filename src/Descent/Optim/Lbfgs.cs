@@ -41,6 +41,9 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => [];
 
+    /// <inheritdoc/>
+    protected override string? OneGroupOnly => "L-BFGS supports one parameter group (as torch.optim.LBFGS does).";
+
     /// <summary>
     /// Saves the curvature history and the search state under torch's names (<c>old_dirs</c>, <c>old_stps</c>,
     /// <c>ro</c>, <c>d</c>, <c>t</c>, <c>H_diag</c>, <c>prev_flat_grad</c>, <c>prev_loss</c>, <c>n_iter</c>), so a
@@ -104,12 +107,12 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
     public override double Step(Func<double> closure)
     {
         ArgumentNullException.ThrowIfNull(closure);
-        if (Groups.Count != 1) throw new InvalidOperationException("L-BFGS supports one parameter group (as torch.optim.LBFGS does).");
         long step = BeginStep();
         var o = OptionsOf();
         _closure = closure;
         _maximize = o.Maximize;
-        double loss = Evaluate(_grad), origLoss = loss;
+        double loss = Evaluate(_grad);
+        double origLoss = _maximize ? -loss : loss;   // what the closure returned: Evaluate negates it to minimize
         long evals = 1;
         if (MaxAbs(_grad) <= o.ToleranceGrad)
         {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Descent.Schedules;
 using Descent.State;
 
 namespace Descent.Optim;
@@ -48,6 +49,21 @@ public sealed class MultiOptimizer<T> : Optimizer<T> where T : unmanaged, IFloat
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => [];
+
+    /// <inheritdoc/>
+    public override bool HasEvaluationPoint => _parts.Any(p => p.HasEvaluationPoint);
+
+    /// <summary>Puts every part's evaluation point (its rule's and its wrappers') into its parameters.</summary>
+    protected override void EnterEvaluation()
+    {
+        foreach (var part in _parts) part.Eval();
+    }
+
+    /// <summary>Restores every part's training point, in reverse order.</summary>
+    protected override void LeaveEvaluation()
+    {
+        for (int i = _parts.Length - 1; i >= 0; i--) _parts[i].Train();
+    }
 
     /// <inheritdoc/>
     protected override void StepCore()
@@ -111,12 +127,6 @@ public sealed class MultiOptimizer<T> : Optimizer<T> where T : unmanaged, IFloat
         return parts[0];
     }
 
-    /// <summary>
-    /// Another part's learning rate: the first part's schedule times a fixed ratio. Its state is the schedule's, saved
-    /// and observed through the first part, so it keeps none of its own.
-    /// </summary>
-    private sealed class Proportional(Schedules.Schedule schedule, double ratio) : Schedules.Schedule
-    {
-        public override double At(long step) => schedule.At(step) * ratio;
-    }
+    /// <summary>Another part's learning rate: the first part's schedule times the ratio of the base rates (told apart from a user's <see cref="Scaled"/> schedule).</summary>
+    private sealed class Proportional(Schedules.Schedule schedule, double ratio) : Scaled(schedule, ratio);
 }

@@ -41,7 +41,8 @@ public sealed class NAdam<T> : Optimizer<T, NAdamOptions> where T : unmanaged, I
     protected override void Update(Span<T> p, ReadOnlySpan<T> grad, ParameterState<T> state, NAdamOptions o)
     {
         double mu = Mu(o, state.Step), muNext = Mu(o, state.Step + 1);
-        double product = state.Scalars[MuProduct] *= mu;
+        // torch keeps mu_product in a 0-dim tensor and multiplies it by mu in that tensor's dtype.
+        double product = state.Scalars[MuProduct] = Pointwise.Stored<T>(Pointwise.Stored<T>(state.Scalars[MuProduct]) * Pointwise.Stored<T>(mu));
         double gradStep = -o.LearningRate * (1 - mu) / (1 - product);
         double momentumStep = -o.LearningRate * muNext / (1 - product * muNext);
         var rule = new Rule(o, gradStep, momentumStep, Pointwise.BiasCorrection(o.Beta2, state.Step));

@@ -79,6 +79,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     protected ParameterGroup<T> AddGroupCore(string pattern, Action<OptimizerOptions> configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
+        if (OneGroupOnly is { } reason) throw new ArgumentException(reason);
         var options = Defaults.Clone();
         configure(options);
         options.Validate();
@@ -97,6 +98,24 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _groups.Add(group);
         return group;
     }
+
+    /// <summary>
+    /// Moves the ungrouped parameters whose names match <paramref name="pattern"/> into a new group whose hyperparameters
+    /// are <see cref="Defaults"/> with <paramref name="hyperparameters"/> (by PyTorch name) set, as a <c>param_groups</c>
+    /// entry of PyTorch: <c>AddGroup("layers.0.*", new Dictionary&lt;string, double&gt; { ["lr"] = 1e-4 })</c>.
+    /// A pattern that matches no ungrouped parameter is an error naming the parameters.
+    /// </summary>
+    public ParameterGroup<T> AddGroup(string pattern, IReadOnlyDictionary<string, double> hyperparameters)
+    {
+        ArgumentNullException.ThrowIfNull(hyperparameters);
+        return AddGroupCore(pattern, o =>
+        {
+            foreach (var (name, value) in hyperparameters) o.Set(name, value);
+        });
+    }
+
+    /// <summary>Why the rule takes one parameter group only (it updates all parameters together), or null when it takes several.</summary>
+    protected virtual string? OneGroupOnly => null;
 
     /// <summary>Every parameter, in group order.</summary>
     public IEnumerable<Parameter<T>> AllParameters() => Groups.SelectMany(g => g.Parameters);
@@ -164,6 +183,12 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Training = true;
     }
 
+    /// <summary>
+    /// Whether the rule evaluates the model at a point other than the one it trains at (schedule-free's average
+    /// <c>x</c>), so that <see cref="Eval"/> moves the parameters even without wrappers.
+    /// </summary>
+    public virtual bool HasEvaluationPoint => false;
+
     /// <summary>The rule's own evaluation point: puts it into the parameters (nothing for most rules).</summary>
     protected virtual void EnterEvaluation() { }
 
@@ -184,6 +209,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ArgumentException($"{Name} takes a closure step; wrappers work around optimizers that update once from one gradient.");
         if (wrapper.NeedsClosure && _wrappers.Any(w => w is GradientAccumulation<T>) || wrapper is GradientAccumulation<T> && _wrappers.Any(w => w.NeedsClosure))
             throw new ArgumentException($"{wrapper.Name} cannot be combined with gradient accumulation: a second gradient would be taken of one minibatch while the update averages several.");
+        if (wrapper is WeightAveraging<T> && HasEvaluationPoint)
+            throw new ArgumentException($"{Name} is evaluated at its own average of the iterates: {wrapper.Name} would average its training point instead and replace that average. Use one or the other.");
         if (StepCount > 0)
             throw new InvalidOperationException($"Wrap {wrapper.Name} around {Name} before its first step.");
         wrapper.Attach(this);
@@ -320,6 +347,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public void LoadState(StateDict state, string prefix = "optimizer")
     {
+        if (!Training)
+            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before loading a state, or Train() would later write the old training point over the loaded parameters.");
         for (int i = 0; i <= _wrappers.Count; i++)
         {
             string key = $"{prefix}.wrappers.{i}.name";

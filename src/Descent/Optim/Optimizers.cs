@@ -64,6 +64,10 @@ public static class Optimizers
             "`p *= 1 - lr wd`; second moment `v` (row and column averages for matrices, `v = r c / mean(r)`; in full for vectors) moved by `t^beta2_decay`; `u = g / sqrt(max(v, eps1^2))`; `p -= max(eps2, RMS(p)) min(lr, 1/sqrt(t)) u / max(1, RMS(u)/d)`; eps1 0 is torch's None (machine epsilon)"),
         new("muon", () => new MuonOptions(),
             "2-D weights only: `buf = lerp(buf, g, 1 - momentum)`; `u = lerp(g, buf, momentum)` (nesterov); `O` = 5 bfloat16 Newton-Schulz steps on `u/max(norm(u), eps)`; `p *= 1 - lr wd`; `p -= lr sqrt(max(1, rows/cols)) O` (match_rms_adamw: `lr 0.2 sqrt(max(rows, cols))`)"),
+        new("soap", () => new SoapOptions(),
+            "Adam in the eigenbasis of Shampoo's preconditioner: `GG_k = lerp(GG_k, G_(k) G_(k)^T, 1 - shampoo_beta)` per dimension, `Q_k` its eigenvectors (eigh, then every `precondition_frequency` steps one power iteration and QR); `g' = Q^T g Q`; Adam's `m`, `v` on `g'`; `p -= lr sqrt(1-b2^t)/(1-b1^t) Q (m/(sqrt(v) + eps)) Q^T`; `p -= lr wd p`; the first step only starts `GG`"),
+        new("shampoo", () => new ShampooOptions(),
+            "per block (dimensions merged up to, and split at, `max_preconditioner_dim`): `L_k = beta2 L_k + (1-beta2) G_(k) G_(k)^T` per dimension (a sum at beta2 1); every `precondition_frequency` steps `X_k = (L_k/(1-beta2^t) + epsilon I)^(-1/(2 order))` by eigh; `gbar = F/(1-b1^t)`, `F = lerp(F, g, 1-b1)`; `P = gbar x_k X_k` rescaled to the norm of Adam's `gbar/(sqrt(v_hat) + grafting_epsilon)` (that direction itself before `start_preconditioning_step`); `p -= lr (P + wd p)`"),
     ];
 
     private static readonly Dictionary<string, OptimizerRegistration> ByName = All.ToDictionary(r => r.Name, StringComparer.Ordinal);

@@ -63,4 +63,10 @@ internal static class Pointwise
     /// <summary>A double-precision coefficient converted to the parameter type and broadcast to every lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Broadcast<T>(double value) where T : unmanaged, IFloatingPointIeee754<T> => new(T.CreateTruncating(value));
+
+    /// <summary>
+    /// <paramref name="value"/> rounded to the parameter type: the value of a scalar PyTorch keeps in a 0-dim tensor of
+    /// the default dtype (ASGD's <c>eta</c> and <c>mu</c>, NAdam's <c>mu_product</c>), float32 when training in float.
+    /// </summary>
+    public static double Stored<T>(double value) where T : unmanaged, IFloatingPointIeee754<T> => double.CreateTruncating(T.CreateTruncating(value));
 }

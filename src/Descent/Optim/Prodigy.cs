@@ -34,13 +34,15 @@ public sealed class Prodigy<T> : Optimizer<T, ProdigyOptions> where T : unmanage
     protected override IReadOnlyList<string> SlotNames => ["p0", "s", "exp_avg", "exp_avg_sq"];
 
     /// <inheritdoc/>
+    protected override string? OneGroupOnly => "Prodigy estimates one D for all parameters: use one parameter group.";
+
+    /// <inheritdoc/>
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, ParameterState<T> state, ProdigyOptions options) =>
         throw new InvalidOperationException("Prodigy updates all parameters together from one estimate of D.");
 
     /// <inheritdoc/>
     protected override void StepCore()
     {
-        if (Groups.Count != 1) throw new InvalidOperationException("Prodigy estimates one D for all parameters: use one parameter group.");
         long t = BeginStep();
         var o = OptionsOf();
         var group = Groups[0];

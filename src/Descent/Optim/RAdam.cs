@@ -57,7 +57,8 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
             var w = moments.Advance(p, grad, ref m, ref v, out _);
             var corrected = m / bc1 * lr;
             if (!rectify) return w - corrected;
-            var adaptive = correctsFirst ? corrected / denominator.Of(v) : corrected * (sqrtBc2 / denominator.Of(v));
+            // torch writes sqrt(bc2) / denom, which Tensor.__rtruediv__ computes as denom.reciprocal() * sqrt(bc2).
+            var adaptive = correctsFirst ? corrected / denominator.Of(v) : corrected * (Vector<T>.One / denominator.Of(v) * sqrtBc2);
             return w - adaptive * rect;
         }
     }

@@ -55,6 +55,9 @@ public abstract class ScheduleFree<T, TOptions> : Optimizer<T, TOptions>
         return (lr, weightSum == 0 ? 0 : weight / weightSum);
     }
 
+    /// <inheritdoc/>
+    public override bool HasEvaluationPoint => true;
+
     /// <summary>Puts <c>x = y + (1 - 1/beta) (z - y)</c> into the parameters, keeping <c>y</c> to restore.</summary>
     protected override void EnterEvaluation()
     {
@@ -68,7 +71,7 @@ public abstract class ScheduleFree<T, TOptions> : Optimizer<T, TOptions>
                 if (!_training.TryGetValue(group.Members[i].Name, out var y))
                     _training[group.Members[i].Name] = y = new T[p.Length];
                 p.CopyTo(y);
-                for (int j = 0; j < p.Length; j++) p[j] = Lerp(p[j], z[j], w);
+                for (int j = 0; j < p.Length; j++) p[j] = Pointwise.Lerp(p[j], z[j], w);
             }
         }
     }
@@ -82,12 +85,7 @@ public abstract class ScheduleFree<T, TOptions> : Optimizer<T, TOptions>
                     y.CopyTo(group.Members[i].Value.Span);
     }
 
-    /// <summary><c>torch.lerp(start, end, weight)</c>, rounded as PyTorch rounds it: from the nearer end.</summary>
-    internal static T Lerp(T start, T end, T weight) => weight < T.CreateTruncating(0.5)
-        ? T.FusedMultiplyAdd(weight, end - start, start)
-        : T.FusedMultiplyAdd(-(end - start), T.One - weight, end);
-
-    /// <summary><see cref="Lerp(T, T, T)"/> lane by lane, with <paramref name="weight"/> and <c>1 - weight</c> broadcast.</summary>
+    /// <summary><see cref="Pointwise.Lerp{T}(T, T, T)"/> lane by lane (for weights in [0, 1]), with <paramref name="weight"/> and <c>1 - weight</c> broadcast.</summary>
     internal static Vector<T> Lerp(Vector<T> start, Vector<T> end, Vector<T> weight, Vector<T> oneMinusWeight, bool fromStart) => fromStart
         ? Numerics.Lanes.Fma(weight, end - start, start)
         : Numerics.Lanes.Fma(-(end - start), oneMinusWeight, end);

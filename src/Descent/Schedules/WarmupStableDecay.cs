@@ -31,7 +31,7 @@ public sealed class WarmupStableDecay : Schedule
         Require(totalSteps >= 1, $"Invalid total steps: {totalSteps} (must be >= 1).");
         Require(decay > 0 && decay <= 1, $"Invalid decay fraction: {decay} (must be in (0, 1]: the share of the steps spent cooling down).");
         (Peak, TotalSteps, Decay, Shape, Final) = (peak, totalSteps, decay, shape, final);
-        CooldownStart = totalSteps - Math.Max(1, (long)Math.Round(decay * totalSteps));
+        CooldownStart = totalSteps - Math.Max(1, (long)Math.Floor(decay * totalSteps));   // the reference's int(decay * T)
     }
 
     /// <summary>The value of the stable phase.</summary>

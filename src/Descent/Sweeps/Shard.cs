@@ -22,7 +22,7 @@ public sealed record Shard(int Index, int Count, string Source)
     public IReadOnlyList<Trial> Of(IReadOnlyList<Trial> plan) => [.. plan.Where(t => Contains(t.Index))];
 
     /// <summary>
-    /// The shard to run: <paramref name="flag"/> (<c>I/N</c>) when given; else the scheduler's environment:
+    /// The shard to run: <paramref name="flag"/> (<c>I/N</c>, as given by the user) when given; else the scheduler's environment:
     /// <c>SLURM_ARRAY_TASK_ID</c> (minus <c>SLURM_ARRAY_TASK_MIN</c>) of <c>SLURM_ARRAY_TASK_COUNT</c> for a Slurm job array,
     /// or <c>JOB_COMPLETION_INDEX</c> of <paramref name="count"/> (the Job's completions, passed in) for a Kubernetes Indexed Job;
     /// else every trial.
@@ -34,25 +34,25 @@ public sealed record Shard(int Index, int Count, string Source)
             var parts = flag.Split('/');
             if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int i) ||
                 !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
-                throw new ArgumentException($"Invalid --shard '{flag}': expected I/N with 0 <= I < N, e.g. --shard 0/4.");
-            if (count is not null && count != n) throw new ArgumentException($"--shard {flag} says {n} shards but --shards says {count}; give one.");
-            return Checked(i, n, $"--shard {flag}");
+                throw new ArgumentException($"Invalid shard '{flag}': expected I/N with 0 <= I < N, e.g. 0/4.");
+            if (count is not null && count != n) throw new ArgumentException($"Shard {flag} says {n} shards but the shard count given says {count}; give one of them.");
+            return Checked(i, n, $"shard {flag}");
         }
         if (environment("SLURM_ARRAY_TASK_ID") is { } slurmId)
         {
             int id = Variable("SLURM_ARRAY_TASK_ID", slurmId);
             int min = environment("SLURM_ARRAY_TASK_MIN") is { } m ? Variable("SLURM_ARRAY_TASK_MIN", m) : 0;
             int n = count ?? (environment("SLURM_ARRAY_TASK_COUNT") is { } c ? Variable("SLURM_ARRAY_TASK_COUNT", c)
-                : throw new ArgumentException("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shards N (the array's size)."));
-            return Checked(id - min, n, $"SLURM_ARRAY_TASK_ID={slurmId}" + (min != 0 ? $" - SLURM_ARRAY_TASK_MIN={min}" : "") + $", {(count is null ? "SLURM_ARRAY_TASK_COUNT" : "--shards")}={n}");
+                : throw new ArgumentException("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; give the shard count (the array's size)."));
+            return Checked(id - min, n, $"SLURM_ARRAY_TASK_ID={slurmId}" + (min != 0 ? $" - SLURM_ARRAY_TASK_MIN={min}" : "") + $", {(count is null ? "SLURM_ARRAY_TASK_COUNT" : "shards")}={n}");
         }
         if (environment("JOB_COMPLETION_INDEX") is { } k8sIndex)
         {
             int index = Variable("JOB_COMPLETION_INDEX", k8sIndex);
-            if (count is null) throw new ArgumentException($"JOB_COMPLETION_INDEX={k8sIndex} names this shard but not how many there are: pass --shards N (the Job's completions).");
-            return Checked(index, count.Value, $"JOB_COMPLETION_INDEX={k8sIndex}, --shards={count}");
+            if (count is null) throw new ArgumentException($"JOB_COMPLETION_INDEX={k8sIndex} names this shard but not how many there are: give the shard count (the Job's completions).");
+            return Checked(index, count.Value, $"JOB_COMPLETION_INDEX={k8sIndex}, shards={count}");
         }
-        if (count is not null) throw new ArgumentException("--shards N needs a shard index: --shard I/N, or a scheduler's SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.");
+        if (count is not null) throw new ArgumentException("A shard count needs a shard index: a shard I/N, or a scheduler's SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.");
         return All;
     }
 

@@ -49,11 +49,11 @@ public sealed class SweepDirectory
             var existing = Sweep.Load(file);
             string? difference = FirstDifference(TrialId.Canonical(existing.BaseConfig), TrialId.Canonical(sweep.BaseConfig));
             if (difference is not null)
-                throw new ArgumentException($"{path} holds the trials of another sweep (its base config differs: {difference}); choose another --out, or use the same base.");
+                throw new ArgumentException($"{path} holds the trials of another sweep (its base config differs: {difference}); choose another output directory, or use the same base.");
         }
         else if (Directory.Exists(System.IO.Path.Combine(path, "trials")) || File.Exists(System.IO.Path.Combine(path, "config.json")))
         {
-            throw new ArgumentException($"{path} holds other runs but no {SweepFile}; it is not this sweep's output directory; choose another --out.");
+            throw new ArgumentException($"{path} holds other runs but no {SweepFile}; it is not this sweep's output directory; choose another output directory.");
         }
         // sweep.json before trials/: a process starting beside this one sees either neither or the sweep file.
         Directory.CreateDirectory(path);
@@ -66,7 +66,7 @@ public sealed class SweepDirectory
     public static SweepDirectory Open(string path)
     {
         string file = System.IO.Path.Combine(path, SweepFile);
-        if (!File.Exists(file)) throw new ArgumentException($"{path} is not a sweep directory (no {SweepFile}); run 'descent sweep run FILE --out {path}' first.");
+        if (!File.Exists(file)) throw new ArgumentException($"{path} is not a sweep directory (no {SweepFile}); run a sweep into it first.");
         return new SweepDirectory(path, Sweep.Load(file));
     }
 

@@ -32,7 +32,7 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
     /// <summary>Runs the shard's remaining trials and returns what happened.</summary>
     public SweepRunSummary Run()
     {
-        if (jobs < 1) throw new ArgumentException($"Invalid --jobs {jobs}: must be at least 1.");
+        if (jobs < 1) throw new ArgumentException($"Invalid number of trials at once {jobs}: must be at least 1.");
         var mine = shard.Of(directory.Sweep.Plan());
         var todo = new ConcurrentQueue<Trial>();
         int ended = 0;
@@ -117,7 +117,7 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
             var summary = trainer.Run(dir, resumed);
             result = new TrialResult(trial.Id, TrialStatus.Done, null, axes, summary.Steps, summary.TrainLoss, summary.TrainAccuracy, summary.TestLoss, summary.TestAccuracy, summary.Seconds);
         }
-        catch (TrainingException e) when (e.Message.Contains("loss became", StringComparison.Ordinal))
+        catch (DivergenceException e)
         {
             result = new TrialResult(trial.Id, TrialStatus.Diverged, OneLine(e.Message), axes, null, null, null, null, null, null);
         }

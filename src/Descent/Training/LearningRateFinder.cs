@@ -1,4 +1,5 @@
 using System.Globalization;
+using Descent.Optim;
 
 namespace Descent.Training;
 
@@ -23,17 +24,26 @@ public static class LearningRateFinder
 
     /// <summary>
     /// The config of the test's training run: <paramref name="config"/> with its learning rate, schedule, warmup and
-    /// length replaced by the test's. The exponential schedule <c>lr gamma^(t-1)</c> with
+    /// length replaced by the test's (for Muon, the AdamW part's rate keeps its ratio to Muon's). The exponential schedule <c>lr gamma^(t-1)</c> with
     /// <c>gamma = (end / start)^(1 / iterations)</c> gives update <c>t = i + 1</c> the rate <c>start (end / start)^(i / iterations)</c>.
+    /// A parameter group's rate keeps its ratio to the run's (discriminative rates are tested as one range).
     /// </summary>
     public static TrainingConfig Configure(TrainingConfig config, LearningRateFinderOptions options)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        double lr = config.Hyperparameters.TryGetValue("lr", out double given) ? given : Optimizers.DefaultOptions(config.Optimizer).LearningRate;
+        if (lr == 0 && (config.ParameterGroups.Any(g => g.Hyperparameters.ContainsKey("lr")) || config.Optimizer == "muon"))
+            throw new ArgumentException("The range test keeps each parameter group's lr (and Muon's AdamW part's) in proportion to the run's, which is 0: give the run an lr above 0.");
+        // Muon's AdamW part sweeps in proportion, at the ratio the run would train with.
+        double? adamWLr = config.Optimizer == "muon" ? options.StartLr * (config.AdamWLr ?? Optimizers.DefaultOptions("adamw").LearningRate) / lr : config.AdamWLr;
         return config with
         {
             Hyperparameters = new Dictionary<string, double>(config.Hyperparameters) { ["lr"] = options.StartLr },
+            AdamWLr = adamWLr,
+            ParameterGroups = [.. config.ParameterGroups.Select(g => g.Hyperparameters.TryGetValue("lr", out double own)
+                ? g with { Hyperparameters = new Dictionary<string, double>(g.Hyperparameters) { ["lr"] = own / lr * options.StartLr } } : g)],
             Schedule = "exponential:gamma=" + Gamma(options).ToString("R", CultureInfo.InvariantCulture),
             Warmup = 0,
             Steps = options.Iterations,

@@ -18,8 +18,17 @@ public sealed record TrainingConfig
     /// <summary>UTF-8 text file for <c>text</c> data; null for the embedded corpus (<see cref="Data.CharText.Embedded"/>).</summary>
     public string? Text { get; init; }
 
-    /// <summary>Text: characters per example window; 0 for the model's <c>ctx=</c>, or 64 when it gives none.</summary>
+    /// <summary>Text: characters per example window; 0 for the model's <c>ctx=</c>, or <see cref="DefaultContext"/> when it gives none.</summary>
     public int Context { get; init; }
+
+    /// <summary>Characters per window of text data when neither <see cref="Context"/> nor the model's <c>ctx=</c> gives it.</summary>
+    public const int DefaultContext = 64;
+
+    /// <summary>
+    /// The classes to train and test on (the examples of every other class are left out of both sets, the model keeps an
+    /// output for every class); null for all. Pretrain on digits 0-4 and fine-tune on 5-9 this way.
+    /// </summary>
+    public int[]? Classes { get; init; }
 
     /// <summary>Moons: number of training points (the test set has as many).</summary>
     public int N { get; init; } = 500;
@@ -62,6 +71,13 @@ public sealed record TrainingConfig
 
     /// <summary>Hyperparameters set explicitly, by PyTorch name; the rest keep the optimizer's defaults.</summary>
     public Dictionary<string, double> Hyperparameters { get; init; } = [];
+
+    /// <summary>
+    /// Parameter groups with their own hyperparameters, as PyTorch's <c>param_groups</c>: each selects the parameters not
+    /// claimed by an earlier group whose <c>state_dict()</c> names match its pattern. A group's <c>lr</c> follows the
+    /// schedule in proportion to its own value, as a <c>LambdaLR</c> scales each group's initial rate.
+    /// </summary>
+    public ParameterGroupConfig[] ParameterGroups { get; init; } = [];
 
     /// <summary>
     /// With <see cref="Optimizer"/> <c>muon</c>: the learning rate of the AdamW that updates what Muon does not take
@@ -126,4 +142,16 @@ public sealed record TrainingConfig
 
     /// <summary>Update after which stochastic weight averaging starts, its average used for evaluation and the exported model (-1: none).</summary>
     public long SwaStart { get; init; } = -1;
+
+    /// <summary>
+    /// With <see cref="SwaStart"/>, the learning rate the SWALR schedule anneals to from update <c>SwaStart + 1</c>
+    /// (<see cref="Schedules.SwaLR"/>; null: the regular schedule runs on).
+    /// </summary>
+    public double? SwaLr { get; init; }
+
+    /// <summary>Updates SWALR takes to anneal to <see cref="SwaLr"/> (PyTorch's <c>anneal_epochs</c>).</summary>
+    public long SwaAnnealSteps { get; init; } = 10;
+
+    /// <summary>The shape of SWALR's anneal: <c>cos</c> or <c>linear</c> (PyTorch's <c>anneal_strategy</c>).</summary>
+    public string SwaAnneal { get; init; } = "cos";
 }

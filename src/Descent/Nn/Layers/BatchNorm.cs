@@ -163,5 +163,42 @@ public sealed class BatchNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
         }
     }
 
+    /// <summary>
+    /// In evaluation mode the normalization is a fixed affine map per channel, <c>y = gamma xhat + beta</c> with
+    /// <c>xhat = (x - running_mean) invstd</c>, so <c>R{y} = gamma invstd R{x} + v_gamma xhat + v_beta</c>.
+    /// </summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        if (Training)
+            throw new InvalidOperationException("BatchNorm: Hessian-vector products need evaluation mode (set Training = false on the model), where the running statistics normalize.");
+        var ry = ROutput(batch);
+        var gamma = Weight.Value.Span;
+        for (int b = 0; b < batch; b++)
+            for (int c = 0; c < _channels; c++)
+                for (int s = 0, at = (b * _channels + c) * _positions; s < _positions; s++, at++)
+                    ry[at] = gamma[c] * _invStd[c] * rInput[at] + direction[c] * _normalized[at] + direction[_channels + c];
+        return ry;
+    }
+
+    /// <summary>
+    /// The evaluation-mode gradients <c>dgamma = sum dy xhat</c>, <c>dbeta = sum dy</c>, <c>dx = gamma invstd dy</c>
+    /// differentiated: <c>R{dgamma} = sum (R{dy} xhat + dy invstd R{x})</c>, <c>R{dbeta} = sum R{dy}</c>,
+    /// <c>R{dx} = invstd (gamma R{dy} + v_gamma dy)</c>.
+    /// </summary>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch)
+    {
+        var gamma = Weight.Value.Span;
+        for (int b = 0; b < batch; b++)
+            for (int c = 0; c < _channels; c++)
+                for (int s = 0, at = (b * _channels + c) * _positions; s < _positions; s++, at++)
+                {
+                    T dy = outputGradient[at], rdy = rOutputGradient[at];
+                    rGradient[c] += rdy * _normalized[at] + dy * _invStd[c] * rInput[at];
+                    rGradient[_channels + c] += rdy;
+                    if (!rInputGradient.IsEmpty) rInputGradient[at] = _invStd[c] * (gamma[c] * rdy + direction[c] * dy);
+                }
+    }
+
     private ReadOnlySpan<T> Plane(ReadOnlySpan<T> input, int b, int c) => input.Slice((b * _channels + c) * _positions, _positions);
 }

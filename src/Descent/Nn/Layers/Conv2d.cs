@@ -84,8 +84,46 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         CheckInput(input, batch);
         var y = Output(batch);
-        var w = Weight.Value.Span;
-        var bias = Bias.Value.Span;
+        Convolve(input, Weight.Value.Span, Bias.Value.Span, y, batch, accumulate: false);
+        return y;
+    }
+
+    /// <inheritdoc/>
+    public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true) =>
+        Correlate(input, outputGradient, Weight.Value.Span, Weight.Grad.Span, Bias.Grad.Span, inputGradient, batch, accumulate, accumulateInput: false);
+
+    /// <summary>
+    /// <c>R{y} = conv(x, V) + v_b + conv(R{x}, W)</c>, with <c>(V, v_b)</c> the direction's kernels and bias: the
+    /// convolution is bilinear in its input and its kernels.
+    /// </summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        var ry = ROutput(batch);
+        int weights = _o * Depth;
+        Convolve(input, direction[..weights], direction.Slice(weights, _o), ry, batch, accumulate: false);
+        Convolve(rInput, Weight.Value.Span, [], ry, batch, accumulate: true);
+        return ry;
+    }
+
+    /// <summary>
+    /// The backward pass's two bilinear maps differentiated by the product rule: <c>R{dW} = R{dy} cols(x)^T + dy cols(R{x})^T</c>,
+    /// <c>R{db} = sum R{dy}</c>, <c>R{dx} = fold(W^T R{dy} + V^T dy)</c>.
+    /// </summary>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch)
+    {
+        int weights = _o * Depth;
+        var rdw = rGradient[..weights];
+        Correlate(input, rOutputGradient, Weight.Value.Span, rdw, rGradient.Slice(weights, _o), rInputGradient, batch, accumulate: true, accumulateInput: false);
+        Correlate(rInput, outputGradient, direction[..weights], rdw, [], rInputGradient, batch, accumulate: true, accumulateInput: true);
+    }
+
+    /// <summary>
+    /// <c>y = conv(x, w) + bias</c> example by example, or with <paramref name="accumulate"/> <c>y += conv(x, w)</c>
+    /// (the bias unread).
+    /// </summary>
+    private void Convolve(ReadOnlySpan<T> input, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, bool accumulate)
+    {
         for (int b = 0; b < batch; b++)
         {
             Unfold(input.Slice(b * InputSize, InputSize));
@@ -93,17 +131,23 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             var yb = y.Slice(b * OutputSize, OutputSize);
             for (int o = 0; o < _o; o++)
                 for (int oy = 0; oy < _ho; oy++)
-                    Kernels.AddScalar(_product.AsSpan(o * _row + oy * _pitch, _wo), bias[o], yb.Slice(o * Positions + oy * _wo, _wo));
+                {
+                    var from = _product.AsSpan(o * _row + oy * _pitch, _wo);
+                    var to = yb.Slice(o * Positions + oy * _wo, _wo);
+                    if (accumulate) Kernels.Add(to, from);
+                    else Kernels.AddScalar(from, bias[o], to);
+                }
         }
-        return y;
     }
 
-    /// <inheritdoc/>
-    public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
+    /// <summary>
+    /// The gradients of <see cref="Convolve"/> for output gradient <paramref name="outputGradient"/>: <c>dw (+)= dY cols^T</c>,
+    /// <c>db (+)= sum dY</c> (skipped when <paramref name="db"/> is empty), and <c>dx (+)= fold(w^T dY)</c> (skipped when
+    /// <paramref name="inputGradient"/> is empty; added to it with <paramref name="accumulateInput"/>).
+    /// </summary>
+    private void Correlate(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> w, Span<T> dw, Span<T> db, Span<T> inputGradient,
+        int batch, bool accumulate, bool accumulateInput)
     {
-        var w = Weight.Value.Span;
-        var dw = Weight.Grad.Span;
-        var db = Bias.Grad.Span;
         if (!accumulate)
         {
             dw.Clear();
@@ -114,7 +158,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             var dy = outputGradient.Slice(b * OutputSize, OutputSize);
             for (int o = 0; o < _o; o++)
             {
-                db[o] += Kernels.Sum(dy.Slice(o * Positions, Positions));
+                if (!db.IsEmpty) db[o] += Kernels.Sum(dy.Slice(o * Positions, Positions));
                 for (int oy = 0; oy < _ho; oy++) dy.Slice(o * Positions + oy * _wo, _wo).CopyTo(_dyRows.AsSpan(o * _row + oy * _pitch));
             }
             Unfold(input.Slice(b * InputSize, InputSize));
@@ -124,7 +168,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             if (inputGradient.IsEmpty) continue;
             // dcols[k, q] = sum_o W[o, k] dY[o, q]: A = W^T read down its columns.
             Kernels.Gemm<T>(_dcols, w, 1, Depth, _dyRows, Depth, _row, _o, accumulate: false);
-            Fold(inputGradient.Slice(b * InputSize, InputSize));
+            Fold(inputGradient.Slice(b * InputSize, InputSize), accumulateInput);
         }
         for (int o = 0; o < _o; o++)
             for (int k = 0; k < Depth; k++) dw[o * Depth + k] += _dwt[k * _o + o];
@@ -164,8 +208,11 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 }
     }
 
-    /// <summary>The adjoint of <see cref="Unfold"/>: <c>dx</c> set to the sum of the entries of <c>dcols</c> taken from each input position.</summary>
-    private void Fold(Span<T> dx)
+    /// <summary>
+    /// The adjoint of <see cref="Unfold"/>: <c>dx</c> set to (or with <paramref name="accumulate"/> increased by) the sum
+    /// of the entries of <c>dcols</c> taken from each input position.
+    /// </summary>
+    private void Fold(Span<T> dx, bool accumulate)
     {
         var padded = _dpadded.AsSpan();
         padded.Clear();
@@ -184,7 +231,13 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                         for (int ox = 0; ox < _wo; ox++) plane[oy * _stride * _wp + ox * _stride] += row[oy * _wo + ox];
                 }
         for (int c = 0; c < _c; c++)
-            for (int y = 0; y < _h; y++) padded.Slice(((c * _hp) + y + _padding) * _wp + _padding, _w).CopyTo(dx.Slice((c * _h + y) * _w, _w));
+            for (int y = 0; y < _h; y++)
+            {
+                var from = padded.Slice(((c * _hp) + y + _padding) * _wp + _padding, _w);
+                var to = dx.Slice((c * _h + y) * _w, _w);
+                if (accumulate) Kernels.Add(to, from);
+                else from.CopyTo(to);
+            }
     }
 
     private static int[] OutputShapeOf(IReadOnlyList<int> input, int outChannels, int kh, int kw, int stride, int padding)

@@ -65,4 +65,18 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
         }
         for (int i = 0; i < n; i++) inputGradient[i] = outputGradient[i] * _mask[i];
     }
+
+    /// <summary>The identity in evaluation mode; in training mode a Hessian of a random mask would change with every draw, so it is refused.</summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        if (Training && P > 0)
+            throw new InvalidOperationException("Dropout: Hessian-vector products need evaluation mode (set Training = false on the model), where dropout is the identity.");
+        var ry = ROutput(batch);
+        rInput[..ry.Length].CopyTo(ry);
+        return ry;
+    }
+
+    /// <inheritdoc/>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch) => Backward(input, rOutputGradient, rInputGradient, batch);
 }

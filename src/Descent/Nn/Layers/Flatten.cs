@@ -25,4 +25,16 @@ public sealed class Flatten<T> : Layer<T> where T : unmanaged, IFloatingPointIee
     {
         if (!inputGradient.IsEmpty) outputGradient[..(batch * InputSize)].CopyTo(inputGradient);
     }
+
+    /// <inheritdoc/>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        var ry = ROutput(batch);
+        rInput[..ry.Length].CopyTo(ry);
+        return ry;
+    }
+
+    /// <inheritdoc/>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch) => Backward(input, rOutputGradient, rInputGradient, batch);
 }

@@ -25,7 +25,7 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly List<(string Name, int[] Shape)> _declared = [];
     private Parameter<T>[] _parameters = [];
     private Memory<T> _values = Memory<T>.Empty, _grads = Memory<T>.Empty;
-    private T[] _output = [];
+    private T[] _output = [], _rOutput = [];
     private bool _training = true;
     private string _prefix = "";
     private int _ownBound;
@@ -147,6 +147,36 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <paramref name="accumulate"/> is false.
     /// </summary>
     public abstract void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true);
+
+    /// <summary>
+    /// Pearlmutter's R-operator, forward: with the parameters moving along <paramref name="direction"/> (this layer's
+    /// slice of <c>v</c>, in <see cref="Values"/> order) and the input along <paramref name="rInput"/>, returns the
+    /// output's directional derivative <c>R{y} = d/dt y(w + t v)</c> at t = 0, valid until the next call. Call it
+    /// after <see cref="Forward"/> on the same <paramref name="input"/> (it reads what the forward pass kept).
+    /// Together with <see cref="RBackward"/> it gives exact Hessian-vector products (Analysis.HessianVectorProduct).
+    /// </summary>
+    public virtual ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch) =>
+        throw NoHessian();
+
+    /// <summary>
+    /// Pearlmutter's R-operator, backward: given the <paramref name="input"/> and <paramref name="rInput"/> of the last
+    /// <see cref="RForward"/>, the output gradient <c>dy</c> and its derivative <c>R{dy}</c>, writes
+    /// <c>R{d loss / d input}</c> into <paramref name="rInputGradient"/> (skipped when empty) and adds
+    /// <c>R{d loss / d parameters}</c>, this layer's rows of <c>H v</c>, to <paramref name="rGradient"/>. A composite
+    /// runs its children's <see cref="Backward"/> for the gradients between them, which overwrites
+    /// <see cref="Gradients"/>.
+    /// </summary>
+    public virtual void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch) => throw NoHessian();
+
+    /// <summary>The output of the last <see cref="RForward"/> on <paramref name="batch"/> examples.</summary>
+    public virtual ReadOnlySpan<T> LastROutput(int batch) => _rOutput.AsSpan(0, batch * OutputSize);
+
+    /// <summary>This layer's buffer for <see cref="RForward"/>'s output, grown when a larger batch arrives.</summary>
+    protected Span<T> ROutput(int batch) => Grow(ref _rOutput, batch * OutputSize);
+
+    private NotSupportedException NoHessian() =>
+        new($"{GetType().Name.Split('`')[0]} has no Hessian-vector product (R-operator); curvature is available for networks of Linear, Conv2d, pooling, Flatten, activations, Residual, and BatchNorm and Dropout in evaluation mode.");
 
     /// <summary>
     /// Draws the parameters by <paramref name="initialization"/>, layer by layer in order, weights before biases;

@@ -50,6 +50,32 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             inputGradient.IsEmpty ? [] : inputGradient[..(batch * InputSize)], rows, _in, _out, _transposed, accumulate);
     }
 
+    /// <summary><c>R{y} = R{x} W^T + x V^T + v_b</c>, with <c>(V, v_b)</c> the direction's weight and bias.</summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        int rows = batch * (InputSize / _in), weights = _in * _out;
+        var ry = ROutput(batch);
+        Kernels.LinearForward(rInput[..(batch * InputSize)], Weight.Value.Span, direction.Slice(weights, _out), ry, rows, _in, _out, _transposed);
+        Kernels.GemmNT(ry, input, direction[..weights], rows, _out, _in, accumulate: true);
+        return ry;
+    }
+
+    /// <summary>
+    /// <c>R{dW} = R{dy}^T x + dy^T R{x}</c>, <c>R{db} = sum R{dy}</c>, <c>R{dx} = R{dy} W + dy V</c>: the backward
+    /// pass is bilinear in (dy, x) and in (dy, W), so each product rule has two terms.
+    /// </summary>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch)
+    {
+        int rows = batch * (InputSize / _in), weights = _in * _out;
+        var rdw = rGradient[..weights];
+        var dy = outputGradient[..(batch * OutputSize)];
+        Kernels.LinearBackward(input[..(batch * InputSize)], Weight.Value.Span, rOutputGradient[..(batch * OutputSize)], rdw, rGradient.Slice(weights, _out),
+            rInputGradient.IsEmpty ? [] : rInputGradient[..(batch * InputSize)], rows, _in, _out, _transposed);
+        Kernels.Gemm(rdw, dy, 1, _out, rInput, _out, _in, rows, accumulate: true);
+        if (!rInputGradient.IsEmpty) Kernels.Gemm(rInputGradient, dy, _out, 1, direction[..weights], rows, _in, _out, accumulate: true);
+    }
+
     /// <summary>Draws the weight and then the bias by <paramref name="initialization"/>.</summary>
     public override void Initialize(Initialization initialization, Rng rng) => Initialize(Weight, Bias, _in, _out, initialization, rng);
 

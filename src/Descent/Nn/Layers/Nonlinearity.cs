@@ -30,4 +30,26 @@ public sealed class Nonlinearity<T> : Layer<T> where T : unmanaged, IFloatingPoi
         int n = batch * InputSize;
         Activations.Backward(Activation, input[..n], LastOutput(batch), outputGradient[..n], inputGradient[..n]);
     }
+
+    /// <summary><c>R{y} = f'(x) R{x}</c>.</summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        var ry = ROutput(batch);
+        var y = LastOutput(batch);
+        for (int i = 0; i < ry.Length; i++) ry[i] = T.CreateTruncating(Activations.Derivatives(Activation, double.CreateTruncating(input[i]), double.CreateTruncating(y[i])).First) * rInput[i];
+        return ry;
+    }
+
+    /// <summary><c>dx = f'(x) dy</c> differentiated: <c>R{dx} = f'(x) R{dy} + f''(x) R{x} dy</c>.</summary>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch)
+    {
+        if (rInputGradient.IsEmpty) return;
+        var y = LastOutput(batch);
+        for (int i = 0; i < batch * InputSize; i++)
+        {
+            var (first, second) = Activations.Derivatives(Activation, double.CreateTruncating(input[i]), double.CreateTruncating(y[i]));
+            rInputGradient[i] = T.CreateTruncating(first) * rOutputGradient[i] + T.CreateTruncating(second) * rInput[i] * outputGradient[i];
+        }
+    }
 }

@@ -76,16 +76,40 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                         Unsafe.Add(ref a0, o) = best;
                         Unsafe.Add(ref y0, o) = top;
                     }
-                    else
-                    {
-                        T sum = T.Zero;
-                        for (int i = 0; i < _k; i++)
-                            for (int j = 0; j < _k; j++) sum += Unsafe.Add(ref x, first + i * _w + j);
-                        Unsafe.Add(ref y0, o) = sum / area;
-                    }
+                    else Unsafe.Add(ref y0, o) = WindowMean(ref x, first, area);
                 }
         }
         return y;
+    }
+
+    /// <summary>
+    /// <c>R{y}</c>: the input's derivative at the window's largest input (which input is largest does not change along
+    /// a direction, almost everywhere), or the mean of its derivatives under the window. Call after <see cref="Forward"/>.
+    /// </summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        var ry = ROutput(batch);
+        T area = T.CreateTruncating(_k * _k);
+        for (int plane = 0, o = 0; plane < batch * _c; plane++)
+        {
+            ref T rx = ref MemoryMarshal.GetReference(rInput[(plane * _h * _w)..]);
+            for (int oy = 0; oy < _ho; oy++)
+                for (int ox = 0; ox < _wo; ox++, o++)
+                    ry[o] = Pooling == Pooling.Max ? Unsafe.Add(ref rx, _argmax[o]) : WindowMean(ref rx, oy * _stride * _w + ox * _stride, area);
+        }
+        return ry;
+    }
+
+    /// <summary>Pooling is linear in its input once the largest inputs are chosen, so <c>R{dx}</c> is <c>R{dy}</c> sent back the same way.</summary>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch) => Backward(input, rOutputGradient, rInputGradient, batch);
+
+    private T WindowMean(ref T x, int first, T area)
+    {
+        T sum = T.Zero;
+        for (int i = 0; i < _k; i++)
+            for (int j = 0; j < _k; j++) sum += Unsafe.Add(ref x, first + i * _w + j);
+        return sum / area;
     }
 
     /// <inheritdoc/>

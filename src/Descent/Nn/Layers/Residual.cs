@@ -49,4 +49,26 @@ public sealed class Residual<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         outputGradient[..n].CopyTo(inputGradient);
         Numerics.Kernels.Add(inputGradient[..n], dBody);
     }
+
+    /// <summary><c>R{y} = R{x} + R{body(x)}</c>.</summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        var rf = _body.RForward(input, rInput, direction, batch);
+        var ry = ROutput(batch);
+        rf.CopyTo(ry);
+        Numerics.Kernels.Add(ry, rInput);
+        return ry;
+    }
+
+    /// <summary><c>R{dx} = R{dy} + R{d body / d x}</c>; the parameters are the body's.</summary>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch)
+    {
+        int n = batch * InputSize;
+        var rBody = rInputGradient.IsEmpty ? Span<T>.Empty : Grow(ref _bodyGradient, n);
+        _body.RBackward(input, rInput, outputGradient, rOutputGradient, direction, rBody, rGradient, batch);
+        if (rInputGradient.IsEmpty) return;
+        rOutputGradient[..n].CopyTo(rInputGradient);
+        Numerics.Kernels.Add(rInputGradient[..n], rBody);
+    }
 }

@@ -19,7 +19,7 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
 {
     private readonly Layer<T>[] _layers;
     private readonly int[] _sizes;
-    private T[][] _deltas;
+    private T[][] _deltas, _rDeltas;
 
     /// <summary>Chains <paramref name="layers"/>; each layer's input shape must be the output shape of the one before.</summary>
     public Sequential(IReadOnlyList<Layer<T>> layers) : base(First(layers).InputShape, layers[^1].OutputShape)
@@ -30,7 +30,8 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
         _layers = [.. layers];
         _sizes = [];
         _deltas = new T[_layers.Length - 1][];
-        for (int i = 0; i < _deltas.Length; i++) _deltas[i] = [];
+        _rDeltas = new T[_layers.Length - 1][];
+        for (int i = 0; i < _deltas.Length; i++) _deltas[i] = _rDeltas[i] = [];
         Adopt();
     }
 
@@ -96,6 +97,49 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
             Span<T> dx = i == 0 ? inputGradient : Grow(ref _deltas[i - 1], batch * _layers[i].InputSize);
             _layers[i].Backward(x, dy, dx, batch, accumulate);
             dy = dx;
+        }
+    }
+
+    /// <summary>Each layer's <see cref="Layer{T}.RForward"/> in turn, each given its slice of <paramref name="direction"/>.</summary>
+    public override ReadOnlySpan<T> RForward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> direction, int batch)
+    {
+        ReadOnlySpan<T> x = input, rx = rInput;
+        int offset = 0;
+        foreach (var layer in _layers)
+        {
+            int count = layer.Values.Length;
+            rx = layer.RForward(x, rx, direction.Slice(offset, count), batch);
+            x = layer.LastOutput(batch);
+            offset += count;
+        }
+        return rx;
+    }
+
+    /// <inheritdoc/>
+    public override ReadOnlySpan<T> LastROutput(int batch) => _layers[^1].LastROutput(batch);
+
+    /// <summary>
+    /// From the last layer to the first: the layer's ordinary <see cref="Layer{T}.Backward"/> for the gradient the layer
+    /// before it needs, and its <see cref="Layer{T}.RBackward"/> for that gradient's derivative and its rows of <c>H v</c>.
+    /// </summary>
+    public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
+        ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch)
+    {
+        ReadOnlySpan<T> dy = outputGradient, rdy = rOutputGradient;
+        int end = direction.Length;
+        for (int i = _layers.Length - 1; i >= 0; i--)
+        {
+            var layer = _layers[i];
+            int count = layer.Values.Length, n = batch * layer.InputSize;
+            end -= count;
+            ReadOnlySpan<T> x = i == 0 ? input : _layers[i - 1].LastOutput(batch);
+            ReadOnlySpan<T> rx = i == 0 ? rInput : _layers[i - 1].LastROutput(batch);
+            Span<T> dx = i == 0 ? [] : Grow(ref _deltas[i - 1], n);
+            Span<T> rdx = i == 0 ? rInputGradient : Grow(ref _rDeltas[i - 1], n);
+            if (i > 0) layer.Backward(x, dy, dx, batch, accumulate: false);
+            layer.RBackward(x, rx, dy, rdy, direction.Slice(end, count), rdx, rGradient.Slice(end, count), batch);
+            dy = dx;
+            rdy = rdx;
         }
     }
 

@@ -1,0 +1,12 @@
+namespace Descent.Training;
+
+/// <summary>
+/// A <see cref="TrainingConfig"/> setting that cannot be used; the message says why and what to choose, and
+/// <see cref="Setting"/> names the config property, so a front end (the command line, the playground) can name its own
+/// control for it.
+/// </summary>
+public sealed class ConfigException(string message, string setting) : ArgumentException(message)
+{
+    /// <summary>The <see cref="TrainingConfig"/> property to change, e.g. <c>Warmup</c>.</summary>
+    public string Setting { get; } = setting;
+}

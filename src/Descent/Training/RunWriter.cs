@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Text.Json;
+using Descent.State;
+
+namespace Descent.Training;
+
+/// <summary>
+/// The observer that keeps a run directory: <c>config.json</c>, the metrics (<c>metrics.csv</c>, <c>metrics.jsonl</c>,
+/// a TensorBoard event file) at every evaluation, <c>checkpoint.state</c> and <c>model.safetensors</c> at every
+/// checkpoint point, and <c>summary.json</c> at the end (<see cref="Finish"/>). Every file but the appended metrics is
+/// written atomically (a temporary file, then a rename), so a run killed at any moment resumes from its last checkpoint
+/// bit for bit: resuming truncates the metrics to the lengths the checkpoint recorded.
+/// </summary>
+public sealed class RunWriter : ITrainingObserver, IDisposable
+{
+    /// <summary>The checkpoint's file name in a run directory.</summary>
+    public const string CheckpointFile = "checkpoint.state";
+
+    private readonly Trainer _trainer;
+    private readonly string _csvPath, _jsonlPath;
+    private readonly StreamWriter _csv, _jsonl;
+    private readonly TensorBoardWriter _tensorboard;
+
+    /// <summary>
+    /// Opens <paramref name="outDir"/> (created) for <paramref name="trainer"/>'s run and writes its <c>config.json</c>.
+    /// With <paramref name="resume"/>, loads the directory's checkpoint into the trainer first and truncates the metrics
+    /// written after it; a checkpoint already at the run's length is an error.
+    /// </summary>
+    public RunWriter(string outDir, Trainer trainer, bool resume = false)
+    {
+        ArgumentNullException.ThrowIfNull(outDir);
+        _trainer = trainer ?? throw new ArgumentNullException(nameof(trainer));
+        Directory = outDir;
+        System.IO.Directory.CreateDirectory(outDir);
+        _csvPath = Path.Combine(outDir, "metrics.csv");
+        _jsonlPath = Path.Combine(outDir, "metrics.jsonl");
+        if (resume)
+        {
+            // A run killed while writing leaves its temporary file behind (the rename never happened): remove it.
+            foreach (var stale in System.IO.Directory.GetFiles(outDir, "*.tmp")) File.Delete(stale);
+            long at = CheckpointStep(outDir);
+            if (at >= trainer.TotalSteps)
+                throw new TrainingException($"The run in {outDir} is already at step {at}; resuming it to step {trainer.TotalSteps} would do nothing. Ask for more than {at} steps to extend it.");
+            SecondsBefore = LoadCheckpoint();
+        }
+        // Written on resume too: an extended run's config.json must give its new length.
+        WriteJson(Path.Combine(outDir, "config.json"), trainer.Config);
+        if (!resume)
+        {
+            File.WriteAllText(_csvPath, MetricsRow.CsvHeader + "\n");
+            File.WriteAllText(_jsonlPath, "");
+        }
+        _csv = new StreamWriter(_csvPath, append: true);
+        _jsonl = new StreamWriter(_jsonlPath, append: true);
+        _tensorboard = new TensorBoardWriter(outDir, append: resume);
+    }
+
+    /// <summary>The run directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Seconds the run had trained before this writer resumed it (0 for a new run).</summary>
+    public double SecondsBefore { get; }
+
+    /// <inheritdoc/>
+    public void OnEvaluation(TrainingLoop loop, MetricsRow row)
+    {
+        _csv.WriteLine(row.ToCsv());
+        _jsonl.WriteLine(row.ToJson());
+        _tensorboard.Scalar("loss/batch", row.Step, row.BatchLoss);
+        _tensorboard.Scalar("loss/train", row.Step, row.TrainLoss);
+        _tensorboard.Scalar("loss/test", row.Step, row.TestLoss);
+        _tensorboard.Scalar("accuracy/train", row.Step, row.TrainAccuracy);
+        _tensorboard.Scalar("accuracy/test", row.Step, row.TestAccuracy);
+        _tensorboard.Scalar("lr", row.Step, row.LearningRate);
+    }
+
+    /// <summary>Flushes the metrics and writes the checkpoint (with the metrics' lengths) and the weights.</summary>
+    public void OnCheckpoint(TrainingLoop loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        _csv.Flush();
+        _jsonl.Flush();
+        _tensorboard.Flush();
+        var state = new StateDict();
+        _trainer.SaveState(state);
+        state.Set("trainer.seconds", SecondsBefore + loop.Elapsed.TotalSeconds);
+        state.Set("files.metrics_csv", new FileInfo(_csvPath).Length);
+        state.Set("files.metrics_jsonl", new FileInfo(_jsonlPath).Length);
+        state.Save(Path.Combine(Directory, CheckpointFile));
+        SaveWeights();
+    }
+
+    /// <summary>
+    /// Ends a run that reached its length: writes the final weights and <c>summary.json</c> and returns the summary
+    /// (its seconds include those before a resume).
+    /// </summary>
+    public TrainingSummary Finish(TrainingLoop loop, TrainingOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var t = _trainer;
+        var last = outcome.Last ?? t.Evaluation(t.Train, t.Test);
+        var summary = new TrainingSummary(t.Step, SecondsBefore + outcome.Seconds, last.TrainLoss, last.TrainAccuracy, last.TestLoss, last.TestAccuracy, outcome.StepsPerSecond);
+        SaveWeights();
+        WriteJson(Path.Combine(Directory, "summary.json"), new
+        {
+            steps = summary.Steps,
+            seconds = summary.Seconds,
+            train_loss = summary.TrainLoss,
+            train_accuracy = summary.TrainAccuracy,
+            test_loss = summary.TestLoss,
+            test_accuracy = summary.TestAccuracy,
+            steps_per_second = summary.StepsPerSecond,
+            data = t.Train.Name,
+            train_examples = t.Train.Count,
+            test_examples = t.Test.Count,
+            parameters = t.Model.Values.Length,
+            unigram_test_loss = t.UnigramTestLoss,
+        });
+        return summary;
+    }
+
+    /// <summary>What a diverged run keeps, as a sentence starting with a space: the last good checkpoint, or that none was written.</summary>
+    public string CheckpointNote()
+    {
+        string path = Path.Combine(Directory, CheckpointFile);
+        long good = File.Exists(path) ? StateDict.Load(path).GetLong("trainer.step") : 0;
+        return good > 0 ? $" The last good checkpoint (step {good}) is kept in {Directory}." : " No checkpoint had been written yet.";
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _csv.Dispose();
+        _jsonl.Dispose();
+        _tensorboard.Dispose();
+    }
+
+    /// <summary>
+    /// Writes the weights at the evaluation point and the buffers (batch-norm statistics) as <c>model.safetensors</c>
+    /// (atomically), named as PyTorch names them.
+    /// </summary>
+    private void SaveWeights()
+    {
+        var model = _trainer.Model;
+        _trainer.AtEvaluationPoint(() =>
+            SafeTensors.Save(Path.Combine(Directory, "model.safetensors"), model.Parameters.Select(p => (p.Name, p.Shape, (ReadOnlyMemory<float>)p.Value))
+                .Concat(model.Buffers().Select(b => (b.Name, b.Shape, (ReadOnlyMemory<float>)b.Value))),
+                new Dictionary<string, string> { ["format"] = "pt", ["descent.step"] = _trainer.Step.ToString(CultureInfo.InvariantCulture) }));
+    }
+
+    private double LoadCheckpoint()
+    {
+        var state = StateDict.Load(Path.Combine(Directory, CheckpointFile));
+        _trainer.LoadState(state);
+        Truncate(_csvPath, state.GetLong("files.metrics_csv"));
+        Truncate(_jsonlPath, state.GetLong("files.metrics_jsonl"));
+        return state.GetDouble("trainer.seconds");
+    }
+
+    private static void Truncate(string path, long length)
+    {
+        if (!File.Exists(path) || new FileInfo(path).Length < length)
+            throw new TrainingException($"{path} is shorter than the checkpoint recorded ({length} bytes); the run directory was changed after the checkpoint.");
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
+        f.SetLength(length);
+    }
+
+    /// <summary>The step of the checkpoint in run directory <paramref name="outDir"/>.</summary>
+    public static long CheckpointStep(string outDir)
+    {
+        string path = Path.Combine(outDir, CheckpointFile);
+        if (!File.Exists(path)) throw new TrainingException($"{outDir} holds no checkpoint ({CheckpointFile}) to resume from.");
+        return StateDict.Load(path).GetLong("trainer.step");
+    }
+
+    /// <summary>Loads the configuration saved in run directory <paramref name="outDir"/>.</summary>
+    public static TrainingConfig LoadConfig(string outDir)
+    {
+        string path = Path.Combine(outDir, "config.json");
+        if (!File.Exists(path)) throw new TrainingException($"{outDir} is not a Descent run directory (no config.json).");
+        return JsonSerializer.Deserialize<TrainingConfig>(File.ReadAllText(path), JsonOptions)
+            ?? throw new TrainingException($"{path} is empty.");
+    }
+
+    // Relaxed escaping: a schedule or formula keeps its '+' and '\'' readable (JSON needs only quotes, backslashes and control characters escaped).
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Writes <paramref name="value"/> as indented JSON ending with a newline, atomically.</summary>
+    private static void WriteJson<TValue>(string path, TValue value) => Atomic.WriteText(path, JsonSerializer.Serialize(value, JsonOptions) + "\n");
+}

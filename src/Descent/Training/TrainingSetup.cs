@@ -1,0 +1,206 @@
+using Descent.Data;
+using Descent.Nn;
+using Descent.Numerics;
+using Descent.Optim;
+using Descent.Schedules;
+
+namespace Descent.Training;
+
+/// <summary>
+/// What a <see cref="TrainingConfig"/> describes, built and checked: the data, the model, the loss, the optimizer with
+/// its wrappers and learning-rate schedule, the minibatch sampler and the run's length. Every random draw comes from
+/// the config's seed (data from stream 0, initialization from stream 1, batch order from stream 2, dropout masks from
+/// streams 3, 4, ...). A bad setting is a <see cref="ConfigException"/> naming the config property to change.
+/// </summary>
+public sealed class TrainingSetup
+{
+    /// <summary>Builds everything <paramref name="config"/> describes.</summary>
+    public TrainingSetup(TrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Check(config);
+        (Train, Test) = OfClasses(LoadData(config), config.Classes);
+        Loss = Losses.Parse(config.Loss);
+        int outputs = Loss.Outputs(Train.Classes);
+        // A file given as the initialization replaces the drawn weights (the draw still happens, so the streams after it are unchanged).
+        bool fromFile = !Initializations.TryParse(config.Init, out var initialization);
+        Model = config.Model is { } spec
+            ? ModelSpec.Build<float>(spec, Train.Shape, outputs, initialization, Rng.ForStream(config.Seed, 1), config.Seed, firstDropoutStream: 3)
+            : new Sequential<float>([Train.Dimensions, .. config.Hidden, outputs], Activations.Parse(config.Activation), initialization, Rng.ForStream(config.Seed, 1));
+        if (Model.OutputSize != Train.LabelsPerExample * outputs)
+            throw new ConfigException($"The model gives {Model.OutputSize} outputs per example, but {Train.Name} has {Train.LabelsPerExample} labels per example of {Train.Classes} classes " +
+                $"({Train.LabelsPerExample * outputs} outputs); a model for text ends with a linear layer at every position, such as transformer:layers=2,d=64,heads=4.", nameof(TrainingConfig.Model));
+        if (fromFile)
+        {
+            if (!File.Exists(config.Init))
+                throw new ConfigException($"Unknown initialization '{config.Init}': choose torch, he or xavier, or give an existing .safetensors file of starting weights.", nameof(TrainingConfig.Init));
+            Model.LoadSafeTensors(config.Init);
+        }
+        var options = Optimizers.DefaultOptions(config.Optimizer);
+        foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
+        Optimizer = CreateOptimizer(config, Model, options);
+        if (Optimizer.RequiresClosure && (config.Accumulate > 1 || config.LookaheadK > 0 || config.Ema > 0 || config.SwaStart >= 0 || config.Sam > 0))
+            throw new ConfigException($"{config.Optimizer} evaluates the loss several times per update (a closure step); gradient accumulation, Lookahead and weight averaging work around optimizers that update once from one gradient.", nameof(TrainingConfig.Optimizer));
+        Wrap(Optimizer, config);
+        Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
+        TotalSteps = config.Epochs > 0 ? (config.Epochs * Batches.BatchesPerEpoch + config.Accumulate - 1) / config.Accumulate : config.Steps;
+        if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
+            throw new ConfigException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten the warmup or lengthen the run.", nameof(TrainingConfig.Warmup));
+        Schedule = ScheduleSpec.Parse(config.Schedule, options.LearningRate, TotalSteps, config.Warmup);
+        if (config.SwaLr is { } swaLr) Schedule = SwaSchedule(Schedule, config, swaLr);
+        // Defaults that follow the run's length (cosine's steps, step's size) are fixed now: extending the run later keeps this schedule, and config.json says which it is.
+        Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
+        ScheduleLearningRate(Optimizer, Schedule, options.LearningRate);
+        if (config.Data.Trim().ToLowerInvariant() == "text") UnigramTestLoss = CharText.UnigramLoss(Train, Test);
+    }
+
+    /// <summary>The configuration, its schedule written out with every default (see <see cref="ScheduleSpec.Resolve"/>).</summary>
+    public TrainingConfig Config { get; }
+
+    /// <summary>Training examples.</summary>
+    public Dataset Train { get; }
+
+    /// <summary>Held-out examples.</summary>
+    public Dataset Test { get; }
+
+    /// <summary>For text data, the test loss of a unigram model (<see cref="CharText.UnigramLoss"/>), the baseline a language model must beat; null otherwise.</summary>
+    public double? UnigramTestLoss { get; }
+
+    /// <summary>The network.</summary>
+    public Sequential<float> Model { get; }
+
+    /// <summary>The loss.</summary>
+    public Loss Loss { get; }
+
+    /// <summary>The optimizer with its wrappers; its <c>lr</c> follows <see cref="Schedule"/>.</summary>
+    public Optimizer<float> Optimizer { get; }
+
+    /// <summary>The learning-rate schedule (its <see cref="Schedule.Observe"/> gets the test loss of every evaluation).</summary>
+    public Schedule Schedule { get; }
+
+    /// <summary>The minibatch sampler.</summary>
+    public Batches Batches { get; }
+
+    /// <summary>Steps the run takes in all (from <see cref="TrainingConfig.Steps"/> or <see cref="TrainingConfig.Epochs"/>).</summary>
+    public long TotalSteps { get; }
+
+    /// <summary>The checks that need no data: lengths, intervals, thresholds and wrapper combinations.</summary>
+    private static void Check(TrainingConfig c)
+    {
+        if (c.Steps < 1 && c.Epochs < 1) throw new ConfigException($"Invalid number of steps {c.Steps}: must be at least 1.", nameof(TrainingConfig.Steps));
+        if (c.Epochs < 0) throw new ConfigException($"Invalid number of epochs {c.Epochs}: must be at least 1.", nameof(TrainingConfig.Epochs));
+        if (c.EvalEvery < 1) throw new ConfigException($"Invalid evaluation interval {c.EvalEvery}: must be at least 1.", nameof(TrainingConfig.EvalEvery));
+        if (c.CheckpointEvery < 1) throw new ConfigException($"Invalid checkpoint interval {c.CheckpointEvery}: must be at least 1.", nameof(TrainingConfig.CheckpointEvery));
+        if (c.ClipNorm < 0) throw new ConfigException($"Invalid gradient-norm clip {c.ClipNorm}: must be >= 0 (0 turns clipping off).", nameof(TrainingConfig.ClipNorm));
+        if (c.ClipValue < 0) throw new ConfigException($"Invalid gradient-value clip {c.ClipValue}: must be >= 0 (0 turns clipping off).", nameof(TrainingConfig.ClipValue));
+        if (c.Accumulate < 1) throw new ConfigException($"Invalid accumulation {c.Accumulate}: must be at least 1 minibatch per update.", nameof(TrainingConfig.Accumulate));
+        if (c.Accumulate > 1 && (c.ClipNorm > 0 || c.ClipValue > 0))
+            throw new ConfigException("Gradient clipping with accumulation is not supported yet: the clip would apply to each minibatch's gradient, not to the accumulated mean one.", nameof(TrainingConfig.Accumulate));
+        if (c.Ema > 0 && c.SwaStart >= 0) throw new ConfigException("Choose one weight average: an EMA or SWA, not both.", nameof(TrainingConfig.Ema));
+        if (c.EmaWarmup && c.Ema == 0) throw new ConfigException("The EMA warmup needs an EMA decay.", nameof(TrainingConfig.EmaWarmup));
+        if (c.SamAdaptive && c.Sam == 0) throw new ConfigException("Adaptive SAM needs a SAM radius rho.", nameof(TrainingConfig.SamAdaptive));
+        if (!(c.Sam >= 0) || double.IsInfinity(c.Sam)) throw new ConfigException($"Invalid SAM rho {c.Sam}: must be a finite number above 0, e.g. 0.05 (0 turns SAM off).", nameof(TrainingConfig.Sam));
+        if (!(c.Ema >= 0)) throw new ConfigException($"Invalid EMA decay {c.Ema}: must be in (0, 1), e.g. 0.999 (0 turns the EMA off).", nameof(TrainingConfig.Ema));
+    }
+
+    /// <summary>
+    /// The configured optimizer over the model's parameters; Muon takes the hidden 2-D weights and AdamW the rest
+    /// (<see cref="MuonSplit"/>), since Muon updates matrices only.
+    /// </summary>
+    private static Optimizer<float> CreateOptimizer(TrainingConfig config, Sequential<float> model, OptimizerOptions options)
+    {
+        if (options is not MuonOptions muon)
+        {
+            if (config.AdamWLr is not null)
+                throw new ConfigException($"AdamWLr sets the learning rate of AdamW beside Muon; {config.Optimizer} has no such part (set its lr instead).", nameof(TrainingConfig.AdamWLr));
+            var optimizer = Optimizers.Create(config.Optimizer, model.Parameters, options);
+            foreach (var group in config.ParameterGroups) optimizer.AddGroup(group.Pattern, group.Hyperparameters);
+            return optimizer;
+        }
+        if (config.ParameterGroups.Length > 0)
+            throw new ConfigException("Muon already splits the parameters between itself and AdamW (their rates are lr and AdamWLr); parameter groups are not supported with it.", nameof(TrainingConfig.ParameterGroups));
+        var adamw = new AdamWOptions();
+        if (config.AdamWLr is { } lr) adamw.Set("lr", lr);
+        return MuonSplit.Create(model, muon, adamw);
+    }
+
+    /// <summary>
+    /// Makes the learning rate of every group follow <paramref name="schedule"/>, written for the base rate
+    /// <paramref name="lr"/>, in proportion to the group's own rate, as one <c>LambdaLR</c> scales each PyTorch
+    /// <c>param_group</c>'s initial rate by the same factor.
+    /// </summary>
+    private static void ScheduleLearningRate(Optimizer<float> optimizer, Schedule schedule, double lr)
+    {
+        var groups = optimizer.Groups;
+        if (groups.Count == 1 || optimizer is MultiOptimizer<float>)
+        {
+            optimizer.Schedule("lr", schedule);
+            return;
+        }
+        if (lr == 0 && groups.Any(g => g.Options.LearningRate != 0))
+            throw new ConfigException("A parameter group's lr follows the schedule as a multiple of the run's lr, which is 0: give the run an lr above 0.", nameof(TrainingConfig.Hyperparameters));
+        foreach (var group in groups)
+            optimizer.Schedule("lr", group.Options.LearningRate == lr ? schedule : new Scaled(schedule, group.Options.LearningRate / lr), group);
+    }
+
+    /// <summary>SWALR after <paramref name="regular"/>: from the first averaged update on, the rate anneals to <paramref name="swaLr"/>.</summary>
+    private static SwaLR SwaSchedule(Schedule regular, TrainingConfig config, double swaLr)
+    {
+        if (config.SwaStart < 0)
+            throw new ConfigException("The SWA learning rate needs an SWA start: SWALR takes over from the first averaged update.", nameof(TrainingConfig.SwaStart));
+        var anneal = config.SwaAnneal.Trim().ToLowerInvariant() switch
+        {
+            "cos" => Anneal.Cosine,
+            "linear" => Anneal.Linear,
+            _ => throw new ConfigException($"Unknown SWA anneal '{config.SwaAnneal}': choose cos or linear.", nameof(TrainingConfig.SwaAnneal)),
+        };
+        return new SwaLR(regular, config.SwaStart, swaLr, config.SwaAnnealSteps, anneal);
+    }
+
+    /// <summary>The examples of <paramref name="classes"/> only (all when null), in the training and the test set.</summary>
+    private static (Dataset Train, Dataset Test) OfClasses((Dataset Train, Dataset Test) data, int[]? classes)
+    {
+        if (classes is null) return data;
+        string which = $" (classes {string.Join(",", classes)})";
+        return (data.Train.OfClasses(classes, data.Train.Name + which), data.Test.OfClasses(classes, data.Test.Name + which));
+    }
+
+    /// <summary>
+    /// Puts the wrappers the config asks for around <paramref name="optimizer"/>: gradient accumulation or SAM, then
+    /// Lookahead, then weight averaging (EMA or SWA), so the average follows the weights Lookahead leaves.
+    /// </summary>
+    private static void Wrap(Optimizer<float> optimizer, TrainingConfig config)
+    {
+        if (config.Accumulate > 1) optimizer.Wrap(new GradientAccumulation<float>(config.Accumulate));
+        if (config.Sam > 0) optimizer.Wrap(new Sam<float>(config.Sam, config.SamAdaptive));
+        if (config.LookaheadK > 0) optimizer.Wrap(new Lookahead<float>(config.LookaheadK, config.LookaheadAlpha));
+        if (config.Ema > 0) optimizer.Wrap(WeightAveraging<float>.Ema(config.Ema, config.EmaWarmup));
+        if (config.SwaStart >= 0) optimizer.Wrap(WeightAveraging<float>.Swa(config.SwaStart));
+    }
+
+    private static (Dataset Train, Dataset Test) LoadData(TrainingConfig c)
+    {
+        switch (c.Data.Trim().ToLowerInvariant())
+        {
+            case "moons":
+                var rng = Rng.ForStream(c.Seed, 0);
+                return (Moons.Generate(c.N, c.Noise, c.Flip, c.StretchX, c.StretchY, rng, "moons-train"),
+                        Moons.Generate(c.N, c.Noise, c.Flip, c.StretchX, c.StretchY, rng, "moons-test"));
+            case "mnist":
+                return c.DataDir is null ? Mnist.Embedded() : Mnist.Load(c.DataDir, "mnist");
+            case "fashion-mnist":
+                return Mnist.Load(c.DataDir ?? Mnist.FashionMnistDirectory, "fashion-mnist");
+            case "text":
+                int context = c.Context > 0 ? c.Context : c.Model is { } spec ? ModelSpec.Context(spec) ?? TrainingConfig.DefaultContext : TrainingConfig.DefaultContext;
+                return c.Text is null ? CharText.Embedded(context) : CharText.Load(c.Text, context);
+            case "csv":
+                if (c.Csv is null) throw new ConfigException("CSV data needs a file: set Csv to the path of a CSV file of features and a label column.", nameof(TrainingConfig.Csv));
+                var all = Csv.Load(c.Csv);
+                int test = Math.Max(1, all.Count / 5);
+                if (all.Count < 2) throw new InvalidDataException($"{c.Csv}: needs at least 2 rows (the last 20% are held out for testing).");
+                return (all.Slice(0, all.Count - test, all.Name + "-train"), all.Slice(all.Count - test, test, all.Name + "-test"));
+            default:
+                throw new ConfigException($"Unknown data '{c.Data}': choose moons, mnist, fashion-mnist, csv or text.", nameof(TrainingConfig.Data));
+        }
+    }
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Reference values for torch.optim.swa_utils (tests/Descent.Tests/SwaTests.cs).
+
+Run with Debian's PyTorch (python3-torch, 1.13) from the repository root:
+
+    /usr/bin/python3 tools/reference/generate_swa.py
+
+SWALR: torch's own torch.optim.swa_utils.SWALR drives an SGD optimizer's learning rate from update start + 1 on,
+after a regular schedule. The loop is torch's documented one with one scheduler step per update: before update t,
+the regular schedule sets the rate while t <= start and SWALR steps once t > start, so SWALR anneals from the rate
+of update `start` (the initial one when start is 0) towards swa_lr. The learning rate of every update is recorded.
+The regular schedule is not under test here (generate.py checks Descent's schedules against torch.optim.lr_scheduler):
+it is written into the optimizer as Descent computes it, so the rate SWALR starts from is the same to the last bit.
+
+It writes tests/Descent.Tests/Reference/swa_reference.json.
+"""
+import json
+import math
+import os
+import warnings
+
+import torch
+from torch.optim.swa_utils import SWALR
+
+torch.set_default_dtype(torch.float64)
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "Descent.Tests", "Reference")
+
+
+def regular_rate(kind, lr, total, t):
+    """The regular schedule's rate at update t, as Descent's Constant and CosineDecay (final 0) compute it."""
+    if kind == "constant":
+        return lr
+    if kind == "cosine":
+        return lr * (1 + math.cos(math.pi * (min(t - 1, total) / total))) / 2
+    raise ValueError(kind)
+
+
+def swalr_rates(lr, regular, start, swa_lr, anneal, strategy, steps):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr)
+    # Built at the start, as in torch's examples; with anneal_epochs=0 its constructor sets swa_lr at once, which the
+    # regular schedule then overwrites until the start.
+    swa = SWALR(opt, swa_lr=swa_lr, anneal_epochs=anneal, anneal_strategy=strategy)
+    rates = []
+    for t in range(1, steps + 1):
+        if t > start:
+            swa.step()
+        else:
+            opt.param_groups[0]["lr"] = regular_rate(regular, lr, steps, t)
+        rates.append(opt.param_groups[0]["lr"])
+        p.grad = torch.ones(1)
+        opt.step()
+    return rates
+
+
+def swalr_cases():
+    out = []
+    for strategy in ("cos", "linear"):
+        for (lr, regular, start, swa_lr, anneal, steps) in [
+            (0.1, "constant", 5, 0.05, 10, 30),
+            (0.1, "cosine", 20, 0.02, 7, 40),
+            (0.3, "cosine", 0, 0.01, 10, 25),
+            (0.05, "constant", 3, 0.5, 4, 12),     # annealing upwards
+            (0.1, "cosine", 6, 0.03, 1, 12),
+            (0.1, "cosine", 6, 0.03, 0, 12),
+            (1e-3, "cosine", 50, 4e-4, 33, 120),
+        ]:
+            out.append({"lr": lr, "regular": regular, "start": start, "swa_lr": swa_lr, "anneal_epochs": anneal,
+                        "anneal_strategy": strategy, "steps": steps,
+                        "rates": swalr_rates(lr, regular, start, swa_lr, anneal, strategy, steps)})
+    return out
+
+
+def main():
+    warnings.simplefilter("ignore")
+    data = {"generator": "tools/reference/generate_swa.py", "torch": torch.__version__, "swalr": swalr_cases()}
+    path = os.path.join(OUT, "swa_reference.json")
+    with open(path, "w") as fh:
+        json.dump(data, fh, indent=None, separators=(",", ":"), allow_nan=False)
+        fh.write("\n")
+    print(f"wrote {path}: {len(data['swalr'])} SWALR cases")
+
+
+if __name__ == "__main__":
+    main()
