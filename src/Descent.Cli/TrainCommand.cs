@@ -53,12 +53,15 @@ internal static class TrainCommand
             string? dir = parsed.GetValue(outDir);
             if (Given(steps) && Given(epochs)) throw new UsageException("Give --steps or --epochs, not both.");
             TrainingConfig config;
+            string? resumedSchedule = null;
             if (resumeDir is not null)
             {
-                var extra = settings.Concat(training.Hyperparameters.Options).Where(Given).Select(o => o.Name).ToList();
+                var extra = settings.Concat(training.Hyperparameters.Options).Where(o => o != schedule && Given(o)).Select(o => o.Name).ToList();
                 if (extra.Count > 0 || dir is not null)
-                    throw new UsageException($"--resume continues a run with the settings in its config.json; only --steps or --epochs may be given with it (got {string.Join(", ", extra.Concat(dir is null ? [] : ["--out"]))}).");
+                    throw new UsageException($"--resume continues a run with the settings in its config.json; only --steps or --epochs (and --schedule for the updates after the checkpoint) may be given with it (got {string.Join(", ", extra.Concat(dir is null ? [] : ["--out"]))}).");
                 config = RunDirectory(() => Trainer.LoadConfig(resumeDir));
+                resumedSchedule = config.Schedule;
+                if (Given(schedule)) config = config with { Schedule = parsed.GetValue(schedule)! };
                 if (Given(steps)) config = config with { Steps = TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1), Epochs = 0 };
                 if (Given(epochs)) config = config with { Epochs = TrainingArguments.Long(parsed.GetValue(epochs)!, "--epochs", 1) };
                 dir = Paths.OutputDirectory(resumeDir, "--resume");
@@ -108,6 +111,9 @@ internal static class TrainCommand
                 from = RunDirectory(() => Trainer.CheckpointStep(resumeDir));
                 if (totalSteps <= from)
                     throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
+                if (Given(schedule) && trainer.Setup.FirstDifference(resumedSchedule!, from) is { } differs)
+                    throw new UsageException($"--schedule {config.Schedule} would have given update {differs.Update} a learning rate of {differs.Rate:R} where the run in {resumeDir} used {differs.Other:R} ({resumedSchedule}); " +
+                        $"a resumed run may change its schedule only after its checkpoint, step {from}: give a schedule that agrees up to there (for warmup-stable-decay, resume from a checkpoint in the stable phase).");
             }
             else
             {

@@ -235,6 +235,30 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_warmup_stable_decay_run_resumed_from_its_stable_phase_with_a_longer_schedule_equals_the_longer_run_from_scratch()
+    {
+        string[] common = ["-o", "sgd", "--lr", "0.1", "--warmup", "5", "--eval-every", "10"];
+        Assert.Equal(0, Cli(["train", .. common, "--schedule", "wsd", "--steps", "100", "--out", Out("long")]).Code);
+        // Stopped at step 40 of a planned 60 (5 of warmup, 55 of wsd whose cooldown takes updates 50 to 60): in the stable phase.
+        Assert.Equal(0, Cli(["train", .. common, "--schedule", "wsd:steps=55", "--steps", "40", "--out", Out("short")]).Code);
+
+        // A schedule that disagrees with an update already taken is refused, and nothing is touched.
+        var before = Directory.GetFiles(Out("short")).ToDictionary(f => f, File.ReadAllBytes);
+        var (refused, _, why) = Cli("train", "--resume", Out("short"), "--steps", "100", "--schedule", "cosine");
+        Assert.Equal(2, refused);
+        Assert.Contains("would have given update 7 a learning rate of", why);
+        Assert.Contains("change its schedule only after its checkpoint, step 40", why);
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));
+        Assert.Contains("neither swapped in nor out", Cli("train", "--resume", Out("short"), "--steps", "100", "--schedule", "plateau").Err);
+
+        var (code, _, err) = Cli("train", "--resume", Out("short"), "--steps", "100", "--schedule", "wsd");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"schedule\": \"wsd:decay=0.2,final=0,steps=95\"", File.ReadAllText(Path.Combine(Out("short"), "config.json")));
+        foreach (var file in new[] { "metrics.csv", "model.safetensors" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(Out("long"), file)), File.ReadAllBytes(Path.Combine(Out("short"), file)));
+    }
+
+    [Fact]
     public void Path_problems_are_reported_in_descents_words()
     {
         string file = Out("a-file.txt");

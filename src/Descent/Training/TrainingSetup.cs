@@ -46,8 +46,8 @@ public sealed class TrainingSetup
         TotalSteps = config.Epochs > 0 ? (config.Epochs * Batches.BatchesPerEpoch + config.Accumulate - 1) / config.Accumulate : config.Steps;
         if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
             throw new ConfigException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten the warmup or lengthen the run.", nameof(TrainingConfig.Warmup));
-        Schedule = ScheduleSpec.Parse(config.Schedule, options.LearningRate, TotalSteps, config.Warmup);
-        if (config.SwaLr is { } swaLr) Schedule = SwaSchedule(Schedule, config, swaLr);
+        _learningRate = options.LearningRate;
+        Schedule = LearningRateSchedule(config, config.Schedule);
         // Defaults that follow the run's length (cosine's steps, step's size) are fixed now: extending the run later keeps this schedule, and config.json says which it is.
         Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
         ScheduleLearningRate(Optimizer, Schedule, options.LearningRate);
@@ -77,6 +77,34 @@ public sealed class TrainingSetup
 
     /// <summary>The learning-rate schedule (its <see cref="Schedule.Observe"/> gets the test loss of every evaluation).</summary>
     public Schedule Schedule { get; }
+
+    /// <summary>
+    /// The first of updates 1 to <paramref name="step"/> to which the schedule <paramref name="schedule"/> (a
+    /// <see cref="ScheduleSpec"/>, in place of the config's) would give another learning rate than this run's, with
+    /// this run's rate and the other's; null when they agree on every one, bit for bit, so that a run resumed from a checkpoint at
+    /// <paramref name="step"/> may switch to it (continuing a warmup-stable-decay run from its stable phase to a
+    /// longer budget). A schedule driven by the test loss cannot be compared ahead of time and is refused.
+    /// </summary>
+    public (long Update, double Rate, double Other)? FirstDifference(string schedule, long step)
+    {
+        if (IsPlateau(schedule) || IsPlateau(Config.Schedule))
+            throw new ConfigException("A plateau schedule follows the test losses the run has seen, so it can be neither swapped in nor out when resuming; start a new run instead.", nameof(TrainingConfig.Schedule));
+        var other = LearningRateSchedule(Config, schedule);
+        for (long t = 1; t <= step; t++)
+            if (Schedule.At(t) != other.At(t)) return (t, Schedule.At(t), other.At(t));
+        return null;
+
+        static bool IsPlateau(string spec) => spec.Split(':')[0].Trim().Equals("plateau", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private readonly double _learningRate;
+
+    /// <summary>The schedule of <paramref name="spec"/> for this run's rate and length and the config's warmup, with SWALR after it when the config asks.</summary>
+    private Schedule LearningRateSchedule(TrainingConfig config, string spec)
+    {
+        var schedule = ScheduleSpec.Parse(spec, _learningRate, TotalSteps, config.Warmup);
+        return config.SwaLr is { } swaLr ? SwaSchedule(schedule, config, swaLr) : schedule;
+    }
 
     /// <summary>The minibatch sampler.</summary>
     public Batches Batches { get; }
