@@ -25,6 +25,55 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void Sams_second_evaluation_leaves_the_running_statistics_as_the_first_left_them()
+    {
+        var config = Moons() with { Model = "linear:16-batchnorm-relu-linear", Optimizer = "sgd" };
+        var sam = new Trainer(config with { Sam = 0.5 });
+        var plain = new Trainer(config);
+        for (int step = 0; step < 3; step++)
+        {
+            sam.TrainStep();
+            plain.TrainStep();
+            if (step == 0) Assert.Equal(Statistics(plain).Running, Statistics(sam).Running);
+        }
+        // The first update's statistics come from the same forward pass at the same weights in both; after it the weights differ.
+        Assert.Equal(3, Statistics(sam).Count);
+        Assert.NotEqual(Statistics(plain).Running, Statistics(sam).Running);
+
+        static (float[] Running, float Count) Statistics(Trainer t)
+        {
+            var buffers = t.Model.Buffers().ToDictionary(b => b.Name, b => b.Value.ToArray());
+            return ([.. buffers.Where(b => !b.Key.EndsWith("num_batches_tracked")).SelectMany(b => b.Value)], buffers.Single(b => b.Key.EndsWith("num_batches_tracked")).Value[0]);
+        }
+    }
+
+    [Theory]
+    [InlineData("sam")]
+    [InlineData("lbfgs")]
+    public void A_closure_step_whose_first_loss_is_not_finite_changes_nothing(string which)
+    {
+        var config = which == "sam" ? Moons() with { Optimizer = "sgd", Sam = 0.05, Hyperparameters = new() { ["lr"] = 0.1, ["momentum"] = 0.9 } } : Moons() with { Optimizer = "lbfgs", Hyperparameters = new() };
+        var trainer = new Trainer(config);
+        trainer.TrainStep();
+        trainer.Model.Parameters[^1].Value.Span[0] = float.NaN;   // the output bias: a NaN logit
+        var weights = trainer.Model.Values.ToArray();
+        var state = OptimizerState(trainer);
+        Assert.True(double.IsNaN(trainer.TrainStep()));
+        Assert.Equal(1, trainer.Step);
+        Assert.Equal(weights, trainer.Model.Values.ToArray());
+        Assert.Equal(state, OptimizerState(trainer));
+
+        static byte[] OptimizerState(Trainer t)
+        {
+            var state = new Descent.State.StateDict();
+            t.Optimizer.SaveState(state);
+            using var bytes = new MemoryStream();
+            state.Write(bytes);
+            return bytes.ToArray();
+        }
+    }
+
+    [Fact]
     public void The_loop_tells_its_observers_of_every_step_evaluation_and_checkpoint()
     {
         var trainer = new Trainer(Moons(55));

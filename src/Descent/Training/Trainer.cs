@@ -20,6 +20,9 @@ public sealed class Trainer
     private readonly int[] _batchY;
     private readonly float[] _outputGrad;
     private readonly Func<double> _closure;
+    private readonly Memory<float>[] _buffers;   // running statistics, kept as the update's first evaluation left them
+    private readonly float[] _kept;
+    private int _closureCalls;
     private int _batch;
     private double _batchLossSum;
     private long _batchLossCount;
@@ -34,7 +37,9 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(setup);
         Setup = setup;
-        _closure = LossAndGradient;
+        _closure = Closure;
+        _buffers = [.. Model.Buffers().Select(b => b.Value)];
+        _kept = new float[_buffers.Sum(b => b.Length)];
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
@@ -103,7 +108,15 @@ public sealed class Trainer
         double loss;
         if (Optimizer.RequiresClosure)
         {
-            loss = Optimizer.Step(_closure);   // L-BFGS: the closure re-evaluates this minibatch as often as its search needs
+            _closureCalls = 0;
+            try
+            {
+                loss = Optimizer.Step(_closure);   // L-BFGS: the closure re-evaluates this minibatch as often as its search needs
+            }
+            catch (NonFiniteLoss e)
+            {
+                return e.Loss;
+            }
             if (!double.IsFinite(loss)) return loss;
         }
         else
@@ -115,6 +128,33 @@ public sealed class Trainer
         _batchLossSum += loss;
         _batchLossCount++;
         return loss;
+    }
+
+    /// <summary>
+    /// The closure of a step that evaluates the minibatch more than once. A first loss that is not finite ends the step
+    /// before the optimizer changes anything (as the plain step never steps on one). SAM's second evaluation, at the
+    /// perturbed weights, leaves batch normalization's running statistics as the first one left them (what davda54/sam
+    /// recommends, disabling running statistics for the second pass), so they follow the weights the model has; L-BFGS's
+    /// evaluations update them every time, as in PyTorch.
+    /// </summary>
+    private double Closure()
+    {
+        bool again = _closureCalls++ > 0;
+        if (!again || Config.Sam <= 0) return FirstLoss(LossAndGradient());
+        int at = 0;
+        foreach (var b in _buffers) { b.Span.CopyTo(_kept.AsSpan(at)); at += b.Length; }
+        double loss = LossAndGradient();
+        at = 0;
+        foreach (var b in _buffers) { _kept.AsSpan(at, b.Length).CopyTo(b.Span); at += b.Length; }
+        return loss;
+
+        double FirstLoss(double l) => again || double.IsFinite(l) ? l : throw new NonFiniteLoss(l);
+    }
+
+    /// <summary>Ends a closure step whose first loss is not finite, before the optimizer uses its gradient.</summary>
+    private sealed class NonFiniteLoss(double loss) : Exception
+    {
+        public double Loss { get; } = loss;
     }
 
     /// <summary>The loss on the current minibatch, with its (clipped) gradient in the parameters when it is finite.</summary>
