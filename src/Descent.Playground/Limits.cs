@@ -65,6 +65,10 @@ public static class Limits
             _ => 2.0,
         };
 
-    /// <summary>Training work of <paramref name="steps"/> steps of <paramref name="batch"/> examples of <paramref name="exampleCost"/> each.</summary>
-    public static double TrainingWork(long steps, int batch, double exampleCost) => (double)steps * batch * exampleCost;
+    /// <summary>
+    /// Training work of <paramref name="steps"/> updates of <paramref name="batch"/> examples of <paramref name="exampleCost"/>
+    /// each, with <paramref name="gradients"/> minibatch gradients an update (several under gradient accumulation, two
+    /// under SAM). Lookahead and weight averaging add one pass over the parameters an update, less than one example's.
+    /// </summary>
+    public static double TrainingWork(long steps, int batch, double exampleCost, int gradients = 1) => (double)steps * batch * gradients * exampleCost;
 }

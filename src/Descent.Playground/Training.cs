@@ -5,9 +5,9 @@ using Descent.Nn;
 
 namespace Descent.Playground;
 
-/// <summary>A request to start training a classifier on two moons.</summary>
+/// <summary>A request to start training a classifier on two moons, optionally with <paramref name="Wrappers"/> around the optimizer.</summary>
 public sealed record TrainStartRequest(int N, double Noise, double Flip, double[]? Stretch, int[] Hidden, string Activation,
-    string Optimizer, Dictionary<string, JsonElement>? Hyperparameters, string? Schedule, int Batch, ulong Seed);
+    string Optimizer, Dictionary<string, JsonElement>? Hyperparameters, string? Schedule, int Batch, ulong Seed, TrainWrappers? Wrappers = null);
 
 /// <summary>
 /// Live training sessions of the playground's training view: each session is a <see cref="Trainer"/>
@@ -58,8 +58,10 @@ public sealed class TrainingSessions : IDisposable
     /// <summary>Raised after sessions were dropped or ended, so their memory can be handed back.</summary>
     public event Action? Released;
 
-    private sealed class Session(Trainer trainer, long bytes, long parameters, double exampleCost)
+    private sealed class Session(Trainer trainer, long bytes, long parameters, double exampleCost, int gradients)
     {
+        /// <summary>Minibatch gradients per update (<see cref="TrainWrappers.GradientsPerUpdate"/>).</summary>
+        public int Gradients { get; } = gradients;
         public Trainer Trainer { get; } = trainer;
         public long Bytes { get; } = bytes;
         public long Parameters { get; } = parameters;
@@ -84,10 +86,11 @@ public sealed class TrainingSessions : IDisposable
         var hyper = new Dictionary<string, double>();
         foreach (var (name, value) in r.Hyperparameters ?? [])
             hyper[name] = Api.HyperparameterValue(r.Optimizer, name, value);
+        var wrappers = r.Wrappers ?? new TrainWrappers();
         Trainer trainer;
         try
         {
-            trainer = new Trainer(new TrainingConfig
+            trainer = new Trainer(wrappers.ApplyTo(new TrainingConfig
             {
                 Data = "moons",
                 N = r.N,
@@ -103,7 +106,7 @@ public sealed class TrainingSessions : IDisposable
                 Batch = r.Batch,
                 Steps = 1_000_000_000,
                 Seed = r.Seed,
-            });
+            }));
         }
         catch (ConfigException e)
         {
@@ -114,7 +117,7 @@ public sealed class TrainingSessions : IDisposable
             throw new BadRequest(e.Message);
         }
         long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);
-        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, r.Hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()));
+        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, r.Hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()), wrappers.GradientsPerUpdate);
         string id = Guid.NewGuid().ToString("N");
         lock (_admission)
         {
@@ -134,6 +137,7 @@ public sealed class TrainingSessions : IDisposable
             id,
             parameters,
             maxSteps = MaxSteps(session),
+            wrappers = trainer.Optimizer.Wrappers.Select(w => w.Name).ToArray(),
             points = Enumerable.Range(0, train.Count).Select(i => new[] { train.Row(i)[0], train.Row(i)[1], (float)train.Labels[i] }),
             state = Snapshot(session),
         };
@@ -146,9 +150,10 @@ public sealed class TrainingSessions : IDisposable
             throw new BadRequest($"no training session '{id}': it ended or was closed to make room for a newer one; press Train to start again.");
         if (steps is < 0 or > MaxStepsPerRequest) throw new BadRequest($"steps must be between 0 and {MaxStepsPerRequest}, got {steps}.");
         int batch = session.Trainer.Batches.BatchSize;
-        if (Limits.TrainingWork(steps, batch, session.ExampleCost) > Limits.MaxTrainingWork)
-            throw new BadRequest($"{steps} steps of batch {batch} through {session.Parameters:N0} parameters is {Limits.TrainingWork(steps, batch, session.ExampleCost):G3} units of work " +
-                $"(steps x batch x (parameters + {Limits.ExampleOverhead} + a cost per hidden unit for its activation)), over the cap of {Limits.MaxTrainingWork:G3} a request (one to three seconds); ask for at most {MaxSteps(session)} steps.");
+        double work = Limits.TrainingWork(steps, batch, session.ExampleCost, session.Gradients);
+        if (work > Limits.MaxTrainingWork)
+            throw new BadRequest($"{steps} steps of batch {batch}{(session.Gradients > 1 ? $" x {session.Gradients} gradients an update" : "")} through {session.Parameters:N0} parameters is {work:G3} units of work " +
+                $"(steps x batch x gradients per update x (parameters + {Limits.ExampleOverhead} + a cost per hidden unit for its activation)), over the cap of {Limits.MaxTrainingWork:G3} a request (one to three seconds); ask for at most {MaxSteps(session)} steps.");
         Interlocked.Increment(ref session.Busy);
         try
         {
@@ -176,6 +181,9 @@ public sealed class TrainingSessions : IDisposable
     {
         nameof(TrainingConfig.StretchX) or nameof(TrainingConfig.StretchY) => "stretch",
         nameof(TrainingConfig.Hyperparameters) => "hyperparameters",
+        nameof(TrainingConfig.LookaheadK) => "wrappers.lookahead",
+        nameof(TrainingConfig.Accumulate) or nameof(TrainingConfig.Sam) or nameof(TrainingConfig.SamAdaptive) or nameof(TrainingConfig.Ema)
+            or nameof(TrainingConfig.EmaWarmup) or nameof(TrainingConfig.SwaStart) or nameof(TrainingConfig.SwaLr) => "wrappers." + char.ToLowerInvariant(setting[0]) + setting[1..],
         _ => char.ToLowerInvariant(setting[0]) + setting[1..],
     };
 
@@ -201,17 +209,18 @@ public sealed class TrainingSessions : IDisposable
 
     /// <summary>Most steps one request may take in <paramref name="s"/> under <see cref="Limits.MaxTrainingWork"/>.</summary>
     private static int MaxSteps(Session s) =>
-        (int)Math.Clamp(Limits.MaxTrainingWork / Limits.TrainingWork(1, s.Trainer.Batches.BatchSize, s.ExampleCost), 1, MaxStepsPerRequest);
+        (int)Math.Clamp(Limits.MaxTrainingWork / Limits.TrainingWork(1, s.Trainer.Batches.BatchSize, s.ExampleCost, s.Gradients), 1, MaxStepsPerRequest);
 
     /// <summary>
-    /// Memory a session holds: values, gradients and up to three optimizer states per parameter, and the
-    /// network's three buffers per unit (pre-activation, activation, delta) for its widest batch.
+    /// Memory a session holds: values, gradients and up to three optimizer states per parameter, up to two
+    /// buffers per wrapper (its own, and the training point while it is evaluated), and the network's three
+    /// buffers per unit (pre-activation, activation, delta) for its widest batch.
     /// </summary>
     private static long SessionBytes(Trainer t, long parameters)
     {
         long units = t.Model.Sizes.Skip(1).Sum();
         long rows = Math.Max(t.Batches.BatchSize, EvaluationRows);
-        return sizeof(float) * (5 * parameters + 3 * rows * units + 2L * (t.Train.Count + t.Test.Count) * t.Train.Dimensions);
+        return sizeof(float) * ((5 + 2 * t.Optimizer.Wrappers.Count) * parameters + 3 * rows * units + 2L * (t.Train.Count + t.Test.Count) * t.Train.Dimensions);
     }
 
     private static object Snapshot(Session s)

@@ -302,6 +302,57 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("{\"accumulate\":17}", "wrappers.accumulate must be between 1 and 16 minibatches per update, got 17.")]
+    [InlineData("{\"accumulate\":0}", "wrappers.accumulate must be between 1 and 16")]
+    [InlineData("{\"sam\":0}", "wrappers.sam (rho) must be in (0, 10], e.g. 0.05, got 0")]
+    [InlineData("{\"sam\":10.5}", "wrappers.sam (rho) must be in (0, 10]")]
+    [InlineData("{\"lookahead\":101}", "wrappers.lookahead (k) must be between 1 and 100 updates, got 101")]
+    [InlineData("{\"lookahead\":5,\"lookaheadAlpha\":0}", "wrappers.lookaheadAlpha must be in (0, 1], got 0.")]
+    [InlineData("{\"lookahead\":5,\"lookaheadAlpha\":1.5}", "wrappers.lookaheadAlpha must be in (0, 1], got 1.5.")]
+    [InlineData("{\"lookaheadAlpha\":0.5}", "wrappers.lookaheadAlpha has no effect without wrappers.lookahead (k).")]
+    [InlineData("{\"ema\":1}", "wrappers.ema (decay) must be in [0, 1), e.g. 0.99 (0 is off), got 1.")]
+    [InlineData("{\"ema\":-0.5}", "wrappers.ema (decay) must be in [0, 1)")]
+    [InlineData("{\"swaStart\":-1}", "wrappers.swaStart must be between 0 and 100000 updates, got -1.")]
+    [InlineData("{\"swaStart\":10,\"swaLr\":20}", "wrappers.swaLr must be in (0, 10], got 20.")]
+    // The combinations are the library's checks, named by the request field.
+    [InlineData("{\"ema\":0.9,\"swaStart\":10}", "Choose one weight average: an EMA or SWA, not both (wrappers.ema).")]
+    [InlineData("{\"emaWarmup\":true}", "The EMA warmup needs an EMA decay (wrappers.emaWarmup).")]
+    [InlineData("{\"samAdaptive\":true}", "Adaptive SAM needs a SAM radius rho (wrappers.samAdaptive).")]
+    [InlineData("{\"swaLr\":0.01}", "(wrappers.swaStart).")]
+    [InlineData("{\"sam\":0.05,\"accumulate\":2}", "cannot be combined with gradient accumulation")]
+    public async Task Wrappers_out_of_range_or_in_refused_combinations_are_refused_naming_the_field(string wrappers, string message)
+    {
+        var (status, body) = await Post("/api/train", "{\"n\":50,\"hidden\":[4]," + Moons + ",\"wrappers\":" + wrappers + "}");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(message, body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public void Sam_and_accumulation_count_their_extra_gradients_in_the_work_cap()
+    {
+        using var sessions = new TrainingSessions();
+        int MaxSteps(TrainWrappers? wrappers, out string id)
+        {
+            var start = JsonSerializer.SerializeToElement(sessions.Start(new TrainStartRequest(1000, 0.1, 0, null, [256, 256], "relu", "adam", null, null, 1000, 1, wrappers)));
+            id = start.GetProperty("id").GetString()!;
+            long parameters = start.GetProperty("parameters").GetInt64();
+            int gradients = wrappers?.GradientsPerUpdate ?? 1;
+            Assert.Equal((int)(Limits.MaxTrainingWork / Limits.TrainingWork(1, 1000, Limits.ExampleCost(parameters, 512, "relu"), gradients)), start.GetProperty("maxSteps").GetInt32());
+            return start.GetProperty("maxSteps").GetInt32();
+        }
+        int plain = MaxSteps(null, out _);
+        int sam = MaxSteps(new TrainWrappers(Sam: 0.05), out _);
+        int accumulated = MaxSteps(new TrainWrappers(Accumulate: 4), out string id);
+        Assert.InRange(plain, 100, 1000);
+        Assert.InRange(sam, plain / 2 - 1, plain / 2 + 1);
+        Assert.InRange(accumulated, plain / 4 - 1, plain / 4 + 1);
+        Assert.Equal(plain, MaxSteps(new TrainWrappers(Lookahead: 5, Ema: 0.9), out _)); // one pass over the parameters an update, not a gradient
+        var refused = Assert.Throws<BadRequest>(() => sessions.Step(id, accumulated + 1, CancellationToken.None));
+        Assert.Contains("x 4 gradients an update", refused.Message);
+        Assert.Contains($"ask for at most {accumulated} steps", refused.Message);
+    }
+
+    [Theory]
     [InlineData("gelu")]
     [InlineData("tanh")]
     [InlineData("sigmoid")]

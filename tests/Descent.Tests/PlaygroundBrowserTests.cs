@@ -341,12 +341,25 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         n.SendKeys(Keys.Tab);
         wait.Until(_ => (long)Js("return training.points.length;")! == 200);
         Assert.StartsWith("step 0: ready", By("t-status").Text);
+        // A wrapper out of range is refused with the server's message; a valid one starts a run through it.
+        var accumulate = By("t-accumulate");
+        accumulate.SendKeys("17");
+        accumulate.SendKeys(Keys.Tab);
+        wait.Until(_ => By("t-error").Displayed);
+        Assert.Contains("wrappers.accumulate must be between 1 and 16", By("t-error").Text);
+        accumulate.Clear();
+        var ema = By("t-ema");
+        ema.SendKeys("0.9");
+        ema.SendKeys(Keys.Tab);
+        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready with ema", StringComparison.Ordinal));
+        Assert.False(By("t-error").Displayed);
         var stop = By("t-stop");
         stop.Clear();
         stop.SendKeys("110");
         By("t-start").Click();
         wait.Until(_ => By("t-status").Text.Contains("stopped after"));
         Assert.StartsWith("step 110:", By("t-status").Text);
+        Assert.Contains("wrappers ema", By("t-status").Text);
         Assert.Contains("stopped after 110 steps", By("t-status").Text);
         Assert.InRange((long)Js("return training.history.length;")!, 2, 400);
         Assert.Null(Js("return training.history.find((h) => 'probability' in h) ?? null;"));

@@ -317,6 +317,16 @@ public class TrainingLoopTests
             Seed = 7,
         });
         for (int i = 0; i < 50; i++) trainer.TrainStep();
+        double[] atY = Boundary(trainer, view);
+        double[] atX = [];
+        trainer.AtEvaluationPoint(() => atX = Boundary(trainer, view));
+        Assert.Equal(atX, probability);
+        Assert.NotEqual(atY, probability);
+    }
+
+    /// <summary>The probability of class 1 on the playground's grid over <paramref name="view"/>, at the model's current weights.</summary>
+    private static double[] Boundary(Trainer trainer, float[] view)
+    {
         int g = TrainingSessions.Grid;
         float[] grid = new float[2 * g * g];
         for (int k = 0; k < g * g; k++)
@@ -324,20 +334,58 @@ public class TrainingLoopTests
             grid[2 * k] = view[0] + (view[1] - view[0]) * (k % g) / (g - 1);
             grid[2 * k + 1] = view[3] - (view[3] - view[2]) * (k / g) / (g - 1);
         }
-        double[] Probabilities()
+        var p = new double[g * g];
+        for (int start = 0; start < g * g; start += 1000)
         {
-            var p = new double[g * g];
-            for (int start = 0; start < g * g; start += 1000)
-            {
-                var outputs = trainer.Model.Forward(grid.AsSpan(2 * start, 2000), 1000);
-                for (int i = 0; i < 1000; i++) p[start + i] = Math.Round(1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1])), 4);
-            }
-            return p;
+            var outputs = trainer.Model.Forward(grid.AsSpan(2 * start, 2000), 1000);
+            for (int i = 0; i < 1000; i++) p[start + i] = Math.Round(1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1])), 4);
         }
-        double[] atY = Probabilities();
-        double[] atX = [];
-        trainer.AtEvaluationPoint(() => atX = Probabilities());
-        Assert.Equal(atX, probability);
-        Assert.NotEqual(atY, probability);
+        return p;
+    }
+
+    [Fact]
+    public void The_playgrounds_wrappers_are_the_trainers_and_its_boundary_and_metrics_come_from_their_evaluation_point()
+    {
+        // SAM around Lookahead around AdamW with an EMA, as descent train composes them.
+        using var sessions = new TrainingSessions();
+        var request = new TrainStartRequest(100, 0.1, 0.05, null, [8], "tanh", "adamw",
+            new() { ["lr"] = JsonSerializer.SerializeToElement(0.05) }, null, 10, 7,
+            new TrainWrappers(Sam: 0.05, Lookahead: 5, LookaheadAlpha: 0.5, Ema: 0.9, EmaWarmup: true));
+        var start = JsonSerializer.SerializeToElement(sessions.Start(request));
+        var state = JsonSerializer.SerializeToElement(sessions.Step(start.GetProperty("id").GetString()!, 40, CancellationToken.None));
+        Assert.Equal(40, state.GetProperty("step").GetInt64());
+        double[] probability = [.. state.GetProperty("probability").EnumerateArray().Select(p => p.GetDouble())];
+        float[] view = [.. state.GetProperty("view").EnumerateArray().Select(v => v.GetSingle())];
+
+        var trainer = new Trainer(new TrainingConfig
+        {
+            Data = "moons",
+            N = 100,
+            Noise = 0.1,
+            Flip = 0.05,
+            Hidden = [8],
+            Activation = "tanh",
+            Optimizer = "adamw",
+            Hyperparameters = new() { ["lr"] = 0.05 },
+            Batch = 10,
+            Steps = 1_000_000_000,
+            Seed = 7,
+            Sam = 0.05,
+            LookaheadK = 5,
+            LookaheadAlpha = 0.5,
+            Ema = 0.9,
+            EmaWarmup = true,
+        });
+        Assert.Equal(["sam", "lookahead", "ema"], trainer.Optimizer.Wrappers.Select(w => w.Name));
+        for (int i = 0; i < 40; i++) trainer.TrainStep();
+        var (trainLoss, trainAccuracy) = trainer.Evaluate(trainer.Train);
+        var (testLoss, _) = trainer.Evaluate(trainer.Test);
+        Assert.Equal(trainLoss, state.GetProperty("trainLoss").GetDouble());
+        Assert.Equal(trainAccuracy, state.GetProperty("trainAccuracy").GetDouble());
+        Assert.Equal(testLoss, state.GetProperty("testLoss").GetDouble());
+        double[] atEma = [];
+        trainer.AtEvaluationPoint(() => atEma = Boundary(trainer, view));
+        Assert.Equal(atEma, probability);
+        Assert.NotEqual(Boundary(trainer, view), probability); // the raw training weights draw another boundary
     }
 }

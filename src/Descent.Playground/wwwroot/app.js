@@ -500,7 +500,7 @@ async function main() {
 }
 
 // ---- Training view: two moons trained live on the server, a chunk of steps at a time. ----
-const training = { id: null, running: false, generation: 0, points: [], history: [], maxSteps: 25, last: null };
+const training = { id: null, running: false, generation: 0, points: [], history: [], maxSteps: 25, wrappers: [], last: null };
 const maxHistory = 400; // points kept for the curves; older ones are thinned, so a long run does not grow the page
 
 function trainConfig() {
@@ -509,6 +509,17 @@ function trainConfig() {
     n: v("t-n"), noise: v("t-noise"), flip: v("t-flip"), stretch: [v("t-sx"), v("t-sy")],
     hidden: Array(v("t-depth")).fill(v("t-width")), activation: $("t-activation").value,
     optimizer: $("t-optimizer").value, hyperparameters: { lr: v("t-lr") }, schedule: $("t-schedule").value, batch: v("t-batch"), seed: 1,
+    wrappers: trainWrappers(),
+  };
+}
+
+/** The wrappers around the optimizer: a blank field is left out (off); the server checks the ranges and combinations. */
+function trainWrappers() {
+  const given = (id) => ($(id).value.trim() === "" ? undefined : +$(id).value);
+  return {
+    accumulate: given("t-accumulate"), sam: given("t-sam"), samAdaptive: $("t-sam-adaptive").checked,
+    lookahead: given("t-lookahead"), lookaheadAlpha: given("t-lookahead-alpha"),
+    ema: given("t-ema"), emaWarmup: $("t-ema-warmup").checked, swaStart: given("t-swa"), swaLr: given("t-swa-lr"),
   };
 }
 
@@ -539,10 +550,10 @@ async function trainPrepare() {
   try {
     const started = await api("/api/train", trainConfig());
     if (generation !== training.generation) { deleteSession(started.id); return false; }
-    Object.assign(training, { id: started.id, points: started.points, history: [], maxSteps: started.maxSteps });
+    Object.assign(training, { id: started.id, points: started.points, history: [], maxSteps: started.maxSteps, wrappers: started.wrappers });
     remember(started.state);
     drawTraining();
-    $("t-status").textContent = "step 0: ready; press Train";
+    $("t-status").textContent = `step 0: ready${training.wrappers.length ? ` with ${training.wrappers.join(", ")}` : ""}; press Train`;
     return true;
   } catch (e) {
     if (generation === training.generation) { trainError(e.message); $("t-status").textContent = "not started: see the message below"; }
@@ -581,6 +592,7 @@ function drawTraining(note) {
   drawBoundary(s);
   drawCurves(s);
   $("t-status").textContent = `step ${s.step}: loss ${s.trainLoss.toFixed(4)}, train accuracy ${(100 * s.trainAccuracy).toFixed(1)}%, test accuracy ${(100 * s.testAccuracy).toFixed(1)}%`
+    + (training.wrappers.length ? `; wrappers ${training.wrappers.join(", ")}` : "")
     + (note ? ` (${note})` : training.running ? "" : " (paused)");
 }
 
@@ -645,7 +657,8 @@ function wireTraining() {
     $(field).addEventListener("change", () => { $(slider).value = log ? Math.log10(+$(field).value) : $(field).value; });
   }
   // Every setting but "stop after" defines the run: a change starts a new one at once.
-  for (const id of ["t-n", "t-noise", "t-flip", "t-sx", "t-sy", "t-width", "t-depth", "t-activation", "t-optimizer", "t-lr", "t-schedule", "t-batch"])
+  for (const id of ["t-n", "t-noise", "t-flip", "t-sx", "t-sy", "t-width", "t-depth", "t-activation", "t-optimizer", "t-lr", "t-schedule", "t-batch",
+    "t-accumulate", "t-sam", "t-sam-adaptive", "t-lookahead", "t-lookahead-alpha", "t-ema", "t-ema-warmup", "t-swa", "t-swa-lr"])
     $(id).addEventListener("change", () => { clearTimeout(prepareTimer); prepareTimer = setTimeout(() => { prepareTimer = 0; trainPrepare(); }, 150); });
   $("t-start").addEventListener("click", trainStart);
   $("t-pause").addEventListener("click", () => { training.running = false; training.generation++; if (training.last) drawTraining(); });
