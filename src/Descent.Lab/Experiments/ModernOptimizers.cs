@@ -209,7 +209,7 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
             var runs = data.Runs.Select(s => s[k][r]).ToArray();
             var reached = runs.Select(x => x.Reached(data.Target)).ToArray();
             string time = reached.All(x => x is not null)
-                ? $"{Spread.Of(reached.Select(x => x!.Value.Step)).Format(v => Numbers.Format(v))} steps, {Spread.Of(reached.Select(x => x!.Value.Seconds)).Format(Numbers.Seconds)}"
+                ? $"{Spread.Of(reached.Select(x => x!.Value.Step)).Format(v => Numbers.Format(v))} steps, {Spread.Of(reached.Select(x => x!.Value.Seconds)).Format(v => Numbers.Format(v) + " s")}"
                 : $"not reached in {reached.Count(x => x is null)} of {runs.Length} seed(s)";
             bench.Measure(this, $"{Contenders[c].Label} at lr {Numbers.Format(data.Rates[c][r])} (grid {string.Join(", ", data.Rates[c].Select(v => Numbers.Format(v)))}): " +
                 $"steps and training seconds to {Numbers.Percent(data.Target)}, final validation accuracy",
