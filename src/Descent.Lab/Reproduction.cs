@@ -25,6 +25,7 @@ public static class Reproduction
         new EdgeOfStability(),
         new LrFinder(),
         new FineTuningRates(),
+        new ModernOptimizers(),
     ];
 
     /// <summary>The experiments called <paramref name="names"/> (all when none are named), or an error naming the unknown one.</summary>

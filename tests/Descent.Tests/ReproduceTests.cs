@@ -123,6 +123,53 @@ public sealed class ReproduceTests : IDisposable
         Assert.All(bench.Claims.Concat<object>(bench.Measurements).Select(c => c.ToString()!), text => Assert.DoesNotContain("NaN", text));
     }
 
+    [Fact]
+    public void The_modern_optimizers_experiment_times_every_optimizer_to_its_target_at_a_grid_rate_and_judges_schedule_free()
+    {
+        var bench = new Workbench(Path.Combine(_dir, "modern"), Scale.Quick);
+        var experiment = new ModernOptimizers();
+        var data = experiment.Compute(bench);
+        int n = ModernOptimizers.Contenders.Count;
+        Assert.Single(data.Runs);
+        Assert.Equal(n, data.Runs[0].Length);
+        for (int c = 0; c < n; c++)
+        {
+            var c0 = ModernOptimizers.Contenders[c];
+            Assert.Equal(ModernOptimizers.Factors(bench).Select(f => c0.Rate * f), data.Rates[c]);
+            Assert.InRange(data.Fastest[c], 0, data.Rates[c].Length - 1);
+            for (int r = 0; r < data.Rates[c].Length; r++)
+            {
+                var run = data.Runs[0][c][r];
+                Assert.Equal(c, run.Setting.Contender);
+                Assert.Equal(data.Rates[c][r], run.Setting.Lr);
+                Assert.Equal(0, run.DivergedAt);
+                Assert.Equal([4.0, 8, 12], run.Steps);
+                Assert.All(run.Accuracy, a => Assert.InRange(a, 0, 1));
+                Assert.True(run.Seconds[0] > 0 && run.Seconds.Zip(run.Seconds.Skip(1)).All(p => p.Second >= p.First), $"{c0.Label}: training time must grow");
+                if (run.Reached(data.Target) is { } hit)
+                {
+                    Assert.InRange(hit.Step, 1, 12);
+                    Assert.True(run.Accuracy[Array.IndexOf(run.Steps, hit.Step)] >= data.Target);
+                }
+                else Assert.All(run.Accuracy, a => Assert.True(a < data.Target));
+            }
+            // The fastest rate reaches the target no later than any other rate of the grid.
+            double Steps(int r) => data.Runs[0][c][r].Reached(data.Target)?.Step ?? double.PositiveInfinity;
+            Assert.All(Enumerable.Range(0, data.Rates[c].Length), r => Assert.True(Steps(data.Fastest[c]) <= Steps(r)));
+            Assert.Equal(data.Runs[0][c].Max(x => x.Final), data.Runs[0][c][data.MostAccurate[c]].Final);
+        }
+        // The optimizers really differ: the final accuracies are not all the same.
+        Assert.True(data.Runs[0].Select(c => c[0].Final).Distinct().Count() > 1);
+
+        experiment.Draw(bench, data);
+        experiment.Judge(bench, data);
+        Assert.Equal(["modern-optimizers-accuracy"], bench.Figures.Select(f => f.Name));
+        Assert.True(File.Exists(bench.Figures[0].PngPath));
+        Assert.Single(bench.Claims, c => c.Experiment == "modern-optimizers");
+        Assert.Equal(1 + n, bench.Measurements.Count(m => m.Experiment == "modern-optimizers"));
+        Assert.All(bench.Claims.Concat<object>(bench.Measurements).Select(c => c.ToString()!), text => Assert.DoesNotContain("NaN", text));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
