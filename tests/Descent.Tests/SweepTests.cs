@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Descent.State;
 using Descent.Sweeps;
 using Xunit;
 
@@ -333,17 +334,20 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void A_sweep_killed_mid_trial_resumes_from_its_checkpoints_to_the_same_bits()
     {
-        // Longer trials so the kill lands inside one: 3,000 steps, a checkpoint every 100. A cosine schedule, whose
-        // length the trainer writes out in config.json, must not stop a trial from resuming.
-        string file = File_("long.json", Small.Replace("\"steps\": 300", "\"steps\": 3000").Replace("\"checkpoint_every\": 50", "\"checkpoint_every\": 100, \"schedule\": \"cosine\""));
+        // Longer trials so the kill lands inside one: 15,000 steps (about a second), a checkpoint every 500; at 3,000 steps
+        // a trial could end between the check below and the kill. A cosine schedule, whose length the trainer writes out
+        // in config.json, must not stop a trial from resuming.
+        string file = File_("long.json", Small.Replace("\"steps\": 300", "\"steps\": 15000").Replace("\"checkpoint_every\": 50", "\"checkpoint_every\": 500, \"schedule\": \"cosine\""));
         Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("whole"), "--jobs", "2").Code);
         var plan = Sweep.Load(file).Plan();
 
         var process = StartCli(["sweep", "run", file, "--out", Path_("killed"), "--jobs", "2"]);
         var clock = Stopwatch.StartNew();
-        // Kill once some trial has ended and another has a checkpoint but no result: mid-trial.
+        // Kill once some trial has ended and another has a checkpoint short of its last step (the last one is written just
+        // before the result, so seeing it is no proof of a trial still under way): mid-trial.
         bool MidTrial() => plan.Any(t => File.Exists(Path.Combine(Path_("killed"), "trials", t.Id, TrialResult.FileName))) &&
-            plan.Any(t => File.Exists(Path.Combine(Path_("killed"), "trials", t.Id, "checkpoint.state")) && !File.Exists(Path.Combine(Path_("killed"), "trials", t.Id, TrialResult.FileName)));
+            plan.Any(t => Path.Combine(Path_("killed"), "trials", t.Id, "checkpoint.state") is var c && File.Exists(c) &&
+                !File.Exists(Path.Combine(Path_("killed"), "trials", t.Id, TrialResult.FileName)) && StateDict.Load(c).GetLong("trainer.step") < 14_000);
         while (!MidTrial() && !process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(2);
         Assert.False(process.HasExited, "the sweep ended before it could be killed mid-trial");
         process.Kill(entireProcessTree: true);
