@@ -174,6 +174,33 @@ public class WrapperTests
     }
 
     [Fact]
+    public void Loading_state_saved_with_other_wrapper_settings_is_refused_naming_the_setting()
+    {
+        (Func<OptimizerWrapper<double>> Saved, Func<OptimizerWrapper<double>> Loaded, string Message)[] cases =
+        [
+            (() => new Lookahead<double>(5, 0.5), () => new Lookahead<double>(6, 0.5), "lookahead with k 5, this optimizer's is 6"),
+            (() => new Lookahead<double>(5, 0.5), () => new Lookahead<double>(5, 0.8), "lookahead with alpha 0.5, this optimizer's is 0.8"),
+            (() => WeightAveraging<double>.Ema(0.99), () => WeightAveraging<double>.Ema(0.999), "ema with decay 0.99, this optimizer's is 0.999"),
+            (() => WeightAveraging<double>.Ema(0.99), () => WeightAveraging<double>.Ema(0.99, warmup: true), "ema with warmup 0, this optimizer's is 1"),
+            (() => WeightAveraging<double>.Swa(10), () => WeightAveraging<double>.Swa(20), "swa with start 10, this optimizer's is 20"),
+            (() => new Sam<double>(0.05), () => new Sam<double>(0.1), "sam with rho 0.05, this optimizer's is 0.1"),
+        ];
+        foreach (var (saved, loaded, message) in cases)
+        {
+            var saver = Optimizers.Create("sgd", [Parameter<double>.FromValues("w", 1.0)]);
+            saver.Wrap(saved());
+            var state = new StateDict();
+            saver.SaveState(state);
+            var same = Optimizers.Create("sgd", [Parameter<double>.FromValues("w", 1.0)]);
+            same.Wrap(saved());
+            same.LoadState(state);
+            var other = Optimizers.Create("sgd", [Parameter<double>.FromValues("w", 1.0)]);
+            other.Wrap(loaded());
+            Assert.Contains(message, Assert.Throws<InvalidDataException>(() => other.LoadState(state)).Message);
+        }
+    }
+
+    [Fact]
     public void Averaging_a_schedule_free_optimizer_is_refused_because_it_would_replace_x()
     {
         var sf = Optimizers.Create("schedule-free-adamw", [Parameter<double>.FromValues("w", 1.0)]);

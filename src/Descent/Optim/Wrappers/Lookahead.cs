@@ -69,6 +69,8 @@ public sealed class Lookahead<T> : OptimizerWrapper<T> where T : unmanaged, IFlo
     /// <inheritdoc/>
     protected internal override void SaveState(StateDict state, string prefix)
     {
+        SaveSetting(state, prefix, "k", K);
+        SaveSetting(state, prefix, "alpha", Alpha);
         state.Set($"{prefix}.since_sync", SinceSync);
         SaveBuffers(state, prefix, "slow", _slow);
     }
@@ -76,6 +78,8 @@ public sealed class Lookahead<T> : OptimizerWrapper<T> where T : unmanaged, IFlo
     /// <inheritdoc/>
     protected internal override void LoadState(StateDict state, string prefix)
     {
+        RequireSetting(state, prefix, "k", K);
+        RequireSetting(state, prefix, "alpha", Alpha);
         SinceSync = (int)state.GetLong($"{prefix}.since_sync");
         LoadBuffers(state, prefix, "slow", _slow);
     }

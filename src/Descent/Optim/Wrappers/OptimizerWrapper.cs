@@ -82,6 +82,21 @@ public abstract class OptimizerWrapper<T> where T : unmanaged, IFloatingPointIee
         for (int i = 0; i < _parameters.Length; i++) _training![i].CopyTo(_parameters[i].Value.Span);
     }
 
+    /// <summary>Saves a setting of the wrapper (a radius, a period, a decay) as <c>{prefix}.{name}</c>, for <see cref="RequireSetting"/>.</summary>
+    protected static void SaveSetting(StateDict state, string prefix, string name, double value) => state.Set($"{prefix}.{name}", value);
+
+    /// <summary>
+    /// Refuses state saved with another value of a setting, which would silently change the run on resuming; state saved
+    /// before the setting was recorded is taken as it is.
+    /// </summary>
+    protected void RequireSetting(StateDict state, string prefix, string name, double value)
+    {
+        string key = $"{prefix}.{name}";
+        if (!state.Contains(key)) return;
+        double saved = state.GetDouble(key);
+        if (saved != value) throw new InvalidDataException($"The saved state is for {Name} with {name} {saved}, this optimizer's is {value}; resume with the settings the state was saved with.");
+    }
+
     /// <summary>Saves <paramref name="buffers"/> as <c>{prefix}.{parameter name}.{slot}</c>.</summary>
     protected void SaveBuffers(StateDict state, string prefix, string slot, T[][] buffers)
     {

@@ -71,12 +71,16 @@ public sealed class Sam<T> : OptimizerWrapper<T> where T : unmanaged, IFloatingP
     }
 
     /// <inheritdoc/>
-    protected internal override void SaveState(StateDict state, string prefix) => state.Set($"{prefix}.rho", Rho);
+    protected internal override void SaveState(StateDict state, string prefix)
+    {
+        SaveSetting(state, prefix, "rho", Rho);
+        SaveSetting(state, prefix, "adaptive", Adaptive ? 1 : 0);
+    }
 
     /// <inheritdoc/>
     protected internal override void LoadState(StateDict state, string prefix)
     {
-        double rho = state.GetDouble($"{prefix}.rho");
-        if (rho != Rho) throw new InvalidDataException($"The saved state is for {Name} with rho {rho}, this optimizer's is {Rho}.");
+        RequireSetting(state, prefix, "rho", Rho);
+        RequireSetting(state, prefix, "adaptive", Adaptive ? 1 : 0);
     }
 }

@@ -93,6 +93,9 @@ public sealed class WeightAveraging<T> : OptimizerWrapper<T> where T : unmanaged
     /// <inheritdoc/>
     protected internal override void SaveState(StateDict state, string prefix)
     {
+        SaveSetting(state, prefix, "decay", _decay);
+        SaveSetting(state, prefix, "warmup", _warmup ? 1 : 0);
+        SaveSetting(state, prefix, "start", _start);
         state.Set($"{prefix}.count", Count);
         SaveBuffers(state, prefix, "average", _average);
     }
@@ -100,6 +103,9 @@ public sealed class WeightAveraging<T> : OptimizerWrapper<T> where T : unmanaged
     /// <inheritdoc/>
     protected internal override void LoadState(StateDict state, string prefix)
     {
+        RequireSetting(state, prefix, "decay", _decay);
+        RequireSetting(state, prefix, "warmup", _warmup ? 1 : 0);
+        RequireSetting(state, prefix, "start", _start);
         Count = state.GetLong($"{prefix}.count");
         LoadBuffers(state, prefix, "average", _average);
     }
