@@ -303,19 +303,7 @@ public class TrainingLoopTests
         float[] view = [.. state.GetProperty("view").EnumerateArray().Select(v => v.GetSingle())];
 
         // The same session by hand: the same config, 50 steps, then the grid at x (the average) and at y (where gradients are taken).
-        var trainer = new Trainer(new TrainingConfig
-        {
-            Data = "moons",
-            N = 100,
-            Noise = 0.1,
-            Hidden = [8],
-            Activation = "tanh",
-            Optimizer = "schedule-free-adamw",
-            Hyperparameters = new() { ["lr"] = 0.05 },
-            Batch = 10,
-            Steps = 1_000_000_000,
-            Seed = 7,
-        });
+        var trainer = new Trainer(PlaygroundSession("schedule-free-adamw"));
         for (int i = 0; i < 50; i++) trainer.TrainStep();
         double[] atY = Boundary(trainer, view);
         double[] atX = [];
@@ -323,6 +311,21 @@ public class TrainingLoopTests
         Assert.Equal(atX, probability);
         Assert.NotEqual(atY, probability);
     }
+
+    /// <summary>The config a playground session of the tests above trains with: 100 moons, one tanh layer of 8, lr 0.05, batch 10, seed 7, no step limit.</summary>
+    private static TrainingConfig PlaygroundSession(string optimizer) => new()
+    {
+        Data = "moons",
+        N = 100,
+        Noise = 0.1,
+        Hidden = [8],
+        Activation = "tanh",
+        Optimizer = optimizer,
+        Hyperparameters = new() { ["lr"] = 0.05 },
+        Batch = 10,
+        Steps = 1_000_000_000,
+        Seed = 7,
+    };
 
     /// <summary>The probability of class 1 on the playground's grid over <paramref name="view"/>, at the model's current weights.</summary>
     private static double[] Boundary(Trainer trainer, float[] view)
@@ -357,25 +360,7 @@ public class TrainingLoopTests
         double[] probability = [.. state.GetProperty("probability").EnumerateArray().Select(p => p.GetDouble())];
         float[] view = [.. state.GetProperty("view").EnumerateArray().Select(v => v.GetSingle())];
 
-        var trainer = new Trainer(new TrainingConfig
-        {
-            Data = "moons",
-            N = 100,
-            Noise = 0.1,
-            Flip = 0.05,
-            Hidden = [8],
-            Activation = "tanh",
-            Optimizer = "adamw",
-            Hyperparameters = new() { ["lr"] = 0.05 },
-            Batch = 10,
-            Steps = 1_000_000_000,
-            Seed = 7,
-            Sam = 0.05,
-            LookaheadK = 5,
-            LookaheadAlpha = 0.5,
-            Ema = 0.9,
-            EmaWarmup = true,
-        });
+        var trainer = new Trainer(PlaygroundSession("adamw") with { Flip = 0.05, Sam = 0.05, LookaheadK = 5, LookaheadAlpha = 0.5, Ema = 0.9, EmaWarmup = true });
         Assert.Equal(["sam", "lookahead", "ema"], trainer.Optimizer.Wrappers.Select(w => w.Name));
         for (int i = 0; i < 40; i++) trainer.TrainStep();
         var (trainLoss, trainAccuracy) = trainer.Evaluate(trainer.Train);

@@ -139,16 +139,18 @@ public sealed class Trainer
     /// </summary>
     private double Closure()
     {
-        bool again = _closureCalls++ > 0;
-        if (!again || Config.Sam <= 0) return FirstLoss(LossAndGradient());
+        if (_closureCalls++ == 0)
+        {
+            double first = LossAndGradient();
+            return double.IsFinite(first) ? first : throw new NonFiniteLoss(first);
+        }
+        if (Config.Sam <= 0) return LossAndGradient();
         int at = 0;
         foreach (var b in _buffers) { b.Span.CopyTo(_kept.AsSpan(at)); at += b.Length; }
         double loss = LossAndGradient();
         at = 0;
         foreach (var b in _buffers) { _kept.AsSpan(at, b.Length).CopyTo(b.Span); at += b.Length; }
         return loss;
-
-        double FirstLoss(double l) => again || double.IsFinite(l) ? l : throw new NonFiniteLoss(l);
     }
 
     /// <summary>Ends a closure step whose first loss is not finite, before the optimizer uses its gradient.</summary>
