@@ -34,6 +34,7 @@ internal static class TrainCommand
         var swaLr = TrainingArguments.Text("--swa-lr", "with --swa-start: from update N + 1 the learning rate anneals to LR and stays there (SWALR) [default: the schedule runs on]", "LR");
         var swaAnnealSteps = TrainingArguments.Text("--swa-anneal-steps", $"updates SWALR takes to reach --swa-lr (torch's anneal_epochs) [default: {TrainingArguments.Shown(d.SwaAnnealSteps)}]", "N");
         var swaAnneal = TrainingArguments.Choice("--swa-anneal", "the shape of SWALR's anneal (torch's anneal_strategy)", d.SwaAnneal, "cos", "linear");
+        var updateBn = TrainingArguments.Text("--update-bn", "minibatches of training data over which batch-norm statistics are recomputed where the model is evaluated at other weights than it trains at (EMA, SWA, Lookahead, schedule-free; torch's update_bn); 0 keeps the training statistics [default: all, one pass]", "N");
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
             "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
@@ -41,7 +42,7 @@ internal static class TrainCommand
         var own = new Option[] { schedule, warmup };
         var length = new Option[] { steps, epochs };
         var intervals = new Option[] { evalEvery, checkpointEvery };
-        var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart, swaLr, swaAnnealSteps, swaAnneal };
+        var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart, swaLr, swaAnnealSteps, swaAnneal, updateBn };
         foreach (var o in training.Model.Concat(own).Concat(training.Steps.Take(2)).Concat(length).Concat(training.Steps.Skip(2)).Concat(intervals)
             .Concat(wrappers).Concat([outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
         var settings = training.Model.Concat(own).Concat(training.Steps).Concat(intervals).Concat(wrappers).ToArray();
@@ -94,6 +95,10 @@ internal static class TrainCommand
                     SwaLr = parsed.GetValue(swaLr) is { } sl ? Numbers.Real(sl, "--swa-lr") : d.SwaLr,
                     SwaAnnealSteps = parsed.GetValue(swaAnnealSteps) is { } sa ? TrainingArguments.Long(sa, "--swa-anneal-steps", 0) : d.SwaAnnealSteps,
                     SwaAnneal = parsed.GetValue(swaAnneal) ?? d.SwaAnneal,
+                    UpdateBn = parsed.GetValue(updateBn) is { } ub && ub != "all"
+                        ? int.TryParse(ub, System.Globalization.CultureInfo.InvariantCulture, out int batches) && batches >= 0 ? batches
+                            : throw new UsageException($"Invalid --update-bn value '{ub}': expected all or a whole number of minibatches (0 keeps the training statistics).")
+                        : d.UpdateBn,
                     Sam = parsed.GetValue(sam) is { } sr ? Numbers.Real(sr, "--sam") : d.Sam,
                     SamAdaptive = parsed.GetValue(samAdaptive),
                 };

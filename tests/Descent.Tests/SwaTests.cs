@@ -1,11 +1,18 @@
 using System.Globalization;
 using System.Text.Json;
+using Descent.Nn;
+using Descent.Numerics;
+using Descent.Optim;
 using Descent.Schedules;
+using Descent.Training;
 using Xunit;
 
 namespace Descent.Tests;
 
-/// <summary>The SWA learning-rate schedule against torch.optim.swa_utils.SWALR itself (tools/reference/generate_swa.py).</summary>
+/// <summary>
+/// The SWA learning-rate schedule and the batch-norm statistics of averaged weights against torch.optim.swa_utils's
+/// SWALR and update_bn themselves (tools/reference/generate_swa.py).
+/// </summary>
 public sealed class SwaTests : IDisposable
 {
     private static readonly Lazy<JsonElement> Reference = new(() =>
@@ -90,6 +97,8 @@ public sealed class SwaTests : IDisposable
     [InlineData("Invalid swa_lr", "--swa-start", "5", "--swa-lr=-0.01")]
     [InlineData("Invalid --swa-anneal-steps", "--swa-start", "5", "--swa-lr", "0.01", "--swa-anneal-steps=-1")]
     [InlineData("'cosine' not recognized", "--swa-start", "5", "--swa-lr", "0.01", "--swa-anneal", "cosine")]
+    [InlineData("expected all or a whole number of minibatches", "--swa-start", "5", "--update-bn", "half")]
+    [InlineData("expected all or a whole number of minibatches", "--swa-start", "5", "--update-bn=-2")]
     public void Bad_swalr_options_are_refused_before_anything_is_written(string message, params string[] args)
     {
         string dir = Path.Combine(_dir, "bad");
@@ -97,5 +106,91 @@ public sealed class SwaTests : IDisposable
         Assert.NotEqual(0, code);
         Assert.Contains(message, err);
         Assert.False(File.Exists(Path.Combine(dir, "config.json")));
+    }
+
+    public static IEnumerable<object[]> UpdateBnCases() =>
+        Enumerable.Range(0, Reference.Value.GetProperty("update_bn").GetArrayLength()).Select(i => new object[] { i });
+
+    private static double[] Doubles(JsonElement e) => [.. e.EnumerateArray().Select(v => v.GetDouble())];
+
+    [Theory]
+    [MemberData(nameof(UpdateBnCases))]
+    public void Update_bn_matches_torch_update_bn(int index)
+    {
+        var c = Reference.Value.GetProperty("update_bn")[index];
+        int[] shape = [.. c.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32())];
+        var model = ModelSpec.Build<double>(c.GetProperty("spec").GetString()!, shape, c.GetProperty("outputs").GetInt32(), Initialization.Torch, new Rng(0));
+        model.Training = false;
+        var state = c.GetProperty("state");
+        foreach (var p in model.Parameters) Doubles(state.GetProperty(p.Name)).CopyTo(p.Value.Span);
+        foreach (var (name, _, value) in model.Buffers()) Doubles(state.GetProperty(name)).CopyTo(value.Span);
+        int maxBatches = c.GetProperty("max_batches").ValueKind == JsonValueKind.Null ? int.MaxValue : c.GetProperty("max_batches").GetInt32();
+
+        int used = BatchNormStatistics.Update<double>(model, Doubles(c.GetProperty("inputs")), c.GetProperty("examples").GetInt32(), c.GetProperty("batch").GetInt32(), maxBatches);
+
+        var expected = c.GetProperty("statistics");
+        foreach (var (name, _, value) in model.Buffers())
+        {
+            var torch = Doubles(expected.GetProperty(name));
+            var ours = value.Span;
+            for (int i = 0; i < torch.Length; i++)
+                Assert.True(Math.Abs(ours[i] - torch[i]) <= 1e-12 * Math.Max(1, Math.Abs(torch[i])), $"{name}[{i}] = {ours[i]:R}, torch {torch[i]:R}");
+        }
+        Assert.Equal(used, (int)BatchNormStatistics.Layers<double>(model)[0].BatchesTracked);
+        Assert.False(model.Training);
+        Assert.All(BatchNormStatistics.Layers<double>(model), l => Assert.Equal(0.1, l.Momentum));
+    }
+
+    [Fact]
+    public void Update_bn_masks_dropout_from_a_copy_of_its_generator()
+    {
+        var model = ModelSpec.Build<double>("linear:8-batchnorm-relu-dropout:0.5-linear:6-batchnorm-linear", [3], 2, Initialization.Torch, new Rng(4));
+        var rng = new Rng(9);
+        var x = new double[40 * 3];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextNormal();
+        var dropout = model.Modules().OfType<Dropout<double>>().Single();
+        var before = new State.StateDict();
+        dropout.Generator.SaveState(before, "g");
+
+        Assert.Equal(4, BatchNormStatistics.Update<double>(model, x, 40, 10));
+
+        var expected = new Rng(0);
+        expected.LoadState(before, "g");
+        Assert.Equal(expected.NextUInt64(), dropout.Generator.NextUInt64());
+        Assert.True(model.Training);
+        // The masks were drawn: the second layer's statistics differ from those of the same weights without dropout.
+        var second = BatchNormStatistics.Layers<double>(model)[1].RunningMean.ToArray();
+        var plain = ModelSpec.Build<double>("linear:8-batchnorm-relu-linear:6-batchnorm-linear", [3], 2, Initialization.Torch, new Rng(4));
+        model.Values.CopyTo(plain.Values);
+        BatchNormStatistics.Update<double>(plain, x, 40, 10);
+        Assert.NotEqual(second, BatchNormStatistics.Layers<double>(plain)[1].RunningMean.ToArray());
+    }
+
+    [Fact]
+    public void A_swa_run_evaluates_its_average_with_batch_norm_statistics_recomputed_there_and_trains_on_undisturbed()
+    {
+        var config = new TrainingConfig { Model = "linear:16-batchnorm-relu-linear", Optimizer = "sgd", Steps = 30, SwaStart = 10, Batch = 50 };
+        var recomputing = new Trainer(config);
+        var keeping = new Trainer(config with { UpdateBn = 0 });
+        var summary = recomputing.Fit();
+        keeping.Fit();
+        // Evaluating did not touch training: both runs hold the same weights and training statistics.
+        Assert.Equal(keeping.Model.Values.ToArray(), recomputing.Model.Values.ToArray());
+        float[] Buffers(Trainer t) => [.. t.Model.Buffers().SelectMany(b => b.Value.ToArray())];
+        var training = Buffers(recomputing);
+        Assert.Equal(Buffers(keeping), training);
+
+        float[] average = [], evaluated = [];
+        recomputing.AtEvaluationPoint(() => (average, evaluated) = (recomputing.Model.Values.ToArray(), Buffers(recomputing)));
+        Assert.Equal(training, Buffers(recomputing));
+        keeping.AtEvaluationPoint(() => Assert.Equal(training, Buffers(keeping)));
+
+        // What the trainer evaluated with is update_bn over the training set at the average, in training batches.
+        var check = ModelSpec.Build<float>(config.Model!, [2], 2, Initialization.Torch, new Rng(0));
+        average.CopyTo(check.Values);
+        Assert.Equal(500 / 50, BatchNormStatistics.Update<float>(check, recomputing.Train.Features, recomputing.Train.Count, config.Batch));
+        Assert.Equal([.. check.Buffers().SelectMany(b => b.Value.ToArray())], evaluated);
+        Assert.NotEqual(training, evaluated);
+        Assert.Equal(recomputing.Evaluate(recomputing.Test), (summary.TestLoss, summary.TestAccuracy));
     }
 }

@@ -12,6 +12,12 @@ of update `start` (the initial one when start is 0) towards swa_lr. The learning
 The regular schedule is not under test here (generate.py checks Descent's schedules against torch.optim.lr_scheduler):
 it is written into the optimizer as Descent computes it, so the rate SWALR starts from is the same to the last bit.
 
+update_bn: torch.optim.swa_utils.update_bn recomputes batch normalization's running statistics (reset, then the
+cumulative average over the loader's batches in training mode) for a model built from a Descent spec
+(tools/reference/models.py) with random weights and stale statistics, over a loader that does not shuffle; the
+weights, the inputs, the batch size and the statistics it leaves are recorded. A case with max_batches uses only the
+loader's first batches, as Descent's UpdateBn setting does.
+
 It writes tests/Descent.Tests/Reference/swa_reference.json.
 """
 import json
@@ -20,7 +26,9 @@ import os
 import warnings
 
 import torch
-from torch.optim.swa_utils import SWALR
+from torch.optim.swa_utils import SWALR, update_bn
+
+from models import build
 
 torch.set_default_dtype(torch.float64)
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "Descent.Tests", "Reference")
@@ -71,14 +79,48 @@ def swalr_cases():
     return out
 
 
+# (spec, example shape, outputs, examples, batch size, max batches or None)
+UPDATE_BN_CASES = [
+    ("conv:3,k=3-batchnorm-relu-flatten-linear:5-batchnorm-relu-linear", [2, 5, 7], 3, 8, 3, None),
+    ("conv:4,k=3,p=1-batchnorm-relu-maxpool:2-flatten-linear", [1, 6, 6], 2, 10, 4, 2),
+    ("linear:6-batchnorm-tanh-linear", [4], 3, 5, 5, None),
+]
+
+
+def flat(t):
+    return t.detach().flatten().tolist()
+
+
+def update_bn_case(index, spec, shape, outputs, examples, batch, max_batches):
+    torch.manual_seed(300 + index)
+    model = build(spec, shape, outputs)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                m.weight.copy_(1 + 0.3 * torch.randn_like(m.weight))
+                m.bias.copy_(0.3 * torch.randn_like(m.bias))
+                m.running_mean.copy_(torch.randn_like(m.running_mean))
+                m.running_var.copy_(0.5 + torch.rand_like(m.running_var))
+                m.num_batches_tracked.fill_(7)
+    model.eval()
+    before = {k: flat(v.double()) for k, v in model.state_dict().items()}
+    x = 1.5 * torch.randn(examples, *shape) + 0.5
+    loader = [x[i:i + batch] for i in range(0, examples, batch)][:max_batches]
+    update_bn(loader, model)
+    after = {k: flat(v.double()) for k, v in model.state_dict().items() if k not in dict(model.named_parameters())}
+    return dict(spec=spec, shape=shape, outputs=outputs, examples=examples, batch=batch, max_batches=max_batches,
+                inputs=flat(x), state=before, training_after=model.training, statistics=after)
+
+
 def main():
     warnings.simplefilter("ignore")
-    data = {"generator": "tools/reference/generate_swa.py", "torch": torch.__version__, "swalr": swalr_cases()}
+    data = {"generator": "tools/reference/generate_swa.py", "torch": torch.__version__, "swalr": swalr_cases(),
+            "update_bn": [update_bn_case(i, *c) for i, c in enumerate(UPDATE_BN_CASES)]}
     path = os.path.join(OUT, "swa_reference.json")
     with open(path, "w") as fh:
         json.dump(data, fh, indent=None, separators=(",", ":"), allow_nan=False)
         fh.write("\n")
-    print(f"wrote {path}: {len(data['swalr'])} SWALR cases")
+    print(f"wrote {path}: {len(data['swalr'])} SWALR cases, {len(data['update_bn'])} update_bn cases")
 
 
 if __name__ == "__main__":

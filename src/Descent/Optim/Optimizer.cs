@@ -189,6 +189,13 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public virtual bool HasEvaluationPoint => false;
 
+    /// <summary>
+    /// Whether <see cref="Eval"/> puts a point other than the training one into the parameters now: the rule's own
+    /// (<see cref="HasEvaluationPoint"/>) or a wrapper's (an average once it has begun, Lookahead's slow weights).
+    /// A model evaluated there needs batch-normalization statistics of its own (<see cref="Nn.BatchNormStatistics"/>).
+    /// </summary>
+    public bool EvaluationPointDiffers => HasEvaluationPoint || _wrappers.Any(w => w.HasEvaluationPoint);
+
     /// <summary>The rule's own evaluation point: puts it into the parameters (nothing for most rules).</summary>
     protected virtual void EnterEvaluation() { }
 

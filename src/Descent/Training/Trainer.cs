@@ -22,6 +22,9 @@ public sealed class Trainer
     private readonly Func<double> _closure;
     private readonly Memory<float>[] _buffers;   // running statistics, kept as the update's first evaluation left them
     private readonly float[] _kept;
+    private readonly float[] _evaluationStatistics;   // batch-norm statistics recomputed at the evaluation point
+    private long _evaluationStatisticsStep = -1;      // the update they were recomputed after (-1: none yet)
+    private readonly bool _hasBatchNorm;
     private int _closureCalls;
     private int _batch;
     private double _batchLossSum;
@@ -40,6 +43,8 @@ public sealed class Trainer
         _closure = Closure;
         _buffers = [.. Model.Buffers().Select(b => b.Value)];
         _kept = new float[_buffers.Sum(b => b.Length)];
+        _evaluationStatistics = new float[_kept.Length];
+        _hasBatchNorm = BatchNormStatistics.Layers<float>(Model).Count > 0;
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
@@ -145,11 +150,9 @@ public sealed class Trainer
             return double.IsFinite(first) ? first : throw new NonFiniteLoss(first);
         }
         if (Config.Sam <= 0) return LossAndGradient();
-        int at = 0;
-        foreach (var b in _buffers) { b.Span.CopyTo(_kept.AsSpan(at)); at += b.Length; }
+        CopyBuffers(_kept, toModel: false);
         double loss = LossAndGradient();
-        at = 0;
-        foreach (var b in _buffers) { _kept.AsSpan(at, b.Length).CopyTo(b.Span); at += b.Length; }
+        CopyBuffers(_kept, toModel: true);
         return loss;
     }
 
@@ -216,22 +219,53 @@ public sealed class Trainer
     /// <summary>
     /// Runs <paramref name="action"/> in evaluation mode (dropout off, batch normalization by its running statistics) with
     /// the parameters at the optimizer's evaluation point (the average <c>x</c> of a schedule-free optimizer, an EMA or SWA
-    /// average; the parameters themselves otherwise), then puts the training mode and point back exactly.
+    /// average, Lookahead's slow weights; the parameters themselves otherwise), then puts the training mode, point and
+    /// statistics back exactly. At an evaluation point other than the training one, batch normalization normalizes by
+    /// statistics recomputed there (<see cref="TrainingConfig.UpdateBn"/>), once per update however often it is evaluated.
     /// </summary>
     public void AtEvaluationPoint(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);
         bool training = Model.Training;
-        Model.Training = false;
         Optimizer.Eval();
+        bool ownStatistics = _hasBatchNorm && Config.UpdateBn != 0 && Optimizer.EvaluationPointDiffers;
+        if (ownStatistics) UseEvaluationStatistics();
+        Model.Training = false;
         try
         {
             action();
         }
         finally
         {
+            if (ownStatistics) CopyBuffers(_kept, toModel: true);
             Optimizer.Train();
             Model.Training = training;
+        }
+    }
+
+    /// <summary>Keeps the training statistics and puts those of the evaluation point in their place, recomputing them after each update.</summary>
+    private void UseEvaluationStatistics()
+    {
+        CopyBuffers(_kept, toModel: false);
+        if (_evaluationStatisticsStep == Step)
+        {
+            CopyBuffers(_evaluationStatistics, toModel: true);
+            return;
+        }
+        BatchNormStatistics.Update<float>(Model, Train.Features, Train.Count, Config.Batch, Config.UpdateBn ?? int.MaxValue);
+        CopyBuffers(_evaluationStatistics, toModel: false);
+        _evaluationStatisticsStep = Step;
+    }
+
+    /// <summary>Copies the model's buffers into <paramref name="copy"/>, or back from it.</summary>
+    private void CopyBuffers(float[] copy, bool toModel)
+    {
+        int at = 0;
+        foreach (var b in _buffers)
+        {
+            if (toModel) copy.AsSpan(at, b.Length).CopyTo(b.Span);
+            else b.Span.CopyTo(copy.AsSpan(at));
+            at += b.Length;
         }
     }
 

@@ -154,4 +154,13 @@ public sealed record TrainingConfig
 
     /// <summary>The shape of SWALR's anneal: <c>cos</c> or <c>linear</c> (PyTorch's <c>anneal_strategy</c>).</summary>
     public string SwaAnneal { get; init; } = "cos";
+
+    /// <summary>
+    /// Minibatches of training data (in order, of <see cref="Batch"/> examples) over which batch normalization's statistics are
+    /// recomputed whenever the model is evaluated or exported at a point it was not trained at (an EMA or SWA average,
+    /// Lookahead's slow weights, schedule-free's <c>x</c>), as <c>torch.optim.swa_utils.update_bn</c>
+    /// (<see cref="Nn.BatchNormStatistics"/>); null: one pass over the whole training set, as <c>update_bn</c> over the
+    /// training loader; 0: evaluate with the training run's statistics.
+    /// </summary>
+    public int? UpdateBn { get; init; }
 }

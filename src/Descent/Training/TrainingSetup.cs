@@ -129,6 +129,7 @@ public sealed class TrainingSetup
         if (c.SamAdaptive && c.Sam == 0) throw new ConfigException("Adaptive SAM needs a SAM radius rho.", nameof(TrainingConfig.SamAdaptive));
         if (!(c.Sam >= 0) || double.IsInfinity(c.Sam)) throw new ConfigException($"Invalid SAM rho {c.Sam}: must be a finite number above 0, e.g. 0.05 (0 turns SAM off).", nameof(TrainingConfig.Sam));
         if (!(c.Ema >= 0)) throw new ConfigException($"Invalid EMA decay {c.Ema}: must be in (0, 1), e.g. 0.999 (0 turns the EMA off).", nameof(TrainingConfig.Ema));
+        if (c.UpdateBn < 0) throw new ConfigException($"Invalid number of batch-norm update batches {c.UpdateBn}: must be at least 0 (0 keeps the training statistics; leave it unset for a whole pass).", nameof(TrainingConfig.UpdateBn));
     }
 
     /// <summary>

@@ -13,7 +13,8 @@ namespace Descent.Nn;
 /// positions of each channel), and the running statistics move towards them:
 /// <c>running = (1 - momentum) running + momentum batch</c>, with the <i>unbiased</i> variance
 /// (<c>n / (n - 1)</c> times the biased one) for <c>running_var</c>, and <c>num_batches_tracked</c> counts
-/// the batches. In evaluation mode the running statistics normalize. Parameters <c>weight</c> (1) and
+/// the batches. With no momentum (PyTorch's <c>momentum=None</c>) the running statistics are the cumulative
+/// average of every batch's, <c>momentum = 1 / num_batches_tracked</c> (see <see cref="BatchNormStatistics"/>). In evaluation mode the running statistics normalize. Parameters <c>weight</c> (1) and
 /// <c>bias</c> (0), <c>[C]</c>; buffers <c>running_mean</c> (0), <c>running_var</c> (1), <c>num_batches_tracked</c>.
 /// </remarks>
 public sealed class BatchNorm<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -24,10 +25,9 @@ public sealed class BatchNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
     private T[] _normalized = [];
 
     /// <summary>Normalizes examples of <paramref name="shape"/> (<c>[C]</c>, <c>[C, L]</c> or <c>[C, H, W]</c>) channel by channel.</summary>
-    public BatchNorm(IReadOnlyList<int> shape, double momentum = 0.1, double eps = 1e-5) : base(shape, shape)
+    public BatchNorm(IReadOnlyList<int> shape, double? momentum = 0.1, double eps = 1e-5) : base(shape, shape)
     {
         if (shape.Count is < 1 or > 3) throw new ArgumentException($"BatchNorm takes examples of shape [C], [C, L] or [C, H, W], got [{string.Join(", ", shape)}].");
-        if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentException($"Invalid batch-norm momentum {momentum}: must be in [0, 1].");
         if (!(eps > 0)) throw new ArgumentException($"Invalid batch-norm eps {eps}: must be positive.");
         _channels = shape[0];
         _positions = InputSize / _channels;
@@ -41,8 +41,17 @@ public sealed class BatchNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
         Initialize(Initialization.Torch, new Rng(0));
     }
 
-    /// <summary>Weight of the newest batch in the running statistics (PyTorch's default 0.1).</summary>
-    public double Momentum { get; }
+    /// <summary>
+    /// Weight of the newest batch in the running statistics (PyTorch's default 0.1); null for their cumulative average
+    /// over the batches since <see cref="ResetRunningStats"/> (PyTorch's <c>momentum=None</c>).
+    /// </summary>
+    public double? Momentum
+    {
+        get => _momentum;
+        set => _momentum = value is null or (>= 0 and <= 1) ? value : throw new ArgumentException($"Invalid batch-norm momentum {value}: must be in [0, 1], or null for a cumulative average.");
+    }
+
+    private double? _momentum;
 
     /// <summary>Added to the variance before the square root.</summary>
     public double Eps { get; }
@@ -71,6 +80,12 @@ public sealed class BatchNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
     {
         Weight.Value.Span.Fill(T.One);
         Bias.Value.Span.Clear();
+        ResetRunningStats();
+    }
+
+    /// <summary>Running mean 0, running variance 1, no batches tracked (PyTorch's <c>reset_running_stats()</c>).</summary>
+    public void ResetRunningStats()
+    {
         _runningMean.AsSpan().Clear();
         _runningVar.AsSpan().Fill(T.One);
         _count[0] = T.Zero;
@@ -87,7 +102,9 @@ public sealed class BatchNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
         int n = batch * _positions;
         if (Training && n < 2)
             throw new ArgumentException($"BatchNorm in training mode needs more than one value per channel, got {batch} example(s) of [{string.Join(", ", InputShape)}].");
-        T eps = T.CreateTruncating(Eps), m = T.CreateTruncating(Momentum), count = T.CreateTruncating(n);
+        // PyTorch counts the batch before weighing it: a cumulative average gives it 1 / (batches so far + 1).
+        T eps = T.CreateTruncating(Eps), count = T.CreateTruncating(n);
+        T m = _momentum is { } momentum ? T.CreateTruncating(momentum) : T.One / (_count[0] + T.One);
         for (int c = 0; c < _channels; c++)
         {
             T mean, invStd;

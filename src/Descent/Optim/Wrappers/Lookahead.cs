@@ -61,6 +61,9 @@ public sealed class Lookahead<T> : OptimizerWrapper<T> where T : unmanaged, IFlo
     }
 
     /// <inheritdoc/>
+    protected internal override bool HasEvaluationPoint => true;
+
+    /// <inheritdoc/>
     protected internal override void Eval() => SwapIn(_slow);
 
     /// <inheritdoc/>

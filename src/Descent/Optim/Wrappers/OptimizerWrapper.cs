@@ -47,6 +47,9 @@ public abstract class OptimizerWrapper<T> where T : unmanaged, IFloatingPointIee
     /// <summary>After each update.</summary>
     protected internal virtual void AfterUpdate() { }
 
+    /// <summary>Whether <see cref="Eval"/> puts a point other than the training one into the parameters now.</summary>
+    protected internal virtual bool HasEvaluationPoint => false;
+
     /// <summary>Puts this wrapper's evaluation point into the parameters (see <see cref="Optimizer{T}.Eval"/>).</summary>
     protected internal virtual void Eval() { }
 

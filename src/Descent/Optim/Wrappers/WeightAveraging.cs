@@ -14,7 +14,8 @@ namespace Descent.Optim;
 /// EMA:  avg = d avg + (1 - d) p,  d = decay          [warmup: d = min(decay, (1 + n) / (10 + n)), n = averages so far]
 /// SWA:  avg = avg + (p - avg) / (n + 1)              after every update past swa_start
 /// </code>
-/// Only the optimizer's parameters are averaged; batch-norm statistics are not recomputed for the average.
+/// Only the optimizer's parameters are averaged; the trainer recomputes batch normalization's statistics for the average
+/// (<see cref="Nn.BatchNormStatistics"/>).
 /// </remarks>
 public sealed class WeightAveraging<T> : OptimizerWrapper<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -77,6 +78,9 @@ public sealed class WeightAveraging<T> : OptimizerWrapper<T> where T : unmanaged
         }
         Count++;
     }
+
+    /// <inheritdoc/>
+    protected internal override bool HasEvaluationPoint => Count > 0;
 
     /// <inheritdoc/>
     protected internal override void Eval()
