@@ -130,43 +130,52 @@ public sealed class ReproduceTests : IDisposable
         var experiment = new ModernOptimizers();
         var data = experiment.Compute(bench);
         int n = ModernOptimizers.Contenders.Count;
-        Assert.Single(data.Runs);
-        Assert.Equal(n, data.Runs[0].Length);
-        for (int c = 0; c < n; c++)
+        Assert.Equal(["mlp", "transformer"], data.Tasks.Select(t => t.Task.Name));
+        foreach (var t in data.Tasks)
         {
-            var c0 = ModernOptimizers.Contenders[c];
-            Assert.Equal(ModernOptimizers.Factors(bench).Select(f => c0.Rate * f), data.Rates[c]);
-            Assert.InRange(data.Fastest[c], 0, data.Rates[c].Length - 1);
-            for (int r = 0; r < data.Rates[c].Length; r++)
+            var task = t.Task;
+            Assert.Single(t.Runs);
+            Assert.Equal(n, t.Runs[0].Length);
+            for (int c = 0; c < n; c++)
             {
-                var run = data.Runs[0][c][r];
-                Assert.Equal(c, run.Setting.Contender);
-                Assert.Equal(data.Rates[c][r], run.Setting.Lr);
-                Assert.Equal(0, run.DivergedAt);
-                Assert.Equal([4.0, 8, 12], run.Steps);
-                Assert.All(run.Accuracy, a => Assert.InRange(a, 0, 1));
-                Assert.True(run.Seconds[0] > 0 && run.Seconds.Zip(run.Seconds.Skip(1)).All(p => p.Second >= p.First), $"{c0.Label}: training time must grow");
-                if (run.Reached(data.Target) is { } hit)
+                var c0 = ModernOptimizers.Contenders[c];
+                Assert.Equal(ModernOptimizers.Factors(bench).Select(f => c0.Rate * f), t.Rates[c]);
+                Assert.InRange(t.Fastest[c], 0, t.Rates[c].Length - 1);
+                for (int r = 0; r < t.Rates[c].Length; r++)
                 {
-                    Assert.InRange(hit.Step, 1, 12);
-                    Assert.True(run.Accuracy[Array.IndexOf(run.Steps, hit.Step)] >= data.Target);
+                    var run = t.Runs[0][c][r];
+                    Assert.Equal(c, run.Setting.Contender);
+                    Assert.Equal(t.Rates[c][r], run.Setting.Lr);
+                    Assert.Equal(0, run.DivergedAt);
+                    Assert.Equal([4.0, 8, 12], run.Steps);
+                    // Accuracy for the classifier, nats per character (finite, below 3 ln V) for the transformer.
+                    Assert.All(run.Metric, a => Assert.InRange(a, 0, task.Text ? 3 * run.Chance : 1));
+                    Assert.True(run.Seconds[0] > 0 && run.Seconds.Zip(run.Seconds.Skip(1)).All(p => p.Second >= p.First), $"{c0.Label}: training time must grow");
+                    if (run.Reached(task) is { } hit)
+                    {
+                        Assert.InRange(hit.Step, 1, 12);
+                        Assert.True(task.Reaches(run.Metric[Array.IndexOf(run.Steps, hit.Step)]));
+                    }
+                    else Assert.All(run.Metric, a => Assert.False(task.Reaches(a)));
                 }
-                else Assert.All(run.Accuracy, a => Assert.True(a < data.Target));
+                // The fastest rate reaches the target no later than any other rate of the grid.
+                double Steps(int r) => t.Runs[0][c][r].Reached(task)?.Step ?? double.PositiveInfinity;
+                Assert.All(Enumerable.Range(0, t.Rates[c].Length), r => Assert.True(Steps(t.Fastest[c]) <= Steps(r)));
+                Assert.Equal(t.Runs[0][c].Max(x => task.Score(x.Final)), task.Score(t.Runs[0][c][t.Best[c]].Final));
             }
-            // The fastest rate reaches the target no later than any other rate of the grid.
-            double Steps(int r) => data.Runs[0][c][r].Reached(data.Target)?.Step ?? double.PositiveInfinity;
-            Assert.All(Enumerable.Range(0, data.Rates[c].Length), r => Assert.True(Steps(data.Fastest[c]) <= Steps(r)));
-            Assert.Equal(data.Runs[0][c].Max(x => x.Final), data.Runs[0][c][data.MostAccurate[c]].Final);
+            // The optimizers really differ: the final metrics are not all the same.
+            Assert.True(t.Runs[0].Select(c => c[0].Final).Distinct().Count() > 1);
         }
-        // The optimizers really differ: the final accuracies are not all the same.
-        Assert.True(data.Runs[0].Select(c => c[0].Final).Distinct().Count() > 1);
+        // The transformer's loss is what the metric holds: it starts near ln V (uniform guessing) and falls.
+        var first = data.Tasks[1].Runs[0][1][1];
+        Assert.InRange(first.Metric[0], 0.5 * first.Chance, 1.5 * first.Chance);
 
         experiment.Draw(bench, data);
         experiment.Judge(bench, data);
-        Assert.Equal(["modern-optimizers-accuracy"], bench.Figures.Select(f => f.Name));
-        Assert.True(File.Exists(bench.Figures[0].PngPath));
-        Assert.Single(bench.Claims, c => c.Experiment == "modern-optimizers");
-        Assert.Equal(1 + n, bench.Measurements.Count(m => m.Experiment == "modern-optimizers"));
+        Assert.Equal(["modern-optimizers-accuracy", "modern-optimizers-transformer"], bench.Figures.Select(f => f.Name));
+        Assert.All(bench.Figures, f => Assert.True(File.Exists(f.PngPath)));
+        Assert.Equal(2, bench.Claims.Count(c => c.Experiment == "modern-optimizers"));
+        Assert.Equal(1 + 2 * n, bench.Measurements.Count(m => m.Experiment == "modern-optimizers"));
         Assert.All(bench.Claims.Concat<object>(bench.Measurements).Select(c => c.ToString()!), text => Assert.DoesNotContain("NaN", text));
     }
 

@@ -4,14 +4,12 @@ using ScottPlot;
 namespace Descent.Lab.Experiments;
 
 /// <summary>
-/// Time to a validation target in the style of AlgoPerf: nine optimizers, each at its best rate from a small grid, and
-/// schedule-free AdamW without a schedule against AdamW with a cosine schedule tuned to the budget.
+/// Time to a validation target in the style of AlgoPerf, on two tasks (an image classifier and a character-level
+/// transformer): nine optimizers, each at its best rate from a small grid, and schedule-free AdamW without a schedule
+/// against AdamW with a cosine schedule tuned to the budget.
 /// </summary>
 public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
 {
-    /// <summary>How far below tuned AdamW + cosine schedule-free AdamW's final validation accuracy may end and still "match" (1 point).</summary>
-    private const double Tolerance = 0.01;
-
     /// <inheritdoc/>
     public override string Name => "modern-optimizers";
 
@@ -20,16 +18,47 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
 
     /// <inheritdoc/>
     public override string Description =>
-        "An MLP (784 - 64 - 64 - 10, ReLU) on the embedded MNIST digits, batch 64, 300 steps (--full: the cnn preset for 2,000 steps with 3 seeds), " +
-        "trained by SGD with Nesterov momentum 0.9, AdamW, Muon (hidden matrices) + AdamW (the rest, at 1/20 of Muon's rate), SOAP, Shampoo " +
-        "(Adam grafting, preconditioners refreshed every 10 steps, blocks of at most 128), Lion, ADOPT and Prodigy, each with a cosine decay to 0 over " +
-        "the run, and schedule-free AdamW with no schedule at all. Each optimizer is tried at its usual rate times 1/3, 1 and 3 (--full: 1/10 to 10) and " +
-        "reported at the rate that reaches the target first (fewest median steps; ties by final accuracy). The target is fixed in advance: 90% " +
-        "validation accuracy on the first 1,000 test digits (--full: 98% on all 2,000). Validation is every 15 steps (--full: 100), so steps to target " +
-        "are multiples of that. Wall time is each run's own training time, without its evaluations, summed up to the evaluation that first reached " +
-        "the target; runs go two at a time on two cores, each on its own core, so their times are comparable with one another (not with a machine " +
-        "to itself). Schedule-free claim: schedule-free AdamW at its best grid rate against AdamW + cosine at its best grid rate (both by final " +
-        "validation accuracy), judged as at most 1 point lower in every seed.";
+        "Two tasks: an MLP (784 - 64 - 64 - 10, ReLU) on the embedded MNIST digits, batch 64, 300 steps, target 90% validation accuracy on the " +
+        "first 1,000 test digits (--full: the cnn preset, 2,000 steps, 98% on all 2,000); and a pre-LN transformer (2 layers, d 32, 4 heads, " +
+        "context 32; --full: d 64, context 64) on the embedded fortunes text, batch 16, 300 steps (--full: 2,000), target 2.6 nats per character " +
+        "on the first 256 test windows (--full: 2.0 on all). Each is trained by SGD with Nesterov momentum 0.9, AdamW, Muon (hidden matrices) + " +
+        "AdamW (the rest, at 1/20 of Muon's rate), SOAP, Shampoo (Adam grafting, preconditioners refreshed every 10 steps, blocks of at most 128), " +
+        "Lion, ADOPT and Prodigy, each with a cosine decay to 0 over the run and no warmup (the transformer is pre-LN, which trains without one: " +
+        "see transformer-warmup), and schedule-free AdamW with no schedule at all. Each optimizer is tried at its usual rate times 1/3, 1, 3, 10 and 30 " +
+        "(--full: 1/10 to 30 in half decades) and reported at the rate that reaches the target first (fewest median steps; ties by the final " +
+        "validation metric). The targets are fixed before the reported runs (the transformer's from one pilot run of AdamW at 3e-3, which ended at " +
+        "2.53). Validation is every 15 steps (--full: 100), so steps to target are multiples of that. Wall time is each run's own training time, " +
+        "without its evaluations, summed up to the evaluation that first reached the target; runs go two at a time on two cores, each on its own " +
+        "core, so their times are comparable with one another (not with a machine to itself). Schedule-free claim, per task: schedule-free AdamW " +
+        "at its best grid rate against AdamW + cosine at its best grid rate (both by the final validation metric), judged as at most 1 point of " +
+        "accuracy lower, or at most 0.02 nats per character higher, in every seed.";
+
+    /// <summary>A task of the comparison.</summary>
+    /// <param name="Name">Its name in figure names: <c>mlp</c>, <c>cnn</c> or <c>transformer</c>.</param>
+    /// <param name="Label">Its name in figures and the summary.</param>
+    /// <param name="Text">Whether it is next-character prediction, judged by the validation loss (lower is better); otherwise classification, judged by accuracy.</param>
+    /// <param name="Target">The validation accuracy to reach, or the validation loss to get below.</param>
+    /// <param name="Tolerance">How much worse than tuned AdamW + cosine schedule-free AdamW's final validation metric may be and still "match".</param>
+    /// <param name="Steps">Steps of every run.</param>
+    /// <param name="Every">Steps between validations.</param>
+    /// <param name="Validation">Test examples (text: windows) each validation reads, the first ones.</param>
+    public sealed record Task(string Name, string Label, bool Text, double Target, double Tolerance, long Steps, long Every, int Validation)
+    {
+        /// <summary>Whether <paramref name="value"/> of the validation metric is at or beyond the target.</summary>
+        public bool Reaches(double value) => Text ? value <= Target : value >= Target;
+
+        /// <summary>The metric as a score, higher better.</summary>
+        public double Score(double value) => Text ? -value : value;
+
+        /// <summary>The metric formatted: a percentage, or nats per character.</summary>
+        public string Format(double value) => Text ? Numbers.Format(value) : Numbers.Percent(value);
+    }
+
+    /// <summary>The tasks at the bench's scale.</summary>
+    public static IReadOnlyList<Task> Tasks(Workbench bench) => bench.Pick<Task[]>(
+        [new("mlp", "MLP on MNIST digits", false, 0.5, 0.01, 12, 4, 200), new("transformer", "transformer on fortunes text", true, 3.5, 0.02, 12, 4, 16)],
+        [new("mlp", "MLP on MNIST digits", false, 0.9, 0.01, 300, 15, 1000), new("transformer", "transformer on fortunes text", true, 2.6, 0.02, 300, 15, 256)],
+        [new("cnn", "CNN on MNIST digits", false, 0.98, 0.01, 2000, 100, int.MaxValue), new("transformer", "transformer on fortunes text", true, 2.0, 0.02, 2000, 100, int.MaxValue)]);
 
     /// <summary>An optimizer of the comparison.</summary>
     /// <param name="Optimizer">Its name as <c>descent train --optimizer</c> takes it.</param>
@@ -46,7 +75,7 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
         new("adamw", "AdamW + cosine", 1e-3, "cosine", new Dictionary<string, double>()),
         new("schedule-free-adamw", "schedule-free AdamW", 3e-3, "constant", new Dictionary<string, double>()),
         new("muon", "Muon + AdamW", 0.02, "cosine", new Dictionary<string, double>()),
-        // The 784-wide input side of the first layer would make SOAP's and Shampoo's eigendecompositions dominate: it is left out (SOAP) or split (Shampoo).
+        // The 784-wide input side of the MLP's first layer would make SOAP's and Shampoo's eigendecompositions dominate: it is left out (SOAP) or split (Shampoo).
         new("soap", "SOAP", 3e-3, "cosine", new Dictionary<string, double> { ["max_precond_dim"] = 128 }),
         new("shampoo", "Shampoo", 3e-3, "cosine", new Dictionary<string, double> { ["precondition_frequency"] = 10, ["max_preconditioner_dim"] = 128 }),
         new("lion", "Lion", 3e-4, "cosine", new Dictionary<string, double>()),
@@ -55,95 +84,113 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
     ];
 
     /// <summary>The factors on each optimizer's usual rate that make its grid.</summary>
-    public static double[] Factors(Workbench bench) => bench.Pick<double[]>([1.0 / 3, 3], [1.0 / 3, 1, 3], [0.1, 1.0 / 3, 1, 3, 10]);
-
-    /// <summary>The validation accuracy every run aims at.</summary>
-    public static double Target(Workbench bench) => bench.Pick(0.5, 0.9, 0.98);
+    public static double[] Factors(Workbench bench) => bench.Pick<double[]>([1.0 / 3, 3], [1.0 / 3, 1, 3, 10, 30], [0.1, 1.0 / 3, 1, 3, 10, 30]);
 
     /// <summary>One run's settings.</summary>
+    /// <param name="Task">The index in <see cref="Tasks"/>.</param>
     /// <param name="Contender">The index in <see cref="Contenders"/>.</param>
     /// <param name="Lr">The learning rate.</param>
     /// <param name="Seed">The repetition (added to the base seed).</param>
-    public sealed record Setting(int Contender, double Lr, int Seed);
+    public sealed record Setting(int Task, int Contender, double Lr, int Seed);
 
     /// <summary>A finished (or stopped) run.</summary>
     /// <param name="Setting">What was run.</param>
     /// <param name="Steps">The steps at which it was evaluated.</param>
-    /// <param name="Accuracy">The validation accuracy at each of <paramref name="Steps"/>.</param>
+    /// <param name="Metric">The validation metric at each of <paramref name="Steps"/>: accuracy, or for text the loss.</param>
     /// <param name="Seconds">Training time up to each of <paramref name="Steps"/>, without evaluations.</param>
     /// <param name="DivergedAt">The step at which the loss exploded and the run stopped, or 0.</param>
-    public sealed record Trial(Setting Setting, double[] Steps, double[] Accuracy, double[] Seconds, long DivergedAt)
+    /// <param name="Chance">The metric of guessing uniformly (accuracy 0 counts for classification, ln V for text), what a stopped run ends at.</param>
+    public sealed record Trial(Setting Setting, double[] Steps, double[] Metric, double[] Seconds, long DivergedAt, double Chance)
     {
-        /// <summary>The accuracy at the end; a run stopped because its loss exploded counts as chance (0).</summary>
-        public double Final => DivergedAt > 0 || Accuracy.Length == 0 ? 0 : Accuracy[^1];
+        /// <summary>The metric at the end; a run stopped because its loss exploded counts as <see cref="Chance"/>.</summary>
+        public double Final => DivergedAt > 0 || Metric.Length == 0 ? Chance : Metric[^1];
 
-        /// <summary>The step and training seconds at the first evaluation at or above <paramref name="target"/>, or null if none is.</summary>
-        public (double Step, double Seconds)? Reached(double target)
+        /// <summary>The step and training seconds at the first evaluation that reaches <paramref name="task"/>'s target, or null if none does.</summary>
+        public (double Step, double Seconds)? Reached(Task task)
         {
-            int i = Array.FindIndex(Accuracy, a => a >= target);
+            int i = Array.FindIndex(Metric, task.Reaches);
             return i < 0 ? null : (Steps[i], Seconds[i]);
         }
     }
 
-    /// <summary>Every run and each optimizer's chosen rates.</summary>
+    /// <summary>Every run of one task and each optimizer's chosen rates.</summary>
+    /// <param name="Task">The task.</param>
     /// <param name="Runs">The runs, <c>[seed][contender][rate]</c>.</param>
     /// <param name="Rates">The grid of each contender, <c>[contender][rate]</c>.</param>
-    /// <param name="Fastest">Each contender's rate index that reaches the target first (fewest median steps; ties by median final accuracy).</param>
-    /// <param name="MostAccurate">Each contender's rate index with the best median final accuracy.</param>
-    /// <param name="Target">The validation accuracy aimed at.</param>
-    public sealed record Results(Trial[][][] Runs, double[][] Rates, int[] Fastest, int[] MostAccurate, double Target);
+    /// <param name="Fastest">Each contender's rate index that reaches the target first (fewest median steps; ties by the median final metric).</param>
+    /// <param name="Best">Each contender's rate index with the best median final metric.</param>
+    public sealed record TaskResults(Task Task, Trial[][][] Runs, double[][] Rates, int[] Fastest, int[] Best);
+
+    /// <summary>The results of every task, in <see cref="Tasks"/> order.</summary>
+    public sealed record Results(TaskResults[] Tasks);
 
     /// <inheritdoc/>
     public override Results Compute(Workbench bench)
     {
         int seeds = Math.Max(bench.Seeds, bench.Pick(1, 1, 3));
         var factors = Factors(bench);
-        double target = Target(bench);
+        var tasks = Tasks(bench);
         double[][] rates = [.. Contenders.Select(c => factors.Select(f => c.Rate * f).ToArray())];
-        var settings = Enumerable.Range(0, seeds).SelectMany(seed => Enumerable.Range(0, Contenders.Count)
-            .SelectMany(c => rates[c].Select(lr => new Setting(c, lr, seed)))).ToList();
-        bench.Say($"{Name}: {settings.Count} runs ({Contenders.Count} optimizers x {factors.Length} rates x {seeds} seed(s))");
-        var runs = bench.RunAll(settings, s => Train(bench, s), s => Contenders[s.Contender].Optimizer is "soap" or "shampoo" or "muon" ? 2 : 1);
-        var grid = runs.Chunk(Contenders.Count * factors.Length).Select(s => s.Chunk(factors.Length).ToArray()).ToArray();
-        double Median(int c, int r, Func<Trial, double> f) => Spread.Of(grid.Select(s => f(s[c][r]))).Median;
-        var fastest = Enumerable.Range(0, Contenders.Count).Select(c => Enumerable.Range(0, factors.Length)
-            .OrderBy(r => Median(c, r, x => x.Reached(target)?.Step ?? double.PositiveInfinity)).ThenByDescending(r => Median(c, r, x => x.Final)).First()).ToArray();
-        var accurate = Enumerable.Range(0, Contenders.Count).Select(c => Enumerable.Range(0, factors.Length).MaxBy(r => Median(c, r, x => x.Final))).ToArray();
-        return new Results(grid, rates, fastest, accurate, target);
+        var settings = Enumerable.Range(0, tasks.Count).SelectMany(t => Enumerable.Range(0, seeds).SelectMany(seed => Enumerable.Range(0, Contenders.Count)
+            .SelectMany(c => rates[c].Select(lr => new Setting(t, c, lr, seed))))).ToList();
+        bench.Say($"{Name}: {settings.Count} runs ({tasks.Count} tasks x {Contenders.Count} optimizers x {factors.Length} rates x {seeds} seed(s))");
+        var runs = bench.RunAll(settings, s => Train(bench, s), s => (tasks[s.Task].Text ? 2 : 1) * (Contenders[s.Contender].Optimizer is "soap" or "shampoo" or "muon" ? 2 : 1));
+        var results = runs.Chunk(runs.Length / tasks.Count).Select((task, t) =>
+        {
+            var grid = task.Chunk(Contenders.Count * factors.Length).Select(s => s.Chunk(factors.Length).ToArray()).ToArray();
+            double Median(int c, int r, Func<Trial, double> f) => Spread.Of(grid.Select(s => f(s[c][r]))).Median;
+            var fastest = Enumerable.Range(0, Contenders.Count).Select(c => Enumerable.Range(0, factors.Length)
+                .OrderBy(r => Median(c, r, x => x.Reached(tasks[t])?.Step ?? double.PositiveInfinity))
+                .ThenByDescending(r => Median(c, r, x => tasks[t].Score(x.Final))).First()).ToArray();
+            var best = Enumerable.Range(0, Contenders.Count).Select(c => Enumerable.Range(0, factors.Length).MaxBy(r => Median(c, r, x => tasks[t].Score(x.Final)))).ToArray();
+            return new TaskResults(tasks[t], grid, rates, fastest, best);
+        }).ToArray();
+        return new Results(results);
     }
 
-    /// <summary>The training config of <paramref name="setting"/> at the bench's scale: the MLP, or at full scale the CNN experiments' cnn preset.</summary>
+    /// <summary>The training config of <paramref name="setting"/> at the bench's scale.</summary>
     public static TrainingConfig Config(Workbench bench, Setting setting)
     {
         var c = Contenders[setting.Contender];
-        var task = bench.Scale == Scale.Full
-            ? CnnRuns.Config(bench, new CnnRuns.Setting("mnist", "adam", setting.Lr, setting.Seed))
-            : new TrainingConfig { Data = "mnist", DataDir = bench.MnistDir, Model = "mlp:64,64", Loss = "cross-entropy", Batch = 64, Seed = 6 + (ulong)setting.Seed };
-        return task with
+        var task = Tasks(bench)[setting.Task];
+        var config = task.Name switch
+        {
+            "cnn" => CnnRuns.Config(bench, new CnnRuns.Setting("mnist", "adam", setting.Lr, setting.Seed)),
+            "mlp" => new TrainingConfig { Data = "mnist", DataDir = bench.MnistDir, Model = "mlp:64,64", Loss = "cross-entropy", Batch = 64, Seed = 6 + (ulong)setting.Seed },
+            _ => new TrainingConfig
+            {
+                Data = "text",
+                Model = bench.Pick("transformer:layers=1,d=16,heads=2,ctx=16", "transformer:layers=2,d=32,heads=4,ctx=32", "transformer:layers=2,d=64,heads=4,ctx=64") + ",norm=pre",
+                Loss = "cross-entropy",
+                Batch = bench.Pick(8, 16, 32),
+                Seed = 21 + (ulong)setting.Seed,
+            },
+        };
+        return config with
         {
             Optimizer = c.Optimizer,
             Hyperparameters = new(c.Options) { ["lr"] = setting.Lr },
             // Muon's AdamW part keeps AdamW's usual 1e-3 at Muon's usual 0.02, and moves with Muon's rate across the grid.
             AdamWLr = c.Optimizer == "muon" ? setting.Lr / 20 : null,
             Schedule = c.Schedule,
-            Steps = bench.Pick(12L, 300L, 2000L),
+            Steps = task.Steps,
             Epochs = 0,
         };
     }
 
     /// <summary>
     /// Trains one run through the training loop, one evaluation interval at a time so that each evaluation's training time is known;
-    /// it stops when the loss explodes (a minibatch loss not finite or above three times chance, 3 ln 10).
+    /// it stops when the loss explodes (a minibatch loss not finite or above three times that of uniform guessing, 3 ln V for V classes).
     /// </summary>
     private static Trial Train(Workbench bench, Setting setting)
     {
+        var task = Tasks(bench)[setting.Task];
         var trainer = new Trainer(Config(bench, setting));
-        var validation = trainer.Test.Slice(0, Math.Min(trainer.Test.Count, bench.Pick(200, 1000, int.MaxValue)));
-        long every = bench.Pick(4L, 15L, 100L);
+        var validation = trainer.Test.Slice(0, Math.Min(trainer.Test.Count, task.Validation));
         var log = new MetricsLog();
         var loop = new TrainingLoop(trainer, log)
         {
-            EvalEvery = every,
+            EvalEvery = task.Every,
             CheckpointEvery = 0,
             EvaluateTrain = null,
             EvaluateTest = validation,
@@ -154,7 +201,7 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
         long diverged = 0;
         while (trainer.Step < trainer.TotalSteps)
         {
-            var outcome = loop.Run(trainer.Step + every);   // ends at an evaluation: a multiple of the interval or the run's last step
+            var outcome = loop.Run(trainer.Step + task.Every);   // ends at an evaluation: a multiple of the interval or the run's last step
             training += outcome.TrainingSeconds;
             if (outcome.Divergence is { } d)
             {
@@ -164,15 +211,22 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
             seconds.Add(training);
         }
         var rows = log.Rows;
-        return new Trial(setting, [.. rows.Select(r => (double)r.Step)], [.. rows.Select(r => r.TestAccuracy)], [.. seconds], diverged);
+        return new Trial(setting, [.. rows.Select(r => (double)r.Step)], [.. rows.Select(r => task.Text ? r.TestLoss : r.TestAccuracy)], [.. seconds], diverged,
+            task.Text ? Math.Log(trainer.Train.Classes) : 0);
     }
 
     /// <inheritdoc/>
     public override void Draw(Workbench bench, Results data)
     {
+        foreach (var t in data.Tasks) Draw(bench, t);
+    }
+
+    private void Draw(Workbench bench, TaskResults data)
+    {
+        var task = data.Task;
         int seeds = data.Runs.Length;
-        var plot = Figures.New($"Validation accuracy, each optimizer at its fastest grid rate ({TaskName(bench)})", "step", "validation accuracy");
-        double lowest = 1;
+        var plot = Figures.New($"Each optimizer at its fastest grid rate ({task.Label})", "step", task.Text ? "validation loss (nats per character)" : "validation accuracy");
+        double far = task.Target;
         for (int c = 0; c < Contenders.Count; c++)
         {
             int k = c, r = data.Fastest[c];
@@ -180,50 +234,67 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
             string label = $"{Contenders[c].Label}, lr {Numbers.Format(data.Rates[c][r])}";
             if (runs.Any(x => x.DivergedAt > 0))
             {
-                bench.Say($"{Name}: {label} stopped early in some seed; not drawn");
+                bench.Say($"{Name}: {task.Name}: {label} stopped early in some seed; not drawn");
                 continue;
             }
-            var curve = Figures.SeedCurves(plot, runs[0].Steps, [.. runs.Select(x => x.Accuracy)], Figures.Palette[c], label);
+            var curve = Figures.SeedCurves(plot, runs[0].Steps, [.. runs.Select(x => x.Metric)], Figures.Palette[c], label);
             if (Contenders[c].Schedule == "constant") curve.LinePattern = LinePattern.Dashed;
-            lowest = Math.Min(lowest, runs.Min(x => x.Accuracy.Length > 1 ? x.Accuracy[1] : x.Accuracy[0]));
+            // The axis leaves out the first evaluation (the untrained model) and shows every curve from the second on.
+            var second = runs.Select(x => x.Metric.Length > 1 ? x.Metric[1] : x.Metric[0]);
+            far = task.Text ? Math.Max(far, second.Max()) : Math.Min(far, second.Min());
         }
-        var line = plot.Add.HorizontalLine(data.Target);
+        var line = plot.Add.HorizontalLine(task.Target);
         line.Color = Colors.Black;
         line.LinePattern = LinePattern.Dotted;
-        line.LegendText = $"target {Numbers.Percent(data.Target)}";
-        plot.Axes.SetLimitsY(Math.Max(0, Math.Min(lowest, data.Target) - 0.05), 1);
+        line.LegendText = $"target {task.Format(task.Target)}";
+        if (task.Text)
+        {
+            double low = data.Runs.SelectMany(s => s.SelectMany(c => c)).Where(x => x.DivergedAt == 0).Min(x => x.Metric.Min());
+            plot.Axes.SetLimitsY(Math.Max(0, Math.Min(low, task.Target) - 0.1), far + 0.1);
+        }
+        else plot.Axes.SetLimitsY(Math.Max(0, far - 0.05), 1);
         Figures.LegendOutside(plot);
-        bench.Add(this, "modern-optimizers-accuracy", $"Validation accuracy of each optimizer at the grid rate that reaches the {Numbers.Percent(data.Target)} target first " +
-            "(dotted line); schedule-free AdamW (dashed) has no schedule, the others decay by a cosine to 0 over the run" +
+        string name = task.Text ? "modern-optimizers-transformer" : "modern-optimizers-accuracy";
+        bench.Add(this, name, $"{task.Label}: validation {(task.Text ? "loss" : "accuracy")} of each optimizer at the grid rate that reaches the " +
+            $"{task.Format(task.Target)} target first (dotted line); schedule-free AdamW (dashed) has no schedule, the others decay by a cosine to 0 over the run" +
             (seeds > 1 ? $"; median over {seeds} seeds, their range as a band." : "."), plot, 1000, 520);
     }
 
     /// <inheritdoc/>
     public override void Judge(Workbench bench, Results data)
     {
-        bench.Measure(this, "how wall time is measured", "each run's training time (its steps, without evaluations) up to the first evaluation at or above the target; " +
+        bench.Measure(this, "how wall time is measured", "each run's training time (its steps, without evaluations) up to the first evaluation that reaches the target; " +
             $"runs go {bench.Threads} at a time on {Environment.ProcessorCount} core(s), one per core");
+        foreach (var t in data.Tasks) Judge(bench, t);
+    }
+
+    private void Judge(Workbench bench, TaskResults data)
+    {
+        var task = data.Task;
+        string metric = task.Text ? "validation loss" : "validation accuracy";
         for (int c = 0; c < Contenders.Count; c++)
         {
             int k = c, r = data.Fastest[c];
             var runs = data.Runs.Select(s => s[k][r]).ToArray();
-            var reached = runs.Select(x => x.Reached(data.Target)).ToArray();
+            var reached = runs.Select(x => x.Reached(task)).ToArray();
             string time = reached.All(x => x is not null)
                 ? $"{Spread.Of(reached.Select(x => x!.Value.Step)).Format(v => Numbers.Format(v))} steps, {Spread.Of(reached.Select(x => x!.Value.Seconds)).Format(v => Numbers.Format(v) + " s")}"
                 : $"not reached in {reached.Count(x => x is null)} of {runs.Length} seed(s)";
-            bench.Measure(this, $"{Contenders[c].Label} at lr {Numbers.Format(data.Rates[c][r])} (grid {string.Join(", ", data.Rates[c].Select(v => Numbers.Format(v)))}): " +
-                $"steps and training seconds to {Numbers.Percent(data.Target)}, final validation accuracy",
-                $"{time}; {Spread.Of(runs.Select(x => x.Final)).Format(Numbers.Percent)}");
+            bench.Measure(this, $"{task.Label}: {Contenders[c].Label} at lr {Numbers.Format(data.Rates[c][r])} (grid {string.Join(", ", data.Rates[c].Select(v => Numbers.Format(v)))}): " +
+                $"steps and training seconds to {task.Format(task.Target)}, final {metric}",
+                $"{time}; {Spread.Of(runs.Select(x => x.Final)).Format(task.Format)}");
         }
 
         int adamw = 1, free = 2;
-        var cosine = data.Runs.Select(s => s[adamw][data.MostAccurate[adamw]]).ToArray();
-        var scheduleFree = data.Runs.Select(s => s[free][data.MostAccurate[free]]).ToArray();
-        bench.Claim(this, "schedule-free AdamW, without knowing the training length, matches AdamW with a cosine schedule tuned to it (Defazio et al., 2024)",
-            $"final validation accuracy at each one's best grid rate, schedule-free AdamW (lr {Numbers.Format(data.Rates[free][data.MostAccurate[free]])}) minus AdamW + cosine (lr {Numbers.Format(data.Rates[adamw][data.MostAccurate[adamw]])})",
-            [.. scheduleFree.Zip(cosine, (f, a) => f.Final - a.Final)], Numbers.Points, $"at least -{Numbers.Points(Tolerance)} in every seed", v => v >= -Tolerance,
-            $"{Numbers.Percent(scheduleFree[0].Final)} vs {Numbers.Percent(cosine[0].Final)} in the first seed");
+        var cosine = data.Runs.Select(s => s[adamw][data.Best[adamw]]).ToArray();
+        var scheduleFree = data.Runs.Select(s => s[free][data.Best[free]]).ToArray();
+        // Positive: schedule-free better (more accurate, or lower loss).
+        var margins = scheduleFree.Zip(cosine, (f, a) => task.Score(f.Final) - task.Score(a.Final)).ToArray();
+        bench.Claim(this, $"{task.Label}: schedule-free AdamW, without knowing the training length, matches AdamW with a cosine schedule tuned to it (Defazio et al., 2024)",
+            $"final {metric} at each one's best grid rate, schedule-free AdamW (lr {Numbers.Format(data.Rates[free][data.Best[free]])}) " +
+            $"{(task.Text ? "below" : "minus")} AdamW + cosine (lr {Numbers.Format(data.Rates[adamw][data.Best[adamw]])})",
+            margins, task.Text ? v => Numbers.Format(v) : Numbers.Points,
+            $"at least -{(task.Text ? Numbers.Format(task.Tolerance) : Numbers.Points(task.Tolerance))} in every seed", v => v >= -task.Tolerance,
+            $"{task.Format(scheduleFree[0].Final)} vs {task.Format(cosine[0].Final)} in the first seed");
     }
-
-    private static string TaskName(Workbench bench) => bench.Scale == Scale.Full ? "CNN on MNIST digits" : "MLP on MNIST digits";
 }
