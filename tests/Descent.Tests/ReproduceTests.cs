@@ -130,7 +130,7 @@ public sealed class ReproduceTests : IDisposable
         var experiment = new ModernOptimizers();
         var data = experiment.Compute(bench);
         int n = ModernOptimizers.Contenders.Count;
-        Assert.Equal(["mlp", "transformer"], data.Tasks.Select(t => t.Task.Name));
+        Assert.Equal(["cnn", "transformer"], data.Tasks.Select(t => t.Task.Name));
         foreach (var t in data.Tasks)
         {
             var task = t.Task;
@@ -172,7 +172,7 @@ public sealed class ReproduceTests : IDisposable
 
         experiment.Draw(bench, data);
         experiment.Judge(bench, data);
-        Assert.Equal(["modern-optimizers-accuracy", "modern-optimizers-transformer"], bench.Figures.Select(f => f.Name));
+        Assert.Equal(["modern-optimizers-cnn", "modern-optimizers-transformer"], bench.Figures.Select(f => f.Name));
         Assert.All(bench.Figures, f => Assert.True(File.Exists(f.PngPath)));
         Assert.Equal(2, bench.Claims.Count(c => c.Experiment == "modern-optimizers"));
         Assert.Equal(1 + 2 * n, bench.Measurements.Count(m => m.Experiment == "modern-optimizers"));
