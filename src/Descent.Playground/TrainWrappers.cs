@@ -7,7 +7,8 @@ namespace Descent.Playground;
 /// left out is off. Ranges are tighter than the library's so that no request can ask for unbounded work or memory.
 /// </summary>
 public sealed record TrainWrappers(int? Accumulate = null, double? Sam = null, bool SamAdaptive = false, int? Lookahead = null,
-    double? LookaheadAlpha = null, double? Ema = null, bool EmaWarmup = false, long? SwaStart = null, double? SwaLr = null)
+    double? LookaheadAlpha = null, double? Ema = null, bool EmaWarmup = false, long? SwaStart = null, double? SwaLr = null,
+    long? SwaAnnealSteps = null, string? SwaAnneal = null)
 {
     /// <summary>Most minibatches accumulated into one update.</summary>
     public const int MaxAccumulate = 16;
@@ -24,9 +25,13 @@ public sealed record TrainWrappers(int? Accumulate = null, double? Sam = null, b
     /// <summary>Largest SWA learning rate.</summary>
     public const double MaxSwaLr = 10;
 
+    /// <summary>Longest anneal SWALR may take to reach the SWA learning rate.</summary>
+    public const long MaxSwaAnnealSteps = 100_000;
+
     /// <summary>
     /// Checks the playground's ranges and puts the wrappers into <paramref name="config"/>; the combinations
-    /// (EMA or SWA, SAM or accumulation, warmup without a decay, ...) are left to the library's checks, as in the CLI.
+    /// (EMA or SWA, SAM or accumulation, warmup without a decay, ...) are left to the library's checks, as in the CLI,
+    /// except an anneal without an SWA learning rate, which the library would ignore rather than refuse.
     /// </summary>
     public TrainingConfig ApplyTo(TrainingConfig config)
     {
@@ -38,6 +43,10 @@ public sealed record TrainWrappers(int? Accumulate = null, double? Sam = null, b
         if (Ema is { } decay && !(decay >= 0 && decay < 1)) throw new BadRequest($"wrappers.ema (decay) must be in [0, 1), e.g. 0.99 (0 is off), got {decay}.");
         if (SwaStart is < 0 or > MaxSwaStart) throw new BadRequest($"wrappers.swaStart must be between 0 and {MaxSwaStart} updates, got {SwaStart}.");
         if (SwaLr is { } lr && !(lr > 0 && lr <= MaxSwaLr)) throw new BadRequest($"wrappers.swaLr must be in (0, {MaxSwaLr}], got {lr}.");
+        if (SwaAnnealSteps is < 0 or > MaxSwaAnnealSteps) throw new BadRequest($"wrappers.swaAnnealSteps must be between 0 and {MaxSwaAnnealSteps} updates, got {SwaAnnealSteps}.");
+        if (SwaAnneal is { } shape && shape is not ("cos" or "linear")) throw new BadRequest($"wrappers.swaAnneal must be cos or linear, got '{shape}'.");
+        if ((SwaAnnealSteps is not null || SwaAnneal is not null) && SwaLr is null)
+            throw new BadRequest($"wrappers.swaAnnealSteps and wrappers.swaAnneal shape the anneal to wrappers.swaLr; give wrappers.swaLr{(SwaStart is null ? " and wrappers.swaStart" : "")} too.");
         return config with
         {
             Accumulate = Accumulate ?? 1,
@@ -49,6 +58,8 @@ public sealed record TrainWrappers(int? Accumulate = null, double? Sam = null, b
             EmaWarmup = EmaWarmup,
             SwaStart = SwaStart ?? -1,
             SwaLr = SwaLr,
+            SwaAnnealSteps = SwaAnnealSteps ?? config.SwaAnnealSteps,
+            SwaAnneal = SwaAnneal ?? config.SwaAnneal,
         };
     }
 

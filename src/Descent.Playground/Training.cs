@@ -183,7 +183,8 @@ public sealed class TrainingSessions : IDisposable
         nameof(TrainingConfig.Hyperparameters) => "hyperparameters",
         nameof(TrainingConfig.LookaheadK) => "wrappers.lookahead",
         nameof(TrainingConfig.Accumulate) or nameof(TrainingConfig.Sam) or nameof(TrainingConfig.SamAdaptive) or nameof(TrainingConfig.Ema)
-            or nameof(TrainingConfig.EmaWarmup) or nameof(TrainingConfig.SwaStart) or nameof(TrainingConfig.SwaLr) => "wrappers." + char.ToLowerInvariant(setting[0]) + setting[1..],
+            or nameof(TrainingConfig.EmaWarmup) or nameof(TrainingConfig.SwaStart) or nameof(TrainingConfig.SwaLr) or nameof(TrainingConfig.SwaAnnealSteps)
+            or nameof(TrainingConfig.SwaAnneal) => "wrappers." + char.ToLowerInvariant(setting[0]) + setting[1..],
         _ => char.ToLowerInvariant(setting[0]) + setting[1..],
     };
 
@@ -256,6 +257,7 @@ public sealed class TrainingSessions : IDisposable
                     probability[start + i] = Math.Round(1 / (1 + Math.Exp(outputs[2 * i] - outputs[2 * i + 1])), 4);
             }
         });
-        return new { step = t.Step, trainLoss, trainAccuracy = trainAcc, testLoss, testAccuracy = testAcc, view, grid = Grid, probability };
+        // The learning rate of the last update (the first one's before any), so that a schedule or SWALR's anneal can be followed.
+        return new { step = t.Step, learningRate = t.LearningRate, trainLoss, trainAccuracy = trainAcc, testLoss, testAccuracy = testAcc, view, grid = Grid, probability };
     }
 }

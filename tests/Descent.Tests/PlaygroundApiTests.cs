@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Descent.Playground;
+using Descent.Training;
 using Microsoft.AspNetCore.Builder;
 using Xunit;
 
@@ -319,12 +320,67 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("{\"emaWarmup\":true}", "The EMA warmup needs an EMA decay (wrappers.emaWarmup).")]
     [InlineData("{\"samAdaptive\":true}", "Adaptive SAM needs a SAM radius rho (wrappers.samAdaptive).")]
     [InlineData("{\"swaLr\":0.01}", "(wrappers.swaStart).")]
+    [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnnealSteps\":100001}", "wrappers.swaAnnealSteps must be between 0 and 100000 updates, got 100001.")]
+    [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnnealSteps\":-1}", "wrappers.swaAnnealSteps must be between 0 and 100000 updates, got -1.")]
+    [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnnealSteps\":2.5}", "malformed JSON: The JSON value could not be converted")]
+    [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnneal\":\"cosine\"}", "wrappers.swaAnneal must be cos or linear, got 'cosine'.")]
+    [InlineData("{\"swaStart\":10,\"swaAnnealSteps\":5}", "wrappers.swaAnnealSteps and wrappers.swaAnneal shape the anneal to wrappers.swaLr; give wrappers.swaLr too.")]
+    [InlineData("{\"swaAnneal\":\"linear\"}", "shape the anneal to wrappers.swaLr; give wrappers.swaLr and wrappers.swaStart too.")]
+    [InlineData("{\"swaLr\":0.01,\"swaAnnealSteps\":5,\"swaAnneal\":\"linear\"}", "(wrappers.swaStart).")]
     [InlineData("{\"sam\":0.05,\"accumulate\":2}", "cannot be combined with gradient accumulation")]
     public async Task Wrappers_out_of_range_or_in_refused_combinations_are_refused_naming_the_field(string wrappers, string message)
     {
         var (status, body) = await Post("/api/train", "{\"n\":50,\"hidden\":[4]," + Moons + ",\"wrappers\":" + wrappers + "}");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains(message, body.GetProperty("error").GetString());
+    }
+
+    /// <summary>
+    /// SWALR's anneal set in the playground is the trainer's: update by update the same learning rate, losses and, at the
+    /// end, the same boundary as <c>descent train</c>'s config; and its length and shape are used (a linear anneal is not the
+    /// cosine one, and both reach the SWA rate after the steps asked for, not the default 10).
+    /// </summary>
+    [Fact]
+    public void The_swa_anneal_is_the_trainers_and_its_steps_and_shape_change_the_rates()
+    {
+        const int Steps = 12, SwaStart = 5, Anneal = 4;
+        const double Lr = 0.05, SwaLr = 0.005;
+        using var sessions = new TrainingSessions();
+        double[] Rates(string shape)
+        {
+            var request = new TrainStartRequest(100, 0.1, 0, null, [8], "tanh", "adam", new() { ["lr"] = JsonSerializer.SerializeToElement(Lr) }, null, 10, 7,
+                new TrainWrappers(SwaStart: SwaStart, SwaLr: SwaLr, SwaAnnealSteps: Anneal, SwaAnneal: shape));
+            string id = JsonSerializer.SerializeToElement(sessions.Start(request)).GetProperty("id").GetString()!;
+            var trainer = new Trainer(TrainingLoopTests.PlaygroundSession("adam") with { SwaStart = SwaStart, SwaLr = SwaLr, SwaAnnealSteps = Anneal, SwaAnneal = shape });
+            var rates = new double[Steps];
+            JsonElement state = default;
+            for (int k = 0; k < Steps; k++)
+            {
+                state = JsonSerializer.SerializeToElement(sessions.Step(id, 1, CancellationToken.None));
+                trainer.TrainStep();
+                rates[k] = state.GetProperty("learningRate").GetDouble();
+                Assert.Equal(trainer.LearningRate, rates[k]);
+                Assert.Equal(trainer.Evaluate(trainer.Train).Loss, state.GetProperty("trainLoss").GetDouble());
+                Assert.Equal(trainer.Evaluate(trainer.Test).Loss, state.GetProperty("testLoss").GetDouble());
+            }
+            float[] view = [.. state.GetProperty("view").EnumerateArray().Select(v => v.GetSingle())];
+            double[] atAverage = [];
+            trainer.AtEvaluationPoint(() => atAverage = TrainingLoopTests.Boundary(trainer, view));
+            Assert.Equal(atAverage, state.GetProperty("probability").EnumerateArray().Select(p => p.GetDouble()));
+            return rates;
+        }
+        double[] cos = Rates("cos"), linear = Rates("linear");
+        for (int update = 1; update <= Steps; update++)
+        {
+            double x = Math.Clamp((update - SwaStart) / (double)Anneal, 0, 1);
+            Assert.Equal(SwaLr * x + Lr * (1 - x), linear[update - 1], 1e-12);
+            double alpha = (1 - Math.Cos(Math.PI * x)) / 2;
+            Assert.Equal(SwaLr * alpha + Lr * (1 - alpha), cos[update - 1], 1e-12);
+        }
+        Assert.NotEqual(cos[SwaStart], linear[SwaStart]);   // the first annealed update (they meet half way, at update 7)
+        Assert.NotEqual(SwaLr, linear[SwaStart + Anneal - 2]);
+        Assert.Equal(SwaLr, linear[SwaStart + Anneal - 1]); // exactly the SWA rate at the anneal's last update, not after the default 10
+        Assert.Equal(SwaLr, cos[SwaStart + Anneal - 1]);
     }
 
     [Fact]

@@ -368,6 +368,60 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_swa_anneal_controls_wait_for_an_swa_lr_and_are_sent_with_it()
+    {
+        _browser.Navigate().GoToUrl(_url);
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("status").Text.Contains("updates"));
+        By("tab-train").Click();
+        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready", StringComparison.Ordinal));
+        Assert.False(By("t-swa-anneal-steps").Enabled);
+        Assert.False(By("t-swa-anneal").Enabled);
+        By("t-swa").SendKeys("5");
+        var swaLr = By("t-swa-lr");
+        swaLr.SendKeys("0.002");
+        swaLr.SendKeys(Keys.Tab);
+        wait.Until(_ => By("t-swa-anneal-steps").Enabled && By("t-swa-anneal").Enabled);
+        // An anneal out of range is refused with the server's message; a valid one is sent with the SWA lr.
+        var steps = By("t-swa-anneal-steps");
+        steps.SendKeys("100001");
+        steps.SendKeys(Keys.Tab);
+        wait.Until(_ => By("t-error").Displayed);
+        Assert.Contains("wrappers.swaAnnealSteps must be between 0 and 100000 updates, got 100001.", By("t-error").Text);
+        steps.Clear();
+        steps.SendKeys("4");
+        new SelectElement(By("t-swa-anneal")).SelectByText("linear");
+        Assert.Equal("""{"swaStart":5,"swaLr":0.002,"swaAnnealSteps":4,"swaAnneal":"linear"}""",
+            (string)Js("const w = trainWrappers(); return JSON.stringify({ swaStart: w.swaStart, swaLr: w.swaLr, swaAnnealSteps: w.swaAnnealSteps, swaAnneal: w.swaAnneal });")!);
+        // The last change's run, not one an earlier edit started: once no change is pending, Reset starts it afresh.
+        wait.Until(_ => (long)Js("return prepareTimer;")! == 0);
+        By("t-reset").Click();
+        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready with swa", StringComparison.Ordinal));
+        Assert.False(By("t-error").Displayed);
+        // lr 0.01 to 0.002 from update 6: a linear anneal over 4 updates is 0.008 at update 6 (cosine: 0.00883; linear over 10: 0.0092).
+        var stop = By("t-stop");
+        stop.Clear();
+        stop.SendKeys("6");
+        By("t-start").Click();
+        wait.Until(_ => By("t-status").Text.Contains("stopped after"));
+        Assert.StartsWith("step 6: lr 0.008, loss", By("t-status").Text);
+        stop.Clear();
+        stop.SendKeys("12");
+        By("t-start").Click();
+        wait.Until(_ => By("t-status").Text.Contains("stopped after 12"));
+        Assert.StartsWith("step 12: lr 0.002, loss", By("t-status").Text);
+        Shot("playground-swa-anneal");
+        // Without an SWA lr the anneal is neither enabled nor sent.
+        swaLr.Clear();
+        swaLr.SendKeys(Keys.Tab);
+        wait.Until(_ => !By("t-swa-anneal-steps").Enabled && !By("t-swa-anneal").Enabled);
+        Assert.Equal("{}", (string)Js("const w = trainWrappers(); return JSON.stringify({ swaAnnealSteps: w.swaAnnealSteps, swaAnneal: w.swaAnneal });")!);
+        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready with swa", StringComparison.Ordinal));
+        Assert.False(By("t-error").Displayed);
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
     public void The_page_fits_a_narrow_screen_and_the_map_takes_arrow_keys()
     {
         _browser.Manage().Window.Size = new System.Drawing.Size(400, 900);

@@ -312,8 +312,8 @@ public class TrainingLoopTests
         Assert.NotEqual(atY, probability);
     }
 
-    /// <summary>The config a playground session of the tests above trains with: 100 moons, one tanh layer of 8, lr 0.05, batch 10, seed 7, no step limit.</summary>
-    private static TrainingConfig PlaygroundSession(string optimizer) => new()
+    /// <summary>The config a playground session of the tests above (and of <see cref="PlaygroundApiTests"/>) trains with: 100 moons, one tanh layer of 8, lr 0.05, batch 10, seed 7, no step limit.</summary>
+    internal static TrainingConfig PlaygroundSession(string optimizer) => new()
     {
         Data = "moons",
         N = 100,
@@ -328,7 +328,7 @@ public class TrainingLoopTests
     };
 
     /// <summary>The probability of class 1 on the playground's grid over <paramref name="view"/>, at the model's current weights.</summary>
-    private static double[] Boundary(Trainer trainer, float[] view)
+    internal static double[] Boundary(Trainer trainer, float[] view)
     {
         int g = TrainingSessions.Grid;
         float[] grid = new float[2 * g * g];

@@ -520,6 +520,8 @@ function trainWrappers() {
     accumulate: given("t-accumulate"), sam: given("t-sam"), samAdaptive: $("t-sam-adaptive").checked,
     lookahead: given("t-lookahead"), lookaheadAlpha: given("t-lookahead-alpha"),
     ema: given("t-ema"), emaWarmup: $("t-ema-warmup").checked, swaStart: given("t-swa"), swaLr: given("t-swa-lr"),
+    // SWALR's anneal shapes the way to the SWA lr, so it is sent only with one.
+    ...(given("t-swa-lr") === undefined ? {} : { swaAnnealSteps: given("t-swa-anneal-steps"), swaAnneal: $("t-swa-anneal").value }),
   };
 }
 
@@ -591,7 +593,7 @@ function drawTraining(note) {
   const s = training.last;
   drawBoundary(s);
   drawCurves(s);
-  $("t-status").textContent = `step ${s.step}: loss ${s.trainLoss.toFixed(4)}, train accuracy ${(100 * s.trainAccuracy).toFixed(1)}%, test accuracy ${(100 * s.testAccuracy).toFixed(1)}%`
+  $("t-status").textContent = `step ${s.step}: lr ${+s.learningRate.toPrecision(3)}, loss ${s.trainLoss.toFixed(4)}, train accuracy ${(100 * s.trainAccuracy).toFixed(1)}%, test accuracy ${(100 * s.testAccuracy).toFixed(1)}%`
     + (training.wrappers.length ? `; wrappers ${training.wrappers.join(", ")}` : "")
     + (note ? ` (${note})` : training.running ? "" : " (paused)");
 }
@@ -658,8 +660,12 @@ function wireTraining() {
   }
   // Every setting but "stop after" defines the run: a change starts a new one at once.
   for (const id of ["t-n", "t-noise", "t-flip", "t-sx", "t-sy", "t-width", "t-depth", "t-activation", "t-optimizer", "t-lr", "t-schedule", "t-batch",
-    "t-accumulate", "t-sam", "t-sam-adaptive", "t-lookahead", "t-lookahead-alpha", "t-ema", "t-ema-warmup", "t-swa", "t-swa-lr"])
+    "t-accumulate", "t-sam", "t-sam-adaptive", "t-lookahead", "t-lookahead-alpha", "t-ema", "t-ema-warmup", "t-swa", "t-swa-lr", "t-swa-anneal-steps", "t-swa-anneal"])
     $(id).addEventListener("change", () => { clearTimeout(prepareTimer); prepareTimer = setTimeout(() => { prepareTimer = 0; trainPrepare(); }, 150); });
+  // The anneal's controls are used only with an SWA lr, so they are enabled only with one.
+  const annealControls = () => { for (const id of ["t-swa-anneal-steps", "t-swa-anneal"]) $(id).disabled = $("t-swa-lr").value.trim() === ""; };
+  for (const event of ["input", "change"]) $("t-swa-lr").addEventListener(event, annealControls);
+  annealControls();
   $("t-start").addEventListener("click", trainStart);
   $("t-pause").addEventListener("click", () => { training.running = false; training.generation++; if (training.last) drawTraining(); });
   $("t-reset").addEventListener("click", trainPrepare);
