@@ -15,15 +15,18 @@ internal static class BenchCommand
         var batch = new Option<string>("--batch") { Description = "one batch size (or parameter count for adam-step) instead of the workload's defaults", HelpName = "B" };
         var seconds = new Option<string>("--seconds") { Description = "timed seconds per cell after the warm-up [default: 3]", HelpName = "S" };
         var threads = new Option<string>("--threads") { Description = "independent copies of each cell run at once, one per thread [default: 1]", HelpName = "N" };
+        var trainThreads = new Option<string>("--train-threads") { Description = "for cnn-mnist and transformer-char: cores that train the one run, each minibatch split across them (descent train --threads) [default: 1]", HelpName = "N" };
         var profile = new Option<bool>("--profile") { Description = "for cnn-mnist and transformer-char: milliseconds per step in each layer's forward and backward pass instead of steps/s" };
         var format = new Option<string>("--format") { Description = "output", DefaultValueFactory = _ => "json", HelpName = "json|table" };
         format.AcceptOnlyFromAmong("json", "table");
-        var command = new Command("bench", "Time the benchmark workloads (training steps per second, bandwidth, FLOP rate).") { workload, batch, seconds, threads, profile, format };
+        var command = new Command("bench", "Time the benchmark workloads (training steps per second, bandwidth, FLOP rate).") { workload, batch, seconds, threads, trainThreads, profile, format };
         command.SetAction(parsed =>
         {
             double s = parsed.GetValue(seconds) is { } text ? Numbers.Real(text, "--seconds") : 3;
             if (s <= 0) throw new UsageException($"Invalid --seconds value '{s}': must be above 0.");
             int n = parsed.GetValue(threads) is { } t ? Numbers.Whole(t, "--threads", 1, 256) : 1;
+            int cores = parsed.GetValue(trainThreads) is { } tt ? Numbers.Whole(tt, "--train-threads", 1, 256) : 1;
+            if (cores > 1 && parsed.GetValue(workload) is not ("cnn-mnist" or "transformer-char")) throw new UsageException("--train-threads applies to --workload cnn-mnist or transformer-char only.");
             long? only = parsed.GetValue(batch) is { } b ? Numbers.Whole(b, "--batch", 1, int.MaxValue) : null;
             var names = parsed.GetValue(workload) is { } w ? [w] : Benchmark.Workloads;
             bool table = parsed.GetValue(format) == "table";
@@ -36,15 +39,15 @@ internal static class BenchCommand
                 stdout.WriteLine($"{"total",-60}{parts.Sum(p => p.ForwardMs),12:F3}{parts.Sum(p => p.BackwardMs),13:F3}");
                 return 0;
             }
-            if (table) stdout.WriteLine($"{"workload",-16}{"size",-12}{"steps/s",14}{"loss init",12}{"loss final",12}{"GB/s",9}{"GFLOP/s",10}");
+            if (table) stdout.WriteLine($"{"workload",-18}{"size",-12}{"steps/s",14}{"loss init",12}{"loss final",12}{"GB/s",9}{"GFLOP/s",10}");
             foreach (var name in names)
             {
                 var cells = name == "limits" ? Benchmark.Limits(s)
-                    : (only is long o ? [o] : Benchmark.DefaultSizes(name)).SelectMany(size => RunCopies(name, size, s, n)).ToArray();
+                    : (only is long o ? [o] : Benchmark.DefaultSizes(name)).SelectMany(size => RunCopies(name, size, s, n, cores)).ToArray();
                 foreach (var r in cells)
                 {
                     if (table)
-                        stdout.WriteLine($"{r.Workload,-16}{r.Size,-12}{r.StepsPerSecond,14:N0}{F(r.LossInit),12}{F(r.LossFinal),12}{F(r.GbPerSecond),9}{F(r.GflopPerSecond),10}");
+                        stdout.WriteLine($"{r.Workload,-18}{r.Size,-12}{r.StepsPerSecond,14:N0}{F(r.LossInit),12}{F(r.LossFinal),12}{F(r.GbPerSecond),9}{F(r.GflopPerSecond),10}");
                     else
                         stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
                         {
@@ -58,6 +61,7 @@ internal static class BenchCommand
                             ["gb_per_s"] = r.GbPerSecond,
                             ["gflop_per_s"] = r.GflopPerSecond,
                             ["threads"] = n,
+                            ["train_threads"] = cores,
                         }));
                     stdout.Flush();
                 }
@@ -68,11 +72,11 @@ internal static class BenchCommand
     }
 
     /// <summary>Runs <paramref name="copies"/> independent copies at once and reports their summed throughput (the first copy's losses).</summary>
-    private static IEnumerable<BenchResult> RunCopies(string name, long size, double seconds, int copies)
+    private static IEnumerable<BenchResult> RunCopies(string name, long size, double seconds, int copies, int trainThreads)
     {
-        if (copies == 1) return [Benchmark.Run(name, size, seconds)];
+        if (copies == 1) return [Benchmark.Run(name, size, seconds, trainThreads)];
         var results = new BenchResult[copies];
-        Parallel.For(0, copies, new ParallelOptions { MaxDegreeOfParallelism = copies }, i => results[i] = Benchmark.Run(name, size, seconds));
+        Parallel.For(0, copies, new ParallelOptions { MaxDegreeOfParallelism = copies }, i => results[i] = Benchmark.Run(name, size, seconds, trainThreads));
         var first = results[0];
         return [first with
         {

@@ -34,6 +34,7 @@ internal static class TrainCommand
         var swaLr = TrainingArguments.Text("--swa-lr", "with --swa-start: from update N + 1 the learning rate anneals to LR and stays there (SWALR) [default: the schedule runs on]", "LR");
         var swaAnnealSteps = TrainingArguments.Text("--swa-anneal-steps", $"updates SWALR takes to reach --swa-lr (torch's anneal_epochs) [default: {TrainingArguments.Shown(d.SwaAnnealSteps)}]", "N");
         var swaAnneal = TrainingArguments.Choice("--swa-anneal", "the shape of SWALR's anneal (torch's anneal_strategy)", d.SwaAnneal, "cos", "linear");
+        var threads = TrainingArguments.Text("--threads", $"cores that train this run: each minibatch split into N shards run at once (data parallel; equal to one core's update up to float rounding; not with batch normalization) [default: {d.Threads}]", "N");
         var updateBn = TrainingArguments.Text("--update-bn", "minibatches of training data over which batch-norm statistics are recomputed where the model is evaluated at other weights than it trains at (EMA, SWA, Lookahead, schedule-free; torch's update_bn); 0 keeps the training statistics [default: all, one pass]", "N");
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
@@ -41,7 +42,7 @@ internal static class TrainCommand
             string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax));
         var own = new Option[] { schedule, warmup };
         var length = new Option[] { steps, epochs };
-        var intervals = new Option[] { evalEvery, checkpointEvery };
+        var intervals = new Option[] { evalEvery, checkpointEvery, threads };
         var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart, swaLr, swaAnnealSteps, swaAnneal, updateBn };
         foreach (var o in training.Model.Concat(own).Concat(training.Steps.Take(2)).Concat(length).Concat(training.Steps.Skip(2)).Concat(intervals)
             .Concat(wrappers).Concat([outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
@@ -95,6 +96,7 @@ internal static class TrainCommand
                     SwaLr = parsed.GetValue(swaLr) is { } sl ? Numbers.Real(sl, "--swa-lr") : d.SwaLr,
                     SwaAnnealSteps = parsed.GetValue(swaAnnealSteps) is { } sa ? TrainingArguments.Long(sa, "--swa-anneal-steps", 0) : d.SwaAnnealSteps,
                     SwaAnneal = parsed.GetValue(swaAnneal) ?? d.SwaAnneal,
+                    Threads = parsed.GetValue(threads) is { } th ? Numbers.Whole(th, "--threads", 1, 256) : d.Threads,
                     UpdateBn = parsed.GetValue(updateBn) is { } ub && ub != "all"
                         ? int.TryParse(ub, System.Globalization.CultureInfo.InvariantCulture, out int batches) && batches >= 0 ? batches
                             : throw new UsageException($"Invalid --update-bn value '{ub}': expected all or a whole number of minibatches (0 keeps the training statistics).")

@@ -47,6 +47,90 @@ public sealed class ModelTrainingTests : IDisposable
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    private static TrainingConfig DataParallelConfig(int threads) => new()
+    {
+        Data = "mnist",
+        Model = "conv:4,k=3,s=2-relu-dropout:0.2-flatten-linear:16-gelu-linear",
+        Optimizer = "sgd",
+        Hyperparameters = new() { ["lr"] = 0.1, ["momentum"] = 0.9 },
+        Batch = 13,   // shards of 6 and 7 examples (5, 4 and 4 on three cores)
+        Steps = 40,
+        Threads = threads,
+    };
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_data_parallel_step_is_the_one_core_step_up_to_float_rounding(int threads)
+    {
+        // Without dropout the shards see exactly what one core sees: the updates agree but for the order of the sums.
+        var config = DataParallelConfig(threads) with { Model = "conv:4,k=3,s=2-relu-flatten-linear:16-gelu-linear" };
+        var one = new Trainer(config with { Threads = 1 });
+        var many = new Trainer(config);
+        Assert.Equal(one.Model.Values.ToArray(), many.Model.Values.ToArray());
+        for (int step = 0; step < 5; step++)
+        {
+            double a = one.TrainStep(), b = many.TrainStep();
+            Assert.True(Math.Abs(a - b) <= 1e-6 * Math.Abs(a), $"step {step + 1}: loss {a:R} on one core, {b:R} on {threads}");
+        }
+        var x = one.Model.Values.ToArray();
+        var y = many.Model.Values.ToArray();
+        double scale = x.Max(v => Math.Abs(v));
+        Assert.All(Enumerable.Range(0, x.Length), i => Assert.True(Math.Abs(x[i] - y[i]) <= 1e-5 * scale, $"weight {i}: {x[i]:R} on one core, {y[i]:R} on {threads}"));
+        Assert.NotEqual(x, y);   // the sums really ran in another order, on other threads
+        // The replicas see the updated weights: they share them, not a copy.
+        Assert.Equal(many.Model.Values.ToArray(), many.Setup.Replicas[0].Values.ToArray());
+    }
+
+    [Fact]
+    public void A_data_parallel_run_resumes_bit_identically_dropout_masks_of_every_replica_included()
+    {
+        var config = DataParallelConfig(2);
+        var straight = new Trainer(config);
+        for (int i = 0; i < 20; i++) straight.TrainStep();
+        var first = new Trainer(config);
+        for (int i = 0; i < 10; i++) first.TrainStep();
+        var state = new State.StateDict();
+        first.SaveState(state);
+        var resumed = new Trainer(config);
+        resumed.LoadState(state);
+        for (int i = 0; i < 10; i++) resumed.TrainStep();
+        Assert.Equal(straight.Model.Values.ToArray(), resumed.Model.Values.ToArray());
+        // The replica masks from a stream of its own: resuming with it rewound to the start would differ.
+        var blank = new State.StateDict();
+        new Trainer(config).SaveState(blank);
+        var forgetful = new Trainer(config);
+        forgetful.LoadState(state);
+        foreach (var (name, rng) in forgetful.Setup.Replicas[0].Generators()) rng.LoadState(blank, $"replica1.{name}");
+        for (int i = 0; i < 10; i++) forgetful.TrainStep();
+        Assert.NotEqual(straight.Model.Values.ToArray(), forgetful.Model.Values.ToArray());
+    }
+
+    [Fact]
+    public void Data_parallel_training_refuses_batch_normalization_and_nonsense_thread_counts()
+    {
+        var bn = Assert.Throws<ConfigException>(() => new Trainer(DataParallelConfig(2) with { Model = "conv:4,k=3-batchnorm-relu-flatten-linear" }));
+        Assert.Contains("batch normalization", bn.Message);
+        Assert.Equal(nameof(TrainingConfig.Threads), bn.Setting);
+        Assert.Equal(nameof(TrainingConfig.Threads), Assert.Throws<ConfigException>(() => new Trainer(DataParallelConfig(0))).Setting);
+    }
+
+    [Fact]
+    public void A_data_parallel_step_allocates_nothing_on_any_thread()
+    {
+        var trainer = new Trainer(DataParallelConfig(2) with { Steps = 1000 });
+        for (int i = 0; i < 20; i++) trainer.TrainStep();
+        // Every thread's allocations, the thread pool's included; the least of three windows, since the test host allocates now and then.
+        long least = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 30; i++) trainer.TrainStep();
+            least = Math.Min(least, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+        Assert.Equal(0, least);
+    }
+
     [Fact]
     public void Evaluation_runs_in_eval_mode_and_leaves_training_mode_on()
     {

@@ -305,4 +305,26 @@ public sealed class TrainCommandTests : IDisposable
         e = Assert.Throws<ArgumentException>(() => Descent.Landscapes.Trajectory.RequireFiniteStart(Descent.Landscapes.Landscape.Get("sqrt(x)"), (0, 0)));
         Assert.Contains("no finite gradient at the start", e.Message);
     }
+
+    [Fact]
+    public void Train_threads_splits_each_minibatch_across_cores_and_refuses_batch_norm_by_the_flag()
+    {
+        string[] common = ["train", "--data", "mnist", "--model", "conv:4,k=3,s=2-relu-flatten-linear", "-o", "sgd", "--lr", "0.1", "--batch", "16", "--steps", "6", "--eval-every", "3"];
+        var (code, _, err) = Cli([.. common, "--threads", "2", "--out", Out("two")]);
+        Assert.True(code == 0, err);
+        (code, _, err) = Cli([.. common, "--out", Out("one")]);
+        Assert.True(code == 0, err);
+        // The same run up to float rounding: the test loss of every evaluation agrees to 1e-5.
+        double[] Losses(string run) => [.. File.ReadAllLines(Path.Combine(Out(run), "metrics.csv")).Skip(1).Select(l => double.Parse(l.Split(',')[6], System.Globalization.CultureInfo.InvariantCulture))];
+        var (one, two) = (Losses("one"), Losses("two"));
+        Assert.Equal(one.Length, two.Length);
+        Assert.All(one.Zip(two), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-5 * p.First, $"{p.First} vs {p.Second}"));
+        Assert.Contains("\"threads\": 2", File.ReadAllText(Path.Combine(Out("two"), "config.json")));
+
+        (code, _, err) = Cli("train", "--data", "mnist", "--model", "conv:4,k=3-batchnorm-relu-flatten-linear", "--threads", "2", "--steps", "2", "--out", Out("bn"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--threads", err);
+        Assert.Contains("batch normalization", err);
+        Assert.False(File.Exists(Path.Combine(Out("bn"), "config.json")));
+    }
 }

@@ -37,14 +37,14 @@ public static class Benchmark
     };
 
     /// <summary>Runs one cell.</summary>
-    public static BenchResult Run(string workload, long size, double seconds) => workload switch
+    public static BenchResult Run(string workload, long size, double seconds, int trainThreads = 1) => workload switch
     {
         "moons-mlp" => Moons("moons-mlp", (int)size, "sgd", 0.15, seconds),
         "moons-mlp-adam" => Moons("moons-mlp-adam", (int)size, "adam", 0.01, seconds),
         "adam-step" => AdamStep((int)size, seconds),
         "mnist-linear" => MnistLinear((int)size, seconds),
-        "cnn-mnist" => CnnMnist((int)size, seconds),
-        "transformer-char" => TransformerChar((int)size, seconds),
+        "cnn-mnist" => TrainerSteps("cnn-mnist", CnnTrainer((int)size, trainThreads), (int)size, CnnFlops, seconds),
+        "transformer-char" => TransformerChar((int)size, seconds, trainThreads),
         "limits" => throw new ArgumentException("use Limits()"),
         _ => throw new ArgumentException($"Unknown workload '{workload}': choose from {string.Join(", ", Workloads)}."),
     };
@@ -117,20 +117,21 @@ public static class Benchmark
     }
 
     /// <summary>
-    /// The exercise CNN (<c>--model cnn</c>: conv 32 - relu - maxpool - conv 64 - relu - maxpool - linear 128 - relu - linear)
-    /// on the embedded digits, SGD lr 0.05 momentum 0.9, through the trainer's own step.
+    /// Training steps of <paramref name="trainer"/> through its own step (its data, model and optimizer), <paramref name="flops"/> per example:
+    /// <c>cnn-mnist</c> is the exercise CNN (<c>--model cnn</c>: conv 32 - relu - maxpool - conv 64 - relu - maxpool - linear 128 - relu - linear)
+    /// on the embedded digits, SGD lr 0.05 momentum 0.9; <c>transformer-char</c> (see <see cref="TransformerChar"/>).
     /// </summary>
-    private static BenchResult CnnMnist(int batch, double seconds)
+    private static BenchResult TrainerSteps(string name, Trainer trainer, int batch, double flops, double seconds)
     {
-        var trainer = CnnTrainer(batch);
-        var sample = trainer.Train.Slice(0, 1000);
+        var sample = trainer.Train.Slice(0, Math.Min(trainer.Train.Count, 1000 / trainer.Train.LabelsPerExample));
         double lossInit = trainer.Evaluate(sample).Loss;
         long steps = Timed(() => trainer.TrainStep(), seconds, out double elapsed);
-        return new BenchResult("cnn-mnist", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, trainer.Evaluate(sample).Loss, null, CnnFlops * batch * steps / elapsed / 1e9);
+        return new BenchResult(name, $"B={batch}", steps, elapsed, steps / elapsed, lossInit, trainer.Evaluate(sample).Loss, null, flops * batch * steps / elapsed / 1e9);
     }
 
-    private static Trainer CnnTrainer(int batch) => new(new TrainingConfig
+    private static Trainer CnnTrainer(int batch, int threads = 1) => new(new TrainingConfig
     {
+        Threads = threads,
         Data = "mnist",
         Model = "cnn",
         Optimizer = "sgd",
@@ -159,34 +160,52 @@ public static class Benchmark
 
     /// <summary>
     /// <c>transformer:layers=2,d=128,heads=4,ctx=64</c> (pre-LN) on a character stream of 65 symbols, AdamW lr 1e-3,
-    /// next-token cross-entropy over every position of random windows. The stream is a fixed Markov chain (each
-    /// symbol followed by one of three, <c>next = (7 prev + 3 + r) mod 65</c>, r uniform in 0-2), so the loss falls
-    /// from log 65 = 4.17 towards log 3 = 1.10 and shows the steps learn; only the speed is compared.
+    /// next-token cross-entropy over every position, through the trainer's own step (so <c>--train-threads</c> applies):
+    /// the stream, written as text of 65 characters, is the trainer's text data, cut into consecutive windows. It is a fixed
+    /// Markov chain (each symbol followed by one of three, <c>next = (7 prev + 3 + r) mod 65</c>, r uniform in 0-2), so the
+    /// loss falls from log 65 = 4.17 towards log 3 = 1.10 and shows the steps learn; only the speed is compared.
     /// </summary>
-    private static BenchResult TransformerChar(int batch, double seconds)
+    private static BenchResult TransformerChar(int batch, double seconds, int trainThreads)
     {
-        var (model, x, y, Draw) = Transformer(batch);
-        var adamw = new AdamW<float>(model.Parameters, new AdamWOptions { LearningRate = 1e-3 });
-        var dz = new float[batch * Context * Vocabulary];
-        double Loss(Span<float> gradient) => Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, model.Forward(x, batch), y, batch * Context, gradient, out _);
-        Draw();
-        double lossInit = Loss([]);
-        long steps = Timed(() =>
+        string file = Path.Combine(Path.GetTempPath(), $"descent-bench-stream-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}.txt");
+        File.WriteAllText(file, new string([.. MarkovStream(new Rng(3)).Select(v => (char)('!' + (int)v))]));
+        Trainer trainer;
+        try
         {
-            Draw();
-            Loss(dz);
-            model.Backward(x, dz, batch, accumulate: false);
-            adamw.Step();
-        }, seconds, out double elapsed);
-        return new BenchResult("transformer-char", $"B={batch}", steps, elapsed, steps / elapsed, lossInit, Loss([]), null, TransformerFlops * batch * steps / elapsed / 1e9);
+            trainer = new Trainer(new TrainingConfig
+            {
+                Data = "text",
+                Text = file,
+                Context = Context,
+                Model = $"transformer:layers={Blocks},d={Width},heads=4,ctx={Context}",
+                Optimizer = "adamw",
+                Hyperparameters = new() { ["lr"] = 1e-3 },
+                Batch = batch,
+                Steps = long.MaxValue / 2,
+                Seed = 1,
+                Threads = trainThreads,
+            });
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        return TrainerSteps("transformer-char", trainer, batch, TransformerFlops, seconds);
+    }
+
+    /// <summary>The symbols of <c>transformer-char</c>'s Markov chain, 2^20 of them.</summary>
+    private static float[] MarkovStream(Rng rng)
+    {
+        var stream = new float[1 << 20];
+        for (int i = 1; i < stream.Length; i++) stream[i] = ((7 * (int)stream[i - 1]) + 3 + rng.NextInt(3)) % Vocabulary;
+        return stream;
     }
 
     /// <summary>The model of <c>transformer-char</c>, its input and target buffers, and the draw that fills them with random windows of the stream.</summary>
     private static (Sequential<float> Model, float[] X, int[] Y, Action Draw) Transformer(int batch)
     {
         var rng = new Rng(3);
-        var stream = new float[1 << 20];
-        for (int i = 1; i < stream.Length; i++) stream[i] = ((7 * (int)stream[i - 1]) + 3 + rng.NextInt(3)) % Vocabulary;
+        var stream = MarkovStream(rng);
         var model = ModelSpec.Build<float>($"transformer:layers={Blocks},d={Width},heads=4,ctx={Context}", [Context], Vocabulary, Initialization.Torch, Rng.ForStream(1, 1));
         var x = new float[batch * Context];
         var y = new int[batch * Context];

@@ -249,9 +249,9 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
             }
             var curve = Figures.SeedCurves(plot, runs[0].Steps, [.. runs.Select(x => x.Metric)], Figures.Palette[c], label);
             if (Contenders[c].Schedule == "constant") curve.LinePattern = LinePattern.Dashed;
-            // The axis leaves out the first evaluation (the untrained model) and shows every curve from the second on.
-            var second = runs.Select(x => x.Metric.Length > 1 ? x.Metric[1] : x.Metric[0]);
-            far = task.Text ? Math.Max(far, second.Max()) : Math.Min(far, second.Min());
+            // The axis shows every curve from its third evaluation on, where the optimizers have left the first steep fall behind.
+            var third = runs.Select(x => x.Metric[Math.Min(2, x.Metric.Length - 1)]);
+            far = task.Text ? Math.Max(far, third.Max()) : Math.Min(far, third.Min());
         }
         var line = plot.Add.HorizontalLine(task.Target);
         line.Color = Colors.Black;

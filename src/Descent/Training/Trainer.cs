@@ -1,5 +1,6 @@
 using Descent.Data;
 using Descent.Nn;
+using Descent.Numerics;
 using Descent.Optim;
 using Descent.State;
 
@@ -25,6 +26,10 @@ public sealed class Trainer
     private readonly float[] _evaluationStatistics;   // batch-norm statistics recomputed at the evaluation point
     private long _evaluationStatisticsStep = -1;      // the update they were recomputed after (-1: none yet)
     private readonly bool _hasBatchNorm;
+    private readonly Sequential<float>[] _shardModels;   // the model, then its replicas: one per core of a data-parallel step
+    private readonly int[] _shardStart;
+    private readonly double[] _shardLoss;
+    private readonly ShardRunner? _shards;
     private int _closureCalls;
     private int _batch;
     private double _batchLossSum;
@@ -45,6 +50,10 @@ public sealed class Trainer
         _kept = new float[_buffers.Sum(b => b.Length)];
         _evaluationStatistics = new float[_kept.Length];
         _hasBatchNorm = BatchNormStatistics.Layers<float>(Model).Count > 0;
+        _shardModels = [Model, .. setup.Replicas];
+        _shardStart = new int[_shardModels.Length + 1];
+        _shardLoss = new double[_shardModels.Length];
+        if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length, ShardLossAndGradient);
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
@@ -166,15 +175,61 @@ public sealed class Trainer
     private double LossAndGradient()
     {
         int b = _batch;
-        var outputs = Model.Forward(_batchX, b);
-        // Sequence data has a label at every position: the loss is the mean over all b * labels-per-example of them.
-        int labels = b * Train.LabelsPerExample;
-        double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(0, labels), labels, _outputGrad.AsSpan(0, b * Model.Outputs), out _);
-        if (!double.IsFinite(loss)) return loss;
-        Model.Backward(_batchX, _outputGrad, b, accumulate: false);
+        double loss;
+        if (_shards is null)
+        {
+            var outputs = Model.Forward(_batchX, b);
+            // Sequence data has a label at every position: the loss is the mean over all b * labels-per-example of them.
+            int labels = b * Train.LabelsPerExample;
+            loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(0, labels), labels, _outputGrad.AsSpan(0, b * Model.Outputs), out _);
+            if (!double.IsFinite(loss)) return loss;
+            Model.Backward(_batchX, _outputGrad, b, accumulate: false);
+        }
+        else
+        {
+            loss = DataParallelLossAndGradient(b);
+            if (!double.IsFinite(loss)) return loss;
+        }
         if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
         if (Config.ClipNorm > 0) GradientClipping.ClipByGlobalNorm(Model.Parameters, Config.ClipNorm);
         return loss;
+    }
+
+    /// <summary>
+    /// The minibatch's loss and gradient from consecutive shards of it, one per core, each on its own replica: every
+    /// shard's output gradient is that of the whole minibatch's mean loss (scaled by its share of the examples), so the
+    /// replicas' gradients add up to the minibatch's.
+    /// </summary>
+    private double DataParallelLossAndGradient(int b)
+    {
+        int shards = Math.Min(_shardModels.Length, b);
+        for (int i = 0; i <= shards; i++) _shardStart[i] = (int)((long)b * i / shards);
+        _shards!.Run(shards);
+        double loss = 0;
+        for (int i = 0; i < shards; i++)
+        {
+            if (!double.IsFinite(_shardLoss[i])) return _shardLoss[i];
+            loss += _shardLoss[i] * (_shardStart[i + 1] - _shardStart[i]) / b;
+        }
+        var sum = Model.Gradients;
+        for (int i = 1; i < shards; i++) Kernels.Add(sum, _shardModels[i].Gradients);
+        return loss;
+    }
+
+    /// <summary>Forward, loss and backward of shard <paramref name="i"/> of the minibatch on its replica; the loss is the shard's mean.</summary>
+    private void ShardLossAndGradient(int i)
+    {
+        var model = _shardModels[i];
+        int start = _shardStart[i], n = _shardStart[i + 1] - start, per = Train.LabelsPerExample, d = Train.Dimensions;
+        var input = _batchX.AsSpan(start * d, n * d);
+        var outputs = model.Forward(input, n);
+        var grad = _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs);
+        double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(start * per, n * per), n * per, grad, out _);
+        _shardLoss[i] = loss;
+        if (!double.IsFinite(loss)) return;
+        float share = (float)n / _batch;
+        for (int j = 0; j < grad.Length; j++) grad[j] *= share;
+        model.Backward(input, grad, n, accumulate: false);
     }
 
     /// <summary>
@@ -278,6 +333,7 @@ public sealed class Trainer
         state.Set("trainer.batch_loss_count", _batchLossCount);
         state.Set("model.values", Model.Values);
         Model.SaveState(state, "model");
+        for (int r = 1; r < _shardModels.Length; r++) _shardModels[r].SaveState(state, $"replica{r}");
         Optimizer.SaveState(state);
         Batches.SaveState(state, "batches");
     }
@@ -288,6 +344,7 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(state);
         state.CopyTo<float>("model.values", Model.Values);
         Model.LoadState(state, "model");
+        for (int r = 1; r < _shardModels.Length; r++) _shardModels[r].LoadState(state, $"replica{r}");
         Optimizer.LoadState(state);
         Batches.LoadState(state, "batches");
         _batchLossSum = state.GetDouble("trainer.batch_loss_sum");

@@ -119,6 +119,14 @@ public sealed record TrainingConfig
     /// <summary>Steps between checkpoints.</summary>
     public long CheckpointEvery { get; init; } = 1000;
 
+    /// <summary>
+    /// Cores that train this one run (data parallel): each minibatch is split into this many consecutive shards, whose
+    /// forward and backward passes run at once on replicas of the model sharing its weights, and their gradients are
+    /// summed. The same update as on one core up to float rounding (sums in another order), not bit for bit; not with
+    /// batch normalization, whose statistics would be the shards'. 1: one core.
+    /// </summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>Minibatches whose mean gradient makes one update (<see cref="Optim.GradientAccumulation{T}"/>; 1: every minibatch updates).</summary>
     public int Accumulate { get; init; } = 1;
 

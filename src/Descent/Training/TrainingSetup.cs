@@ -36,6 +36,7 @@ public sealed class TrainingSetup
                 throw new ConfigException($"Unknown initialization '{config.Init}': choose torch, he or xavier, or give an existing .safetensors file of starting weights.", nameof(TrainingConfig.Init));
             Model.LoadSafeTensors(config.Init);
         }
+        Replicas = [.. Enumerable.Range(1, config.Threads - 1).Select(r => Replica(config, r, initialization, outputs))];
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
         Optimizer = CreateOptimizer(config, Model, options);
@@ -68,6 +69,24 @@ public sealed class TrainingSetup
 
     /// <summary>The network.</summary>
     public Sequential<float> Model { get; }
+
+    /// <summary>
+    /// Replicas of <see cref="Model"/> sharing its weights, one per core beyond the first (<see cref="TrainingConfig.Threads"/>);
+    /// the dropout layers of replica r draw from streams of their own, after those of the replicas before it.
+    /// </summary>
+    public IReadOnlyList<Sequential<float>> Replicas { get; }
+
+    private Sequential<float> Replica(TrainingConfig config, int index, Initialization initialization, int outputs)
+    {
+        if (BatchNormStatistics.Layers<float>(Model).Count > 0)
+            throw new ConfigException("Data-parallel training splits each minibatch, so batch normalization would normalize by each shard's statistics, not the minibatch's; train a model with batch normalization on one thread.", nameof(TrainingConfig.Threads));
+        int dropouts = Model.Modules().OfType<Dropout<float>>().Count();
+        var replica = config.Model is { } spec
+            ? ModelSpec.Build<float>(spec, Train.Shape, outputs, initialization, Rng.ForStream(config.Seed, 1), config.Seed, firstDropoutStream: 3 + index * dropouts)
+            : new Sequential<float>([Train.Dimensions, .. config.Hidden, outputs], Activations.Parse(config.Activation), initialization, Rng.ForStream(config.Seed, 1));
+        replica.ShareValuesWith(Model);
+        return replica;
+    }
 
     /// <summary>The loss.</summary>
     public Loss Loss { get; }
@@ -129,6 +148,7 @@ public sealed class TrainingSetup
         if (c.SamAdaptive && c.Sam == 0) throw new ConfigException("Adaptive SAM needs a SAM radius rho.", nameof(TrainingConfig.SamAdaptive));
         if (!(c.Sam >= 0) || double.IsInfinity(c.Sam)) throw new ConfigException($"Invalid SAM rho {c.Sam}: must be a finite number above 0, e.g. 0.05 (0 turns SAM off).", nameof(TrainingConfig.Sam));
         if (!(c.Ema >= 0)) throw new ConfigException($"Invalid EMA decay {c.Ema}: must be in (0, 1), e.g. 0.999 (0 turns the EMA off).", nameof(TrainingConfig.Ema));
+        if (c.Threads is < 1 or > 256) throw new ConfigException($"Invalid number of threads {c.Threads}: must be from 1 to 256.", nameof(TrainingConfig.Threads));
         if (c.UpdateBn < 0) throw new ConfigException($"Invalid number of batch-norm update batches {c.UpdateBn}: must be at least 0 (0 keeps the training statistics; leave it unset for a whole pass).", nameof(TrainingConfig.UpdateBn));
     }
 

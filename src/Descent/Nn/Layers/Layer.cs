@@ -215,6 +215,21 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void Rename(string prefix) => Bind(prefix, _values, _grads);
 
     /// <summary>
+    /// Makes this layer a replica of <paramref name="source"/>, a layer of the same architecture: its parameters become
+    /// views of the source's values (one set of weights, updated once, seen by both) with gradients of their own, so that
+    /// the two can run forward and backward passes on different examples at once (data-parallel training). Buffers
+    /// (batch-norm statistics) and random generators stay the replica's own.
+    /// </summary>
+    public void ShareValuesWith(Layer<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!source.Parameters.Select(p => (p.Name, p.Length)).SequenceEqual(Parameters.Select(p => (p.Name, p.Length))))
+            throw new ArgumentException("A replica needs the parameters of its source: the same names and sizes, in the same order.");
+        source._values.Span.CopyTo(_values.Span);   // Binding copies this layer's values over the source's: make them the same first.
+        Bind(source._prefix, source._values, new T[source._values.Length]);
+    }
+
+    /// <summary>
     /// Puts the parameters under <paramref name="prefix"/> into <paramref name="values"/> and <paramref name="grads"/>
     /// (fresh buffers of the right size when empty), copying the current values over.
     /// </summary>

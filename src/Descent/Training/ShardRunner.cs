@@ -1,0 +1,63 @@
+namespace Descent.Training;
+
+/// <summary>
+/// Runs the shards of one minibatch on several cores at once: shard 0 on the calling thread, the others as thread-pool
+/// work items (one reusable item per shard, so a step allocates nothing), and returns when all are done, rethrowing the
+/// first error of any.
+/// </summary>
+internal sealed class ShardRunner
+{
+    private readonly Action<int> _work;
+    private readonly Shard[] _shards;
+    private readonly CountdownEvent _done;
+    private Exception? _error;
+
+    /// <summary>A runner of <paramref name="work"/> (given the shard index) for <paramref name="count"/> shards.</summary>
+    public ShardRunner(int count, Action<int> work)
+    {
+        _work = work;
+        _shards = [.. Enumerable.Range(1, count - 1).Select(i => new Shard(this, i))];
+        _done = new CountdownEvent(Math.Max(1, count - 1));
+    }
+
+    /// <summary>Runs shards 0 to <paramref name="count"/> - 1 and waits for all of them.</summary>
+    public void Run(int count)
+    {
+        if (count <= 1)
+        {
+            _work(0);
+            return;
+        }
+        _error = null;
+        _done.Reset(count - 1);
+        for (int i = 1; i < count; i++) ThreadPool.UnsafeQueueUserWorkItem(_shards[i - 1], preferLocal: false);
+        try
+        {
+            _work(0);
+        }
+        finally
+        {
+            _done.Wait();
+        }
+        if (_error is { } e) throw new AggregateException(e);
+    }
+
+    private sealed class Shard(ShardRunner runner, int index) : IThreadPoolWorkItem
+    {
+        public void Execute()
+        {
+            try
+            {
+                runner._work(index);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref runner._error, e, null);
+            }
+            finally
+            {
+                runner._done.Signal();
+            }
+        }
+    }
+}
