@@ -80,6 +80,11 @@ public sealed class ModelTrainingTests : IDisposable
         Assert.NotEqual(x, y);   // the sums really ran in another order, on other threads
         // The replicas see the updated weights: they share them, not a copy.
         Assert.Equal(many.Model.Values.ToArray(), many.Setup.Replicas[0].Values.ToArray());
+        // Evaluation spreads the chunks over the cores and gives one core's numbers to the last bit.
+        var check = new Trainer(config with { Threads = 1 });
+        many.Model.Values.CopyTo(check.Model.Values);
+        Assert.Equal(check.Evaluate(check.Test), many.Evaluate(many.Test));
+        Assert.Equal(check.Evaluate(check.Train), many.Evaluate(many.Train));
     }
 
     [Fact]

@@ -29,7 +29,11 @@ public sealed class Trainer
     private readonly Sequential<float>[] _shardModels;   // the model, then its replicas: one per core of a data-parallel step
     private readonly int[] _shardStart;
     private readonly double[] _shardLoss;
-    private readonly ShardRunner? _shards;
+    private readonly ShardRunner? _shards, _evaluator;
+    private Dataset? _evaluated;
+    private int _evaluationChunk;
+    private double[] _chunkLoss = [];
+    private int[] _chunkCorrect = [];
     private int _closureCalls;
     private int _batch;
     private double _batchLossSum;
@@ -53,7 +57,11 @@ public sealed class Trainer
         _shardModels = [Model, .. setup.Replicas];
         _shardStart = new int[_shardModels.Length + 1];
         _shardLoss = new double[_shardModels.Length];
-        if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length, ShardLossAndGradient);
+        if (_shardModels.Length > 1)
+        {
+            _shards = new ShardRunner(_shardModels.Length, ShardLossAndGradient);
+            _evaluator = new ShardRunner(_shardModels.Length, EvaluateChunks);
+        }
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
@@ -235,26 +243,58 @@ public sealed class Trainer
     /// <summary>
     /// Mean loss and accuracy of the model over every label of <paramref name="data"/> (every position of a sequence), in evaluation mode (dropout off, batch
     /// normalization by its running statistics) at the optimizer's evaluation point, in chunks of 1,000 examples (100 for a spec's model, whose
-    /// convolutions keep every channel of every example of the chunk).
+    /// convolutions keep every channel of every example of the chunk). A data-parallel trainer spreads the chunks over its
+    /// cores and adds them up in the same order, so the numbers are those of one core to the last bit.
     /// </summary>
     public (double Loss, double Accuracy) Evaluate(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        double total = 0;
-        int correct = 0;
-        int chunk = Config.Model is null ? 1000 : 100;
-        int per = data.LabelsPerExample;
+        _evaluated = data;
+        _evaluationChunk = Config.Model is null ? 1000 : 100;
+        int chunks = (data.Count + _evaluationChunk - 1) / _evaluationChunk;
+        if (_chunkLoss.Length < chunks) (_chunkLoss, _chunkCorrect) = (new double[chunks], new int[chunks]);
         AtEvaluationPoint(() =>
         {
-            for (int start = 0; start < data.Count; start += chunk)
+            if (_evaluator is null)
             {
-                int n = Math.Min(chunk, data.Count - start);
-                var outputs = Model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
-                total += n * per * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start * per, n * per), n * per, [], out int c);
-                correct += c;
+                EvaluateChunks(0);
+                return;
+            }
+            foreach (var replica in Setup.Replicas) replica.Training = false;
+            try
+            {
+                _evaluator.Run(_shardModels.Length);
+            }
+            finally
+            {
+                foreach (var replica in Setup.Replicas) replica.Training = true;
             }
         });
+        // Summed in chunk order, whichever core evaluated which chunk: the numbers do not depend on the cores.
+        double total = 0;
+        int correct = 0;
+        for (int c = 0; c < chunks; c++)
+        {
+            total += _chunkLoss[c];
+            correct += _chunkCorrect[c];
+        }
+        _evaluated = null;
         return (total / data.Labels.Length, (double)correct / data.Labels.Length);
+    }
+
+    /// <summary>The summed loss and the correct labels of every chunk of the data under evaluation that falls to core <paramref name="core"/> (all of them on one core).</summary>
+    private void EvaluateChunks(int core)
+    {
+        var data = _evaluated!;
+        var model = _shardModels[core];
+        int per = data.LabelsPerExample, chunk = _evaluationChunk, cores = _evaluator is null ? 1 : _shardModels.Length;
+        for (int c = core, start = c * chunk; start < data.Count; c += cores, start = c * chunk)
+        {
+            int n = Math.Min(chunk, data.Count - start);
+            var outputs = model.Forward(data.Features.AsSpan(start * data.Dimensions, n * data.Dimensions), n);
+            _chunkLoss[c] = n * per * Losses.Evaluate(Loss, outputs, data.Labels.AsSpan(start * per, n * per), n * per, [], out int correct);
+            _chunkCorrect[c] = correct;
+        }
     }
 
     /// <summary>
