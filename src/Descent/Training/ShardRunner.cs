@@ -11,6 +11,10 @@ internal sealed class ShardRunner
     private readonly Shard[] _shards;
     private readonly CountdownEvent _done;
     private Exception? _error;
+    private long _workerAllocated;
+
+    /// <summary>Bytes the shards run off the calling thread have allocated while working, in all (what a test of an allocation-free step reads).</summary>
+    public long WorkerAllocatedBytes => Interlocked.Read(ref _workerAllocated);
 
     /// <summary>A runner of <paramref name="work"/> (given the shard index) for <paramref name="count"/> shards.</summary>
     public ShardRunner(int count, Action<int> work)
@@ -46,6 +50,7 @@ internal sealed class ShardRunner
     {
         public void Execute()
         {
+            long before = GC.GetAllocatedBytesForCurrentThread();
             try
             {
                 runner._work(index);
@@ -56,6 +61,7 @@ internal sealed class ShardRunner
             }
             finally
             {
+                Interlocked.Add(ref runner._workerAllocated, GC.GetAllocatedBytesForCurrentThread() - before);
                 runner._done.Signal();
             }
         }

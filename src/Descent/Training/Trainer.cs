@@ -103,6 +103,9 @@ public sealed class Trainer
     /// <summary>The learning rate of group 0 as the last update used it (before any update: the configured one).</summary>
     public double LearningRate => Optimizer.Groups[0].Options.LearningRate;
 
+    /// <summary>Bytes allocated by the data-parallel shards run on other threads than the caller's, in all (0 on one core).</summary>
+    internal long WorkerAllocatedBytes => (_shards?.WorkerAllocatedBytes ?? 0) + (_evaluator?.WorkerAllocatedBytes ?? 0);
+
     /// <summary>Characters per window of text data when neither the config nor the model's <c>ctx=</c> gives it.</summary>
     public const int DefaultContext = TrainingConfig.DefaultContext;
 
