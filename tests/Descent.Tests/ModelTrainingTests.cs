@@ -125,11 +125,18 @@ public sealed class ModelTrainingTests : IDisposable
     {
         var trainer = new Trainer(DataParallelConfig(2) with { Steps = 1000 });
         for (int i = 0; i < 20; i++) trainer.TrainStep();
-        // The calling thread's allocations and those of the shards run on the thread pool (other tests may be allocating at the same time).
-        long before = GC.GetAllocatedBytesForCurrentThread(), workers = trainer.WorkerAllocatedBytes;
-        for (int i = 0; i < 30; i++) trainer.TrainStep();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(0, trainer.WorkerAllocatedBytes - workers);
+        // The calling thread's allocations and those of the shards run on the thread pool (other tests may be allocating at the
+        // same time); the least of three windows of 30 steps, so that something the runtime makes once is not taken for a step's.
+        long caller = long.MaxValue, workers = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread(), pool = trainer.WorkerAllocatedBytes;
+            for (int i = 0; i < 30; i++) trainer.TrainStep();
+            caller = Math.Min(caller, GC.GetAllocatedBytesForCurrentThread() - before);
+            workers = Math.Min(workers, trainer.WorkerAllocatedBytes - pool);
+        }
+        Assert.Equal(0, caller);
+        Assert.Equal(0, workers);
     }
 
     [Fact]

@@ -2,14 +2,15 @@ namespace Descent.Training;
 
 /// <summary>
 /// Runs the shards of one minibatch on several cores at once: shard 0 on the calling thread, the others as thread-pool
-/// work items (one reusable item per shard, so a step allocates nothing), and returns when all are done, rethrowing the
-/// first error of any.
+/// work items (one reusable item per shard), and returns when all are done, rethrowing the first error of any. The wait
+/// spins briefly, then sleeps on a monitor made in advance, so waiting allocates nothing.
 /// </summary>
 internal sealed class ShardRunner
 {
     private readonly Action<int> _work;
     private readonly Shard[] _shards;
-    private readonly CountdownEvent _done;
+    private readonly object _gate = new();
+    private int _pending;
     private Exception? _error;
     private long _workerAllocated;
 
@@ -21,7 +22,6 @@ internal sealed class ShardRunner
     {
         _work = work;
         _shards = [.. Enumerable.Range(1, count - 1).Select(i => new Shard(this, i))];
-        _done = new CountdownEvent(Math.Max(1, count - 1));
     }
 
     /// <summary>Runs shards 0 to <paramref name="count"/> - 1 and waits for all of them.</summary>
@@ -33,7 +33,7 @@ internal sealed class ShardRunner
             return;
         }
         _error = null;
-        _done.Reset(count - 1);
+        Volatile.Write(ref _pending, count - 1);
         for (int i = 1; i < count; i++) ThreadPool.UnsafeQueueUserWorkItem(_shards[i - 1], preferLocal: false);
         try
         {
@@ -41,9 +41,25 @@ internal sealed class ShardRunner
         }
         finally
         {
-            _done.Wait();
+            WaitForShards();
         }
         if (_error is { } e) throw new AggregateException(e);
+    }
+
+    /// <summary>Waits until every queued shard is done: a short spin (shards finish together), then the monitor.</summary>
+    private void WaitForShards()
+    {
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _pending) > 0 && !spinner.NextSpinWillYield) spinner.SpinOnce();
+        lock (_gate)
+            while (Volatile.Read(ref _pending) > 0) Monitor.Wait(_gate);
+    }
+
+    /// <summary>Counts a shard done; the last one wakes the caller.</summary>
+    private void Done()
+    {
+        if (Interlocked.Decrement(ref _pending) > 0) return;
+        lock (_gate) Monitor.PulseAll(_gate);
     }
 
     private sealed class Shard(ShardRunner runner, int index) : IThreadPoolWorkItem
@@ -62,7 +78,7 @@ internal sealed class ShardRunner
             finally
             {
                 Interlocked.Add(ref runner._workerAllocated, GC.GetAllocatedBytesForCurrentThread() - before);
-                runner._done.Signal();
+                runner.Done();
             }
         }
     }

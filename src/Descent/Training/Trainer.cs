@@ -327,10 +327,10 @@ public sealed class Trainer
         bool training = Model.Training;
         Optimizer.Eval();
         bool ownStatistics = _hasBatchNorm && Config.UpdateBn != 0 && Optimizer.EvaluationPointDiffers;
-        if (ownStatistics) UseEvaluationStatistics();
-        Model.Training = false;
         try
         {
+            if (ownStatistics) UseEvaluationStatistics();
+            Model.Training = false;
             action();
         }
         finally
@@ -390,6 +390,7 @@ public sealed class Trainer
         for (int r = 1; r < _shardModels.Length; r++) _shardModels[r].LoadState(state, $"replica{r}");
         Optimizer.LoadState(state);
         Batches.LoadState(state, "batches");
+        _evaluationStatisticsStep = -1;   // other weights at perhaps the same step: recompute
         _batchLossSum = state.GetDouble("trainer.batch_loss_sum");
         _batchLossCount = state.GetLong("trainer.batch_loss_count");
     }
