@@ -109,6 +109,11 @@ public sealed class ModelTrainingTests : IDisposable
         foreach (var (name, rng) in forgetful.Setup.Replicas[0].Generators()) rng.LoadState(blank, $"replica1.{name}");
         for (int i = 0; i < 10; i++) forgetful.TrainStep();
         Assert.NotEqual(straight.Model.Values.ToArray(), forgetful.Model.Values.ToArray());
+        // Another number of cores is refused, in both directions.
+        Assert.Contains("resume on 2", Assert.Throws<InvalidDataException>(() => new Trainer(config with { Threads = 1 }).LoadState(state)).Message);
+        var single = new State.StateDict();
+        new Trainer(config with { Threads = 1 }).SaveState(single);
+        Assert.Contains("resume on 1", Assert.Throws<InvalidDataException>(() => new Trainer(config).LoadState(single)).Message);
     }
 
     [Fact]

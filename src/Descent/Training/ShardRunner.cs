@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Descent.Training;
 
 /// <summary>
@@ -43,7 +45,7 @@ internal sealed class ShardRunner
         {
             WaitForShards();
         }
-        if (_error is { } e) throw new AggregateException(e);
+        if (_error is { } e) ExceptionDispatchInfo.Capture(e).Throw();   // the shard's own exception, as one core would throw it
     }
 
     /// <summary>Waits until every queued shard is done: a short spin (shards finish together), then the monitor.</summary>

@@ -263,6 +263,7 @@ public sealed class Trainer
                 EvaluateChunks(0);
                 return;
             }
+            bool training = Setup.Replicas[0].Training;
             foreach (var replica in Setup.Replicas) replica.Training = false;
             try
             {
@@ -270,7 +271,7 @@ public sealed class Trainer
             }
             finally
             {
-                foreach (var replica in Setup.Replicas) replica.Training = true;
+                foreach (var replica in Setup.Replicas) replica.Training = training;
             }
         });
         // Summed in chunk order, whichever core evaluated which chunk: the numbers do not depend on the cores.
@@ -372,6 +373,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(state);
         state.Set("trainer.step", Step);
+        state.Set("trainer.threads", (long)_shardModels.Length);
         state.Set("trainer.batch_loss_sum", _batchLossSum);
         state.Set("trainer.batch_loss_count", _batchLossCount);
         state.Set("model.values", Model.Values);
@@ -385,6 +387,9 @@ public sealed class Trainer
     public void LoadState(StateDict state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        long threads = state.Contains("trainer.threads") ? state.GetLong("trainer.threads") : 1;
+        if (threads != _shardModels.Length)
+            throw new InvalidDataException($"The state was saved by a run on {threads} core(s) and this trainer has {_shardModels.Length}: resume on {threads}, since the sums, and with dropout the masks, depend on the cores.");
         state.CopyTo<float>("model.values", Model.Values);
         Model.LoadState(state, "model");
         for (int r = 1; r < _shardModels.Length; r++) _shardModels[r].LoadState(state, $"replica{r}");

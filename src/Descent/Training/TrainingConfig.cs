@@ -122,8 +122,10 @@ public sealed record TrainingConfig
     /// <summary>
     /// Cores that train this one run (data parallel): each minibatch is split into this many consecutive shards, whose
     /// forward and backward passes run at once on replicas of the model sharing its weights, and their gradients are
-    /// summed. The same update as on one core up to float rounding (sums in another order), not bit for bit; not with
-    /// batch normalization, whose statistics would be the shards'. 1: one core.
+    /// summed. Without dropout the same update as on one core up to float rounding (sums in another order), not bit for
+    /// bit; with dropout each replica draws its masks from a stream of its own, so the run differs as another seed's masks
+    /// would. A run resumes on the same number of cores only. Not with batch normalization, whose statistics would be the
+    /// shards'. 1: one core.
     /// </summary>
     public int Threads { get; init; } = 1;
 
