@@ -47,6 +47,16 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
 
     private IWebElement By(string id) => _browser.FindElement(OpenQA.Selenium.By.Id(id));
 
+    /// <summary>Sets the training view's stop step, starts training and waits until it has stopped there.</summary>
+    private void TrainUntil(WebDriverWait wait, int step)
+    {
+        var stop = By("t-stop");
+        stop.Clear();
+        stop.SendKeys(step.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        By("t-start").Click();
+        wait.Until(_ => By("t-status").Text.Contains($"stopped after {step} steps"));
+    }
+
     private void WaitForRun(string previous)
     {
         new WebDriverWait(_browser, TimeSpan.FromSeconds(30)).Until(_ => By("status").Text.Contains("updates") && By("status").Text != previous || By("results").Text != previous);
@@ -353,11 +363,7 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         ema.SendKeys(Keys.Tab);
         wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready with ema", StringComparison.Ordinal));
         Assert.False(By("t-error").Displayed);
-        var stop = By("t-stop");
-        stop.Clear();
-        stop.SendKeys("110");
-        By("t-start").Click();
-        wait.Until(_ => By("t-status").Text.Contains("stopped after"));
+        TrainUntil(wait, 110);
         Assert.StartsWith("step 110:", By("t-status").Text);
         Assert.Contains("wrappers ema", By("t-status").Text);
         Assert.Contains("stopped after 110 steps", By("t-status").Text);
@@ -399,16 +405,9 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
         wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready with swa", StringComparison.Ordinal));
         Assert.False(By("t-error").Displayed);
         // lr 0.01 to 0.002 from update 6: a linear anneal over 4 updates is 0.008 at update 6 (cosine: 0.00883; linear over 10: 0.0092).
-        var stop = By("t-stop");
-        stop.Clear();
-        stop.SendKeys("6");
-        By("t-start").Click();
-        wait.Until(_ => By("t-status").Text.Contains("stopped after"));
+        TrainUntil(wait, 6);
         Assert.StartsWith("step 6: lr 0.008, loss", By("t-status").Text);
-        stop.Clear();
-        stop.SendKeys("12");
-        By("t-start").Click();
-        wait.Until(_ => By("t-status").Text.Contains("stopped after 12"));
+        TrainUntil(wait, 12);
         Assert.StartsWith("step 12: lr 0.002, loss", By("t-status").Text);
         Shot("playground-swa-anneal");
         // Without an SWA lr the anneal is neither enabled nor sent.
