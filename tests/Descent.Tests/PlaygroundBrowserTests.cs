@@ -47,6 +47,17 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
 
     private IWebElement By(string id) => _browser.FindElement(OpenQA.Selenium.By.Id(id));
 
+    /// <summary>Opens the page, switches to the training view and waits until its first session is ready; returns the wait used.</summary>
+    private WebDriverWait OpenTrainingView()
+    {
+        _browser.Navigate().GoToUrl(_url);
+        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
+        wait.Until(_ => By("status").Text.Contains("updates"));
+        By("tab-train").Click();
+        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready", StringComparison.Ordinal));
+        return wait;
+    }
+
     /// <summary>Sets the training view's stop step, starts training and waits until it has stopped there.</summary>
     private void TrainUntil(WebDriverWait wait, int step)
     {
@@ -336,11 +347,7 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
     [Fact]
     public void The_training_view_draws_the_data_first_applies_settings_at_once_and_stops_when_told()
     {
-        _browser.Navigate().GoToUrl(_url);
-        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
-        wait.Until(_ => By("status").Text.Contains("updates"));
-        By("tab-train").Click();
-        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready", StringComparison.Ordinal));
+        var wait = OpenTrainingView();
         long ClassPixels() => (long)Js(
             "const c = document.getElementById('boundary'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;" +
             "for (let i = 0; i < d.length; i += 4) if ((d[i]===31&&d[i+1]===95&&d[i+2]===168) || (d[i]===217&&d[i+1]===95&&d[i+2]===2)) n++; return n;")!;
@@ -376,11 +383,7 @@ public sealed class PlaygroundBrowserTests : IAsyncLifetime
     [Fact]
     public void The_swa_anneal_controls_wait_for_an_swa_lr_and_are_sent_with_it()
     {
-        _browser.Navigate().GoToUrl(_url);
-        var wait = new WebDriverWait(_browser, TimeSpan.FromSeconds(30));
-        wait.Until(_ => By("status").Text.Contains("updates"));
-        By("tab-train").Click();
-        wait.Until(_ => By("t-status").Text.StartsWith("step 0: ready", StringComparison.Ordinal));
+        var wait = OpenTrainingView();
         Assert.False(By("t-swa-anneal-steps").Enabled);
         Assert.False(By("t-swa-anneal").Enabled);
         By("t-swa").SendKeys("5");
