@@ -42,9 +42,25 @@ public sealed class ModelTrainingTests : IDisposable
             Steps = 1000,
         });
         for (int i = 0; i < 20; i++) trainer.TrainStep();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 30; i++) trainer.TrainStep();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, LeastAllocated(() => trainer.TrainStep()).Caller);
+    }
+
+    /// <summary>
+    /// Bytes that 30 calls of <paramref name="step"/> allocate on this thread and, through <paramref name="workers"/>, on others:
+    /// the least of three windows, so that something the runtime makes once (seen once in a full run of the suite) is not
+    /// taken for a step's allocation, which every window would show.
+    /// </summary>
+    private static (long Caller, long Workers) LeastAllocated(Action step, Func<long>? workers = null)
+    {
+        long caller = long.MaxValue, pool = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread(), elsewhere = workers?.Invoke() ?? 0;
+            for (int i = 0; i < 30; i++) step();
+            caller = Math.Min(caller, GC.GetAllocatedBytesForCurrentThread() - before);
+            pool = Math.Min(pool, (workers?.Invoke() ?? 0) - elsewhere);
+        }
+        return (caller, pool);
     }
 
     private static TrainingConfig DataParallelConfig(int threads) => new()
@@ -130,16 +146,8 @@ public sealed class ModelTrainingTests : IDisposable
     {
         var trainer = new Trainer(DataParallelConfig(2) with { Steps = 1000 });
         for (int i = 0; i < 20; i++) trainer.TrainStep();
-        // The calling thread's allocations and those of the shards run on the thread pool (other tests may be allocating at the
-        // same time); the least of three windows of 30 steps, so that something the runtime makes once is not taken for a step's.
-        long caller = long.MaxValue, workers = long.MaxValue;
-        for (int window = 0; window < 3; window++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread(), pool = trainer.WorkerAllocatedBytes;
-            for (int i = 0; i < 30; i++) trainer.TrainStep();
-            caller = Math.Min(caller, GC.GetAllocatedBytesForCurrentThread() - before);
-            workers = Math.Min(workers, trainer.WorkerAllocatedBytes - pool);
-        }
+        // The calling thread's allocations and those of the shards run on the thread pool (other tests may be allocating at the same time).
+        var (caller, workers) = LeastAllocated(() => trainer.TrainStep(), () => trainer.WorkerAllocatedBytes);
         Assert.Equal(0, caller);
         Assert.Equal(0, workers);
     }
