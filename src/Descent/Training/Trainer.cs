@@ -185,36 +185,27 @@ public sealed class Trainer
     /// <summary>The loss on the current minibatch, with its (clipped) gradient in the parameters when it is finite.</summary>
     private double LossAndGradient()
     {
-        int b = _batch;
-        double loss;
-        if (_shards is null)
-        {
-            var outputs = Model.Forward(_batchX, b);
-            // Sequence data has a label at every position: the loss is the mean over all b * labels-per-example of them.
-            int labels = b * Train.LabelsPerExample;
-            loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(0, labels), labels, _outputGrad.AsSpan(0, b * Model.Outputs), out _);
-            if (!double.IsFinite(loss)) return loss;
-            Model.Backward(_batchX, _outputGrad, b, accumulate: false);
-        }
-        else
-        {
-            loss = DataParallelLossAndGradient(b);
-            if (!double.IsFinite(loss)) return loss;
-        }
+        double loss = ShardedLossAndGradient(_batch);
+        if (!double.IsFinite(loss)) return loss;
         if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
         if (Config.ClipNorm > 0) GradientClipping.ClipByGlobalNorm(Model.Parameters, Config.ClipNorm);
         return loss;
     }
 
     /// <summary>
-    /// The minibatch's loss and gradient from consecutive shards of it, one per core, each on its own replica: every
-    /// shard's output gradient is that of the whole minibatch's mean loss (scaled by its share of the examples), so the
-    /// replicas' gradients add up to the minibatch's.
+    /// The minibatch's loss and gradient from consecutive shards of it, one per core, each on its own replica (one shard,
+    /// the model itself, on one core): every shard's output gradient is that of the whole minibatch's mean loss (scaled by
+    /// its share of the examples), so the replicas' gradients add up to the minibatch's.
     /// </summary>
-    private double DataParallelLossAndGradient(int b)
+    private double ShardedLossAndGradient(int b)
     {
         int shards = Math.Min(_shardModels.Length, b);
         for (int i = 0; i <= shards; i++) _shardStart[i] = (int)((long)b * i / shards);
+        if (shards == 1)
+        {
+            ShardLossAndGradient(0);
+            return _shardLoss[0];
+        }
         _shards!.Run(shards);
         double loss = 0;
         for (int i = 0; i < shards; i++)
@@ -227,19 +218,23 @@ public sealed class Trainer
         return loss;
     }
 
-    /// <summary>Forward, loss and backward of shard <paramref name="i"/> of the minibatch on its replica; the loss is the shard's mean.</summary>
+    /// <summary>Forward, loss and backward of shard <paramref name="i"/> of the minibatch on its replica (shard 0: the model); the loss is the shard's mean.</summary>
     private void ShardLossAndGradient(int i)
     {
         var model = _shardModels[i];
         int start = _shardStart[i], n = _shardStart[i + 1] - start, per = Train.LabelsPerExample, d = Train.Dimensions;
         var input = _batchX.AsSpan(start * d, n * d);
         var outputs = model.Forward(input, n);
+        // Sequence data has a label at every position: the loss is the mean over all n * labels-per-example of them.
         var grad = _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs);
         double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(start * per, n * per), n * per, grad, out _);
         _shardLoss[i] = loss;
         if (!double.IsFinite(loss)) return;
-        float share = (float)n / _batch;
-        for (int j = 0; j < grad.Length; j++) grad[j] *= share;
+        if (n < _batch)
+        {
+            float share = (float)n / _batch;
+            for (int j = 0; j < grad.Length; j++) grad[j] *= share;
+        }
         model.Backward(input, grad, n, accumulate: false);
     }
 

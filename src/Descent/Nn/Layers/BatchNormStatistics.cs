@@ -38,7 +38,7 @@ public static class BatchNormStatistics
         var momenta = layers.Select(l => l.Momentum).ToArray();
         bool training = model.Training;
         var generators = new StateDict();
-        model.SaveState(generators, "m");
+        foreach (var (name, rng) in model.Generators()) rng.SaveState(generators, name);
         int batches = 0;
         try
         {
@@ -61,7 +61,7 @@ public static class BatchNormStatistics
         {
             for (int i = 0; i < layers.Count; i++) layers[i].Momentum = momenta[i];
             model.Training = training;
-            foreach (var (name, rng) in model.Generators()) rng.LoadState(generators, $"m.{name}");
+            foreach (var (name, rng) in model.Generators()) rng.LoadState(generators, name);
         }
         return batches;
     }
