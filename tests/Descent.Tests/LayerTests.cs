@@ -200,6 +200,34 @@ public class LayerTests
         Assert.Contains(message, e.Message);
     }
 
+    [Theory]
+    [InlineData(3, 28, 28, 2)]
+    [InlineData(4, 14, 14, 3)]
+    [InlineData(2, 5, 7, 3)]
+    [InlineData(1, 9, 33, 1)]
+    public void Float_max_pooling_picks_the_same_inputs_as_the_double_path(int channels, int height, int width, int batch)
+    {
+        // The float 2 x 2 path runs in vectors (spilling past row ends), the double path one window at a time; with
+        // many ties, signed zeros and NaNs both must pick the first largest input of every window, as PyTorch does.
+        var rng = new Rng(5);
+        float[] choices = [-0f, 0f, 1f, 2f, -1f, float.NaN];
+        var x = Enumerable.Range(0, batch * channels * height * width).Select(_ => choices[(int)(rng.NextDouble() * choices.Length)]).ToArray();
+        var single = new Pool2d<float>(Pooling.Max, [channels, height, width], 2);
+        var reference = new Pool2d<double>(Pooling.Max, [channels, height, width], 2);
+        var y = single.Forward(x, batch).ToArray();
+        var expected = reference.Forward(x.Select(v => (double)v).ToArray(), batch).ToArray();
+        Assert.Equal(expected.Length, y.Length);
+        for (int i = 0; i < y.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(y[i]) == BitConverter.SingleToInt32Bits((float)expected[i]), $"output {i}: {y[i]} against {expected[i]}");
+        // The gradient lands on the chosen input of each window.
+        var dy = Enumerable.Range(0, y.Length).Select(i => (float)(i % 13 + 1)).ToArray();
+        var dx = new float[x.Length];
+        var dxExpected = new double[x.Length];
+        single.Backward(x, dy, dx, batch);
+        reference.Backward(x.Select(v => (double)v).ToArray(), dy.Select(v => (double)v).ToArray(), dxExpected, batch);
+        Assert.Equal(dxExpected.Select(v => (float)v).ToArray(), dx);
+    }
+
     [Fact]
     public void Dropout_zeroes_a_fraction_p_scales_the_rest_and_is_seeded()
     {

@@ -50,34 +50,55 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         ref T x0 = ref MemoryMarshal.GetReference(input);
         ref T y0 = ref MemoryMarshal.GetReference(y);
         ref int a0 = ref MemoryMarshal.GetReference(argmax);
+        // The 2 x 2 float path computes whole vectors of outputs; the lanes past a row's end spill into the outputs
+        // that follow, written again later, so it runs while a vector's inputs and outputs stay inside the buffers.
+        int lanes = Vector<float>.Count, inputs = batch * InputSize;
+        bool vectors = typeof(T) == typeof(float) && Vector.IsHardwareAccelerated && _k == 2 && _stride == 2;
         for (int plane = 0, o = 0; plane < batch * _c; plane++)
         {
             ref T x = ref Unsafe.Add(ref x0, plane * _h * _w);
+            if (Pooling == Pooling.Average)
+            {
+                for (int oy = 0; oy < _ho; oy++)
+                    for (int ox = 0; ox < _wo; ox++, o++) Unsafe.Add(ref y0, o) = WindowMean(ref x, oy * _stride * _w + ox * _stride, area);
+                continue;
+            }
             for (int oy = 0; oy < _ho; oy++)
-                for (int ox = 0; ox < _wo; ox++, o++)
+            {
+                int rowStart = oy * _stride * _w;
+                if (_k == 2 && _stride == 2)
                 {
-                    int first = oy * _stride * _w + ox * _stride;
-                    if (Pooling == Pooling.Max)
+                    // The usual 2 x 2 window, unrolled: four candidates, compared in reading order.
+                    int ox = 0;
+                    for (; vectors && ox < _wo && plane * _h * _w + rowStart + _w + 2 * (ox + lanes) <= inputs && o + lanes <= y.Length; ox += lanes)
                     {
-                        // The first largest wins, and a NaN wins over any number, as in PyTorch's kernel.
+                        MaxWindows(ref Unsafe.As<T, float>(ref x), rowStart + 2 * ox, _w, ref Unsafe.As<T, float>(ref Unsafe.Add(ref y0, o)), ref Unsafe.Add(ref a0, o));
+                        o += Math.Min(lanes, _wo - ox);
+                    }
+                    for (; ox < _wo; ox++, o++)
+                    {
+                        int first = rowStart + 2 * ox;
                         int best = first;
                         T top = Unsafe.Add(ref x, first);
-                        for (int i = 0; i < _k; i++)
-                            for (int j = 0; j < _k; j++)
-                            {
-                                int at = first + i * _w + j;
-                                T v = Unsafe.Add(ref x, at);
-                                // Selects rather than a branch: which input is largest is data, and a mispredicted
-                                // branch per window had made this loop take a tenth of a CNN step.
-                                bool larger = v > top | (T.IsNaN(v) & !T.IsNaN(top));
-                                best = larger ? at : best;
-                                top = larger ? v : top;
-                            }
+                        Challenge(ref x, first + 1, ref best, ref top);
+                        Challenge(ref x, first + _w, ref best, ref top);
+                        Challenge(ref x, first + _w + 1, ref best, ref top);
                         Unsafe.Add(ref a0, o) = best;
                         Unsafe.Add(ref y0, o) = top;
                     }
-                    else Unsafe.Add(ref y0, o) = WindowMean(ref x, first, area);
+                    continue;
                 }
+                for (int ox = 0; ox < _wo; ox++, o++)
+                {
+                    int first = rowStart + ox * _stride;
+                    int best = first;
+                    T top = Unsafe.Add(ref x, first);
+                    for (int i = 0; i < _k; i++)
+                        for (int j = 0; j < _k; j++) Challenge(ref x, first + i * _w + j, ref best, ref top);
+                    Unsafe.Add(ref a0, o) = best;
+                    Unsafe.Add(ref y0, o) = top;
+                }
+            }
         }
         return y;
     }
@@ -104,6 +125,61 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     public override void RBackward(ReadOnlySpan<T> input, ReadOnlySpan<T> rInput, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> rOutputGradient,
         ReadOnlySpan<T> direction, Span<T> rInputGradient, Span<T> rGradient, int batch) => Backward(input, rOutputGradient, rInputGradient, batch);
 
+    /// <summary>
+    /// Makes the input at <paramref name="at"/> the window's largest if it is larger than <paramref name="top"/>: the
+    /// first largest wins, and a NaN wins over any number, as in PyTorch's kernel. Selects rather than a branch: which
+    /// input is largest is data, and a mispredicted branch per window had made pooling take a tenth of a CNN step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Challenge(ref T x, int at, ref int best, ref T top)
+    {
+        T v = Unsafe.Add(ref x, at);
+        bool larger = v > top | (T.IsNaN(v) & !T.IsNaN(top));
+        best = larger ? at : best;
+        top = larger ? v : top;
+    }
+
+    /// <summary>
+    /// The 2 x 2 windows of <c>Vector&lt;float&gt;.Count</c> consecutive outputs of one row, whose first window starts at input
+    /// <paramref name="first"/> of the plane <paramref name="x"/> (<paramref name="w"/> wide): each pair of adjacent inputs is read
+    /// as one 64-bit lane and narrowed into the windows' left and right inputs, then the four candidates are compared in reading
+    /// order as <see cref="Challenge(ref T, int, ref int, ref T)"/> does, lane by lane.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaxWindows(ref float x, int first, int w, ref float y, ref int argmax)
+    {
+        var (left, right) = Pairs(ref Unsafe.Add(ref x, first));
+        var (belowLeft, belowRight) = Pairs(ref Unsafe.Add(ref x, first + w));
+        var at = Vector<int>.Indices * 2 + new Vector<int>(first);
+        Vector<float> top = left;
+        Vector<int> best = at;
+        Challenge(right, at + Vector<int>.One, ref best, ref top);
+        Challenge(belowLeft, at + new Vector<int>(w), ref best, ref top);
+        Challenge(belowRight, at + new Vector<int>(w + 1), ref best, ref top);
+        top.StoreUnsafe(ref y);
+        best.StoreUnsafe(ref argmax);
+    }
+
+    /// <summary>The even- and odd-indexed of the <c>2 Vector&lt;float&gt;.Count</c> floats from <paramref name="x"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<float> Even, Vector<float> Odd) Pairs(ref float x)
+    {
+        ref ulong pairs = ref Unsafe.As<float, ulong>(ref x);
+        var low = Vector.LoadUnsafe(ref pairs);
+        var high = Vector.LoadUnsafe(ref pairs, (nuint)Vector<ulong>.Count);
+        return (Vector.AsVectorSingle(Vector.Narrow(low, high)),
+            Vector.AsVectorSingle(Vector.Narrow(Vector.ShiftRightLogical(low, 32), Vector.ShiftRightLogical(high, 32))));
+    }
+
+    /// <summary><see cref="Challenge(ref T, int, ref int, ref T)"/> lane by lane: <paramref name="v"/>, at inputs <paramref name="at"/>, against the largest so far.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Challenge(Vector<float> v, Vector<int> at, ref Vector<int> best, ref Vector<float> top)
+    {
+        var larger = Vector.GreaterThan(v, top) | (~Vector.Equals(v, v) & Vector.Equals(top, top));
+        best = Vector.ConditionalSelect(larger, at, best);
+        top = Vector.ConditionalSelect(larger, v, top);
+    }
+
     private T WindowMean(ref T x, int first, T area)
     {
         T sum = T.Zero;
@@ -117,6 +193,21 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         if (inputGradient.IsEmpty) return;
         inputGradient[..(batch * InputSize)].Clear();
+        var dy = outputGradient[..(batch * OutputSize)];
+        if (Pooling == Pooling.Max)
+        {
+            // Each output's gradient to its window's largest input; the indices are inside their planes by construction.
+            ref T dx0 = ref MemoryMarshal.GetReference(inputGradient);
+            ref T dy0 = ref MemoryMarshal.GetReference(dy);
+            ref int a0 = ref MemoryMarshal.GetReference(_argmax.AsSpan(0, dy.Length));
+            int outputs = _ho * _wo;
+            for (int plane = 0, o = 0; plane < batch * _c; plane++)
+            {
+                ref T dx = ref Unsafe.Add(ref dx0, plane * _h * _w);
+                for (int end = o + outputs; o < end; o++) Unsafe.Add(ref dx, Unsafe.Add(ref a0, o)) += Unsafe.Add(ref dy0, o);
+            }
+            return;
+        }
         T area = T.CreateTruncating(_k * _k);
         for (int plane = 0; plane < batch * _c; plane++)
         {
@@ -125,12 +216,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 for (int ox = 0; ox < _wo; ox++)
                 {
                     int o = (plane * _ho + oy) * _wo + ox, first = oy * _stride * _w + ox * _stride;
-                    if (Pooling == Pooling.Max)
-                    {
-                        dx[_argmax[o]] += outputGradient[o];
-                        continue;
-                    }
-                    T share = outputGradient[o] / area;
+                    T share = dy[o] / area;
                     for (int i = 0; i < _k; i++)
                         for (int j = 0; j < _k; j++) dx[first + i * _w + j] += share;
                 }
