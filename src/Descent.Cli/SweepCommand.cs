@@ -25,7 +25,7 @@ internal static class SweepCommand
 
     private static Argument<string> DirArgument() => new("dir") { Description = "the sweep's output directory" };
 
-    private static Option<string> ShardsOption() => new("--shards") { Description = "how many shards (with JOB_COMPLETION_INDEX: the Job's completions)", HelpName = "N" };
+    internal static Option<string> ShardsOption() => new("--shards") { Description = "how many shards (with JOB_COMPLETION_INDEX: the Job's completions)", HelpName = "N" };
 
     private static Command Plan(TextWriter stdout)
     {
@@ -102,7 +102,7 @@ internal static class SweepCommand
     }
 
     /// <summary>Runs <paramref name="read"/>, adding to a refusal the options that set what the library's message speaks of.</summary>
-    private static T Worded<T>(Func<T> read, string options)
+    internal static T Worded<T>(Func<T> read, string options)
     {
         try
         {

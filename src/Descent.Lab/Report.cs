@@ -15,6 +15,8 @@ public static class Report
     public static void Write(Workbench bench, IReadOnlyList<Experiment> experiments, TimeSpan elapsed)
     {
         var failed = bench.Failures.ToDictionary(f => f.Experiment, f => f.Reason);
+        var pending = bench.Pending.ToDictionary(f => f.Experiment, f => f.Reason);
+        foreach (var (name, reason) in pending) failed.TryAdd(name, reason);
         var claims = bench.Claims.Where(c => !failed.ContainsKey(c.Experiment)).OrderBy(c => Order(experiments, c.Experiment)).ToList();
         var measurements = bench.Measurements.Where(m => !failed.ContainsKey(m.Experiment)).OrderBy(m => Order(experiments, m.Experiment)).ToList();
         string header = $"Scale: {bench.Scale.ToString().ToLowerInvariant()}; {experiments.Count} experiment(s); {bench.Seeds} seed(s); " +
@@ -27,10 +29,16 @@ public static class Report
         md.AppendLine("# Descent: reproduction summary").AppendLine();
         md.AppendLine(header).AppendLine();
         md.AppendLine(spread).AppendLine();
-        if (failed.Count > 0)
+        if (bench.Failures.Count > 0)
         {
             md.AppendLine("## Failed").AppendLine();
             foreach (var f in bench.Failures) md.AppendLine($"- **{f.Experiment}**: {f.Reason}");
+            md.AppendLine();
+        }
+        if (pending.Count > 0)
+        {
+            md.AppendLine("## Waiting for runs of other shards").AppendLine();
+            foreach (var f in bench.Pending) md.AppendLine($"- **{f.Experiment}**: {f.Reason}");
             md.AppendLine();
         }
         md.AppendLine($"## Claims: {claims.Count(c => c.Held)} of {claims.Count} held").AppendLine();
@@ -50,14 +58,16 @@ public static class Report
         html.AppendLine("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.no{color:#b00;font-weight:bold}.yes{color:#070}");
         html.AppendLine(".failed{border-left:4px solid #b00;padding:0.5em 1em;background:#fdf0f0}figure{margin:1.5em 0}figcaption{color:#555;font-size:90%}</style></head><body>");
         html.AppendLine($"<h1>Descent: reproduction report</h1><p>{E(header)}</p><p>{E(spread.Replace("`", ""))}</p>");
-        if (failed.Count > 0)
-            html.AppendLine($"<div class=\"failed\"><p>{failed.Count} experiment(s) failed: {E(string.Join(", ", failed.Keys))}. Their sections say why.</p></div>");
+        if (bench.Failures.Count > 0)
+            html.AppendLine($"<div class=\"failed\"><p>{bench.Failures.Count} experiment(s) failed: {E(string.Join(", ", bench.Failures.Select(f => f.Experiment)))}. Their sections say why.</p></div>");
+        if (pending.Count > 0)
+            html.AppendLine($"<div class=\"failed\"><p>{pending.Count} experiment(s) wait for runs of other shards: {E(string.Join(", ", pending.Keys))}.</p></div>");
         foreach (var e in experiments)
         {
             html.AppendLine($"<h2 id=\"{e.Name}\">{E(e.Title)}</h2><p><code>./descent reproduce {e.Name}</code></p><p>{E(e.Description)}</p>");
             if (failed.TryGetValue(e.Name, out var reason))
             {
-                html.AppendLine($"<div class=\"failed\"><p><strong>Failed:</strong> {E(reason)}</p></div>");
+                html.AppendLine($"<div class=\"failed\"><p><strong>{(pending.ContainsKey(e.Name) ? "Waiting" : "Failed")}:</strong> {E(reason)}</p></div>");
                 continue;
             }
             var own = claims.Where(c => c.Experiment == e.Name).ToList();

@@ -16,6 +16,7 @@ public sealed class Workbench
     private readonly ConcurrentQueue<Claim> _claims = new();
     private readonly ConcurrentQueue<Measurement> _measurements = new();
     private readonly ConcurrentQueue<Failure> _failures = new();
+    private readonly ConcurrentQueue<Failure> _pending = new();
     private readonly ConcurrentDictionary<string, Lazy<object>> _shared = new();
     private readonly Action<string> _progress;
 
@@ -23,7 +24,8 @@ public sealed class Workbench
     /// Creates a bench writing into <paramref name="outDir"/>. Every input is checked here, before any work:
     /// <paramref name="mnistDir"/> must hold the four MNIST files, and <paramref name="seeds"/> is at least 1.
     /// </summary>
-    public Workbench(string outDir, Scale scale, Action<string>? progress = null, string? mnistDir = null, int threads = 0, int seeds = 1)
+    public Workbench(string outDir, Scale scale, Action<string>? progress = null, string? mnistDir = null, int threads = 0, int seeds = 1,
+        Descent.Sweeps.Shard? shard = null)
     {
         if (seeds < 1) throw new ArgumentException($"The number of seeds must be at least 1 (got {seeds}).");
         if (mnistDir is not null) Descent.Data.Mnist.Locate(mnistDir);
@@ -34,8 +36,12 @@ public sealed class Workbench
         MnistDir = mnistDir;
         Threads = threads > 0 ? threads : Environment.ProcessorCount;
         Seeds = seeds;
+        Runs = new RunStore(Path.Combine(OutDir, "runs"), scale, mnistDir, shard ?? Descent.Sweeps.Shard.All);
         _progress = progress ?? (_ => { });
     }
+
+    /// <summary>The training runs kept on disk (<c>runs/</c>), shared across experiments, reproductions and shards.</summary>
+    public RunStore Runs { get; }
 
     /// <summary>The output directory.</summary>
     public string OutDir { get; }
@@ -69,6 +75,9 @@ public sealed class Workbench
 
     /// <summary>Experiments that stopped with an error, and why.</summary>
     public IReadOnlyList<Failure> Failures => [.. _failures];
+
+    /// <summary>Experiments waiting for runs of other shards (or held by another process), and which.</summary>
+    public IReadOnlyList<Failure> Pending => [.. _pending];
 
     /// <summary>Picks a value by scale.</summary>
     public T Pick<T>(T quick, T normal, T full) => Scale switch { Scale.Quick => quick, Scale.Default => normal, _ => full };
@@ -116,6 +125,9 @@ public sealed class Workbench
     public void Measure(Experiment experiment, string measure, string value) =>
         _measurements.Enqueue(new Measurement(experiment.Name, measure, value));
 
+    /// <summary>Records that <paramref name="experiment"/> waits for runs it does not train itself.</summary>
+    public void Wait(Experiment experiment, RunsPendingException pending) => _pending.Enqueue(new Failure(experiment.Name, pending.Message));
+
     /// <summary>Records that <paramref name="experiment"/> stopped with <paramref name="error"/>.</summary>
     public void Fail(Experiment experiment, Exception error)
     {
@@ -155,6 +167,14 @@ public sealed class Workbench
         });
         return results;
     }
+
+    /// <summary>
+    /// <see cref="RunAll{TItem, TResult}"/> for training runs worth keeping: each result is kept in <see cref="Runs"/> under
+    /// <paramref name="family"/> and read back whenever the same setting is asked for again; with a shard, only this shard's
+    /// runs are trained (see <see cref="RunStore"/>). Settings and results must round-trip through JSON.
+    /// </summary>
+    public TResult[] RunKept<TSetting, TResult>(string family, IReadOnlyList<TSetting> settings, Func<TSetting, TResult> work, Func<TSetting, double>? cost = null) =>
+        Runs.RunAll(this, family, settings, work, cost);
 
     /// <summary>Runs <paramref name="work"/> on every item across cores (see the generic overload).</summary>
     public T[] RunAll<T>(IReadOnlyList<Func<T>> work) => RunAll(work, w => w());

@@ -69,8 +69,9 @@ public sealed class ReproduceTests : IDisposable
         var settings = new Descent.Lab.Experiments.CnnRuns.Setting[] { new("mnist", "adam", 1e-3, 0), new("mnist", "sgd", 10, 0) };
         var first = Descent.Lab.Experiments.CnnRuns.Of(bench, settings);
         var again = Descent.Lab.Experiments.CnnRuns.Of(bench, settings.Reverse().ToArray());
-        Assert.Same(first[0], again[1]);
-        Assert.Same(first[1], again[0]);
+        Assert.Equal((2, 2), (bench.Runs.Trained, bench.Runs.Read));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(first[0]), System.Text.Json.JsonSerializer.Serialize(again[1]));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(first[1]), System.Text.Json.JsonSerializer.Serialize(again[0]));
         Assert.Equal(0, first[0].DivergedAt);
         Assert.Equal(6, first[0].Steps[^1]);
         Assert.InRange(first[1].DivergedAt, 1, 5);   // SGD at lr 10 with momentum 0.9 explodes within the 6 quick steps
@@ -195,6 +196,72 @@ public sealed class ReproduceTests : IDisposable
         Assert.Equal([30, 500, 70, 200, 10], results);
         if (threads == 1) Assert.Equal([50, 20, 7, 3, 1], started);
         else Assert.Equal(items.Order(), started.Order());
+    }
+
+    private static readonly string[] KeptExperiments = ["cnn-lr-sensitivity", "cnn-optimizer-comparison"];
+
+    /// <summary>The claims of a bench as text, without the parts that are timings.</summary>
+    private static string[] Claims(Workbench bench) => [.. bench.Claims.Select(c => $"{c.Experiment} | {c.Measure} | {c.Value} | {c.Held}")];
+
+    [Fact]
+    public void Kept_runs_are_read_back_by_a_later_reproduction_and_retrained_when_another_build_wrote_them()
+    {
+        string dir = Path.Combine(_dir, "kept");
+        var first = Reproduction.Run(KeptExperiments, new Workbench(dir, Scale.Quick));
+        // The sensitivity experiment trains 8 runs; the comparison's 12 include those 8, read back.
+        Assert.Equal((12, 8), (first.Runs.Trained, first.Runs.Read));
+        Assert.Equal(12, Directory.GetDirectories(Path.Combine(dir, "runs", "cnn")).Length);
+        var again = Reproduction.Run(KeptExperiments, new Workbench(dir, Scale.Quick));
+        Assert.Equal((0, 20), (again.Runs.Trained, again.Runs.Read));
+        Assert.Equal(Claims(first), Claims(again));
+        // A result from another build is not trusted: that run alone is trained again, to the same numbers.
+        string result = Directory.GetFiles(Path.Combine(dir, "runs", "cnn"), "result.json", SearchOption.AllDirectories)[0];
+        File.WriteAllText(result, File.ReadAllText(result).Replace(RunStore.Build, "another-build"));
+        var third = Reproduction.Run(KeptExperiments, new Workbench(dir, Scale.Quick));
+        Assert.Equal(1, third.Runs.Trained);
+        Assert.Equal(Claims(first), Claims(third));
+        // A setting listed twice is trained once (two workers claiming it at once would leave one waiting on the other).
+        var twice = new Workbench(Path.Combine(_dir, "twice"), Scale.Quick, threads: 2);
+        Assert.Equal([6, 6, 8], twice.RunKept("double", [3, 3, 4], x => { Thread.Sleep(50); return 2 * x; }));
+        Assert.Equal(2, twice.Runs.Trained);
+        // Another scale is another run.
+        Assert.NotEqual(new Workbench(dir, Scale.Quick).Runs.Id("cnn", 1), new Workbench(dir, Scale.Default).Runs.Id("cnn", 1));
+    }
+
+    [Fact]
+    public void Shards_split_the_runs_of_a_reproduction_and_a_last_run_without_a_shard_reports_what_one_process_would()
+    {
+        var single = Reproduction.Run(KeptExperiments, new Workbench(Path.Combine(_dir, "single"), Scale.Quick));
+        string dir = Path.Combine(_dir, "sharded");
+        var shards = Enumerable.Range(0, 3).Select(i => Reproduction.Run(KeptExperiments,
+            new Workbench(dir, Scale.Quick, shard: new Descent.Sweeps.Shard(i, 3, $"shard {i}/3")))).ToArray();
+        // The first shard trains its third of the sensitivity runs and cannot finish either experiment; no run is trained twice.
+        Assert.Equal(KeptExperiments, shards[0].Pending.Select(p => p.Experiment));
+        Assert.Contains("belong to other shards", shards[0].Pending[0].Reason);
+        Assert.Empty(shards[0].Claims);
+        Assert.Equal(single.Runs.Trained, shards.Sum(b => b.Runs.Trained));
+        var last = Reproduction.Run(KeptExperiments, new Workbench(dir, Scale.Quick));
+        Assert.Equal(0, last.Runs.Trained);
+        Assert.Empty(last.Pending);
+        Assert.Equal(Claims(single), Claims(last));
+    }
+
+    [Fact]
+    public void Reproduce_takes_a_shard_and_says_what_is_left_to_the_others()
+    {
+        string dir = Path.Combine(_dir, "cli-shards");
+        var (code, output, err) = CliRunner.Run("reproduce", "cnn-lr-sensitivity", "--quick", "--out", dir, "--shard", "0/2");
+        Assert.True(code == 0, err);
+        Assert.Contains("training the kept runs of shard 0/2", err);
+        Assert.Contains("waiting: 1 experiment(s) need runs of other shards: cnn-lr-sensitivity", output);
+        Assert.Contains("Waiting for runs of other shards", File.ReadAllText(Path.Combine(dir, "summary.md")));
+        (code, output, err) = CliRunner.Run("reproduce", "cnn-lr-sensitivity", "--quick", "--out", dir, "--shard", "1/2");
+        Assert.True(code == 0, err);
+        Assert.Contains("runs:    4 trained, 4 read back", output);
+        Assert.DoesNotContain("waiting:", output);
+        (code, _, err) = CliRunner.Run("reproduce", "cnn-lr-sensitivity", "--quick", "--out", dir, "--shard", "2/2");
+        Assert.Equal(2, code);
+        Assert.Contains("Shard index 2 is out of range for 2 shards", err);
     }
 
     [Fact]

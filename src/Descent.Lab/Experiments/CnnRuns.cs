@@ -50,9 +50,8 @@ public static class CnnRuns
         }
     }
 
-    /// <summary>The runs of <paramref name="settings"/>, in order, each trained once per bench across the cores.</summary>
-    public static Run[] Of(Workbench bench, IReadOnlyList<Setting> settings) =>
-        bench.RunAll(settings, s => bench.Shared($"cnn/{s.Data}/{s.Optimizer}/{s.Lr:R}/{s.Seed}", () => Train(bench, s)));
+    /// <summary>The runs of <paramref name="settings"/>, in order, each trained once across the cores and kept in the bench's runs.</summary>
+    public static Run[] Of(Workbench bench, IReadOnlyList<Setting> settings) => bench.RunKept("cnn", settings, s => Train(bench, s));
 
     /// <summary>The training config of <paramref name="setting"/> at the bench's scale.</summary>
     public static TrainingConfig Config(Workbench bench, Setting setting) => new()

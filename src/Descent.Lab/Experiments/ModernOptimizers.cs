@@ -135,7 +135,7 @@ public sealed class ModernOptimizers : Experiment<ModernOptimizers.Results>
         var settings = Enumerable.Range(0, tasks.Count).SelectMany(t => Enumerable.Range(0, seeds).SelectMany(seed => Enumerable.Range(0, Contenders.Count)
             .SelectMany(c => rates[c].Select(lr => new Setting(t, c, lr, seed))))).ToList();
         bench.Say($"{Name}: {settings.Count} runs ({tasks.Count} tasks x {Contenders.Count} optimizers x {factors.Length} rates x {seeds} seed(s))");
-        var runs = bench.RunAll(settings, s => Train(bench, s), s => (tasks[s.Task].Text ? 2 : 1) * (Contenders[s.Contender].Optimizer is "soap" or "shampoo" or "muon" ? 2 : 1));
+        var runs = bench.RunKept("modern-optimizers", settings, s => Train(bench, s), s => (tasks[s.Task].Text ? 2 : 1) * (Contenders[s.Contender].Optimizer is "soap" or "shampoo" or "muon" ? 2 : 1));
         var results = runs.Chunk(runs.Length / tasks.Count).Select((task, t) =>
         {
             var grid = task.Chunk(Contenders.Count * factors.Length).Select(s => s.Chunk(factors.Length).ToArray()).ToArray();
