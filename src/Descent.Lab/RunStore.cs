@@ -24,6 +24,7 @@ public sealed class RunStore
         IncludeFields = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         WriteIndented = false,
+        Converters = { new StateDictConverter() },
     };
 
     private int _trained, _read;
@@ -136,3 +137,20 @@ public sealed class RunStore
 
 /// <summary>Some runs an experiment needs are left to other shards or held by another process; the experiment is not done yet.</summary>
 public sealed class RunsPendingException(string message) : Exception(message);
+
+/// <summary>A kept training state inside a run's result: its binary form (<see cref="StateDict.Write"/>) in base64, read back bit for bit.</summary>
+internal sealed class StateDictConverter : JsonConverter<StateDict>
+{
+    public override StateDict Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var stream = new MemoryStream(reader.GetBytesFromBase64());
+        return StateDict.Read(stream);
+    }
+
+    public override void Write(Utf8JsonWriter writer, StateDict value, JsonSerializerOptions options)
+    {
+        using var stream = new MemoryStream();
+        value.Write(stream);
+        writer.WriteBase64StringValue(stream.ToArray());
+    }
+}

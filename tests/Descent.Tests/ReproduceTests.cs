@@ -84,7 +84,10 @@ public sealed class ReproduceTests : IDisposable
         var bench = new Workbench(Path.Combine(_dir, "transformer"), Scale.Quick);
         var warmup = new TransformerWarmup().Compute(bench);
         var phases = new ThreePhases().Compute(bench);
-        Assert.Same(warmup.Runs[0][1][1], phases.Trunk[0]);   // pre-LN Adam + warmup is the stable phase, trained once
+        // Pre-LN Adam + warmup is the stable phase, trained once (every run trained has one directory) and read back.
+        Assert.Equal(warmup.Runs[0][1][1].ValidationLoss, phases.Trunk[0].ValidationLoss);
+        Assert.Equal(Directory.GetDirectories(bench.Runs.Root).Sum(f => Directory.GetDirectories(f).Length), bench.Runs.Trained);
+        Assert.True(bench.Runs.Read > 0);
         var size = TransformerRuns.At(bench);
         long start = TransformerRuns.CooldownStart(size.Budget, size.Warmup);
         var continued = phases.Wsd[0][0];

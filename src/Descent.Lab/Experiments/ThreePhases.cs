@@ -43,7 +43,7 @@ public sealed class ThreePhases : Experiment<ThreePhases.Results>
         var runs = TransformerRuns.Of(bench, first).Chunk(1 + budgets.Length).ToArray();
         var trunks = runs.Select(r => r[0]).ToArray();
         var cooldowns = Enumerable.Range(0, seeds).SelectMany(seed => budgets.Select(b => (Seed: seed, Budget: b))).ToList();
-        var wsd = bench.RunAll(cooldowns, c => TransformerRuns.Continue(bench, new("pre", "adam", size.Warmup, "wsd-sqrt", c.Budget, c.Seed), trunks[c.Seed],
+        var wsd = bench.RunKept("transformer-cooldown", cooldowns, c => TransformerRuns.Continue(bench, new("pre", "adam", size.Warmup, "wsd-sqrt", c.Budget, c.Seed), trunks[c.Seed],
             TransformerRuns.CooldownStart(c.Budget, size.Warmup)), c => c.Budget);
         return new Results(trunks, [.. runs.Select(r => r[1..])], [.. wsd.Chunk(budgets.Length)]);
     }

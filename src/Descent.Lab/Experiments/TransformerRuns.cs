@@ -77,9 +77,8 @@ public static class TransformerRuns
         public double Final => DivergedAt > 0 ? ValidationLoss[0] : ValidationLoss[^1];
     }
 
-    /// <summary>The runs of <paramref name="settings"/>, in order, each trained once per bench across the cores.</summary>
-    public static Run[] Of(Workbench bench, IReadOnlyList<Setting> settings) =>
-        bench.RunAll(settings, s => bench.Shared($"transformer/{s.Key}", () => Train(bench, s, null)), s => s.Steps);
+    /// <summary>The runs of <paramref name="settings"/>, in order, each trained once across the cores and kept in the bench's runs.</summary>
+    public static Run[] Of(Workbench bench, IReadOnlyList<Setting> settings) => bench.RunKept("transformer", settings, s => Train(bench, s, null), s => s.Steps);
 
     /// <summary>
     /// The run of <paramref name="setting"/> continued from the state <paramref name="from"/> kept after step <paramref name="at"/>:
