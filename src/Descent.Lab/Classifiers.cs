@@ -1,5 +1,7 @@
 using Descent.Data;
+using System.Text.Json.Serialization;
 using Descent.Nn;
+using Descent.State;
 using Descent.Training;
 using ScottPlot;
 
@@ -9,10 +11,36 @@ namespace Descent.Lab;
 public static class Classifiers
 {
     /// <summary>
-    /// A finished training run: the trainer (model and data), its loss curves, its final accuracies on the whole
-    /// training and test sets (from the last evaluation, at the last step) and its wall time.
+    /// A finished training run: its config and final state, its loss curves, its final accuracies on the whole training and
+    /// test sets (from the last evaluation, at the last step) and its wall time. <see cref="Trainer"/> is the trainer at the
+    /// end: the one that trained it, or, for a run read back from the bench's kept runs, one rebuilt from the config and the state.
     /// </summary>
-    public sealed record Run(Trainer Trainer, double[] Steps, double[] TrainLoss, double[] TestLoss, double TrainAccuracy, double TestAccuracy, double Seconds);
+    public sealed record Run(TrainingConfig Config, StateDict State, double[] Steps, double[] TrainLoss, double[] TestLoss, double TrainAccuracy,
+        double TestAccuracy, double Seconds)
+    {
+        private readonly Lock _restore = new();
+        private Trainer? _trainer;
+
+        /// <summary>The trainer (model and data) as the run left it.</summary>
+        [JsonIgnore]
+        public Trainer Trainer
+        {
+            get
+            {
+                lock (_restore)
+                {
+                    if (_trainer is null)
+                    {
+                        var trainer = new Trainer(Config);
+                        trainer.LoadState(State);
+                        _trainer = trainer;
+                    }
+                    return _trainer;
+                }
+            }
+            init => _trainer = value;
+        }
+    }
 
     /// <summary>
     /// Trains <paramref name="config"/> to the end through the training loop, evaluating the full training and test sets
@@ -26,9 +54,23 @@ public static class Classifiers
         var outcome = new TrainingLoop(trainer, log) { EvalEvery = Math.Max(1, trainer.TotalSteps / points), CheckpointEvery = 0 }.Run();
         if (outcome.Divergence is { } divergence) throw new DivergenceException(divergence);
         var rows = log.Rows;
-        return new Run(trainer, [.. rows.Select(r => (double)r.Step)], [.. rows.Select(r => r.TrainLoss)], [.. rows.Select(r => r.TestLoss)],
-            rows[^1].TrainAccuracy, rows[^1].TestAccuracy, outcome.TrainingSeconds);
+        var state = new StateDict();
+        trainer.SaveState(state);
+        return new Run(config, state, [.. rows.Select(r => (double)r.Step)], [.. rows.Select(r => r.TrainLoss)], [.. rows.Select(r => r.TestLoss)],
+            rows[^1].TrainAccuracy, rows[^1].TestAccuracy, outcome.TrainingSeconds)
+        { Trainer = trainer };
     }
+
+    /// <summary>
+    /// <see cref="Train"/> for every config, across the cores, kept in the bench's runs (read back when trained before, and
+    /// sharded with the bench), with <paramref name="points"/> evaluations each (one per config when given as a list).
+    /// </summary>
+    public static Run[] TrainAll(Workbench bench, IReadOnlyList<TrainingConfig> configs, int points = 60, Func<TrainingConfig, double>? cost = null) =>
+        TrainAll(bench, [.. configs.Select(c => (c, points))], cost);
+
+    /// <inheritdoc cref="TrainAll(Workbench, IReadOnlyList{TrainingConfig}, int, Func{TrainingConfig, double}?)"/>
+    public static Run[] TrainAll(Workbench bench, IReadOnlyList<(TrainingConfig Config, int Points)> configs, Func<TrainingConfig, double>? cost = null) =>
+        bench.RunKept("classifier", configs, c => Train(c.Config, c.Points), cost is null ? null : c => cost(c.Config));
 
     /// <summary>The probability of class 1 over a grid, drawn as a heat map with the training points on top.</summary>
     public static Plot Boundary(string title, Sequential<float> model, Dataset data, double xMin, double xMax, double yMin, double yMax, int resolution = 180)

@@ -17,7 +17,7 @@ public sealed class FineTuningExperimentTests : IDisposable
     {
         var bench = new Workbench(_dir, Scale.Quick);
         var results = new FineTuningRates().Compute(bench);
-        string weights = Path.Combine(_dir, "runs", "fine-tuning-rates", "seed-0", "pretrain", "model.safetensors");
+        string weights = Path.Combine(bench.Runs.RunDir("fine-tuning-pretrain", bench.Runs.Id("fine-tuning-pretrain", 0)), "pretrain", "model.safetensors");
         Assert.True(File.Exists(weights));
         var runs = Assert.Single(results.Runs);
         Assert.Equal(FineTuningRates.Settings.Count, runs.Length);
@@ -36,6 +36,7 @@ public sealed class FineTuningExperimentTests : IDisposable
     {
         var bench = new Workbench(_dir, Scale.Quick);
         var sensitivity = new CnnLrSensitivity().Compute(bench);
+        int trained = bench.Runs.Trained;
         var finder = new LrFinder().Compute(bench);
         var checks = Assert.Single(finder.Checks);
         Assert.Equal(20, finder.Iterations);
@@ -46,10 +47,16 @@ public sealed class FineTuningExperimentTests : IDisposable
             Assert.Equal(check.Finder.Steepest.LearningRate, check.AtSteepest!.Setting.Lr);
             Assert.Equal(check.AtMinimum.Setting.Optimizer, check.Grid[0].Setting.Optimizer);
             Assert.Equal(CnnRuns.Rates, check.Grid.Select(r => r.Setting.Lr));
-            // The grid runs are the very runs cnn-lr-sensitivity trained (its optimizers are Adam, SGD; this one's SGD, Adam).
+            // The grid runs are the runs cnn-lr-sensitivity trained, read back (its optimizers are Adam, SGD; this one's SGD, Adam).
             var theirs = sensitivity.Runs[0][1 - o];
-            for (int r = 0; r < CnnRuns.Rates.Count; r++) Assert.Same(theirs[r], check.Grid[r]);
+            for (int r = 0; r < CnnRuns.Rates.Count; r++)
+            {
+                Assert.Equal(theirs[r].Setting, check.Grid[r].Setting);
+                Assert.Equal(theirs[r].ValidationLoss, check.Grid[r].ValidationLoss);
+            }
         }
+        // Trained here: the two range tests and the runs at their two suggestions each; the eight grid runs were read back.
+        Assert.Equal(6, bench.Runs.Trained - trained);
         Assert.Equal("sgd", checks[0].AtMinimum.Setting.Optimizer);
         Assert.Equal("adam", checks[1].AtMinimum.Setting.Optimizer);
     }

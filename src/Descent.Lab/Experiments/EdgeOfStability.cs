@@ -61,7 +61,7 @@ public sealed class EdgeOfStability : Experiment<EdgeOfStability.Results>
         var (x, y, inputs) = Digits(examples, side);
         bench.Say($"{Name}: {rates.Length} gradient-descent and {adamRates.Length} Adam runs on {examples} digits ({side}x{side}), {inputs}-{width}-{width}-10 tanh network");
         var runs = rates.Select(r => ("gd", r, steps)).Concat(adamRates.Select(r => ("adam", r, steps))).ToArray();
-        var done = bench.RunAll(runs, r => Train(r.Item1, r.Item2, r.Item3, every, lanczos, x, y, inputs, width));
+        var done = bench.RunKept(Name, runs, r => Train(r.Item1, r.Item2, r.Item3, every, lanczos, x, y, inputs, width));
         return new Results(examples, side, width, lanczos, [.. done.Where(r => r.Optimizer == "gd")], [.. done.Where(r => r.Optimizer == "adam")]);
     }
 

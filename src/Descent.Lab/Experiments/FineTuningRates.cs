@@ -87,13 +87,12 @@ public sealed class FineTuningRates : Experiment<FineTuningRates.Results>
         var (_, test) = bench.MnistDir is null ? Mnist.Embedded() : Mnist.Load(bench.MnistDir, "mnist");
         var oldTest = test.OfClasses(Old, "digits 0-4");
         var newTest = test.OfClasses(New, "digits 5-9");
-        string root = Path.Combine(bench.OutDir, "runs", Name);
         int seeds = bench.Seeds;
         bench.Say($"{Name}: pretraining {seeds} CNN(s) on digits 0-4, then {seeds * Settings.Count} fine-tuning runs on 5-9");
-        var pretrained = bench.RunAll(Enumerable.Range(0, seeds).ToList(), seed =>
+        var pretrained = bench.RunKept("fine-tuning-pretrain", Enumerable.Range(0, seeds).ToList(), seed =>
         {
             // Through the run directory, as `descent train --out` then `--init DIR/model.safetensors` would: the file is what fine-tuning starts from.
-            string dir = Path.Combine(root, $"seed-{seed}", "pretrain");
+            string dir = Path.Combine(bench.Runs.RunDir("fine-tuning-pretrain", bench.Runs.Id("fine-tuning-pretrain", seed)), "pretrain");
             var trainer = new Trainer(Base(bench, seed, PretrainLr) with
             {
                 Classes = Old,
@@ -106,7 +105,7 @@ public sealed class FineTuningRates : Experiment<FineTuningRates.Results>
             return (Weights: Path.Combine(dir, "model.safetensors"), trainer.TotalSteps, Examples: trainer.Train.Count);
         });
         var work = Enumerable.Range(0, seeds).SelectMany(seed => Settings.Select(s => (Seed: seed, Setting: s))).ToList();
-        var runs = bench.RunAll(work, w =>
+        var runs = bench.RunKept(Name, work, w =>
         {
             var trainer = new Trainer(Base(bench, w.Seed, w.Setting.Lr) with
             {

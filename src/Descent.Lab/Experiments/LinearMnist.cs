@@ -46,7 +46,7 @@ public sealed class LinearMnist : Experiment<LinearMnist.Results>
             Seed = 2 + (ulong)seed,
         })).ToArray();
         bench.Say($"{Name}: {configs.Length} runs of {epochs} epochs on {(bench.MnistDir is null ? "the embedded 10,000 digits" : bench.MnistDir)}");
-        var runs = bench.RunAll(configs, c => Classifiers.Train(c, 40)).Chunk(2).ToArray();   // [seed][SGD, Adam]
+        var runs = Classifiers.TrainAll(bench, configs, 40).Chunk(2).ToArray();   // [seed][SGD, Adam]
 
         var means = ClassMeans(runs[0][0].Trainer.Train);
         var likeness = runs.Select(seed => seed.Select(r => Enumerable.Range(0, 10).Sum(digit => Correlation(r.Trainer.Model.Parameters[0].Value.Span.Slice(digit * 784, 784), means[digit]) / 10)).ToArray()).ToArray();

@@ -51,8 +51,7 @@ public sealed class LrFinder : Experiment<LrFinder.Results>
         var options = new LearningRateFinderOptions { Iterations = bench.Pick(20, 100, 100) };
         var pairs = Enumerable.Range(0, seeds).SelectMany(seed => Compared.Select(c => (Seed: seed, c.Optimizer))).ToList();
         bench.Say($"{Name}: {pairs.Count} range tests, then runs at their suggestions and the grid of cnn-lr-sensitivity (shared where it ran)");
-        var finders = bench.RunAll(pairs, p => bench.Shared($"lr-find/cnn/{p.Optimizer}/{p.Seed}",
-            () => LearningRateFinder.Run(CnnRuns.Config(bench, new CnnRuns.Setting("mnist", p.Optimizer, options.StartLr, p.Seed)), options)));
+        var finders = bench.RunKept("lr-find", pairs, p => LearningRateFinder.Run(CnnRuns.Config(bench, new CnnRuns.Setting("mnist", p.Optimizer, options.StartLr, p.Seed)), options));
         bool steepest = bench.Scale != Scale.Default;
         var settings = pairs.SelectMany((p, i) => new[] { new CnnRuns.Setting("mnist", p.Optimizer, finders[i].Minimum.LearningRate, p.Seed) }
             .Concat(steepest ? [new CnnRuns.Setting("mnist", p.Optimizer, finders[i].Steepest.LearningRate, p.Seed)] : [])

@@ -17,7 +17,7 @@ public sealed record NoisyMoonsNetworks(int[] BatchSizes, Classifiers.Run[][] Ru
         int[] sizes = bench.Pick<int[]>([1, 8, 64, 500], [1, 2, 4, 8, 16, 32, 64, 128, 250, 500], [1, 2, 4, 8, 16, 32, 64, 128, 250, 500]);
         var runs = Enumerable.Range(0, bench.Seeds).SelectMany(seed => sizes.Select(b => (Seed: seed, Batch: b))).ToArray();
         bench.Say($"noisy-moons-batch-size: training {runs.Length} networks ({sizes.Length} batch sizes x {bench.Seeds} seed(s)) for {steps:N0} steps each on {bench.Threads} thread(s)");
-        var trained = bench.RunAll(runs, r => Classifiers.Train(Config(r.Batch, steps, r.Seed)), cost: r => r.Batch);   // a step's cost grows with the batch
+        var trained = Classifiers.TrainAll(bench, [.. runs.Select(r => Config(r.Batch, steps, r.Seed))], cost: c => c.Batch);   // a step's cost grows with the batch
         return new NoisyMoonsNetworks(sizes, trained.Chunk(sizes.Length).ToArray());
     });
 

@@ -58,7 +58,7 @@ public sealed class OptimizerComparison : Experiment<OptimizerComparison.Results
             compared.Select(c => (Config: Config(bench, c.Optimizer, c.Hyper, seed), Points: 30))
                 .Concat(sweep.Select(r => (Config: Config(bench, r.Optimizer, new() { ["lr"] = r.Lr }, seed), Points: 1)))).ToArray();
         bench.Say($"{Name}: {configs.Length} runs");
-        var all = bench.RunAll(configs, c => Classifiers.Train(c.Config, c.Points)).Chunk(compared.Length + sweep.Length).ToArray();
+        var all = Classifiers.TrainAll(bench, configs).Chunk(compared.Length + sweep.Length).ToArray();
         var runs = all.Select(a => a[..compared.Length]).ToArray();     // [seed][optimizer]
         var swept = all.Select(a => a[compared.Length..]).ToArray();    // [seed][sweep cell]
         var sweptAccuracy = swept.Select(seed => seed.Select(r => r.TestAccuracy).ToArray()).ToArray();

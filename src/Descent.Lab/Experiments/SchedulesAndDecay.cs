@@ -46,7 +46,7 @@ public sealed class SchedulesAndDecay : Experiment<SchedulesAndDecay.Results>
             Epochs = bench.Pick(1, 10, 20),
             Seed = 5 + (ulong)seed,
         })).ToArray();
-        var runs = bench.RunAll(configs, c =>
+        var runs = bench.RunKept("schedules-and-decay", configs, c =>
         {
             var trainer = new Trainer(c);
             var steps = new List<double>();
@@ -63,9 +63,9 @@ public sealed class SchedulesAndDecay : Experiment<SchedulesAndDecay.Results>
                     norms.Add(Math.Sqrt(sq));
                 }
             }
-            return (Trainer: trainer, Steps: steps.ToArray(), Norms: norms.ToArray());
+            return (Steps: steps.ToArray(), Norms: norms.ToArray(), Accuracy: trainer.Evaluate(trainer.Test).Accuracy);
         }).Chunk(optimizers.Length).ToArray();   // [seed][Adam + L2, AdamW]
-        var acc = runs.Select(seed => seed.Select(r => r.Trainer.Evaluate(r.Trainer.Test).Accuracy).ToArray()).ToArray();
+        var acc = runs.Select(seed => seed.Select(r => r.Accuracy).ToArray()).ToArray();
         return new Results(runs[0][0].Steps, [.. runs.Select(seed => seed.Select(r => r.Norms).ToArray())], acc);
     }
 

@@ -51,7 +51,7 @@ public sealed class StretchedMoonsMomentum : Experiment<StretchedMoonsMomentum.R
             Seed = 3 + (ulong)seed,
         })).ToArray();
         bench.Say($"{Name}: {configs.Length} runs of {epochs} epochs");
-        var runs = bench.RunAll(configs, c => Classifiers.Train(c)).Chunk(Settings.Length).ToArray();   // [seed][setting]
+        var runs = Classifiers.TrainAll(bench, configs).Chunk(Settings.Length).ToArray();   // [seed][setting]
         var curvature = bench.RunAll(runs[0], r => new Curvature(r.Trainer.Model, r.Trainer.Train, Loss.CrossEntropy).ExtremeEigenvalues(bench.Pick(15, 80, 150), new Rng(9)));
         return new Results(runs, curvature);
     }
