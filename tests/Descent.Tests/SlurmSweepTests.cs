@@ -18,7 +18,7 @@ public sealed class SlurmSweepTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static string Repository()
+    internal static string Repository()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "Descent.slnx"))) return d.FullName;
