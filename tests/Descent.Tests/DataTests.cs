@@ -12,6 +12,36 @@ public sealed class DataTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
 
     [Fact]
+    public void Large_feature_arrays_are_zeroed_and_advised_for_huge_pages_on_linux()
+    {
+        var small = FeatureMemory.Allocate(1000);
+        Assert.Equal(1000, small.Length);
+        Assert.All(small, v => Assert.Equal(0f, v));
+        int length = 12 << 20;   // 48 MiB: whole 2 MiB pages inside
+        var large = FeatureMemory.Allocate(length);
+        Assert.Equal(length, large.Length);
+        Assert.True(large.AsSpan().IndexOfAnyExcept(0f) < 0);
+        if (!OperatingSystem.IsLinux()) return;
+        // The advised part of the array is a mapping of its own whose flags include "hg" (MADV_HUGEPAGE).
+        var handle = System.Runtime.InteropServices.GCHandle.Alloc(large, System.Runtime.InteropServices.GCHandleType.Pinned);
+        long middle = handle.AddrOfPinnedObject() + (long)length * 2;
+        handle.Free();
+        string? flags = null;
+        bool inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-'))
+            {
+                var range = line[..line.IndexOf(' ')].Split('-');
+                inside = Convert.ToInt64(range[0], 16) <= middle && middle < Convert.ToInt64(range[1], 16);
+            }
+            else if (inside && line.StartsWith("VmFlags:", StringComparison.Ordinal)) flags = line;
+        }
+        Assert.NotNull(flags);
+        Assert.Contains(" hg", flags);
+    }
+
+    [Fact]
     public void Moons_are_two_interleaved_half_circles_with_the_requested_flips_and_stretch()
     {
         var clean = Moons.Generate(500, 0, 0, 1, 1, new Rng(3));

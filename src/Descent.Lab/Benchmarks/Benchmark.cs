@@ -91,7 +91,7 @@ public static class Benchmark
     {
         var rng = new Rng(2);
         const int n = 60_000;
-        var x = new float[n * 784];
+        var x = Descent.Data.FeatureMemory.Allocate(n * 784);
         for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
         var y = new int[n];
         for (int i = 0; i < n; i++) y[i] = rng.NextInt(10);

@@ -99,7 +99,7 @@ public static class CharText
     private static Dataset Windows(ReadOnlySpan<int> tokens, int context, int classes, string name)
     {
         int count = (tokens.Length - 1) / context;
-        var features = new float[count * context];
+        var features = FeatureMemory.Allocate(count * context);
         var labels = new int[count * context];
         for (int i = 0; i < count * context; i++)
         {

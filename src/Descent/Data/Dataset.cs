@@ -79,7 +79,7 @@ public sealed class Dataset
         foreach (int c in classes) keep[c] = true;
         var rows = Enumerable.Range(0, Count).Where(i => keep[Labels[i]]).ToArray();
         if (rows.Length == 0) throw new ArgumentException($"{Name}: no example has class {string.Join(", ", classes)}.");
-        var features = new float[rows.Length * Dimensions];
+        var features = FeatureMemory.Allocate(rows.Length * Dimensions);
         for (int r = 0; r < rows.Length; r++) Row(rows[r]).CopyTo(features.AsSpan(r * Dimensions, Dimensions));
         return new Dataset(name ?? Name, features, [.. rows.Select(i => Labels[i])], Dimensions, Classes, Shape);
     }

@@ -71,7 +71,7 @@ public static class Mnist
         if (imageShape[0] != labelShape[0])
             throw new InvalidDataException($"{imagesPath} holds {imageShape[0]} images but {labelsPath} holds {labelShape[0]} labels; the counts must match.");
         int dims = imageShape[1] * imageShape[2];
-        var features = new float[pixels.Length];
+        var features = FeatureMemory.Allocate(pixels.Length);
         for (int i = 0; i < pixels.Length; i++) features[i] = pixels[i] / 255f;
         var labels = new int[labelBytes.Length];
         for (int i = 0; i < labels.Length; i++)
