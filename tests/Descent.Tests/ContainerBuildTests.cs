@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -73,18 +72,6 @@ public sealed class ContainerBuildTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private (int Code, string Output) Shell(string file, IEnumerable<string> args, string workingDirectory, int seconds, IDictionary<string, string?>? env = null)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
-        {
-            if (v is null) start.Environment.Remove(k);
-            else start.Environment[k] = v;
-        }
-        using var p = Process.Start(start)!;
-        var (code, text) = SweepTests.Finish(p, seconds);
-        output.WriteLine($"$ {file} {string.Join(' ', args)} -> {code}\n{text}");
-        return (code, text);
-    }
+    private (int Code, string Output) Shell(string file, IEnumerable<string> args, string workingDirectory, int seconds, IDictionary<string, string?>? env = null) =>
+        SweepTests.Shell(output, file, args, seconds, workingDirectory, env);
 }

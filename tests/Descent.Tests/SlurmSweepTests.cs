@@ -25,16 +25,8 @@ public sealed class SlurmSweepTests(ITestOutputHelper output) : IDisposable
         throw new DirectoryNotFoundException("The repository root (Descent.slnx) is not above the test's directory.");
     }
 
-    private (int Code, string Output) Shell(string file, IEnumerable<string> args, int seconds, IDictionary<string, string>? env = null)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) start.Environment[k] = v;
-        using var p = Process.Start(start)!;
-        var (code, text) = SweepTests.Finish(p, seconds);
-        output.WriteLine($"$ {file} {string.Join(' ', args)} -> {code}\n{text}");
-        return (code, text);
-    }
+    private (int Code, string Output) Shell(string file, IEnumerable<string> args, int seconds, IDictionary<string, string?>? env = null) =>
+        SweepTests.Shell(output, file, args, seconds, env: env);
 
     [SkippableFact]
     public void A_job_array_with_a_task_cancelled_mid_trial_and_resubmitted_equals_a_single_process_run()
@@ -46,7 +38,7 @@ public sealed class SlurmSweepTests(ITestOutputHelper output) : IDisposable
         Skip.If(install.Code != 0, $"slurm-wlm and munge cannot be installed here (apt-get failed): {install.Output.Trim()}");
 
         string state = Path.Combine(_dir, "slurm");
-        var env = new Dictionary<string, string>
+        var env = new Dictionary<string, string?>
         {
             ["SLURM_CONF"] = Path.Combine(state, "slurm.conf"),
             ["DESCENT"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "Descent.Cli.dll")}",
@@ -103,7 +95,7 @@ public sealed class SlurmSweepTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private void WaitForJob(string job, IDictionary<string, string> env)
+    private void WaitForJob(string job, IDictionary<string, string?> env)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(180))

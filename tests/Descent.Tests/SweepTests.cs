@@ -262,6 +262,26 @@ public sealed class SweepTests : IDisposable
         return Process.Start(start)!;
     }
 
+    /// <summary>
+    /// Runs <paramref name="file"/> to its end (within <paramref name="seconds"/>), with variables of <paramref name="env"/> set
+    /// (or removed where null), and logs the command and what it printed to <paramref name="log"/>.
+    /// </summary>
+    internal static (int Code, string Output) Shell(Xunit.Abstractions.ITestOutputHelper log, string file, IEnumerable<string> args, int seconds,
+        string? workingDirectory = null, IDictionary<string, string?>? env = null)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
+        {
+            if (v is null) start.Environment.Remove(k);
+            else start.Environment[k] = v;
+        }
+        using var p = Process.Start(start)!;
+        var (code, text) = Finish(p, seconds);
+        log.WriteLine($"$ {file} {string.Join(' ', args)} -> {code}\n{text}");
+        return (code, text);
+    }
+
     internal static (int Code, string Err) Finish(Process p, int seconds = 120)
     {
         var err = p.StandardError.ReadToEndAsync();
