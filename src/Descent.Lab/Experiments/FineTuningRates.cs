@@ -132,14 +132,14 @@ public sealed class FineTuningRates : Experiment<FineTuningRates.Results>
         var head = trainer.Model.Parameters.TakeLast(2).ToArray();
         var pretrained = head.Select(p => p.Value.ToArray()).ToArray();
         var curve = new List<Accuracies> { Evaluate(trainer, oldTest, newTest, head, pretrained) };
-        while (trainer.Step < trainer.TotalSteps)
+        var outcome = new TrainingLoop(trainer, new StepObserver((_, _) =>
         {
-            double loss = trainer.TrainStep();
-            if (!double.IsFinite(loss)) throw new TrainingException($"Fine-tuning diverged at step {trainer.Step + 1} (loss {loss}).");
-            if (trainer.Step % every != 0 && trainer.Step != trainer.TotalSteps) continue;
+            if (trainer.Step % every != 0 && trainer.Step != trainer.TotalSteps) return;
             steps.Add(trainer.Step);
             curve.Add(Evaluate(trainer, oldTest, newTest, head, pretrained));
-        }
+        }))
+        { EvalEvery = 0, CheckpointEvery = 0 }.Run();
+        if (outcome.Divergence is { } d) throw new TrainingException($"Fine-tuning diverged at step {d.Step} (loss {d.Loss}).");
         return new FineTuning([.. steps], [.. curve]);
     }
 

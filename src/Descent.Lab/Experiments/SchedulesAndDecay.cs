@@ -52,17 +52,16 @@ public sealed class SchedulesAndDecay : Experiment<SchedulesAndDecay.Results>
             var steps = new List<double>();
             var norms = new List<double>();
             long every = Math.Max(1, trainer.TotalSteps / 40);
-            while (trainer.Step < trainer.TotalSteps)
+            var outcome = new TrainingLoop(trainer, new StepObserver((_, _) =>
             {
-                trainer.TrainStep();
-                if (trainer.Step % every == 0)
-                {
-                    steps.Add(trainer.Step);
-                    double sq = 0;
-                    foreach (float w in trainer.Model.Values) sq += (double)w * w;
-                    norms.Add(Math.Sqrt(sq));
-                }
-            }
+                if (trainer.Step % every != 0) return;
+                steps.Add(trainer.Step);
+                double sq = 0;
+                foreach (float w in trainer.Model.Values) sq += (double)w * w;
+                norms.Add(Math.Sqrt(sq));
+            }))
+            { EvalEvery = 0, CheckpointEvery = 0 }.Run();
+            if (outcome.Divergence is { } divergence) throw new DivergenceException(divergence);
             return (Steps: steps.ToArray(), Norms: norms.ToArray(), Accuracy: trainer.Evaluate(trainer.Test).Accuracy);
         }).Chunk(optimizers.Length).ToArray();   // [seed][Adam + L2, AdamW]
         var acc = runs.Select(seed => seed.Select(r => r.Accuracy).ToArray()).ToArray();

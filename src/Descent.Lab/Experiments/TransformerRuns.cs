@@ -155,18 +155,15 @@ public static class TransformerRuns
         double outputGradient = 0;
         var (steps, valid) = (new List<double>(), new List<double>());
         Record();
-        long diverged = 0;
-        while (trainer.Step < trainer.TotalSteps)
+        // The weights before each of the first updates, whose sizes are measured.
+        if (trainer.Step < measured) trainer.Model.Values.CopyTo(before);
+        var outcome = new TrainingLoop(trainer, new StepObserver((_, _) =>
         {
-            bool measure = trainer.Step < measured;
-            if (measure) trainer.Model.Values.CopyTo(before);
-            double loss = trainer.TrainStep();
-            if (!double.IsFinite(loss) || loss > explosion)
+            if (trainer.Step <= measured)
             {
-                diverged = double.IsFinite(loss) ? trainer.Step : trainer.Step + 1;   // a finite loss was stepped on, a non-finite one not
-                break;
+                updates.Add(UpdateSize.Between<float>(before, trainer.Model.Values));
+                if (trainer.Step < measured) trainer.Model.Values.CopyTo(before);
             }
-            if (measure) updates.Add(UpdateSize.Between<float>(before, trainer.Model.Values));
             if (trainer.Step == 1 && start is null)
             {
                 // The optimizers read the gradient without changing it: it is still the gradient at the initialization.
@@ -175,7 +172,10 @@ public static class TransformerRuns
             }
             if (setting.Keep.Contains(trainer.Step)) kept[trainer.Step] = Snapshot(trainer);
             if (trainer.Step % every == 0 || trainer.Step == trainer.TotalSteps) Record();
-        }
+        }))
+        { EvalEvery = 0, CheckpointEvery = 0, DivergenceThreshold = explosion }.Run();
+        // A finite loss too large was stepped on (the run stops after that step); a non-finite one was not (it stops before).
+        long diverged = outcome.Divergence?.Step ?? 0;
         return new Run(setting, [.. steps], [.. valid], diverged, blocks, outputGradient, [.. updates], kept);
 
         void Record()

@@ -24,6 +24,13 @@ public interface ITrainingObserver
     }
 }
 
+/// <summary>Calls a function after every update (with the loop and the loss the update started from): measurements a run takes between steps.</summary>
+public sealed class StepObserver(Action<TrainingLoop, double> onStep) : ITrainingObserver
+{
+    /// <inheritdoc/>
+    public void OnStep(TrainingLoop loop, double loss) => onStep(loop, loss);
+}
+
 /// <summary>Calls a function with every evaluation's row and the steps per second since the loop started.</summary>
 public sealed class ProgressObserver(Action<MetricsRow, double> report) : ITrainingObserver
 {
