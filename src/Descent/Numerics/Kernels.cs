@@ -428,6 +428,19 @@ public static class Kernels
         for (; i < y.Length; i++) y[i] += x[i];
     }
 
+    /// <summary><c>sum = a + b</c> over the length of <paramref name="sum"/>: one pass where a copy and a <c>y += x</c> take two.</summary>
+    public static void Add<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> sum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Length < sum.Length || b.Length < sum.Length)
+            throw new ArgumentException($"Add: {sum.Length} sums need as many terms, got {a.Length} and {b.Length}.");
+        int i = 0, whole = sum.Length - sum.Length % Vector<T>.Count;
+        ref T pa = ref MemoryMarshal.GetReference(a);
+        ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T ps = ref MemoryMarshal.GetReference(sum);
+        for (; i < whole; i += Vector<T>.Count) Store(ref ps, i, Load(ref pa, i) + Load(ref pb, i));
+        for (; i < sum.Length; i++) Unsafe.Add(ref ps, i) = Unsafe.Add(ref pa, i) + Unsafe.Add(ref pb, i);
+    }
+
     /// <summary><c>y = x + s</c>, element by element.</summary>
     public static void AddScalar<T>(ReadOnlySpan<T> x, T s, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
