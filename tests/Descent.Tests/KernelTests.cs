@@ -196,6 +196,22 @@ public class KernelTests
         }
     }
 
+    [Fact]
+    public void Float_gelu_gradient_from_the_kept_cdf_is_the_recomputed_one()
+    {
+        // 2,401 values: whole vectors and a tail at either width.
+        float[] x = [.. Enumerable.Range(-1200, 2401).Select(i => i / 100f)];
+        float[] dy = [.. x.Select((_, i) => 1 + (i % 7) / 7f)];
+        float[] y = new float[x.Length], kept = new float[x.Length], cdf = new float[x.Length];
+        float[] dx = new float[x.Length], dxKept = new float[x.Length];
+        Activations.Forward(Activation.Gelu, x, y);
+        Activations.Forward(Activation.Gelu, x, kept, cdf);
+        Activations.Backward(Activation.Gelu, x, y, dy, dx);
+        Activations.Backward(Activation.Gelu, x, y, dy, dxKept, cdf);
+        Assert.Equal(y, kept);
+        Assert.Equal(dx, dxKept);
+    }
+
     [Theory]
     [InlineData(64, 64)]
     [InlineData(8, 16)]
