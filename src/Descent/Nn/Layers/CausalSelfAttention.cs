@@ -14,15 +14,15 @@ namespace Descent.Nn;
 /// <c>out_proj.bias</c> <c>[D]</c>, as that module names them.
 /// </summary>
 /// <remarks>
-/// Each head of each example is a few matrix products through the register-blocked <see cref="Kernels.Gemm"/>, on
-/// <c>[T, hd]</c> slices copied out of the projections into buffers kept from the constructor (and the results copied
-/// back). Forward: <c>S = Q K^T</c> (Q read in place, K transposed so that a row of scores is the vectorized
-/// dimension), a softmax per row over the positions <c>j &lt;= i</c> with the others 0 (PyTorch's <c>-inf</c> mask),
-/// kept as <c>P</c> for the backward pass, then <c>O = P V</c>. Backward: <c>dP = dO V^T</c>, <c>dV = P^T dO</c>,
-/// <c>dS = P (dP - rowsum(P dP)) / sqrt(hd)</c>, <c>dQ = dS K</c>, <c>dK = dS^T Q</c>. The four products with a
-/// triangular factor (<c>P</c> or <c>dS</c>) run in blocks of rows that skip its zero half; the two that produce a
-/// <c>[T, T]</c> matrix compute it whole (the kernel writes rows of full width), and the softmax overwrites the
-/// part above the diagonal.
+/// Each head of each example is a few matrix products through the register-blocked <see cref="Kernels.Gemm"/>, which
+/// reads and writes the head's <c>[T, hd]</c> slices in place (rows <c>3D</c> apart in the projections, <c>D</c> in the
+/// context); only the keys (forward) and values (backward) are copied out, transposed, into buffers kept from the
+/// constructor. Forward: <c>S = Q K^T</c> (a row of scores the vectorized dimension), a softmax per row over the
+/// positions <c>j &lt;= i</c> with the others 0 (PyTorch's <c>-inf</c> mask), kept as <c>P</c> for the backward pass,
+/// then <c>O = P V</c>. Backward: <c>dP = dO V^T</c>, <c>dV = P^T dO</c>, <c>dS = P (dP - rowsum(P dP)) / sqrt(hd)</c>,
+/// <c>dQ = dS K</c>, <c>dK = dS^T Q</c>. All six products run in blocks of rows that skip what the causal mask
+/// leaves at 0: the four with a triangular factor (<c>P</c> or <c>dS</c>) read only its nonzero part, the two that
+/// produce a <c>[T, T]</c> matrix stop at the block's last column, rounded up to whole tiles of the kernel.
 /// </remarks>
 public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -30,9 +30,9 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     private readonly Linear<T> _outProj;
     private readonly T[] _transposed;
     private T[] _qkv = [], _probs = [], _context = [], _dContext = [], _dQkv = [];
-    // One head of one example at a time, contiguous for the matrix products: [T, hd] row-major, the transposes [hd, T],
-    // the score gradients [T, T].
-    private readonly T[] _q, _k, _v, _kt, _vt, _o, _dO, _dq, _dk, _dv, _dScores;
+    // One head of one example at a time: its keys and values copied out [T, hd] and transposed [hd, T] (the other
+    // operands are read and written in place, rows apart), and its score gradients [T, T].
+    private readonly T[] _k, _v, _kt, _vt, _dScores;
 
     /// <summary>Attention with <paramref name="heads"/> heads over sequences of <paramref name="shape"/> (<c>[T, D]</c>, D divisible by the heads).</summary>
     public CausalSelfAttention(IReadOnlyList<int> shape, int heads) : base(shape, shape)
@@ -46,8 +46,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
         Declare("in_proj_bias", 3 * _d);
         _transposed = new T[3 * _d * _d];
         T[] OneHead() => new T[_t * _hd];
-        (_q, _k, _v, _kt, _vt, _o) = (OneHead(), OneHead(), OneHead(), OneHead(), OneHead(), OneHead());
-        (_dO, _dq, _dk, _dv) = (OneHead(), OneHead(), OneHead(), OneHead());
+        (_k, _v, _kt, _vt) = (OneHead(), OneHead(), OneHead(), OneHead());
         _dScores = new T[_t * _t];
     }
 
@@ -88,12 +87,10 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
                 // S = Q K^T, Q read in place (a row every 3D), the keys side by side in the rows of K^T.
                 CopyRows(qkv[Head(b, 1, h)..], width, _k, _hd);
                 Kernels.Transpose(_k, _kt, _t, _hd);
-                Kernels.Gemm(p, qkv[Head(b, 0, h)..], width, 1, _kt, _t, _t, _hd, accumulate: false);
+                Scores(p, qkv[Head(b, 0, h)..], width, _kt);
                 for (int i = 0; i < _t; i++) Softmax(p.Slice(i * _t, _t), i + 1, scale);
-                // O = P V, into the head's columns of the context.
-                CopyRows(qkv[Head(b, 2, h)..], width, _v, _hd);
-                Triangular(_o, p, transposed: false, _v);
-                CopyRows(_o, _hd, context[(b * _t * _d + h * _hd)..], _d);
+                // O = P V, V read in place and O written into the head's columns of the context.
+                Triangular(context[(b * _t * _d + h * _hd)..], _d, p, transposed: false, qkv[Head(b, 2, h)..], width);
             }
         return _outProj.Forward(context, batch);
     }
@@ -114,22 +111,17 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
             for (int h = 0; h < _heads; h++)
             {
                 var p = _probs.AsSpan((b * _heads + h) * _t * _t, _t * _t);
-                CopyRows(dContext[(b * _t * _d + h * _hd)..], _d, _dO, _hd);
-                // dP = dO V^T, dV = P^T dO.
+                var dO = dContext[(b * _t * _d + h * _hd)..];
+                // dP = dO V^T, dV = P^T dO: dO read in place (a row every D), the values side by side in the rows of V^T.
                 CopyRows(qkv[Head(b, 2, h)..], width, _v, _hd);
                 Kernels.Transpose(_v, _vt, _t, _hd);
-                Kernels.Gemm(_dScores, _dO, _hd, 1, _vt, _t, _t, _hd, accumulate: false);
-                Triangular(_dv, p, transposed: true, _dO);
+                Scores(_dScores, dO, _d, _vt);
+                Triangular(dQkv[Head(b, 2, h)..], width, p, transposed: true, dO, _d);
                 // Through the softmax and the scaling: dS = P (dP - rowsum(P dP)) / sqrt(hd).
                 for (int i = 0; i < _t; i++) SoftmaxGradient(p.Slice(i * _t, _t), _dScores.AsSpan(i * _t, _t), i + 1, scale);
-                // dQ = dS K, dK = dS^T Q.
-                CopyRows(qkv[Head(b, 0, h)..], width, _q, _hd);
-                CopyRows(qkv[Head(b, 1, h)..], width, _k, _hd);
-                Triangular(_dq, _dScores, transposed: false, _k);
-                Triangular(_dk, _dScores, transposed: true, _q);
-                CopyRows(_dq, _hd, dQkv[Head(b, 0, h)..], width);
-                CopyRows(_dk, _hd, dQkv[Head(b, 1, h)..], width);
-                CopyRows(_dv, _hd, dQkv[Head(b, 2, h)..], width);
+                // dQ = dS K, dK = dS^T Q, K and Q read in place.
+                Triangular(dQkv[Head(b, 0, h)..], width, _dScores, transposed: false, qkv[Head(b, 1, h)..], width);
+                Triangular(dQkv[Head(b, 1, h)..], width, _dScores, transposed: true, qkv[Head(b, 0, h)..], width);
             }
         Kernels.LinearBackward(input[..(rows * _d)], Parameter(0).Value.Span, dQkv, Parameter(0).Grad.Span, Parameter(1).Grad.Span,
             inputGradient.IsEmpty ? [] : inputGradient[..(rows * _d)], rows, _d, width, _transposed, accumulate);
@@ -139,22 +131,40 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     private int Head(int b, int part, int h) => b * _t * 3 * _d + part * _d + h * _hd;
 
     /// <summary>
-    /// <c>C = A B</c>, or <c>A^T B</c> when <paramref name="transposed"/>, for a <c>[T, T]</c> <paramref name="a"/> that is 0
-    /// above its diagonal (probabilities or their gradients) and a <c>[T, hd]</c> <paramref name="b"/>: in blocks of
-    /// <see cref="Block"/> rows of C, each reading only the part of A that can be nonzero (columns up to the block's
-    /// last row, or rows from its first), which skips about half of the multiply-adds.
+    /// <c>C = A B^T</c> for the <c>[T, hd]</c> <paramref name="a"/> (rows <paramref name="aRow"/> apart) and the
+    /// <c>[hd, T]</c> <paramref name="bt"/> (queries and keys, or output gradients and values) into the
+    /// <c>[T, T]</c> <paramref name="c"/>, only as far right as the causal mask leaves anything to read: in blocks of
+    /// <see cref="Block"/> rows, each to its last row's column rounded up to whole tiles of the kernel (what lies right of
+    /// that is left as it was, for the softmax to overwrite).
     /// </summary>
-    private void Triangular(Span<T> c, ReadOnlySpan<T> a, bool transposed, ReadOnlySpan<T> b)
+    private void Scores(Span<T> c, ReadOnlySpan<T> a, int aRow, ReadOnlySpan<T> bt)
+    {
+        int tile = 2 * Vector<T>.Count;
+        for (int r0 = 0; r0 < _t; r0 += Block)
+        {
+            int rows = Math.Min(Block, _t - r0), columns = Math.Min(_t, (r0 + rows + tile - 1) / tile * tile);
+            Kernels.Gemm(c[(r0 * _t)..], a[(r0 * aRow)..], aRow, 1, bt, rows, columns, _hd, accumulate: false, ldb: _t, ldc: _t);
+        }
+    }
+
+    /// <summary>
+    /// <c>C = A B</c>, or <c>A^T B</c> when <paramref name="transposed"/>, for a <c>[T, T]</c> <paramref name="a"/> that is 0
+    /// above its diagonal (probabilities or their gradients) and a <c>[T, hd]</c> <paramref name="b"/> (rows
+    /// <paramref name="ldb"/> apart) into the <c>[T, hd]</c> <paramref name="c"/> (rows <paramref name="ldc"/> apart): in
+    /// blocks of <see cref="Block"/> rows of C, each reading only the part of A that can be nonzero (columns up to the
+    /// block's last row, or rows from its first), which skips about half of the multiply-adds.
+    /// </summary>
+    private void Triangular(Span<T> c, int ldc, ReadOnlySpan<T> a, bool transposed, ReadOnlySpan<T> b, int ldb)
     {
         for (int r0 = 0; r0 < _t; r0 += Block)
         {
             int rows = Math.Min(Block, _t - r0);
-            if (transposed) Kernels.Gemm(c[(r0 * _hd)..], a[(r0 * _t + r0)..], 1, _t, b[(r0 * _hd)..], rows, _hd, _t - r0, accumulate: false);
-            else Kernels.Gemm(c[(r0 * _hd)..], a[(r0 * _t)..], _t, 1, b, rows, _hd, r0 + rows, accumulate: false);
+            if (transposed) Kernels.Gemm(c[(r0 * ldc)..], a[(r0 * _t + r0)..], 1, _t, b[(r0 * ldb)..], rows, _hd, _t - r0, accumulate: false, ldb, ldc);
+            else Kernels.Gemm(c[(r0 * ldc)..], a[(r0 * _t)..], _t, 1, b, rows, _hd, r0 + rows, accumulate: false, ldb, ldc);
         }
     }
 
-    /// <summary>Rows of C per product in <see cref="Triangular"/>: two tiles of the register-blocked kernel.</summary>
+    /// <summary>Rows of C per product in <see cref="Scores"/> and <see cref="Triangular"/>: two tiles of the register-blocked kernel.</summary>
     private const int Block = 12;
 
     /// <summary>
