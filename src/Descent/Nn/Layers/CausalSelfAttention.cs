@@ -131,8 +131,8 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     private int Head(int b, int part, int h) => b * _t * 3 * _d + part * _d + h * _hd;
 
     /// <summary>
-    /// <c>C = A B^T</c> for the <c>[T, hd]</c> <paramref name="a"/> (rows <paramref name="aRow"/> apart) and the
-    /// <c>[hd, T]</c> <paramref name="bt"/> (queries and keys, or output gradients and values) into the
+    /// <c>C = A B^T</c> for the <c>[T, hd]</c> <paramref name="a"/> (rows <paramref name="aRow"/> apart) and <c>B^T</c> given
+    /// as the <c>[hd, T]</c> <paramref name="bt"/> (queries and keys, or output gradients and values), into the
     /// <c>[T, T]</c> <paramref name="c"/>, only as far right as the causal mask leaves anything to read: in blocks of
     /// <see cref="Block"/> rows, each to its last row's column rounded up to whole tiles of the kernel (what lies right of
     /// that is left as it was, for the softmax to overwrite).
