@@ -86,6 +86,29 @@ public class KernelTests
     public static IEnumerable<object[]> BatchShapes => [[500, 65, 64], [500, 17, 63], [500, 2, 7], [63, 65, 500], [7, 10, 500]];
 
     [Theory]
+    [InlineData(7, 17, 9)]
+    [InlineData(13, 64, 33)]
+    [InlineData(6, 32, 64)]
+    [InlineData(2, 5, 3)]
+    public void Gemm_reads_B_and_writes_C_as_blocks_of_wider_matrices(int rows, int columns, int depth)
+    {
+        // B and C inside matrices 3 and 5 columns wider: the same products as contiguous ones, and the columns outside untouched.
+        var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
+        double[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => rng.NextNormal())];
+        int ldb = columns + 3, ldc = columns + 5;
+        double[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns), wideB = R(depth * ldb), wideC = R(rows * ldc);
+        for (int p = 0; p < depth; p++) b.AsSpan(p * columns, columns).CopyTo(wideB.AsSpan(p * ldb));
+        for (int i = 0; i < rows; i++) c0.AsSpan(i * columns, columns).CopyTo(wideC.AsSpan(i * ldc));
+        var outside = (double[])wideC.Clone();
+        var c = (double[])c0.Clone();
+        Kernels.Gemm<double>(c, a, depth, 1, b, rows, columns, depth, accumulate: true);
+        Kernels.Gemm<double>(wideC, a, depth, 1, wideB, rows, columns, depth, accumulate: true, ldb, ldc);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < ldc; j++)
+                Assert.Equal(j < columns ? c[i * columns + j] : outside[i * ldc + j], wideC[i * ldc + j]);
+    }
+
+    [Theory]
     [MemberData(nameof(ProductShapes))]
     [MemberData(nameof(PanelShapes))]
     [MemberData(nameof(BatchShapes))]
@@ -194,6 +217,22 @@ public class KernelTests
             double scale = Math.Abs(dy[i]) * (Math.Abs(xd[i]) * Math.Exp(-0.5 * xd[i] * xd[i]) / Math.Sqrt(2 * Math.PI) + Math.Abs(dxd[i] / dy[i]));
             Assert.True(Math.Abs(dx[i] - dxd[i]) <= relative * scale + 1e-37, $"gelu'({x[i]}) dy = {dx[i]:R}, exact {dxd[i]:R}");
         }
+    }
+
+    [Fact]
+    public void Float_gelu_gradient_from_the_kept_cdf_is_the_recomputed_one()
+    {
+        // 2,401 values: whole vectors and a tail at either width.
+        float[] x = [.. Enumerable.Range(-1200, 2401).Select(i => i / 100f)];
+        float[] dy = [.. x.Select((_, i) => 1 + (i % 7) / 7f)];
+        float[] y = new float[x.Length], kept = new float[x.Length], cdf = new float[x.Length];
+        float[] dx = new float[x.Length], dxKept = new float[x.Length];
+        Activations.Forward(Activation.Gelu, x, y);
+        Activations.Forward(Activation.Gelu, x, kept, cdf);
+        Activations.Backward(Activation.Gelu, x, y, dy, dx);
+        Activations.Backward(Activation.Gelu, x, y, dy, dxKept, cdf);
+        Assert.Equal(y, kept);
+        Assert.Equal(dx, dxKept);
     }
 
     [Theory]

@@ -41,8 +41,11 @@ public static class Activations
     /// <summary>The command-line name.</summary>
     public static string Name(this Activation a) => a.ToString().ToLowerInvariant();
 
-    /// <summary><c>y = f(x)</c>.</summary>
-    public static void Forward<T>(Activation a, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// <c>y = f(x)</c>. For GELU in float, a non-empty <paramref name="cdf"/> receives <c>Phi(x)</c> for
+    /// <see cref="Backward"/> to reuse (the gradient then needs only the density); other cases ignore it.
+    /// </summary>
+    public static void Forward<T>(Activation a, ReadOnlySpan<T> x, Span<T> y, Span<T> cdf = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (a)
         {
@@ -51,7 +54,7 @@ public static class Activations
             case Activation.Tanh: for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]); break;
             case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) y[i] = T.One / (T.One + T.Exp(-x[i])); break;
             case Activation.Gelu when typeof(T) == typeof(float):
-                GeluFloat(MemoryMarshal.Cast<T, float>(x), [], MemoryMarshal.Cast<T, float>(y));
+                GeluFloatForward(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(cdf), MemoryMarshal.Cast<T, float>(y));
                 break;
             case Activation.Gelu:
                 for (int i = 0; i < x.Length; i++)
@@ -63,8 +66,12 @@ public static class Activations
         }
     }
 
-    /// <summary><c>dx = dy * f'(x)</c>, given the input <paramref name="x"/> and output <paramref name="y"/> of the forward pass.</summary>
-    public static void Backward<T>(Activation a, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// <c>dx = dy * f'(x)</c>, given the input <paramref name="x"/> and output <paramref name="y"/> of the forward pass,
+    /// and for GELU in float the <paramref name="cdf"/> that <see cref="Forward"/> kept (computed again when empty).
+    /// </summary>
+    public static void Backward<T>(Activation a, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx, ReadOnlySpan<T> cdf = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (a)
         {
@@ -73,16 +80,16 @@ public static class Activations
             case Activation.Tanh: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i] * y[i]); break;
             case Activation.Sigmoid: for (int i = 0; i < x.Length; i++) dx[i] = dy[i] * (T.One - y[i]) * y[i]; break;
             case Activation.Gelu when typeof(T) == typeof(float):
-                GeluFloat(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(dy), MemoryMarshal.Cast<T, float>(dx));
+                GeluFloatBackward(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(dy), MemoryMarshal.Cast<T, float>(cdf), MemoryMarshal.Cast<T, float>(dx));
                 break;
             case Activation.Gelu:
                 for (int i = 0; i < x.Length; i++)
                 {
                     // d/dx [x Phi(x)] = Phi(x) + x phi(x)
                     double v = double.CreateTruncating(x[i]);
-                    double cdf = 0.5 * (1 + SpecialFunctions.Erf(v / Math.Sqrt(2)));
+                    double phi = 0.5 * (1 + SpecialFunctions.Erf(v / Math.Sqrt(2)));
                     double pdf = Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI);
-                    dx[i] = dy[i] * T.CreateTruncating(cdf + v * pdf);
+                    dx[i] = dy[i] * T.CreateTruncating(phi + v * pdf);
                 }
                 break;
         }
@@ -120,32 +127,52 @@ public static class Activations
     }
 
     /// <summary>
-    /// GELU in float, a vector at a time: <c>y = x Phi(x)</c>, or with <paramref name="dy"/> not empty its gradient
-    /// <c>dx = dy (Phi(x) + x phi(x))</c>. <c>Phi(x) = erfc(-x / sqrt 2) / 2</c> with erfc from the Chebyshev fit
+    /// GELU in float, a vector at a time: <c>y = x Phi(x)</c>, and <c>Phi(x)</c> into <paramref name="cdf"/> when it is
+    /// not empty. <c>Phi(x) = erfc(-x / sqrt 2) / 2</c> with erfc from the Chebyshev fit
     /// <c>erfc z = t exp(-z^2 - 1.26551223 + t (1.00002368 + t (0.37409196 + ...)))</c>, <c>t = 1 / (1 + z / 2)</c>
     /// (Press et al., Numerical Recipes, section 6.2), whose relative error is below 1.2e-7 for every z &gt;= 0, so
     /// the tails keep float precision too. The double path's series (exact to double rounding) had taken 70 ns an
     /// element, nine tenths of a transformer step; this is within a few float roundings of it.
     /// </summary>
-    private static void GeluFloat(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> to)
+    private static void GeluFloatForward(ReadOnlySpan<float> x, Span<float> cdf, Span<float> y)
     {
-        bool backward = !dy.IsEmpty;
+        bool keep = !cdf.IsEmpty;
         int n = x.Length, l = Vector<float>.Count, i = 0;
         for (; i + l <= n; i += l)
         {
             var v = new Vector<float>(x[i..]);
-            GeluLanes(v, backward ? new Vector<float>(dy[i..]) : default, backward).CopyTo(to[i..]);
+            var c = GeluCdf(v);
+            if (keep) c.CopyTo(cdf[i..]);
+            (v * c).CopyTo(y[i..]);
         }
-        if (i < n)
-        {
-            var v = Lanes.LoadTail(x, n - i);
-            var g = backward ? Lanes.LoadTail(dy, n - i) : default;
-            Lanes.StoreTail(to, n - i, GeluLanes(v, g, backward));
-        }
+        if (i == n) return;
+        var tail = Lanes.LoadTail(x, n - i);
+        var last = GeluCdf(tail);
+        if (keep) Lanes.StoreTail(cdf, n - i, last);
+        Lanes.StoreTail(y, n - i, tail * last);
     }
 
+    /// <summary>
+    /// The gradient of <see cref="GeluFloatForward"/>, <c>dx = dy (Phi(x) + x phi(x))</c>, with <c>Phi(x)</c> read from
+    /// <paramref name="cdf"/> when the forward pass kept it (the same numbers), computed again when it is empty.
+    /// </summary>
+    private static void GeluFloatBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> cdf, Span<float> dx)
+    {
+        bool kept = !cdf.IsEmpty;
+        int n = x.Length, l = Vector<float>.Count, i = 0;
+        for (; i + l <= n; i += l)
+        {
+            var v = new Vector<float>(x[i..]);
+            GeluGradient(v, kept ? new Vector<float>(cdf[i..]) : GeluCdf(v), new Vector<float>(dy[i..])).CopyTo(dx[i..]);
+        }
+        if (i == n) return;
+        var tail = Lanes.LoadTail(x, n - i);
+        Lanes.StoreTail(dx, n - i, GeluGradient(tail, kept ? Lanes.LoadTail(cdf, n - i) : GeluCdf(tail), Lanes.LoadTail(dy, n - i)));
+    }
+
+    /// <summary><c>Phi(x)</c> lane by lane, from the erfc fit of <see cref="GeluFloatForward"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> GeluLanes(Vector<float> x, Vector<float> dy, bool backward)
+    private static Vector<float> GeluCdf(Vector<float> x)
     {
         var z = Vector.Abs(x) * new Vector<float>(0.70710678f);
         var t = Vector<float>.One / (Vector<float>.One + new Vector<float>(0.5f) * z);
@@ -161,8 +188,13 @@ public static class Activations
         p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-1.26551223f));
         // erfc(|x| / sqrt 2) / 2 is Phi(-|x|); Phi(x) = 1 - Phi(-x) for x >= 0.
         var half = new Vector<float>(0.5f) * t * Vector.Exp(p - z * z);
-        var cdf = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<float>.Zero), Vector<float>.One - half, half);
-        if (!backward) return x * cdf;
+        return Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<float>.Zero), Vector<float>.One - half, half);
+    }
+
+    /// <summary><c>dy (Phi(x) + x phi(x))</c> lane by lane, given <c>Phi(x)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> GeluGradient(Vector<float> x, Vector<float> cdf, Vector<float> dy)
+    {
         var pdf = Vector.Exp(new Vector<float>(-0.5f) * x * x) * new Vector<float>(0.39894228f);
         return dy * Vector.FusedMultiplyAdd(x, pdf, cdf);
     }

@@ -95,23 +95,29 @@ public static class Kernels
     }
 
     /// <summary>
-    /// <c>C[i, j] (+)= sum_p A[i * aRow + p * aColumn] * B[p * columns + j]</c> for a <paramref name="rows"/> x
-    /// <paramref name="columns"/> row-major <paramref name="c"/> and a <paramref name="depth"/> x <paramref name="columns"/>
-    /// row-major <paramref name="b"/>; the strides let A be a matrix or the transpose of one.
+    /// <c>C[i, j] (+)= sum_p A[i * aRow + p * aColumn] * B[p * ldb + j]</c> for a <paramref name="rows"/> x
+    /// <paramref name="columns"/> row-major <paramref name="c"/> (rows <paramref name="ldc"/> apart) and a
+    /// <paramref name="depth"/> x <paramref name="columns"/> row-major <paramref name="b"/> (rows <paramref name="ldb"/>
+    /// apart); the strides let A be a matrix or the transpose of one, and B and C blocks of wider matrices. The row
+    /// strides of B and C are <paramref name="columns"/> when left at 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Gemm<T>(Span<T> c, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
+    public static void Gemm<T>(Span<T> c, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate,
+        int ldb = 0, int ldc = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rows <= 0 || columns <= 0) return;
-        if (c.Length < rows * columns || b.Length < depth * columns || (depth > 0 && a.Length <= (rows - 1) * aRow + (depth - 1) * aColumn))
-            throw new ArgumentException($"Gemm: spans too short for {rows} x {columns} += ({rows} x {depth}) ({depth} x {columns}).");
+        if (ldb == 0) ldb = columns;
+        if (ldc == 0) ldc = columns;
+        if (ldb < columns || ldc < columns || c.Length < (rows - 1) * ldc + columns || (depth > 0 && b.Length < (depth - 1) * ldb + columns)
+            || (depth > 0 && a.Length <= (rows - 1) * aRow + (depth - 1) * aColumn))
+            throw new ArgumentException($"Gemm: spans too short for {rows} x {columns} += ({rows} x {depth}) ({depth} x {columns}) with rows of B {ldb} and of C {ldc} apart.");
         // The reduction in panels of B small enough to stay in the L2 cache while every tile of C passes over them.
         int panel = Math.Max(16, PanelBytes / (columns * Unsafe.SizeOf<T>()));
         for (int p = 0; p == 0 || p < depth; p += panel)
         {
             int count = Math.Min(panel, depth - p);
-            GemmPanel(c, a[(p * aColumn)..], aRow, aColumn, b[(p * columns)..], rows, columns, count, accumulate || p > 0);
+            GemmPanel(c, ldc, a[(p * aColumn)..], aRow, aColumn, b[(p * ldb)..], ldb, rows, columns, count, accumulate || p > 0);
         }
     }
 
@@ -119,7 +125,7 @@ public static class Kernels
     private const int PanelBytes = 256 * 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmPanel<T>(Span<T> c, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
+    private static void GemmPanel<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lanes = Vector<T>.Count, blocked = columns / (2 * lanes) * (2 * lanes), tiled = 0;
@@ -130,13 +136,13 @@ public static class Kernels
         {
             int i = 0;
             for (; i + 6 <= rows; i += 6)
-                Tile<T, Six>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate);
+                Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate);
             // Three to five rows left: one shorter tile. Fewer: the one-row kernel below.
             switch (rows - i)
             {
-                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate); i += 5; break;
-                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate); i += 4; break;
-                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * columns + j), columns, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), depth, accumulate); i += 3; break;
+                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 5; break;
+                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 4; break;
+                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 3; break;
             }
             tiled = i;
         }
@@ -145,7 +151,7 @@ public static class Kernels
         {
             int from = r < tiled ? blocked : 0;
             if (from == columns) continue;
-            Combine(c.Slice(r * columns + from, columns - from), a[(r * aRow)..], aColumn, b[from..], columns, depth, accumulate);
+            Combine(c.Slice(r * ldc + from, columns - from), a[(r * aRow)..], aColumn, b[from..], ldb, depth, accumulate);
         }
     }
 
@@ -154,7 +160,7 @@ public static class Kernels
     /// R is a type parameter so each height compiles with its constant folded.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<T, R>(ref T c, int ldc, ref T a, int aRow, int aColumn, ref T b, int depth, bool accumulate)
+    private static void Tile<T, R>(ref T c, int ldc, ref T a, int aRow, int aColumn, ref T b, int ldb, int depth, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount
     {
         int l = Vector<T>.Count;
@@ -171,7 +177,7 @@ public static class Kernels
         }
         // Pointers advance by their strides and row offsets are computed once, so the loop body is the
         // loads and the fused multiply-adds.
-        nint r1 = aRow, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1, r5 = 5 * r1, bStep = ldc, aStep = aColumn;
+        nint r1 = aRow, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1, r5 = 5 * r1, bStep = ldb, aStep = aColumn;
         ref T bp = ref b;
         ref T ap = ref a;
         for (int p = 0; p < depth; p++)
@@ -426,6 +432,19 @@ public static class Kernels
         for (int k = 0; k < vy.Length; k++) vy[k] += vx[k];
         i = vy.Length * Vector<T>.Count;
         for (; i < y.Length; i++) y[i] += x[i];
+    }
+
+    /// <summary><c>sum = a + b</c> over the length of <paramref name="sum"/>: one pass where a copy and a <c>y += x</c> take two.</summary>
+    public static void Add<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> sum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Length < sum.Length || b.Length < sum.Length)
+            throw new ArgumentException($"Add: {sum.Length} sums need as many terms, got {a.Length} and {b.Length}.");
+        int i = 0, whole = sum.Length - sum.Length % Vector<T>.Count;
+        ref T pa = ref MemoryMarshal.GetReference(a);
+        ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T ps = ref MemoryMarshal.GetReference(sum);
+        for (; i < whole; i += Vector<T>.Count) Store(ref ps, i, Load(ref pa, i) + Load(ref pb, i));
+        for (; i < sum.Length; i++) Unsafe.Add(ref ps, i) = Unsafe.Add(ref pa, i) + Unsafe.Add(ref pb, i);
     }
 
     /// <summary><c>y = x + s</c>, element by element.</summary>

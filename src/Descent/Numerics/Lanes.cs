@@ -32,7 +32,7 @@ internal static class Lanes
 
     /// <summary><c>e^x</c> lane by lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Exp<T>(Vector<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    public static Vector<T> Exp<T>(Vector<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float)) return Vector.As<float, T>(Vector.Exp(Vector.As<T, float>(x)));
         if (typeof(T) == typeof(double)) return Vector.As<double, T>(Vector.Exp(Vector.As<T, double>(x)));

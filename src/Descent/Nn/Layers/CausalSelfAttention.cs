@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Descent.Numerics;
 
 namespace Descent.Nn;
@@ -11,13 +13,26 @@ namespace Descent.Nn;
 /// <c>in_proj_weight</c> <c>[3D, D]</c>, <c>in_proj_bias</c> <c>[3D]</c>, <c>out_proj.weight</c> <c>[D, D]</c>,
 /// <c>out_proj.bias</c> <c>[D]</c>, as that module names them.
 /// </summary>
+/// <remarks>
+/// Each head of each example is a few matrix products through the register-blocked <see cref="Kernels.Gemm"/>, which
+/// reads and writes the head's <c>[T, hd]</c> slices in place (rows <c>3D</c> apart in the projections, <c>D</c> in the
+/// context); only the keys (forward) and values (backward) are copied out, transposed, into buffers kept from the
+/// constructor. Forward: <c>S = Q K^T</c> (a row of scores the vectorized dimension), a softmax per row over the
+/// positions <c>j &lt;= i</c> with the others 0 (PyTorch's <c>-inf</c> mask), kept as <c>P</c> for the backward pass,
+/// then <c>O = P V</c>. Backward: <c>dP = dO V^T</c>, <c>dV = P^T dO</c>, <c>dS = P (dP - rowsum(P dP)) / sqrt(hd)</c>,
+/// <c>dQ = dS K</c>, <c>dK = dS^T Q</c>. All six products run in blocks of rows that skip what the causal mask
+/// leaves at 0: the four with a triangular factor (<c>P</c> or <c>dS</c>) read only its nonzero part, the two that
+/// produce a <c>[T, T]</c> matrix stop at the block's last column, rounded up to whole tiles of the kernel.
+/// </remarks>
 public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _t, _d, _heads, _hd;
     private readonly Linear<T> _outProj;
     private readonly T[] _transposed;
     private T[] _qkv = [], _probs = [], _context = [], _dContext = [], _dQkv = [];
-    private readonly T[] _dProbs;
+    // One head of one example at a time: its keys and values copied out [T, hd] and transposed [hd, T] (the other
+    // operands are read and written in place, rows apart), and its score gradients [T, T].
+    private readonly T[] _k, _v, _kt, _vt, _dScores;
 
     /// <summary>Attention with <paramref name="heads"/> heads over sequences of <paramref name="shape"/> (<c>[T, D]</c>, D divisible by the heads).</summary>
     public CausalSelfAttention(IReadOnlyList<int> shape, int heads) : base(shape, shape)
@@ -30,7 +45,9 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
         Declare("in_proj_weight", 3 * _d, _d);
         Declare("in_proj_bias", 3 * _d);
         _transposed = new T[3 * _d * _d];
-        _dProbs = new T[_t];
+        T[] OneHead() => new T[_t * _hd];
+        (_k, _v, _kt, _vt) = (OneHead(), OneHead(), OneHead(), OneHead());
+        _dScores = new T[_t * _t];
     }
 
     /// <summary>Number of heads.</summary>
@@ -57,32 +74,24 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
         CheckInput(input, batch);
-        int rows = batch * _t;
-        var qkv = Grow(ref _qkv, rows * 3 * _d);
-        Kernels.LinearForward(input[..(rows * _d)], Parameter(0).Value.Span, Parameter(1).Value.Span, qkv, rows, _d, 3 * _d, _transposed);
+        int rows = batch * _t, width = 3 * _d;
+        var qkv = Grow(ref _qkv, rows * width);
+        Kernels.LinearForward(input[..(rows * _d)], Parameter(0).Value.Span, Parameter(1).Value.Span, qkv, rows, _d, width, _transposed);
         var probs = Grow(ref _probs, batch * _heads * _t * _t);
         var context = Grow(ref _context, rows * _d);
         T scale = T.One / T.Sqrt(T.CreateTruncating(_hd));
         for (int b = 0; b < batch; b++)
             for (int h = 0; h < _heads; h++)
-                for (int i = 0; i < _t; i++)
-                {
-                    var p = probs.Slice(((b * _heads + h) * _t + i) * _t, _t);
-                    var q = Row(qkv, b, i, 0, h);
-                    T max = T.NegativeInfinity;
-                    for (int j = 0; j <= i; j++)
-                    {
-                        p[j] = Dot(q, Row(qkv, b, j, 1, h)) * scale;
-                        max = T.Max(max, p[j]);
-                    }
-                    T sum = T.Zero;
-                    for (int j = 0; j <= i; j++) sum += p[j] = T.Exp(p[j] - max);
-                    for (int j = 0; j <= i; j++) p[j] /= sum;
-                    p[(i + 1)..].Clear();
-                    var o = context.Slice((b * _t + i) * _d + h * _hd, _hd);
-                    o.Clear();
-                    for (int j = 0; j <= i; j++) Axpy(p[j], Row(qkv, b, j, 2, h), o);
-                }
+            {
+                var p = probs.Slice((b * _heads + h) * _t * _t, _t * _t);
+                // S = Q K^T, Q read in place (a row every 3D), the keys side by side in the rows of K^T.
+                CopyRows(qkv[Head(b, 1, h)..], width, _k, _hd);
+                Kernels.Transpose(_k, _kt, _t, _hd);
+                Scores(p, qkv[Head(b, 0, h)..], width, _kt);
+                for (int i = 0; i < _t; i++) Softmax(p.Slice(i * _t, _t), i + 1, scale);
+                // O = P V, V read in place and O written into the head's columns of the context.
+                Triangular(context[(b * _t * _d + h * _hd)..], _d, p, transposed: false, qkv[Head(b, 2, h)..], width);
+            }
         return _outProj.Forward(context, batch);
     }
 
@@ -92,41 +101,146 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     /// <inheritdoc/>
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
     {
-        int rows = batch * _t;
+        int rows = batch * _t, width = 3 * _d;
         var dContext = Grow(ref _dContext, rows * _d);
         _outProj.Backward(_context.AsSpan(0, rows * _d), outputGradient, dContext, batch, accumulate);
-        var dQkv = Grow(ref _dQkv, rows * 3 * _d);
-        dQkv.Clear();
+        var dQkv = Grow(ref _dQkv, rows * width);
+        ReadOnlySpan<T> qkv = _qkv;
         T scale = T.One / T.Sqrt(T.CreateTruncating(_hd));
         for (int b = 0; b < batch; b++)
             for (int h = 0; h < _heads; h++)
-                for (int i = 0; i < _t; i++)
-                {
-                    var p = _probs.AsSpan(((b * _heads + h) * _t + i) * _t, _t);
-                    var dO = dContext.Slice((b * _t + i) * _d + h * _hd, _hd);
-                    // dP[j] = dO . v_j, dv_j += P[j] dO; then through the softmax, dS[j] = P[j] (dP[j] - sum_k P[k] dP[k]).
-                    T weighted = T.Zero;
-                    for (int j = 0; j <= i; j++)
-                    {
-                        _dProbs[j] = Dot(dO, Row(_qkv, b, j, 2, h));
-                        weighted += p[j] * _dProbs[j];
-                        Axpy(p[j], dO, Row(dQkv, b, j, 2, h));
-                    }
-                    var q = Row(_qkv, b, i, 0, h);
-                    var dq = Row(dQkv, b, i, 0, h);
-                    for (int j = 0; j <= i; j++)
-                    {
-                        T dS = p[j] * (_dProbs[j] - weighted) * scale;
-                        Axpy(dS, Row(_qkv, b, j, 1, h), dq);
-                        Axpy(dS, q, Row(dQkv, b, j, 1, h));
-                    }
-                }
+            {
+                var p = _probs.AsSpan((b * _heads + h) * _t * _t, _t * _t);
+                var dO = dContext[(b * _t * _d + h * _hd)..];
+                // dP = dO V^T, dV = P^T dO: dO read in place (a row every D), the values side by side in the rows of V^T.
+                CopyRows(qkv[Head(b, 2, h)..], width, _v, _hd);
+                Kernels.Transpose(_v, _vt, _t, _hd);
+                Scores(_dScores, dO, _d, _vt);
+                Triangular(dQkv[Head(b, 2, h)..], width, p, transposed: true, dO, _d);
+                // Through the softmax and the scaling: dS = P (dP - rowsum(P dP)) / sqrt(hd).
+                for (int i = 0; i < _t; i++) SoftmaxGradient(p.Slice(i * _t, _t), _dScores.AsSpan(i * _t, _t), i + 1, scale);
+                // dQ = dS K, dK = dS^T Q, K and Q read in place.
+                Triangular(dQkv[Head(b, 0, h)..], width, _dScores, transposed: false, qkv[Head(b, 1, h)..], width);
+                Triangular(dQkv[Head(b, 1, h)..], width, _dScores, transposed: true, qkv[Head(b, 0, h)..], width);
+            }
         Kernels.LinearBackward(input[..(rows * _d)], Parameter(0).Value.Span, dQkv, Parameter(0).Grad.Span, Parameter(1).Grad.Span,
-            inputGradient.IsEmpty ? [] : inputGradient[..(rows * _d)], rows, _d, 3 * _d, _transposed, accumulate);
+            inputGradient.IsEmpty ? [] : inputGradient[..(rows * _d)], rows, _d, width, _transposed, accumulate);
     }
 
-    /// <summary>The <paramref name="part"/> (0 q, 1 k, 2 v) of head <paramref name="h"/> at position <paramref name="i"/> of example <paramref name="b"/>.</summary>
-    private Span<T> Row(Span<T> qkv, int b, int i, int part, int h) => qkv.Slice((b * _t + i) * 3 * _d + part * _d + h * _hd, _hd);
+    /// <summary>Where the <paramref name="part"/> (0 q, 1 k, 2 v) of head <paramref name="h"/> of example <paramref name="b"/> starts in the projections (its rows 3D apart).</summary>
+    private int Head(int b, int part, int h) => b * _t * 3 * _d + part * _d + h * _hd;
+
+    /// <summary>
+    /// <c>C = A B^T</c> for the <c>[T, hd]</c> <paramref name="a"/> (rows <paramref name="aRow"/> apart) and <c>B^T</c> given
+    /// as the <c>[hd, T]</c> <paramref name="bt"/> (queries and keys, or output gradients and values), into the
+    /// <c>[T, T]</c> <paramref name="c"/>, only as far right as the causal mask leaves anything to read: in blocks of
+    /// <see cref="Block"/> rows, each to its last row's column rounded up to whole tiles of the kernel (what lies right of
+    /// that is left as it was, for the softmax to overwrite).
+    /// </summary>
+    private void Scores(Span<T> c, ReadOnlySpan<T> a, int aRow, ReadOnlySpan<T> bt)
+    {
+        int tile = 2 * Vector<T>.Count;
+        for (int r0 = 0; r0 < _t; r0 += Block)
+        {
+            int rows = Math.Min(Block, _t - r0), columns = Math.Min(_t, (r0 + rows + tile - 1) / tile * tile);
+            Kernels.Gemm(c[(r0 * _t)..], a[(r0 * aRow)..], aRow, 1, bt, rows, columns, _hd, accumulate: false, ldb: _t, ldc: _t);
+        }
+    }
+
+    /// <summary>
+    /// <c>C = A B</c>, or <c>A^T B</c> when <paramref name="transposed"/>, for a <c>[T, T]</c> <paramref name="a"/> that is 0
+    /// above its diagonal (probabilities or their gradients) and a <c>[T, hd]</c> <paramref name="b"/> (rows
+    /// <paramref name="ldb"/> apart) into the <c>[T, hd]</c> <paramref name="c"/> (rows <paramref name="ldc"/> apart): in
+    /// blocks of <see cref="Block"/> rows of C, each reading only the part of A that can be nonzero (columns up to the
+    /// block's last row, or rows from its first), which skips about half of the multiply-adds.
+    /// </summary>
+    private void Triangular(Span<T> c, int ldc, ReadOnlySpan<T> a, bool transposed, ReadOnlySpan<T> b, int ldb)
+    {
+        for (int r0 = 0; r0 < _t; r0 += Block)
+        {
+            int rows = Math.Min(Block, _t - r0);
+            if (transposed) Kernels.Gemm(c[(r0 * ldc)..], a[(r0 * _t + r0)..], 1, _t, b[(r0 * ldb)..], rows, _hd, _t - r0, accumulate: false, ldb, ldc);
+            else Kernels.Gemm(c[(r0 * ldc)..], a[(r0 * _t)..], _t, 1, b, rows, _hd, r0 + rows, accumulate: false, ldb, ldc);
+        }
+    }
+
+    /// <summary>Rows of C per product in <see cref="Scores"/> and <see cref="Triangular"/>: two tiles of the register-blocked kernel.</summary>
+    private const int Block = 12;
+
+    /// <summary>
+    /// Copies the <c>T</c> rows of a head (<c>hd</c> wide), <paramref name="fromStride"/> apart in <paramref name="from"/>,
+    /// to rows <paramref name="toStride"/> apart in <paramref name="to"/>, in vectors.
+    /// </summary>
+    private void CopyRows(ReadOnlySpan<T> from, int fromStride, Span<T> to, int toStride)
+    {
+        if (from.Length < (_t - 1) * fromStride + _hd || to.Length < (_t - 1) * toStride + _hd)
+            throw new ArgumentException($"CopyRows: spans too short for {_t} rows of {_hd}.");
+        int l = Vector<T>.Count, whole = _hd - _hd % l;
+        ref T f = ref MemoryMarshal.GetReference(from);
+        ref T t = ref MemoryMarshal.GetReference(to);
+        for (int i = 0; i < _t; i++, f = ref Unsafe.Add(ref f, fromStride), t = ref Unsafe.Add(ref t, toStride))
+        {
+            int j = 0;
+            for (; j < whole; j += l) Vector.StoreUnsafe(Vector.LoadUnsafe(ref f, (nuint)j), ref t, (nuint)j);
+            for (; j < _hd; j++) Unsafe.Add(ref t, j) = Unsafe.Add(ref f, j);
+        }
+    }
+
+    /// <summary>
+    /// One row of scores in place: the first <paramref name="count"/> (the positions a query may attend to) times
+    /// <paramref name="scale"/> through a softmax, the rest 0. As PyTorch's additive mask, the other positions become
+    /// <c>-inf</c> and so exponentials of 0; only the vectors holding the first <paramref name="count"/> are computed.
+    /// The largest score is subtracted before the exponential (scaled with the others, it rounds to the largest
+    /// scaled score, the scale being positive), and the exponentials are multiplied by the inverse of their sum.
+    /// </summary>
+    private static void Softmax(Span<T> row, int count, T scale)
+    {
+        int l = Vector<T>.Count, cover = Math.Min(row.Length, (count + l - 1) / l * l), whole = cover / l, tail = cover - whole * l;
+        row[count..cover].Fill(T.NegativeInfinity);
+        var vectors = MemoryMarshal.Cast<T, Vector<T>>(row[..(whole * l)]);
+        // A row shorter than a whole number of vectors ends in one padded with -inf.
+        Span<T> last = tail > 0 ? stackalloc T[l] : default;
+        if (tail > 0)
+        {
+            last.Fill(T.NegativeInfinity);
+            row[(whole * l)..cover].CopyTo(last);
+        }
+        var vmax = tail > 0 ? new Vector<T>(last) : new Vector<T>(T.NegativeInfinity);
+        foreach (var v in vectors) vmax = Vector.Max(vmax, v);
+        T max = T.NegativeInfinity;
+        for (int k = 0; k < l; k++) max = T.Max(max, vmax[k]);
+        var vscale = new Vector<T>(scale);
+        var vshift = new Vector<T>(max * scale);
+        var vsum = Vector<T>.Zero;
+        for (int k = 0; k < vectors.Length; k++) vsum += vectors[k] = Lanes.Exp(vectors[k] * vscale - vshift);
+        if (tail > 0)
+        {
+            var e = Lanes.Exp(new Vector<T>(last) * vscale - vshift);
+            vsum += e;
+            e.CopyTo(last);
+            last[..tail].CopyTo(row[(whole * l)..]);
+        }
+        var vinverse = new Vector<T>(T.One / Vector.Sum(vsum));
+        for (int k = 0; k < vectors.Length; k++) vectors[k] *= vinverse;
+        for (int j = whole * l; j < cover; j++) row[j] *= vinverse[0];
+        row[cover..].Clear();
+    }
+
+    /// <summary>
+    /// One row of the gradient through <see cref="Softmax"/>: <paramref name="dp"/> (d loss / d probabilities) becomes
+    /// <c>dS_j = P_j (dP_j - sum_k P_k dP_k) scale</c> for the first <paramref name="count"/> positions, 0 after them.
+    /// </summary>
+    private static void SoftmaxGradient(ReadOnlySpan<T> p, Span<T> dp, int count, T scale)
+    {
+        T weighted = Dot(p[..count], dp[..count]);
+        var whole = Lanes.Whole(dp[..count], out int tail);
+        var probabilities = MemoryMarshal.Cast<T, Vector<T>>(p[..(count - tail)]);
+        var vweighted = new Vector<T>(weighted);
+        var vscale = new Vector<T>(scale);
+        for (int k = 0; k < whole.Length; k++) whole[k] = probabilities[k] * (whole[k] - vweighted) * vscale;
+        for (int j = count - tail; j < count; j++) dp[j] = p[j] * (dp[j] - weighted) * scale;
+        dp[count..].Clear();
+    }
 
     /// <summary><c>a . b</c>, in vectors (a head is 16 to 64 numbers wide).</summary>
     private static T Dot(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
@@ -137,14 +251,5 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
         T s = Vector.Sum(acc);
         for (; k < a.Length; k++) s += a[k] * b[k];
         return s;
-    }
-
-    /// <summary><c>y += a x</c>, in vectors.</summary>
-    private static void Axpy(T a, ReadOnlySpan<T> x, Span<T> y)
-    {
-        int l = Vector<T>.Count, k = 0;
-        var va = new Vector<T>(a);
-        for (; k + l <= x.Length; k += l) Lanes.Fma(va, new Vector<T>(x[k..]), new Vector<T>(y[k..])).CopyTo(y[k..]);
-        for (; k < x.Length; k++) y[k] += a * x[k];
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Descent.Numerics;
 
 namespace Descent.Nn;
@@ -47,23 +48,37 @@ public sealed class LayerNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
         CheckInput(input, batch);
         var y = Output(batch);
         var xhat = Grow(ref _normalized, y.Length);
-        int rows = y.Length / _d;
+        int rows = y.Length / _d, whole = _d - _d % Vector<T>.Count;
         var invStd = Grow(ref _invStd, rows);
-        var gamma = Weight.Value.Span;
-        var beta = Bias.Value.Span;
+        ReadOnlySpan<T> gamma = Weight.Value.Span, beta = Bias.Value.Span;
+        var gammas = MemoryMarshal.Cast<T, Vector<T>>(gamma[..whole]);
+        var betas = MemoryMarshal.Cast<T, Vector<T>>(beta[..whole]);
         T d = T.CreateTruncating(_d), eps = T.CreateTruncating(Eps);
         for (int r = 0; r < rows; r++)
         {
             var x = input.Slice(r * _d, _d);
-            T sum = T.Zero;
-            foreach (T v in x) sum += v;
-            T mean = sum / d, squares = T.Zero;
-            foreach (T v in x) squares += (v - mean) * (v - mean);
-            invStd[r] = T.One / T.Sqrt(squares / d + eps);
-            for (int j = 0; j < _d; j++)
+            var xs = MemoryMarshal.Cast<T, Vector<T>>(x[..whole]);
+            T mean = Kernels.Sum(x) / d;
+            var vmean = new Vector<T>(mean);
+            var vsquares = Vector<T>.Zero;
+            foreach (var v in xs) vsquares += (v - vmean) * (v - vmean);
+            T squares = Vector.Sum(vsquares);
+            for (int j = whole; j < _d; j++) squares += (x[j] - mean) * (x[j] - mean);
+            T inv = invStd[r] = T.One / T.Sqrt(squares / d + eps);
+            var vinv = new Vector<T>(inv);
+            var h = xhat.Slice(r * _d, _d);
+            var o = y.Slice(r * _d, _d);
+            var hs = MemoryMarshal.Cast<T, Vector<T>>(h[..whole]);
+            var os = MemoryMarshal.Cast<T, Vector<T>>(o[..whole]);
+            for (int k = 0; k < xs.Length; k++)
             {
-                xhat[r * _d + j] = (x[j] - mean) * invStd[r];
-                y[r * _d + j] = xhat[r * _d + j] * gamma[j] + beta[j];
+                hs[k] = (xs[k] - vmean) * vinv;
+                os[k] = hs[k] * gammas[k] + betas[k];
+            }
+            for (int j = whole; j < _d; j++)
+            {
+                h[j] = (x[j] - mean) * inv;
+                o[j] = h[j] * gamma[j] + beta[j];
             }
         }
         return y;
@@ -72,22 +87,36 @@ public sealed class LayerNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
     /// <inheritdoc/>
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
     {
-        var gamma = Weight.Value.Span;
-        var dGamma = Weight.Grad.Span;
-        var dBeta = Bias.Grad.Span;
+        ReadOnlySpan<T> gamma = Weight.Value.Span;
+        Span<T> dGamma = Weight.Grad.Span, dBeta = Bias.Grad.Span;
         if (!accumulate)
         {
             dGamma.Clear();
             dBeta.Clear();
         }
-        int rows = batch * InputSize / _d;
+        int rows = batch * InputSize / _d, whole = _d - _d % Vector<T>.Count;
+        var gammas = MemoryMarshal.Cast<T, Vector<T>>(gamma[..whole]);
+        var dGammas = MemoryMarshal.Cast<T, Vector<T>>(dGamma[..whole]);
+        var dBetas = MemoryMarshal.Cast<T, Vector<T>>(dBeta[..whole]);
         T d = T.CreateTruncating(_d);
+        var vd = new Vector<T>(d);
         for (int r = 0; r < rows; r++)
         {
             var dy = outputGradient.Slice(r * _d, _d);
             var xhat = _normalized.AsSpan(r * _d, _d);
-            T sumG = T.Zero, sumGXhat = T.Zero;
-            for (int j = 0; j < _d; j++)
+            var dys = MemoryMarshal.Cast<T, Vector<T>>(dy[..whole]);
+            var xhats = MemoryMarshal.Cast<T, Vector<T>>(xhat[..whole]);
+            Vector<T> vsumG = Vector<T>.Zero, vsumGXhat = Vector<T>.Zero;
+            for (int k = 0; k < dys.Length; k++)
+            {
+                dGammas[k] += dys[k] * xhats[k];
+                dBetas[k] += dys[k];
+                var g = dys[k] * gammas[k];
+                vsumG += g;
+                vsumGXhat += g * xhats[k];
+            }
+            T sumG = Vector.Sum(vsumG), sumGXhat = Vector.Sum(vsumGXhat);
+            for (int j = whole; j < _d; j++)
             {
                 dGamma[j] += dy[j] * xhat[j];
                 dBeta[j] += dy[j];
@@ -98,7 +127,11 @@ public sealed class LayerNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
             if (inputGradient.IsEmpty) continue;
             // With g = dy weight: dx = invstd / D (D g - sum g - xhat sum(g xhat)).
             var dx = inputGradient.Slice(r * _d, _d);
-            for (int j = 0; j < _d; j++) dx[j] = _invStd[r] / d * (d * dy[j] * gamma[j] - sumG - xhat[j] * sumGXhat);
+            var dxs = MemoryMarshal.Cast<T, Vector<T>>(dx[..whole]);
+            T factor = _invStd[r] / d;
+            Vector<T> vfactor = new(factor), allG = new(sumG), allGXhat = new(sumGXhat);
+            for (int k = 0; k < dxs.Length; k++) dxs[k] = vfactor * (vd * dys[k] * gammas[k] - allG - xhats[k] * allGXhat);
+            for (int j = whole; j < _d; j++) dx[j] = factor * (d * dy[j] * gamma[j] - sumG - xhat[j] * sumGXhat);
         }
     }
 }

@@ -14,12 +14,21 @@ public sealed class Nonlinearity<T> : Layer<T> where T : unmanaged, IFloatingPoi
     /// <summary>The function applied.</summary>
     public Activation Activation { get; }
 
+    /// <summary>
+    /// GELU's <c>Phi(x)</c> from the last <see cref="Forward"/> in training mode (float only: the double path computes
+    /// its exact series again), so the backward pass needs only the density; <see cref="_kept"/> values of it are valid.
+    /// </summary>
+    private T[] _cdf = [];
+    private int _kept;
+
     /// <inheritdoc/>
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
         CheckInput(input, batch);
         var y = Output(batch);
-        Activations.Forward(Activation, input[..y.Length], y);
+        var cdf = Activation == Activation.Gelu && typeof(T) == typeof(float) && Training ? Grow(ref _cdf, y.Length) : default;
+        _kept = cdf.Length;
+        Activations.Forward(Activation, input[..y.Length], y, cdf);
         return y;
     }
 
@@ -28,7 +37,7 @@ public sealed class Nonlinearity<T> : Layer<T> where T : unmanaged, IFloatingPoi
     {
         if (inputGradient.IsEmpty) return;
         int n = batch * InputSize;
-        Activations.Backward(Activation, input[..n], LastOutput(batch), outputGradient[..n], inputGradient[..n]);
+        Activations.Backward(Activation, input[..n], LastOutput(batch), outputGradient[..n], inputGradient[..n], _kept == n ? _cdf.AsSpan(0, n) : default);
     }
 
     /// <summary><c>R{y} = f'(x) R{x}</c>.</summary>

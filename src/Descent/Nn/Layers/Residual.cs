@@ -33,8 +33,7 @@ public sealed class Residual<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         CheckInput(input, batch);
         var f = _body.Forward(input, batch);
         var y = Output(batch);
-        f.CopyTo(y);
-        Numerics.Kernels.Add(y, input);
+        Numerics.Kernels.Add(f, input, y);
         return y;
     }
 
@@ -46,8 +45,7 @@ public sealed class Residual<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         var dBody = inputGradient.IsEmpty ? Span<T>.Empty : Grow(ref _bodyGradient, n);
         _body.Backward(input, outputGradient, dBody, batch, accumulate);
         if (inputGradient.IsEmpty) return;
-        outputGradient[..n].CopyTo(inputGradient);
-        Numerics.Kernels.Add(inputGradient[..n], dBody);
+        Numerics.Kernels.Add(outputGradient, dBody, inputGradient[..n]);
     }
 
     /// <summary><c>R{y} = R{x} + R{body(x)}</c>.</summary>
@@ -55,8 +53,7 @@ public sealed class Residual<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     {
         var rf = _body.RForward(input, rInput, direction, batch);
         var ry = ROutput(batch);
-        rf.CopyTo(ry);
-        Numerics.Kernels.Add(ry, rInput);
+        Numerics.Kernels.Add(rf, rInput, ry);
         return ry;
     }
 
@@ -68,7 +65,6 @@ public sealed class Residual<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         var rBody = rInputGradient.IsEmpty ? Span<T>.Empty : Grow(ref _bodyGradient, n);
         _body.RBackward(input, rInput, outputGradient, rOutputGradient, direction, rBody, rGradient, batch);
         if (rInputGradient.IsEmpty) return;
-        rOutputGradient[..n].CopyTo(rInputGradient);
-        Numerics.Kernels.Add(rInputGradient[..n], rBody);
+        Numerics.Kernels.Add(rOutputGradient, rBody, rInputGradient[..n]);
     }
 }
