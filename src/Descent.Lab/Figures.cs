@@ -116,9 +116,13 @@ public static class Figures
     /// <summary>Saves <paramref name="plot"/> as <c>NAME.png</c> and <c>NAME.svg</c> in <paramref name="directory"/>; returns the PNG's path.</summary>
     public static string Save(Plot plot, string directory, string name, int width, int height)
     {
-        string png = System.IO.Path.Combine(directory, name + ".png");
-        plot.SavePng(png, width, height);
-        plot.SaveSvg(System.IO.Path.Combine(directory, name + ".svg"), width, height);
+        // Each file written whole or not at all: processes sharing the directory (the shards of a reproduction) draw the same figures.
+        string png = System.IO.Path.Combine(directory, name + ".png"), svg = System.IO.Path.Combine(directory, name + ".svg");
+        string suffix = $".{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
+        plot.SavePng(png + suffix, width, height);
+        File.Move(png + suffix, png, overwrite: true);
+        plot.SaveSvg(svg + suffix, width, height);
+        File.Move(svg + suffix, svg, overwrite: true);
         return png;
     }
 

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -10,7 +12,7 @@ namespace Descent.Lab;
 /// <summary>
 /// The experiments' training runs kept on disk, as a sweep keeps its trials: run <c>id</c> of a family lives in
 /// <c>OUT/runs/FAMILY/ID/</c> with its setting (<c>setting.json</c>) and, once it ended, its result (<c>result.json</c>, written
-/// atomically). The id hashes the family, the bench's scale and MNIST directory and the setting, so a run asked for again (by
+/// atomically). The id hashes the family, the bench's scale and MNIST directory, the <see cref="Machine"/> and the setting, so a run asked for again (by
 /// another experiment, by <c>reproduce --seeds</c>, by a later <c>reproduce</c> into the same directory) is read back rather
 /// than trained again; a result written by another build of Descent is not trusted and the run is trained again. Runs go through
 /// the sweep machinery: each is claimed before it starts (<see cref="Descent.Sweeps.Claim"/>: no two processes sharing the
@@ -34,8 +36,16 @@ public sealed class RunStore
     {
         Root = root;
         Shard = shard;
-        _context = $"scale={scale}\nmnist={(mnistDir is null ? "" : Path.GetFullPath(mnistDir))}";
+        _context = $"scale={scale}\nmnist={(mnistDir is null ? "" : Path.GetFullPath(mnistDir))}\n{Machine}";
     }
+
+    /// <summary>
+    /// What a run's numbers depend on besides its setting: the vector widths the kernels use, the instruction sets the runtime's
+    /// vector paths take (AVX-512 switched off changes them) and the runtime itself. A run trained at another width is another run.
+    /// </summary>
+    public static string Machine { get; } =
+        $"vectors={Vector<float>.Count}x{Vector<double>.Count}, avx512={Vector512.IsHardwareAccelerated}, avx2={Vector256.IsHardwareAccelerated}, " +
+        $"fma={System.Runtime.Intrinsics.X86.Fma.IsSupported}, runtime={System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}";
 
     private readonly string _context;
 
@@ -53,7 +63,8 @@ public sealed class RunStore
 
     /// <summary>
     /// The build's fingerprint: the module version ids of the library and the lab, which deterministic builds derive from their
-    /// content, so the same sources give the same fingerprint on every machine of a cluster and any change gives another.
+    /// content (with source paths mapped to one fixed path by Directory.Build.props), so the same sources give the same fingerprint
+    /// wherever they are built and any change gives another.
     /// </summary>
     public static string Build { get; } = $"{typeof(Descent.Training.Trainer).Assembly.ManifestModule.ModuleVersionId}/{typeof(RunStore).Assembly.ManifestModule.ModuleVersionId}";
 
@@ -102,34 +113,40 @@ public sealed class RunStore
         if (claim is null) return (false, default!);
         // Another process may have ended it between the first look and the claim.
         if (TryRead(dir, out TResult earlier)) return (true, earlier);
-        Atomic.WriteText(Path.Combine(dir, "setting.json"), JsonSerializer.Serialize(setting, Json) + "\n");
+        Atomic.WriteText(Path.Combine(dir, "setting.json"), JsonSerializer.Serialize(new { Context = _context, Build, Setting = setting }, Json) + "\n");
         var result = work(setting);
         Atomic.WriteText(Path.Combine(dir, "result.json"), JsonSerializer.Serialize(new Record<TResult>(Build, result), Json) + "\n");
         Interlocked.Increment(ref _trained);
         return (true, result);
     }
 
-    /// <summary>Reads the result in <paramref name="dir"/> if there is one from this build.</summary>
+    /// <summary>
+    /// Reads the result in <paramref name="dir"/> if there is one from this build. The build is read first, so a result from another
+    /// build is never decoded; one that cannot be read (damaged, or of a shape this build does not know) is reported through
+    /// <see cref="Unreadable"/> and trained again.
+    /// </summary>
     private bool TryRead<TResult>(string dir, out TResult result)
     {
         result = default!;
         string path = Path.Combine(dir, "result.json");
         if (!File.Exists(path)) return false;
-        Record<TResult>? record;
         try
         {
-            record = JsonSerializer.Deserialize<Record<TResult>>(File.ReadAllText(path), Json);
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            if (!document.RootElement.TryGetProperty(nameof(Record<TResult>.Build), out var build) || build.GetString() != Build) return false;
+            result = document.RootElement.GetProperty(nameof(Record<TResult>.Result)).Deserialize<TResult>(Json)!;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Unreadable (written by a version with another result shape): trained again and overwritten.
+            Unreadable?.Invoke($"{path} cannot be read ({e.Message.ReplaceLineEndings(" ")}); training that run again");
             return false;
         }
-        if (record is null || record.Build != Build) return false;
-        result = record.Result;
         Interlocked.Increment(ref _read);
         return true;
     }
+
+    /// <summary>Told about each kept result that cannot be read (and is therefore trained again).</summary>
+    public Action<string>? Unreadable { get; set; }
 
     /// <summary>What <c>result.json</c> holds: the build that trained the run, and its result.</summary>
     private sealed record Record<TResult>(string Build, TResult Result);

@@ -36,8 +36,8 @@ public sealed class Workbench
         MnistDir = mnistDir;
         Threads = threads > 0 ? threads : Environment.ProcessorCount;
         Seeds = seeds;
-        Runs = new RunStore(Path.Combine(OutDir, "runs"), scale, mnistDir, shard ?? Descent.Sweeps.Shard.All);
         _progress = progress ?? (_ => { });
+        Runs = new RunStore(Path.Combine(OutDir, "runs"), scale, mnistDir, shard ?? Descent.Sweeps.Shard.All) { Unreadable = _progress };
     }
 
     /// <summary>The training runs kept on disk (<c>runs/</c>), shared across experiments, reproductions and shards.</summary>

@@ -21,7 +21,9 @@ public sealed class DataTests : IDisposable
         var large = FeatureMemory.Allocate(length);
         Assert.Equal(length, large.Length);
         Assert.True(large.AsSpan().IndexOfAnyExcept(0f) < 0);
-        if (!OperatingSystem.IsLinux()) return;
+        // Where the kernel has no transparent huge pages the advice is refused, which the allocation takes as fine.
+        string thp = "/sys/kernel/mm/transparent_hugepage/enabled";
+        if (!OperatingSystem.IsLinux() || !File.Exists(thp) || File.ReadAllText(thp).Contains("[never]")) return;
         // The advised part of the array is a mapping of its own whose flags include "hg" (MADV_HUGEPAGE).
         var handle = System.Runtime.InteropServices.GCHandle.Alloc(large, System.Runtime.InteropServices.GCHandleType.Pinned);
         long middle = handle.AddrOfPinnedObject() + (long)length * 2;
@@ -37,6 +39,7 @@ public sealed class DataTests : IDisposable
             }
             else if (inside && line.StartsWith("VmFlags:", StringComparison.Ordinal)) flags = line;
         }
+        GC.KeepAlive(large);
         Assert.NotNull(flags);
         Assert.Contains(" hg", flags);
     }

@@ -225,6 +225,14 @@ public sealed class ReproduceTests : IDisposable
         var third = Reproduction.Run(KeptExperiments, new Workbench(dir, Scale.Quick));
         Assert.Equal(1, third.Runs.Trained);
         Assert.Equal(Claims(first), Claims(third));
+        // A damaged result of this build is reported, not trusted, and trained again; the setting file says what the run depends on.
+        File.WriteAllText(result, File.ReadAllText(result).Replace("\"Steps\":[", "\"Steps\":[\"damaged\","));
+        var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var fourth = Reproduction.Run(KeptExperiments, new Workbench(dir, Scale.Quick, messages.Enqueue));
+        Assert.Equal(1, fourth.Runs.Trained);
+        Assert.Contains(messages, m => m.Contains(result) && m.Contains("cannot be read") && m.Contains("training that run again"));
+        Assert.Equal(Claims(first), Claims(fourth));
+        Assert.Contains(RunStore.Machine, File.ReadAllText(Path.Combine(Path.GetDirectoryName(result)!, "setting.json")));
         // A setting listed twice is trained once (two workers claiming it at once would leave one waiting on the other).
         var twice = new Workbench(Path.Combine(_dir, "twice"), Scale.Quick, threads: 2);
         Assert.Equal([6, 6, 8], twice.RunKept("double", [3, 3, 4], x => { Thread.Sleep(50); return 2 * x; }));

@@ -89,10 +89,12 @@ public sealed class FineTuningRates : Experiment<FineTuningRates.Results>
         var newTest = test.OfClasses(New, "digits 5-9");
         int seeds = bench.Seeds;
         bench.Say($"{Name}: pretraining {seeds} CNN(s) on digits 0-4, then {seeds * Settings.Count} fine-tuning runs on 5-9");
+        // Through a run directory inside the kept pretraining run, as `descent train --out` then `--init DIR/model.safetensors` would:
+        // the file is what fine-tuning starts from. Found from the kept run's place, not stored in it, so the output directory can move.
+        string Pretrained(int seed) => Path.Combine(bench.Runs.RunDir("fine-tuning-pretrain", bench.Runs.Id("fine-tuning-pretrain", seed)), "pretrain");
         var pretrained = bench.RunKept("fine-tuning-pretrain", Enumerable.Range(0, seeds).ToList(), seed =>
         {
-            // Through the run directory, as `descent train --out` then `--init DIR/model.safetensors` would: the file is what fine-tuning starts from.
-            string dir = Path.Combine(bench.Runs.RunDir("fine-tuning-pretrain", bench.Runs.Id("fine-tuning-pretrain", seed)), "pretrain");
+            string dir = Pretrained(seed);
             var trainer = new Trainer(Base(bench, seed, PretrainLr) with
             {
                 Classes = Old,
@@ -102,15 +104,19 @@ public sealed class FineTuningRates : Experiment<FineTuningRates.Results>
                 CheckpointEvery = long.MaxValue,
             });
             trainer.Run(dir);
-            return (Weights: Path.Combine(dir, "model.safetensors"), trainer.TotalSteps, Examples: trainer.Train.Count);
+            return (trainer.TotalSteps, Examples: trainer.Train.Count);
         });
         var work = Enumerable.Range(0, seeds).SelectMany(seed => Settings.Select(s => (Seed: seed, Setting: s))).ToList();
         var runs = bench.RunKept(Name, work, w =>
         {
+            string weights = Path.Combine(Pretrained(w.Seed), "model.safetensors");
+            if (!File.Exists(weights))
+                throw new FileNotFoundException($"The pretrained weights {weights} are missing, though the kept pretraining run says it wrote them: " +
+                    $"delete {Path.GetDirectoryName(Pretrained(w.Seed))} and run reproduce again to pretrain.", weights);
             var trainer = new Trainer(Base(bench, w.Seed, w.Setting.Lr) with
             {
                 Classes = New,
-                Init = pretrained[w.Seed].Weights,
+                Init = weights,
                 ParameterGroups = w.Setting.Groups,
                 Steps = bench.Pick(6L, 80L, 0L),
                 Epochs = bench.Pick(0L, 0L, 5L),
