@@ -200,6 +200,26 @@ public class LayerTests
         Assert.Contains(message, e.Message);
     }
 
+    [Fact]
+    public void Relu_lets_nan_through_and_zeroes_both_zeros_as_torch_does()
+    {
+        // torch.relu(tensor([nan, -1., 0., -0., 2.])) = [nan, 0., 0., 0., 2.], and threshold_backward passes the gradient where
+        // the input is not <= 0 (NaN included). A vector's worth and a tail, so both paths of the kernel are taken.
+        float[] pattern = [float.NaN, -1f, 0f, -0f, 2f];
+        var x = Enumerable.Range(0, 37).Select(i => pattern[i % 5]).ToArray();
+        var y = new float[x.Length];
+        Activations.Forward(Activation.ReLU, x, y);
+        var dy = Enumerable.Repeat(3f, x.Length).ToArray();
+        var dx = new float[x.Length];
+        Activations.Backward(Activation.ReLU, x, y, dy, dx);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float expected = float.IsNaN(x[i]) ? float.NaN : x[i] > 0 ? x[i] : 0f;
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(y[i]));
+            Assert.Equal(float.IsNaN(x[i]) || x[i] > 0 ? 3f : 0f, dx[i]);
+        }
+    }
+
     [Theory]
     [InlineData(3, 28, 28, 2)]
     [InlineData(4, 14, 14, 3)]

@@ -199,14 +199,18 @@ public static class Activations
         return dy * Vector.FusedMultiplyAdd(x, pdf, cdf);
     }
 
-    /// <summary><c>to[i] = gate[i] &gt; 0 ? from[i] : 0</c>: the ReLU (gate = from) and its gradient (gate = the pre-activation).</summary>
+    /// <summary>
+    /// <c>to[i] = gate[i] &lt;= 0 ? 0 : from[i]</c>: the ReLU (gate = from) and its gradient (gate = the pre-activation), as PyTorch's
+    /// <c>threshold</c> and <c>threshold_backward</c> compare, so a NaN goes through (a network whose weights went NaN gives a NaN
+    /// loss, and its divergence is seen, rather than ReLU turning the NaN into 0).
+    /// </summary>
     private static void Relu<T>(ReadOnlySpan<T> gate, ReadOnlySpan<T> from, Span<T> to) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = gate.Length, whole = n / Vector<T>.Count;
         var g = MemoryMarshal.Cast<T, Vector<T>>(gate[..(whole * Vector<T>.Count)]);
         var f = MemoryMarshal.Cast<T, Vector<T>>(from[..(whole * Vector<T>.Count)]);
         var t = MemoryMarshal.Cast<T, Vector<T>>(to[..(whole * Vector<T>.Count)]);
-        for (int i = 0; i < g.Length; i++) t[i] = Vector.ConditionalSelect(Vector.GreaterThan(g[i], Vector<T>.Zero), f[i], Vector<T>.Zero);
-        for (int i = whole * Vector<T>.Count; i < n; i++) to[i] = gate[i] > T.Zero ? from[i] : T.Zero;
+        for (int i = 0; i < g.Length; i++) t[i] = Vector.ConditionalSelect(Vector.LessThanOrEqual(g[i], Vector<T>.Zero), Vector<T>.Zero, f[i]);
+        for (int i = whole * Vector<T>.Count; i < n; i++) to[i] = gate[i] <= T.Zero ? T.Zero : from[i];
     }
 }
