@@ -137,10 +137,17 @@ public class TrainingLoopTests
     public void Weights_that_stop_being_finite_are_divergence_even_while_the_loss_is_finite()
     {
         var trainer = new Trainer(Moons(30));
-        var outcome = new TrainingLoop(trainer, new PoisonAt(12)) { EvalEvery = 5 }.Run();
+        // An update that leaves a weight NaN (here: set after update 15, an evaluation point) is caught by the weight check
+        // before any loss is computed from it. (Poisoned earlier, the next minibatch loss is NaN, since ReLU lets NaN through
+        // as PyTorch's does, and the loss check stops the run first.)
+        var outcome = new TrainingLoop(trainer, new PoisonAt(15)) { EvalEvery = 5 }.Run();
         var d = Assert.IsType<Divergence>(outcome.Divergence);
         Assert.True(d.Weights);
-        Assert.Equal(15, d.Step);                               // seen at the next evaluation point
+        Assert.Equal(15, d.Step);
+        var early = new TrainingLoop(new Trainer(Moons(30)), new PoisonAt(12)) { EvalEvery = 5 }.Run();
+        var seen = Assert.IsType<Divergence>(early.Divergence);
+        Assert.False(seen.Weights);
+        Assert.Equal(13, seen.Step);                            // the NaN loss of update 13 is not stepped on
         Assert.StartsWith("Some weights stopped being finite in update 15", d.Describe());
     }
 
