@@ -118,15 +118,15 @@ public sealed class ContainerBuildTests(ITestOutputHelper output) : IDisposable
                 }
             }
             Assert.Equal("descent", entry);
-            Directory.CreateDirectory(Path.Combine(root, "work"));
-            File.WriteAllText(Path.Combine(root, "work", "sweep.json"), Sweep);
+            Directory.CreateDirectory(Path.Combine(root, "shared"));
+            File.WriteAllText(Path.Combine(root, "shared", "sweep.json"), Sweep);
             (int, string) Descent(params string[] args) => Shell("chroot", [root, "/usr/bin/env", "-i", .. env, entry!, .. args], _dir, 300);
-            var (code, text) = Descent("sweep", "run", "/work/sweep.json", "--out", "/work/out");
+            var (code, text) = Descent("sweep", "run", "/shared/sweep.json", "--out", "/shared/out");
             Assert.True(code == 0, text);
             Assert.Contains("4 trial(s) run", text);
-            (code, text) = Descent("sweep", "report", "/work/out");
+            (code, text) = Descent("sweep", "report", "/shared/out");
             Assert.True(code == 0, text);
-            var figure = new FileInfo(Path.Combine(root, "work", "out", "figures", "lr-sensitivity.png"));
+            var figure = new FileInfo(Path.Combine(root, "shared", "out", "figures", "lr-sensitivity.png"));
             Assert.True(figure.Exists && figure.Length > 10_000, "the report's learning-rate figure is drawn inside the image");
         }
         finally
