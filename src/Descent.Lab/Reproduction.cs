@@ -55,11 +55,6 @@ public static class Reproduction
                 bench.Wait(chosen[i], e);
                 bench.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} waits for other runs: {e.Message}");
             }
-            catch (AggregateException e) when (e.Flatten().InnerExceptions.All(x => x is RunsPendingException))
-            {
-                bench.Wait(chosen[i], (RunsPendingException)e.Flatten().InnerExceptions[0]);
-                bench.Say($"[{i + 1}/{chosen.Count}] {chosen[i].Name} waits for other runs: {bench.Pending[^1].Reason}");
-            }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 bench.Fail(chosen[i], e);
