@@ -294,10 +294,12 @@ public class LayerTests
         Assert.Equal(["layers.1.running_mean", "layers.1.running_var", "layers.1.num_batches_tracked"], model.Buffers().Select(b => b.Name));
     }
 
-    [Fact]
-    public void A_cnn_training_step_allocates_nothing()
+    [Theory]
+    [InlineData("conv:4,k=3,p=1-batchnorm-relu-maxpool:2-conv:6,k=3,s=2,p=1-relu-avgpool:2-flatten-dropout:0.2-linear:16-relu-linear")]
+    [InlineData("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-flatten-linear")] // the second convolution by Winograd's algorithm
+    public void A_cnn_training_step_allocates_nothing(string spec)
     {
-        var model = ModelSpec.Build<float>("conv:4,k=3,p=1-batchnorm-relu-maxpool:2-conv:6,k=3,s=2,p=1-relu-avgpool:2-flatten-dropout:0.2-linear:16-relu-linear", [1, 12, 12], 10, Initialization.Torch, new Rng(0));
+        var model = ModelSpec.Build<float>(spec, [1, 12, 12], 10, Initialization.Torch, new Rng(0));
         var sgd = new Sgd<float>(model.Parameters, new SgdOptions { LearningRate = 0.05, Momentum = 0.9 });
         var rng = new Rng(1);
         const int batch = 8;
@@ -318,5 +320,66 @@ public class LayerTests
         for (int i = 20; i < 60; i++) Step(i);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.True(last < 0.9 * first, $"the loss went from {first} to {last}: the steps did not learn");
+    }
+
+    /// <summary>
+    /// Winograd's F(2x2, 3x3) against the unfolded product, forward and backward, on odd sizes: odd output heights and
+    /// widths (partial tiles), channels that do not fill a vector, several groups of examples with a short last one,
+    /// and one example larger than a group.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 8, 9, 5, 7, 1)]
+    [InlineData(3, 5, 7, 6, 5, 0)]
+    [InlineData(3, 3, 2, 5, 7, 2)]
+    [InlineData(5, 17, 20, 9, 4, 1)]
+    [InlineData(5, 8, 8, 14, 14, 1)]
+    [InlineData(2, 9, 16, 24, 23, 1)]
+    public void Winograd_convolution_equals_the_unfolded_product(int batch, int c, int o, int h, int w, int padding)
+    {
+        Compare<double>(1e-13);
+        Compare<float>(3e-6);
+
+        void Compare<T>(double tolerance) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var rng = new Rng((ulong)(batch * 1000 + c * 100 + o));
+            Conv2d<T> Make(ConvolutionAlgorithm algorithm)
+            {
+                var layer = new Conv2d<T>([c, h, w], o, 3, padding: padding) { Algorithm = algorithm };
+                layer.Initialize(Initialization.Torch, new Rng(7));
+                return layer;
+            }
+            var (direct, winograd) = (Make(ConvolutionAlgorithm.Unfold), Make(ConvolutionAlgorithm.Winograd));
+            var x = Enumerable.Range(0, batch * direct.InputSize).Select(_ => T.CreateTruncating(rng.NextNormal())).ToArray();
+            var dy = Enumerable.Range(0, batch * direct.OutputSize).Select(_ => T.CreateTruncating(rng.NextNormal())).ToArray();
+            var expected = direct.Forward(x, batch).ToArray();
+            Near(expected, winograd.Forward(x, batch), "output");
+            var (dxDirect, dxWinograd) = (new T[x.Length], new T[x.Length]);
+            direct.Backward(x, dy, dxDirect, batch, accumulate: false);
+            winograd.Backward(x, dy, dxWinograd, batch, accumulate: false);
+            Near(dxDirect, dxWinograd, "d input");
+            Near(direct.Gradients, winograd.Gradients, "d weight and bias");
+            // A second backward pass adds onto the parameter gradients.
+            winograd.Backward(x, dy, dxWinograd, batch, accumulate: true);
+            Near([.. direct.Gradients.ToArray().Select(g => g + g)], winograd.Gradients, "accumulated gradients");
+
+            void Near(ReadOnlySpan<T> want, ReadOnlySpan<T> got, string what)
+            {
+                Assert.Equal(want.Length, got.Length);
+                double scale = 0;
+                foreach (var v in want) scale = Math.Max(scale, Math.Abs(double.CreateTruncating(v)));
+                for (int i = 0; i < want.Length; i++)
+                    Assert.True(Math.Abs(double.CreateTruncating(got[i] - want[i])) <= tolerance * scale,
+                        $"{typeof(T).Name} {what}[{i}]: Winograd {got[i]}, unfolded {want[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Winograd_is_refused_for_kernels_it_does_not_fit()
+    {
+        var layer = new Conv2d<float>([2, 5, 5], 4, 3, stride: 2);
+        var error = Assert.Throws<ArgumentException>(() => layer.Algorithm = ConvolutionAlgorithm.Winograd);
+        Assert.Contains("3x3 kernels at stride 1", error.Message);
+        Assert.Equal(ConvolutionAlgorithm.Auto, layer.Algorithm);
     }
 }

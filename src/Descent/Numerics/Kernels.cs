@@ -376,11 +376,18 @@ public static class Kernels
         }
     }
 
-    /// <summary><c>to[j, i] = from[i, j]</c> for a <paramref name="rows"/> x <paramref name="columns"/> matrix.</summary>
-    public static void Transpose<T>(ReadOnlySpan<T> from, Span<T> to, int rows, int columns) where T : unmanaged
+    /// <summary>
+    /// <c>to[j, i] = from[i, j]</c> for a <paramref name="rows"/> x <paramref name="columns"/> matrix whose rows lie
+    /// <paramref name="ldFrom"/> apart (<paramref name="columns"/> when 0), written with rows <paramref name="ldTo"/>
+    /// apart (<paramref name="rows"/> when 0).
+    /// </summary>
+    public static void Transpose<T>(ReadOnlySpan<T> from, Span<T> to, int rows, int columns, int ldFrom = 0, int ldTo = 0) where T : unmanaged
     {
-        if (from.Length < rows * columns || to.Length < rows * columns)
-            throw new ArgumentException($"Transpose: spans too short for a {rows} x {columns} matrix.");
+        if (rows <= 0 || columns <= 0) return;
+        if (ldFrom == 0) ldFrom = columns;
+        if (ldTo == 0) ldTo = rows;
+        if (ldFrom < columns || ldTo < rows || from.Length < (rows - 1) * ldFrom + columns || to.Length < (columns - 1) * ldTo + rows)
+            throw new ArgumentException($"Transpose: spans too short for a {rows} x {columns} matrix with rows {ldFrom} apart into rows {ldTo} apart.");
         ref T f = ref MemoryMarshal.GetReference(from);
         ref T t = ref MemoryMarshal.GetReference(to);
         // Blocks of 8 x 8: in registers for float with AVX, otherwise element by element within the block.
@@ -391,12 +398,12 @@ public static class Kernels
                 int i1 = Math.Min(i0 + 8, rows), j1 = Math.Min(j0 + 8, columns);
                 if (shuffled && i1 - i0 == 8 && j1 - j0 == 8)
                 {
-                    Transpose8x8(ref Unsafe.As<T, float>(ref Unsafe.Add(ref f, i0 * columns + j0)), columns,
-                                 ref Unsafe.As<T, float>(ref Unsafe.Add(ref t, j0 * rows + i0)), rows);
+                    Transpose8x8(ref Unsafe.As<T, float>(ref Unsafe.Add(ref f, i0 * ldFrom + j0)), ldFrom,
+                                 ref Unsafe.As<T, float>(ref Unsafe.Add(ref t, j0 * ldTo + i0)), ldTo);
                     continue;
                 }
                 for (int j = j0; j < j1; j++)
-                    for (int i = i0; i < i1; i++) Unsafe.Add(ref t, j * rows + i) = Unsafe.Add(ref f, i * columns + j);
+                    for (int i = i0; i < i1; i++) Unsafe.Add(ref t, j * ldTo + i) = Unsafe.Add(ref f, i * ldFrom + j);
             }
     }
 

@@ -1,0 +1,382 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Descent.Numerics;
+
+namespace Descent.Nn;
+
+/// <summary>
+/// A stride-1 3 x 3 convolution by Winograd's minimal filtering algorithm F(2x2, 3x3) (Lavin and Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", 2016): each 2 x 2 block of outputs is
+/// <c>A^T [(G g G^T) . (B^T d B)] A</c> for the 4 x 4 input tile <c>d</c> under it and the 3 x 3 kernel <c>g</c>, where
+/// <c>.</c> multiplies entry by entry. Summed over input channels, the 16 entries of the transformed tiles become 16
+/// independent matrix products, <c>M[xi] = V[xi] U[xi]</c> (tiles x in-channels times in-channels x out-channels), with
+/// 16 multiplications per 2 x 2 outputs and channel pair where the direct convolution needs 36: 2.25 times fewer.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The transforms are sums and differences (and halves for the kernel), so in exact arithmetic the result is the
+/// convolution; in floating point the rounding differs from the direct sum, as it does between any two orders of
+/// summation (PyTorch's own CPU convolutions choose among such algorithms).
+/// </para>
+/// <para>
+/// Everything runs channel-last: an example is transposed into a <c>[Hp, Wp, C]</c> plane with zero borders, so the
+/// 16 inputs of a tile are 16 contiguous vectors of channels, and the transforms are vector sums over channels.
+/// Channels are rounded up to whole vectors; the extra channels hold zeros in the input and the kernels, and
+/// whatever the products leave in them is never read back. Examples go in groups whose transformed tiles fit in
+/// the L2 cache. The backward pass is the adjoint of each step: <c>dM = A dY A^T</c> per tile,
+/// <c>dU[xi] += V[xi]^T dM[xi]</c> over the batch (then <c>dg = G^T dU G</c> once), <c>dV[xi] = dM[xi] U[xi]^T</c>, and
+/// <c>dd = B dV B^T</c> added onto the input positions of each tile; the transformed inputs are recomputed there
+/// rather than kept for the whole batch.
+/// </para>
+/// </remarks>
+internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Transformed tiles per group of examples: the group's <c>V</c> and <c>M</c> then stay within a few hundred KB.</summary>
+    private const int GroupTiles = 128;
+
+    private readonly int _c, _h, _w, _o, _padding, _ho, _wo, _th, _tw, _hp, _wp, _cp, _op, _group, _groupTiles;
+    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _yl, _bias;
+
+    /// <summary>Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output channels, and <paramref name="padding"/>.</summary>
+    public Winograd(int c, int h, int w, int o, int padding)
+    {
+        (_c, _h, _w, _o, _padding) = (c, h, w, o, padding);
+        (_ho, _wo) = (h + 2 * padding - 2, w + 2 * padding - 2);
+        (_th, _tw) = ((_ho + 1) / 2, (_wo + 1) / 2);
+        // A tile reads rows 2 ty .. 2 ty + 3: an odd output height reads one row past the padded image.
+        (_hp, _wp) = (Math.Max(h + 2 * padding, 2 * _th + 2), Math.Max(w + 2 * padding, 2 * _tw + 2));
+        int lanes = Vector<T>.Count;
+        (_cp, _op) = ((c + lanes - 1) / lanes * lanes, (o + lanes - 1) / lanes * lanes);
+        _group = Math.Max(1, GroupTiles / (_th * _tw));
+        _groupTiles = _group * _th * _tw;
+        _u = new T[16 * _o * _cp];
+        _ut = new T[16 * _cp * _op];
+        _dut = new T[16 * _cp * _op];
+        _xp = new T[_group * _hp * _wp * _cp];
+        _dxp = new T[_xp.Length];
+        _v = new T[16 * _groupTiles * _cp];
+        _m = new T[16 * _groupTiles * _op];
+        _xl = new T[_h * _w * _cp];
+        _yl = new T[_ho * _wo * _op];
+        _bias = new T[_op];
+    }
+
+    /// <summary>Whether a convolution of this shape can run here: 3 x 3 kernels at stride 1.</summary>
+    public static bool Fits(int kh, int kw, int stride) => kh == 3 && kw == 3 && stride == 1;
+
+    private int InputSize => _c * _h * _w;
+
+    private int OutputSize => _o * _ho * _wo;
+
+    /// <summary><c>y = conv(x, weight) + bias</c> for a batch of <c>[C, H, W]</c> examples.</summary>
+    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, int batch)
+    {
+        TransformKernels(weight, backward: false);
+        bias[.._o].CopyTo(_bias);
+        for (int b0 = 0; b0 < batch; b0 += _group)
+        {
+            int examples = Math.Min(_group, batch - b0), tiles = examples * _th * _tw;
+            TransformInputs(input, b0, examples);
+            for (int xi = 0; xi < 16; xi++)
+                Kernels.Gemm<T>(_m.AsSpan(xi * _groupTiles * _op), _v.AsSpan(xi * _groupTiles * _cp), _cp, 1, _ut.AsSpan(xi * _cp * _op), tiles, _op, _cp, accumulate: false);
+            for (int e = 0; e < examples; e++)
+            {
+                TransformOutputs(e);
+                Kernels.Transpose<T>(_yl, y.Slice((b0 + e) * OutputSize, OutputSize), _ho * _wo, _o, ldFrom: _op);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>dw (+)= dL/dw</c> and, when <paramref name="dx"/> is not empty, <c>dx = dL/dx</c> for output gradient
+    /// <paramref name="dy"/> (the bias gradient is the caller's).
+    /// </summary>
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> dx, int batch)
+    {
+        if (!dx.IsEmpty) TransformKernels(weight, backward: true);
+        Array.Clear(_dut);
+        for (int b0 = 0; b0 < batch; b0 += _group)
+        {
+            int examples = Math.Min(_group, batch - b0), tiles = examples * _th * _tw;
+            TransformInputs(input, b0, examples);
+            for (int e = 0; e < examples; e++)
+            {
+                Kernels.Transpose(dy.Slice((b0 + e) * OutputSize, OutputSize), _yl, _o, _ho * _wo, ldTo: _op);
+                TransformOutputGradients(e);
+            }
+            for (int xi = 0; xi < 16; xi++)
+            {
+                // dU^T[c, o] += sum_t V[t, c] dM[t, o]; then V's place takes dV[t, c] = sum_o dM[t, o] U[o, c].
+                Kernels.Gemm<T>(_dut.AsSpan(xi * _cp * _op), _v.AsSpan(xi * _groupTiles * _cp), 1, _cp, _m.AsSpan(xi * _groupTiles * _op), _cp, _op, tiles, accumulate: true);
+                if (!dx.IsEmpty)
+                    Kernels.Gemm<T>(_v.AsSpan(xi * _groupTiles * _cp), _m.AsSpan(xi * _groupTiles * _op), _op, 1, _u.AsSpan(xi * _o * _cp), tiles, _cp, _o, accumulate: false);
+            }
+            if (dx.IsEmpty) continue;
+            Array.Clear(_dxp);
+            TransformInputGradients(examples);
+            for (int e = 0; e < examples; e++)
+            {
+                var plane = _dxp.AsSpan(e * _hp * _wp * _cp);
+                for (int y = 0; y < _h; y++)
+                    plane.Slice(((y + _padding) * _wp + _padding) * _cp, _w * _cp).CopyTo(_xl.AsSpan(y * _w * _cp));
+                Kernels.Transpose<T>(_xl, dx.Slice((b0 + e) * InputSize, InputSize), _h * _w, _c, ldFrom: _cp);
+            }
+        }
+        KernelGradients(dw);
+    }
+
+    /// <summary>
+    /// <c>U[xi] = G g G^T</c> for every kernel <c>g = weight[o, c]</c>, written as <c>U^T[xi][c, o]</c> for the forward
+    /// product, or with <paramref name="backward"/> as <c>U[xi][o, c]</c> for the backward one.
+    /// <c>G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]</c>.
+    /// </summary>
+    private void TransformKernels(ReadOnlySpan<T> weight, bool backward)
+    {
+        T half = T.CreateTruncating(0.5);
+        Span<T> r = stackalloc T[12];
+        for (int o = 0; o < _o; o++)
+            for (int c = 0; c < _c; c++)
+            {
+                var g = weight.Slice((o * _c + c) * 9, 9);
+                for (int j = 0; j < 3; j++)
+                {
+                    r[j] = g[j];
+                    r[3 + j] = (g[j] + g[3 + j] + g[6 + j]) * half;
+                    r[6 + j] = (g[j] - g[3 + j] + g[6 + j]) * half;
+                    r[9 + j] = g[6 + j];
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    T r0 = r[3 * i], r1 = r[3 * i + 1], r2 = r[3 * i + 2];
+                    Put(4 * i, o, c, r0);
+                    Put(4 * i + 1, o, c, (r0 + r1 + r2) * half);
+                    Put(4 * i + 2, o, c, (r0 - r1 + r2) * half);
+                    Put(4 * i + 3, o, c, r2);
+                }
+            }
+
+        void Put(int xi, int o, int c, T value)
+        {
+            if (backward) _u[(xi * _o + o) * _cp + c] = value;
+            else _ut[(xi * _cp + c) * _op + o] = value;
+        }
+    }
+
+    /// <summary><c>dw (+)= G^T dU G</c> for every kernel, from the <c>dU^T</c> summed over the batch.</summary>
+    private void KernelGradients(Span<T> dw)
+    {
+        T half = T.CreateTruncating(0.5);
+        Span<T> q = stackalloc T[12];
+        for (int o = 0; o < _o; o++)
+            for (int c = 0; c < _c; c++)
+            {
+                for (int i = 0; i < 4; i++)
+                {
+                    T d0 = Du(4 * i), d1 = Du(4 * i + 1), d2 = Du(4 * i + 2), d3 = Du(4 * i + 3);
+                    q[3 * i] = d0 + (d1 + d2) * half;
+                    q[3 * i + 1] = (d1 - d2) * half;
+                    q[3 * i + 2] = (d1 + d2) * half + d3;
+                }
+                var g = dw.Slice((o * _c + c) * 9, 9);
+                for (int j = 0; j < 3; j++)
+                {
+                    g[j] += q[j] + (q[3 + j] + q[6 + j]) * half;
+                    g[3 + j] += (q[3 + j] - q[6 + j]) * half;
+                    g[6 + j] += (q[3 + j] + q[6 + j]) * half + q[9 + j];
+                }
+
+                T Du(int xi) => _dut[(xi * _cp + c) * _op + o];
+            }
+    }
+
+    /// <summary>
+    /// Copies examples <paramref name="b0"/> .. of the group into their channel-last planes and writes
+    /// <c>V[xi][t, c] = (B^T d B)[xi]</c> for each tile <c>t</c>, with
+    /// <c>B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]</c>.
+    /// </summary>
+    private void TransformInputs(ReadOnlySpan<T> input, int b0, int examples)
+    {
+        for (int e = 0; e < examples; e++)
+        {
+            Kernels.Transpose(input.Slice((b0 + e) * InputSize, InputSize), _xl, _c, _h * _w, ldTo: _cp);
+            var plane = _xp.AsSpan(e * _hp * _wp * _cp);
+            for (int y = 0; y < _h; y++)
+                _xl.AsSpan(y * _w * _cp, _w * _cp).CopyTo(plane[(((y + _padding) * _wp + _padding) * _cp)..]);
+        }
+        int lanes = Vector<T>.Count;
+        nint row = _wp * _cp, column = _cp, stride = _groupTiles * _cp;
+        ref T x0 = ref MemoryMarshal.GetArrayDataReference(_xp);
+        ref T v0 = ref MemoryMarshal.GetArrayDataReference(_v);
+        for (int e = 0, t = 0; e < examples; e++)
+            for (int ty = 0; ty < _th; ty++)
+                for (int tx = 0; tx < _tw; tx++, t++)
+                    for (int k = 0; k < _cp; k += lanes)
+                    {
+                        ref T d = ref Unsafe.Add(ref x0, (e * _hp * _wp + 2 * ty * _wp + 2 * tx) * _cp + k);
+                        ref T v = ref Unsafe.Add(ref v0, t * _cp + k);
+                        // Along each row of the tile (d B), then down each column (B^T of that).
+                        var (s00, s01, s02, s03) = RowTimesB(ref d, 0, row, column);
+                        var (s10, s11, s12, s13) = RowTimesB(ref d, 1, row, column);
+                        var (s20, s21, s22, s23) = RowTimesB(ref d, 2, row, column);
+                        var (s30, s31, s32, s33) = RowTimesB(ref d, 3, row, column);
+                        StoreColumn(ref v, 0, stride, BTransposed(s00, s10, s20, s30));
+                        StoreColumn(ref v, 1, stride, BTransposed(s01, s11, s21, s31));
+                        StoreColumn(ref v, 2, stride, BTransposed(s02, s12, s22, s32));
+                        StoreColumn(ref v, 3, stride, BTransposed(s03, s13, s23, s33));
+                    }
+    }
+
+    /// <summary>
+    /// Example <paramref name="e"/> of the group's outputs, channel-last: <c>Y = A^T M A + bias</c> for each tile,
+    /// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>, the positions past the output's last row or column dropped.
+    /// </summary>
+    private void TransformOutputs(int e)
+    {
+        int lanes = Vector<T>.Count;
+        nint stride = _groupTiles * _op;
+        ref T m0 = ref MemoryMarshal.GetArrayDataReference(_m);
+        ref T y0 = ref MemoryMarshal.GetArrayDataReference(_yl);
+        ref T bias = ref MemoryMarshal.GetArrayDataReference(_bias);
+        for (int ty = 0, t = e * _th * _tw; ty < _th; ty++)
+            for (int tx = 0; tx < _tw; tx++, t++)
+            {
+                bool down = 2 * ty + 1 < _ho, right = 2 * tx + 1 < _wo;
+                for (int k = 0; k < _op; k += lanes)
+                {
+                    ref T m = ref Unsafe.Add(ref m0, t * _op + k);
+                    // Rows first (output row 0 takes rows 0, 1, 2 of M; row 1 takes 1, -2, -3), then the same along each row.
+                    var (top0, bottom0) = Rows(ref m, 0, stride);
+                    var (top1, bottom1) = Rows(ref m, 1, stride);
+                    var (top2, bottom2) = Rows(ref m, 2, stride);
+                    var (top3, bottom3) = Rows(ref m, 3, stride);
+                    Vector<T> p0 = top0 + top1 + top2, p1 = top1 - top2 - top3, q0 = bottom0 + bottom1 + bottom2, q1 = bottom1 - bottom2 - bottom3;
+                    var bk = Load(ref bias, k);
+                    ref T y = ref Unsafe.Add(ref y0, (2 * ty * _wo + 2 * tx) * _op + k);
+                    Store(ref y, 0, p0 + bk);
+                    if (right) Store(ref y, _op, p1 + bk);
+                    if (!down) continue;
+                    Store(ref y, _wo * _op, q0 + bk);
+                    if (right) Store(ref y, (_wo + 1) * _op, q1 + bk);
+                }
+            }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="TransformOutputs"/> for example <paramref name="e"/>: <c>dM = A dY A^T</c> for each tile,
+    /// from the channel-last output gradient (zero past the output's edge).
+    /// </summary>
+    private void TransformOutputGradients(int e)
+    {
+        int lanes = Vector<T>.Count;
+        nint stride = _groupTiles * _op;
+        ref T m0 = ref MemoryMarshal.GetArrayDataReference(_m);
+        ref T y0 = ref MemoryMarshal.GetArrayDataReference(_yl);
+        for (int ty = 0, t = e * _th * _tw; ty < _th; ty++)
+            for (int tx = 0; tx < _tw; tx++, t++)
+            {
+                bool down = 2 * ty + 1 < _ho, right = 2 * tx + 1 < _wo;
+                for (int k = 0; k < _op; k += lanes)
+                {
+                    ref T y = ref Unsafe.Add(ref y0, (2 * ty * _wo + 2 * tx) * _op + k);
+                    Vector<T> g00 = Load(ref y, 0), g01 = right ? Load(ref y, _op) : default;
+                    Vector<T> g10 = down ? Load(ref y, _wo * _op) : default, g11 = down && right ? Load(ref y, (_wo + 1) * _op) : default;
+                    // Rows of A: (1, 0), (1, 1), (1, -1), (0, -1), applied to the rows, then to the columns.
+                    Vector<T> r0 = g00, r1 = g00 + g10, r2 = g00 - g10, r3 = -g10;
+                    Vector<T> s0 = g01, s1 = g01 + g11, s2 = g01 - g11, s3 = -g11;
+                    ref T m = ref Unsafe.Add(ref m0, t * _op + k);
+                    Columns(ref m, 0, r0, s0);
+                    Columns(ref m, 4, r1, s1);
+                    Columns(ref m, 8, r2, s2);
+                    Columns(ref m, 12, r3, s3);
+                }
+            }
+
+        void Columns(ref T m, int xi, Vector<T> left, Vector<T> right)
+        {
+            Store(ref m, xi * stride, left);
+            Store(ref m, (xi + 1) * stride, left + right);
+            Store(ref m, (xi + 2) * stride, left - right);
+            Store(ref m, (xi + 3) * stride, -right);
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of the input transform: <c>B dV B^T</c> of each tile added onto the 4 x 4 input positions it was
+    /// read from, in the group's channel-last gradient planes.
+    /// </summary>
+    private void TransformInputGradients(int examples)
+    {
+        int lanes = Vector<T>.Count;
+        nint row = _wp * _cp, column = _cp, stride = _groupTiles * _cp;
+        ref T x0 = ref MemoryMarshal.GetArrayDataReference(_dxp);
+        ref T v0 = ref MemoryMarshal.GetArrayDataReference(_v);
+        for (int e = 0, t = 0; e < examples; e++)
+            for (int ty = 0; ty < _th; ty++)
+                for (int tx = 0; tx < _tw; tx++, t++)
+                    for (int k = 0; k < _cp; k += lanes)
+                    {
+                        ref T v = ref Unsafe.Add(ref v0, t * _cp + k);
+                        ref T d = ref Unsafe.Add(ref x0, (e * _hp * _wp + 2 * ty * _wp + 2 * tx) * _cp + k);
+                        // Down each column of dV (B times it), then along each row (times B^T), added in place.
+                        var (f00, f10, f20, f30) = B(Load(ref v, 0), Load(ref v, 4 * stride), Load(ref v, 8 * stride), Load(ref v, 12 * stride));
+                        var (f01, f11, f21, f31) = B(Load(ref v, stride), Load(ref v, 5 * stride), Load(ref v, 9 * stride), Load(ref v, 13 * stride));
+                        var (f02, f12, f22, f32) = B(Load(ref v, 2 * stride), Load(ref v, 6 * stride), Load(ref v, 10 * stride), Load(ref v, 14 * stride));
+                        var (f03, f13, f23, f33) = B(Load(ref v, 3 * stride), Load(ref v, 7 * stride), Load(ref v, 11 * stride), Load(ref v, 15 * stride));
+                        AddRow(ref Unsafe.Add(ref d, 0), column, B(f00, f01, f02, f03));
+                        AddRow(ref Unsafe.Add(ref d, row), column, B(f10, f11, f12, f13));
+                        AddRow(ref Unsafe.Add(ref d, 2 * row), column, B(f20, f21, f22, f23));
+                        AddRow(ref Unsafe.Add(ref d, 3 * row), column, B(f30, f31, f32, f33));
+                    }
+    }
+
+    /// <summary><c>B^T x</c> for four entries <c>x</c> of a tile's row or column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>) BTransposed(Vector<T> a, Vector<T> b, Vector<T> c, Vector<T> d) => (a - c, b + c, c - b, b - d);
+
+    /// <summary><c>B x</c>, the adjoint of <see cref="BTransposed"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>) B(Vector<T> a, Vector<T> b, Vector<T> c, Vector<T> d) => (a, b - c + d, b + c - a, -d);
+
+    /// <summary>Row <paramref name="i"/> of a tile (entries <paramref name="column"/> apart) times <c>B</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>) RowTimesB(ref T d, int i, nint row, nint column)
+    {
+        ref T r = ref Unsafe.Add(ref d, i * row);
+        return BTransposed(Load(ref r, 0), Load(ref r, column), Load(ref r, 2 * column), Load(ref r, 3 * column));
+    }
+
+    /// <summary>Stores column <paramref name="j"/> of a transformed tile: entries <c>4 i + j</c>, <paramref name="stride"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreColumn(ref T v, int j, nint stride, (Vector<T> V0, Vector<T> V1, Vector<T> V2, Vector<T> V3) x)
+    {
+        Store(ref v, j * stride, x.V0);
+        Store(ref v, (4 + j) * stride, x.V1);
+        Store(ref v, (8 + j) * stride, x.V2);
+        Store(ref v, (12 + j) * stride, x.V3);
+    }
+
+    /// <summary>Adds four vectors onto a row of a gradient plane, <paramref name="column"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(ref T d, nint column, (Vector<T> V0, Vector<T> V1, Vector<T> V2, Vector<T> V3) x)
+    {
+        Store(ref d, 0, Load(ref d, 0) + x.V0);
+        Store(ref d, column, Load(ref d, column) + x.V1);
+        Store(ref d, 2 * column, Load(ref d, 2 * column) + x.V2);
+        Store(ref d, 3 * column, Load(ref d, 3 * column) + x.V3);
+    }
+
+    /// <summary>Column <paramref name="j"/> of a tile of <c>M</c> multiplied by <c>A^T</c>: its two output rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T> Top, Vector<T> Bottom) Rows(ref T m, int j, nint stride)
+    {
+        Vector<T> b = Load(ref m, (4 + j) * stride), c = Load(ref m, (8 + j) * stride);
+        return (Load(ref m, j * stride) + b + c, b - c - Load(ref m, (12 + j) * stride));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Load(ref T at, nint offset) => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(ref T at, nint offset, Vector<T> v) => Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)), v);
+}
