@@ -112,12 +112,22 @@ public static class Kernels
         if (ldb < columns || ldc < columns || c.Length < (rows - 1) * ldc + columns || (depth > 0 && b.Length < (depth - 1) * ldb + columns)
             || (depth > 0 && a.Length <= (rows - 1) * aRow + (depth - 1) * aColumn))
             throw new ArgumentException($"Gemm: spans too short for {rows} x {columns} += ({rows} x {depth}) ({depth} x {columns}) with rows of B {ldb} and of C {ldc} apart.");
-        // The reduction in panels of B small enough to stay in the L2 cache while every tile of C passes over them.
-        int panel = Math.Max(16, PanelBytes / (columns * Unsafe.SizeOf<T>()));
+        int size = Unsafe.SizeOf<T>();
+        // Each column block of C reads all of A's rows, so A should stay in the L2 cache: when it fits, one pass.
+        if ((long)rows * depth * size <= PanelBytes)
+        {
+            GemmPanel(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
+            return;
+        }
+        // Otherwise the reduction in panels of B small enough to stay in the L2 cache, each over blocks of rows (whole
+        // tiles) whose part of A fits there too. Every entry of C still takes its products in the same order.
+        int panel = Math.Max(16, PanelBytes / (columns * size));
         for (int p = 0; p == 0 || p < depth; p += panel)
         {
             int count = Math.Min(panel, depth - p);
-            GemmPanel(c, ldc, a[(p * aColumn)..], aRow, aColumn, b[(p * ldb)..], ldb, rows, columns, count, accumulate || p > 0);
+            int block = Math.Max(6, PanelBytes / (count * size) / 6 * 6);
+            for (int r = 0; r < rows; r += block)
+                GemmPanel(c[(r * ldc)..], ldc, a[(p * aColumn + r * aRow)..], aRow, aColumn, b[(p * ldb)..], ldb, Math.Min(block, rows - r), columns, count, accumulate || p > 0);
         }
     }
 
