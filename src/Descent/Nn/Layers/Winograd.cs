@@ -204,27 +204,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int y = 0; y < _h; y++)
                 _xl.AsSpan(y * _w * _cp, _w * _cp).CopyTo(plane[(((y + _padding) * _wp + _padding) * _cp)..]);
         }
-        int lanes = Vector<T>.Count;
-        nint row = _wp * _cp, column = _cp, stride = _groupTiles * _cp;
-        ref T x0 = ref MemoryMarshal.GetArrayDataReference(_xp);
-        ref T v0 = ref MemoryMarshal.GetArrayDataReference(_v);
-        for (int e = 0, t = 0; e < examples; e++)
-            for (int ty = 0; ty < _th; ty++)
-                for (int tx = 0; tx < _tw; tx++, t++)
-                    for (int k = 0; k < _cp; k += lanes)
-                    {
-                        ref T d = ref Unsafe.Add(ref x0, (e * _hp * _wp + 2 * ty * _wp + 2 * tx) * _cp + k);
-                        ref T v = ref Unsafe.Add(ref v0, t * _cp + k);
-                        // Along each row of the tile (d B), then down each column (B^T of that).
-                        var (s00, s01, s02, s03) = RowTimesB(ref d, 0, row, column);
-                        var (s10, s11, s12, s13) = RowTimesB(ref d, 1, row, column);
-                        var (s20, s21, s22, s23) = RowTimesB(ref d, 2, row, column);
-                        var (s30, s31, s32, s33) = RowTimesB(ref d, 3, row, column);
-                        StoreColumn(ref v, 0, stride, BTransposed(s00, s10, s20, s30));
-                        StoreColumn(ref v, 1, stride, BTransposed(s01, s11, s21, s31));
-                        StoreColumn(ref v, 2, stride, BTransposed(s02, s12, s22, s32));
-                        StoreColumn(ref v, 3, stride, BTransposed(s03, s13, s23, s33));
-                    }
+        EachTile<InputTransform>(_xp, examples);
     }
 
     /// <summary>
@@ -305,29 +285,67 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// The adjoint of the input transform: <c>B dV B^T</c> of each tile added onto the 4 x 4 input positions it was
     /// read from, in the group's channel-last gradient planes.
     /// </summary>
-    private void TransformInputGradients(int examples)
+    private void TransformInputGradients(int examples) => EachTile<InputGradientTransform>(_dxp, examples);
+
+    /// <summary>
+    /// <typeparamref name="TOp"/> on every tile of the group's first <paramref name="examples"/> planes
+    /// (<paramref name="planes"/>, channel-last) and its 16 rows of <c>V</c>, a vector of channels at a time.
+    /// </summary>
+    private void EachTile<TOp>(T[] planes, int examples) where TOp : ITileOp
     {
         int lanes = Vector<T>.Count;
         nint row = _wp * _cp, column = _cp, stride = _groupTiles * _cp;
-        ref T x0 = ref MemoryMarshal.GetArrayDataReference(_dxp);
+        ref T x0 = ref MemoryMarshal.GetArrayDataReference(planes);
         ref T v0 = ref MemoryMarshal.GetArrayDataReference(_v);
         for (int e = 0, t = 0; e < examples; e++)
             for (int ty = 0; ty < _th; ty++)
                 for (int tx = 0; tx < _tw; tx++, t++)
                     for (int k = 0; k < _cp; k += lanes)
-                    {
-                        ref T v = ref Unsafe.Add(ref v0, t * _cp + k);
-                        ref T d = ref Unsafe.Add(ref x0, (e * _hp * _wp + 2 * ty * _wp + 2 * tx) * _cp + k);
-                        // Down each column of dV (B times it), then along each row (times B^T), added in place.
-                        var (f00, f10, f20, f30) = B(Load(ref v, 0), Load(ref v, 4 * stride), Load(ref v, 8 * stride), Load(ref v, 12 * stride));
-                        var (f01, f11, f21, f31) = B(Load(ref v, stride), Load(ref v, 5 * stride), Load(ref v, 9 * stride), Load(ref v, 13 * stride));
-                        var (f02, f12, f22, f32) = B(Load(ref v, 2 * stride), Load(ref v, 6 * stride), Load(ref v, 10 * stride), Load(ref v, 14 * stride));
-                        var (f03, f13, f23, f33) = B(Load(ref v, 3 * stride), Load(ref v, 7 * stride), Load(ref v, 11 * stride), Load(ref v, 15 * stride));
-                        AddRow(ref Unsafe.Add(ref d, 0), column, B(f00, f01, f02, f03));
-                        AddRow(ref Unsafe.Add(ref d, row), column, B(f10, f11, f12, f13));
-                        AddRow(ref Unsafe.Add(ref d, 2 * row), column, B(f20, f21, f22, f23));
-                        AddRow(ref Unsafe.Add(ref d, 3 * row), column, B(f30, f31, f32, f33));
-                    }
+                        TOp.Apply(ref Unsafe.Add(ref x0, (e * _hp * _wp + 2 * ty * _wp + 2 * tx) * _cp + k), row, column, ref Unsafe.Add(ref v0, t * _cp + k), stride);
+    }
+
+    /// <summary>What <see cref="EachTile"/> does with one tile.</summary>
+    private interface ITileOp
+    {
+        /// <summary>
+        /// One tile: <paramref name="d"/> its first input (rows <paramref name="row"/>, columns <paramref name="column"/> apart),
+        /// <paramref name="v"/> its first transformed entry (entries <paramref name="stride"/> apart).
+        /// </summary>
+        static abstract void Apply(ref T d, nint row, nint column, ref T v, nint stride);
+    }
+
+    /// <summary><c>V = B^T d B</c>: along each row of the tile (<c>d B</c>), then down each column.</summary>
+    private readonly struct InputTransform : ITileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride)
+        {
+            var (s00, s01, s02, s03) = RowTimesB(ref d, 0, row, column);
+            var (s10, s11, s12, s13) = RowTimesB(ref d, 1, row, column);
+            var (s20, s21, s22, s23) = RowTimesB(ref d, 2, row, column);
+            var (s30, s31, s32, s33) = RowTimesB(ref d, 3, row, column);
+            StoreColumn(ref v, 0, stride, BTransposed(s00, s10, s20, s30));
+            StoreColumn(ref v, 1, stride, BTransposed(s01, s11, s21, s31));
+            StoreColumn(ref v, 2, stride, BTransposed(s02, s12, s22, s32));
+            StoreColumn(ref v, 3, stride, BTransposed(s03, s13, s23, s33));
+        }
+    }
+
+    /// <summary><c>d += B dV B^T</c>: down each column of <c>dV</c>, then along each row, added in place.</summary>
+    private readonly struct InputGradientTransform : ITileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride)
+        {
+            var (f00, f10, f20, f30) = B(Load(ref v, 0), Load(ref v, 4 * stride), Load(ref v, 8 * stride), Load(ref v, 12 * stride));
+            var (f01, f11, f21, f31) = B(Load(ref v, stride), Load(ref v, 5 * stride), Load(ref v, 9 * stride), Load(ref v, 13 * stride));
+            var (f02, f12, f22, f32) = B(Load(ref v, 2 * stride), Load(ref v, 6 * stride), Load(ref v, 10 * stride), Load(ref v, 14 * stride));
+            var (f03, f13, f23, f33) = B(Load(ref v, 3 * stride), Load(ref v, 7 * stride), Load(ref v, 11 * stride), Load(ref v, 15 * stride));
+            AddRow(ref d, column, B(f00, f01, f02, f03));
+            AddRow(ref Unsafe.Add(ref d, row), column, B(f10, f11, f12, f13));
+            AddRow(ref Unsafe.Add(ref d, 2 * row), column, B(f20, f21, f22, f23));
+            AddRow(ref Unsafe.Add(ref d, 3 * row), column, B(f30, f31, f32, f33));
+        }
     }
 
     /// <summary><c>B^T x</c> for four entries <c>x</c> of a tile's row or column.</summary>
