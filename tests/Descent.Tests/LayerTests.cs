@@ -382,4 +382,36 @@ public class LayerTests
         Assert.Contains("3x3 kernels at stride 1", error.Message);
         Assert.Equal(ConvolutionAlgorithm.Auto, layer.Algorithm);
     }
+
+    /// <summary>
+    /// A ReLU before max pooling is applied by the pooling (to its outputs) and skipped in the backward pass: the same
+    /// outputs and gradients, bit for bit, as with the two kept apart by an identity layer, in both precisions.
+    /// </summary>
+    [Fact]
+    public void Max_pooling_applies_the_relu_before_it_with_the_same_numbers()
+    {
+        Compare<float>();
+        Compare<double>();
+
+        static void Compare<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            const int batch = 3;
+            var fused = ModelSpec.Build<T>("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:3,s=2-flatten-linear", [2, 11, 13], 4, Initialization.Torch, new Rng(3));
+            var apart = ModelSpec.Build<T>("conv:8,k=3,p=1-relu-identity-maxpool:2-conv:8,k=3,p=1-relu-identity-maxpool:3,s=2-flatten-linear", [2, 11, 13], 4, Initialization.Torch, new Rng(3));
+            Assert.True(((Nonlinearity<T>)fused.Layers[1]).AppliedByNext);
+            Assert.False(((Nonlinearity<T>)apart.Layers[1]).AppliedByNext);
+            Assert.Equal(apart.Values.ToArray(), fused.Values.ToArray());
+            var rng = new Rng(5);
+            // Inputs shifted down so that many windows hold no positive value, and one window all zeros.
+            var x = Enumerable.Range(0, batch * fused.InputSize).Select(_ => T.CreateTruncating(rng.NextNormal() - 0.5)).ToArray();
+            x.AsSpan(0, 30).Clear();
+            var dy = Enumerable.Range(0, batch * 4).Select(_ => T.CreateTruncating(rng.NextNormal())).ToArray();
+            Assert.Equal(apart.Forward(x, batch).ToArray(), fused.Forward(x, batch).ToArray());
+            var (dxFused, dxApart) = (new T[x.Length], new T[x.Length]);
+            fused.Backward(x, dy, dxFused, batch, accumulate: false);
+            apart.Backward(x, dy, dxApart, batch, accumulate: false);
+            Assert.Equal(dxApart, dxFused);
+            Assert.Equal(apart.Gradients.ToArray(), fused.Gradients.ToArray());
+        }
+    }
 }

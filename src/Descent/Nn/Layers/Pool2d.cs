@@ -24,6 +24,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 {
     private readonly int _c, _h, _w, _k, _stride, _ho, _wo;
     private int[] _argmax = [];
+    private T[] _masked = [];
 
     /// <summary>Pools <paramref name="inputShape"/> (<c>[C, H, W]</c>) examples.</summary>
     public Pool2d(Pooling pooling, IReadOnlyList<int> inputShape, int kernelSize, int stride = 0)
@@ -37,6 +38,13 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>Max or average.</summary>
     public Pooling Pooling { get; }
+
+    /// <summary>
+    /// Whether max pooling also applies the ReLU before it (set by <see cref="Sequential{T}"/>; see
+    /// <see cref="Nonlinearity{T}.AppliedByNext"/>): each output is <c>relu(max)</c>, equal to the max of the ReLU's
+    /// outputs, and its gradient is passed back only where that output is above zero.
+    /// </summary>
+    internal bool Rectifies { get; set; }
 
     /// <inheritdoc/>
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
@@ -72,7 +80,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                     int ox = 0;
                     for (; vectors && ox < _wo && plane * _h * _w + rowStart + _w + 2 * (ox + lanes) <= inputs && o + lanes <= y.Length; ox += lanes)
                     {
-                        MaxWindows(ref Unsafe.As<T, float>(ref x), rowStart + 2 * ox, _w, ref Unsafe.As<T, float>(ref Unsafe.Add(ref y0, o)), ref Unsafe.Add(ref a0, o));
+                        MaxWindows(ref Unsafe.As<T, float>(ref x), rowStart + 2 * ox, _w, ref Unsafe.As<T, float>(ref Unsafe.Add(ref y0, o)), ref Unsafe.Add(ref a0, o), Rectifies);
                         o += Math.Min(lanes, _wo - ox);
                     }
                     for (; ox < _wo; ox++, o++)
@@ -84,7 +92,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                         Challenge(ref x, first + _w, ref best, ref top);
                         Challenge(ref x, first + _w + 1, ref best, ref top);
                         Unsafe.Add(ref a0, o) = best;
-                        Unsafe.Add(ref y0, o) = top;
+                        Unsafe.Add(ref y0, o) = Rectifies && top <= T.Zero ? T.Zero : top;
                     }
                     continue;
                 }
@@ -96,7 +104,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                     for (int i = 0; i < _k; i++)
                         for (int j = 0; j < _k; j++) Challenge(ref x, first + i * _w + j, ref best, ref top);
                     Unsafe.Add(ref a0, o) = best;
-                    Unsafe.Add(ref y0, o) = top;
+                    Unsafe.Add(ref y0, o) = Rectifies && top <= T.Zero ? T.Zero : top;
                 }
             }
         }
@@ -146,7 +154,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// order as <see cref="Challenge(ref T, int, ref int, ref T)"/> does, lane by lane.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MaxWindows(ref float x, int first, int w, ref float y, ref int argmax)
+    private static void MaxWindows(ref float x, int first, int w, ref float y, ref int argmax, bool rectify)
     {
         var (left, right) = Pairs(ref Unsafe.Add(ref x, first));
         var (belowLeft, belowRight) = Pairs(ref Unsafe.Add(ref x, first + w));
@@ -156,6 +164,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         Challenge(right, at + Vector<int>.One, ref best, ref top);
         Challenge(belowLeft, at + new Vector<int>(w), ref best, ref top);
         Challenge(belowRight, at + new Vector<int>(w + 1), ref best, ref top);
+        if (rectify) top = Vector.ConditionalSelect(Vector.LessThanOrEqual(top, Vector<float>.Zero), Vector<float>.Zero, top);
         top.StoreUnsafe(ref y);
         best.StoreUnsafe(ref argmax);
     }
@@ -201,11 +210,21 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             ref T dy0 = ref MemoryMarshal.GetReference(dy);
             ref int a0 = ref MemoryMarshal.GetReference(_argmax.AsSpan(0, dy.Length));
             int outputs = _ho * _wo;
-            for (int plane = 0, o = 0; plane < batch * _c; plane++)
+            if (Rectifies)
             {
-                ref T dx = ref Unsafe.Add(ref dx0, plane * _h * _w);
-                for (int end = o + outputs; o < end; o++) Unsafe.Add(ref dx, Unsafe.Add(ref a0, o)) += Unsafe.Add(ref dy0, o);
+                // The ReLU's part first, in vectors, a plane at a time: no gradient where the output is not above zero.
+                var masked = Grow(ref _masked, outputs);
+                dy0 = ref MemoryMarshal.GetArrayDataReference(_masked);
+                var y = LastOutput(batch);
+                for (int plane = 0, o = 0; plane < batch * _c; plane++, o += outputs)
+                {
+                    Rectified(y.Slice(o, outputs), dy.Slice(o, outputs), masked);
+                    Scatter(ref Unsafe.Add(ref dx0, plane * _h * _w), ref dy0, ref Unsafe.Add(ref a0, o), outputs);
+                }
+                return;
             }
+            for (int plane = 0, o = 0; plane < batch * _c; plane++, o += outputs)
+                Scatter(ref Unsafe.Add(ref dx0, plane * _h * _w), ref Unsafe.Add(ref dy0, o), ref Unsafe.Add(ref a0, o), outputs);
             return;
         }
         T area = T.CreateTruncating(_k * _k);
@@ -221,6 +240,25 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                         for (int j = 0; j < _k; j++) dx[first + i * _w + j] += share;
                 }
         }
+    }
+
+    /// <summary><c>dx[argmax[o]] += dy[o]</c> for the <paramref name="outputs"/> outputs of one plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scatter(ref T dx, ref T dy, ref int argmax, int outputs)
+    {
+        for (int o = 0; o < outputs; o++) Unsafe.Add(ref dx, Unsafe.Add(ref argmax, o)) += Unsafe.Add(ref dy, o);
+    }
+
+    /// <summary><c>to = y &lt;= 0 ? 0 : dy</c>, ReLU's gradient taken at its output (a NaN passes, as in PyTorch's <c>threshold_backward</c>).</summary>
+    private static void Rectified(ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> to)
+    {
+        int i = 0, whole = y.Length - y.Length % Vector<T>.Count;
+        for (; i < whole; i += Vector<T>.Count)
+        {
+            var v = new Vector<T>(y[i..]);
+            Vector.ConditionalSelect(Vector.LessThanOrEqual(v, Vector<T>.Zero), Vector<T>.Zero, new Vector<T>(dy[i..])).CopyTo(to[i..]);
+        }
+        for (; i < y.Length; i++) to[i] = y[i] <= T.Zero ? T.Zero : dy[i];
     }
 
     private static int[] OutputShapeOf(IReadOnlyList<int> input, int k, int stride)
