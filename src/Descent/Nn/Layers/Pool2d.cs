@@ -201,12 +201,11 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
     {
         if (inputGradient.IsEmpty) return;
-        inputGradient[..(batch * InputSize)].Clear();
         var dy = outputGradient[..(batch * OutputSize)];
         if (Pooling == Pooling.Max)
         {
             // Each output's gradient to its window's largest input; the indices are inside their planes by construction.
-            ref T dx0 = ref MemoryMarshal.GetReference(inputGradient);
+            // Each plane is cleared just before, so the scatter finds it in the L1 cache.
             ref T dy0 = ref MemoryMarshal.GetReference(dy);
             ref int a0 = ref MemoryMarshal.GetReference(_argmax.AsSpan(0, dy.Length));
             int outputs = _ho * _wo;
@@ -219,14 +218,15 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 for (int plane = 0, o = 0; plane < batch * _c; plane++, o += outputs)
                 {
                     Rectified(y.Slice(o, outputs), dy.Slice(o, outputs), masked);
-                    Scatter(ref Unsafe.Add(ref dx0, plane * _h * _w), ref dy0, ref Unsafe.Add(ref a0, o), outputs);
+                    Scatter(inputGradient.Slice(plane * _h * _w, _h * _w), ref dy0, ref Unsafe.Add(ref a0, o), outputs);
                 }
                 return;
             }
             for (int plane = 0, o = 0; plane < batch * _c; plane++, o += outputs)
-                Scatter(ref Unsafe.Add(ref dx0, plane * _h * _w), ref Unsafe.Add(ref dy0, o), ref Unsafe.Add(ref a0, o), outputs);
+                Scatter(inputGradient.Slice(plane * _h * _w, _h * _w), ref Unsafe.Add(ref dy0, o), ref Unsafe.Add(ref a0, o), outputs);
             return;
         }
+        inputGradient[..(batch * InputSize)].Clear();
         T area = T.CreateTruncating(_k * _k);
         for (int plane = 0; plane < batch * _c; plane++)
         {
@@ -242,10 +242,12 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         }
     }
 
-    /// <summary><c>dx[argmax[o]] += dy[o]</c> for the <paramref name="outputs"/> outputs of one plane.</summary>
+    /// <summary><c>plane = 0</c>, then <c>plane[argmax[o]] += dy[o]</c> for the <paramref name="outputs"/> outputs of one plane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Scatter(ref T dx, ref T dy, ref int argmax, int outputs)
+    private static void Scatter(Span<T> plane, ref T dy, ref int argmax, int outputs)
     {
+        plane.Clear();
+        ref T dx = ref MemoryMarshal.GetReference(plane);
         for (int o = 0; o < outputs; o++) Unsafe.Add(ref dx, Unsafe.Add(ref argmax, o)) += Unsafe.Add(ref dy, o);
     }
 

@@ -33,7 +33,7 @@ namespace Descent.Nn;
 internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Transformed tiles per group of examples: the group's <c>V</c> and <c>M</c> then stay within a few hundred KB.</summary>
-    private const int GroupTiles = 128;
+    private const int GroupTiles = 160;
 
     private readonly int _c, _h, _w, _o, _padding, _ho, _wo, _th, _tw, _hp, _wp, _cp, _op, _group, _groupTiles;
     private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _yl, _bias;
