@@ -50,7 +50,7 @@ public sealed class ModelTrainingTests : IDisposable
     /// the least of three windows, so that something the runtime makes once (seen once in a full run of the suite) is not
     /// taken for a step's allocation, which every window would show.
     /// </summary>
-    private static (long Caller, long Workers) LeastAllocated(Action step, Func<long>? workers = null)
+    internal static (long Caller, long Workers) LeastAllocated(Action step, Func<long>? workers = null)
     {
         long caller = long.MaxValue, pool = long.MaxValue;
         for (int window = 0; window < 3; window++)
