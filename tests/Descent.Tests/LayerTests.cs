@@ -397,8 +397,9 @@ public class LayerTests
             const int batch = 3;
             var fused = ModelSpec.Build<T>("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:3,s=2-flatten-linear", [2, 11, 13], 4, Initialization.Torch, new Rng(3));
             var apart = ModelSpec.Build<T>("conv:8,k=3,p=1-relu-identity-maxpool:2-conv:8,k=3,p=1-relu-identity-maxpool:3,s=2-flatten-linear", [2, 11, 13], 4, Initialization.Torch, new Rng(3));
-            Assert.True(((Nonlinearity<T>)fused.Layers[1]).AppliedByNext);
-            Assert.False(((Nonlinearity<T>)apart.Layers[1]).AppliedByNext);
+            Assert.True(fused.Layers[1].PassesThrough);
+            Assert.False(apart.Layers[1].PassesThrough);
+            Assert.True(fused.Layers[6].PassesThrough);   // the flattening: a view of the pooled numbers
             Assert.Equal(apart.Values.ToArray(), fused.Values.ToArray());
             var rng = new Rng(5);
             // Inputs shifted down so that many windows hold no positive value, and one window all zeros.

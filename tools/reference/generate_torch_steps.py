@@ -36,6 +36,9 @@ CASES = [
     ("cnn", "conv:4,k=3,p=1-relu-batchnorm-maxpool:2-conv:6,k=3-relu-flatten-linear:16-relu-linear", [1, 10, 10], 8, 10),
     ("transformer-pre", "transformer:layers=2,d=12,heads=3,ctx=5,norm=pre", [5], 4, 7),
     ("transformer-post", "transformer:layers=2,d=12,heads=3,ctx=5,norm=post", [5], 4, 7),
+    # The exercise CNN's shape of network, small: its second convolution (8 channels in) takes Descent's Winograd
+    # path, each ReLU is applied by the max pooling after it, and the flattening is a view.
+    ("cnn-winograd", "conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear:16-relu-linear", [1, 12, 12], 8, 10),
 ]
 
 

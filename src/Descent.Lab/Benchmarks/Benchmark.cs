@@ -278,8 +278,8 @@ public static class Benchmark
             ReadOnlySpan<float> dy = dz;
             for (int i = layers.Count - 1; i >= 0; i--)
             {
-                // As Sequential: a ReLU that the max pooling after it applied has no backward pass of its own.
-                if (layers[i] is Nonlinearity<float> { AppliedByNext: true }) continue;
+                // As Sequential: a layer that passes its input through has no backward pass of its own.
+                if (layers[i].PassesThrough) continue;
                 clock.Restart();
                 layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), dy, i == 0 ? [] : deltas[i], batch, accumulate: false);
                 if (warm) backward[i] += clock.Elapsed.TotalMilliseconds;

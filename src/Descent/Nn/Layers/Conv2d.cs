@@ -133,15 +133,16 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             dw.Clear();
             db.Clear();
         }
-        BiasGradient(outputGradient, db, batch);
-        fast.Backward(input, outputGradient, Weight.Value.Span, dw, inputGradient, batch);
+        fast.Backward(input, outputGradient, Weight.Value.Span, dw, db, inputGradient, batch);
     }
 
-    /// <summary><c>db += sum dY</c> over the batch and the positions.</summary>
-    private void BiasGradient(ReadOnlySpan<T> outputGradient, Span<T> db, int batch)
+    /// <summary>
+    /// <c>db[o] += sum dY[o, :]</c> for one example's output gradient (<paramref name="positions"/> per channel): the bias
+    /// gradient, taken an example at a time where the backward pass reads the example anyway, so it is read from the cache.
+    /// </summary>
+    internal static void AddChannelSums(ReadOnlySpan<T> example, Span<T> db, int positions)
     {
-        for (int b = 0; b < batch; b++)
-            for (int o = 0; o < _o; o++) db[o] += Kernels.Sum(outputGradient.Slice(b * OutputSize + o * Positions, Positions));
+        for (int o = 0; o < db.Length; o++) db[o] += Kernels.Sum(example.Slice(o * positions, positions));
     }
 
     /// <summary>
@@ -226,10 +227,10 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             dw.Clear();
             db.Clear();
         }
-        if (!db.IsEmpty) BiasGradient(outputGradient, db, batch);
         for (int b = 0; b < batch; b++)
         {
             var dy = outputGradient.Slice(b * OutputSize, OutputSize);
+            if (!db.IsEmpty) AddChannelSums(dy, db[.._o], Positions);
             for (int o = 0; o < _o; o++)
                 for (int oy = 0; oy < _ho; oy++) dy.Slice(o * Positions + oy * _wo, _wo).CopyTo(_dyRows.AsSpan(o * _row + oy * _pitch));
             Unfold(input.Slice(b * InputSize, InputSize));

@@ -272,7 +272,22 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The output of the last <see cref="Forward"/> on <paramref name="batch"/> examples.</summary>
-    public virtual ReadOnlySpan<T> LastOutput(int batch) => _output.AsSpan(0, batch * OutputSize);
+    public virtual ReadOnlySpan<T> LastOutput(int batch) => _source is { } source ? source.LastOutput(batch) : _output.AsSpan(0, batch * OutputSize);
+
+    /// <summary>
+    /// True when this layer's output is its input, unchanged in memory, and its backward pass leaves the gradient as it
+    /// is: <see cref="Sequential{T}"/> arranges this for a <see cref="Flatten{T}"/> (the same numbers seen with another
+    /// shape) and for a ReLU that the max pooling after it applies (see <see cref="Pool2d{T}"/>). Such a layer's
+    /// forward pass returns its input without a pass over it, and <see cref="Sequential{T}"/> skips its backward pass;
+    /// the numbers are the same either way.
+    /// </summary>
+    public bool PassesThrough => _source is not null;
+
+    /// <summary>The layer before this one, whose output this one passes on when <see cref="PassesThrough"/>.</summary>
+    private Layer<T>? _source;
+
+    /// <summary>Makes this layer pass on the output of <paramref name="source"/>, the layer before it (see <see cref="PassesThrough"/>).</summary>
+    internal void PassThrough(Layer<T> source) => _source = source;
 
     /// <summary>This layer's output buffer for <paramref name="batch"/> examples, grown when a larger batch arrives.</summary>
     protected Span<T> Output(int batch) => Grow(ref _output, batch * OutputSize);

@@ -21,33 +21,11 @@ public sealed class Nonlinearity<T> : Layer<T> where T : unmanaged, IFloatingPoi
     private T[] _cdf = [];
     private int _kept;
 
-    /// <summary>
-    /// True when the max pooling right after this ReLU applies it, to its own outputs (max and ReLU commute, and a 2 x 2
-    /// window has a quarter as many outputs as inputs): this layer then passes its input through in <see cref="Forward"/>
-    /// without a pass over it, and <see cref="Sequential{T}"/> skips its backward pass, because the pooling's gradient is
-    /// already zero where the ReLU's would be. Its values and gradients are the same either way. <see cref="Sequential{T}"/>
-    /// arranges this when it is built.
-    /// </summary>
-    public bool AppliedByNext => _source is not null;
-
-    /// <summary>The layer whose output this one passes through when <see cref="AppliedByNext"/>.</summary>
-    private Layer<T>? _source;
-
-    /// <summary>Hands this ReLU to the max pooling after it; <paramref name="source"/> is the layer before it.</summary>
-    internal void DeferTo(Layer<T> source)
-    {
-        if (Activation != Activation.ReLU) throw new InvalidOperationException($"Only a ReLU can be applied by the pooling after it, not {Activation}.");
-        _source = source;
-    }
-
-    /// <inheritdoc/>
-    public override ReadOnlySpan<T> LastOutput(int batch) => _source is { } source ? source.LastOutput(batch) : base.LastOutput(batch);
-
     /// <inheritdoc/>
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
         CheckInput(input, batch);
-        if (_source is not null) return input[..(batch * InputSize)];
+        if (PassesThrough) return input[..(batch * InputSize)];
         var y = Output(batch);
         var cdf = Activation == Activation.Gelu && typeof(T) == typeof(float) && Training ? Grow(ref _cdf, y.Length) : default;
         _kept = cdf.Length;

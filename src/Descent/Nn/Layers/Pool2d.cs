@@ -41,7 +41,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>
     /// Whether max pooling also applies the ReLU before it (set by <see cref="Sequential{T}"/>; see
-    /// <see cref="Nonlinearity{T}.AppliedByNext"/>): each output is <c>relu(max)</c>, equal to the max of the ReLU's
+    /// <see cref="Layer{T}.PassesThrough"/>): each output is <c>relu(max)</c>, equal to the max of the ReLU's
     /// outputs, and its gradient is passed back only where that output is above zero.
     /// </summary>
     internal bool Rectifies { get; set; }

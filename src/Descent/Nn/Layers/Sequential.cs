@@ -33,13 +33,17 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
         _rDeltas = new T[_layers.Length - 1][];
         for (int i = 0; i < _deltas.Length; i++) _deltas[i] = _rDeltas[i] = [];
         Adopt();
-        // A ReLU between a layer and max pooling is applied by the pooling, to its outputs.
-        for (int i = 1; i + 1 < _layers.Length; i++)
-            if (_layers[i] is Nonlinearity<T> { Activation: Activation.ReLU } relu && _layers[i + 1] is Pool2d<T> { Pooling: Pooling.Max } pool)
+        // Layers that need no pass of their own after another layer: a flattening (the same numbers), and a ReLU before
+        // max pooling, which the pooling applies to its outputs.
+        for (int i = 1; i < _layers.Length; i++)
+        {
+            if (_layers[i] is Flatten<T>) _layers[i].PassThrough(_layers[i - 1]);
+            if (i + 1 < _layers.Length && _layers[i] is Nonlinearity<T> { Activation: Activation.ReLU } && _layers[i + 1] is Pool2d<T> { Pooling: Pooling.Max } pool)
             {
-                relu.DeferTo(_layers[i - 1]);
+                _layers[i].PassThrough(_layers[i - 1]);
                 pool.Rectifies = true;
             }
+        }
     }
 
     /// <summary>
@@ -99,8 +103,8 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
         ReadOnlySpan<T> dy = outputGradient;
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
-            // A ReLU applied by the pooling after it: the pooling's gradient is already the ReLU's input gradient.
-            if (_layers[i] is Nonlinearity<T> { AppliedByNext: true }) continue;
+            // A layer that passes its input through passes the gradient back as it is.
+            if (_layers[i].PassesThrough) continue;
             // The input of layer i is the output of layer i - 1, still held in its buffer from the forward pass.
             ReadOnlySpan<T> x = i == 0 ? input : _layers[i - 1].LastOutput(batch);
             Span<T> dx = i == 0 ? inputGradient : Grow(ref _deltas[i - 1], batch * _layers[i].InputSize);

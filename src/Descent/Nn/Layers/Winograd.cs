@@ -89,10 +89,10 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// <c>dw (+)= dL/dw</c> and, when <paramref name="dx"/> is not empty, <c>dx = dL/dx</c> for output gradient
-    /// <paramref name="dy"/> (the bias gradient is the caller's).
+    /// <c>dw (+)= dL/dw</c>, <c>db (+)= dL/db</c> and, when <paramref name="dx"/> is not empty, <c>dx = dL/dx</c> for output
+    /// gradient <paramref name="dy"/>.
     /// </summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> dx, int batch)
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> db, Span<T> dx, int batch)
     {
         if (!dx.IsEmpty) TransformKernels(weight, backward: true);
         Array.Clear(_dut);
@@ -102,7 +102,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             TransformInputs(input, b0, examples);
             for (int e = 0; e < examples; e++)
             {
-                Kernels.Transpose(dy.Slice((b0 + e) * OutputSize, OutputSize), _yl, _o, _ho * _wo, ldTo: _op);
+                var example = dy.Slice((b0 + e) * OutputSize, OutputSize);
+                Conv2d<T>.AddChannelSums(example, db, _ho * _wo);
+                Kernels.Transpose(example, _yl, _o, _ho * _wo, ldTo: _op);
                 TransformOutputGradients(e);
             }
             for (int xi = 0; xi < 16; xi++)
