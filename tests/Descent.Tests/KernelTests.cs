@@ -74,13 +74,16 @@ public class KernelTests
     }
 
     public static IEnumerable<object[]> ProductShapes =>
-        from rows in new[] { 1, 5, 6, 7, 13, 63, 65 }
+        from rows in new[] { 1, 5, 6, 7, 8, 13, 14, 63, 65 }
         from columns in new[] { 1, 3, 8, 10, 14, 15, 17, 33, 64 }
         from depth in new[] { 1, 2, 9, 64 }
         select new object[] { rows, columns, depth };
 
-    /// <summary>Shapes whose reduction <see cref="Kernels.Gemm"/> splits into several cache panels.</summary>
-    public static IEnumerable<object[]> PanelShapes => [[13, 3000, 40], [10, 784, 200], [2, 2000, 70]];
+    /// <summary>
+    /// Shapes whose A does not fit <see cref="Kernels.Gemm"/>'s cache budget, so it goes over row blocks (the first) and
+    /// over row blocks within several panels of the reduction (the second); and wide ones whose A fits, in one pass.
+    /// </summary>
+    public static IEnumerable<object[]> PanelShapes => [[600, 40, 200], [350, 100, 800], [13, 3000, 40], [10, 784, 200], [2, 2000, 70]];
 
     /// <summary>Batch-sized products: 500 rows, or a reduction over 500 examples as in a weight gradient.</summary>
     public static IEnumerable<object[]> BatchShapes => [[500, 65, 64], [500, 17, 63], [500, 2, 7], [63, 65, 500], [7, 10, 500]];

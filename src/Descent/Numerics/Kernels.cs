@@ -139,6 +139,8 @@ public static class Kernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lanes = Vector<T>.Count, blocked = columns / (2 * lanes) * (2 * lanes), tiled = 0;
+        // Two rows left over in a matrix too narrow for the one-row kernel's eight accumulators: one more tile.
+        bool narrow = columns < 8 * lanes;
         ref T c0 = ref MemoryMarshal.GetReference(c);
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T b0 = ref MemoryMarshal.GetReference(b);
@@ -147,9 +149,10 @@ public static class Kernels
             int i = 0;
             for (; i + 6 <= rows; i += 6)
                 Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate);
-            // Three to five rows left: one shorter tile. Fewer: the one-row kernel below.
+            // Three to five rows left: one shorter tile, and two where the rows are narrow. Fewer: the one-row kernel below.
             switch (rows - i)
             {
+                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 2; break;
                 case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 5; break;
                 case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 4; break;
                 case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 3; break;
