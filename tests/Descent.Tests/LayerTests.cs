@@ -323,8 +323,9 @@ public class LayerTests
 
     /// <summary>
     /// Winograd's F(2x2, 3x3) against the unfolded product, forward and backward, on odd sizes: odd output heights and
-    /// widths (partial tiles), channels that do not fill a vector, several groups of examples with a short last one,
-    /// and one example larger than a group.
+    /// widths (partial tiles), channels that do not fill a vector, several groups of examples with a short last one
+    /// (64 channels at 14 x 14: two examples to a group in float, one in double), and examples each larger than a
+    /// group's budget (64 channels at 24 x 23).
     /// </summary>
     [Theory]
     [InlineData(1, 8, 9, 5, 7, 1)]
@@ -333,6 +334,8 @@ public class LayerTests
     [InlineData(5, 17, 20, 9, 4, 1)]
     [InlineData(5, 8, 8, 14, 14, 1)]
     [InlineData(2, 9, 16, 24, 23, 1)]
+    [InlineData(5, 64, 64, 14, 14, 1)]
+    [InlineData(2, 64, 64, 24, 23, 1)]
     public void Winograd_convolution_equals_the_unfolded_product(int batch, int c, int o, int h, int w, int padding)
     {
         Compare<double>(1e-13);
@@ -371,6 +374,50 @@ public class LayerTests
                         $"{typeof(T).Name} {what}[{i}]: Winograd {got[i]}, unfolded {want[i]}");
             }
         }
+    }
+
+    /// <summary>
+    /// A NaN in one backward pass leaves the next forward pass finite: the channels added to fill a vector (9 of 16 or 8
+    /// used) never take the gradient's values into the inputs' buffers.
+    /// </summary>
+    [Fact]
+    public void A_nan_gradient_does_not_reach_a_later_winograd_forward_pass()
+    {
+        var layer = new Conv2d<float>([9, 6, 6], 8, 3, padding: 1) { Algorithm = ConvolutionAlgorithm.Winograd };
+        layer.Initialize(Initialization.Torch, new Rng(2));
+        var rng = new Rng(3);
+        var x = Enumerable.Range(0, 2 * layer.InputSize).Select(_ => (float)rng.NextNormal()).ToArray();
+        var dy = new float[2 * layer.OutputSize];
+        dy[layer.OutputSize + 5] = float.NaN;   // in the last example, whose gradient plane is the last one copied out
+        layer.Forward(x, 2);
+        layer.Backward(x, dy, new float[x.Length], 2, accumulate: false);
+        Assert.All(layer.Forward(x, 2).ToArray(), v => Assert.True(float.IsFinite(v)));
+    }
+
+    /// <summary>
+    /// Layers taken into a second Sequential lose the first one's arrangements: a ReLU first in it is a layer of its own
+    /// again (its gradient written), and the pooling after it no longer rectifies.
+    /// </summary>
+    [Fact]
+    public void A_relu_reused_at_the_front_of_another_sequential_runs_its_own_passes()
+    {
+        var conv = new Conv2d<double>([1, 6, 6], 2, 3, padding: 1);
+        var relu = new Nonlinearity<double>(Activation.ReLU, [2, 6, 6]);
+        var pool = new Pool2d<double>(Pooling.Max, [2, 6, 6], 2);
+        _ = new Sequential<double>([conv, relu, pool]);
+        Assert.True(relu.PassesThrough);
+        var second = new Sequential<double>([relu, pool]);
+        Assert.False(relu.PassesThrough);
+        var (soloRelu, soloPool) = (new Nonlinearity<double>(Activation.ReLU, [2, 6, 6]), new Pool2d<double>(Pooling.Max, [2, 6, 6], 2));
+        var rng = new Rng(4);
+        var x = Enumerable.Range(0, 2 * 72).Select(_ => rng.NextNormal()).ToArray();
+        var dy = Enumerable.Range(0, 2 * 18).Select(_ => rng.NextNormal()).ToArray();
+        Assert.Equal(soloPool.Forward(soloRelu.Forward(x, 2), 2).ToArray(), second.Forward(x, 2).ToArray());
+        var (dPool, expected, dx) = (new double[x.Length], new double[x.Length], new double[x.Length]);
+        soloPool.Backward(soloRelu.LastOutput(2), dy, dPool, 2);
+        soloRelu.Backward(x, dPool, expected, 2);
+        second.Backward(x, dy, dx, 2, accumulate: false);
+        Assert.Equal(expected, dx);
     }
 
     [Fact]

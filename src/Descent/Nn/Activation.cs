@@ -204,7 +204,7 @@ public static class Activations
     /// <c>threshold</c> and <c>threshold_backward</c> compare, so a NaN goes through (a network whose weights went NaN gives a NaN
     /// loss, and its divergence is seen, rather than ReLU turning the NaN into 0).
     /// </summary>
-    private static void Relu<T>(ReadOnlySpan<T> gate, ReadOnlySpan<T> from, Span<T> to) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void Relu<T>(ReadOnlySpan<T> gate, ReadOnlySpan<T> from, Span<T> to) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = gate.Length, whole = n / Vector<T>.Count;
         var g = MemoryMarshal.Cast<T, Vector<T>>(gate[..(whole * Vector<T>.Count)]);

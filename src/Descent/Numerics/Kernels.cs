@@ -498,11 +498,13 @@ public static class Kernels
         return sum;
     }
 
+    /// <summary>The vector at <paramref name="offset"/> elements from <paramref name="at"/>, without alignment or bounds tests.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Load<T>(ref T at, nint offset) where T : unmanaged => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
+    internal static Vector<T> Load<T>(ref T at, nint offset) where T : unmanaged => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
 
+    /// <summary>Writes <paramref name="v"/> at <paramref name="offset"/> elements from <paramref name="at"/>, without alignment or bounds tests.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(ref T at, nint offset, Vector<T> v) where T : unmanaged => Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)), v);
+    internal static void Store<T>(ref T at, nint offset, Vector<T> v) where T : unmanaged => Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)), v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<T> Fma<T>(Vector<T> a, Vector<T> b, Vector<T> c) where T : unmanaged, IFloatingPointIeee754<T> => Lanes.Fma(a, b, c);

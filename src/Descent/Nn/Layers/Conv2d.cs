@@ -76,7 +76,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// How <see cref="Forward"/> and <see cref="Backward"/> compute the convolution. <see cref="ConvolutionAlgorithm.Auto"/>,
     /// the default, takes Winograd's F(2x2, 3x3) for 3 x 3 kernels at stride 1 with at least
     /// <see cref="WinogradChannels"/> input and output channels, and the unfolded product otherwise (the
-    /// Hessian-vector product always takes the unfolded product).
+    /// R-operator's own terms, <see cref="RForward"/> and <see cref="RBackward"/>, always take the unfolded product; the
+    /// plain passes of a Hessian-vector product take what this chooses).
     /// </summary>
     /// <exception cref="ArgumentException">Winograd asked for a kernel other than 3 x 3 at stride 1.</exception>
     public ConvolutionAlgorithm Algorithm

@@ -275,11 +275,12 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public virtual ReadOnlySpan<T> LastOutput(int batch) => _source is { } source ? source.LastOutput(batch) : _output.AsSpan(0, batch * OutputSize);
 
     /// <summary>
-    /// True when this layer's output is its input, unchanged in memory, and its backward pass leaves the gradient as it
-    /// is: <see cref="Sequential{T}"/> arranges this for a <see cref="Flatten{T}"/> (the same numbers seen with another
-    /// shape) and for a ReLU that the max pooling after it applies (see <see cref="Pool2d{T}"/>). Such a layer's
-    /// forward pass returns its input without a pass over it, and <see cref="Sequential{T}"/> skips its backward pass;
-    /// the numbers are the same either way.
+    /// True when <see cref="Sequential{T}"/> has made this layer pass its input on unchanged, in the same memory, with
+    /// no pass of its own: a <see cref="Flatten{T}"/> (the same numbers seen with another shape), and a ReLU that the max
+    /// pooling right after it applies to its own outputs (see <see cref="Pool2d{T}"/>). Its forward pass then returns its
+    /// input, its <see cref="LastOutput"/> is the layer before it's (for such a ReLU: the values before rectification),
+    /// and <see cref="Sequential{T}"/> skips its backward pass (the pooling's gradient is already zero where the
+    /// ReLU's would be). The model's outputs and gradients are the same either way.
     /// </summary>
     public bool PassesThrough => _source is not null;
 
@@ -287,7 +288,7 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private Layer<T>? _source;
 
     /// <summary>Makes this layer pass on the output of <paramref name="source"/>, the layer before it (see <see cref="PassesThrough"/>).</summary>
-    internal void PassThrough(Layer<T> source) => _source = source;
+    internal void PassThrough(Layer<T>? source) => _source = source;
 
     /// <summary>This layer's output buffer for <paramref name="batch"/> examples, grown when a larger batch arrives.</summary>
     protected Span<T> Output(int batch) => Grow(ref _output, batch * OutputSize);

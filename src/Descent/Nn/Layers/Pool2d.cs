@@ -217,7 +217,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 var y = LastOutput(batch);
                 for (int plane = 0, o = 0; plane < batch * _c; plane++, o += outputs)
                 {
-                    Rectified(y.Slice(o, outputs), dy.Slice(o, outputs), masked);
+                    Activations.Relu(y.Slice(o, outputs), dy.Slice(o, outputs), masked);
                     Scatter(inputGradient.Slice(plane * _h * _w, _h * _w), ref dy0, ref Unsafe.Add(ref a0, o), outputs);
                 }
                 return;
@@ -249,18 +249,6 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         plane.Clear();
         ref T dx = ref MemoryMarshal.GetReference(plane);
         for (int o = 0; o < outputs; o++) Unsafe.Add(ref dx, Unsafe.Add(ref argmax, o)) += Unsafe.Add(ref dy, o);
-    }
-
-    /// <summary><c>to = y &lt;= 0 ? 0 : dy</c>, ReLU's gradient taken at its output (a NaN passes, as in PyTorch's <c>threshold_backward</c>).</summary>
-    private static void Rectified(ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> to)
-    {
-        int i = 0, whole = y.Length - y.Length % Vector<T>.Count;
-        for (; i < whole; i += Vector<T>.Count)
-        {
-            var v = new Vector<T>(y[i..]);
-            Vector.ConditionalSelect(Vector.LessThanOrEqual(v, Vector<T>.Zero), Vector<T>.Zero, new Vector<T>(dy[i..])).CopyTo(to[i..]);
-        }
-        for (; i < y.Length; i++) to[i] = y[i] <= T.Zero ? T.Zero : dy[i];
     }
 
     private static int[] OutputShapeOf(IReadOnlyList<int> input, int k, int stride)

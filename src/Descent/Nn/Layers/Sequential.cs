@@ -34,7 +34,12 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
         for (int i = 0; i < _deltas.Length; i++) _deltas[i] = _rDeltas[i] = [];
         Adopt();
         // Layers that need no pass of their own after another layer: a flattening (the same numbers), and a ReLU before
-        // max pooling, which the pooling applies to its outputs.
+        // max pooling, which the pooling applies to its outputs. Arrangements from another Sequential are undone first.
+        foreach (var layer in _layers)
+        {
+            layer.PassThrough(null);
+            if (layer is Pool2d<T> p) p.Rectifies = false;
+        }
         for (int i = 1; i < _layers.Length; i++)
         {
             if (_layers[i] is Flatten<T>) _layers[i].PassThrough(_layers[i - 1]);

@@ -17,14 +17,17 @@ namespace Descent.Nn;
 /// <para>
 /// The transforms are sums and differences (and halves for the kernel), so in exact arithmetic the result is the
 /// convolution; in floating point the rounding differs from the direct sum, as it does between any two orders of
-/// summation (PyTorch's own CPU convolutions choose among such algorithms).
+/// summation (PyTorch's own CPU convolutions choose among such algorithms). Non-finite inputs spread further: a NaN
+/// reaches all four outputs of each tile whose 4 x 4 inputs hold it, and an infinity can give NaN (infinity minus
+/// infinity in the transform) where the direct sum gives an infinity.
 /// </para>
 /// <para>
 /// Everything runs channel-last: an example is transposed into a <c>[Hp, Wp, C]</c> plane with zero borders, so the
 /// 16 inputs of a tile are 16 contiguous vectors of channels, and the transforms are vector sums over channels.
-/// Channels are rounded up to whole vectors; the extra channels hold zeros in the input and the kernels, and
-/// whatever the products leave in them is never read back. Examples go in groups whose transformed tiles fit in
-/// the L2 cache. The backward pass is the adjoint of each step: <c>dM = A dY A^T</c> per tile,
+/// Channels are rounded up to whole vectors; the extra channels hold zeros in the input planes and the kernels (the
+/// gradient planes have their own buffers, so nothing else is ever written there), and what the products leave in
+/// the extra output channels is never read back. Examples go in groups whose transformed tiles fit in
+/// the L2 cache (at least one example per group). The backward pass is the adjoint of each step: <c>dM = A dY A^T</c> per tile,
 /// <c>dU[xi] += V[xi]^T dM[xi]</c> over the batch (then <c>dg = G^T dU G</c> once), <c>dV[xi] = dM[xi] U[xi]^T</c>, and
 /// <c>dd = B dV B^T</c> added onto the input positions of each tile; the transformed inputs are recomputed there
 /// rather than kept for the whole batch.
@@ -32,11 +35,14 @@ namespace Descent.Nn;
 /// </remarks>
 internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Transformed tiles per group of examples: the group's <c>V</c> and <c>M</c> then stay within a few hundred KB.</summary>
-    private const int GroupTiles = 160;
+    /// <summary>
+    /// Bytes of transformed tiles (<c>V</c> and <c>M</c>) per group of examples: about the L2 cache of the machines
+    /// measured (the exercise CNN's second convolution takes three examples, 147 tiles, 0.9 MB).
+    /// </summary>
+    private const int GroupBytes = 1 << 20;
 
     private readonly int _c, _h, _w, _o, _padding, _ho, _wo, _th, _tw, _hp, _wp, _cp, _op, _group, _groupTiles;
-    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _yl, _bias;
+    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias;
 
     /// <summary>Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output channels, and <paramref name="padding"/>.</summary>
     public Winograd(int c, int h, int w, int o, int padding)
@@ -48,7 +54,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         (_hp, _wp) = (Math.Max(h + 2 * padding, 2 * _th + 2), Math.Max(w + 2 * padding, 2 * _tw + 2));
         int lanes = Vector<T>.Count;
         (_cp, _op) = ((c + lanes - 1) / lanes * lanes, (o + lanes - 1) / lanes * lanes);
-        _group = Math.Max(1, GroupTiles / (_th * _tw));
+        _group = Math.Max(1, GroupBytes / (_th * _tw * 16 * (_cp + _op) * Unsafe.SizeOf<T>()));
         _groupTiles = _group * _th * _tw;
         _u = new T[16 * _o * _cp];
         _ut = new T[16 * _cp * _op];
@@ -58,6 +64,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         _v = new T[16 * _groupTiles * _cp];
         _m = new T[16 * _groupTiles * _op];
         _xl = new T[_h * _w * _cp];
+        _dxl = new T[_xl.Length];
         _yl = new T[_ho * _wo * _op];
         _bias = new T[_op];
     }
@@ -121,8 +128,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 var plane = _dxp.AsSpan(e * _hp * _wp * _cp);
                 for (int y = 0; y < _h; y++)
-                    plane.Slice(((y + _padding) * _wp + _padding) * _cp, _w * _cp).CopyTo(_xl.AsSpan(y * _w * _cp));
-                Kernels.Transpose<T>(_xl, dx.Slice((b0 + e) * InputSize, InputSize), _h * _w, _c, ldFrom: _cp);
+                    plane.Slice(((y + _padding) * _wp + _padding) * _cp, _w * _cp).CopyTo(_dxl.AsSpan(y * _w * _cp));
+                Kernels.Transpose<T>(_dxl, dx.Slice((b0 + e) * InputSize, InputSize), _h * _w, _c, ldFrom: _cp);
             }
         }
         KernelGradients(dw);
@@ -395,8 +402,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Load(ref T at, nint offset) => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
+    private static Vector<T> Load(ref T at, nint offset) => Kernels.Load(ref at, offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(ref T at, nint offset, Vector<T> v) => Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)), v);
+    private static void Store(ref T at, nint offset, Vector<T> v) => Kernels.Store(ref at, offset, v);
 }
