@@ -81,9 +81,11 @@ public class KernelTests
 
     /// <summary>
     /// Shapes whose A does not fit <see cref="Kernels.Gemm"/>'s cache budget, so it goes over row blocks (the first) and
-    /// over row blocks within several panels of the reduction (the second); and wide ones whose A fits, in one pass.
+    /// over row blocks within several panels of the reduction (the second); wide ones whose A fits, in one pass; and
+    /// long reductions over wide products, for which an A stored transposed is first packed (the last two).
     /// </summary>
-    public static IEnumerable<object[]> PanelShapes => [[600, 40, 200], [350, 100, 800], [13, 3000, 40], [10, 784, 200], [2, 2000, 70]];
+    public static IEnumerable<object[]> PanelShapes =>
+        [[600, 40, 200], [350, 100, 800], [13, 3000, 40], [10, 784, 200], [2, 2000, 70], [70, 130, 300], [40, 300, 1500]];
 
     /// <summary>Batch-sized products: 500 rows, or a reduction over 500 examples as in a weight gradient.</summary>
     public static IEnumerable<object[]> BatchShapes => [[500, 65, 64], [500, 17, 63], [500, 2, 7], [63, 65, 500], [7, 10, 500]];

@@ -128,9 +128,9 @@ public sealed class ModelRunTests : IDisposable
             ClipNorm = 1,
         });
         for (int i = 0; i < 5; i++) trainer.TrainStep();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) trainer.TrainStep();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // The least of three windows: packed-matrix buffers are shared by all threads, so a test running beside this one
+        // may hold them for a moment and make this step take a new one, which a step's own allocation would repeat in each.
+        Assert.Equal(0, ModelTrainingTests.LeastAllocated(() => trainer.TrainStep()).Caller);
     }
 
     [Fact]

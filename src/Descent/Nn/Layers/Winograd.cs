@@ -220,10 +220,23 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Example <paramref name="e"/> of the group's outputs, channel-last: <c>Y = A^T M A + bias</c> for each tile,
     /// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>, the positions past the output's last row or column dropped.
     /// </summary>
-    private void TransformOutputs(int e)
+    private void TransformOutputs(int e) => EachOutputTile<OutputTransform>(e);
+
+    /// <summary>
+    /// The adjoint of <see cref="TransformOutputs"/> for example <paramref name="e"/>: <c>dM = A dY A^T</c> for each tile,
+    /// from the channel-last output gradient (zero past the output's edge).
+    /// </summary>
+    private void TransformOutputGradients(int e) => EachOutputTile<OutputGradientTransform>(e);
+
+    /// <summary>
+    /// <typeparamref name="TOp"/> on every tile of example <paramref name="e"/> of the group: its 16 entries of <c>M</c>
+    /// and its 2 x 2 channel-last outputs (those past the output's last row or column flagged), a vector of output
+    /// channels at a time.
+    /// </summary>
+    private void EachOutputTile<TOp>(int e) where TOp : IOutputTileOp
     {
         int lanes = Vector<T>.Count;
-        nint stride = _groupTiles * _op;
+        nint stride = _groupTiles * _op, row = _wo * _op, column = _op;
         ref T m0 = ref MemoryMarshal.GetArrayDataReference(_m);
         ref T y0 = ref MemoryMarshal.GetArrayDataReference(_yl);
         ref T bias = ref MemoryMarshal.GetArrayDataReference(_bias);
@@ -232,56 +245,58 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 bool down = 2 * ty + 1 < _ho, right = 2 * tx + 1 < _wo;
                 for (int k = 0; k < _op; k += lanes)
-                {
-                    ref T m = ref Unsafe.Add(ref m0, t * _op + k);
-                    // Rows first (output row 0 takes rows 0, 1, 2 of M; row 1 takes 1, -2, -3), then the same along each row.
-                    var (top0, bottom0) = Rows(ref m, 0, stride);
-                    var (top1, bottom1) = Rows(ref m, 1, stride);
-                    var (top2, bottom2) = Rows(ref m, 2, stride);
-                    var (top3, bottom3) = Rows(ref m, 3, stride);
-                    Vector<T> p0 = top0 + top1 + top2, p1 = top1 - top2 - top3, q0 = bottom0 + bottom1 + bottom2, q1 = bottom1 - bottom2 - bottom3;
-                    var bk = Load(ref bias, k);
-                    ref T y = ref Unsafe.Add(ref y0, (2 * ty * _wo + 2 * tx) * _op + k);
-                    Store(ref y, 0, p0 + bk);
-                    if (right) Store(ref y, _op, p1 + bk);
-                    if (!down) continue;
-                    Store(ref y, _wo * _op, q0 + bk);
-                    if (right) Store(ref y, (_wo + 1) * _op, q1 + bk);
-                }
+                    TOp.Apply(ref Unsafe.Add(ref m0, t * _op + k), stride, ref Unsafe.Add(ref y0, (2 * ty * _wo + 2 * tx) * _op + k), row, column, down, right, Load(ref bias, k));
             }
     }
 
-    /// <summary>
-    /// The adjoint of <see cref="TransformOutputs"/> for example <paramref name="e"/>: <c>dM = A dY A^T</c> for each tile,
-    /// from the channel-last output gradient (zero past the output's edge).
-    /// </summary>
-    private void TransformOutputGradients(int e)
+    /// <summary>What <see cref="EachOutputTile"/> does with one tile.</summary>
+    private interface IOutputTileOp
     {
-        int lanes = Vector<T>.Count;
-        nint stride = _groupTiles * _op;
-        ref T m0 = ref MemoryMarshal.GetArrayDataReference(_m);
-        ref T y0 = ref MemoryMarshal.GetArrayDataReference(_yl);
-        for (int ty = 0, t = e * _th * _tw; ty < _th; ty++)
-            for (int tx = 0; tx < _tw; tx++, t++)
-            {
-                bool down = 2 * ty + 1 < _ho, right = 2 * tx + 1 < _wo;
-                for (int k = 0; k < _op; k += lanes)
-                {
-                    ref T y = ref Unsafe.Add(ref y0, (2 * ty * _wo + 2 * tx) * _op + k);
-                    Vector<T> g00 = Load(ref y, 0), g01 = right ? Load(ref y, _op) : default;
-                    Vector<T> g10 = down ? Load(ref y, _wo * _op) : default, g11 = down && right ? Load(ref y, (_wo + 1) * _op) : default;
-                    // Rows of A: (1, 0), (1, 1), (1, -1), (0, -1), applied to the rows, then to the columns.
-                    Vector<T> r0 = g00, r1 = g00 + g10, r2 = g00 - g10, r3 = -g10;
-                    Vector<T> s0 = g01, s1 = g01 + g11, s2 = g01 - g11, s3 = -g11;
-                    ref T m = ref Unsafe.Add(ref m0, t * _op + k);
-                    Columns(ref m, 0, r0, s0);
-                    Columns(ref m, 4, r1, s1);
-                    Columns(ref m, 8, r2, s2);
-                    Columns(ref m, 12, r3, s3);
-                }
-            }
+        /// <summary>
+        /// One tile: <paramref name="m"/> its first entry of <c>M</c> (entries <paramref name="stride"/> apart), <paramref name="y"/>
+        /// its first output (rows <paramref name="row"/>, columns <paramref name="column"/> apart; the second row and column
+        /// exist when <paramref name="down"/> and <paramref name="right"/>), and the bias of its channels.
+        /// </summary>
+        static abstract void Apply(ref T m, nint stride, ref T y, nint row, nint column, bool down, bool right, Vector<T> bias);
+    }
 
-        void Columns(ref T m, int xi, Vector<T> left, Vector<T> right)
+    /// <summary><c>Y = A^T M A + bias</c>, <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>.</summary>
+    private readonly struct OutputTransform : IOutputTileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, bool down, bool right, Vector<T> bias)
+        {
+            // Rows first (output row 0 takes rows 0, 1, 2 of M; row 1 takes 1, -2, -3), then the same along each row.
+            var (top0, bottom0) = Rows(ref m, 0, stride);
+            var (top1, bottom1) = Rows(ref m, 1, stride);
+            var (top2, bottom2) = Rows(ref m, 2, stride);
+            var (top3, bottom3) = Rows(ref m, 3, stride);
+            Store(ref y, 0, top0 + top1 + top2 + bias);
+            if (right) Store(ref y, column, top1 - top2 - top3 + bias);
+            if (!down) return;
+            Store(ref y, row, bottom0 + bottom1 + bottom2 + bias);
+            if (right) Store(ref y, row + column, bottom1 - bottom2 - bottom3 + bias);
+        }
+    }
+
+    /// <summary><c>dM = A dY A^T</c>, the outputs past the edge taken as zero.</summary>
+    private readonly struct OutputGradientTransform : IOutputTileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, bool down, bool right, Vector<T> bias)
+        {
+            Vector<T> g00 = Load(ref y, 0), g01 = right ? Load(ref y, column) : default;
+            Vector<T> g10 = down ? Load(ref y, row) : default, g11 = down && right ? Load(ref y, row + column) : default;
+            // Rows of A: (1, 0), (1, 1), (1, -1), (0, -1), applied to the rows, then to the columns.
+            Columns(ref m, 0, stride, g00, g01);
+            Columns(ref m, 4, stride, g00 + g10, g01 + g11);
+            Columns(ref m, 8, stride, g00 - g10, g01 - g11);
+            Columns(ref m, 12, stride, -g10, -g11);
+        }
+
+        /// <summary>Row <c>xi / 4</c> of <c>dM</c> from the two columns of that row of <c>A dY</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Columns(ref T m, int xi, nint stride, Vector<T> left, Vector<T> right)
         {
             Store(ref m, xi * stride, left);
             Store(ref m, (xi + 1) * stride, left + right);
