@@ -261,4 +261,26 @@ public class KernelTests
                 Assert.Equal(d[i * columns + j], td[j * rows + i]);
             }
     }
+
+    /// <summary>
+    /// <c>y = x + s</c> at every length around the vector widths, into another buffer (whose tail is one overlapping
+    /// vector) and in place (where it must not be: an entry would get s twice).
+    /// </summary>
+    [Fact]
+    public void AddScalar_adds_once_at_every_length_in_place_or_not()
+    {
+        for (int n = 0; n <= 40; n++)
+        {
+            float[] x = [.. Enumerable.Range(0, n).Select(i => i * 0.5f - 3)];
+            var y = new float[n];
+            Kernels.AddScalar<float>(x, 1.25f, y);
+            var inPlace = (float[])x.Clone();
+            Kernels.AddScalar<float>(inPlace, 1.25f, inPlace);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(x[i] + 1.25f, y[i]);
+                Assert.Equal(x[i] + 1.25f, inPlace[i]);
+            }
+        }
+    }
 }

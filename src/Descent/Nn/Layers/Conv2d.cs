@@ -189,29 +189,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                     var from = _product.AsSpan(o * _row + oy * _pitch, _wo);
                     var to = yb.Slice(o * Positions + oy * _wo, _wo);
                     if (accumulate) Kernels.Add(to, from);
-                    else AddBias(from, bias[o], to);
+                    else Kernels.AddScalar(from, bias[o], to);
                 }
-        }
-    }
-
-    /// <summary>
-    /// <c>to = from + bias</c> for one output row: whole vectors, then, where the row is not a whole number of them, one
-    /// more vector ending at the row's end, which writes some sums a second time (the same values) instead of
-    /// leaving up to a vector's worth to a scalar loop (28-wide rows at 16 lanes had spent most of the copy there).
-    /// </summary>
-    private static void AddBias(ReadOnlySpan<T> from, T bias, Span<T> to)
-    {
-        int lanes = Vector<T>.Count, n = from.Length;
-        if (n < lanes)
-        {
-            Kernels.AddScalar(from, bias, to);
-            return;
-        }
-        var b = new Vector<T>(bias);
-        for (int i = 0; i < n; i += lanes)
-        {
-            int at = Math.Min(i, n - lanes);
-            (new Vector<T>(from[at..]) + b).CopyTo(to[at..]);
         }
     }
 

@@ -92,7 +92,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                         Challenge(ref x, first + _w, ref best, ref top);
                         Challenge(ref x, first + _w + 1, ref best, ref top);
                         Unsafe.Add(ref a0, o) = best;
-                        Unsafe.Add(ref y0, o) = Rectifies && top <= T.Zero ? T.Zero : top;
+                        Unsafe.Add(ref y0, o) = Rectified(top);
                     }
                     continue;
                 }
@@ -104,7 +104,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                     for (int i = 0; i < _k; i++)
                         for (int j = 0; j < _k; j++) Challenge(ref x, first + i * _w + j, ref best, ref top);
                     Unsafe.Add(ref a0, o) = best;
-                    Unsafe.Add(ref y0, o) = Rectifies && top <= T.Zero ? T.Zero : top;
+                    Unsafe.Add(ref y0, o) = Rectified(top);
                 }
             }
         }
@@ -241,6 +241,10 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 }
         }
     }
+
+    /// <summary>The window's largest input, through the ReLU when this pooling applies it (a NaN passes, as in PyTorch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private T Rectified(T top) => Rectifies && top <= T.Zero ? T.Zero : top;
 
     /// <summary><c>plane = 0</c>, then <c>plane[argmax[o]] += dy[o]</c> for the <paramref name="outputs"/> outputs of one plane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
