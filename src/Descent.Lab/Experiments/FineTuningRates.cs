@@ -109,10 +109,10 @@ public sealed class FineTuningRates : Experiment<FineTuningRates.Results>
         var work = Enumerable.Range(0, seeds).SelectMany(seed => Settings.Select(s => (Seed: seed, Setting: s))).ToList();
         var runs = bench.RunKept(Name, work, w =>
         {
-            string weights = Path.Combine(Pretrained(w.Seed), "model.safetensors");
+            string pretrained = Pretrained(w.Seed), weights = Path.Combine(pretrained, "model.safetensors");
             if (!File.Exists(weights))
                 throw new FileNotFoundException($"The pretrained weights {weights} are missing, though the kept pretraining run says it wrote them: " +
-                    $"delete {Path.GetDirectoryName(Pretrained(w.Seed))} and run reproduce again to pretrain.", weights);
+                    $"delete {Path.GetDirectoryName(pretrained)} and run reproduce again to pretrain.", weights);
             var trainer = new Trainer(Base(bench, w.Seed, w.Setting.Lr) with
             {
                 Classes = New,

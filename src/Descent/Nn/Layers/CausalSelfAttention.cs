@@ -32,7 +32,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     private T[] _qkv = [], _probs = [], _context = [], _dContext = [], _dQkv = [];
     // One head of one example at a time: its keys and values copied out [T, hd] and transposed [hd, T] (the other
     // operands are read and written in place, rows apart), and its score gradients [T, T].
-    private readonly T[] _k, _v, _kt, _vt, _dScores;
+    private readonly T[] _kt, _vt, _dScores;
 
     /// <summary>Attention with <paramref name="heads"/> heads over sequences of <paramref name="shape"/> (<c>[T, D]</c>, D divisible by the heads).</summary>
     public CausalSelfAttention(IReadOnlyList<int> shape, int heads) : base(shape, shape)
@@ -46,7 +46,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
         Declare("in_proj_bias", 3 * _d);
         _transposed = new T[3 * _d * _d];
         T[] OneHead() => new T[_t * _hd];
-        (_k, _v, _kt, _vt) = (OneHead(), OneHead(), OneHead(), OneHead());
+        (_kt, _vt) = (OneHead(), OneHead());
         _dScores = new T[_t * _t];
     }
 
@@ -85,8 +85,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
             {
                 var p = probs.Slice((b * _heads + h) * _t * _t, _t * _t);
                 // S = Q K^T, Q read in place (a row every 3D), the keys side by side in the rows of K^T.
-                CopyRows(qkv[Head(b, 1, h)..], width, _k, _hd);
-                Kernels.Transpose(_k, _kt, _t, _hd);
+                Kernels.Transpose(qkv[Head(b, 1, h)..], _kt, _t, _hd, ldFrom: width);
                 Scores(p, qkv[Head(b, 0, h)..], width, _kt);
                 for (int i = 0; i < _t; i++) Softmax(p.Slice(i * _t, _t), i + 1, scale);
                 // O = P V, V read in place and O written into the head's columns of the context.
@@ -113,8 +112,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
                 var p = _probs.AsSpan((b * _heads + h) * _t * _t, _t * _t);
                 var dO = dContext[(b * _t * _d + h * _hd)..];
                 // dP = dO V^T, dV = P^T dO: dO read in place (a row every D), the values side by side in the rows of V^T.
-                CopyRows(qkv[Head(b, 2, h)..], width, _v, _hd);
-                Kernels.Transpose(_v, _vt, _t, _hd);
+                Kernels.Transpose(qkv[Head(b, 2, h)..], _vt, _t, _hd, ldFrom: width);
                 Scores(_dScores, dO, _d, _vt);
                 Triangular(dQkv[Head(b, 2, h)..], width, p, transposed: true, dO, _d);
                 // Through the softmax and the scaling: dS = P (dP - rowsum(P dP)) / sqrt(hd).
@@ -166,25 +164,6 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
 
     /// <summary>Rows of C per product in <see cref="Scores"/> and <see cref="Triangular"/>: two tiles of the register-blocked kernel.</summary>
     private const int Block = 12;
-
-    /// <summary>
-    /// Copies the <c>T</c> rows of a head (<c>hd</c> wide), <paramref name="fromStride"/> apart in <paramref name="from"/>,
-    /// to rows <paramref name="toStride"/> apart in <paramref name="to"/>, in vectors.
-    /// </summary>
-    private void CopyRows(ReadOnlySpan<T> from, int fromStride, Span<T> to, int toStride)
-    {
-        if (from.Length < (_t - 1) * fromStride + _hd || to.Length < (_t - 1) * toStride + _hd)
-            throw new ArgumentException($"CopyRows: spans too short for {_t} rows of {_hd}.");
-        int l = Vector<T>.Count, whole = _hd - _hd % l;
-        ref T f = ref MemoryMarshal.GetReference(from);
-        ref T t = ref MemoryMarshal.GetReference(to);
-        for (int i = 0; i < _t; i++, f = ref Unsafe.Add(ref f, fromStride), t = ref Unsafe.Add(ref t, toStride))
-        {
-            int j = 0;
-            for (; j < whole; j += l) Vector.StoreUnsafe(Vector.LoadUnsafe(ref f, (nuint)j), ref t, (nuint)j);
-            for (; j < _hd; j++) Unsafe.Add(ref t, j) = Unsafe.Add(ref f, j);
-        }
-    }
 
     /// <summary>
     /// One row of scores in place: the first <paramref name="count"/> (the positions a query may attend to) times
