@@ -3,12 +3,17 @@ using System.Runtime.ExceptionServices;
 namespace Descent.Training;
 
 /// <summary>
-/// Runs the shards of one minibatch on several cores at once: shard 0 on the calling thread, the others as thread-pool
-/// work items (one reusable item per shard), and returns when all are done, rethrowing the first error of any. The wait
-/// spins briefly, then sleeps on a monitor made in advance, so waiting allocates nothing.
+/// Runs the shards of one minibatch on several cores at once: shard 0 on the calling thread, the others on thread-pool
+/// threads, and returns when all are done, rethrowing the first error of any. A thread that has run a shard waits a
+/// little for that shard's next work before it goes back to the pool (<see cref="Linger"/>), so consecutive steps find it
+/// running: a parked thread takes up to a millisecond to wake on a virtual machine, a tenth of a CNN step. The calling
+/// thread's wait spins briefly, then sleeps on a monitor made in advance, so waiting allocates nothing.
 /// </summary>
 internal sealed class ShardRunner
 {
+    /// <summary>How long a thread that has run a shard waits for its next work before it returns to the pool.</summary>
+    private static readonly long Linger = System.Diagnostics.Stopwatch.Frequency / 500;   // 2 ms
+
     private readonly Action<int> _work;
     private readonly Shard[] _shards;
     private readonly object _gate = new();
@@ -36,7 +41,7 @@ internal sealed class ShardRunner
         }
         _error = null;
         Volatile.Write(ref _pending, count - 1);
-        for (int i = 1; i < count; i++) ThreadPool.UnsafeQueueUserWorkItem(_shards[i - 1], preferLocal: false);
+        for (int i = 1; i < count; i++) _shards[i - 1].Post();
         try
         {
             _work(0);
@@ -48,7 +53,7 @@ internal sealed class ShardRunner
         if (_error is { } e) ExceptionDispatchInfo.Capture(e).Throw();   // the shard's own exception, as one core would throw it
     }
 
-    /// <summary>Waits until every queued shard is done: a short spin (shards finish together), then the monitor.</summary>
+    /// <summary>Waits until every posted shard is done: a short spin (shards finish together), then the monitor.</summary>
     private void WaitForShards()
     {
         var spinner = new SpinWait();
@@ -64,24 +69,55 @@ internal sealed class ShardRunner
         lock (_gate) Monitor.PulseAll(_gate);
     }
 
+    /// <summary>
+    /// One shard beyond the first: <see cref="Idle"/> (no thread holds it), <see cref="Waiting"/> (the thread that ran it
+    /// waits for its next work) or <see cref="Posted"/> (work for it to run). Only the thread that leaves
+    /// <see cref="Waiting"/> or the caller that posts moves it, each by one compare-and-swap, so a post is never lost and
+    /// never run twice.
+    /// </summary>
     private sealed class Shard(ShardRunner runner, int index) : IThreadPoolWorkItem
     {
+        private const int Idle = 0, Waiting = 1, Posted = 2;
+        private int _state;
+
+        /// <summary>Hands the shard's work to the thread waiting for it, or to the thread pool when none is.</summary>
+        public void Post()
+        {
+            if (Interlocked.CompareExchange(ref _state, Posted, Waiting) == Waiting) return;
+            Volatile.Write(ref _state, Posted);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
         public void Execute()
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            try
+            do
             {
-                runner._work(index);
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                try
+                {
+                    runner._work(index);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref runner._error, e, null);
+                }
+                finally
+                {
+                    Interlocked.Add(ref runner._workerAllocated, GC.GetAllocatedBytesForCurrentThread() - before);
+                    // Waiting before done: the caller may post the next work as soon as it sees this shard done.
+                    Volatile.Write(ref _state, Waiting);
+                    runner.Done();
+                }
             }
-            catch (Exception e)
-            {
-                Interlocked.CompareExchange(ref runner._error, e, null);
-            }
-            finally
-            {
-                Interlocked.Add(ref runner._workerAllocated, GC.GetAllocatedBytesForCurrentThread() - before);
-                runner.Done();
-            }
+            while (NextPosted());
+        }
+
+        /// <summary>Spins up to <see cref="Linger"/> for the next post; true if one came, false once the shard is idle again.</summary>
+        private bool NextPosted()
+        {
+            long end = System.Diagnostics.Stopwatch.GetTimestamp() + Linger;
+            while (Volatile.Read(ref _state) == Waiting && System.Diagnostics.Stopwatch.GetTimestamp() < end) Thread.SpinWait(16);
+            return Interlocked.CompareExchange(ref _state, Idle, Waiting) != Waiting;
         }
     }
 }
