@@ -18,8 +18,8 @@ namespace Descent.Numerics;
 /// fused multiply-adds, enough independent chains to cover the FMA latency on two pipes; the reduction runs in
 /// panels of B that stay in the L2 cache. One or two rows left over go through <see cref="Combine"/> (one row, eight accumulators). <see cref="GemmNT"/>
 /// (<c>C = A B^T</c>, dot products of rows) serves narrow outputs and single examples, where a transposed
-/// copy of the weights would not pay for itself; it keeps tiles of up to 2 x 5 dot products in vectors and
-/// reduces them across lanes at the end.
+/// copy of the weights would not pay for itself; it keeps tiles of up to 2 x 10 dot products in vectors (2 x 5 with
+/// 256-bit vectors, which have half the registers) and reduces them across lanes at the end.
 /// </remarks>
 public static class Kernels
 {
@@ -279,40 +279,48 @@ public static class Kernels
         if (rows <= 0 || columns <= 0) return;
         if (c.Length < rows * columns || a.Length < rows * depth || b.Length < columns * depth)
             throw new ArgumentException($"GemmNT: spans too short for {rows} x {columns} += ({rows} x {depth}) ({columns} x {depth})^T.");
+        // With 32 vector registers (AVX-512) tiles of 2 x 10 dot products, so that a ten-class layer reads each row of A
+        // once; with 16, tiles of 2 x 5 (a last single row: 1 x 10 and 1 x 8).
+        bool wide = Vector<T>.Count * Unsafe.SizeOf<T>() >= 64;
         for (int i = 0; i < rows; i += 2)
         {
-            // Two rows of A share each load of B in tiles of 2 x 5; a last single row takes tiles of 1 x 8.
             bool pair = i + 1 < rows;
-            int step = pair ? 5 : 8;
+            int step = wide ? 10 : pair ? 5 : 8;
             for (int j = 0; j < columns; j += step)
             {
                 var tile = c[(i * columns + j)..];
                 var ai = a[(i * depth)..];
                 var bj = b[(j * depth)..];
-                switch ((pair, Math.Min(step, columns - j)))
-                {
-                    case (true, 5): DotTile<T, Two, Five>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (true, 4): DotTile<T, Two, Four>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (true, 3): DotTile<T, Two, Three>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (true, 2): DotTile<T, Two, Two>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (true, _): DotTile<T, Two, One>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (false, 8): DotTile<T, One, Eight>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (false, 7): DotTile<T, One, Seven>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (false, 6): DotTile<T, One, Six>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (false, 5): DotTile<T, One, Five>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (false, 4): DotTile<T, One, Four>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (false, 3): DotTile<T, One, Three>(tile, columns, ai, bj, depth, accumulate); break;
-                    case (false, 2): DotTile<T, One, Two>(tile, columns, ai, bj, depth, accumulate); break;
-                    default: DotTile<T, One, One>(tile, columns, ai, bj, depth, accumulate); break;
-                }
+                int n = Math.Min(step, columns - j);
+                if (pair) DotTiles<T, Two>(n, tile, columns, ai, bj, depth, accumulate);
+                else DotTiles<T, One>(n, tile, columns, ai, bj, depth, accumulate);
             }
         }
     }
 
+    /// <summary><see cref="DotTile"/> for <typeparamref name="R"/> rows and <paramref name="n"/> (1 to 10) columns.</summary>
+    private static void DotTiles<T, R>(int n, Span<T> c, int ldc, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount
+    {
+        switch (n)
+        {
+            case 10: DotTile<T, R, Ten>(c, ldc, a, b, depth, accumulate); break;
+            case 9: DotTile<T, R, Nine>(c, ldc, a, b, depth, accumulate); break;
+            case 8: DotTile<T, R, Eight>(c, ldc, a, b, depth, accumulate); break;
+            case 7: DotTile<T, R, Seven>(c, ldc, a, b, depth, accumulate); break;
+            case 6: DotTile<T, R, Six>(c, ldc, a, b, depth, accumulate); break;
+            case 5: DotTile<T, R, Five>(c, ldc, a, b, depth, accumulate); break;
+            case 4: DotTile<T, R, Four>(c, ldc, a, b, depth, accumulate); break;
+            case 3: DotTile<T, R, Three>(c, ldc, a, b, depth, accumulate); break;
+            case 2: DotTile<T, R, Two>(c, ldc, a, b, depth, accumulate); break;
+            default: DotTile<T, R, One>(c, ldc, a, b, depth, accumulate); break;
+        }
+    }
+
     /// <summary>
-    /// An <c>R x S</c> tile of dot products (2 x 5 at most, or 1 x 8) in up to ten vector accumulators. The
-    /// counts are type parameters so the JIT compiles each shape with its constants folded and its unused
-    /// accumulators gone.
+    /// An <c>R x S</c> tile of dot products (R up to 2, S up to 10) in up to twenty vector accumulators, one per dot product,
+    /// so every tile shape sums each product in the same order. The counts are type parameters so the JIT compiles each
+    /// shape with its constants folded and its unused accumulators gone.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTile<T, R, S>(Span<T> c, int ldc, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int depth, bool accumulate)
@@ -324,9 +332,10 @@ public static class Kernels
         ref T b1 = ref Unsafe.Add(ref b0, S.N > 1 ? depth : 0), b2 = ref Unsafe.Add(ref b0, S.N > 2 ? 2 * depth : 0);
         ref T b3 = ref Unsafe.Add(ref b0, S.N > 3 ? 3 * depth : 0), b4 = ref Unsafe.Add(ref b0, S.N > 4 ? 4 * depth : 0);
         ref T b5 = ref Unsafe.Add(ref b0, S.N > 5 ? 5 * depth : 0), b6 = ref Unsafe.Add(ref b0, S.N > 6 ? 6 * depth : 0);
-        ref T b7 = ref Unsafe.Add(ref b0, S.N > 7 ? 7 * depth : 0);
-        Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default;
-        Vector<T> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default;
+        ref T b7 = ref Unsafe.Add(ref b0, S.N > 7 ? 7 * depth : 0), b8 = ref Unsafe.Add(ref b0, S.N > 8 ? 8 * depth : 0);
+        ref T b9 = ref Unsafe.Add(ref b0, S.N > 9 ? 9 * depth : 0);
+        Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default, s08 = default, s09 = default;
+        Vector<T> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default, s15 = default, s16 = default, s17 = default, s18 = default, s19 = default;
         for (nint p = 0; p < whole; p += l)
         {
             var x0 = Load(ref a0, p);
@@ -338,11 +347,13 @@ public static class Kernels
             if (S.N > 2) { y = Load(ref b2, p); s02 = Fma(x0, y, s02); if (R.N > 1) s12 = Fma(x1, y, s12); }
             if (S.N > 3) { y = Load(ref b3, p); s03 = Fma(x0, y, s03); if (R.N > 1) s13 = Fma(x1, y, s13); }
             if (S.N > 4) { y = Load(ref b4, p); s04 = Fma(x0, y, s04); if (R.N > 1) s14 = Fma(x1, y, s14); }
-            if (S.N > 5) s05 = Fma(x0, Load(ref b5, p), s05);
-            if (S.N > 6) s06 = Fma(x0, Load(ref b6, p), s06);
-            if (S.N > 7) s07 = Fma(x0, Load(ref b7, p), s07);
+            if (S.N > 5) { y = Load(ref b5, p); s05 = Fma(x0, y, s05); if (R.N > 1) s15 = Fma(x1, y, s15); }
+            if (S.N > 6) { y = Load(ref b6, p); s06 = Fma(x0, y, s06); if (R.N > 1) s16 = Fma(x1, y, s16); }
+            if (S.N > 7) { y = Load(ref b7, p); s07 = Fma(x0, y, s07); if (R.N > 1) s17 = Fma(x1, y, s17); }
+            if (S.N > 8) { y = Load(ref b8, p); s08 = Fma(x0, y, s08); if (R.N > 1) s18 = Fma(x1, y, s18); }
+            if (S.N > 9) { y = Load(ref b9, p); s09 = Fma(x0, y, s09); if (R.N > 1) s19 = Fma(x1, y, s19); }
         }
-        Span<T> sums = stackalloc T[13];
+        Span<T> sums = stackalloc T[20];
         sums[0] = Vector.Sum(s00);
         if (S.N > 1) sums[1] = Vector.Sum(s01);
         if (S.N > 2) sums[2] = Vector.Sum(s02);
@@ -351,18 +362,25 @@ public static class Kernels
         if (S.N > 5) sums[5] = Vector.Sum(s05);
         if (S.N > 6) sums[6] = Vector.Sum(s06);
         if (S.N > 7) sums[7] = Vector.Sum(s07);
+        if (S.N > 8) sums[8] = Vector.Sum(s08);
+        if (S.N > 9) sums[9] = Vector.Sum(s09);
         if (R.N > 1)
         {
-            sums[8] = Vector.Sum(s10);
-            if (S.N > 1) sums[9] = Vector.Sum(s11);
-            if (S.N > 2) sums[10] = Vector.Sum(s12);
-            if (S.N > 3) sums[11] = Vector.Sum(s13);
-            if (S.N > 4) sums[12] = Vector.Sum(s14);
+            sums[10] = Vector.Sum(s10);
+            if (S.N > 1) sums[11] = Vector.Sum(s11);
+            if (S.N > 2) sums[12] = Vector.Sum(s12);
+            if (S.N > 3) sums[13] = Vector.Sum(s13);
+            if (S.N > 4) sums[14] = Vector.Sum(s14);
+            if (S.N > 5) sums[15] = Vector.Sum(s15);
+            if (S.N > 6) sums[16] = Vector.Sum(s16);
+            if (S.N > 7) sums[17] = Vector.Sum(s17);
+            if (S.N > 8) sums[18] = Vector.Sum(s18);
+            if (S.N > 9) sums[19] = Vector.Sum(s19);
         }
         for (int r = 0; r < R.N; r++)
             for (int s = 0; s < S.N; s++)
             {
-                T sum = sums[8 * r + s];
+                T sum = sums[10 * r + s];
                 for (int p = whole; p < depth; p++) sum = T.FusedMultiplyAdd(a[r * depth + p], b[s * depth + p], sum);
                 c[r * ldc + s] = accumulate ? c[r * ldc + s] + sum : sum;
             }
@@ -412,6 +430,8 @@ public static class Kernels
     private struct Six : ICount { public static int N => 6; }
     private struct Seven : ICount { public static int N => 7; }
     private struct Eight : ICount { public static int N => 8; }
+    private struct Nine : ICount { public static int N => 9; }
+    private struct Ten : ICount { public static int N => 10; }
 
     /// <summary>
     /// <c>dest[j] (+)= sum_k coef[k * coefStride] * rows[k * width + j]</c> for <c>j &lt; dest.Length</c>,
