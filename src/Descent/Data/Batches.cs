@@ -78,12 +78,16 @@ public sealed class Batches
     /// <summary>How many examples ahead the copy asks the memory system for: the rows are scattered, so the hardware cannot guess them.</summary>
     private const int PrefetchAhead = 4;
 
-    /// <summary>Starts loading <paramref name="count"/> floats from <paramref name="start"/> into the cache (no effect where prefetch instructions are missing).</summary>
+    /// <summary>
+    /// Starts loading <paramref name="count"/> floats from <paramref name="start"/> into the L2 cache (no effect where prefetch
+    /// instructions are missing). Into L2 rather than L1: the L1 cache can track few misses at once, so a row's worth of
+    /// prefetches into it had to wait for free slots, while L2 tracks many more (mnist-linear at batch 1,000: 1.1-1.4x).
+    /// </summary>
     private static unsafe void Prefetch(float[] data, int start, int count)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || count < 64) return;
         fixed (float* p = &data[start])
-            for (int offset = 0; offset < count; offset += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + offset);
+            for (int offset = 0; offset < count; offset += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(p + offset);
     }
 
     private void NewEpoch()
