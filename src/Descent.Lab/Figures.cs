@@ -118,11 +118,9 @@ public static class Figures
     {
         // Each file written whole or not at all: processes sharing the directory (the shards of a reproduction) draw the same figures.
         string png = System.IO.Path.Combine(directory, name + ".png"), svg = System.IO.Path.Combine(directory, name + ".svg");
-        string suffix = $".{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-        plot.SavePng(png + suffix, width, height);
-        File.Move(png + suffix, png, overwrite: true);
-        plot.SaveSvg(svg + suffix, width, height);
-        File.Move(svg + suffix, svg, overwrite: true);
+        byte[] image = plot.GetImageBytes(width, height, ImageFormat.Png);
+        State.Atomic.Write(png, stream => stream.Write(image));
+        State.Atomic.WriteText(svg, plot.GetSvgXml(width, height));
         return png;
     }
 

@@ -24,6 +24,27 @@ public sealed class PlotCommandTests : IDisposable
         return (double)ink / all;
     }
 
+    /// <summary>A figure replaces older files of its name whole, through temporary files that are renamed and not left behind.</summary>
+    [Fact]
+    public void A_saved_figure_replaces_the_old_png_and_svg()
+    {
+        File.WriteAllText(Out("fig.png"), "old");
+        File.WriteAllText(Out("fig.svg"), "old");
+        var plot = new ScottPlot.Plot();
+        plot.Add.Scatter(new double[] { 0, 1, 2 }, new double[] { 1, 0, 2 });
+        plot.Title("A figure");
+        Assert.Equal(Out("fig.png"), Descent.Lab.Figures.Save(plot, _dir, "fig", 400, 300));
+        using (var image = SKBitmap.Decode(Out("fig.png")))
+        {
+            Assert.NotNull(image);
+            Assert.Equal((400, 300), (image.Width, image.Height));
+        }
+        string svg = File.ReadAllText(Out("fig.svg"));
+        Assert.Contains("<svg", svg);
+        Assert.Contains("A figure", svg);
+        Assert.Equal(["fig.png", "fig.svg"], Directory.GetFiles(_dir).Select(Path.GetFileName).Order());
+    }
+
     [Fact]
     public void Train_with_plot_draws_loss_accuracy_and_learning_rate_panels()
     {
