@@ -118,9 +118,11 @@ public static class Figures
     {
         // Each file written whole or not at all: processes sharing the directory (the shards of a reproduction) draw the same figures.
         string png = System.IO.Path.Combine(directory, name + ".png"), svg = System.IO.Path.Combine(directory, name + ".svg");
+        // Both rendered before either is written, so a failure leaves the old pair.
         byte[] image = plot.GetImageBytes(width, height, ImageFormat.Png);
+        string xml = plot.GetSvgXml(width, height);
         State.Atomic.Write(png, stream => stream.Write(image));
-        State.Atomic.WriteText(svg, plot.GetSvgXml(width, height));
+        State.Atomic.WriteText(svg, xml);
         return png;
     }
 

@@ -152,6 +152,8 @@ public class KernelTests
     [InlineData(5, 16, 33)]
     [InlineData(2, 26, 17)]
     [InlineData(4, 9, 16)]
+    [InlineData(1, 12, 17)]
+    [InlineData(3, 13, 9)]
     public void GemmNT_matches_dot_products_of_rows(int rows, int columns, int depth)
     {
         var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth + 7));

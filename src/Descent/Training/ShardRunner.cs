@@ -112,11 +112,15 @@ internal sealed class ShardRunner
             while (NextPosted());
         }
 
-        /// <summary>Spins up to <see cref="Linger"/> for the next post; true if one came, false once the shard is idle again.</summary>
+        /// <summary>
+        /// Spins up to <see cref="Linger"/> for the next post, yielding the core now and then to any other thread ready to
+        /// run there (never sleeping); true if a post came, false once the shard is idle again.
+        /// </summary>
         private bool NextPosted()
         {
             long end = System.Diagnostics.Stopwatch.GetTimestamp() + Linger;
-            while (Volatile.Read(ref _state) == Waiting && System.Diagnostics.Stopwatch.GetTimestamp() < end) Thread.SpinWait(16);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _state) == Waiting && System.Diagnostics.Stopwatch.GetTimestamp() < end) spinner.SpinOnce(sleep1Threshold: -1);
             return Interlocked.CompareExchange(ref _state, Idle, Waiting) != Waiting;
         }
     }
