@@ -354,29 +354,8 @@ public static class Kernels
             if (S.N > 9) { y = Load(ref b9, p); s09 = Fma(x0, y, s09); if (R.N > 1) s19 = Fma(x1, y, s19); }
         }
         Span<T> sums = stackalloc T[20];
-        sums[0] = Vector.Sum(s00);
-        if (S.N > 1) sums[1] = Vector.Sum(s01);
-        if (S.N > 2) sums[2] = Vector.Sum(s02);
-        if (S.N > 3) sums[3] = Vector.Sum(s03);
-        if (S.N > 4) sums[4] = Vector.Sum(s04);
-        if (S.N > 5) sums[5] = Vector.Sum(s05);
-        if (S.N > 6) sums[6] = Vector.Sum(s06);
-        if (S.N > 7) sums[7] = Vector.Sum(s07);
-        if (S.N > 8) sums[8] = Vector.Sum(s08);
-        if (S.N > 9) sums[9] = Vector.Sum(s09);
-        if (R.N > 1)
-        {
-            sums[10] = Vector.Sum(s10);
-            if (S.N > 1) sums[11] = Vector.Sum(s11);
-            if (S.N > 2) sums[12] = Vector.Sum(s12);
-            if (S.N > 3) sums[13] = Vector.Sum(s13);
-            if (S.N > 4) sums[14] = Vector.Sum(s14);
-            if (S.N > 5) sums[15] = Vector.Sum(s15);
-            if (S.N > 6) sums[16] = Vector.Sum(s16);
-            if (S.N > 7) sums[17] = Vector.Sum(s17);
-            if (S.N > 8) sums[18] = Vector.Sum(s18);
-            if (S.N > 9) sums[19] = Vector.Sum(s19);
-        }
+        Sums<T, S>(sums, s00, s01, s02, s03, s04, s05, s06, s07, s08, s09);
+        if (R.N > 1) Sums<T, S>(sums[10..], s10, s11, s12, s13, s14, s15, s16, s17, s18, s19);
         for (int r = 0; r < R.N; r++)
             for (int s = 0; s < S.N; s++)
             {
@@ -384,6 +363,24 @@ public static class Kernels
                 for (int p = whole; p < depth; p++) sum = T.FusedMultiplyAdd(a[r * depth + p], b[s * depth + p], sum);
                 c[r * ldc + s] = accumulate ? c[r * ldc + s] + sum : sum;
             }
+    }
+
+    /// <summary>The lane sums of the first <typeparamref name="S"/> of a tile row's accumulators, into <paramref name="sums"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Sums<T, S>(Span<T> sums, Vector<T> v0, Vector<T> v1, Vector<T> v2, Vector<T> v3, Vector<T> v4,
+        Vector<T> v5, Vector<T> v6, Vector<T> v7, Vector<T> v8, Vector<T> v9)
+        where T : unmanaged, IFloatingPointIeee754<T> where S : struct, ICount
+    {
+        sums[0] = Vector.Sum(v0);
+        if (S.N > 1) sums[1] = Vector.Sum(v1);
+        if (S.N > 2) sums[2] = Vector.Sum(v2);
+        if (S.N > 3) sums[3] = Vector.Sum(v3);
+        if (S.N > 4) sums[4] = Vector.Sum(v4);
+        if (S.N > 5) sums[5] = Vector.Sum(v5);
+        if (S.N > 6) sums[6] = Vector.Sum(v6);
+        if (S.N > 7) sums[7] = Vector.Sum(v7);
+        if (S.N > 8) sums[8] = Vector.Sum(v8);
+        if (S.N > 9) sums[9] = Vector.Sum(v9);
     }
 
     /// <summary><see cref="Combine"/> over <typeparamref name="V"/> vectors of <paramref name="dest"/> (4 or 8), each in its own accumulator.</summary>
