@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Descent.Training;
@@ -12,7 +13,7 @@ namespace Descent.Training;
 internal sealed class ShardRunner
 {
     /// <summary>How long a thread that has run a shard waits for its next work before it returns to the pool.</summary>
-    private static readonly long Linger = System.Diagnostics.Stopwatch.Frequency / 500;   // 2 ms
+    private static readonly long Linger = Stopwatch.Frequency / 500;   // 2 ms
 
     private readonly Action<int> _work;
     private readonly Shard[] _shards;
@@ -118,9 +119,9 @@ internal sealed class ShardRunner
         /// </summary>
         private bool NextPosted()
         {
-            long end = System.Diagnostics.Stopwatch.GetTimestamp() + Linger;
+            long end = Stopwatch.GetTimestamp() + Linger;
             var spinner = new SpinWait();
-            while (Volatile.Read(ref _state) == Waiting && System.Diagnostics.Stopwatch.GetTimestamp() < end) spinner.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref _state) == Waiting && Stopwatch.GetTimestamp() < end) spinner.SpinOnce(sleep1Threshold: -1);
             return Interlocked.CompareExchange(ref _state, Idle, Waiting) != Waiting;
         }
     }

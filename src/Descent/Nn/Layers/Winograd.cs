@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Descent.Numerics;
+using static Descent.Numerics.Kernels;
 
 namespace Descent.Nn;
 
@@ -415,10 +416,4 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         Vector<T> b = Load(ref m, (4 + j) * stride), c = Load(ref m, (8 + j) * stride);
         return (Load(ref m, j * stride) + b + c, b - c - Load(ref m, (12 + j) * stride));
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Load(ref T at, nint offset) => Kernels.Load(ref at, offset);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(ref T at, nint offset, Vector<T> v) => Kernels.Store(ref at, offset, v);
 }
