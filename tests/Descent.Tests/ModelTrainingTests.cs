@@ -96,6 +96,12 @@ public sealed class ModelTrainingTests : IDisposable
         Assert.NotEqual(x, y);   // the sums really ran in another order, on other threads
         // The replicas see the updated weights: they share them, not a copy.
         Assert.Equal(many.Model.Values.ToArray(), many.Setup.Replicas[0].Values.ToArray());
+        // Each core sums and updates ranges of the parameters (SGD is element-wise): the numbers of a sum and an update on
+        // the calling thread, which clipping at a norm no gradient reaches brings back, to the last bit.
+        var serial = new Trainer(config with { ClipNorm = 1e30 });
+        Assert.True(many.Optimizer.CanStepInParts);
+        for (int step = 0; step < 5; step++) serial.TrainStep();
+        Assert.Equal(y, serial.Model.Values.ToArray());
         // Evaluation spreads the chunks over the cores and gives one core's numbers to the last bit.
         var check = new Trainer(config with { Threads = 1 });
         many.Model.Values.CopyTo(check.Model.Values);

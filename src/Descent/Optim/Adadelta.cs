@@ -21,6 +21,9 @@ public sealed class Adadelta<T> : Optimizer<T, AdadeltaOptions> where T : unmana
     public Adadelta(IEnumerable<Parameter<T>> parameters, AdadeltaOptions? options = null) : base(parameters, options ?? new AdadeltaOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["square_avg", "acc_delta"];
 
     /// <inheritdoc/>

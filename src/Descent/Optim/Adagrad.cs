@@ -19,6 +19,9 @@ public sealed class Adagrad<T> : Optimizer<T, AdagradOptions> where T : unmanage
     public Adagrad(IEnumerable<Parameter<T>> parameters, AdagradOptions? options = null) : base(parameters, options ?? new AdagradOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["sum"];
 
     /// <inheritdoc/>

@@ -25,6 +25,9 @@ public class Adam<T> : Optimizer<T, AdamOptions> where T : unmanaged, IFloatingP
     public Adam(IEnumerable<Parameter<T>> parameters, AdamOptions? options = null) : base(parameters, options ?? new AdamOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
 
     /// <inheritdoc/>

@@ -21,6 +21,9 @@ public sealed class Adamax<T> : Optimizer<T, AdamaxOptions> where T : unmanaged,
     public Adamax(IEnumerable<Parameter<T>> parameters, AdamaxOptions? options = null) : base(parameters, options ?? new AdamaxOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_inf"];
 
     /// <inheritdoc/>

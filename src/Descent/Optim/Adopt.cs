@@ -24,6 +24,9 @@ public sealed class Adopt<T> : Optimizer<T, AdoptOptions> where T : unmanaged, I
     public Adopt(IEnumerable<Parameter<T>> parameters, AdoptOptions? options = null) : base(parameters, options ?? new AdoptOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq"];
 
     /// <inheritdoc/>

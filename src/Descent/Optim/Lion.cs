@@ -23,6 +23,9 @@ public sealed class Lion<T> : Optimizer<T, LionOptions> where T : unmanaged, IFl
     public Lion(IEnumerable<Parameter<T>> parameters, LionOptions? options = null) : base(parameters, options ?? new LionOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg"];
 
     /// <inheritdoc/>

@@ -237,8 +237,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The update through the wrappers, which may use <paramref name="closure"/> to take more gradients (SAM).</summary>
     private void RunUpdate(Func<double>? closure)
     {
-        if (!Training)
-            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before Step() (Eval() put the evaluation point into the parameters).");
+        ThrowIfEvaluating();
         for (int w = 0; w < _wrappers.Count; w++)
             if (!_wrappers[w].BeforeUpdate(closure)) return;
         StepCore();
@@ -262,6 +261,67 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         _stepCount = t;
     }
+
+    private void ThrowIfEvaluating()
+    {
+        if (!Training)
+            throw new InvalidOperationException($"{Name} is in evaluation mode: call Train() before Step() (Eval() put the evaluation point into the parameters).");
+    }
+
+    /// <summary>
+    /// Whether the rule updates each element from that element's parameter, gradient and slot values alone, with
+    /// coefficients that depend only on the step and the hyperparameters (no per-parameter scalar, norm or shape): a step
+    /// can then be split into ranges of elements updated at once on several cores, with the same numbers.
+    /// </summary>
+    protected virtual bool ElementWise => false;
+
+    /// <summary>Whether the next step can be split into ranges of elements (<see cref="BeginParts"/>): the rule is element-wise and no wrapper or closure takes part.</summary>
+    internal bool CanStepInParts => ElementWise && _wrappers.Count == 0 && !RequiresClosure;
+
+    private long _partsStep;
+    private int _parts;
+
+    /// <summary>
+    /// Starts a step split into <paramref name="parts"/> ranges of every parameter's elements (<see cref="Numerics.Parts"/>):
+    /// the step's schedules and counts, here; then <see cref="StepPart"/> for every part, at once on as many threads; then
+    /// <see cref="EndParts"/>. The result is that of <see cref="Step()"/> to the last bit.
+    /// </summary>
+    internal void BeginParts(int parts)
+    {
+        if (!CanStepInParts)
+            throw new InvalidOperationException($"{Name} cannot split a step into ranges of elements: its rule is not element-wise, or a wrapper or a closure takes part.");
+        ThrowIfEvaluating();
+        _partsStep = BeginStep();
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            var states = _groups[g].States;
+            for (int i = 0; i < states.Count; i++)
+            {
+                states[i].Step++;
+                states[i].Ranges(parts);
+            }
+        }
+        _parts = parts;
+    }
+
+    /// <summary>Updates range <paramref name="part"/> of every parameter (between <see cref="BeginParts"/> and <see cref="EndParts"/>).</summary>
+    internal void StepPart(int part)
+    {
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            var group = _groups[g];
+            var members = group.Members;
+            for (int i = 0; i < members.Count; i++)
+            {
+                var range = group.States[i].Ranges(_parts)[part];
+                if (range.Length == 0) continue;
+                Update(members[i].Value.Span.Slice(range.Offset, range.Length), members[i].Grad.Span.Slice(range.Offset, range.Length), range, group.Options);
+            }
+        }
+    }
+
+    /// <summary>Records the step begun by <see cref="BeginParts"/> as complete.</summary>
+    internal void EndParts() => EndStep(_partsStep);
 
     /// <summary>
     /// PyTorch's <c>optimizer.step(closure)</c>: <paramref name="closure"/> recomputes the loss at the current

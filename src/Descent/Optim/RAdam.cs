@@ -27,6 +27,9 @@ public sealed class RAdam<T> : Optimizer<T, RAdamOptions> where T : unmanaged, I
     public RAdam(IEnumerable<Parameter<T>> parameters, RAdamOptions? options = null) : base(parameters, options ?? new RAdamOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq"];
 
     /// <inheritdoc/>

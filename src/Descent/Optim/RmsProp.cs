@@ -22,6 +22,9 @@ public sealed class RmsProp<T> : Optimizer<T, RmsPropOptions> where T : unmanage
     public RmsProp(IEnumerable<Parameter<T>> parameters, RmsPropOptions? options = null) : base(parameters, options ?? new RmsPropOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["square_avg", "momentum_buffer", "grad_avg"];
 
     /// <inheritdoc/>

@@ -20,6 +20,9 @@ public sealed class Rprop<T> : Optimizer<T, RpropOptions> where T : unmanaged, I
     public Rprop(IEnumerable<Parameter<T>> parameters, RpropOptions? options = null) : base(parameters, options ?? new RpropOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["prev", "step_size"];
 
     /// <inheritdoc/>

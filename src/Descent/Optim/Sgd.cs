@@ -26,6 +26,9 @@ public sealed class Sgd<T> : Optimizer<T, SgdOptions> where T : unmanaged, IFloa
     public Sgd(IEnumerable<Parameter<T>> parameters, SgdOptions? options = null) : base(parameters, options ?? new SgdOptions()) { }
 
     /// <inheritdoc/>
+    protected override bool ElementWise => true;
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["momentum_buffer"];
 
     /// <inheritdoc/>

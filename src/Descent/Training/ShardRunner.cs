@@ -4,8 +4,9 @@ using System.Runtime.ExceptionServices;
 namespace Descent.Training;
 
 /// <summary>
-/// Runs the shards of one minibatch on several cores at once: shard 0 on the calling thread, the others on thread-pool
-/// threads, and returns when all are done, rethrowing the first error of any. A thread that has run a shard waits a
+/// Runs the shards of one piece of work on several cores at once (a minibatch's forward and backward passes, its
+/// gradient sum and update by ranges of elements, the chunks of an evaluation): shard 0 on the calling thread, the others
+/// on thread-pool threads, and returns when all are done, rethrowing the first error of any. A thread that has run a shard waits a
 /// little for that shard's next work before it goes back to the pool (<see cref="Linger"/>), so consecutive steps find it
 /// running: a parked thread takes up to a millisecond to wake on a virtual machine, a tenth of a CNN step. The calling
 /// thread's wait spins briefly, then sleeps on a monitor made in advance, so waiting allocates nothing.
@@ -15,8 +16,8 @@ internal sealed class ShardRunner
     /// <summary>How long a thread that has run a shard waits for its next work before it returns to the pool.</summary>
     private static readonly long Linger = Stopwatch.Frequency / 500;   // 2 ms
 
-    private readonly Action<int> _work;
     private readonly Shard[] _shards;
+    private Action<int> _work = _ => { };
     private readonly object _gate = new();
     private int _pending;
     private Exception? _error;
@@ -25,27 +26,31 @@ internal sealed class ShardRunner
     /// <summary>Bytes the shards run off the calling thread have allocated while working, in all (what a test of an allocation-free step reads).</summary>
     public long WorkerAllocatedBytes => Interlocked.Read(ref _workerAllocated);
 
-    /// <summary>A runner of <paramref name="work"/> (given the shard index) for <paramref name="count"/> shards.</summary>
-    public ShardRunner(int count, Action<int> work)
+    /// <summary>A runner of up to <paramref name="count"/> shards.</summary>
+    public ShardRunner(int count)
     {
-        _work = work;
         _shards = [.. Enumerable.Range(1, count - 1).Select(i => new Shard(this, i))];
     }
 
-    /// <summary>Runs shards 0 to <paramref name="count"/> - 1 and waits for all of them.</summary>
-    public void Run(int count)
+    /// <summary>
+    /// Runs <paramref name="work"/> for shards 0 to <paramref name="count"/> - 1 (given the shard's index) and waits for
+    /// all of them. Pass a delegate made once, not a new lambda per call, or each call allocates it.
+    /// </summary>
+    public void Run(int count, Action<int> work)
     {
         if (count <= 1)
         {
-            _work(0);
+            work(0);
             return;
         }
+        if (count > _shards.Length + 1) throw new ArgumentOutOfRangeException(nameof(count), count, $"This runner has {_shards.Length + 1} shards.");
+        _work = work;   // published to the shards' threads by the compare-and-swap or queueing of each post
         _error = null;
         Volatile.Write(ref _pending, count - 1);
         for (int i = 1; i < count; i++) _shards[i - 1].Post();
         try
         {
-            _work(0);
+            work(0);
         }
         finally
         {

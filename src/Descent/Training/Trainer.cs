@@ -29,7 +29,11 @@ public sealed class Trainer
     private readonly Sequential<float>[] _shardModels;   // the model, then its replicas: one per core of a data-parallel step
     private readonly int[] _shardStart;
     private readonly double[] _shardLoss;
-    private readonly ShardRunner? _shards, _evaluator;
+    private readonly Parameter<float>[][] _shardParameters;   // each shard model's parameters, in the same order
+    private readonly ShardRunner? _shards;
+    private readonly Action<int> _shardWork, _sumWork, _evaluationWork;   // made once: a delegate per run would allocate
+    private int _shardsRun;        // shards of the last minibatch (fewer than the cores when it has fewer examples)
+    private bool _stepInParts;     // whether each core updates its ranges after summing them
     private Dataset? _evaluated;
     private int _evaluationChunk;
     private double[] _chunkLoss = [];
@@ -57,11 +61,9 @@ public sealed class Trainer
         _shardModels = [Model, .. setup.Replicas];
         _shardStart = new int[_shardModels.Length + 1];
         _shardLoss = new double[_shardModels.Length];
-        if (_shardModels.Length > 1)
-        {
-            _shards = new ShardRunner(_shardModels.Length, ShardLossAndGradient);
-            _evaluator = new ShardRunner(_shardModels.Length, EvaluateChunks);
-        }
+        _shardParameters = [.. _shardModels.Select(m => m.Parameters.ToArray())];
+        (_shardWork, _sumWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, EvaluateChunks);
+        if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
@@ -104,7 +106,7 @@ public sealed class Trainer
     public double LearningRate => Optimizer.Groups[0].Options.LearningRate;
 
     /// <summary>Bytes allocated by the data-parallel shards run on other threads than the caller's, in all (0 on one core).</summary>
-    internal long WorkerAllocatedBytes => (_shards?.WorkerAllocatedBytes ?? 0) + (_evaluator?.WorkerAllocatedBytes ?? 0);
+    internal long WorkerAllocatedBytes => _shards?.WorkerAllocatedBytes ?? 0;
 
     /// <summary>Characters per window of text data when neither the config nor the model's <c>ctx=</c> gives it.</summary>
     public const int DefaultContext = TrainingConfig.DefaultContext;
@@ -143,6 +145,23 @@ public sealed class Trainer
                 return e.Loss;
             }
             if (!double.IsFinite(loss)) return loss;
+        }
+        else if (_shards is not null && Config.ClipValue <= 0 && Config.ClipNorm <= 0 && Optimizer.CanStepInParts)
+        {
+            // Every core sums its ranges of the gradient and updates them: the same numbers as Step, not one core's work.
+            loss = ShardedLoss(_batch);
+            if (!double.IsFinite(loss)) return loss;
+            Optimizer.BeginParts(_shardModels.Length);
+            _stepInParts = true;
+            try
+            {
+                _shards.Run(_shardModels.Length, _sumWork);
+            }
+            finally
+            {
+                _stepInParts = false;
+            }
+            Optimizer.EndParts();
         }
         else
         {
@@ -185,37 +204,54 @@ public sealed class Trainer
     /// <summary>The loss on the current minibatch, with its (clipped) gradient in the parameters when it is finite.</summary>
     private double LossAndGradient()
     {
-        double loss = ShardedLossAndGradient(_batch);
+        double loss = ShardedLoss(_batch);
         if (!double.IsFinite(loss)) return loss;
+        if (_shardsRun > 1) _shards!.Run(_shardModels.Length, _sumWork);
         if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
         if (Config.ClipNorm > 0) GradientClipping.ClipByGlobalNorm(Model.Parameters, Config.ClipNorm);
         return loss;
     }
 
     /// <summary>
-    /// The minibatch's loss and gradient from consecutive shards of it, one per core, each on its own replica (one shard,
-    /// the model itself, on one core): every shard's output gradient is that of the whole minibatch's mean loss (scaled by
-    /// its share of the examples), so the replicas' gradients add up to the minibatch's.
+    /// The minibatch's loss from consecutive shards of it, one per core, each on its own replica (one shard, the model
+    /// itself, on one core), with each replica's gradient: every shard's output gradient is that of the whole minibatch's
+    /// mean loss (scaled by its share of the examples), so the replicas' gradients add up to the minibatch's
+    /// (<see cref="SumGradientPart"/>).
     /// </summary>
-    private double ShardedLossAndGradient(int b)
+    private double ShardedLoss(int b)
     {
-        int shards = Math.Min(_shardModels.Length, b);
+        int shards = _shardsRun = Math.Min(_shardModels.Length, b);
         for (int i = 0; i <= shards; i++) _shardStart[i] = (int)((long)b * i / shards);
         if (shards == 1)
         {
             ShardLossAndGradient(0);
             return _shardLoss[0];
         }
-        _shards!.Run(shards);
+        _shards!.Run(shards, _shardWork);
         double loss = 0;
         for (int i = 0; i < shards; i++)
         {
             if (!double.IsFinite(_shardLoss[i])) return _shardLoss[i];
             loss += _shardLoss[i] * (_shardStart[i + 1] - _shardStart[i]) / b;
         }
-        var sum = Model.Gradients;
-        for (int i = 1; i < shards; i++) Kernels.Add(sum, _shardModels[i].Gradients);
         return loss;
+    }
+
+    /// <summary>
+    /// Adds the replicas' gradients into the model's over range <paramref name="part"/> of every parameter's elements (one
+    /// range per core, <see cref="Parts"/>); in a step split by ranges, then updates the same ranges, which this core has
+    /// just summed, so no core waits for another in between.
+    /// </summary>
+    private void SumGradientPart(int part)
+    {
+        var sums = _shardParameters[0];
+        for (int k = 0; k < sums.Length; k++)
+        {
+            var (start, length) = Parts.Range<float>(sums[k].Length, part, _shardModels.Length);
+            var sum = sums[k].Grad.Span.Slice(start, length);
+            for (int r = 1; r < _shardsRun; r++) Kernels.Add(sum, _shardParameters[r][k].Grad.Span.Slice(start, length));
+        }
+        if (_stepInParts) Optimizer.StepPart(part);
     }
 
     /// <summary>Forward, loss and backward of shard <paramref name="i"/> of the minibatch on its replica (shard 0: the model); the loss is the shard's mean.</summary>
@@ -253,7 +289,7 @@ public sealed class Trainer
         if (_chunkLoss.Length < chunks) (_chunkLoss, _chunkCorrect) = (new double[chunks], new int[chunks]);
         AtEvaluationPoint(() =>
         {
-            if (_evaluator is null)
+            if (_shards is null)
             {
                 EvaluateChunks(0);
                 return;
@@ -262,7 +298,7 @@ public sealed class Trainer
             foreach (var replica in Setup.Replicas) replica.Training = false;
             try
             {
-                _evaluator.Run(_shardModels.Length);
+                _shards.Run(_shardModels.Length, _evaluationWork);
             }
             finally
             {
@@ -286,7 +322,7 @@ public sealed class Trainer
     {
         var data = _evaluated!;
         var model = _shardModels[core];
-        int per = data.LabelsPerExample, chunk = _evaluationChunk, cores = _evaluator is null ? 1 : _shardModels.Length;
+        int per = data.LabelsPerExample, chunk = _evaluationChunk, cores = _shardModels.Length;
         for (int c = core, start = c * chunk; start < data.Count; c += cores, start = c * chunk)
         {
             int n = Math.Min(chunk, data.Count - start);
