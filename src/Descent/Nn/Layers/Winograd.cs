@@ -43,7 +43,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private const int GroupBytes = 1 << 20;
 
     private readonly int _c, _h, _w, _o, _padding, _ho, _wo, _th, _tw, _hp, _wp, _cp, _op, _group, _groupTiles;
-    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias;
+    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _g;
 
     /// <summary>Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output channels, and <paramref name="padding"/>.</summary>
     public Winograd(int c, int h, int w, int o, int padding)
@@ -60,6 +60,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         _u = new T[16 * _o * _cp];
         _ut = new T[16 * _cp * _op];
         _dut = new T[16 * _cp * _op];
+        _gt = new T[c * 9 * _op];
+        _g = new T[o * c * 9];
         _xp = new T[_group * _hp * _wp * _cp];
         _dxp = new T[_xp.Length];
         _v = new T[16 * _groupTiles * _cp];
@@ -138,66 +140,84 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <c>U[xi] = G g G^T</c> for every kernel <c>g = weight[o, c]</c>, written as <c>U^T[xi][c, o]</c> for the forward
-    /// product, or with <paramref name="backward"/> as <c>U[xi][o, c]</c> for the backward one.
-    /// <c>G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]</c>.
+    /// product, and with <paramref name="backward"/> also as <c>U[xi][o, c]</c> for the backward one.
+    /// <c>G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]</c>. The kernels are first transposed to
+    /// <c>[c, 3, 3][o]</c>, so a vector holds one kernel entry of consecutive output channels and every kernel is
+    /// transformed lane by lane, with the sums in the order one kernel at a time would take them.
     /// </summary>
     private void TransformKernels(ReadOnlySpan<T> weight, bool backward)
     {
-        T half = T.CreateTruncating(0.5);
-        Span<T> r = stackalloc T[12];
-        for (int o = 0; o < _o; o++)
-            for (int c = 0; c < _c; c++)
+        Transpose(weight[..(_o * _c * 9)], _gt, _o, _c * 9, ldTo: _op);
+        var half = new Vector<T>(T.CreateTruncating(0.5));
+        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
+        ref T u0 = ref MemoryMarshal.GetArrayDataReference(_ut);
+        nint plane = _cp * _op;
+        for (int c = 0; c < _c; c++)
+            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
             {
-                var g = weight.Slice((o * _c + c) * 9, 9);
-                for (int j = 0; j < 3; j++)
-                {
-                    r[j] = g[j];
-                    r[3 + j] = (g[j] + g[3 + j] + g[6 + j]) * half;
-                    r[6 + j] = (g[j] - g[3 + j] + g[6 + j]) * half;
-                    r[9 + j] = g[6 + j];
-                }
+                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
+                ref T u = ref Unsafe.Add(ref u0, c * _op + ov);
                 for (int i = 0; i < 4; i++)
                 {
-                    T r0 = r[3 * i], r1 = r[3 * i + 1], r2 = r[3 * i + 2];
-                    Put(4 * i, o, c, r0);
-                    Put(4 * i + 1, o, c, (r0 + r1 + r2) * half);
-                    Put(4 * i + 2, o, c, (r0 - r1 + r2) * half);
-                    Put(4 * i + 3, o, c, r2);
+                    // Row i of G g: g's first row, the halved sum and difference of its rows, its last row.
+                    Vector<T> r0 = Row(ref g, i, 0, half), r1 = Row(ref g, i, 1, half), r2 = Row(ref g, i, 2, half);
+                    Store(ref u, 4 * i * plane, r0);
+                    Store(ref u, (4 * i + 1) * plane, (r0 + r1 + r2) * half);
+                    Store(ref u, (4 * i + 2) * plane, (r0 - r1 + r2) * half);
+                    Store(ref u, (4 * i + 3) * plane, r2);
                 }
             }
+        if (!backward) return;
+        for (int xi = 0; xi < 16; xi++)
+            Transpose<T>(_ut.AsSpan(xi * _cp * _op), _u.AsSpan(xi * _o * _cp), _c, _o, ldFrom: _op, ldTo: _cp);
 
-        void Put(int xi, int o, int c, T value)
+        Vector<T> Row(ref T g, int i, int j, Vector<T> half)
         {
-            if (backward) _u[(xi * _o + o) * _cp + c] = value;
-            else _ut[(xi * _cp + c) * _op + o] = value;
+            nint at = j * _op, down = 3 * _op;
+            Vector<T> top = Load(ref g, at), middle = Load(ref g, at + down), bottom = Load(ref g, at + 2 * down);
+            return i switch
+            {
+                0 => top,
+                1 => (top + middle + bottom) * half,
+                2 => (top - middle + bottom) * half,
+                _ => bottom,
+            };
         }
     }
 
-    /// <summary><c>dw (+)= G^T dU G</c> for every kernel, from the <c>dU^T</c> summed over the batch.</summary>
+    /// <summary>
+    /// <c>dw (+)= G^T dU G</c> for every kernel, from the <c>dU^T</c> summed over the batch: lane by lane over output
+    /// channels into <c>[c, 3, 3][o]</c>, then transposed to the weights' layout and added.
+    /// </summary>
     private void KernelGradients(Span<T> dw)
     {
-        T half = T.CreateTruncating(0.5);
-        Span<T> q = stackalloc T[12];
-        for (int o = 0; o < _o; o++)
-            for (int c = 0; c < _c; c++)
+        var half = new Vector<T>(T.CreateTruncating(0.5));
+        ref T d0 = ref MemoryMarshal.GetArrayDataReference(_dut);
+        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
+        nint plane = _cp * _op;
+        Span<Vector<T>> q = stackalloc Vector<T>[12];
+        for (int c = 0; c < _c; c++)
+            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
             {
+                ref T d = ref Unsafe.Add(ref d0, c * _op + ov);
                 for (int i = 0; i < 4; i++)
                 {
-                    T d0 = Du(4 * i), d1 = Du(4 * i + 1), d2 = Du(4 * i + 2), d3 = Du(4 * i + 3);
-                    q[3 * i] = d0 + (d1 + d2) * half;
-                    q[3 * i + 1] = (d1 - d2) * half;
-                    q[3 * i + 2] = (d1 + d2) * half + d3;
+                    Vector<T> e0 = Load(ref d, 4 * i * plane), e1 = Load(ref d, (4 * i + 1) * plane);
+                    Vector<T> e2 = Load(ref d, (4 * i + 2) * plane), e3 = Load(ref d, (4 * i + 3) * plane);
+                    q[3 * i] = e0 + (e1 + e2) * half;
+                    q[3 * i + 1] = (e1 - e2) * half;
+                    q[3 * i + 2] = (e1 + e2) * half + e3;
                 }
-                var g = dw.Slice((o * _c + c) * 9, 9);
+                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
                 for (int j = 0; j < 3; j++)
                 {
-                    g[j] += q[j] + (q[3 + j] + q[6 + j]) * half;
-                    g[3 + j] += (q[3 + j] - q[6 + j]) * half;
-                    g[6 + j] += (q[3 + j] + q[6 + j]) * half + q[9 + j];
+                    Store(ref g, j * _op, q[j] + (q[3 + j] + q[6 + j]) * half);
+                    Store(ref g, (3 + j) * _op, (q[3 + j] - q[6 + j]) * half);
+                    Store(ref g, (6 + j) * _op, (q[3 + j] + q[6 + j]) * half + q[9 + j]);
                 }
-
-                T Du(int xi) => _dut[(xi * _cp + c) * _op + o];
             }
+        Transpose<T>(_gt, _g, _c * 9, _o, ldFrom: _op);
+        Add(dw[.._g.Length], _g);
     }
 
     /// <summary>
