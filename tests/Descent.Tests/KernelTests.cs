@@ -113,6 +113,40 @@ public class KernelTests
                 Assert.Equal(j < columns ? c[i * columns + j] : outside[i * ldc + j], wideC[i * ldc + j]);
     }
 
+    /// <summary>
+    /// Every entry of C is one chain of fused multiply-adds in the order of the reduction, whichever way the kernel reads
+    /// B: in place (few rows; shallow strips at other strides), or with its column strips copied first and cut into
+    /// pieces along the reduction (deep strips; 512-wide rows, 2 KB apart), with the columns and rows left beside the
+    /// tiles. So the results are the same to the last bit as a loop of <see cref="MathF.FusedMultiplyAdd"/>.
+    /// </summary>
+    [Theory]
+    [InlineData(101, 512, 300)]   // strips 2 KB apart, deeper than a piece; five rows after the tiles
+    [InlineData(127, 67, 400)]    // deep strips, columns beside the strips, one row after the tiles
+    [InlineData(200, 512, 9)]     // strips 2 KB apart, shallow
+    [InlineData(50, 512, 300)]    // too few rows to copy the strips
+    [InlineData(120, 40, 30)]     // shallow strips at another stride: in place
+    public void Gemm_sums_each_entry_as_one_chain_of_fused_multiply_adds_in_order(int rows, int columns, int depth)
+    {
+        var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
+        float[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextNormal())];
+        float[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns);
+        foreach (bool transposed in new[] { false, true })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                int aRow = transposed ? 1 : depth, aColumn = transposed ? rows : 1;
+                var c = (float[])c0.Clone();
+                Kernels.Gemm<float>(c, a, aRow, aColumn, b, rows, columns, depth, accumulate);
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < columns; j++)
+                    {
+                        float s = accumulate ? c0[i * columns + j] : 0;
+                        for (int p = 0; p < depth; p++) s = MathF.FusedMultiplyAdd(a[i * aRow + p * aColumn], b[p * columns + j], s);
+                        if (s != c[i * columns + j])
+                            Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {s:R} (A transposed: {transposed}, accumulate: {accumulate})");
+                    }
+            }
+    }
+
     [Theory]
     [MemberData(nameof(ProductShapes))]
     [MemberData(nameof(PanelShapes))]

@@ -146,11 +146,42 @@ public static class Kernels
         {
             var packed = Packed<T>.Rent(rows * depth);
             Transpose(a, packed, depth, rows, ldFrom: aColumn, ldTo: depth);
-            GemmPanel(c, ldc, packed, depth, 1, b, ldb, rows, columns, depth, accumulate);
+            Strips(c, ldc, packed, depth, 1, b, ldb, rows, columns, depth, accumulate);
             Packed<T>.Return(packed);
             return;
         }
-        GemmPanel(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
+        Strips(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
+    }
+
+    /// <summary>
+    /// <see cref="GemmPanel"/>, whose row tiles each read a whole column strip of B (two vectors wide), which should stay
+    /// in the L1 cache meanwhile. Where it would not and many tiles read it, the strips are copied into consecutive
+    /// memory first, in pieces along the reduction that fit half the L1 cache: strips deeper than that, and strips whose
+    /// row stride is a multiple of 2 KB (a 512-wide matrix), which maps their rows onto a few sets of the L1 cache that
+    /// then hold only a few of them, so every tile fetched its strip again from L2 (2,048 x 512 x 128 at 256 bits: 52-54
+    /// GFLOP/s in place, 79-88 copied). Each sum takes its products in the same order either way: the tiles store their
+    /// sums after a piece and reload them for the next.
+    /// </summary>
+    private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int size = Unsafe.SizeOf<T>(), width = 2 * Vector<T>.Count, blocked = columns / width * width;
+        if (rows < PackRows || blocked == 0 || depth == 0 || ((long)depth * width * size <= StripBytes && ldb * size % 2048 != 0))
+        {
+            GemmPanel(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
+            return;
+        }
+        int piece = Math.Max(1, StripBytes / (width * size));
+        var strip = Packed<T>.Rent(Math.Min(depth, piece) * width);
+        for (int j = 0; j < blocked; j += width)
+            for (int p = 0; p < depth; p += piece)
+            {
+                int count = Math.Min(piece, depth - p);
+                CopyStrip(b[(p * ldb + j)..], ldb, strip, count);
+                GemmPanel<T>(c[j..], ldc, a[(p * aColumn)..], aRow, aColumn, strip, width, rows, width, count, accumulate || p > 0);
+            }
+        Packed<T>.Return(strip);
+        if (blocked < columns) GemmPanel(c[blocked..], ldc, a, aRow, aColumn, b[blocked..], ldb, rows, columns - blocked, depth, accumulate);
     }
 
     /// <summary>Columns of C, in vectors, from which a transposed A is packed: four column blocks of the tile read it.</summary>
@@ -197,32 +228,22 @@ public static class Kernels
         bool narrow = columns < 8 * lanes;
         ref T c0 = ref MemoryMarshal.GetReference(c);
         ref T a0 = ref MemoryMarshal.GetReference(a);
-        // Each column strip of B (two vectors wide, the whole reduction deep) is read by every row tile. Where enough
-        // tiles read it, it is first copied into consecutive memory: read in place, a row stride that is a multiple of
-        // 2 KB (a 512-wide matrix) maps the strip's rows onto a few sets of the L1 cache, which then holds only a few of
-        // them, and every tile fetched the strip again from L2 (2,048 x 512 x 128 at 256 bits: 55 GFLOP/s in place).
-        bool pack = rows >= PackRows && blocked > 0;
-        T[]? strip = pack ? Packed<T>.Rent(depth * 2 * lanes) : null;
-        ref T b0 = ref pack ? ref MemoryMarshal.GetArrayDataReference(strip!) : ref MemoryMarshal.GetReference(b);
-        int stripStride = pack ? 2 * lanes : ldb;
+        ref T b0 = ref MemoryMarshal.GetReference(b);
         for (int j = 0; j < blocked; j += 2 * lanes)
         {
-            if (pack) CopyStrip(b[j..], ldb, strip!, depth);
-            int jb = pack ? 0 : j;
             int i = 0;
             for (; i + 6 <= rows; i += 6)
-                Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, jb), stripStride, depth, accumulate);
+                Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate);
             // Three to five rows left: one shorter tile, and two where the rows are narrow. Fewer: the one-row kernel below.
             switch (rows - i)
             {
-                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, jb), stripStride, depth, accumulate); i += 2; break;
-                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, jb), stripStride, depth, accumulate); i += 5; break;
-                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, jb), stripStride, depth, accumulate); i += 4; break;
-                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, jb), stripStride, depth, accumulate); i += 3; break;
+                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 2; break;
+                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 5; break;
+                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 4; break;
+                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 3; break;
             }
             tiled = i;
         }
-        if (strip is not null) Packed<T>.Return(strip);
         // Rows outside the tiles, and the columns right of them in the tiled rows: one row at a time.
         for (int r = 0; r < rows; r++)
         {
@@ -232,8 +253,14 @@ public static class Kernels
         }
     }
 
-    /// <summary>Rows of C from which <see cref="GemmPanel"/> copies each column strip of B before its tiles read it: four tiles.</summary>
-    private const int PackRows = 24;
+    /// <summary>
+    /// Rows of C from which <see cref="Strips"/> copies a column strip of B that would not stay in the L1 cache before
+    /// its tiles read it: sixteen tiles (with fewer, reading the strip from L2 in place measured as fast as copying it).
+    /// </summary>
+    private const int PackRows = 96;
+
+    /// <summary>Bytes of a packed strip of B: half of a 32 KB L1 data cache.</summary>
+    private const int StripBytes = 16 * 1024;
 
     /// <summary>The <paramref name="depth"/> x 2-vector block at the start of <paramref name="b"/> (rows <paramref name="ldb"/> apart) into consecutive rows of <paramref name="strip"/>.</summary>
     private static void CopyStrip<T>(ReadOnlySpan<T> b, int ldb, T[] strip, int depth) where T : unmanaged
