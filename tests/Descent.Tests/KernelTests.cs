@@ -127,6 +127,24 @@ public class KernelTests
     [InlineData(120, 40, 30)]     // shallow strips at another stride: in place
     public void Gemm_sums_each_entry_as_one_chain_of_fused_multiply_adds_in_order(int rows, int columns, int depth)
     {
+        foreach (var (a, aRow, aColumn, b, c0, c, accumulate) in Products(rows, columns, depth))
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columns; j++)
+                {
+                    float s = accumulate ? c0[i * columns + j] : 0;
+                    for (int p = 0; p < depth; p++) s = MathF.FusedMultiplyAdd(a[i * aRow + p * aColumn], b[p * columns + j], s);
+                    if (s != c[i * columns + j])
+                        Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {s:R} (A's row stride {aRow}, accumulate: {accumulate})");
+                }
+    }
+
+    /// <summary>
+    /// Random A, B and C of a <paramref name="rows"/> x <paramref name="columns"/> x <paramref name="depth"/> product, and
+    /// C after <see cref="Kernels.Gemm"/>, for A stored row-major (strides depth, 1) or as the rows of its transpose
+    /// (strides 1, rows), each with and without accumulating into C.
+    /// </summary>
+    private static IEnumerable<(float[] A, int ARow, int AColumn, float[] B, float[] Before, float[] After, bool Accumulate)> Products(int rows, int columns, int depth)
+    {
         var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
         float[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextNormal())];
         float[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns);
@@ -136,14 +154,7 @@ public class KernelTests
                 int aRow = transposed ? 1 : depth, aColumn = transposed ? rows : 1;
                 var c = (float[])c0.Clone();
                 Kernels.Gemm<float>(c, a, aRow, aColumn, b, rows, columns, depth, accumulate);
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < columns; j++)
-                    {
-                        float s = accumulate ? c0[i * columns + j] : 0;
-                        for (int p = 0; p < depth; p++) s = MathF.FusedMultiplyAdd(a[i * aRow + p * aColumn], b[p * columns + j], s);
-                        if (s != c[i * columns + j])
-                            Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {s:R} (A transposed: {transposed}, accumulate: {accumulate})");
-                    }
+                yield return (a, aRow, aColumn, b, c0, c, accumulate);
             }
     }
 
@@ -153,30 +164,20 @@ public class KernelTests
     [MemberData(nameof(BatchShapes))]
     public void Gemm_matches_a_triple_loop_with_A_stored_either_way(int rows, int columns, int depth)
     {
-        var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
-        float[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextNormal())];
-        float[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns);
-        foreach (bool transposed in new[] { false, true })
-            foreach (bool accumulate in new[] { false, true })
-            {
-                // A[i, p] stored row-major (stride depth, 1) or as the rows of its transpose (stride 1, rows).
-                int aRow = transposed ? 1 : depth, aColumn = transposed ? rows : 1;
-                var c = (float[])c0.Clone();
-                Kernels.Gemm<float>(c, a, aRow, aColumn, b, rows, columns, depth, accumulate);
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < columns; j++)
+        foreach (var (a, aRow, aColumn, b, c0, c, accumulate) in Products(rows, columns, depth))
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columns; j++)
+                {
+                    double s = accumulate ? c0[i * columns + j] : 0, magnitude = Math.Abs(s);
+                    for (int p = 0; p < depth; p++)
                     {
-                        double s = accumulate ? c0[i * columns + j] : 0, magnitude = Math.Abs(s);
-                        for (int p = 0; p < depth; p++)
-                        {
-                            double term = (double)a[i * aRow + p * aColumn] * b[p * columns + j];
-                            s += term;
-                            magnitude += Math.Abs(term);
-                        }
-                        // Float rounding grows with the sum of the terms' magnitudes, not with their (cancelling) sum.
-                        Assert.Equal(s, c[i * columns + j], 1e-6 * (1 + magnitude));
+                        double term = (double)a[i * aRow + p * aColumn] * b[p * columns + j];
+                        s += term;
+                        magnitude += Math.Abs(term);
                     }
-            }
+                    // Float rounding grows with the sum of the terms' magnitudes, not with their (cancelling) sum.
+                    Assert.Equal(s, c[i * columns + j], 1e-6 * (1 + magnitude));
+                }
     }
 
     [Theory]
