@@ -22,7 +22,11 @@ public class StepInPartsTests
         sgd.Wrap(new Lookahead<float>());
         Assert.False(sgd.CanStepInParts);
         Assert.Throws<InvalidOperationException>(() => sgd.BeginParts(2));
+        // A user's subclass of Adam may change the rule: it steps whole unless it says otherwise.
+        Assert.False(new OwnAdam(Parameters<float>(1)).CanStepInParts);
     }
+
+    private sealed class OwnAdam(IEnumerable<Parameter<float>> parameters) : Adam<float>(parameters);
 
     public static TheoryData<string, string> Cases => new()
     {

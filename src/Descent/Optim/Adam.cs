@@ -25,7 +25,8 @@ public class Adam<T> : Optimizer<T, AdamOptions> where T : unmanaged, IFloatingP
     public Adam(IEnumerable<Parameter<T>> parameters, AdamOptions? options = null) : base(parameters, options ?? new AdamOptions()) { }
 
     /// <inheritdoc/>
-    protected override bool ElementWise => true;
+    /// <remarks>Adam and AdamW only: a subclass may change the rule, so it steps whole unless it says otherwise.</remarks>
+    protected override bool ElementWise => GetType() == typeof(Adam<T>) || GetType() == typeof(AdamW<T>);
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> SlotNames => ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];

@@ -270,8 +270,11 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Whether the rule updates each element from that element's parameter, gradient and slot values alone, with
-    /// coefficients that depend only on the step and the hyperparameters (no per-parameter scalar, norm or shape): a step
-    /// can then be split into ranges of elements updated at once on several cores, with the same numbers.
+    /// coefficients that depend only on the step and the hyperparameters: a step can then be split into ranges of
+    /// elements updated at once on several cores, with the same numbers. Such a rule's update is then called
+    /// concurrently, each call with a range of the parameter and a <see cref="ParameterState{T}"/> of that range, whose
+    /// slots are the ranges of slots as long as the parameter: it must keep no scratch of its own, write no per-parameter
+    /// scalar, and read no shape, norm, <see cref="ParameterState{T}.Peek"/> or other element.
     /// </summary>
     protected virtual bool ElementWise => false;
 
@@ -457,7 +460,11 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int k = 0; k < SlotNames.Count; k++)
             {
                 string key = $"{prefix}.state.{name}.{SlotNames[k]}";
-                if (!state.Contains(key)) continue;
+                if (!state.Contains(key))
+                {
+                    s.Restore(k, null);   // not made yet when the state was saved: made afresh when first used, as it was then
+                    continue;
+                }
                 var buffer = new T[s.SlotLength(k)];
                 GetSlot(state, key, buffer);
                 s.Restore(k, buffer);

@@ -125,7 +125,8 @@ public sealed class ParameterState<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>The slot's buffer, zero-initialised on first use.</summary>
     public Span<T> Slot(int slot) => Slot(slot, T.Zero, out _);
 
-    internal void Restore(int slot, T[] buffer)
+    /// <summary>Puts a loaded buffer in the slot, or with null empties it (a slot the saved state did not have yet).</summary>
+    internal void Restore(int slot, T[]? buffer)
     {
         _slots[slot] = buffer;
         _allocatedAt[slot] = 0;

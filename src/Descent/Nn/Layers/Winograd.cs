@@ -43,7 +43,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private const int GroupBytes = 1 << 20;
 
     private readonly int _c, _h, _w, _o, _padding, _ho, _wo, _th, _tw, _hp, _wp, _cp, _op, _group, _groupTiles;
-    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _g;
+    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _dgt, _g;
 
     /// <summary>Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output channels, and <paramref name="padding"/>.</summary>
     public Winograd(int c, int h, int w, int o, int padding)
@@ -61,6 +61,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         _ut = new T[16 * _cp * _op];
         _dut = new T[16 * _cp * _op];
         _gt = new T[c * 9 * _op];
+        _dgt = new T[_gt.Length];
         _g = new T[o * c * 9];
         _xp = new T[_group * _hp * _wp * _cp];
         _dxp = new T[_xp.Length];
@@ -193,7 +194,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var half = new Vector<T>(T.CreateTruncating(0.5));
         ref T d0 = ref MemoryMarshal.GetArrayDataReference(_dut);
-        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
+        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_dgt);   // not _gt, whose extra channels stay zero
         nint plane = _cp * _op;
         Span<Vector<T>> q = stackalloc Vector<T>[12];
         for (int c = 0; c < _c; c++)
@@ -216,7 +217,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
                     Store(ref g, (6 + j) * _op, (q[3 + j] + q[6 + j]) * half + q[9 + j]);
                 }
             }
-        Transpose<T>(_gt, _g, _c * 9, _o, ldFrom: _op);
+        Transpose<T>(_dgt, _g, _c * 9, _o, ldFrom: _op);
         Add(dw[.._g.Length], _g);
     }
 
