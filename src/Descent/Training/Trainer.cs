@@ -31,9 +31,8 @@ public sealed class Trainer
     private readonly double[] _shardLoss;
     private readonly Parameter<float>[][] _shardParameters;   // each shard model's parameters, in the same order
     private readonly ShardRunner? _shards;
-    private readonly Action<int> _shardWork, _sumWork, _evaluationWork;   // made once: a delegate per run would allocate
+    private readonly Action<int> _shardWork, _sumWork, _sumAndStepWork, _evaluationWork;   // made once: a delegate per run would allocate
     private int _shardsRun;        // shards of the last minibatch (fewer than the cores when it has fewer examples)
-    private bool _stepInParts;     // whether each core updates its ranges after summing them
     private Dataset? _evaluated;
     private int _evaluationChunk;
     private double[] _chunkLoss = [];
@@ -63,6 +62,11 @@ public sealed class Trainer
         _shardLoss = new double[_shardModels.Length];
         _shardParameters = [.. _shardModels.Select(m => m.Parameters.ToArray())];
         (_shardWork, _sumWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, EvaluateChunks);
+        _sumAndStepWork = part =>
+        {
+            SumGradientPart(part);
+            Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
+        };
         if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
@@ -152,15 +156,7 @@ public sealed class Trainer
             loss = ShardedLoss(_batch);
             if (!double.IsFinite(loss)) return loss;
             Optimizer.BeginParts(_shardModels.Length);
-            _stepInParts = true;
-            try
-            {
-                _shards.Run(_shardModels.Length, _sumWork);
-            }
-            finally
-            {
-                _stepInParts = false;
-            }
+            _shards.Run(_shardModels.Length, _sumAndStepWork);
             Optimizer.EndParts();
         }
         else
@@ -239,8 +235,7 @@ public sealed class Trainer
 
     /// <summary>
     /// Adds the replicas' gradients into the model's over range <paramref name="part"/> of every parameter's elements (one
-    /// range per core, <see cref="Parts"/>); in a step split by ranges, then updates the same ranges, which this core has
-    /// just summed, so no core waits for another in between.
+    /// range per core, <see cref="Parts"/>, cut as the optimizer cuts a step split by ranges).
     /// </summary>
     private void SumGradientPart(int part)
     {
@@ -251,7 +246,6 @@ public sealed class Trainer
             var sum = sums[k].Grad.Span.Slice(start, length);
             for (int r = 1; r < _shardsRun; r++) Kernels.Add(sum, _shardParameters[r][k].Grad.Span.Slice(start, length));
         }
-        if (_stepInParts) Optimizer.StepPart(part);
     }
 
     /// <summary>Forward, loss and backward of shard <paramref name="i"/> of the minibatch on its replica (shard 0: the model); the loss is the shard's mean.</summary>

@@ -153,15 +153,24 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
         ref T u0 = ref MemoryMarshal.GetArrayDataReference(_ut);
         nint plane = _cp * _op;
+        Span<Vector<T>> r = stackalloc Vector<T>[12];
         for (int c = 0; c < _c; c++)
             for (int ov = 0; ov < _op; ov += Vector<T>.Count)
             {
                 ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
                 ref T u = ref Unsafe.Add(ref u0, c * _op + ov);
+                // r = G g: g's first row, the halved sum and difference of its rows, its last row.
+                for (int j = 0; j < 3; j++)
+                {
+                    Vector<T> top = Load(ref g, j * _op), middle = Load(ref g, (3 + j) * _op), bottom = Load(ref g, (6 + j) * _op);
+                    r[j] = top;
+                    r[3 + j] = (top + middle + bottom) * half;
+                    r[6 + j] = (top - middle + bottom) * half;
+                    r[9 + j] = bottom;
+                }
                 for (int i = 0; i < 4; i++)
                 {
-                    // Row i of G g: g's first row, the halved sum and difference of its rows, its last row.
-                    Vector<T> r0 = Row(ref g, i, 0, half), r1 = Row(ref g, i, 1, half), r2 = Row(ref g, i, 2, half);
+                    Vector<T> r0 = r[3 * i], r1 = r[3 * i + 1], r2 = r[3 * i + 2];
                     Store(ref u, 4 * i * plane, r0);
                     Store(ref u, (4 * i + 1) * plane, (r0 + r1 + r2) * half);
                     Store(ref u, (4 * i + 2) * plane, (r0 - r1 + r2) * half);
@@ -171,19 +180,6 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (!backward) return;
         for (int xi = 0; xi < 16; xi++)
             Transpose<T>(_ut.AsSpan(xi * _cp * _op), _u.AsSpan(xi * _o * _cp), _c, _o, ldFrom: _op, ldTo: _cp);
-
-        Vector<T> Row(ref T g, int i, int j, Vector<T> half)
-        {
-            nint at = j * _op, down = 3 * _op;
-            Vector<T> top = Load(ref g, at), middle = Load(ref g, at + down), bottom = Load(ref g, at + 2 * down);
-            return i switch
-            {
-                0 => top,
-                1 => (top + middle + bottom) * half,
-                2 => (top - middle + bottom) * half,
-                _ => bottom,
-            };
-        }
     }
 
     /// <summary>
