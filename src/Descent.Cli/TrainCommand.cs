@@ -116,7 +116,7 @@ internal static class TrainCommand
             if (resumeDir is not null)
             {
                 from = RunDirectory(() => Trainer.CheckpointStep(resumeDir));
-                if (totalSteps <= from)
+                if (totalSteps < from || totalSteps == from && RunDirectory(() => RunWriter.Ended(resumeDir)))
                     throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
                 if (Given(schedule) && trainer.Setup.FirstDifference(resumedSchedule!, from) is { } differs)
                     throw new UsageException($"--schedule {config.Schedule} would have given update {differs.Update} a learning rate of {differs.Rate:R} where the run in {resumeDir} used {differs.Other:R} ({resumedSchedule}); " +
@@ -132,6 +132,7 @@ internal static class TrainCommand
                 : $"{trainer.Model.Sizes.Count - 2} hidden layer(s) [{string.Join(", ", trainer.Model.Sizes)}]";
             stderr.WriteLine(resumeDir is null
                 ? $"descent: training {described} on {trainer.Train.Name} ({trainer.Train.Count} examples), {config.Optimizer}, {totalSteps} steps -> {dir}"
+                : from == totalSteps ? $"descent: finishing {dir}: it reached step {from} but stopped before writing its summary"
                 : $"descent: continuing {dir} from step {from} to step {totalSteps}");
             TrainingSummary summary;
             try

@@ -384,6 +384,30 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void A_trial_stopped_after_its_last_checkpoint_but_before_its_result_is_finished_on_the_next_run()
+    {
+        // The last checkpoint is written at the last step, then the summary, then the result: a kill between them leaves a
+        // trial trained to its end with nothing recorded. The next run must finish it, not fail it for having no steps left.
+        string file = File_("small.json", Small);
+        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("whole"), "--jobs", "2").Code);
+        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("stopped"), "--jobs", "2").Code);
+        var trial = Sweep.Load(file).Plan()[3];
+        string dir = Path.Combine(Path_("stopped"), "trials", trial.Id);
+        Assert.Equal(300, StateDict.Load(Path.Combine(dir, "checkpoint.state")).GetLong("trainer.step"));
+        File.Delete(Path.Combine(dir, TrialResult.FileName));
+        File.Delete(Path.Combine(dir, "summary.json"));
+
+        var (code, output, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("stopped"), "--jobs", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("1 trial(s) run (1 resumed), 7 ended before", output);
+        AssertSameTrials(Path_("whole"), Path_("stopped"));
+        var result = TrialResult.Load(dir)!;
+        Assert.Equal(TrialStatus.Done, result.Status);
+        Assert.Equal(TrialResult.Load(Path.Combine(Path_("whole"), "trials", trial.Id))!.TestLoss, result.TestLoss);
+        Assert.Contains("\"from_step\":300", File.ReadAllLines(Path.Combine(dir, "attempts.jsonl"))[^1]);
+    }
+
+    [Fact]
     public void Kubernetes_indexed_job_processes_each_run_their_shard_and_together_run_the_whole_sweep()
     {
         // No Kubernetes cluster here: three local processes play the Indexed Job's pods, each with its JOB_COMPLETION_INDEX.

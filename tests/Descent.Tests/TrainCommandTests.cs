@@ -221,6 +221,41 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_run_stopped_between_its_last_checkpoint_and_its_summary_is_finished_by_resuming_it()
+    {
+        Assert.Equal(0, Cli("train", "--steps", "40", "--eval-every", "20", "--out", Out("run")).Code);
+        var whole = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out("run"), "summary.json"))).RootElement.Clone();
+        var weights = File.ReadAllBytes(Path.Combine(Out("run"), "model.safetensors"));
+        var metrics = File.ReadAllBytes(Path.Combine(Out("run"), "metrics.csv"));
+        File.Delete(Path.Combine(Out("run"), "summary.json"));   // as a kill between the last checkpoint and the summary leaves it
+        Assert.False(RunWriter.Ended(Out("run")));
+
+        var (code, output, err) = Cli("train", "--resume", Out("run"), "--format", "json");
+        Assert.True(code == 0, err);
+        Assert.Contains("finishing", err);
+        var finished = JsonDocument.Parse(output).RootElement;
+        foreach (var key in new[] { "steps", "train_loss", "train_accuracy", "test_loss", "test_accuracy" })
+            Assert.Equal(whole.GetProperty(key).GetDouble(), finished.GetProperty(key).GetDouble());
+        Assert.True(finished.GetProperty("steps_per_second").GetDouble() > 0);
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(Out("run"), "model.safetensors")));
+        Assert.Equal(metrics, File.ReadAllBytes(Path.Combine(Out("run"), "metrics.csv")));
+        Assert.True(RunWriter.Ended(Out("run")));
+
+        // Once finished, it is refused like any run that reached its end.
+        var again = Cli("train", "--resume", Out("run"));
+        Assert.Equal(2, again.Code);
+        Assert.Contains("already at step 40", again.Err);
+
+        // An extended run stopped at its new end keeps the old summary (step 40): that one is finished too.
+        Assert.Equal(0, Cli("train", "--resume", Out("run"), "--steps", "60").Code);
+        File.WriteAllText(Path.Combine(Out("run"), "summary.json"), whole.GetRawText());
+        Assert.False(RunWriter.Ended(Out("run")));
+        var summary = new Trainer(Trainer.LoadConfig(Out("run"))).Run(Out("run"), resume: true);
+        Assert.Equal(60, summary.Steps);
+        Assert.True(RunWriter.Ended(Out("run")));
+    }
+
+    [Fact]
     public void An_extended_run_keeps_the_schedule_it_started_with_and_config_json_says_which()
     {
         // cosine's length defaults to the run's: 40 steps here, written out so that extending the run does not stretch it.

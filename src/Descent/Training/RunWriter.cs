@@ -24,7 +24,9 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     /// <summary>
     /// Opens <paramref name="outDir"/> (created) for <paramref name="trainer"/>'s run and writes its <c>config.json</c>.
     /// With <paramref name="resume"/>, loads the directory's checkpoint into the trainer first and truncates the metrics
-    /// written after it; a checkpoint already at the run's length is an error.
+    /// written after it. A checkpoint past the run's length, or at it in a run that ended there, is an error; a checkpoint
+    /// at the run's length without the summary (the run was stopped between its last checkpoint and <see cref="Finish"/>)
+    /// resumes to no steps, and <see cref="Finish"/> then writes what the run had left to write.
     /// </summary>
     public RunWriter(string outDir, Trainer trainer, bool resume = false)
     {
@@ -39,7 +41,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
             // A run killed while writing leaves its temporary file behind (the rename never happened): remove it.
             foreach (var stale in System.IO.Directory.GetFiles(outDir, "*.tmp")) File.Delete(stale);
             long at = CheckpointStep(outDir);
-            if (at >= trainer.TotalSteps)
+            if (at > trainer.TotalSteps || at == trainer.TotalSteps && Ended(outDir))
                 throw new TrainingException($"The run in {outDir} is already at step {at}; resuming it to step {trainer.TotalSteps} would do nothing. Ask for more than {at} steps to extend it.");
             SecondsBefore = LoadCheckpoint();
         }
@@ -100,7 +102,10 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         ArgumentNullException.ThrowIfNull(outcome);
         var t = _trainer;
         var last = outcome.Last ?? t.Evaluation(t.Train, t.Test);
-        var summary = new TrainingSummary(t.Step, SecondsBefore + outcome.Seconds, last.TrainLoss, last.TrainAccuracy, last.TestLoss, last.TestAccuracy, outcome.StepsPerSecond);
+        double seconds = SecondsBefore + outcome.Seconds;
+        // A run resumed only to be finished took no steps now: its speed is that of the steps it took before.
+        double stepsPerSecond = t.Step > loop.StartStep ? outcome.StepsPerSecond : t.Step / Math.Max(1e-9, seconds);
+        var summary = new TrainingSummary(t.Step, seconds, last.TrainLoss, last.TrainAccuracy, last.TestLoss, last.TestAccuracy, stepsPerSecond);
         SaveWeights();
         WriteJson(Path.Combine(Directory, "summary.json"), new
         {
@@ -172,6 +177,26 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         string path = Path.Combine(outDir, CheckpointFile);
         if (!File.Exists(path)) throw new TrainingException($"{outDir} holds no checkpoint ({CheckpointFile}) to resume from.");
         return StateDict.Load(path).GetLong("trainer.step");
+    }
+
+    /// <summary>
+    /// Whether the run in <paramref name="outDir"/> ended at its checkpoint: its <c>summary.json</c> gives the checkpoint's
+    /// step. False for a run stopped between its last checkpoint and its summary, and for an extended run stopped before
+    /// its new end (its summary is the old one's).
+    /// </summary>
+    public static bool Ended(string outDir)
+    {
+        string path = Path.Combine(outDir, "summary.json");
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var summary = JsonDocument.Parse(File.ReadAllText(path));
+            return summary.RootElement.TryGetProperty("steps", out var steps) && steps.TryGetInt64(out long at) && at == CheckpointStep(outDir);
+        }
+        catch (JsonException)
+        {
+            return false;   // written atomically, so only a hand-edited summary is unreadable: finishing rewrites it
+        }
     }
 
     /// <summary>Loads the configuration saved in run directory <paramref name="outDir"/>.</summary>
