@@ -35,6 +35,7 @@ internal static class TrainCommand
         var swaAnnealSteps = TrainingArguments.Text("--swa-anneal-steps", $"updates SWALR takes to reach --swa-lr (torch's anneal_epochs) [default: {TrainingArguments.Shown(d.SwaAnnealSteps)}]", "N");
         var swaAnneal = TrainingArguments.Choice("--swa-anneal", "the shape of SWALR's anneal (torch's anneal_strategy)", d.SwaAnneal, "cos", "linear");
         var threads = TrainingArguments.Text("--threads", $"cores that train this run: each minibatch split into N shards run at once (data parallel; without dropout equal to one core's update up to float rounding; not with batch normalization) [default: {d.Threads}]", "N");
+        var evalThreads = TrainingArguments.Text("--eval-threads", $"cores each evaluation spreads its chunks over; the metrics are the same to the last bit on any number, so this only changes how long evaluations take, and may differ on --resume [default: all {Environment.ProcessorCount} of this machine's]", "N");
         var updateBn = TrainingArguments.Text("--update-bn", "minibatches of training data over which batch-norm statistics are recomputed where the model is evaluated at other weights than it trains at (EMA, SWA, Lookahead, schedule-free; torch's update_bn); 0 keeps the training statistics [default: all, one pass]", "N");
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
@@ -45,7 +46,7 @@ internal static class TrainCommand
         var intervals = new Option[] { evalEvery, checkpointEvery, threads };
         var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart, swaLr, swaAnnealSteps, swaAnneal, updateBn };
         foreach (var o in training.Model.Concat(own).Concat(training.Steps.Take(2)).Concat(length).Concat(training.Steps.Skip(2)).Concat(intervals)
-            .Concat(wrappers).Concat([outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
+            .Concat(wrappers).Concat([evalThreads, outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
         var settings = training.Model.Concat(own).Concat(training.Steps).Concat(intervals).Concat(wrappers).ToArray();
 
         command.SetAction(parsed =>
@@ -109,6 +110,7 @@ internal static class TrainCommand
             }
 
             var trainer = TrainingArguments.CreateTrainer(config);
+            trainer.EvaluationThreads = parsed.GetValue(evalThreads) is { } et ? Numbers.Whole(et, "--eval-threads", 1, 256) : Environment.ProcessorCount;
             long totalSteps = trainer.TotalSteps;
             if (resumeDir is null && training.BatchGiven(parsed) && config.Batch > trainer.Train.Count)
                 throw new UsageException($"--batch {config.Batch} is larger than the training set ({trainer.Train.Count} examples); use --batch {trainer.Train.Count} for full-batch training.");
@@ -116,7 +118,7 @@ internal static class TrainCommand
             if (resumeDir is not null)
             {
                 from = RunDirectory(() => Trainer.CheckpointStep(resumeDir));
-                if (totalSteps < from || totalSteps == from && RunDirectory(() => RunWriter.Ended(resumeDir)))
+                if (totalSteps < from || totalSteps == from && RunDirectory(() => RunWriter.EndedSummary(resumeDir)) is not null)
                     throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
                 if (Given(schedule) && trainer.Setup.FirstDifference(resumedSchedule!, from) is { } differs)
                     throw new UsageException($"--schedule {config.Schedule} would have given update {differs.Update} a learning rate of {differs.Rate:R} where the run in {resumeDir} used {differs.Other:R} ({resumedSchedule}); " +

@@ -158,6 +158,41 @@ public sealed class ModelTrainingTests : IDisposable
         Assert.Equal(0, workers);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Evaluation_on_several_cores_gives_one_cores_numbers_to_the_bit(int threads)
+    {
+        // Batch norm (its running statistics, then those recomputed at an EMA's weights) and dropout: the evaluation
+        // replicas must normalize by the model's statistics of the moment, at the evaluation point, with dropout off.
+        var config = new TrainingConfig
+        {
+            Data = "mnist",
+            Model = threads == 1 ? "conv:4,k=3-batchnorm-relu-maxpool:2-flatten-dropout:0.3-linear" : "conv:4,k=3,s=2-relu-dropout:0.2-flatten-linear:16-gelu-linear",
+            Optimizer = "adam",
+            Batch = 16,
+            Steps = 100,
+            Ema = 0.9,
+            Threads = threads,
+        };
+        var one = new Trainer(config);
+        var many = new Trainer(config) { EvaluationThreads = 3 };
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < 7; i++)
+            {
+                one.TrainStep();
+                many.TrainStep();
+            }
+            // Every chunk on the run's cores (one, or a data-parallel run's two), against spread over three.
+            Assert.Equal(one.Evaluate(one.Test), many.Evaluate(many.Test));
+            Assert.Equal(one.Evaluation(one.Train, one.Test), many.Evaluation(many.Train, many.Test));
+        }
+        Assert.Equal(one.Model.Values.ToArray(), many.Model.Values.ToArray());   // nor did evaluating change the training
+        Assert.True(many.Model.Training);
+        Assert.Throws<ArgumentOutOfRangeException>(() => many.EvaluationThreads = 0);
+    }
+
     [Fact]
     public void Evaluation_runs_in_eval_mode_and_leaves_training_mode_on()
     {

@@ -391,20 +391,29 @@ public sealed class SweepTests : IDisposable
         string file = File_("small.json", Small);
         Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("whole"), "--jobs", "2").Code);
         Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("stopped"), "--jobs", "2").Code);
-        var trial = Sweep.Load(file).Plan()[3];
-        string dir = Path.Combine(Path_("stopped"), "trials", trial.Id);
-        Assert.Equal(300, StateDict.Load(Path.Combine(dir, "checkpoint.state")).GetLong("trainer.step"));
-        File.Delete(Path.Combine(dir, TrialResult.FileName));
-        File.Delete(Path.Combine(dir, "summary.json"));
+        // One stopped before its summary, one after its summary but before its result.
+        var plan = Sweep.Load(file).Plan();
+        string[] dirs = [.. new[] { plan[3], plan[6] }.Select(t => Path.Combine(Path_("stopped"), "trials", t.Id))];
+        byte[] summary = File.ReadAllBytes(Path.Combine(dirs[1], "summary.json"));
+        foreach (var dir in dirs)
+        {
+            Assert.Equal(300, StateDict.Load(Path.Combine(dir, "checkpoint.state")).GetLong("trainer.step"));
+            File.Delete(Path.Combine(dir, TrialResult.FileName));
+        }
+        File.Delete(Path.Combine(dirs[0], "summary.json"));
 
         var (code, output, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("stopped"), "--jobs", "2");
         Assert.True(code == 0, err);
-        Assert.Contains("1 trial(s) run (1 resumed), 7 ended before", output);
+        Assert.Contains("2 trial(s) run (2 resumed), 6 ended before", output);
         AssertSameTrials(Path_("whole"), Path_("stopped"));
-        var result = TrialResult.Load(dir)!;
-        Assert.Equal(TrialStatus.Done, result.Status);
-        Assert.Equal(TrialResult.Load(Path.Combine(Path_("whole"), "trials", trial.Id))!.TestLoss, result.TestLoss);
-        Assert.Contains("\"from_step\":300", File.ReadAllLines(Path.Combine(dir, "attempts.jsonl"))[^1]);
+        foreach (var dir in dirs)
+        {
+            var result = TrialResult.Load(dir)!;
+            Assert.Equal(TrialStatus.Done, result.Status);
+            Assert.Equal(TrialResult.Load(Path.Combine(Path_("whole"), "trials", Path.GetFileName(dir)))!.TestLoss, result.TestLoss);
+            Assert.Contains("\"from_step\":300", File.ReadAllLines(Path.Combine(dir, "attempts.jsonl"))[^1]);
+        }
+        Assert.Equal(summary, File.ReadAllBytes(Path.Combine(dirs[1], "summary.json")));   // read, not written again
     }
 
     [Fact]

@@ -221,6 +221,27 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void Evaluation_threads_change_no_metric_and_a_bad_count_is_refused()
+    {
+        string[] run = ["train", "--data", "mnist", "--model", "conv:4,k=3,s=2-relu-flatten-linear", "--steps", "30", "--eval-every", "10", "--batch", "16"];
+        Assert.Equal(0, Cli([.. run, "--eval-threads", "1", "--out", Out("one")]).Code);
+        var (code, _, err) = Cli([.. run, "--eval-threads", "3", "--out", Out("three")]);
+        Assert.True(code == 0, err);
+        foreach (var file in new[] { "metrics.csv", "model.safetensors" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(Out("one"), file)), File.ReadAllBytes(Path.Combine(Out("three"), file)));
+        // Not a setting of the run: config.json does not hold it, and a resumed run may take another count.
+        Assert.DoesNotContain("eval_threads", File.ReadAllText(Path.Combine(Out("three"), "config.json")));
+        Assert.Equal(0, Cli("train", "--resume", Out("three"), "--steps", "40", "--eval-threads", "2").Code);
+        Assert.Equal(0, Cli("train", "--resume", Out("one"), "--steps", "40", "--eval-threads", "1").Code);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Out("one"), "metrics.csv")), File.ReadAllBytes(Path.Combine(Out("three"), "metrics.csv")));
+
+        var bad = Cli([.. run, "--eval-threads", "0", "--out", Out("bad")]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--eval-threads", bad.Err);
+        Assert.False(Directory.Exists(Out("bad")));
+    }
+
+    [Fact]
     public void A_run_stopped_between_its_last_checkpoint_and_its_summary_is_finished_by_resuming_it()
     {
         Assert.Equal(0, Cli("train", "--steps", "40", "--eval-every", "20", "--out", Out("run")).Code);
@@ -228,7 +249,7 @@ public sealed class TrainCommandTests : IDisposable
         var weights = File.ReadAllBytes(Path.Combine(Out("run"), "model.safetensors"));
         var metrics = File.ReadAllBytes(Path.Combine(Out("run"), "metrics.csv"));
         File.Delete(Path.Combine(Out("run"), "summary.json"));   // as a kill between the last checkpoint and the summary leaves it
-        Assert.False(RunWriter.Ended(Out("run")));
+        Assert.Null(RunWriter.EndedSummary(Out("run")));
 
         var (code, output, err) = Cli("train", "--resume", Out("run"), "--format", "json");
         Assert.True(code == 0, err);
@@ -239,7 +260,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(finished.GetProperty("steps_per_second").GetDouble() > 0);
         Assert.Equal(weights, File.ReadAllBytes(Path.Combine(Out("run"), "model.safetensors")));
         Assert.Equal(metrics, File.ReadAllBytes(Path.Combine(Out("run"), "metrics.csv")));
-        Assert.True(RunWriter.Ended(Out("run")));
+        Assert.Equal(40, RunWriter.EndedSummary(Out("run"))!.Steps);
 
         // Once finished, it is refused like any run that reached its end.
         var again = Cli("train", "--resume", Out("run"));
@@ -249,10 +270,10 @@ public sealed class TrainCommandTests : IDisposable
         // An extended run stopped at its new end keeps the old summary (step 40): that one is finished too.
         Assert.Equal(0, Cli("train", "--resume", Out("run"), "--steps", "60").Code);
         File.WriteAllText(Path.Combine(Out("run"), "summary.json"), whole.GetRawText());
-        Assert.False(RunWriter.Ended(Out("run")));
+        Assert.Null(RunWriter.EndedSummary(Out("run")));
         var summary = new Trainer(Trainer.LoadConfig(Out("run"))).Run(Out("run"), resume: true);
         Assert.Equal(60, summary.Steps);
-        Assert.True(RunWriter.Ended(Out("run")));
+        Assert.Equal(60, RunWriter.EndedSummary(Out("run"))!.Steps);
     }
 
     [Fact]

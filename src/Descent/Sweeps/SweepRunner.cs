@@ -114,7 +114,8 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
 
         try
         {
-            var summary = trainer.Run(dir, resumed);
+            // A trial stopped between its summary and its result has nothing left to train: its summary is its result.
+            var summary = (resumed && fromStep == trainer.TotalSteps ? RunWriter.EndedSummary(dir) : null) ?? trainer.Run(dir, resumed);
             result = new TrialResult(trial.Id, TrialStatus.Done, null, axes, summary.Steps, summary.TrainLoss, summary.TrainAccuracy, summary.TestLoss, summary.TestAccuracy, summary.Seconds);
         }
         catch (DivergenceException e)

@@ -41,7 +41,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
             // A run killed while writing leaves its temporary file behind (the rename never happened): remove it.
             foreach (var stale in System.IO.Directory.GetFiles(outDir, "*.tmp")) File.Delete(stale);
             long at = CheckpointStep(outDir);
-            if (at > trainer.TotalSteps || at == trainer.TotalSteps && Ended(outDir))
+            if (at > trainer.TotalSteps || at == trainer.TotalSteps && EndedSummary(outDir) is not null)
                 throw new TrainingException($"The run in {outDir} is already at step {at}; resuming it to step {trainer.TotalSteps} would do nothing. Ask for more than {at} steps to extend it.");
             SecondsBefore = LoadCheckpoint();
         }
@@ -180,22 +180,26 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     }
 
     /// <summary>
-    /// Whether the run in <paramref name="outDir"/> ended at its checkpoint: its <c>summary.json</c> gives the checkpoint's
-    /// step. False for a run stopped between its last checkpoint and its summary, and for an extended run stopped before
-    /// its new end (its summary is the old one's).
+    /// The summary of the run in <paramref name="outDir"/> if the run ended at its checkpoint (its <c>summary.json</c> gives
+    /// the checkpoint's step); null for a run stopped between its last checkpoint and its summary, and for an extended run
+    /// stopped before its new end (its summary is the old one's).
     /// </summary>
-    public static bool Ended(string outDir)
+    public static TrainingSummary? EndedSummary(string outDir)
     {
         string path = Path.Combine(outDir, "summary.json");
-        if (!File.Exists(path)) return false;
+        if (!File.Exists(path)) return null;
         try
         {
-            using var summary = JsonDocument.Parse(File.ReadAllText(path));
-            return summary.RootElement.TryGetProperty("steps", out var steps) && steps.TryGetInt64(out long at) && at == CheckpointStep(outDir);
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var r = document.RootElement;
+            double Number(string name) => r.GetProperty(name).GetDouble();
+            var summary = new TrainingSummary(r.GetProperty("steps").GetInt64(), Number("seconds"), Number("train_loss"), Number("train_accuracy"),
+                Number("test_loss"), Number("test_accuracy"), Number("steps_per_second"));
+            return summary.Steps == CheckpointStep(outDir) ? summary : null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            return false;   // written atomically, so only a hand-edited summary is unreadable: finishing rewrites it
+            return null;   // written atomically, so only a hand-edited summary is unreadable: finishing the run rewrites it
         }
     }
 

@@ -112,6 +112,23 @@ public sealed class Trainer
     /// <summary>Bytes allocated by the data-parallel shards run on other threads than the caller's, in all (0 on one core).</summary>
     internal long WorkerAllocatedBytes => _shards?.WorkerAllocatedBytes ?? 0;
 
+    /// <summary>
+    /// Cores an evaluation spreads its chunks over (default 1; a data-parallel run uses at least its
+    /// <see cref="TrainingConfig.Threads"/>). Evaluating is a forward pass per chunk of independent examples, and the
+    /// chunks' sums are added in chunk order, so the metrics are the same to the last bit on any number of cores: unlike
+    /// <see cref="TrainingConfig.Threads"/>, this changes only the time an evaluation takes, and is not part of the config.
+    /// Replicas of the model for the extra cores are made at the first evaluation that needs them.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than 1.</exception>
+    public int EvaluationThreads
+    {
+        get => _evaluationThreads;
+        set => _evaluationThreads = value >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "An evaluation needs at least one core.");
+    }
+
+    private int _evaluationThreads = 1;
+
     /// <summary>Characters per window of text data when neither the config nor the model's <c>ctx=</c> gives it.</summary>
     public const int DefaultContext = TrainingConfig.DefaultContext;
 
@@ -281,18 +298,22 @@ public sealed class Trainer
         _evaluationChunk = Config.Model is null ? 1000 : 100;
         int chunks = (data.Count + _evaluationChunk - 1) / _evaluationChunk;
         if (_chunkLoss.Length < chunks) (_chunkLoss, _chunkCorrect) = (new double[chunks], new int[chunks]);
+        (_evaluationModels, _evaluationCores, var runner) = EvaluationCores(Math.Min(EvaluationThreads, chunks));
         AtEvaluationPoint(() =>
         {
-            if (_shards is null)
+            if (runner is null)
             {
                 EvaluateChunks(0);
                 return;
             }
-            bool training = Setup.Replicas[0].Training;
+            // The evaluation replicas hold their own buffers: they normalize by the model's statistics of this moment.
+            for (int r = _shardModels.Length; r < _evaluationCores; r++)
+                foreach (var (from, to) in Model.Buffers().Zip(_evaluationModels[r].Buffers())) from.Value.Span.CopyTo(to.Value.Span);
+            bool training = Setup.Replicas.Count > 0 && Setup.Replicas[0].Training;
             foreach (var replica in Setup.Replicas) replica.Training = false;
             try
             {
-                _shards.Run(_shardModels.Length, _evaluationWork);
+                runner.Run(_evaluationCores, _evaluationWork);
             }
             finally
             {
@@ -311,12 +332,34 @@ public sealed class Trainer
         return (total / data.Labels.Length, (double)correct / data.Labels.Length);
     }
 
+    /// <summary>
+    /// The models an evaluation on <paramref name="cores"/> cores runs on, how many of them it uses, and the runner for them
+    /// (null on one core): a data-parallel step's models and runner (all of them, however few are asked for), or the model and
+    /// evaluation replicas of it (made the first time that many are asked for).
+    /// </summary>
+    private (Sequential<float>[] Models, int Cores, ShardRunner? Runner) EvaluationCores(int cores)
+    {
+        if (cores <= _shardModels.Length) return (_shardModels, _shardModels.Length, _shards);
+        if (_evaluationReplicas.Length < cores)
+        {
+            _evaluationReplicas = [.. _shardModels, .. Enumerable.Range(_shardModels.Length, cores - _shardModels.Length).Select(Setup.EvaluationReplica)];
+            foreach (var replica in _evaluationReplicas.Skip(_shardModels.Length)) replica.Training = false;
+            _evaluationRunner = new ShardRunner(cores);
+        }
+        return (_evaluationReplicas, cores, _evaluationRunner);
+    }
+
+    private Sequential<float>[] _evaluationReplicas = [];
+    private Sequential<float>[] _evaluationModels = [];
+    private int _evaluationCores;
+    private ShardRunner? _evaluationRunner;
+
     /// <summary>The summed loss and the correct labels of every chunk of the data under evaluation that falls to core <paramref name="core"/> (all of them on one core).</summary>
     private void EvaluateChunks(int core)
     {
         var data = _evaluated!;
-        var model = _shardModels[core];
-        int per = data.LabelsPerExample, chunk = _evaluationChunk, cores = _shardModels.Length;
+        var model = _evaluationModels[core];
+        int per = data.LabelsPerExample, chunk = _evaluationChunk, cores = _evaluationCores;
         for (int c = core, start = c * chunk; start < data.Count; c += cores, start = c * chunk)
         {
             int n = Math.Min(chunk, data.Count - start);
