@@ -9,6 +9,9 @@ namespace Descent.Cli;
 /// </summary>
 internal static class TrainCommand
 {
+    /// <summary>Cores an evaluation spreads over unless --eval-threads says: all, up to 8 (each holds a replica's activations).</summary>
+    private static int DefaultEvaluationThreads => Math.Min(Environment.ProcessorCount, 8);
+
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var training = new TrainingArguments();
@@ -35,7 +38,7 @@ internal static class TrainCommand
         var swaAnnealSteps = TrainingArguments.Text("--swa-anneal-steps", $"updates SWALR takes to reach --swa-lr (torch's anneal_epochs) [default: {TrainingArguments.Shown(d.SwaAnnealSteps)}]", "N");
         var swaAnneal = TrainingArguments.Choice("--swa-anneal", "the shape of SWALR's anneal (torch's anneal_strategy)", d.SwaAnneal, "cos", "linear");
         var threads = TrainingArguments.Text("--threads", $"cores that train this run: each minibatch split into N shards run at once (data parallel; without dropout equal to one core's update up to float rounding; not with batch normalization) [default: {d.Threads}]", "N");
-        var evalThreads = TrainingArguments.Text("--eval-threads", $"cores each evaluation spreads its chunks over; the metrics are the same to the last bit on any number, so this only changes how long evaluations take, and may differ on --resume [default: all {Environment.ProcessorCount} of this machine's]", "N");
+        var evalThreads = TrainingArguments.Text("--eval-threads", $"cores each evaluation spreads its chunks over; the metrics are the same to the last bit on any number, so this only changes how long evaluations take, and may differ on --resume [default: this machine's cores, at most 8: {DefaultEvaluationThreads}]", "N");
         var updateBn = TrainingArguments.Text("--update-bn", "minibatches of training data over which batch-norm statistics are recomputed where the model is evaluated at other weights than it trains at (EMA, SWA, Lookahead, schedule-free; torch's update_bn); 0 keeps the training statistics [default: all, one pass]", "N");
 
         var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
@@ -53,6 +56,7 @@ internal static class TrainCommand
         {
             bool Given(Option o) => parsed.GetResult(o) is { Implicit: false };
             string? resumeDir = parsed.GetValue(resume);
+            int evaluationThreads = parsed.GetValue(evalThreads) is { } et ? Numbers.Whole(et, "--eval-threads", 1, 256) : DefaultEvaluationThreads;
             string? dir = parsed.GetValue(outDir);
             if (Given(steps) && Given(epochs)) throw new UsageException("Give --steps or --epochs, not both.");
             TrainingConfig config;
@@ -110,7 +114,7 @@ internal static class TrainCommand
             }
 
             var trainer = TrainingArguments.CreateTrainer(config);
-            trainer.EvaluationThreads = parsed.GetValue(evalThreads) is { } et ? Numbers.Whole(et, "--eval-threads", 1, 256) : Environment.ProcessorCount;
+            trainer.EvaluationThreads = evaluationThreads;
             long totalSteps = trainer.TotalSteps;
             if (resumeDir is null && training.BatchGiven(parsed) && config.Batch > trainer.Train.Count)
                 throw new UsageException($"--batch {config.Batch} is larger than the training set ({trainer.Train.Count} examples); use --batch {trainer.Train.Count} for full-batch training.");
@@ -118,7 +122,7 @@ internal static class TrainCommand
             if (resumeDir is not null)
             {
                 from = RunDirectory(() => Trainer.CheckpointStep(resumeDir));
-                if (totalSteps < from || totalSteps == from && RunDirectory(() => RunWriter.EndedSummary(resumeDir)) is not null)
+                if (totalSteps < from || totalSteps == from && !RunDirectory(() => RunWriter.OnlySummaryLeft(resumeDir, config)))
                     throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
                 if (Given(schedule) && trainer.Setup.FirstDifference(resumedSchedule!, from) is { } differs)
                     throw new UsageException($"--schedule {config.Schedule} would have given update {differs.Update} a learning rate of {differs.Rate:R} where the run in {resumeDir} used {differs.Other:R} ({resumedSchedule}); " +

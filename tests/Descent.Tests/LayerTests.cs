@@ -377,6 +377,49 @@ public class LayerTests
     }
 
     /// <summary>
+    /// The unfolded convolution's output is, to the last bit, one chain of fused multiply-adds per output, from zero over
+    /// the kernel's inputs in order (channel, row, column), then the bias: rows of a vector's width and wider, padding 0
+    /// to 2, one and two input channels, 1 x 1 and 3 x 3 kernels, in both precisions. Another way of computing the layer
+    /// (a direct convolution, say) must keep these numbers.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, 5, 28, 28, 3, 1)]
+    [InlineData(2, 1, 3, 17, 40, 3, 2)]
+    [InlineData(1, 1, 4, 9, 18, 3, 0)]
+    [InlineData(1, 1, 2, 6, 16, 1, 0)]
+    [InlineData(1, 2, 3, 9, 19, 3, 1)]
+    public void A_convolution_output_is_one_chain_of_fused_multiply_adds_then_the_bias(int batch, int c, int o, int h, int w, int k, int padding)
+    {
+        Check<float>(MathF.FusedMultiplyAdd);
+        Check<double>(Math.FusedMultiplyAdd);
+
+        void Check<T>(Func<T, T, T, T> fma) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var layer = new Conv2d<T>([c, h, w], o, k, padding: padding);
+            layer.Initialize(Initialization.Torch, new Rng(5));
+            layer.Bias.Value.Span.Fill(T.CreateTruncating(0.375));
+            var rng = new Rng((ulong)(h * 100 + w));
+            var x = Enumerable.Range(0, batch * layer.InputSize).Select(_ => T.CreateTruncating(rng.NextNormal())).ToArray();
+            var y = layer.Forward(x, batch).ToArray();
+            var weight = layer.Weight.Value.Span;
+            int ho = h + 2 * padding - k + 1, wo = w + 2 * padding - k + 1;
+            T At(int b, int ch, int yy, int xx) => yy < 0 || yy >= h || xx < 0 || xx >= w ? T.Zero : x[((b * c + ch) * h + yy) * w + xx];
+            for (int b = 0; b < batch; b++)
+                for (int oc = 0; oc < o; oc++)
+                    for (int oy = 0; oy < ho; oy++)
+                        for (int ox = 0; ox < wo; ox++)
+                        {
+                            T sum = T.Zero;
+                            for (int ch = 0, q = 0; ch < c; ch++)
+                                for (int i = 0; i < k; i++)
+                                    for (int j = 0; j < k; j++, q++) sum = fma(weight[oc * c * k * k + q], At(b, ch, oy + i - padding, ox + j - padding), sum);
+                            T want = sum + T.CreateTruncating(0.375), got = y[((b * o + oc) * ho + oy) * wo + ox];
+                            if (want != got) Assert.Fail($"{typeof(T).Name} y[{b}, {oc}, {oy}, {ox}] = {got}, the chain gives {want}");
+                        }
+        }
+    }
+
+    /// <summary>
     /// A NaN in one backward pass leaves the next forward pass finite: the channels added to fill a vector (9 of 16 or 8
     /// used) never take the gradient's values into the inputs' buffers.
     /// </summary>

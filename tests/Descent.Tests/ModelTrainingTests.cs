@@ -176,15 +176,17 @@ public sealed class ModelTrainingTests : IDisposable
             Threads = threads,
         };
         var one = new Trainer(config);
-        var many = new Trainer(config) { EvaluationThreads = 3 };
-        for (int round = 0; round < 3; round++)
+        var many = new Trainer(config);
+        // Three cores, then fewer (a subset of the replicas made), then more than the test set's 20 chunks of 100.
+        foreach (int cores in new[] { 3, 2, 25 })
         {
+            many.EvaluationThreads = cores;
             for (int i = 0; i < 7; i++)
             {
                 one.TrainStep();
                 many.TrainStep();
             }
-            // Every chunk on the run's cores (one, or a data-parallel run's two), against spread over three.
+            // Every chunk on the run's cores (one, or a data-parallel run's two), against spread over more.
             Assert.Equal(one.Evaluate(one.Test), many.Evaluate(many.Test));
             Assert.Equal(one.Evaluation(one.Train, one.Test), many.Evaluation(many.Train, many.Test));
         }

@@ -25,8 +25,8 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     /// Opens <paramref name="outDir"/> (created) for <paramref name="trainer"/>'s run and writes its <c>config.json</c>.
     /// With <paramref name="resume"/>, loads the directory's checkpoint into the trainer first and truncates the metrics
     /// written after it. A checkpoint past the run's length, or at it in a run that ended there, is an error; a checkpoint
-    /// at the run's length without the summary (the run was stopped between its last checkpoint and <see cref="Finish"/>)
-    /// resumes to no steps, and <see cref="Finish"/> then writes what the run had left to write.
+    /// at the run's length without the summary (the run was stopped between its last checkpoint and <see cref="Finish"/>;
+    /// see <see cref="OnlySummaryLeft"/>) resumes to no steps, and <see cref="Finish"/> then writes what was left.
     /// </summary>
     public RunWriter(string outDir, Trainer trainer, bool resume = false)
     {
@@ -41,7 +41,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
             // A run killed while writing leaves its temporary file behind (the rename never happened): remove it.
             foreach (var stale in System.IO.Directory.GetFiles(outDir, "*.tmp")) File.Delete(stale);
             long at = CheckpointStep(outDir);
-            if (at > trainer.TotalSteps || at == trainer.TotalSteps && EndedSummary(outDir) is not null)
+            if (at > trainer.TotalSteps || at == trainer.TotalSteps && !OnlySummaryLeft(outDir, trainer.Config))
                 throw new TrainingException($"The run in {outDir} is already at step {at}; resuming it to step {trainer.TotalSteps} would do nothing. Ask for more than {at} steps to extend it.");
             SecondsBefore = LoadCheckpoint();
         }
@@ -180,6 +180,19 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     }
 
     /// <summary>
+    /// Whether resuming the run in <paramref name="outDir"/> as <paramref name="config"/> has nothing left to do but write the
+    /// summary: <paramref name="config"/> asks for the length the run recorded in <c>config.json</c> (not a shorter target
+    /// that happens to fall on a checkpoint), and no summary of the checkpoint's step exists. The caller checks that the
+    /// checkpoint is at that length.
+    /// </summary>
+    public static bool OnlySummaryLeft(string outDir, TrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var recorded = LoadConfig(outDir);
+        return recorded.Steps == config.Steps && recorded.Epochs == config.Epochs && EndedSummary(outDir) is null;
+    }
+
+    /// <summary>
     /// The summary of the run in <paramref name="outDir"/> if the run ended at its checkpoint (its <c>summary.json</c> gives
     /// the checkpoint's step); null for a run stopped between its last checkpoint and its summary, and for an extended run
     /// stopped before its new end (its summary is the old one's).
@@ -197,9 +210,9 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
                 Number("test_loss"), Number("test_accuracy"), Number("steps_per_second"));
             return summary.Steps == CheckpointStep(outDir) ? summary : null;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IOException or UnauthorizedAccessException)
         {
-            return null;   // written atomically, so only a hand-edited summary is unreadable: finishing the run rewrites it
+            return null;   // written atomically, so only a hand-edited or unreadable summary gets here: finishing the run rewrites it
         }
     }
 

@@ -288,8 +288,9 @@ public sealed class Trainer
     /// <summary>
     /// Mean loss and accuracy of the model over every label of <paramref name="data"/> (every position of a sequence), in evaluation mode (dropout off, batch
     /// normalization by its running statistics) at the optimizer's evaluation point, in chunks of 1,000 examples (100 for a spec's model, whose
-    /// convolutions keep every channel of every example of the chunk). A data-parallel trainer spreads the chunks over its
-    /// cores and adds them up in the same order, so the numbers are those of one core to the last bit.
+    /// convolutions keep every channel of every example of the chunk), spread over the data-parallel step's cores or
+    /// <see cref="EvaluationThreads"/>, whichever are more, and added up in chunk order, so the numbers are those of one core
+    /// to the last bit.
     /// </summary>
     public (double Loss, double Accuracy) Evaluate(Dataset data)
     {
@@ -342,8 +343,9 @@ public sealed class Trainer
         if (cores <= _shardModels.Length) return (_shardModels, _shardModels.Length, _shards);
         if (_evaluationReplicas.Length < cores)
         {
-            _evaluationReplicas = [.. _shardModels, .. Enumerable.Range(_shardModels.Length, cores - _shardModels.Length).Select(Setup.EvaluationReplica)];
-            foreach (var replica in _evaluationReplicas.Skip(_shardModels.Length)) replica.Training = false;
+            var kept = _evaluationReplicas.Length > 0 ? _evaluationReplicas : _shardModels;
+            _evaluationReplicas = [.. kept, .. Enumerable.Range(kept.Length, cores - kept.Length).Select(Setup.EvaluationReplica)];
+            foreach (var replica in _evaluationReplicas.Skip(kept.Length)) replica.Training = false;
             _evaluationRunner = new ShardRunner(cores);
         }
         return (_evaluationReplicas, cores, _evaluationRunner);
