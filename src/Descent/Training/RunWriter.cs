@@ -25,8 +25,9 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     /// Opens <paramref name="outDir"/> (created) for <paramref name="trainer"/>'s run and writes its <c>config.json</c>.
     /// With <paramref name="resume"/>, loads the directory's checkpoint into the trainer first and truncates the metrics
     /// written after it. A checkpoint past the run's length, or at it in a run that ended there, is an error; a checkpoint
-    /// at the run's length without the summary (the run was stopped between its last checkpoint and <see cref="Finish"/>;
-    /// see <see cref="OnlySummaryLeft"/>) resumes to no steps, and <see cref="Finish"/> then writes what was left.
+    /// at the length <c>config.json</c> records, with no summary of that step (the run was stopped between its last
+    /// checkpoint and <see cref="Finish"/>; see <see cref="OnlySummaryLeft"/>), resumes to no steps, and
+    /// <see cref="Finish"/> then writes what was left. A shorter target that falls on a checkpoint is an error too.
     /// </summary>
     public RunWriter(string outDir, Trainer trainer, bool resume = false)
     {
@@ -194,8 +195,8 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
 
     /// <summary>
     /// The summary of the run in <paramref name="outDir"/> if the run ended at its checkpoint (its <c>summary.json</c> gives
-    /// the checkpoint's step); null for a run stopped between its last checkpoint and its summary, and for an extended run
-    /// stopped before its new end (its summary is the old one's).
+    /// the checkpoint's step); null for a run stopped between its last checkpoint and its summary, for an extended run
+    /// whose checkpoint is past its summary's step (the summary is the shorter run's), and for an unreadable summary.
     /// </summary>
     public static TrainingSummary? EndedSummary(string outDir)
     {
