@@ -104,8 +104,8 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         var t = _trainer;
         var last = outcome.Last ?? t.Evaluation(t.Train, t.Test);
         double seconds = SecondsBefore + outcome.Seconds;
-        // A run resumed only to be finished took no steps now: its speed is that of the steps it took before.
-        double stepsPerSecond = t.Step > loop.StartStep ? outcome.StepsPerSecond : t.Step / Math.Max(1e-9, seconds);
+        // A run resumed only to be finished took no steps now (a speed of 0): its speed is that of the steps it took before.
+        double stepsPerSecond = outcome.StepsPerSecond > 0 ? outcome.StepsPerSecond : t.Step / Math.Max(1e-9, seconds);
         var summary = new TrainingSummary(t.Step, seconds, last.TrainLoss, last.TrainAccuracy, last.TestLoss, last.TestAccuracy, stepsPerSecond);
         SaveWeights();
         WriteJson(Path.Combine(Directory, "summary.json"), new
@@ -204,14 +204,11 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         if (!File.Exists(path)) return null;
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
-            var r = document.RootElement;
-            double Number(string name) => r.GetProperty(name).GetDouble();
-            var summary = new TrainingSummary(r.GetProperty("steps").GetInt64(), Number("seconds"), Number("train_loss"), Number("train_accuracy"),
-                Number("test_loss"), Number("test_accuracy"), Number("steps_per_second"));
-            return summary.Steps == CheckpointStep(outDir) ? summary : null;
+            // Finish writes the summary's numbers under the names of TrainingSummary's properties, with more beside them.
+            var summary = JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllText(path), JsonOptions);
+            return summary is not null && summary.Steps == CheckpointStep(outDir) ? summary : null;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is JsonException or NotSupportedException or IOException or UnauthorizedAccessException)
         {
             return null;   // written atomically, so only a hand-edited or unreadable summary gets here: finishing the run rewrites it
         }

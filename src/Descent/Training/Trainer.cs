@@ -58,6 +58,7 @@ public sealed class Trainer
         _evaluationStatistics = new float[_kept.Length];
         _hasBatchNorm = BatchNormStatistics.Layers<float>(Model).Count > 0;
         _shardModels = [Model, .. setup.Replicas];
+        _evaluationModels = _shardModels;
         _shardStart = new int[_shardModels.Length + 1];
         _shardLoss = new double[_shardModels.Length];
         _shardParameters = [.. _shardModels.Select(m => m.Parameters.ToArray())];
@@ -299,7 +300,7 @@ public sealed class Trainer
         _evaluationChunk = Config.Model is null ? 1000 : 100;
         int chunks = (data.Count + _evaluationChunk - 1) / _evaluationChunk;
         if (_chunkLoss.Length < chunks) (_chunkLoss, _chunkCorrect) = (new double[chunks], new int[chunks]);
-        (_evaluationModels, _evaluationCores, var runner) = EvaluationCores(Math.Min(EvaluationThreads, chunks));
+        var runner = EvaluationCores(Math.Min(EvaluationThreads, chunks));
         AtEvaluationPoint(() =>
         {
             if (runner is null)
@@ -334,27 +335,27 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// The models an evaluation on <paramref name="cores"/> cores runs on, how many of them it uses, and the runner for them
-    /// (null on one core): a data-parallel step's models and runner (all of them, however few are asked for), or the model and
-    /// evaluation replicas of it (made the first time that many are asked for).
+    /// Sets <see cref="_evaluationCores"/> for an evaluation that asks for <paramref name="wanted"/> cores (at least a
+    /// data-parallel step's) and returns the runner for them, null on one core. Evaluation replicas beyond the step's
+    /// models are appended to <see cref="_evaluationModels"/> the first time that many are asked for, and kept.
     /// </summary>
-    private (Sequential<float>[] Models, int Cores, ShardRunner? Runner) EvaluationCores(int cores)
+    private ShardRunner? EvaluationCores(int wanted)
     {
-        if (cores <= _shardModels.Length) return (_shardModels, _shardModels.Length, _shards);
-        if (_evaluationReplicas.Length < cores)
+        _evaluationCores = Math.Max(_shardModels.Length, wanted);
+        if (_evaluationCores <= _shardModels.Length) return _shards;
+        if (_evaluationModels.Length < _evaluationCores)
         {
-            var kept = _evaluationReplicas.Length > 0 ? _evaluationReplicas : _shardModels;
-            _evaluationReplicas = [.. kept, .. Enumerable.Range(kept.Length, cores - kept.Length).Select(Setup.EvaluationReplica)];
-            foreach (var replica in _evaluationReplicas.Skip(kept.Length)) replica.Training = false;
-            _evaluationRunner = new ShardRunner(cores);
+            var added = Enumerable.Range(_evaluationModels.Length, _evaluationCores - _evaluationModels.Length).Select(Setup.EvaluationReplica).ToArray();
+            foreach (var replica in added) replica.Training = false;
+            _evaluationModels = [.. _evaluationModels, .. added];
+            _evaluationRunner = new ShardRunner(_evaluationCores);
         }
-        return (_evaluationReplicas, cores, _evaluationRunner);
+        return _evaluationRunner;
     }
 
-    private Sequential<float>[] _evaluationReplicas = [];
-    private Sequential<float>[] _evaluationModels = [];
-    private int _evaluationCores;
-    private ShardRunner? _evaluationRunner;
+    private Sequential<float>[] _evaluationModels;   // the step's models, then any evaluation replicas
+    private int _evaluationCores;                    // of them, the ones the current evaluation runs on
+    private ShardRunner? _evaluationRunner;          // for up to all of them, once there are evaluation replicas
 
     /// <summary>The summed loss and the correct labels of every chunk of the data under evaluation that falls to core <paramref name="core"/> (all of them on one core).</summary>
     private void EvaluateChunks(int core)

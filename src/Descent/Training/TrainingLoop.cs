@@ -49,9 +49,6 @@ public sealed class TrainingLoop(Trainer trainer, params IEnumerable<ITrainingOb
     /// <summary>Wall time of the current (or last) <see cref="Run"/>.</summary>
     public TimeSpan Elapsed => _clock.Elapsed;
 
-    /// <summary>The trainer's step when the current (or last) <see cref="Run"/> started.</summary>
-    public long StartStep => _startStep;
-
     /// <summary>Steps per second of wall time since the current (or last) <see cref="Run"/> started.</summary>
     public double StepsPerSecond => (Trainer.Step - _startStep) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
 

@@ -37,7 +37,7 @@ public sealed class TrainingSetup
             Model.LoadSafeTensors(config.Init);
         }
         (_initialization, _outputs) = (initialization, outputs);
-        Replicas = [.. Enumerable.Range(1, config.Threads - 1).Select(r => Replica(config, r, initialization, outputs))];
+        Replicas = [.. Enumerable.Range(1, config.Threads - 1).Select(r => Replica(config, r, forEvaluation: false))];
         var options = Optimizers.DefaultOptions(config.Optimizer);
         foreach (var (name, value) in config.Hyperparameters) options.Set(name, value);
         Optimizer = CreateOptimizer(config, Model, options);
@@ -81,13 +81,14 @@ public sealed class TrainingSetup
     /// A replica of <see cref="Model"/> sharing its weights, for evaluation only (its dropout is never on): unlike the
     /// training replicas it may hold batch normalization, whose buffers its user copies from the model before each use.
     /// </summary>
-    internal Sequential<float> EvaluationReplica(int index) => Replica(Config, index, _initialization, _outputs, forEvaluation: true);
+    internal Sequential<float> EvaluationReplica(int index) => Replica(Config, index, forEvaluation: true);
 
     private readonly Initialization _initialization;
     private readonly int _outputs;
 
-    private Sequential<float> Replica(TrainingConfig config, int index, Initialization initialization, int outputs, bool forEvaluation = false)
+    private Sequential<float> Replica(TrainingConfig config, int index, bool forEvaluation)
     {
+        var (initialization, outputs) = (_initialization, _outputs);
         if (!forEvaluation && BatchNormStatistics.Layers<float>(Model).Count > 0)
             throw new ConfigException("Data-parallel training splits each minibatch, so batch normalization would normalize by each shard's statistics, not the minibatch's; train a model with batch normalization on one thread.", nameof(TrainingConfig.Threads));
         int dropouts = Model.Modules().OfType<Dropout<float>>().Count();
