@@ -135,6 +135,9 @@ public static class RunFigures
         if (metric == "accuracy") plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("P0", CultureInfo.InvariantCulture) };
         if (logLr) LogTicks(plot, runs.SelectMany(r => r.Rows).Select(x => x.LearningRate));
         plot.Axes.Margins(0.02, 0.08);
+        // A linear learning-rate axis runs from 0 (rates are never negative): a constant rate otherwise sat alone in the
+        // middle of an axis from -1 to 1.
+        if (metric == "lr" && !logLr) plot.Axes.SetLimitsY(0, peaks.Max() > 0 ? 1.08 * peaks.Max() : 1);
         return plot;
     }
 
