@@ -208,6 +208,46 @@ public class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 10, 784)]
+    [InlineData(2, 10, 37)]
+    [InlineData(3, 13, 17)]
+    [InlineData(7, 9, 16)]
+    [InlineData(9, 10, 65)]
+    [InlineData(12, 1, 5)]
+    public void Gathering_dot_products_equal_a_copy_then_dot_products_to_the_bit(int rows, int columns, int depth)
+    {
+        // Rows drawn with repeats from a larger source: the result, and the copy the kernel leaves, are those of a copy first.
+        var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
+        int sourceRows = 2 * rows + 5;
+        int[] index = [.. Enumerable.Range(0, rows).Select(_ => rng.NextInt(sourceRows))];
+        float[] source = [.. Enumerable.Range(0, sourceRows * depth).Select(_ => (float)rng.NextNormal())];
+        float[] b = [.. Enumerable.Range(0, columns * depth).Select(_ => (float)rng.NextNormal())];
+        float[] c0 = [.. Enumerable.Range(0, rows * columns).Select(_ => (float)rng.NextNormal())];
+        var copied = new float[rows * depth];
+        Kernels.Gather<float>(source, index, depth, copied);
+        for (int i = 0; i < rows; i++)
+            for (int p = 0; p < depth; p++) Assert.Equal(source[index[i] * depth + p], copied[i * depth + p]);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var expected = (float[])c0.Clone();
+            Kernels.GemmNT<float>(expected, copied, b, rows, columns, depth, accumulate);
+            var copy = new float[rows * depth];
+            var c = (float[])c0.Clone();
+            Kernels.GemmNTRows<float>(c, source, index, copy, b, columns, depth, accumulate);
+            Assert.Equal(copied, copy);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), c.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    [Fact]
+    public void Gathering_rejects_rows_outside_the_source()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Kernels.GemmNTRows<float>(new float[20], new float[6], [0, 2], new float[6], new float[30], 10, 3, false));
+        Assert.Contains("Row 2 is out of range: the source has 2 rows of 3", ex.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Kernels.Gather<float>(new float[6], [-1], 3, new float[3]));
+    }
+
     [Fact]
     public void Products_reject_spans_too_short_for_their_shapes()
     {

@@ -150,6 +150,56 @@ public class LayerTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_model_fed_rows_of_a_dataset_gives_the_numbers_of_the_rows_copied_first(int index)
+    {
+        // Every reference model (each kind of first layer, training and evaluation modes) on a minibatch drawn with a repeat
+        // from a source of more examples: the same outputs, copy and gradients, bit for bit, as a copy followed by Forward.
+        var (gathering, x, c) = Build<float>(index);
+        var (copying, _, _) = Build<float>(index);
+        int size = gathering.InputSize, batch = x.Length / size;
+        var rng = new Rng((ulong)index + 11);
+        var source = new float[(2 * batch + 3) * size];
+        for (int i = 0; i < source.Length; i++) source[i] = (float)rng.NextNormal();
+        int[] rows = [.. Enumerable.Range(0, batch).Select(i => i == batch - 1 && batch > 2 ? 1 : 2 * i + 1)];
+        for (int i = 0; i < batch; i++) x.AsSpan(i * size, size).CopyTo(source.AsSpan(rows[i] * size, size));
+        var input = new float[batch * size];
+        var gathered = gathering.ForwardRows(source, rows, input).ToArray();
+        var copied = new float[batch * size];
+        Kernels.Gather<float>(source, rows, size, copied);
+        var expected = copying.Forward(copied, batch).ToArray();
+        string spec = c.GetProperty("spec").GetString()!;
+        Assert.True(copied.AsSpan().SequenceEqual(input), $"{spec}: the copy");
+        Assert.True(expected.Select(BitConverter.SingleToInt32Bits).SequenceEqual(gathered.Select(BitConverter.SingleToInt32Bits)), $"{spec}: the outputs");
+        var dy = new float[expected.Length];
+        for (int i = 0; i < dy.Length; i++) dy[i] = (float)rng.NextNormal();
+        gathering.Backward(input, dy, batch, accumulate: false);
+        copying.Backward(copied, dy, batch, accumulate: false);
+        Assert.True(copying.Gradients.SequenceEqual(gathering.Gradients), $"{spec}: the gradients");
+    }
+
+    [Fact]
+    public void A_ten_class_dense_layer_gathers_its_rows_with_the_numbers_of_a_copy()
+    {
+        // The dense layer that gathers as it reads (dot products for narrow outputs), at MNIST's shape and at odd ones.
+        foreach (var (inputs, outputs, batch) in new[] { (784, 10, 1000), (37, 10, 5), (784, 10, 1), (13, 3, 9), (64, 40, 3), (64, 40, 20) })
+        {
+            var rng = new Rng((ulong)(inputs + outputs + batch));
+            var gathering = new Sequential<float>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
+            var copying = new Sequential<float>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
+            var source = new float[(batch + 7) * inputs];
+            for (int i = 0; i < source.Length; i++) source[i] = (float)rng.NextDouble();
+            int[] rows = [.. Enumerable.Range(0, batch).Select(_ => rng.NextInt(batch + 7))];
+            var input = new float[batch * inputs];
+            var gathered = gathering.ForwardRows(source, rows, input).ToArray();
+            var copied = new float[batch * inputs];
+            Kernels.Gather<float>(source, rows, inputs, copied);
+            Assert.Equal(copied, input);
+            Assert.Equal(copying.Forward(copied, batch).ToArray().Select(BitConverter.SingleToInt32Bits), gathered.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
     [Fact]
     public void The_cnn_preset_is_the_exercise_network_named_like_its_torch_module()
     {

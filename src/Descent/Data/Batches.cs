@@ -12,7 +12,7 @@ public sealed class Batches
 {
     private readonly Dataset _data;
     private readonly Rng _rng;
-    private readonly int[] _order;
+    private readonly int[] _order, _rows;
     private int _position;
 
     /// <summary>Creates the sampler; the first epoch's permutation is drawn at once.</summary>
@@ -26,6 +26,7 @@ public sealed class Batches
         BatchSize = Math.Min(batchSize, data.Count);
         DropLast = dropLast;
         _order = new int[data.Count];
+        _rows = new int[BatchSize];
         NewEpoch();
         Epoch = 0;
     }
@@ -48,6 +49,17 @@ public sealed class Batches
     /// </summary>
     public int Next(Span<float> features, Span<int> labels)
     {
+        int size = NextRows(_rows);
+        _data.Gather(_rows.AsSpan(0, size), features, labels);
+        return size;
+    }
+
+    /// <summary>
+    /// Moves to the next batch and writes the indices of its examples in the dataset into <paramref name="rows"/> (sized for
+    /// <see cref="BatchSize"/>), returning its size: for a model that gathers the examples itself (<see cref="Nn.Layer{T}.ForwardRows"/>).
+    /// </summary>
+    public int NextRows(Span<int> rows)
+    {
         int remaining = _order.Length - _position;
         if (remaining == 0 || (DropLast && remaining < BatchSize))
         {
@@ -56,38 +68,9 @@ public sealed class Batches
             remaining = _order.Length;
         }
         int size = Math.Min(BatchSize, remaining);
-        int d = _data.Dimensions, l = _data.LabelsPerExample;
-        for (int i = 0; i < size; i++)
-        {
-            if (i + PrefetchAhead < size) Prefetch(_data.Features, _order[_position + i + PrefetchAhead] * d, d);
-            int e = _order[_position + i];
-            if (d <= ShortRow)
-                for (int j = 0; j < d; j++) features[i * d + j] = _data.Features[e * d + j];
-            else
-                _data.Features.AsSpan(e * d, d).CopyTo(features.Slice(i * d, d));
-            if (l == 1) labels[i] = _data.Labels[e];
-            else _data.Labels.AsSpan(e * l, l).CopyTo(labels.Slice(i * l, l));
-        }
+        _order.AsSpan(_position, size).CopyTo(rows);
         _position += size;
         return size;
-    }
-
-    /// <summary>Rows up to this many features are copied element by element: a copy call per two-feature row cost more than the copy.</summary>
-    private const int ShortRow = 16;
-
-    /// <summary>How many examples ahead the copy asks the memory system for: the rows are scattered, so the hardware cannot guess them.</summary>
-    private const int PrefetchAhead = 4;
-
-    /// <summary>
-    /// Starts loading <paramref name="count"/> floats from <paramref name="start"/> into the L2 cache (no effect where prefetch
-    /// instructions are missing). Into L2 rather than L1: the L1 cache can track few misses at once, so a row's worth of
-    /// prefetches into it had to wait for free slots, while L2 tracks many more (mnist-linear at batch 1,000: 1.1-1.4x).
-    /// </summary>
-    private static unsafe void Prefetch(float[] data, int start, int count)
-    {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || count < 64) return;
-        fixed (float* p = &data[start])
-            for (int offset = 0; offset < count; offset += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(p + offset);
     }
 
     private void NewEpoch()

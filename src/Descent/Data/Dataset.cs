@@ -1,3 +1,5 @@
+using Descent.Numerics;
+
 namespace Descent.Data;
 
 /// <summary>
@@ -58,6 +60,19 @@ public sealed class Dataset
 
     /// <summary>Number of examples.</summary>
     public int Count => Labels.Length / LabelsPerExample;
+
+    /// <summary>
+    /// Copies the features and labels of examples <paramref name="rows"/> into consecutive rows of <paramref name="features"/>
+    /// (<see cref="Dimensions"/> each) and <paramref name="labels"/> (<see cref="LabelsPerExample"/> each).
+    /// </summary>
+    public void Gather(ReadOnlySpan<int> rows, Span<float> features, Span<int> labels)
+    {
+        Kernels.Gather<float>(Features, rows, Dimensions, features);
+        GatherLabels(rows, labels);
+    }
+
+    /// <summary>Copies the labels of examples <paramref name="rows"/> into <paramref name="labels"/> (<see cref="LabelsPerExample"/> each).</summary>
+    public void GatherLabels(ReadOnlySpan<int> rows, Span<int> labels) => Kernels.Gather<int>(Labels, rows, LabelsPerExample, labels);
 
     /// <summary>The features of example <paramref name="i"/>.</summary>
     public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * Dimensions, Dimensions);

@@ -18,7 +18,7 @@ public sealed record TrainingSummary(long Steps, double Seconds, double TrainLos
 public sealed class Trainer
 {
     private readonly float[] _batchX;
-    private readonly int[] _batchY;
+    private readonly int[] _batchY, _batchRows;
     private readonly float[] _outputGrad;
     private readonly Func<double> _closure;
     private readonly Memory<float>[] _buffers;   // running statistics, kept as the update's first evaluation left them
@@ -71,6 +71,7 @@ public sealed class Trainer
         if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
         _batchX = new float[Batches.BatchSize * Train.Dimensions];
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
+        _batchRows = new int[Batches.BatchSize];
         _outputGrad = new float[Batches.BatchSize * Model.Outputs];
     }
 
@@ -153,7 +154,9 @@ public sealed class Trainer
     /// <summary>Forward, backward and a call of the optimizer's step on the next minibatch; returns its loss.</summary>
     private double MinibatchStep()
     {
-        _batch = Batches.Next(_batchX, _batchY);
+        // The labels are copied here, the features by each shard's model as it reads them (ShardLossAndGradient).
+        _batch = Batches.NextRows(_batchRows);
+        Train.GatherLabels(_batchRows.AsSpan(0, _batch), _batchY);
         double loss;
         if (Optimizer.RequiresClosure)
         {
@@ -272,7 +275,7 @@ public sealed class Trainer
         var model = _shardModels[i];
         int start = _shardStart[i], n = _shardStart[i + 1] - start, per = Train.LabelsPerExample, d = Train.Dimensions;
         var input = _batchX.AsSpan(start * d, n * d);
-        var outputs = model.Forward(input, n);
+        var outputs = model.ForwardRows(Train.Features, _batchRows.AsSpan(start, n), input);
         // Sequence data has a label at every position: the loss is the mean over all n * labels-per-example of them.
         var grad = _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs);
         double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(start * per, n * per), n * per, grad, out _);

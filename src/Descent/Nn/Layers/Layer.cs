@@ -141,6 +141,18 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public abstract ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch);
 
     /// <summary>
+    /// <see cref="Forward"/> on the examples <paramref name="rows"/> of <paramref name="source"/> (<see cref="InputSize"/> values each),
+    /// which it first copies into <paramref name="input"/>, the input to give <see cref="Backward"/>: a minibatch drawn from a
+    /// dataset. A layer may gather the examples while it works on them (a dense layer with few outputs does), with the same numbers.
+    /// </summary>
+    public virtual ReadOnlySpan<T> ForwardRows(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, Span<T> input)
+    {
+        CheckInput(input, rows.Length);
+        Kernels.Gather(source, rows, InputSize, input);
+        return Forward(input, rows.Length);
+    }
+
+    /// <summary>
     /// Given the <paramref name="input"/> of the last <see cref="Forward"/> and <paramref name="outputGradient"/>
     /// (<c>d loss / d output</c>), writes <c>d loss / d input</c> into <paramref name="inputGradient"/> (skipped
     /// when it is empty) and adds <c>d loss / d parameters</c> to the gradients, or overwrites them when

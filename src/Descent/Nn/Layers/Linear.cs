@@ -43,6 +43,16 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <inheritdoc/>
+    public override ReadOnlySpan<T> ForwardRows(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, Span<T> input)
+    {
+        if (InputSize != _in) return base.ForwardRows(source, rows, input);   // a sequence of vectors per example
+        CheckInput(input, rows.Length);
+        var y = Output(rows.Length);
+        Kernels.LinearForwardRows(source, rows, input, Weight.Value.Span, Bias.Value.Span, y, _in, _out, _transposed);
+        return y;
+    }
+
+    /// <inheritdoc/>
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
     {
         int rows = batch * (InputSize / _in);

@@ -92,6 +92,14 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     }
 
     /// <inheritdoc/>
+    public override ReadOnlySpan<T> ForwardRows(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, Span<T> input)
+    {
+        var x = _layers[0].ForwardRows(source, rows, input);
+        for (int i = 1; i < _layers.Length; i++) x = _layers[i].Forward(x, rows.Length);
+        return x;
+    }
+
+    /// <inheritdoc/>
     public override ReadOnlySpan<T> LastOutput(int batch) => _layers[^1].LastOutput(batch);
 
     /// <summary>
