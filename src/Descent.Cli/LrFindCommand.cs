@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -83,7 +84,7 @@ internal static class LrFindCommand
                 ["stop"] = result.Stop,
                 ["csv"] = csv,
                 ["figure"] = png,
-            }, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+            }, new JsonSerializerOptions { WriteIndented = true, Converters = { new RoundTrip.JsonConverter() } }) + "\n";
             State.Atomic.WriteText(json, summary);
             if (parsed.GetValue(format) == "json")
             {

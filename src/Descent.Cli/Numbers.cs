@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Globalization;
 
 namespace Descent.Cli;
@@ -33,5 +34,5 @@ internal static class Numbers
     }
 
     /// <summary>Round-trip formatting: the shortest text that parses back to the same double.</summary>
-    public static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    public static string Format(double v) => RoundTrip.Format(v);
 }

@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -41,7 +42,7 @@ internal static class SweepCommand
             int? n = parsed.GetValue(shards) is { } s ? Numbers.Whole(s, "--shards", 1, 1_000_000) : null;
             if (parsed.GetValue(format) == "json")
             {
-                var options = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+                var options = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Converters = { new RoundTrip.JsonConverter() } };
                 stdout.WriteLine(JsonSerializer.Serialize(plan.Select(t => new
                 {
                     index = t.Index,

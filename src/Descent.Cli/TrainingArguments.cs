@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.CommandLine;
 using System.Globalization;
 using Descent.Training;
@@ -135,7 +136,7 @@ internal sealed class TrainingArguments
 
     /// <summary>A default as the help shows it (invariant culture).</summary>
     public static string Shown(double value) =>
-        value.ToString("R", CultureInfo.InvariantCulture).Replace("E-0", "e-", StringComparison.Ordinal).Replace("E+0", "e", StringComparison.Ordinal)
+        RoundTrip.Format(value).Replace("E-0", "e-", StringComparison.Ordinal).Replace("E+0", "e", StringComparison.Ordinal)
             .Replace("E-", "e-", StringComparison.Ordinal).Replace("E+", "e", StringComparison.Ordinal);
 
     /// <summary>A default where 0 means off, as the help shows it.</summary>

@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.CommandLine;
 using System.Text.Json;
 using Descent.Landscapes;
@@ -82,7 +83,7 @@ internal static class TrajectoryCommand
             foreach (var h in options.Hyperparameters)
             {
                 if (h.Kind == Descent.Optim.HyperparameterKind.Flag) w.WriteBoolean(h.Name, h.Get(options) != 0);
-                else w.WriteNumber(h.Name, h.Get(options));
+                else Number(w, h.Name, h.Get(options));
             }
             w.WriteEndObject();
             w.WriteStartArray("path");
@@ -113,10 +114,11 @@ internal static class TrajectoryCommand
         stream.SetLength(0);
     }
 
-    /// <summary>JSON has no NaN or infinity: non-finite values are written as null.</summary>
+    /// <summary>JSON has no NaN or infinity: non-finite values are written as null; finite ones as text that reads back to them (<see cref="RoundTrip"/>).</summary>
     private static void Number(Utf8JsonWriter w, string name, double value)
     {
-        if (double.IsFinite(value)) w.WriteNumber(name, value);
-        else w.WriteNull(name);
+        w.WritePropertyName(name);
+        if (double.IsFinite(value)) w.WriteRawValue(RoundTrip.Format(value), skipInputValidation: true);
+        else w.WriteNullValue();
     }
 }

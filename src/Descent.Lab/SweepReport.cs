@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -135,7 +136,7 @@ public static class SweepReport
         foreach (var s in states)
         {
             var r = s.Result;
-            string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
+            string N(double? v) => v is { } x ? RoundTrip.Format(x) : "";
             var fields = new[] { s.Trial.Id, s.State }
                 .Concat(axes.Select(a => s.Trial.Axes.FirstOrDefault(x => x.Key == a).Value ?? ""))
                 .Concat([r?.Steps?.ToString(CultureInfo.InvariantCulture) ?? "", N(r?.TrainLoss), N(r?.TrainAccuracy), N(r?.TestLoss), N(r?.TestAccuracy), N(r?.Seconds), s.Detail ?? ""]);

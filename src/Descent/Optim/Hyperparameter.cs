@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Globalization;
 
 namespace Descent.Optim;
@@ -40,7 +41,7 @@ public readonly record struct Interval(double Min, bool MinClosed, double Max, b
     public override string ToString() =>
         (MinClosed ? "[" : "(") + Format(Min) + ", " + (double.IsPositiveInfinity(Max) ? "inf" : Format(Max)) + (MaxClosed ? "]" : ")");
 
-    private static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    private static string Format(double v) => RoundTrip.Format(v);
 }
 
 /// <summary>
@@ -117,5 +118,5 @@ public sealed class Hyperparameter
             throw new ArgumentException($"Invalid {Name}: {Format(value)} ({Name} must be a finite number in {Valid}).");
     }
 
-    private static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    private static string Format(double v) => RoundTrip.Format(v);
 }

@@ -113,7 +113,7 @@ public static class Optimizers
 
         static string Format(double v) => v != 0 && (Math.Abs(v) <= 0.01 || Math.Abs(v) >= 1e5)
             ? v.ToString("0.###e0", System.Globalization.CultureInfo.InvariantCulture)
-            : v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            : Descent.Numerics.RoundTrip.Format(v);
     }
 
     /// <summary>The name of the optimizer whose options type <paramref name="options"/> is (or derives from).</summary>

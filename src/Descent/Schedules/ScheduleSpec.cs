@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Globalization;
 
 namespace Descent.Schedules;
@@ -46,7 +47,7 @@ public static class ScheduleSpec
         public long L(string key) => checked((long)D(key));
 
         /// <summary>The value of <paramref name="key"/> as text that parses back to it (milestones as given).</summary>
-        public string Text(string key) => key == "milestones" ? given[key] : D(key).ToString("R", CultureInfo.InvariantCulture);
+        public string Text(string key) => key == "milestones" ? given[key] : RoundTrip.Format(D(key));
 
         public IEnumerable<long> Milestones()
         {

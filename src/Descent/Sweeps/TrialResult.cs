@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Text.Json;
 using Descent.State;
 
@@ -36,7 +37,7 @@ public sealed record TrialResult(string Id, string Status, string? Reason, Dicti
     /// <summary>The result file's name inside a trial directory.</summary>
     public const string FileName = "result.json";
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true, Converters = { new RoundTrip.JsonConverter() } };
 
     /// <summary>The final value of a metric by its name (<c>test_loss</c>, ...), null when the trial has none.</summary>
     public double? Metric(string name) => name switch

@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Globalization;
 using Descent.Optim;
 
@@ -44,7 +45,7 @@ public static class LearningRateFinder
             AdamWLr = adamWLr,
             ParameterGroups = [.. config.ParameterGroups.Select(g => g.Hyperparameters.TryGetValue("lr", out double own)
                 ? g with { Hyperparameters = new Dictionary<string, double>(g.Hyperparameters) { ["lr"] = own / lr * options.StartLr } } : g)],
-            Schedule = "exponential:gamma=" + Gamma(options).ToString("R", CultureInfo.InvariantCulture),
+            Schedule = "exponential:gamma=" + RoundTrip.Format(Gamma(options)),
             Warmup = 0,
             Steps = options.Iterations,
             Epochs = 0,

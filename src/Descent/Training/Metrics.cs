@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Globalization;
 
 namespace Descent.Training;
@@ -44,7 +45,7 @@ public sealed record MetricsRow(long Step, long Epoch, double LearningRate, doub
     }
 
     /// <summary>A number as the metrics files write it: the shortest text that parses back to the same double.</summary>
-    public static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    public static string Format(double v) => RoundTrip.Format(v);
 
     private static string J(double v) => double.IsFinite(v) ? Format(v) : "null";
 }

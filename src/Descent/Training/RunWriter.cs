@@ -1,3 +1,4 @@
+using Descent.Numerics;
 using System.Globalization;
 using System.Text.Json;
 using Descent.State;
@@ -229,6 +230,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new RoundTrip.JsonConverter() },
     };
 
     /// <summary>Writes <paramref name="value"/> as indented JSON ending with a newline, atomically.</summary>
