@@ -110,7 +110,11 @@ internal static class TrainCommand
                     SamAdaptive = parsed.GetValue(samAdaptive),
                 };
                 if (Directory.Exists(dir) && File.Exists(Path.Combine(dir, "config.json")))
-                    throw new UsageException($"{dir} already holds a run; continue it with --resume {dir} or choose another --out.");
+                    throw new UsageException(File.Exists(Path.Combine(dir, RunWriter.CheckpointFile))
+                        ? $"{dir} already holds a run; continue it with --resume {dir} or choose another --out."
+                        : $"{dir} holds a run that stopped before its first checkpoint, so it cannot be resumed; delete {dir} or choose another --out.");
+                if (RunWriter.Written(dir).FirstOrDefault() is { } file)
+                    throw new UsageException($"{dir} already holds {file}, which a new run would overwrite; choose another --out (or move the file).");
             }
 
             var trainer = TrainingArguments.CreateTrainer(config);

@@ -45,7 +45,21 @@ public static class RunFigures
             throw new InvalidDataException($"{dir} is not a run directory of descent train (it needs metrics.csv and config.json).");
         var rows = MetricsRow.ReadCsv(metrics);
         if (rows.Count == 0) throw new InvalidDataException($"{metrics} has no rows yet: the run has not reached its first evaluation.");
-        return new Run(rows, Flatten(JsonDocument.Parse(File.ReadAllText(config)).RootElement));
+        return new Run(rows, Flatten(ConfigDocument(dir).RootElement));
+    }
+
+    /// <summary>The run's <c>config.json</c>, parsed; a damaged one is reported as such.</summary>
+    private static JsonDocument ConfigDocument(string dir)
+    {
+        string path = System.IO.Path.Combine(dir, "config.json");
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not valid JSON ({e.Message}): the run directory was damaged or edited by hand.");
+        }
     }
 
     /// <summary>
@@ -75,7 +89,7 @@ public static class RunFigures
 
     /// <summary>The hyperparameters a run set explicitly (the rest are its optimizer's defaults).</summary>
     private static HashSet<string> Explicit(string dir) =>
-        JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(dir, "config.json"))).RootElement.TryGetProperty("hyperparameters", out var h)
+        ConfigDocument(dir).RootElement.TryGetProperty("hyperparameters", out var h)
             && h.ValueKind == JsonValueKind.Object ? [.. h.EnumerateObject().Select(p => p.Name)] : [];
 
     /// <summary>

@@ -148,4 +148,13 @@ public class CliTests
         Assert.NotEqual(0, code);
         Assert.Contains("cnn-mnist or transformer-char", err);
     }
+
+    [Fact]
+    public void Bench_refuses_a_batch_larger_than_the_workloads_data()
+    {
+        // Such a batch would be cut to the data while the figures counted it whole.
+        var (code, _, err) = Run("bench", "--workload", "moons-mlp", "--batch", "100000", "--seconds", "0.2");
+        Assert.Equal(2, code);
+        Assert.Contains("moons-mlp trains on 500 examples, so a batch of 100000 cannot be drawn: give a batch of at most 500.", err);
+    }
 }

@@ -81,6 +81,23 @@ public sealed class InitTests : IDisposable
         Assert.Equal(before, model.Values.ToArray());
     }
 
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[64.0,2],\"data_offsets\":[0,0]}}")]
+    [InlineData("[1, 2]")]
+    public void A_header_that_is_not_safetensors_json_is_reported_as_such(string header)
+    {
+        string path = Out("bad-header.safetensors");
+        var bytes = System.Text.Encoding.UTF8.GetBytes(header);
+        using (var f = File.Create(path))
+        {
+            f.Write(BitConverter.GetBytes((ulong)bytes.Length));
+            f.Write(bytes);
+        }
+        var e = Assert.Throws<InvalidDataException>(() => Descent.State.SafeTensors.Load(path));
+        Assert.Contains("not a safetensors file this version can read", e.Message);
+    }
+
     [Fact]
     public void A_float64_file_is_refused_with_its_dtype_and_the_fix()
     {

@@ -114,6 +114,67 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_new_run_refuses_a_directory_holding_files_it_would_overwrite_such_as_its_own_init_weights()
+    {
+        var (code, _, err) = Cli("train", "--out", Out("first"), "--steps", "5", "--hidden", "8");
+        Assert.True(code == 0, err);
+        string dir = Out("weights");
+        Directory.CreateDirectory(dir);
+        File.Copy(Path.Combine(Out("first"), "model.safetensors"), Path.Combine(dir, "model.safetensors"));
+        byte[] before = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
+        (code, _, err) = Cli("train", "--init", Path.Combine(dir, "model.safetensors"), "--hidden", "8", "--out", dir, "--steps", "5");
+        Assert.Equal(2, code);
+        Assert.Contains("already holds model.safetensors, which a new run would overwrite; choose another --out", err);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
+        Assert.Equal(["model.safetensors"], Directory.GetFiles(dir).Select(Path.GetFileName));
+        // The library refuses too (its message names no option).
+        var trainer = new Descent.Training.Trainer(new Descent.Training.TrainingConfig { Hidden = [8], Steps = 5 });
+        var e = Assert.Throws<Descent.Training.TrainingException>(() => trainer.Run(dir));
+        Assert.Contains("already holds model.safetensors", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
+    }
+
+    [Fact]
+    public void A_run_that_stopped_before_its_first_checkpoint_says_to_delete_it()
+    {
+        var (code, _, _) = Cli("train", "--out", Out("dead"), "-o", "sgd", "--lr", "1e6", "--steps", "50");
+        Assert.Equal(1, code);
+        (code, _, var err) = Cli("train", "--out", Out("dead"), "-o", "sgd", "--lr", "0.1", "--steps", "50");
+        Assert.Equal(2, code);
+        Assert.Contains($"{Out("dead")} holds a run that stopped before its first checkpoint, so it cannot be resumed; delete {Out("dead")} or choose another --out.", err);
+    }
+
+    [Fact]
+    public void Resume_refuses_metrics_changed_so_that_the_cut_would_fall_inside_a_row_and_changes_nothing()
+    {
+        var (code, _, err) = Cli("train", "--out", Out("crlf"), "--steps", "20", "--checkpoint-every", "10", "--eval-every", "5", "--hidden", "8");
+        Assert.True(code == 0, err);
+        // Rewritten with CRLF line endings after the checkpoint at step 20 (one more row than the checkpoint at 10 recorded).
+        string csv = Path.Combine(Out("crlf"), "metrics.csv");
+        File.WriteAllText(csv, File.ReadAllText(csv).Replace("\n", "\r\n", StringComparison.Ordinal));
+        var files = Directory.GetFiles(Out("crlf")).ToDictionary(f => f, File.ReadAllBytes);
+        (code, _, err) = Cli("train", "--resume", Out("crlf"), "--steps", "30");
+        Assert.Equal(1, code);
+        Assert.Contains("no longer has a line ending where the checkpoint's rows ended", err);
+        foreach (var (file, bytes) in files) Assert.Equal(bytes, File.ReadAllBytes(file));
+    }
+
+    [Theory]
+    [InlineData("{bad", "is not a run configuration this version can read")]
+    [InlineData("[]", "is not a run configuration this version can read")]
+    [InlineData("{\"hidden\": null}", "gives hidden as null, which a run cannot take")]
+    public void Resume_reports_a_damaged_config_json_as_such(string text, string message)
+    {
+        var (code, _, err) = Cli("train", "--out", Out("damaged"), "--steps", "10", "--checkpoint-every", "5", "--hidden", "8");
+        Assert.True(code == 0, err);
+        File.WriteAllText(Path.Combine(Out("damaged"), "config.json"), text);
+        (code, _, err) = Cli("train", "--resume", Out("damaged"), "--steps", "20");
+        Assert.Equal(1, code);
+        Assert.Contains(message, err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
+    [Fact]
     public void The_logged_learning_rate_is_the_one_each_update_used()
     {
         // ExponentialLR: update t uses lr gamma^(t-1).

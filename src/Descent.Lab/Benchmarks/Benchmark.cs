@@ -55,6 +55,7 @@ public static class Benchmark
     /// </summary>
     private static BenchResult Moons(string name, int batch, string optimizer, double lr, double seconds)
     {
+        CheckBatch(name, batch, 500);
         var trainer = new Trainer(new TrainingConfig
         {
             Data = "moons",
@@ -74,6 +75,13 @@ public static class Benchmark
         return new BenchResult(name, $"B={batch}", steps, elapsed, steps / elapsed, lossInit, trainer.Evaluate(trainer.Train).Loss, null, null);
     }
 
+    /// <summary>Refuses a batch larger than the workload's training set, which would be cut to the set while the figures counted it whole.</summary>
+    private static void CheckBatch(string workload, int batch, int examples)
+    {
+        if (batch > examples)
+            throw new ArgumentException($"{workload} trains on {examples} examples, so a batch of {batch} cannot be drawn: give a batch of at most {examples}.");
+    }
+
     /// <summary>The Adam update alone on one float32 vector of <paramref name="p"/> parameters with a fixed gradient (28 bytes per parameter: read p, g, m, v; write p, m, v).</summary>
     private static BenchResult AdamStep(int p, double seconds)
     {
@@ -89,6 +97,7 @@ public static class Benchmark
     /// <summary>784-10 softmax classifier on 60,000 x 784 random inputs in [0, 1), SGD lr 0.01.</summary>
     private static BenchResult MnistLinear(int batch, double seconds)
     {
+        CheckBatch("mnist-linear", batch, 60_000);
         var rng = new Rng(2);
         const int n = 60_000;
         var x = Descent.Data.FeatureMemory.Allocate(n * 784);
@@ -126,6 +135,7 @@ public static class Benchmark
     /// </summary>
     private static BenchResult TrainerSteps(string name, Trainer trainer, int batch, double flops, double seconds)
     {
+        CheckBatch(name, batch, trainer.Train.Count);
         var sample = trainer.Train.Slice(0, Math.Min(trainer.Train.Count, 1000 / trainer.Train.LabelsPerExample));
         double lossInit = trainer.Evaluate(sample).Loss;
         long steps = Timed(() => trainer.TrainStep(), seconds, out double elapsed);

@@ -103,6 +103,8 @@ public sealed class FineTuningRates : Experiment<FineTuningRates.Results>
                 EvalEvery = long.MaxValue,
                 CheckpointEvery = long.MaxValue,
             });
+            // What an interrupted run or another build left there is trained again from the start (a run refuses to overwrite files).
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
             trainer.Run(dir);
             return (trainer.TotalSteps, Examples: trainer.Train.Count);
         });

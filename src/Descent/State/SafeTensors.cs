@@ -67,10 +67,23 @@ public static class SafeTensors
         byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length < 8) throw new InvalidDataException($"{path}: truncated: too short for a safetensors header.");
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (n > (ulong)(bytes.Length - 8)) throw new InvalidDataException($"{path}: truncated: the header announces {n} bytes, the file holds {bytes.Length - 8}.");
+        if (n > (ulong)(bytes.Length - 8))
+            throw new InvalidDataException($"{path}: truncated, or not a safetensors file: the header announces {n} bytes, the file holds {bytes.Length - 8}.");
+        try
+        {
+            return Read(path, bytes, (int)n);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"{path}: not a safetensors file this version can read: its header is not the JSON of names, dtypes, shapes and data offsets ({e.Message}).");
+        }
+    }
+
+    private static Dictionary<string, (int[] Shape, float[] Data)> Read(string path, byte[] bytes, int n)
+    {
         var result = new Dictionary<string, (int[], float[])>(StringComparer.Ordinal);
-        using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, (int)n));
-        int dataStart = 8 + (int)n;
+        using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, n));
+        int dataStart = 8 + n;
         foreach (var p in doc.RootElement.EnumerateObject())
         {
             if (p.Name == "__metadata__") continue;

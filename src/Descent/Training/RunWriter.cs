@@ -47,6 +47,8 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
                 throw new TrainingException($"The run in {outDir} is already at step {at}; resuming it to step {trainer.TotalSteps} would do nothing. Ask for more than {at} steps to extend it.");
             SecondsBefore = LoadCheckpoint();
         }
+        else if (Written(outDir).FirstOrDefault() is { } file)
+            throw new TrainingException($"{outDir} already holds {file}, which a new run would overwrite: start the run in another directory (or resume the run there).");
         // Written on resume too: an extended run's config.json must give its new length.
         WriteJson(Path.Combine(outDir, "config.json"), trainer.Config);
         if (!resume)
@@ -159,19 +161,44 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     private double LoadCheckpoint()
     {
         var state = StateDict.Load(Path.Combine(Directory, CheckpointFile));
+        long csv = state.GetLong("files.metrics_csv"), jsonl = state.GetLong("files.metrics_jsonl");
+        // Both files are checked before either is cut, so a refusal leaves the directory as it was.
+        CheckCut(_csvPath, csv);
+        CheckCut(_jsonlPath, jsonl);
         _trainer.LoadState(state);
-        Truncate(_csvPath, state.GetLong("files.metrics_csv"));
-        Truncate(_jsonlPath, state.GetLong("files.metrics_jsonl"));
+        Truncate(_csvPath, csv);
+        Truncate(_jsonlPath, jsonl);
         return state.GetDouble("trainer.seconds");
+    }
+
+    /// <summary>
+    /// Throws unless <paramref name="path"/> is at least <paramref name="length"/> bytes long and a line ends there: a metrics file
+    /// changed after the checkpoint (rewritten with other line endings, say) would otherwise be cut inside a row.
+    /// </summary>
+    private static void CheckCut(string path, long length)
+    {
+        if (!File.Exists(path) || new FileInfo(path).Length < length)
+            throw new TrainingException($"{path} is shorter than the checkpoint recorded ({length} bytes); the run directory was changed after the checkpoint.");
+        if (length == 0) return;
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read);
+        f.Position = length - 1;
+        if (f.ReadByte() != '\n')
+            throw new TrainingException($"{path} no longer has a line ending where the checkpoint's rows ended (byte {length}); the file was changed after the checkpoint, so resuming would cut it inside a row. Restore it, or start a new run.");
     }
 
     private static void Truncate(string path, long length)
     {
-        if (!File.Exists(path) || new FileInfo(path).Length < length)
-            throw new TrainingException($"{path} is shorter than the checkpoint recorded ({length} bytes); the run directory was changed after the checkpoint.");
         using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
         f.SetLength(length);
     }
+
+    /// <summary>The files in <paramref name="outDir"/> that a run writes (configuration, metrics, event file, checkpoint, weights, summary).</summary>
+    public static IEnumerable<string> Written(string outDir) =>
+        System.IO.Directory.Exists(outDir)
+            ? System.IO.Directory.EnumerateFiles(outDir).Select(Path.GetFileName).OfType<string>()
+                .Where(f => f is "config.json" or "metrics.csv" or "metrics.jsonl" or "summary.json" or "model.safetensors" or CheckpointFile
+                    || f.StartsWith("events.out.tfevents.", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            : [];
 
     /// <summary>The step of the checkpoint in run directory <paramref name="outDir"/>.</summary>
     public static long CheckpointStep(string outDir)
@@ -220,8 +247,22 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     {
         string path = Path.Combine(outDir, "config.json");
         if (!File.Exists(path)) throw new TrainingException($"{outDir} is not a Descent run directory (no config.json).");
-        return JsonSerializer.Deserialize<TrainingConfig>(File.ReadAllText(path), JsonOptions)
-            ?? throw new TrainingException($"{path} is empty.");
+        TrainingConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<TrainingConfig>(File.ReadAllText(path), JsonOptions)
+                ?? throw new TrainingException($"{path} is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new TrainingException($"{path} is not a run configuration this version can read ({e.Message}); it was damaged or edited by hand: restore it.");
+        }
+        // A key written as null where the run needs a value (a list, a name) would fail later, far from the file.
+        var defaults = new TrainingConfig();
+        foreach (var property in typeof(TrainingConfig).GetProperties())
+            if (!property.PropertyType.IsValueType && property.GetValue(config) is null && property.GetValue(defaults) is not null)
+                throw new TrainingException($"{path} gives {JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name)} as null, which a run cannot take; it was damaged or edited by hand: restore it.");
+        return config;
     }
 
     // Relaxed escaping: a schedule or formula keeps its '+' and '\'' readable (JSON needs only quotes, backslashes and control characters escaped).
