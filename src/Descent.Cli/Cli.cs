@@ -30,13 +30,19 @@ public static class Cli
         // "--hidden=" (an option given an empty value) becomes "--hidden" "": the parser would otherwise take the next token as its value.
         args = [.. args.SelectMany(a => a.StartsWith("--", StringComparison.Ordinal) && a.EndsWith('=') ? new[] { a[..^1], "" } : [a])];
         var parsed = root.Parse(args);
-        string where = parsed.CommandResult.Command == root ? "descent --help" : $"descent {parsed.CommandResult.Command.Name} --help";
-        // --help wins over every parse error in System.CommandLine, so "descent lr-search --help" (no such command) would print the top-level help and succeed.
-        if (parsed.Action is HelpAction && parsed.UnmatchedTokens.Count > 0)
+        // The command's whole path ("descent sweep run"), for the help it points to.
+        var names = new List<string>();
+        for (var r = parsed.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult) names.Insert(0, r.Command.Name);
+        string where = string.Join(' ', names) + " --help";
+        // A word where a command with subcommands expects one of them is a mistyped command ("descent trian", "descent sweep runn"),
+        // which System.CommandLine would report as a missing command; and --help wins over every parse error, so
+        // "descent lr-search --help" (no such command) would print the top-level help and succeed.
+        if (parsed.UnmatchedTokens.Count > 0 && (parsed.Action is HelpAction || parsed.Errors.Count > 0))
         {
             string token = parsed.UnmatchedTokens[0];
-            return Fail(stderr, 2, parsed.CommandResult.Command == root && !token.StartsWith('-')
-                ? $"Unknown command '{token}': choose one of {string.Join(", ", root.Subcommands.Select(c => c.Name))} (see 'descent --help')."
+            var command = parsed.CommandResult.Command;
+            return Fail(stderr, 2, command.Subcommands.Count > 0 && !token.StartsWith('-')
+                ? $"Unknown command '{token}': choose one of {string.Join(", ", command.Subcommands.Select(c => c.Name))} (see '{where}')."
                 : $"Unrecognized command or argument '{token}' (see '{where}').");
         }
         if (parsed.Errors.Count > 0)

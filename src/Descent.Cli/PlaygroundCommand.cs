@@ -32,6 +32,10 @@ internal static class PlaygroundCommand
             {
                 throw new UsageException($"Cannot listen on {address}:{p} ({e.Message}); choose another --port.");
             }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressNotAvailable)
+            {
+                throw new UsageException($"Cannot listen on {address}: this machine has no such address ({e.Message}); give --bind one of its own addresses, such as 127.0.0.1.");
+            }
             string url = Server.Url(app);
             stdout.WriteLine($"playground: {url}  (Ctrl+C to stop)");
             stdout.Flush();

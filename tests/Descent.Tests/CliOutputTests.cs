@@ -65,6 +65,46 @@ public sealed class CliOutputTests : IDisposable
     }
 
     [Fact]
+    public void A_mistyped_command_is_named_with_the_choices_and_the_help_of_the_command_it_is_under()
+    {
+        var (code, _, err) = CliRunner.Run("trian", "--out", "x");
+        Assert.Equal(2, code);
+        Assert.Contains("Unknown command 'trian': choose one of trajectory, train, lr-find", err);
+        Assert.Contains("(see 'descent --help')", err);
+        (code, _, err) = CliRunner.Run("sweep", "runn", "file.json");
+        Assert.Equal(2, code);
+        Assert.Contains("Unknown command 'runn': choose one of plan, run", err);
+        Assert.Contains("(see 'descent sweep --help')", err);
+        (code, _, err) = CliRunner.Run("sweep", "run");
+        Assert.Equal(2, code);
+        Assert.Contains("descent sweep run --help", err);
+    }
+
+    [Fact]
+    public async Task The_playground_refuses_an_address_this_machine_does_not_have()
+    {
+        // 192.0.2.1 is reserved for documentation (RFC 5737): no machine has it. In its own process: the command limits its heap.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { CliDll, "playground", "--no-browser", "--bind", "192.0.2.1", "--port", "0" }) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var err = process.StandardError.ReadToEndAsync();
+        bool exited = process.WaitForExit(TimeSpan.FromSeconds(60));
+        if (!exited) process.Kill(entireProcessTree: true);
+        Assert.True(exited, "the playground kept running on an address it cannot have");
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("Cannot listen on 192.0.2.1: this machine has no such address", await err);
+    }
+
+    [Fact]
+    public void A_model_too_large_for_a_buffer_is_refused_with_its_size()
+    {
+        var (code, _, err) = CliRunner.Run("train", "--hidden", "100000,100000", "--steps", "1", "--out", Path.Combine(_dir, "huge"));
+        Assert.Equal(2, code);
+        Assert.Contains("is too large", err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
+    [Fact]
     public void The_top_level_help_shows_optional_arguments_as_optional()
     {
         var (code, output, _) = CliRunner.Run("--help");

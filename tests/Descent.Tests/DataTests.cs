@@ -279,4 +279,22 @@ public sealed class DataTests : IDisposable
         File.WriteAllBytes(latin1, [0x63, 0x61, 0x66, 0xE9, 0x20, 0x63, 0x61, 0x66, 0xE9]);
         Assert.Contains("not UTF-8 text", Assert.Throws<InvalidDataException>(() => CharText.Load(latin1, 2)).Message);
     }
+
+    [Fact]
+    public void A_gzipped_text_cut_short_is_refused_rather_than_read_in_part()
+    {
+        // .NET's decompressor returns what it could decode from a truncated stream; gzip's recorded length tells.
+        string text = string.Concat(Enumerable.Range(0, 2000).Select(i => $"line {i * 7919 % 1000} of a text long enough to compress.\n"));
+        var gz = new MemoryStream();
+        using (var z = new GZipStream(gz, CompressionLevel.Optimal, leaveOpen: true)) z.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        byte[] bytes = gz.ToArray();
+        string whole = Path.Combine(_dir, "whole.txt.gz"), half = Path.Combine(_dir, "half.txt.gz");
+        File.WriteAllBytes(whole, bytes);
+        File.WriteAllBytes(half, bytes[..(bytes.Length / 2)]);
+        var (train, test) = CharText.Load(whole, 16);
+        var (plainTrain, plainTest) = CharText.Split(text, 16, "plain");
+        Assert.Equal((plainTrain.Count, plainTest.Count), (train.Count, test.Count));
+        var e = Assert.Throws<InvalidDataException>(() => CharText.Load(half, 16));
+        Assert.Contains($"{half}: the gzip stream is truncated or damaged", e.Message);
+    }
 }

@@ -9,6 +9,23 @@ public class ScheduleTests
     public static IEnumerable<object[]> Cases => TorchReference.Indices("schedules");
 
     [Theory]
+    [InlineData("step:gamma=-1", "gamma=-1 must be at least 0")]
+    [InlineData("exponential:gamma=-0.5", "gamma=-0.5 must be at least 0")]
+    [InlineData("cosine:final=-1", "final=-1 must be at least 0")]
+    [InlineData("polynomial:final=-0.5", "final=-0.5 must be at least 0")]
+    [InlineData("wsd:final=-1", "final=-1 must be at least 0")]
+    [InlineData("plateau:min=-1", "min=-1 must be at least 0")]
+    [InlineData("onecycle:div=0", "div=0 must be above 0")]
+    [InlineData("onecycle:final-div=-1", "final-div=-1 must be above 0")]
+    public void Schedules_that_would_make_the_rate_negative_or_infinite_are_refused_before_the_run(string spec, string message)
+    {
+        // As the run's configuration is resolved, not at the update that would meet the value.
+        var e = Assert.Throws<ArgumentException>(() => ScheduleSpec.Resolve(spec, 1000));
+        Assert.Contains($"Invalid schedule '{spec}': {message}", e.Message);
+        Assert.Throws<ArgumentException>(() => ScheduleSpec.Parse(spec, 0.1, 1000));
+    }
+
+    [Theory]
     [MemberData(nameof(Cases))]
     public void Schedule_matches_torch_lr_scheduler(int index)
     {

@@ -76,7 +76,7 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void Ranges_give_evenly_spaced_grids_and_whole_numbers_for_whole_settings()
     {
-        var plan = Parse("""{"axes": {"batch": {"log_uniform": [1, 512], "count": 10}, "momentum": {"uniform": [0, 0.9], "count": 4}}, "base": {"optimizer": "sgd"}}""").Plan();
+        var plan = Parse("""{"axes": {"batch": {"log_uniform": [1, 512], "count": 10}, "momentum": {"uniform": [0, 0.9], "count": 4}}, "base": {"optimizer": "sgd", "n": 512}}""").Plan();
         Assert.Equal([1, 2, 4, 8, 16, 32, 64, 128, 256, 512], plan.Select(t => t.Config.Batch).Distinct());
         Assert.Equal([0, 0.3, 0.6, 0.9], plan.Select(t => t.Config.Hyperparameters["momentum"]).Distinct());
     }
@@ -112,6 +112,11 @@ public sealed class SweepTests : IDisposable
     [InlineData("""{"metric": "f1"}""", "unknown metric \"f1\"")]
     [InlineData("""{"axis": {}}""", "unknown key \"axis\"")]
     [InlineData("""{"base": {"steps": 10},""", "test.json: not valid JSON")]
+    [InlineData("""{"base": {"data": "moons", "model": "transfomer"}, "axes": {"lr": [0.1]}}""", "'transfomer'")]
+    [InlineData("""{"base": {"data": "mnist", "model": "cnn"}, "axes": {"model": ["cnn", "conv:8,k=3,q=1-flatten-linear"]}}""", "trial model=conv:8,k=3,q=1-flatten-linear: ")]
+    [InlineData("""{"base": {"steps": 20, "epochs": 2}}""", "give steps or epochs, not both")]
+    [InlineData("""{"base": {"n": 10, "batch": 5}, "axes": {"batch": [5, 50]}}""", "trial batch=50: batch 50 is larger than the training set (10 moons examples)")]
+    [InlineData("""{"base": {"eval_every": 0}}""", "Invalid evaluation interval 0")]
     public void A_mistake_in_the_sweep_file_is_one_clear_message(string json, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => Parse(json).Plan());
@@ -349,6 +354,65 @@ public sealed class SweepTests : IDisposable
         Assert.All(plan, t => Assert.Equal(1, Attempts(Path_("shared"), t.Id)));
         Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("single"), "--jobs", "2").Code);
         AssertSameTrials(Path_("single"), Path_("shared"));
+    }
+
+    [Fact]
+    public void A_claim_left_beside_an_ended_trials_result_by_a_stopped_process_is_removed()
+    {
+        // A process stopped between writing a trial's result and releasing its claim; a live owner's claim stays.
+        string file = File_("small.json", Small);
+        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("left"), "--jobs", "2").Code);
+        var plan = Sweep.Load(file).Plan();
+        using var exited = Process.Start(new ProcessStartInfo("true"))!;
+        exited.WaitForExit();
+        string dead = Path.Combine(Path_("left"), "trials", plan[1].Id, Claim.FileName), live = Path.Combine(Path_("left"), "trials", plan[2].Id, Claim.FileName);
+        File.WriteAllText(dead, JsonSerializer.Serialize(new { host = Environment.MachineName, pid = exited.Id, start = 12345L, claimed = DateTime.UtcNow }));
+        File.WriteAllText(live, JsonSerializer.Serialize(ClaimOwner.Current(), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        var (code, output, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("left"));
+        Assert.True(code == 0, err);
+        Assert.Contains("0 trial(s) run (0 resumed), 8 ended before", output);
+        Assert.False(File.Exists(dead));
+        Assert.True(File.Exists(live));
+    }
+
+    [Fact]
+    public void A_claim_that_cannot_be_read_is_taken_over_once_it_is_stale()
+    {
+        string file = File_("small.json", Small);
+        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("claimed"), "--jobs", "2").Code);
+        var trial = Sweep.Load(file).Plan()[2];
+        string dir = Path.Combine(Path_("claimed"), "trials", trial.Id), claim = Path.Combine(dir, Claim.FileName);
+        foreach (var f in new[] { TrialResult.FileName, "summary.json", "checkpoint.state" }) File.Delete(Path.Combine(dir, f));
+        File.WriteAllText(claim, "");
+        // Fresh, it might be a claim being written: the trial is left to its holder.
+        var (code, output, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("claimed"));
+        Assert.True(code == 0, err);
+        Assert.Contains("1 held by other processes", output);
+        File.SetLastWriteTimeUtc(claim, DateTime.UtcNow - Claim.StaleAfter - TimeSpan.FromMinutes(1));
+        (code, output, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("claimed"));
+        Assert.True(code == 0, err);
+        Assert.Contains("1 trial(s) run (0 resumed), 7 ended before", output);
+        Assert.Equal(TrialStatus.Done, TrialResult.Load(dir)!.Status);
+    }
+
+    [Fact]
+    public void A_trial_whose_checkpoint_is_damaged_trains_again_and_the_sweep_goes_on()
+    {
+        // The state a disk error could leave: a trial cut off after a checkpoint, that checkpoint truncated.
+        string file = File_("small.json", Small);
+        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("whole"), "--jobs", "2").Code);
+        Assert.Equal(0, CliRunner.Run("sweep", "run", file, "--out", Path_("damaged"), "--jobs", "2").Code);
+        var trial = Sweep.Load(file).Plan()[3];
+        string dir = Path.Combine(Path_("damaged"), "trials", trial.Id);
+        File.Delete(Path.Combine(dir, TrialResult.FileName));
+        File.Delete(Path.Combine(dir, "summary.json"));
+        string checkpoint = Path.Combine(dir, "checkpoint.state");
+        File.WriteAllBytes(checkpoint, File.ReadAllBytes(checkpoint)[..100]);
+        var (code, output, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("damaged"), "--jobs", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains($"trial {trial.Id} ({trial.Describe()}): its checkpoint cannot be read", output + err);
+        Assert.Contains("1 trial(s) run (0 resumed), 7 ended before", output);
+        AssertSameTrials(Path_("whole"), Path_("damaged"));
     }
 
     [Fact]

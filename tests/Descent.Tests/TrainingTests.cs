@@ -16,6 +16,24 @@ public sealed class TrainingTests : IDisposable
 
     private static (int Code, string Out, string Err) Cli(params string[] args) => CliRunner.Run(args);
 
+    [Fact]
+    public void An_empty_test_set_and_a_missing_file_of_starting_weights_are_refused_before_training()
+    {
+        // MNIST files with 3 training digits and no test digits: the first evaluation could only give NaN.
+        string dir = Out("no-test");
+        Directory.CreateDirectory(dir);
+        Descent.Data.Idx.Write(Path.Combine(dir, "train-images-idx3-ubyte"), [3, 28, 28], new byte[3 * 784]);
+        Descent.Data.Idx.Write(Path.Combine(dir, "train-labels-idx1-ubyte"), [3], new byte[] { 1, 2, 3 });
+        Descent.Data.Idx.Write(Path.Combine(dir, "t10k-images-idx3-ubyte"), [0, 28, 28], []);
+        Descent.Data.Idx.Write(Path.Combine(dir, "t10k-labels-idx1-ubyte"), [0], []);
+        var (code, _, err) = Cli("train", "--data", "mnist", "--data-dir", dir, "--batch", "3", "--steps", "2", "--out", Out("empty"));
+        Assert.Equal(2, code);
+        Assert.Contains("holds no examples: a run needs examples to train on and held-out examples to evaluate on", err);
+        Assert.False(Directory.Exists(Out("empty")));
+        var e = Assert.Throws<Descent.Training.ConfigException>(() => new Descent.Training.Trainer(new Descent.Training.TrainingConfig { Init = Out("gone.safetensors") }));
+        Assert.Contains($"The file of starting weights '{Out("gone.safetensors")}' does not exist (any more)", e.Message);
+    }
+
     private static JsonElement Summary(string dir) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json"))).RootElement;
 
     [Fact]

@@ -33,14 +33,7 @@ public static class CharText
     /// <summary>Reads the UTF-8 text file <paramref name="path"/> (gzipped when it starts with gzip's magic bytes).</summary>
     public static (Dataset Train, Dataset Test) Load(string path, int context)
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B)
-        {
-            using var gz = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
-            using var plain = new MemoryStream();
-            gz.CopyTo(plain);
-            bytes = plain.ToArray();
-        }
+        byte[] bytes = Gzip.ReadMaybeGzipped(path);
         string text;
         try
         {

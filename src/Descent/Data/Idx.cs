@@ -13,15 +13,7 @@ public static class Idx
     /// <summary>Reads an unsigned-byte IDX file; returns the sizes and the data.</summary>
     public static (int[] Shape, byte[] Data) Read(string path)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = ReadMaybeGzipped(path);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: the gzip stream is damaged ({e.Message}).", e);
-        }
+        byte[] bytes = Gzip.ReadMaybeGzipped(path);
         if (bytes.Length < 4) throw new InvalidDataException($"{path}: truncated: {bytes.Length} bytes is too short for an IDX header.");
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(bytes);
         if ((magic >> 16) != 0 || ((magic >> 8) & 0xFF) != 0x08 || (magic & 0xFF) is 0 or > 4)
@@ -59,18 +51,5 @@ public static class Idx
             stream.Write(word);
         }
         stream.Write(data);
-    }
-
-    private static byte[] ReadMaybeGzipped(string path)
-    {
-        byte[] raw = File.ReadAllBytes(path);
-        if (raw.Length >= 2 && raw[0] == 0x1F && raw[1] == 0x8B)
-        {
-            using var gz = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            using var output = new MemoryStream();
-            gz.CopyTo(output);
-            return output.ToArray();
-        }
-        return raw;
     }
 }

@@ -40,8 +40,16 @@ public static class ScheduleSpec
         {
             var k = keys.Single(k => k.Name == key);
             if (!given.TryGetValue(key, out var text)) return k.RunDivisor > 0 ? Math.Max(1, span / k.RunDivisor) : k.Default;
-            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
-                : throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} is not a number.");
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+                throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} is not a number.");
+            // Values that would make the learning rate negative or infinite, refused here rather than at the update that meets them.
+            string? domain = key switch
+            {
+                "gamma" or "final" or "min" when v < 0 => "at least 0 (a negative value makes the learning rate negative)",
+                "div" or "final-div" when v <= 0 => "above 0 (the learning rate is divided by it)",
+                _ => null,
+            };
+            return domain is null ? v : throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} must be {domain}.");
         }
 
         public long L(string key) => checked((long)D(key));

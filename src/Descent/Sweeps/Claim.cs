@@ -102,7 +102,16 @@ public sealed class Claim : IDisposable
             if (created) return new Claim(path, owner);
 
             var holder = Read(path);
-            if (holder is null) continue;   // taken over just now: look again
+            if (holder is null)
+            {
+                // Gone just now (taken over): look again. A claim is written whole (a link to a complete file), so one that is there
+                // but cannot be read was damaged; once it is as old as a stale claim it is set aside like one (a fresh claim, always
+                // readable, is never removed this way).
+                DateTime written = File.Exists(path) ? File.GetLastWriteTimeUtc(path) : DateTime.UtcNow;
+                string damaged = Path.Combine(trialDir, $"{FileName}.stale-unreadable-{written.Ticks}");
+                if (DateTime.UtcNow - written >= StaleAfter && Link(path, damaged) && Read(damaged) is null) File.Delete(path);
+                continue;
+            }
             if (IsAlive(holder, path)) return null;
             // Take over the dead owner's claim: link it to a name unique to that owner (only one process can), check that the
             // linked file is still the dead owner's (not a fresh claim made since), and only then remove it. A late contender's
@@ -111,6 +120,18 @@ public sealed class Claim : IDisposable
             if (Link(path, aside) && Read(aside) == holder) File.Delete(path);
         }
         return null;
+    }
+
+    /// <summary>
+    /// Removes the claim in <paramref name="trialDir"/> of an ended trial when its owner is gone: a process stopped between the
+    /// trial's result and the release of its claim leaves it behind. Set aside first, as a dead owner's claim is taken over.
+    /// </summary>
+    public static void RemoveAbandoned(string trialDir)
+    {
+        string path = Path.Combine(trialDir, FileName);
+        if (!File.Exists(path) || Read(path) is not { } holder || IsAlive(holder, path)) return;
+        string aside = Path.Combine(trialDir, $"{FileName}.stale-{holder.Host}-{holder.Pid}-{holder.Start}");
+        if (Link(path, aside) && Read(aside) == holder) File.Delete(path);
     }
 
     /// <summary>Creates the name <paramref name="newPath"/> for the file <paramref name="existing"/>; false when the name exists or the file does not.</summary>

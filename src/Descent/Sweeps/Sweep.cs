@@ -266,6 +266,9 @@ public sealed class Sweep
             if (node["hyperparameters"] is not JsonObject h) node["hyperparameters"] = h = [];
             h[axis] = value.DeepClone();
         }
+        if (node["steps"] is { } steps && node["epochs"] is { } epochs && epochs.GetValueKind() == JsonValueKind.Number && epochs.GetValue<double>() > 0
+            && steps.GetValueKind() == JsonValueKind.Number)
+            throw new ArgumentException($"{Source}: give steps or epochs, not both (a trial of {Display(epochs)} epochs would not take {Display(steps)} steps).");
         try
         {
             return node.Deserialize<TrainingConfig>(ConfigJson) ?? throw new ArgumentException($"{Source}: \"base\" is empty.");
@@ -291,14 +294,41 @@ public sealed class Sweep
             var options = Optimizers.DefaultOptions(c.Optimizer);
             foreach (var (name, value) in c.Hyperparameters) options.Set(name, value);
             options.Validate();
-            if (c.Steps < 1 && c.Epochs < 1) throw new ArgumentException($"Invalid number of steps {c.Steps}: must be at least 1.");
+            TrainingSetup.Check(c);
             if (c.Batch < 1) throw new ArgumentException($"Invalid batch size {c.Batch}: must be at least 1.");
+            string data = c.Data.Trim().ToLowerInvariant();
+            // The training set's size is known without loading only for the moons; a larger batch would be cut to it.
+            if (data == "moons" && c.Batch > c.N)
+                throw new ArgumentException($"batch {c.Batch} is larger than the training set ({c.N} moons examples): give at most n.");
             ScheduleSpec.Parse(c.Schedule, options.LearningRate, Math.Max(1, c.Steps), c.Warmup);
+            CheckModel(c, data);
         }
         catch (ArgumentException e)
         {
             throw new ArgumentException($"{Source}: trial {trial}: {e.Message}");
         }
+    }
+
+    /// <summary>Model specs already built for their data (a grid repeats each many times).</summary>
+    private readonly HashSet<(string Spec, string Data, int Context)> _models = [];
+
+    /// <summary>
+    /// Builds the trial's model spec for its data's example shape (not known for csv, whose width is in the file), so a
+    /// mistyped layer or key is reported when the sweep is planned rather than as every trial's failure.
+    /// </summary>
+    private void CheckModel(TrainingConfig c, string data)
+    {
+        if (c.Model is not { } spec) return;
+        int context = c.Context > 0 ? c.Context : ModelSpec.Context(spec) ?? TrainingConfig.DefaultContext;
+        int[]? shape = data switch
+        {
+            "moons" => [2],
+            "mnist" or "fashion-mnist" => [1, 28, 28],
+            "text" => [context],
+            _ => null,
+        };
+        if (shape is null || !_models.Add((spec, data, context))) return;
+        ModelSpec.Build<float>(spec, shape, data == "moons" ? 2 : 10, Initialization.Torch, new Rng(0));
     }
 
     /// <summary>An axis value as text: strings bare, numbers and lists as JSON.</summary>

@@ -40,7 +40,11 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
         {
             var result = TrialResult.Load(directory.TrialDir(trial.Id));
             if (result is null || (retryFailed && result.Status == TrialStatus.Failed)) todo.Enqueue(trial);
-            else ended++;
+            else
+            {
+                ended++;
+                Claim.RemoveAbandoned(directory.TrialDir(trial.Id));
+            }
         }
         Log($"{shard}: {mine.Count} trial(s), {ended} ended before, {todo.Count} to run, {Math.Min(jobs, Math.Max(1, todo.Count))} at a time");
         int ran = 0, resumed = 0, held = 0, failed = 0, finished = 0, total = todo.Count;
@@ -101,8 +105,21 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
 
         // The trainer writes its config with length-dependent schedule defaults filled in: compare with that, not the trial's spelling.
         resumed = File.Exists(Path.Combine(dir, "checkpoint.state")) && SameConfig(dir, trainer.Config);
+        long fromStep = 0;
+        if (resumed)
+        {
+            try
+            {
+                fromStep = Descent.State.StateDict.Load(Path.Combine(dir, "checkpoint.state")).GetLong("trainer.step");
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException)
+            {
+                // A damaged checkpoint costs this trial its progress, not the sweep its other trials.
+                Log($"trial {trial.Id} ({trial.Describe()}): its checkpoint cannot be read ({OneLine(e.Message)}); training it again from the start");
+                resumed = false;
+            }
+        }
         if (!resumed) Clear(dir);
-        long fromStep = resumed ? Descent.State.StateDict.Load(Path.Combine(dir, "checkpoint.state")).GetLong("trainer.step") : 0;
         File.AppendAllText(Path.Combine(dir, "attempts.jsonl"), JsonSerializer.Serialize(new
         {
             host = claim.Owner.Host,

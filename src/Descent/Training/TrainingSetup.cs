@@ -20,6 +20,10 @@ public sealed class TrainingSetup
         ArgumentNullException.ThrowIfNull(config);
         Check(config);
         (Train, Test) = OfClasses(LoadData(config), config.Classes);
+        // Either set empty would only show up at the first evaluation, as a loss of NaN that no file can hold.
+        foreach (var set in new[] { Train, Test })
+            if (set.Count == 0)
+                throw new ConfigException($"{set.Name} holds no examples: a run needs examples to train on and held-out examples to evaluate on.", nameof(TrainingConfig.Data));
         Loss = Losses.Parse(config.Loss);
         int outputs = Loss.Outputs(Train.Classes);
         // A file given as the initialization replaces the drawn weights (the draw still happens, so the streams after it are unchanged).
@@ -33,7 +37,9 @@ public sealed class TrainingSetup
         if (fromFile)
         {
             if (!File.Exists(config.Init))
-                throw new ConfigException($"Unknown initialization '{config.Init}': choose torch, he or xavier, or give an existing .safetensors file of starting weights.", nameof(TrainingConfig.Init));
+                throw new ConfigException(config.Init.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+                    ? $"The file of starting weights '{config.Init}' does not exist (any more): give an existing .safetensors file, or torch, he or xavier."
+                    : $"Unknown initialization '{config.Init}': choose torch, he or xavier, or give an existing .safetensors file of starting weights.", nameof(TrainingConfig.Init));
             Model.LoadSafeTensors(config.Init);
         }
         (_initialization, _outputs) = (initialization, outputs);
@@ -143,7 +149,7 @@ public sealed class TrainingSetup
     public long TotalSteps { get; }
 
     /// <summary>The checks that need no data: lengths, intervals, thresholds and wrapper combinations.</summary>
-    private static void Check(TrainingConfig c)
+    internal static void Check(TrainingConfig c)
     {
         if (c.Steps < 1 && c.Epochs < 1) throw new ConfigException($"Invalid number of steps {c.Steps}: must be at least 1.", nameof(TrainingConfig.Steps));
         if (c.Epochs < 0) throw new ConfigException($"Invalid number of epochs {c.Epochs}: must be at least 1.", nameof(TrainingConfig.Epochs));

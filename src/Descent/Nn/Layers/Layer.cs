@@ -247,9 +247,12 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     private void Bind(string prefix, Memory<T> values, Memory<T> grads)
     {
-        int total = 0;
-        foreach (var (_, shape) in _declared) total += Product(shape);
-        foreach (var (_, child) in Children) total += child._values.Length;
+        long sum = 0;
+        foreach (var (_, shape) in _declared) sum += Product(shape);
+        foreach (var (_, child) in Children) sum += child._values.Length;
+        if (sum > Array.MaxLength)
+            throw new ArgumentException($"{GetType().Name}: {sum:N0} parameters exceed the {Array.MaxLength:N0} one buffer holds; use smaller layers.");
+        int total = (int)sum;
         if (values.IsEmpty && total > 0)
         {
             values = new T[total];
@@ -330,8 +333,13 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     protected static int Product(IReadOnlyList<int> shape)
     {
         long n = 1;
-        foreach (int d in shape) n *= d;
-        return checked((int)n);
+        foreach (int d in shape)
+        {
+            n *= d;
+            if (n > Array.MaxLength)
+                throw new ArgumentException($"A tensor of shape [{string.Join(", ", shape)}] is too large: its entries exceed the {Array.MaxLength:N0} one buffer holds; use smaller layers.");
+        }
+        return (int)n;
     }
 
     private int[] CheckShape(IReadOnlyList<int> shape, string what)
