@@ -160,6 +160,28 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("\"hyperparameters\": {}", "\"hyperparameters\": {\"lr\": 0.5}", "gives hyperparameters {\"lr\":0.5}, but the checkpoint was written with {}")]
+    [InlineData("\"seed\": 0", "\"seed\": 3", "gives seed 3, but the checkpoint was written with 0")]
+    [InlineData("\"schedule\": \"constant\"", "\"schedule\": \"exponential:gamma=0.5\"", "gives update 2 a learning rate of 0.0005 where the run in")]
+    public void Resume_refuses_a_config_json_edited_after_the_checkpoint_and_changes_nothing(string from, string to, string message)
+    {
+        var (code, _, err) = Cli("train", "--out", Out("edited"), "--steps", "20", "--checkpoint-every", "10", "--eval-every", "5", "--hidden", "8");
+        Assert.True(code == 0, err);
+        string config = Path.Combine(Out("edited"), "config.json");
+        string text = File.ReadAllText(config);
+        Assert.Contains(from, text);
+        File.WriteAllText(config, text.Replace(from, to, StringComparison.Ordinal));
+        var files = Directory.GetFiles(Out("edited")).ToDictionary(f => f, File.ReadAllBytes);
+        (code, _, err) = Cli("train", "--resume", Out("edited"), "--steps", "30");
+        Assert.Equal(1, code);
+        Assert.Contains(message, err);
+        foreach (var (file, bytes) in files) Assert.Equal(bytes, File.ReadAllBytes(file));
+        // Restored, it resumes.
+        File.WriteAllText(config, text);
+        Assert.Equal(0, Cli("train", "--resume", Out("edited"), "--steps", "30").Code);
+    }
+
+    [Theory]
     [InlineData("{bad", "is not a run configuration this version can read")]
     [InlineData("[]", "is not a run configuration this version can read")]
     [InlineData("{\"hidden\": null}", "gives hidden as null, which a run cannot take")]

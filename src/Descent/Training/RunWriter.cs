@@ -92,6 +92,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         state.Set("trainer.seconds", SecondsBefore + loop.Elapsed.TotalSeconds);
         state.Set("files.metrics_csv", new FileInfo(_csvPath).Length);
         state.Set("files.metrics_jsonl", new FileInfo(_jsonlPath).Length);
+        state.Set(ConfigKey, JsonSerializer.Serialize(_trainer.Config, JsonOptions));
         state.Save(Path.Combine(Directory, CheckpointFile));
         SaveWeights();
     }
@@ -161,6 +162,8 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     private double LoadCheckpoint()
     {
         var state = StateDict.Load(Path.Combine(Directory, CheckpointFile));
+        // Checkpoints of earlier versions hold no configuration; theirs is taken on trust, as before.
+        if (state.Contains(ConfigKey)) CheckConfig(state.GetString(ConfigKey), state.GetLong("trainer.step"));
         long csv = state.GetLong("files.metrics_csv"), jsonl = state.GetLong("files.metrics_jsonl");
         // Both files are checked before either is cut, so a refusal leaves the directory as it was.
         CheckCut(_csvPath, csv);
@@ -169,6 +172,33 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         Truncate(_csvPath, csv);
         Truncate(_jsonlPath, jsonl);
         return state.GetDouble("trainer.seconds");
+    }
+
+    /// <summary>The checkpoint's copy of the configuration it was written with.</summary>
+    private const string ConfigKey = "run.config";
+
+    /// <summary>
+    /// Throws unless the run resumes with the configuration its checkpoint was written with (<paramref name="recordedJson"/>), but for
+    /// what may change between sessions: the length, how often it evaluates and checkpoints, and a schedule that gives every update up
+    /// to the checkpoint (<paramref name="step"/>) the rate it had. A <c>config.json</c> edited by hand (another rate, seed or batch under
+    /// the same checkpoint) would otherwise continue the run as if nothing had changed.
+    /// </summary>
+    private void CheckConfig(string recordedJson, long step)
+    {
+        var recorded = JsonSerializer.Deserialize<TrainingConfig>(recordedJson, JsonOptions)
+            ?? throw new TrainingException($"{CheckpointFile} in {Directory} holds an empty configuration; the checkpoint is damaged.");
+        System.Text.Json.Nodes.JsonObject Settled(TrainingConfig c) => JsonSerializer.SerializeToNode(
+            c with { Steps = 0, Epochs = 0, Schedule = "", EvalEvery = 1, CheckpointEvery = 1 }, JsonOptions)!.AsObject();
+        var then = Settled(recorded);
+        var now = Settled(_trainer.Config);
+        string Text(System.Text.Json.Nodes.JsonNode? v) => v?.ToJsonString() ?? "null";
+        foreach (var (key, value) in then)
+            if (!System.Text.Json.Nodes.JsonNode.DeepEquals(value, now[key]))
+                throw new TrainingException($"{Path.Combine(Directory, "config.json")} gives {key} {Text(now[key])}, but the checkpoint was written with {Text(value)}: the file was changed after " +
+                    "the checkpoint. Restore it: a resumed run may change only its length, how often it evaluates and checkpoints, and its schedule after the checkpoint.");
+        if (recorded.Schedule != _trainer.Config.Schedule && _trainer.Setup.FirstDifference(recorded.Schedule, step) is { } d)
+            throw new TrainingException($"The schedule {_trainer.Config.Schedule} gives update {d.Update} a learning rate of {RoundTrip.Format(d.Rate)} where the run in {Directory} used " +
+                $"{RoundTrip.Format(d.Other)} ({recorded.Schedule}, as its checkpoint records); a resumed run may change its schedule only after its checkpoint, step {step}.");
     }
 
     /// <summary>
