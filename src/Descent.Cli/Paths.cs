@@ -42,8 +42,7 @@ internal static class Paths
     /// <summary>A directory to write into, created (with its parents) when missing, and proved writable with a probe file.</summary>
     public static string OutputDirectory(string path, string option)
     {
-        if (File.Exists(path)) throw new UsageException($"{option} {path} is a file; give a directory (it is created when missing).");
-        if (FileAbove(path) is { } file) throw new UsageException($"{option} {path} cannot be created: {file} is a file, not a directory; choose another path.");
+        OutputDirectoryName(path, option);
         try
         {
             Directory.CreateDirectory(path);
@@ -55,6 +54,18 @@ internal static class Paths
         {
             throw new UsageException($"{option} {path} cannot be written ({Reason(e)}); choose a directory you can write to.");
         }
+        return path;
+    }
+
+    /// <summary>
+    /// Checks, without creating anything, that <paramref name="path"/> could be an output directory: not empty, not a file, and not
+    /// under one. For commands that create their directory themselves after other checks.
+    /// </summary>
+    public static string OutputDirectoryName(string path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new UsageException($"{option} needs a directory name; got an empty one.");
+        if (File.Exists(path)) throw new UsageException($"{option} {path} is a file; give a directory (it is created when missing).");
+        if (FileAbove(path) is { } file) throw new UsageException($"{option} {path} cannot be created: {file} is a file, not a directory; choose another path.");
         return path;
     }
 

@@ -37,7 +37,7 @@ internal static class ReproduceCommand
             Workbench bench;
             try
             {
-                bench = new Workbench(parsed.GetValue(outDir)!, scale, m => stderr.WriteLine("descent: " + m), parsed.GetValue(mnist), n, repeats, which);
+                bench = new Workbench(Paths.OutputDirectoryName(parsed.GetValue(outDir)!, "--out"), scale, m => stderr.WriteLine("descent: " + m), parsed.GetValue(mnist), n, repeats, which);
             }
             catch (FileNotFoundException e)
             {

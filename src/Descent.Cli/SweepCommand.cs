@@ -89,7 +89,7 @@ internal static class SweepCommand
             var which = Worded(() => Shard.Resolve(parsed.GetValue(shard), n, Environment.GetEnvironmentVariable), "--shard I/N, --shards N");
             int j = parsed.GetValue(jobs) is { } js ? Numbers.Whole(js, "--jobs", 1, 4096) : Environment.ProcessorCount;
             sweep.Plan();   // every trial checked before the directory is touched
-            var dir = Worded(() => SweepDirectory.Create(parsed.GetValue(outDir)!, sweep), "--out");
+            var dir = Worded(() => SweepDirectory.Create(Paths.OutputDirectoryName(parsed.GetValue(outDir)!, "--out"), sweep), "--out");
             var summary = new SweepRunner(dir, which, j, m => stderr.WriteLine("descent: " + m), parsed.GetValue(retry)).Run();
             stdout.WriteLine($"{summary.Ran} trial(s) run ({summary.Resumed} resumed), {summary.AlreadyEnded} ended before, {summary.HeldElsewhere} held by other processes, {summary.Failed} failed -> {dir.Path}");
             if (summary.Failed > 0)

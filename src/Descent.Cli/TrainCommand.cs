@@ -80,6 +80,8 @@ internal static class TrainCommand
                 if (Given(emaWarmup) && !Given(ema)) throw new UsageException("--ema-warmup has no effect without --ema DECAY.");
                 if (Given(ema) && Given(swaStart)) throw new UsageException("Choose one weight average: --ema or --swa-start, not both.");
                 if (Given(samAdaptive) && !Given(sam)) throw new UsageException("--sam-adaptive has no effect without --sam RHO.");
+                if (Given(updateBn) && !Given(ema) && !Given(swaStart))
+                    throw new UsageException("--update-bn recomputes batch-norm statistics for the model of --ema or --swa-start; give one of them, or drop --update-bn.");
                 if (!Given(swaStart) && (Given(swaLr) || Given(swaAnnealSteps) || Given(swaAnneal)))
                     throw new UsageException("--swa-lr, --swa-anneal-steps and --swa-anneal set the learning rate of stochastic weight averaging; give --swa-start N too.");
                 if (!Given(swaLr) && (Given(swaAnnealSteps) || Given(swaAnneal)))

@@ -96,6 +96,25 @@ public sealed class CliOutputTests : IDisposable
     }
 
     [Fact]
+    public void Output_directories_that_cannot_be_used_are_named_with_the_fix()
+    {
+        string file = Path.Combine(_dir, "afile");
+        File.WriteAllText(file, "x");
+        string sweep = Path.Combine(_dir, "sweep.json");
+        File.WriteAllText(sweep, """{"base": {"steps": 5}, "axes": {"lr": [0.1]}}""");
+        foreach (var args in new[] { new[] { "sweep", "run", sweep, "--out", file }, ["reproduce", "saddle", "--quick", "--out", file] })
+        {
+            var (code, _, err) = CliRunner.Run(args);
+            Assert.Equal(2, code);
+            Assert.Contains($"--out {file} is a file; give a directory", err);
+        }
+        var (c, _, e) = CliRunner.Run("train", "--steps", "1", "--out", "");
+        Assert.Equal(2, c);
+        Assert.Contains("--out needs a directory name; got an empty one.", e);
+        Assert.Equal("x", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void A_model_too_large_for_a_buffer_is_refused_with_its_size()
     {
         var (code, _, err) = CliRunner.Run("train", "--hidden", "100000,100000", "--steps", "1", "--out", Path.Combine(_dir, "huge"));

@@ -243,6 +243,9 @@ public class LayerTests
     [InlineData("lstm:4", "unknown layer 'lstm:4'")]
     [InlineData("mlp:64,x", "'x' is not a hidden width")]
     [InlineData("dropout:1.5", "Invalid dropout probability 1.5")]
+    [InlineData("conv:8,k=3,k=5", "gives k= twice; give it once")]
+    [InlineData("mlp:64,,64", "'' is not a hidden width")]
+    [InlineData("transformer:layers=1,d=8", "needs heads= (for example transformer:layers=2,d=64,heads=4)")]
     public void Bad_specs_are_rejected_with_the_problem_and_the_fix(string spec, string message)
     {
         var shape = spec.StartsWith("conv:8,k=3") && message.Contains("images") || spec.StartsWith("linear") || spec.StartsWith("res") || spec.StartsWith("mlp") || spec.StartsWith("lstm") || spec.StartsWith("dropout") ? new[] { 6 } : [1, 5, 5];

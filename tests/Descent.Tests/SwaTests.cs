@@ -102,7 +102,7 @@ public sealed class SwaTests : IDisposable
     public void Bad_swalr_options_are_refused_before_anything_is_written(string message, params string[] args)
     {
         string dir = Path.Combine(_dir, "bad");
-        var (code, _, err) = CliRunner.Run(["train", "--steps", "5", "--out", dir, .. args]);
+        var (code, _, err) = CliRunner.Run(["train", "--steps", "10", "--out", dir, .. args]);
         Assert.NotEqual(0, code);
         Assert.Contains(message, err);
         Assert.False(File.Exists(Path.Combine(dir, "config.json")));

@@ -134,6 +134,18 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
     }
 
+    [Theory]
+    [InlineData(new[] { "--swa-start", "100", "--steps", "20" }, "SWA averages the updates after update 100, but the run has 20: nothing would be averaged")]
+    [InlineData(new[] { "--update-bn", "5", "--steps", "20" }, "--update-bn recomputes batch-norm statistics for the model of --ema or --swa-start")]
+    [InlineData(new[] { "--model", "linear:5", "--steps", "20" }, "end the model with linear (without a width it gives the 2 outputs the data needs)")]
+    public void Settings_that_would_do_nothing_or_cannot_fit_the_data_are_refused(string[] settings, string message)
+    {
+        var (code, _, err) = Cli(["train", "--out", Out("nothing"), .. settings]);
+        Assert.Equal(2, code);
+        Assert.Contains(message, err);
+        Assert.False(Directory.Exists(Out("nothing")));
+    }
+
     [Fact]
     public void A_run_that_stopped_before_its_first_checkpoint_says_to_delete_it()
     {

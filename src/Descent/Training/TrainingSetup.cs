@@ -33,7 +33,9 @@ public sealed class TrainingSetup
             : new Sequential<float>([Train.Dimensions, .. config.Hidden, outputs], Activations.Parse(config.Activation), initialization, Rng.ForStream(config.Seed, 1));
         if (Model.OutputSize != Train.LabelsPerExample * outputs)
             throw new ConfigException($"The model gives {Model.OutputSize} outputs per example, but {Train.Name} has {Train.LabelsPerExample} labels per example of {Train.Classes} classes " +
-                $"({Train.LabelsPerExample * outputs} outputs); a model for text ends with a linear layer at every position, such as transformer:layers=2,d=64,heads=4.", nameof(TrainingConfig.Model));
+                $"({Train.LabelsPerExample * outputs} outputs); " + (Train.LabelsPerExample > 1
+                    ? "a model for text ends with a linear layer at every position, such as transformer:layers=2,d=64,heads=4."
+                    : $"end the model with linear (without a width it gives the {outputs} outputs the data needs)."), nameof(TrainingConfig.Model));
         if (fromFile)
         {
             if (!File.Exists(config.Init))
@@ -52,6 +54,8 @@ public sealed class TrainingSetup
         Wrap(Optimizer, config);
         Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
         TotalSteps = config.Epochs > 0 ? (config.Epochs * Batches.BatchesPerEpoch + config.Accumulate - 1) / config.Accumulate : config.Steps;
+        if (config.SwaStart >= TotalSteps)
+            throw new ConfigException($"SWA averages the updates after update {config.SwaStart}, but the run has {TotalSteps}: nothing would be averaged. Start it earlier or run longer.", nameof(TrainingConfig.SwaStart));
         if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
             throw new ConfigException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten the warmup or lengthen the run.", nameof(TrainingConfig.Warmup));
         _learningRate = options.LearningRate;
@@ -166,6 +170,8 @@ public sealed class TrainingSetup
         if (!(c.Sam >= 0) || double.IsInfinity(c.Sam)) throw new ConfigException($"Invalid SAM rho {c.Sam}: must be a finite number above 0, e.g. 0.05 (0 turns SAM off).", nameof(TrainingConfig.Sam));
         if (!(c.Ema >= 0)) throw new ConfigException($"Invalid EMA decay {c.Ema}: must be in (0, 1), e.g. 0.999 (0 turns the EMA off).", nameof(TrainingConfig.Ema));
         if (c.Threads is < 1 or > 256) throw new ConfigException($"Invalid number of threads {c.Threads}: must be from 1 to 256.", nameof(TrainingConfig.Threads));
+        if (c.UpdateBn is not null && c.Ema == 0 && c.SwaStart < 0)
+            throw new ConfigException("Recomputing batch-norm statistics is for a weight average's model (an EMA or SWA); without one the run's own statistics are used, so drop the setting.", nameof(TrainingConfig.UpdateBn));
         if (c.UpdateBn < 0) throw new ConfigException($"Invalid number of batch-norm update batches {c.UpdateBn}: must be at least 0 (0 keeps the training statistics; leave it unset for a whole pass).", nameof(TrainingConfig.UpdateBn));
     }
 

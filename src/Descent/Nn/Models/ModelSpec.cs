@@ -104,7 +104,7 @@ public static class ModelSpec
     {
         var widths = new List<int>();
         var activation = Activation.ReLU;
-        foreach (var arg in s.Length > 4 ? s[4..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [])
+        foreach (var arg in s.Length > 4 ? s[4..].Split(',', StringSplitOptions.TrimEntries) : [])
         {
             if (arg.StartsWith("act=", StringComparison.Ordinal)) activation = Activations.Parse(arg[4..]);
             else if (int.TryParse(arg, NumberStyles.None, CultureInfo.InvariantCulture, out int w) && w >= 1) widths.Add(w);
@@ -193,7 +193,8 @@ public static class ModelSpec
             {
                 int eq = arg.IndexOf('=');
                 if (eq < 0) _positional.Add(arg);
-                else _named[arg[..eq]] = arg[(eq + 1)..];
+                else if (!_named.TryAdd(arg[..eq], arg[(eq + 1)..]))
+                    throw new ArgumentException($"Model '{spec}': '{item}' gives {arg[..eq]}= twice; give it once.");
             }
         }
 
@@ -203,7 +204,7 @@ public static class ModelSpec
             : throw new ArgumentException($"Model '{_spec}': '{_item}' needs a number as argument {index + 1} (for example conv:32,k=3 or maxpool:2).");
 
         public int Int(string key) => _named.ContainsKey(key) ? Int(key, 0)
-            : throw new ArgumentException($"Model '{_spec}': '{_item}' needs {key}= (for example conv:32,k=3).");
+            : throw new ArgumentException($"Model '{_spec}': '{_item}' needs {key}= (for example {(_item.StartsWith("transformer", StringComparison.Ordinal) ? "transformer:layers=2,d=64,heads=4" : "conv:32,k=3")}).");
 
         public int Int(string key, int fallback, int min = 1)
         {
