@@ -217,12 +217,20 @@ public sealed class Sweep
         throw new ArgumentException($"{source}: \"{what}\" must be a whole number >= {min} (got {node?.ToJsonString() ?? "null"}).");
     }
 
+    /// <summary>The most trials one sweep plans (each is a run directory).</summary>
+    public const int MaxTrials = 1_000_000;
+
     /// <summary>
     /// The trials in order: the grid (or the random points), each with every seed. Trials that resolve to the same config are
     /// kept once. Every trial's config is checked here (names, hyperparameters and their ranges, schedule), before any work.
     /// </summary>
     public IReadOnlyList<Trial> Plan()
     {
+        // Counted before anything is built: a count typo (a 1e10-point grid) would otherwise fill memory for minutes.
+        double count = (SampleCount > 0 ? SampleCount : Axes.Aggregate(1.0, (n, a) => n * (a.Kind == AxisKind.List ? a.Values.Count : a.Count)))
+            * Math.Max(1, Seeds.Count);
+        if (count > MaxTrials)
+            throw new ArgumentException($"{Source}: the sweep has {count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} trials, more than the {MaxTrials.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} one plan may hold; use fewer values or a random \"sample\", or split it into several sweeps.");
         var points = new List<List<(string Axis, JsonNode Value)>>();
         if (SampleCount > 0)
         {
