@@ -80,8 +80,6 @@ internal static class TrainCommand
                 if (Given(emaWarmup) && !Given(ema)) throw new UsageException("--ema-warmup has no effect without --ema DECAY.");
                 if (Given(ema) && Given(swaStart)) throw new UsageException("Choose one weight average: --ema or --swa-start, not both.");
                 if (Given(samAdaptive) && !Given(sam)) throw new UsageException("--sam-adaptive has no effect without --sam RHO.");
-                if (Given(updateBn) && !Given(ema) && !Given(swaStart))
-                    throw new UsageException("--update-bn recomputes batch-norm statistics for the model of --ema or --swa-start; give one of them, or drop --update-bn.");
                 if (!Given(swaStart) && (Given(swaLr) || Given(swaAnnealSteps) || Given(swaAnneal)))
                     throw new UsageException("--swa-lr, --swa-anneal-steps and --swa-anneal set the learning rate of stochastic weight averaging; give --swa-start N too.");
                 if (!Given(swaLr) && (Given(swaAnnealSteps) || Given(swaAnneal)))
@@ -130,9 +128,6 @@ internal static class TrainCommand
                 from = RunDirectory(() => Trainer.CheckpointStep(resumeDir));
                 if (totalSteps < from || totalSteps == from && !RunDirectory(() => RunWriter.OnlySummaryLeft(resumeDir, config)))
                     throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
-                if (Given(schedule) && trainer.Setup.FirstDifference(resumedSchedule!, from) is { } differs)
-                    throw new UsageException($"--schedule {config.Schedule} would have given update {differs.Update} a learning rate of {differs.Rate:R} where the run in {resumeDir} used {differs.Other:R} ({resumedSchedule}); " +
-                        $"a resumed run may change its schedule only after its checkpoint, step {from}: give a schedule that agrees up to there (for warmup-stable-decay, resume from a checkpoint in the stable phase).");
             }
             else
             {

@@ -14,7 +14,6 @@ public class ScheduleTests
     [InlineData("cosine:final=-1", "final=-1 must be at least 0")]
     [InlineData("polynomial:final=-0.5", "final=-0.5 must be at least 0")]
     [InlineData("wsd:final=-1", "final=-1 must be at least 0")]
-    [InlineData("plateau:min=-1", "min=-1 must be at least 0")]
     [InlineData("onecycle:div=0", "div=0 must be above 0")]
     [InlineData("onecycle:final-div=-1", "final-div=-1 must be above 0")]
     public void Schedules_that_would_make_the_rate_negative_or_infinite_are_refused_before_the_run(string spec, string message)

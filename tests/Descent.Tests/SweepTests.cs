@@ -114,7 +114,7 @@ public sealed class SweepTests : IDisposable
     [InlineData("""{"base": {"steps": 10},""", "test.json: not valid JSON")]
     [InlineData("""{"base": {"data": "moons", "model": "transfomer"}, "axes": {"lr": [0.1]}}""", "'transfomer'")]
     [InlineData("""{"base": {"data": "mnist", "model": "cnn"}, "axes": {"model": ["cnn", "conv:8,k=3,q=1-flatten-linear"]}}""", "trial model=conv:8,k=3,q=1-flatten-linear: ")]
-    [InlineData("""{"base": {"steps": 20, "epochs": 2}}""", "give steps or epochs, not both")]
+    [InlineData("""{"base": {"steps": 20, "swa_start": 20}}""", "swa_start 20 is at or after the run's last update (20)")]
     [InlineData("""{"base": {"n": 10, "batch": 5}, "axes": {"batch": [5, 50]}}""", "trial batch=50: batch 50 is larger than the training set (10 moons examples)")]
     [InlineData("""{"base": {"eval_every": 0}}""", "Invalid evaluation interval 0")]
     [InlineData("""{"axes": {"lr": {"log_uniform": [1e-5, 1], "count": 100000}, "eps": {"log_uniform": [1e-10, 1e-6], "count": 100000}}}""", "the sweep has 10,000,000,000 trials, more than the 1,000,000 one plan may hold")]
@@ -409,10 +409,18 @@ public sealed class SweepTests : IDisposable
         File.Delete(Path.Combine(dir, "summary.json"));
         string checkpoint = Path.Combine(dir, "checkpoint.state");
         File.WriteAllBytes(checkpoint, File.ReadAllBytes(checkpoint)[..100]);
+        // Another whose checkpoint reads but whose metrics were rewritten with CRLF line endings: refused on resume, so trained again too.
+        var other = Sweep.Load(file).Plan()[5];
+        string otherDir = Path.Combine(Path_("damaged"), "trials", other.Id);
+        File.Delete(Path.Combine(otherDir, TrialResult.FileName));
+        File.Delete(Path.Combine(otherDir, "summary.json"));
+        string csv = Path.Combine(otherDir, "metrics.csv");
+        File.WriteAllText(csv, File.ReadAllText(csv).Replace("\n", "\r\n", StringComparison.Ordinal));
         var (code, output, err) = CliRunner.Run("sweep", "run", file, "--out", Path_("damaged"), "--jobs", "2");
         Assert.True(code == 0, err);
         Assert.Contains($"trial {trial.Id} ({trial.Describe()}): its checkpoint cannot be read", output + err);
-        Assert.Contains("1 trial(s) run (0 resumed), 7 ended before", output);
+        Assert.Contains($"trial {other.Id} ({other.Describe()}): its run cannot be resumed", output + err);
+        Assert.Contains("2 trial(s) run (1 resumed), 6 ended before", output);
         AssertSameTrials(Path_("whole"), Path_("damaged"));
     }
 

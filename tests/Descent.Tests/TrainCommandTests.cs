@@ -136,7 +136,7 @@ public sealed class TrainCommandTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "--swa-start", "100", "--steps", "20" }, "SWA averages the updates after update 100, but the run has 20: nothing would be averaged")]
-    [InlineData(new[] { "--update-bn", "5", "--steps", "20" }, "--update-bn recomputes batch-norm statistics for the model of --ema or --swa-start")]
+    [InlineData(new[] { "--update-bn", "5", "--steps", "20" }, "is for an evaluation point other than the weights (an EMA, SWA, Lookahead or a schedule-free optimizer)")]
     [InlineData(new[] { "--model", "linear:5", "--steps", "20" }, "end the model with linear (without a width it gives the 2 outputs the data needs)")]
     public void Settings_that_would_do_nothing_or_cannot_fit_the_data_are_refused(string[] settings, string message)
     {
@@ -172,9 +172,9 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("\"hyperparameters\": {}", "\"hyperparameters\": {\"lr\": 0.5}", "gives hyperparameters {\"lr\":0.5}, but the checkpoint was written with {}")]
-    [InlineData("\"seed\": 0", "\"seed\": 3", "gives seed 3, but the checkpoint was written with 0")]
-    [InlineData("\"schedule\": \"constant\"", "\"schedule\": \"exponential:gamma=0.5\"", "gives update 2 a learning rate of 0.0005 where the run in")]
+    [InlineData("\"hyperparameters\": {}", "\"hyperparameters\": {\"lr\": 0.5}", "is resumed with hyperparameters {\"lr\":0.5}, but its checkpoint was written with {}")]
+    [InlineData("\"seed\": 0", "\"seed\": 3", "is resumed with seed 3, but its checkpoint was written with 0")]
+    [InlineData("\"schedule\": \"constant\"", "\"schedule\": \"exponential:gamma=0.5\"", "would have given update 2 a learning rate of 0.0005 where the run in")]
     public void Resume_refuses_a_config_json_edited_after_the_checkpoint_and_changes_nothing(string from, string to, string message)
     {
         var (code, _, err) = Cli("train", "--out", Out("edited"), "--steps", "20", "--checkpoint-every", "10", "--eval-every", "5", "--hidden", "8");
@@ -185,7 +185,7 @@ public sealed class TrainCommandTests : IDisposable
         File.WriteAllText(config, text.Replace(from, to, StringComparison.Ordinal));
         var files = Directory.GetFiles(Out("edited")).ToDictionary(f => f, File.ReadAllBytes);
         (code, _, err) = Cli("train", "--resume", Out("edited"), "--steps", "30");
-        Assert.Equal(1, code);
+        Assert.NotEqual(0, code);
         Assert.Contains(message, err);
         foreach (var (file, bytes) in files) Assert.Equal(bytes, File.ReadAllBytes(file));
         // Restored, it resumes.

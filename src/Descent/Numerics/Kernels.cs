@@ -443,6 +443,7 @@ public static class Kernels
     /// </summary>
     public static void Gather<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int width, Span<T> destination) where T : unmanaged
     {
+        if (width < 1) throw new ArgumentException($"Gather: rows need at least one element, got a width of {width}.");
         if (destination.Length < index.Length * width)
             throw new ArgumentException($"Gather: {index.Length} rows of {width} need {index.Length * width} elements, got {destination.Length}.");
         CheckRows(source, index, width);
@@ -466,7 +467,7 @@ public static class Kernels
     /// </summary>
     private static unsafe void Prefetch<T>(ref T start, int count) where T : unmanaged
     {
-        int perLine = 64 / sizeof(T);
+        int perLine = Math.Max(1, 64 / sizeof(T));
         if (!Sse.IsSupported || count < 4 * perLine) return;
         for (int offset = 0; offset < count; offset += perLine) Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref start, offset)));
     }

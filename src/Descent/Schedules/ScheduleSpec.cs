@@ -45,7 +45,7 @@ public static class ScheduleSpec
             // Values that would make the learning rate negative or infinite, refused here rather than at the update that meets them.
             string? domain = key switch
             {
-                "gamma" or "final" or "min" when v < 0 => "at least 0 (a negative value makes the learning rate negative)",
+                "gamma" or "final" when v < 0 => "at least 0 (a negative value makes the learning rate negative)",
                 "div" or "final-div" when v <= 0 => "above 0 (the learning rate is divided by it)",
                 _ => null,
             };

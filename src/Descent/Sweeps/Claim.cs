@@ -113,13 +113,21 @@ public sealed class Claim : IDisposable
                 continue;
             }
             if (IsAlive(holder, path)) return null;
-            // Take over the dead owner's claim: link it to a name unique to that owner (only one process can), check that the
-            // linked file is still the dead owner's (not a fresh claim made since), and only then remove it. A late contender's
-            // link fails on the existing name, so it cannot remove a fresh claim.
-            string aside = Path.Combine(trialDir, $"{FileName}.stale-{holder.Host}-{holder.Pid}-{holder.Start}");
-            if (Link(path, aside) && Read(aside) == holder) File.Delete(path);
+            SetAside(trialDir, holder);   // then look again
         }
         return null;
+    }
+
+    /// <summary>
+    /// Removes the claim of <paramref name="holder"/>, a dead owner, from <paramref name="trialDir"/>: links it to a name unique to that
+    /// owner (only one process can), checks that the linked file is still that owner's (not a fresh claim made since), and only then
+    /// removes it. A late contender's link fails on the existing name, so it cannot remove a fresh claim.
+    /// </summary>
+    private static void SetAside(string trialDir, ClaimOwner holder)
+    {
+        string path = Path.Combine(trialDir, FileName);
+        string aside = Path.Combine(trialDir, $"{FileName}.stale-{holder.Host}-{holder.Pid}-{holder.Start}");
+        if (Link(path, aside) && Read(aside) == holder) File.Delete(path);
     }
 
     /// <summary>
@@ -129,9 +137,7 @@ public sealed class Claim : IDisposable
     public static void RemoveAbandoned(string trialDir)
     {
         string path = Path.Combine(trialDir, FileName);
-        if (!File.Exists(path) || Read(path) is not { } holder || IsAlive(holder, path)) return;
-        string aside = Path.Combine(trialDir, $"{FileName}.stale-{holder.Host}-{holder.Pid}-{holder.Start}");
-        if (Link(path, aside) && Read(aside) == holder) File.Delete(path);
+        if (File.Exists(path) && Read(path) is { } holder && !IsAlive(holder, path)) SetAside(trialDir, holder);
     }
 
     /// <summary>Creates the name <paramref name="newPath"/> for the file <paramref name="existing"/>; false when the name exists or the file does not.</summary>

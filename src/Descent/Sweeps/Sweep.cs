@@ -274,9 +274,6 @@ public sealed class Sweep
             if (node["hyperparameters"] is not JsonObject h) node["hyperparameters"] = h = [];
             h[axis] = value.DeepClone();
         }
-        if (node["steps"] is { } steps && node["epochs"] is { } epochs && epochs.GetValueKind() == JsonValueKind.Number && epochs.GetValue<double>() > 0
-            && steps.GetValueKind() == JsonValueKind.Number)
-            throw new ArgumentException($"{Source}: give steps or epochs, not both (a trial of {Display(epochs)} epochs would not take {Display(steps)} steps).");
         try
         {
             return node.Deserialize<TrainingConfig>(ConfigJson) ?? throw new ArgumentException($"{Source}: \"base\" is empty.");
@@ -306,8 +303,10 @@ public sealed class Sweep
             if (c.Batch < 1) throw new ArgumentException($"Invalid batch size {c.Batch}: must be at least 1.");
             string data = c.Data.Trim().ToLowerInvariant();
             // The training set's size is known without loading only for the moons; a larger batch would be cut to it.
-            if (data == "moons" && c.Batch > c.N)
+            if (data == "moons" && c.Batch > c.N && c.Batch != Defaults.Batch)
                 throw new ArgumentException($"batch {c.Batch} is larger than the training set ({c.N} moons examples): give at most n.");
+            if (c.SwaStart >= 0 && c.Epochs == 0 && c.SwaStart >= c.Steps)
+                throw new ArgumentException($"swa_start {c.SwaStart} is at or after the run's last update ({c.Steps}): nothing would be averaged.");
             ScheduleSpec.Parse(c.Schedule, options.LearningRate, Math.Max(1, c.Steps), c.Warmup);
             CheckModel(c, data);
         }
@@ -316,6 +315,8 @@ public sealed class Sweep
             throw new ArgumentException($"{Source}: trial {trial}: {e.Message}");
         }
     }
+
+    private static readonly TrainingConfig Defaults = new();
 
     /// <summary>Model specs already built for their data (a grid repeats each many times).</summary>
     private readonly HashSet<(string Spec, string Data, int Context)> _models = [];
@@ -326,7 +327,8 @@ public sealed class Sweep
     /// </summary>
     private void CheckModel(TrainingConfig c, string data)
     {
-        if (c.Model is not { } spec) return;
+        // An IDX directory may hold images of another size than MNIST's.
+        if (c.Model is not { } spec || c.DataDir is not null) return;
         int context = c.Context > 0 ? c.Context : ModelSpec.Context(spec) ?? TrainingConfig.DefaultContext;
         int[]? shape = data switch
         {

@@ -132,7 +132,18 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
         try
         {
             // A trial stopped between its summary and its result has nothing left to train: its summary is its result.
-            var summary = (resumed && fromStep == trainer.TotalSteps ? RunWriter.EndedSummary(dir) : null) ?? trainer.Run(dir, resumed);
+            TrainingSummary summary;
+            try
+            {
+                summary = (resumed && fromStep == trainer.TotalSteps ? RunWriter.EndedSummary(dir) : null) ?? trainer.Run(dir, resumed);
+            }
+            catch (Exception e) when (resumed && e is (TrainingException or InvalidDataException) and not DivergenceException)
+            {
+                // A checkpoint or metrics file that reads but is refused (damaged, or changed by hand): the trial starts over, once.
+                Log($"trial {trial.Id} ({trial.Describe()}): its run cannot be resumed ({OneLine(e.Message)}); training it again from the start");
+                Clear(dir);
+                summary = new Trainer(trial.Config).Run(dir);
+            }
             result = new TrialResult(trial.Id, TrialStatus.Done, null, axes, summary.Steps, summary.TrainLoss, summary.TrainAccuracy, summary.TestLoss, summary.TestAccuracy, summary.Seconds);
         }
         catch (DivergenceException e)

@@ -48,7 +48,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
             SecondsBefore = LoadCheckpoint();
         }
         else if (Written(outDir).FirstOrDefault() is { } file)
-            throw new TrainingException($"{outDir} already holds {file}, which a new run would overwrite: start the run in another directory (or resume the run there).");
+            throw new TrainingException($"{outDir} already holds {file}, which a new run would overwrite: start the run in another directory.");
         // Written on resume too: an extended run's config.json must give its new length.
         WriteJson(Path.Combine(outDir, "config.json"), trainer.Config);
         if (!resume)
@@ -187,18 +187,20 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     {
         var recorded = JsonSerializer.Deserialize<TrainingConfig>(recordedJson, JsonOptions)
             ?? throw new TrainingException($"{CheckpointFile} in {Directory} holds an empty configuration; the checkpoint is damaged.");
+        // Paths may change (data or starting weights moved), as may the length and the intervals; the schedule is checked below.
         System.Text.Json.Nodes.JsonObject Settled(TrainingConfig c) => JsonSerializer.SerializeToNode(
-            c with { Steps = 0, Epochs = 0, Schedule = "", EvalEvery = 1, CheckpointEvery = 1 }, JsonOptions)!.AsObject();
+            c with { Steps = 0, Epochs = 0, Schedule = "", EvalEvery = 1, CheckpointEvery = 1, DataDir = null, Csv = null, Text = null, Init = "" }, JsonOptions)!.AsObject();
         var then = Settled(recorded);
         var now = Settled(_trainer.Config);
         string Text(System.Text.Json.Nodes.JsonNode? v) => v?.ToJsonString() ?? "null";
         foreach (var (key, value) in then)
             if (!System.Text.Json.Nodes.JsonNode.DeepEquals(value, now[key]))
-                throw new TrainingException($"{Path.Combine(Directory, "config.json")} gives {key} {Text(now[key])}, but the checkpoint was written with {Text(value)}: the file was changed after " +
-                    "the checkpoint. Restore it: a resumed run may change only its length, how often it evaluates and checkpoints, and its schedule after the checkpoint.");
+                throw new TrainingException($"The run in {Directory} is resumed with {key} {Text(now[key])}, but its checkpoint was written with {Text(value)}: its config.json was changed after " +
+                    "the checkpoint (restore it), or other settings were given. A resumed run may change only its length, how often it evaluates and checkpoints, paths to its data, and its schedule after the checkpoint.");
         if (recorded.Schedule != _trainer.Config.Schedule && _trainer.Setup.FirstDifference(recorded.Schedule, step) is { } d)
-            throw new TrainingException($"The schedule {_trainer.Config.Schedule} gives update {d.Update} a learning rate of {RoundTrip.Format(d.Rate)} where the run in {Directory} used " +
-                $"{RoundTrip.Format(d.Other)} ({recorded.Schedule}, as its checkpoint records); a resumed run may change its schedule only after its checkpoint, step {step}.");
+            throw new ConfigException($"The schedule {_trainer.Config.Schedule} would have given update {d.Update} a learning rate of {RoundTrip.Format(d.Rate)} where the run in {Directory} used " +
+                $"{RoundTrip.Format(d.Other)} ({recorded.Schedule}, as its checkpoint records); a resumed run may change its schedule only after its checkpoint, step {step}: give one that agrees " +
+                "up to there (for warmup-stable-decay, resume from a checkpoint in the stable phase).", nameof(TrainingConfig.Schedule));
     }
 
     /// <summary>
@@ -226,7 +228,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     public static IEnumerable<string> Written(string outDir) =>
         System.IO.Directory.Exists(outDir)
             ? System.IO.Directory.EnumerateFiles(outDir).Select(Path.GetFileName).OfType<string>()
-                .Where(f => f is "config.json" or "metrics.csv" or "metrics.jsonl" or "summary.json" or "model.safetensors" or CheckpointFile
+                .Where(f => f is "config.json" or "metrics.csv" or "metrics.jsonl" or "summary.json" or "model.safetensors" or "curves.png" or CheckpointFile
                     || f.StartsWith("events.out.tfevents.", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
             : [];
 

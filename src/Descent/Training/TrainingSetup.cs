@@ -52,6 +52,8 @@ public sealed class TrainingSetup
         if (Optimizer.RequiresClosure && (config.Accumulate > 1 || config.LookaheadK > 0 || config.Ema > 0 || config.SwaStart >= 0 || config.Sam > 0))
             throw new ConfigException($"{config.Optimizer} evaluates the loss several times per update (a closure step); gradient accumulation, Lookahead and weight averaging work around optimizers that update once from one gradient.", nameof(TrainingConfig.Optimizer));
         Wrap(Optimizer, config);
+        if (config.UpdateBn is not null && config.Ema == 0 && config.SwaStart < 0 && config.LookaheadK == 0 && !Optimizer.EvaluationPointDiffers)
+            throw new ConfigException($"Recomputing batch-norm statistics is for an evaluation point other than the weights (an EMA, SWA, Lookahead or a schedule-free optimizer); {config.Optimizer} alone evaluates at its weights with the run's own statistics, so drop the setting.", nameof(TrainingConfig.UpdateBn));
         Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
         TotalSteps = config.Epochs > 0 ? (config.Epochs * Batches.BatchesPerEpoch + config.Accumulate - 1) / config.Accumulate : config.Steps;
         if (config.SwaStart >= TotalSteps)
@@ -170,8 +172,6 @@ public sealed class TrainingSetup
         if (!(c.Sam >= 0) || double.IsInfinity(c.Sam)) throw new ConfigException($"Invalid SAM rho {c.Sam}: must be a finite number above 0, e.g. 0.05 (0 turns SAM off).", nameof(TrainingConfig.Sam));
         if (!(c.Ema >= 0)) throw new ConfigException($"Invalid EMA decay {c.Ema}: must be in (0, 1), e.g. 0.999 (0 turns the EMA off).", nameof(TrainingConfig.Ema));
         if (c.Threads is < 1 or > 256) throw new ConfigException($"Invalid number of threads {c.Threads}: must be from 1 to 256.", nameof(TrainingConfig.Threads));
-        if (c.UpdateBn is not null && c.Ema == 0 && c.SwaStart < 0)
-            throw new ConfigException("Recomputing batch-norm statistics is for a weight average's model (an EMA or SWA); without one the run's own statistics are used, so drop the setting.", nameof(TrainingConfig.UpdateBn));
         if (c.UpdateBn < 0) throw new ConfigException($"Invalid number of batch-norm update batches {c.UpdateBn}: must be at least 0 (0 keeps the training statistics; leave it unset for a whole pass).", nameof(TrainingConfig.UpdateBn));
     }
 
