@@ -1,5 +1,4 @@
 using Descent.Numerics;
-using System.Globalization;
 
 namespace Descent.Optim;
 
@@ -39,9 +38,7 @@ public readonly record struct Interval(double Min, bool MinClosed, double Max, b
 
     /// <inheritdoc/>
     public override string ToString() =>
-        (MinClosed ? "[" : "(") + Format(Min) + ", " + (double.IsPositiveInfinity(Max) ? "inf" : Format(Max)) + (MaxClosed ? "]" : ")");
-
-    private static string Format(double v) => RoundTrip.Format(v);
+        (MinClosed ? "[" : "(") + RoundTrip.Format(Min) + ", " + (double.IsPositiveInfinity(Max) ? "inf" : RoundTrip.Format(Max)) + (MaxClosed ? "]" : ")");
 }
 
 /// <summary>
@@ -111,12 +108,10 @@ public sealed class Hyperparameter
         if (Kind == HyperparameterKind.Flag)
         {
             if (value is not (0 or 1))
-                throw new ArgumentException($"Invalid {Name}: {Format(value)} ({Name} is a switch: 0 or 1).");
+                throw new ArgumentException($"Invalid {Name}: {RoundTrip.Format(value)} ({Name} is a switch: 0 or 1).");
             return;
         }
         if (!Valid.Contains(value))
-            throw new ArgumentException($"Invalid {Name}: {Format(value)} ({Name} must be a finite number in {Valid}).");
+            throw new ArgumentException($"Invalid {Name}: {RoundTrip.Format(value)} ({Name} must be a finite number in {Valid}).");
     }
-
-    private static string Format(double v) => RoundTrip.Format(v);
 }

@@ -39,6 +39,7 @@ public sealed class Trainer
     private int[] _chunkCorrect = [];
     private int _closureCalls;
     private int _batch;
+    private bool _gathered;   // the minibatch's features are in _batchX (a closure's later evaluations of it need no gather)
     private double _batchLossSum;
     private long _batchLossCount;
 
@@ -156,6 +157,7 @@ public sealed class Trainer
     {
         // The labels are copied here, the features by each shard's model as it reads them (ShardLossAndGradient).
         _batch = Batches.NextRows(_batchRows);
+        _gathered = false;
         Train.GatherLabels(_batchRows.AsSpan(0, _batch), _batchY);
         double loss;
         if (Optimizer.RequiresClosure)
@@ -242,9 +244,11 @@ public sealed class Trainer
         if (shards == 1)
         {
             ShardLossAndGradient(0);
+            _gathered = true;
             return _shardLoss[0];
         }
         _shards!.Run(shards, _shardWork);
+        _gathered = true;
         double loss = 0;
         for (int i = 0; i < shards; i++)
         {
@@ -275,7 +279,7 @@ public sealed class Trainer
         var model = _shardModels[i];
         int start = _shardStart[i], n = _shardStart[i + 1] - start, per = Train.LabelsPerExample, d = Train.Dimensions;
         var input = _batchX.AsSpan(start * d, n * d);
-        var outputs = model.ForwardRows(Train.Features, _batchRows.AsSpan(start, n), input);
+        var outputs = _gathered ? model.Forward(input, n) : model.ForwardRows(Train.Features, _batchRows.AsSpan(start, n), input);
         // Sequence data has a label at every position: the loss is the mean over all n * labels-per-example of them.
         var grad = _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs);
         double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(start * per, n * per), n * per, grad, out _);
