@@ -64,7 +64,7 @@ public static class TorchReference
             "multi_step" => new MultiStep(D("initial"), s.GetProperty("milestones").EnumerateArray().Select(m => m.GetInt64()), D("gamma")),
             "exponential" => new Exponential(D("initial"), D("gamma")),
             "polynomial" => new Polynomial(D("initial"), L("total"), D("power")),
-            "linear" => new Linear(D("start"), D("end"), L("total")),
+            "constant" => new Constant(D("initial")),
             "cosine" => new CosineDecay(D("initial"), L("total"), D("final")),
             "cosine_restarts" => new CosineWarmRestarts(D("initial"), L("period"), L("multiplier"), D("final")),
             "one_cycle" => new OneCycle(D("initial"), D("peak"), D("final"), L("total"), Has("pct_start") ? D("pct_start") : 0.3,

@@ -589,9 +589,9 @@ def schedule_cases():
     S = torch.optim.lr_scheduler
     base = 0.1
 
-    def values(make, n, metrics=None):
+    def values(make, n, metrics=None, lr=base):
         p = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.SGD([p], lr=base)
+        opt = torch.optim.SGD([p], lr=lr)
         sched = make(opt)
         out = []
         for k in range(n):
@@ -605,15 +605,29 @@ def schedule_cases():
 
     cases = []
 
-    def add(spec, make, n, metrics=None):
-        cases.append(dict(spec=spec, values=values(make, n, metrics), metrics=metrics))
+    def add(spec, make, n, metrics=None, lr=base):
+        cases.append(dict(spec=spec, values=values(make, n, metrics, lr), metrics=metrics))
 
     add(dict(kind="step", initial=base, step_size=7, gamma=0.5), lambda o: S.StepLR(o, 7, 0.5), 40)
     add(dict(kind="multi_step", initial=base, milestones=[5, 12, 30], gamma=0.3), lambda o: S.MultiStepLR(o, [5, 12, 30], 0.3), 40)
     add(dict(kind="exponential", initial=base, gamma=0.95), lambda o: S.ExponentialLR(o, 0.95), 60)
     add(dict(kind="polynomial", initial=base, total=20, power=2.0), lambda o: S.PolynomialLR(o, 20, 2.0), 30)
     add(dict(kind="polynomial", initial=base, total=15, power=1.0), lambda o: S.PolynomialLR(o, 15, 1.0), 20)
-    add(dict(kind="linear", start=base * 0.25, end=base, total=10), lambda o: S.LinearLR(o, 0.25, 1.0, 10), 20)
+    # LinearLR alone holds the last value of its ramp, which can be an ulp from lr; Warmup goes on to lr itself.
+    add(dict(kind="warmup", steps=10, start_factor=0.25, then=dict(kind="constant", initial=base), exact_updates=10),
+        lambda o: S.LinearLR(o, 0.25, 1.0, 10), 20)
+    # Long runs with factors that are not powers of two: torch computes these step by step, each value from the one
+    # before, and the last bits show whether the same recurrence is walked.
+    add(dict(kind="step", initial=base, step_size=3, gamma=0.3), lambda o: S.StepLR(o, 3, 0.3), 100)
+    add(dict(kind="multi_step", initial=base, milestones=[2, 3, 7, 50], gamma=0.7), lambda o: S.MultiStepLR(o, [2, 3, 7, 50], 0.7), 60)
+    add(dict(kind="exponential", initial=0.03, gamma=0.999), lambda o: S.ExponentialLR(o, 0.999), 2000, lr=0.03)
+    add(dict(kind="cosine", initial=base, total=1000, final=1e-4), lambda o: S.CosineAnnealingLR(o, 1000, 1e-4), 1001)
+    add(dict(kind="cosine", initial=0.003, total=7, final=0.0), lambda o: S.CosineAnnealingLR(o, 7), 8, lr=0.003)
+    add(dict(kind="polynomial", initial=base, total=500, power=0.7), lambda o: S.PolynomialLR(o, 500, 0.7), 501)
+    add(dict(kind="warmup", steps=37, start_factor=0.013, then=dict(kind="exponential", initial=base, gamma=0.99)),
+        lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.013, 1.0, 37), S.ExponentialLR(o, 0.99)], milestones=[37]), 300)
+    add(dict(kind="warmup", steps=9, start_factor=0.0, then=dict(kind="cosine", initial=base, total=40, final=0.0)),
+        lambda o: S.SequentialLR(o, [S.LambdaLR(o, lambda k: k / 9), S.CosineAnnealingLR(o, 40)], milestones=[9]), 49)
     add(dict(kind="cosine", initial=base, total=30, final=0.001), lambda o: S.CosineAnnealingLR(o, 30, 0.001), 31)
     add(dict(kind="cosine_restarts", initial=base, period=5, multiplier=2, final=0.01),
         lambda o: S.CosineAnnealingWarmRestarts(o, 5, 2, 0.01), 60)

@@ -9,8 +9,8 @@ SWALR: torch's own torch.optim.swa_utils.SWALR drives an SGD optimizer's learnin
 after a regular schedule. The loop is torch's documented one with one scheduler step per update: before update t,
 the regular schedule sets the rate while t <= start and SWALR steps once t > start, so SWALR anneals from the rate
 of update `start` (the initial one when start is 0) towards swa_lr. The learning rate of every update is recorded.
-The regular schedule is not under test here (generate.py checks Descent's schedules against torch.optim.lr_scheduler):
-it is written into the optimizer as Descent computes it, so the rate SWALR starts from is the same to the last bit.
+The regular schedule (constant, or torch's CosineAnnealingLR over the run) is stepped on an optimizer of its own and
+its rate written into this one while t <= start, as SequentialLR would hand over.
 
 update_bn: torch.optim.swa_utils.update_bn recomputes batch normalization's running statistics (reset, then the
 cumulative average over the loader's batches in training mode) for a model built from a Descent spec
@@ -34,13 +34,20 @@ torch.set_default_dtype(torch.float64)
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "Descent.Tests", "Reference")
 
 
-def regular_rate(kind, lr, total, t):
-    """The regular schedule's rate at update t, as Descent's Constant and CosineDecay (final 0) compute it."""
-    if kind == "constant":
-        return lr
-    if kind == "cosine":
-        return lr * (1 + math.cos(math.pi * (min(t - 1, total) / total))) / 2
-    raise ValueError(kind)
+def regular_rates(kind, lr, total):
+    """The regular schedule's rates at updates 1..total: constant, or torch's CosineAnnealingLR(T_max = total)."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total) if kind == "cosine" else None
+    if kind not in ("constant", "cosine"):
+        raise ValueError(kind)
+    rates = []
+    for _ in range(total):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if sched:
+            sched.step()
+    return rates
 
 
 def swalr_rates(lr, regular, start, swa_lr, anneal, strategy, steps):
@@ -49,12 +56,13 @@ def swalr_rates(lr, regular, start, swa_lr, anneal, strategy, steps):
     # Built at the start, as in torch's examples; with anneal_epochs=0 its constructor sets swa_lr at once, which the
     # regular schedule then overwrites until the start.
     swa = SWALR(opt, swa_lr=swa_lr, anneal_epochs=anneal, anneal_strategy=strategy)
+    regular_lr = regular_rates(regular, lr, steps)
     rates = []
     for t in range(1, steps + 1):
         if t > start:
             swa.step()
         else:
-            opt.param_groups[0]["lr"] = regular_rate(regular, lr, steps, t)
+            opt.param_groups[0]["lr"] = regular_lr[t - 1]
         rates.append(opt.param_groups[0]["lr"])
         p.grad = torch.ones(1)
         opt.step()

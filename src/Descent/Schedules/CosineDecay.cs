@@ -5,8 +5,9 @@ namespace Descent.Schedules;
 /// <c>value = final + (initial - final) * (1 + cos(pi * min(k, T) / T)) / 2</c> with <c>k = t - 1</c>.
 /// Equal to PyTorch's <c>CosineAnnealingLR(T_max = T, eta_min = final)</c> for <c>k &lt;= T</c>;
 /// afterwards PyTorch's value rises again, this one stays at <c>final</c> (as optax's <c>cosine_decay_schedule</c>).
+/// Computed as torch does, each value from the one before: <c>v_k = (1 + cos(pi k / T)) / (1 + cos(pi (k - 1) / T)) (v_(k-1) - final) + final</c>.
 /// </summary>
-public sealed class CosineDecay : Schedule
+public sealed class CosineDecay : Chainable
 {
     /// <summary>Creates a cosine decay.</summary>
     public CosineDecay(double initial, long totalSteps, double final = 0)
@@ -29,13 +30,16 @@ public sealed class CosineDecay : Schedule
     public double Final { get; }
 
     /// <inheritdoc/>
-    public override double At(long step)
-    {
-        RequireStep(step);
-        return HalfCosine(Initial, Final, (double)Math.Min(step - 1, TotalSteps) / TotalSteps);
-    }
+    protected override double First => Initial;
 
-    /// <summary>The cosine interpolation <c>to + (from - to) * (1 + cos(pi * fraction)) / 2</c>, shared by the cosine schedules.</summary>
-    internal static double HalfCosine(double from, double to, double fraction) =>
-        to + (from - to) * (1 + Math.Cos(Math.PI * fraction)) / 2;
+    /// <inheritdoc/>
+    protected override double Next(long k, double previous) =>
+        (1 + Math.Cos(Math.PI * k / TotalSteps)) / (1 + Math.Cos(Math.PI * (k - 1) / TotalSteps)) * (previous - Final) + Final;
+
+    /// <inheritdoc/>
+    protected override long Settled => TotalSteps;
+
+    /// <summary>The cosine interpolation <c>to + (from - to) * (1 + cos(angle)) / 2</c>, shared by the cosine schedules.</summary>
+    internal static double HalfCosine(double from, double to, double angle) =>
+        to + (from - to) * (1 + Math.Cos(angle)) / 2;
 }

@@ -50,6 +50,6 @@ public sealed class CosineWarmRestarts : Schedule
                 length *= Multiplier;
             }
         }
-        return CosineDecay.HalfCosine(Initial, Final, (double)position / length);
+        return CosineDecay.HalfCosine(Initial, Final, Math.PI * position / length);
     }
 }

@@ -1,7 +1,7 @@
 namespace Descent.Schedules;
 
-/// <summary>Exponential decay <c>value = initial * gamma^k</c> with <c>k = t - 1</c> (PyTorch's <c>ExponentialLR</c>).</summary>
-public sealed class Exponential : Schedule
+/// <summary>Exponential decay <c>value = initial * gamma^k</c> with <c>k = t - 1</c> (PyTorch's <c>ExponentialLR</c>, multiplying by <c>gamma</c> at every update as it does).</summary>
+public sealed class Exponential : Chainable
 {
     /// <summary>Creates an exponential schedule.</summary>
     public Exponential(double initial, double gamma)
@@ -19,9 +19,8 @@ public sealed class Exponential : Schedule
     public double Gamma { get; }
 
     /// <inheritdoc/>
-    public override double At(long step)
-    {
-        RequireStep(step);
-        return Initial * Math.Pow(Gamma, step - 1);
-    }
+    protected override double First => Initial;
+
+    /// <inheritdoc/>
+    protected override double Next(long k, double previous) => previous * Gamma;
 }

@@ -2,8 +2,9 @@ namespace Descent.Schedules;
 
 /// <summary>
 /// Linear interpolation from <c>start</c> to <c>end</c> over <c>totalSteps</c>, then constant:
-/// <c>value = start + (end - start) * min(k, T) / T</c> with <c>k = t - 1</c>. With
-/// <c>start = factor * lr</c> and <c>end = lr</c> this is a linear warmup (PyTorch's <c>LinearLR</c>).
+/// <c>value = start + (end - start) * min(k, T) / T</c> with <c>k = t - 1</c>, between any two values (a momentum or beta1
+/// ramp). PyTorch's <c>LinearLR</c> is this line in its closed form; its values to the last bit, computed step by step as
+/// torch does, are <see cref="Warmup"/>'s: <c>new Warmup(T, new Constant(lr), startFactor)</c>.
 /// </summary>
 public sealed class Linear : Schedule
 {

@@ -4,7 +4,7 @@ namespace Descent.Schedules;
 /// Multiplies the value by <c>gamma</c> at each milestone: <c>value = initial * gamma^m</c> where
 /// <c>m</c> counts the milestones at or below <c>k = t - 1</c> (PyTorch's <c>MultiStepLR</c>).
 /// </summary>
-public sealed class MultiStep : Schedule
+public sealed class MultiStep : Chainable
 {
     private readonly long[] _milestones;
 
@@ -31,12 +31,11 @@ public sealed class MultiStep : Schedule
     public IReadOnlyList<long> Milestones => _milestones;
 
     /// <inheritdoc/>
-    public override double At(long step)
-    {
-        RequireStep(step);
-        long k = step - 1;
-        int passed = 0;
-        while (passed < _milestones.Length && _milestones[passed] <= k) passed++;
-        return Initial * Math.Pow(Gamma, passed);
-    }
+    protected override double First => Initial;
+
+    /// <inheritdoc/>
+    protected override double Next(long k, double previous) => Array.BinarySearch(_milestones, k) >= 0 ? previous * Gamma : previous;
+
+    /// <inheritdoc/>
+    protected override long Settled => _milestones.Length == 0 ? 0 : _milestones[^1];
 }

@@ -67,7 +67,7 @@ public sealed class OneCycle : Schedule
             {
                 double fraction = (k - start) / (end - start);
                 return AnnealStrategy == Anneal.Cosine
-                    ? CosineDecay.HalfCosine(from, to, fraction)
+                    ? CosineDecay.HalfCosine(from, to, Math.PI * fraction)
                     : from + (to - from) * fraction;
             }
             start = end;

@@ -3,9 +3,10 @@ namespace Descent.Schedules;
 /// <summary>
 /// Polynomial decay from <c>initial</c> to <c>final</c> over <c>totalSteps</c>, then constant:
 /// <c>value = final + (initial - final) * (1 - min(k, T) / T)^power</c> with <c>k = t - 1</c>
-/// (PyTorch's <c>PolynomialLR</c> when <c>final = 0</c>).
+/// (PyTorch's <c>PolynomialLR</c> when <c>final = 0</c>). Computed as torch does, each value from the one before:
+/// <c>v_k = final + (v_(k-1) - final) ((1 - k/T) / (1 - (k-1)/T))^power</c>.
 /// </summary>
-public sealed class Polynomial : Schedule
+public sealed class Polynomial : Chainable
 {
     /// <summary>Creates a polynomial schedule.</summary>
     public Polynomial(double initial, long totalSteps, double power = 1, double final = 0)
@@ -33,10 +34,12 @@ public sealed class Polynomial : Schedule
     public double Final { get; }
 
     /// <inheritdoc/>
-    public override double At(long step)
-    {
-        RequireStep(step);
-        double k = Math.Min(step - 1, TotalSteps);
-        return Final + (Initial - Final) * Math.Pow(1 - k / TotalSteps, Power);
-    }
+    protected override double First => Initial;
+
+    /// <inheritdoc/>
+    protected override double Next(long k, double previous) =>
+        Final + (previous - Final) * Math.Pow((1.0 - (double)k / TotalSteps) / (1.0 - (double)(k - 1) / TotalSteps), Power);
+
+    /// <inheritdoc/>
+    protected override long Settled => TotalSteps;
 }

@@ -32,6 +32,6 @@ public sealed class PowerLaw : Schedule
     {
         RequireStep(step);
         double decay = 1 + step / Tau;
-        return Initial / (Alpha == 1 ? decay : Math.Pow(decay, Alpha));   // pow(x, 1) is x exactly; the common case skips the call
+        return Initial * (1 / (Alpha == 1 ? decay : Math.Pow(decay, Alpha)));   // pow(x, 1) is x exactly; the common case skips the call
     }
 }

@@ -4,7 +4,7 @@ namespace Descent.Schedules;
 /// Multiplies the value by <c>gamma</c> every <c>stepSize</c> steps:
 /// <c>value = initial * gamma^floor(k / stepSize)</c> with <c>k = t - 1</c> (PyTorch's <c>StepLR</c>).
 /// </summary>
-public sealed class StepDecay : Schedule
+public sealed class StepDecay : Chainable
 {
     /// <summary>Creates a step-decay schedule.</summary>
     public StepDecay(double initial, long stepSize, double gamma = 0.1)
@@ -27,9 +27,8 @@ public sealed class StepDecay : Schedule
     public double Gamma { get; }
 
     /// <inheritdoc/>
-    public override double At(long step)
-    {
-        RequireStep(step);
-        return Initial * Math.Pow(Gamma, (step - 1) / StepSize);
-    }
+    protected override double First => Initial;
+
+    /// <inheritdoc/>
+    protected override double Next(long k, double previous) => k % StepSize == 0 ? previous * Gamma : previous;
 }

@@ -6,7 +6,10 @@ namespace Descent.Schedules;
 /// Linear warmup followed by any schedule: over the first <c>steps</c> updates the value rises linearly
 /// from <c>startFactor * v0</c> towards <c>v0 = then.At(1)</c>, then <c>then</c> runs with its step
 /// count restarting at 1. Equal to PyTorch's
-/// <c>SequentialLR([LinearLR(start_factor, 1.0, steps), then], milestones=[steps])</c>.
+/// <c>SequentialLR([LinearLR(start_factor, 1.0, steps), then], milestones=[steps])</c> to the last bit: the ramp multiplies
+/// each value by LinearLR's factor <c>1 + (1 - f) / (T f + (k - 1)(1 - f))</c> as torch does. A start factor of 0, where
+/// that factor divides by zero, ramps as <c>v0 * k / T</c>: torch's <c>LambdaLR(lambda k: k / T)</c>. <c>LinearLR</c> itself
+/// (constant after its ramp) is <c>new Warmup(T, new Constant(lr), f)</c>.
 /// </summary>
 public sealed class Warmup : Schedule
 {
@@ -19,6 +22,7 @@ public sealed class Warmup : Schedule
         Steps = steps;
         Then = then ?? throw new ArgumentNullException(nameof(then));
         StartFactor = startFactor;
+        _ramp = new Ramp(then.At(1), startFactor, steps);
     }
 
     /// <summary>Length of the warmup.</summary>
@@ -34,9 +38,19 @@ public sealed class Warmup : Schedule
     public override double At(long step)
     {
         RequireStep(step);
-        if (step > Steps) return Then.At(step - Steps);
-        double target = Then.At(1);
-        return target * (StartFactor + (1 - StartFactor) * (step - 1) / Steps);
+        return step > Steps ? Then.At(step - Steps) : _ramp.At(step);
+    }
+
+    private readonly Ramp _ramp;
+
+    /// <summary>The rise from <c>target * startFactor</c> towards <c>target</c> over <c>steps</c> updates.</summary>
+    private sealed class Ramp(double target, double startFactor, long steps) : Chainable
+    {
+        protected override double First => target * startFactor;
+
+        protected override double Next(long k, double previous) => startFactor == 0
+            ? target * ((double)k / steps)
+            : previous * (1.0 + (1 - startFactor) / (steps * startFactor + (k - 1) * (1 - startFactor)));
     }
 
     /// <inheritdoc/>

@@ -1,0 +1,39 @@
+namespace Descent.Schedules;
+
+/// <summary>
+/// A schedule that PyTorch computes in its chainable form: each update's value from the one before
+/// (<c>ExponentialLR</c>'s <c>group['lr'] * gamma</c>), rounded at every update. Walking the same recurrence gives
+/// torch's values to the last bit, where the closed form (<c>lr * gamma^k</c>) can differ in the last place.
+/// </summary>
+/// <remarks>
+/// The walk goes on from the last value asked for, so a run costs one step of the recurrence per update; asking for an
+/// earlier update walks again from the first (after resuming, once). The values stay a function of the update number.
+/// </remarks>
+public abstract class Chainable : Schedule
+{
+    private readonly Lock _lock = new();
+    private long _k = -1;   // completed steps of the value in _value; -1 before the first walk
+    private double _value;
+
+    /// <summary>The value at the first update (<c>k = 0</c> completed steps).</summary>
+    protected abstract double First { get; }
+
+    /// <summary>The value after <paramref name="k"/> completed steps (k &gt;= 1), from <paramref name="previous"/>, the value after <c>k - 1</c>.</summary>
+    protected abstract double Next(long k, double previous);
+
+    /// <summary>The number of completed steps after which the value no longer changes (<see cref="long.MaxValue"/> when it always may).</summary>
+    protected virtual long Settled => long.MaxValue;
+
+    /// <inheritdoc/>
+    public sealed override double At(long step)
+    {
+        RequireStep(step);
+        long k = Math.Min(step - 1, Settled);
+        lock (_lock)
+        {
+            if (_k < 0 || k < _k) (_k, _value) = (0, First);
+            while (_k < k) _value = Next(++_k, _value);
+            return _value;
+        }
+    }
+}
