@@ -34,11 +34,11 @@ internal sealed class TrainingArguments
     private readonly Option<string[]> _paramGroup = new("--param-group")
     {
         Description = "a parameter group with its own hyperparameters, as PyTorch's param_groups: the parameters whose state_dict names match PATTERN (* any characters, ? one), " +
-            "not claimed by an earlier --param-group, e.g. 'layers.0.*:lr=1e-4' or '*.bias:weight_decay=0'; its lr follows the schedule in proportion (repeat for more groups)",
+            "not claimed by an earlier --param-group, e.g. 'layers.0.*:lr=1e-4' or '*.bias:weight_decay=0'; its lr follows the schedule from its own value, as a torch scheduler steps each group (repeat for more groups)",
         HelpName = "PATTERN:NAME=V[,NAME=V]",
         AllowMultipleArgumentsPerToken = false,
     };
-    private readonly Option<string> _adamwLr = Text("--adamw-lr", $"with --optimizer muon: lr of the AdamW that updates what Muon does not (biases, norms, convolution kernels, embeddings, the output layer); follows the schedule in proportion to --lr [default: {Shown(new Descent.Optim.AdamWOptions().LearningRate)}, AdamW's]", "value");
+    private readonly Option<string> _adamwLr = Text("--adamw-lr", $"with --optimizer muon: lr of the AdamW that updates what Muon does not (biases, norms, convolution kernels, embeddings, the output layer); follows the schedule from its own value [default: {Shown(new Descent.Optim.AdamWOptions().LearningRate)}, AdamW's]", "value");
     private readonly Option<string> _batch = Text("--batch", $"minibatch size [default: {Shown(Defaults.Batch)}]", "B");
     private readonly Option<bool> _dropLast = new("--drop-last") { Description = "skip the incomplete last batch of each epoch" };
     private readonly Option<string> _clipNorm = Text("--clip-norm", $"clip the global gradient norm [default: {Off(Defaults.ClipNorm)}]", "v");

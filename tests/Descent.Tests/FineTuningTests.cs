@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Descent.Data;
 using Descent.Optim;
+using Descent.Schedules;
 using Descent.State;
 using Descent.Training;
 using Xunit;
@@ -63,25 +64,43 @@ public sealed class FineTuningTests : IDisposable
     }
 
     [Fact]
-    public void A_groups_rate_follows_the_schedule_in_proportion_to_its_own()
+    public void A_groups_rate_follows_the_schedule_built_from_its_own_rate_with_the_runs_floor()
     {
+        // As a torch scheduler steps each param_group from its own initial_lr: the floor (eta_min) is shared, not scaled.
         var trainer = new Trainer(Moons(40) with
         {
-            Schedule = "cosine",
+            Schedule = "cosine:final=0.001",
             Warmup = 5,
             ParameterGroups = [new() { Pattern = "*.bias", Hyperparameters = new() { ["lr"] = 0.01, ["momentum"] = 0 } }],
         });
         Assert.Equal(2, trainer.Optimizer.Groups.Count);
         Assert.All(trainer.Optimizer.Groups[1].Parameters, p => Assert.EndsWith(".bias", p.Name));
-        for (int step = 0; step < 30; step++)
+        var (run, group) = (new Warmup(5, new CosineDecay(0.1, 35, 0.001)), new Warmup(5, new CosineDecay(0.01, 35, 0.001)));
+        for (int step = 1; step <= 40; step++)
         {
             trainer.TrainStep();
             var groups = trainer.Optimizer.Groups;
-            Assert.Equal(0.1 * groups[1].Options.LearningRate, 0.01 * groups[0].Options.LearningRate, 12);
+            Assert.Equal(run.At(step), groups[0].Options.LearningRate);
+            Assert.Equal(group.At(step), groups[1].Options.LearningRate);
             Assert.Equal(0, groups[1].Options.Get("momentum"));
             Assert.Equal(0.9, groups[0].Options.Get("momentum"));
         }
-        Assert.NotEqual(0.1, trainer.Optimizer.Groups[0].Options.LearningRate);   // the schedule moved it
+    }
+
+    [Fact]
+    public void A_plateau_reduces_every_groups_rate_on_the_same_evaluations()
+    {
+        // threshold=1 (relative) counts no evaluation as better than the best, so from the second on each one reduces.
+        var trainer = new Trainer(Moons(40) with
+        {
+            Schedule = "plateau:patience=0,threshold=1,factor=0.5",
+            EvalEvery = 10,
+            ParameterGroups = [new() { Pattern = "*.bias", Hyperparameters = new() { ["lr"] = 0.01 } }],
+        });
+        trainer.Run(Out("plateau"));
+        var groups = trainer.Optimizer.Groups;
+        Assert.True(groups[0].Options.LearningRate < 0.1, $"lr {groups[0].Options.LearningRate}");
+        Assert.Equal(groups[0].Options.LearningRate / 0.1, groups[1].Options.LearningRate / 0.01, 14);
     }
 
     [Fact]

@@ -75,14 +75,15 @@ public sealed record TrainingConfig
     /// <summary>
     /// Parameter groups with their own hyperparameters, as PyTorch's <c>param_groups</c>: each selects the parameters not
     /// claimed by an earlier group whose <c>state_dict()</c> names match its pattern. A group's <c>lr</c> follows the
-    /// schedule in proportion to its own value, as a <c>LambdaLR</c> scales each group's initial rate.
+    /// schedule built from its own value, as a PyTorch scheduler steps each group from its <c>initial_lr</c> (floors such
+    /// as cosine's <c>final</c> are the same for every group; <c>onecycle</c> peaks at each group's rate).
     /// </summary>
     public ParameterGroupConfig[] ParameterGroups { get; init; } = [];
 
     /// <summary>
     /// With <see cref="Optimizer"/> <c>muon</c>: the learning rate of the AdamW that updates what Muon does not take
     /// (biases, norms, convolution kernels, embeddings, the output layer; see <see cref="Optim.MuonSplit"/>), which follows
-    /// the schedule in proportion to Muon's. Null: AdamW's default, 1e-3.
+    /// the schedule built from its own rate, as a second PyTorch scheduler would. Null: AdamW's default, 1e-3.
     /// </summary>
     public double? AdamWLr { get; init; }
 

@@ -95,7 +95,7 @@ public sealed class TrainingLoop(Trainer trainer, params IEnumerable<ITrainingOb
             if (evaluate)
             {
                 last = t.Evaluation(EvaluateTrain, EvaluateTest);
-                if (EvaluateTest is not null) t.Setup.Schedule.Observe(t.Step, last.TestLoss);
+                if (EvaluateTest is not null) t.Setup.ObserveTestLoss(t.Step, last.TestLoss);
                 foreach (var o in _observers) o.OnEvaluation(this, last);
             }
             if (checkpoint)

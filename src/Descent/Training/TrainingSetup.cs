@@ -61,10 +61,10 @@ public sealed class TrainingSetup
         if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
             throw new ConfigException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten the warmup or lengthen the run.", nameof(TrainingConfig.Warmup));
         _learningRate = options.LearningRate;
-        Schedule = LearningRateSchedule(config, config.Schedule);
+        Schedule = LearningRateSchedule(config, config.Schedule, _learningRate);
         // Defaults that follow the run's length (cosine's steps, step's size) are fixed now: extending the run later keeps this schedule, and config.json says which it is.
         Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
-        ScheduleLearningRate(Optimizer, Schedule, options.LearningRate);
+        _groupSchedules = ScheduleLearningRate(Optimizer, config);
         if (config.Data.Trim().ToLowerInvariant() == "text") UnigramTestLoss = CharText.UnigramLoss(Train, Test);
     }
 
@@ -117,8 +117,19 @@ public sealed class TrainingSetup
     /// <summary>The optimizer with its wrappers; its <c>lr</c> follows <see cref="Schedule"/>.</summary>
     public Optimizer<float> Optimizer { get; }
 
-    /// <summary>The learning-rate schedule (its <see cref="Schedule.Observe"/> gets the test loss of every evaluation).</summary>
+    /// <summary>The learning-rate schedule of the run's rate (of the optimizer's first group).</summary>
     public Schedule Schedule { get; }
+
+    /// <summary>The schedule of each group with a rate of its own, built for that rate (<see cref="Schedule"/> for the others).</summary>
+    private readonly Schedule[] _groupSchedules;
+
+    /// <summary>Gives the test loss measured after update <paramref name="step"/> to every learning-rate schedule (a plateau schedule reacts).</summary>
+    public void ObserveTestLoss(long step, double testLoss)
+    {
+        Schedule.Observe(step, testLoss);
+        foreach (var schedule in _groupSchedules)
+            if (schedule != Schedule) schedule.Observe(step, testLoss);
+    }
 
     /// <summary>
     /// The first of updates 1 to <paramref name="step"/> to which the schedule <paramref name="schedule"/> (a
@@ -131,9 +142,15 @@ public sealed class TrainingSetup
     {
         if (IsPlateau(schedule) || IsPlateau(Config.Schedule))
             throw new ConfigException("A plateau schedule follows the test losses the run has seen, so it can be neither swapped in nor out when resuming; start a new run instead.", nameof(TrainingConfig.Schedule));
-        var other = LearningRateSchedule(Config, schedule);
+        var other = LearningRateSchedule(Config, schedule, _learningRate);
         for (long t = 1; t <= step; t++)
             if (Schedule.At(t) != other.At(t)) return (t, Schedule.At(t), other.At(t));
+        foreach (double rate in Optimizer.Groups.Select(g => g.Options.LearningRate).Distinct().Where(r => r != _learningRate))
+        {
+            var (mine, theirs) = (LearningRateSchedule(Config, Config.Schedule, rate), LearningRateSchedule(Config, schedule, rate));
+            for (long t = 1; t <= step; t++)
+                if (mine.At(t) != theirs.At(t)) return (t, mine.At(t), theirs.At(t));
+        }
         return null;
 
         static bool IsPlateau(string spec) => spec.Split(':')[0].Trim().Equals("plateau", StringComparison.OrdinalIgnoreCase);
@@ -141,10 +158,10 @@ public sealed class TrainingSetup
 
     private readonly double _learningRate;
 
-    /// <summary>The schedule of <paramref name="spec"/> for this run's rate and length and the config's warmup, with SWALR after it when the config asks.</summary>
-    private Schedule LearningRateSchedule(TrainingConfig config, string spec)
+    /// <summary>The schedule of <paramref name="spec"/> from <paramref name="rate"/> for this run's length and the config's warmup, with SWALR after it when the config asks.</summary>
+    private Schedule LearningRateSchedule(TrainingConfig config, string spec, double rate)
     {
-        var schedule = ScheduleSpec.Parse(spec, _learningRate, TotalSteps, config.Warmup);
+        var schedule = ScheduleSpec.Parse(spec, rate, TotalSteps, config.Warmup);
         return config.SwaLr is { } swaLr ? SwaSchedule(schedule, config, swaLr) : schedule;
     }
 
@@ -197,22 +214,27 @@ public sealed class TrainingSetup
     }
 
     /// <summary>
-    /// Makes the learning rate of every group follow <paramref name="schedule"/>, written for the base rate
-    /// <paramref name="lr"/>, in proportion to the group's own rate, as one <c>LambdaLR</c> scales each PyTorch
-    /// <c>param_group</c>'s initial rate by the same factor.
+    /// Makes the learning rate of every group follow the config's schedule built from the group's own rate, as a PyTorch
+    /// scheduler steps each <c>param_group</c> from its own <c>initial_lr</c>: a floor such as cosine's <c>final</c> or a
+    /// plateau's <c>min</c> is the same for every group, and each group's rates are torch's to the last bit. Returns the
+    /// schedule of each group. (Muon's AdamW part is a group of its own, with its own rate.)
     /// </summary>
-    private static void ScheduleLearningRate(Optimizer<float> optimizer, Schedule schedule, double lr)
+    private Schedule[] ScheduleLearningRate(Optimizer<float> optimizer, TrainingConfig config)
     {
         var groups = optimizer.Groups;
-        if (groups.Count == 1 || optimizer is MultiOptimizer<float>)
+        if (groups.Count == 1)
         {
-            optimizer.Schedule("lr", schedule);
-            return;
+            optimizer.Schedule("lr", Schedule);
+            return [Schedule];
         }
-        if (lr == 0 && groups.Any(g => g.Options.LearningRate != 0))
-            throw new ConfigException("A parameter group's lr follows the schedule as a multiple of the run's lr, which is 0: give the run an lr above 0.", nameof(TrainingConfig.Hyperparameters));
-        foreach (var group in groups)
-            optimizer.Schedule("lr", group.Options.LearningRate == lr ? schedule : new Scaled(schedule, group.Options.LearningRate / lr), group);
+        var schedules = new Schedule[groups.Count];
+        for (int g = 0; g < groups.Count; g++)
+        {
+            double rate = groups[g].Options.LearningRate;
+            schedules[g] = rate == _learningRate ? Schedule : LearningRateSchedule(config, config.Schedule, rate);
+            optimizer.Schedule("lr", schedules[g], groups[g]);
+        }
+        return schedules;
     }
 
     /// <summary>SWALR after <paramref name="regular"/>: from the first averaged update on, the rate anneals to <paramref name="swaLr"/>.</summary>
