@@ -1,5 +1,6 @@
 using Descent.Schedules;
 using Descent.State;
+using Descent.Training;
 using Xunit;
 
 namespace Descent.Tests;
@@ -44,6 +45,65 @@ public class ScheduleTests
                 $"{c.GetProperty("spec")}: update {k + 1}: {actual:R}, torch {expected[k]:R}");
             if (metrics is not null) schedule.Observe(k + 1, metrics[k]);
         }
+    }
+
+    public static IEnumerable<object[]> OneCycleMomentumCases => TorchReference.Indices("one_cycle_momentum");
+
+    [Theory]
+    [MemberData(nameof(OneCycleMomentumCases))]
+    public void Onecycle_moves_momentum_or_beta1_as_torchs_OneCycleLR_does_by_default(int index)
+    {
+        // torch 1.13's OneCycleLR(max_lr=lr, total_steps=40) with cycle_momentum=True: SGD's momentum (0 when built) and
+        // Adam's beta1 go from 0.95 down to 0.85 while the rate rises and back; both compared bit for bit, update by update.
+        var c = TorchReference.Root.GetProperty("one_cycle_momentum")[index];
+        string hyperparameter = c.GetProperty("hyperparameter").GetString()!;
+        var trainer = new Trainer(new TrainingConfig
+        {
+            Hidden = [4],
+            Optimizer = c.GetProperty("optimizer").GetString()!,
+            Hyperparameters = new() { ["lr"] = c.GetProperty("lr").GetDouble() },
+            Steps = c.GetProperty("steps").GetInt64(),
+            EvalEvery = 1000,
+            Schedule = "onecycle",
+        });
+        var lrs = c.GetProperty("lrs").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var momenta = c.GetProperty("momenta").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        for (int k = 0; k < lrs.Length; k++)
+        {
+            trainer.TrainStep();
+            var options = trainer.Optimizer.Groups[0].Options;
+            Assert.Equal(lrs[k], options.LearningRate);
+            Assert.Equal(momenta[k], options.Get(hyperparameter));
+        }
+    }
+
+    [Fact]
+    public void Onecycle_holds_the_top_momentum_through_a_warmup_and_can_leave_momentum_alone()
+    {
+        var config = new TrainingConfig { Hidden = [4], Optimizer = "sgd", Hyperparameters = new() { ["lr"] = 0.1, ["momentum"] = 0.5 }, Steps = 30, Warmup = 5, EvalEvery = 1000, Schedule = "onecycle" };
+        var trainer = new Trainer(config);
+        var cycle = new OneCycle(0.95, 0.85, 0.95, 25);
+        for (int t = 1; t <= 30; t++)
+        {
+            trainer.TrainStep();
+            Assert.Equal(t <= 5 ? 0.95 : cycle.At(t - 5), trainer.Optimizer.Groups[0].Options.Get("momentum"));
+        }
+        trainer = new Trainer(config with { Schedule = "onecycle:cycle-momentum=0" });
+        for (int t = 1; t <= 30; t++) trainer.TrainStep();
+        Assert.Equal(0.5, trainer.Optimizer.Groups[0].Options.Get("momentum"));
+        Assert.Equal("onecycle:pct=0.3,div=25,final-div=10000,steps=25,cycle-momentum=1,base-momentum=0.85,max-momentum=0.95", trainer.Config.Schedule.Replace("cycle-momentum=0", "cycle-momentum=1"));
+    }
+
+    [Theory]
+    [InlineData("adagrad", "onecycle", "onecycle moves momentum against the rate, as torch's OneCycleLR does by default (cycle_momentum=True), but adagrad has neither momentum nor beta1: add cycle-momentum=0 to the schedule")]
+    [InlineData("sgd", "onecycle:cycle-momentum=2", "Invalid schedule 'onecycle:cycle-momentum=2': cycle-momentum=2 must be 0 or 1")]
+    [InlineData("sgd", "onecycle:base-momentum=-0.1", "base-momentum=-0.1 must be at least 0")]
+    public void Onecycle_momentum_settings_that_cannot_work_are_refused(string optimizer, string schedule, string message)
+    {
+        var config = new TrainingConfig { Hidden = [4], Optimizer = optimizer, Steps = 30, Schedule = schedule };
+        var e = Assert.ThrowsAny<ArgumentException>(() => new Trainer(config));
+        Assert.Contains(message, e.Message);
+        new Trainer(config with { Optimizer = "adagrad", Schedule = "onecycle:cycle-momentum=0" }).TrainStep();
     }
 
     [Fact]

@@ -399,6 +399,19 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_onecycle_run_is_not_resumed_with_another_momentum_cycle()
+    {
+        Assert.Equal(0, Cli(["train", "-o", "sgd", "--lr", "0.1", "--momentum", "0.9", "--schedule", "onecycle", "--steps", "20", "--eval-every", "10", "--out", Out("cycle")]).Code);
+        var (code, _, why) = Cli("train", "--resume", Out("cycle"), "--steps", "30", "--schedule", "onecycle:steps=20,cycle-momentum=0");
+        Assert.Equal(2, code);
+        Assert.Contains("would have given update 1 a momentum of 0.9 where the run in", why);
+        (code, _, why) = Cli("train", "--resume", Out("cycle"), "--steps", "30", "--schedule", "onecycle:steps=20,max-momentum=0.99");
+        Assert.Contains("would have given update 1 a momentum of 0.99 where the run in", why);
+        (code, _, why) = Cli("train", "--resume", Out("cycle"), "--steps", "30");
+        Assert.True(code == 0, why);
+    }
+
+    [Fact]
     public void A_warmup_stable_decay_run_resumed_from_its_stable_phase_with_a_longer_schedule_equals_the_longer_run_from_scratch()
     {
         string[] common = ["-o", "sgd", "--lr", "0.1", "--warmup", "5", "--eval-every", "10"];

@@ -655,6 +655,26 @@ def schedule_cases():
     return cases
 
 
+def one_cycle_momentum_cases():
+    """OneCycleLR with its default cycle_momentum=True: the rate and the momentum (SGD, switched on from 0) or beta1
+    (Adam) torch uses at updates 1..total."""
+    cases = []
+    for name, options, key in [("sgd", {"lr": 0.1}, "momentum"), ("adam", {"lr": 0.01}, "beta1")]:
+        p = torch.zeros(1, requires_grad=True)
+        opt = TORCH[name]([p], **options)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=options["lr"], total_steps=40)
+        lrs, momenta = [], []
+        for _ in range(40):
+            group = opt.param_groups[0]
+            lrs.append(group["lr"])
+            momenta.append(group["momentum"] if key == "momentum" else group["betas"][0])
+            p.grad = torch.ones(1)
+            opt.step()
+            sched.step()
+        cases.append(dict(optimizer=name, lr=options["lr"], steps=40, hyperparameter=key, lrs=lrs, momenta=momenta))
+    return cases
+
+
 def group_case():
     """Several named parameters, parameter groups by name, global-norm clipping, Adam and SGD."""
     torch.manual_seed(0)
@@ -755,6 +775,7 @@ def main():
         "scheduled_trajectories": scheduled_trajectory_cases(),
         "matrices": matrix_cases(),
         "schedules": schedule_cases(),
+        "one_cycle_momentum": one_cycle_momentum_cases(),
         "groups": group_case(),
         "gradients": gradient_cases(),
         "networks": network_cases(),

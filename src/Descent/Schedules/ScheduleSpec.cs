@@ -9,7 +9,8 @@ namespace Descent.Schedules;
 /// <c>constant</c>; <c>power:tau=T,alpha=A</c>; <c>step:size=S,gamma=G</c>;
 /// <c>multistep:milestones=M1;M2;...,gamma=G</c>; <c>exponential:gamma=G</c>;
 /// <c>polynomial:power=P,final=F,steps=T</c>; <c>cosine:final=F,steps=T</c>; <c>wsd:decay=D,final=F,steps=T</c> and <c>wsd-sqrt</c>;
-/// <c>restarts:period=T0,mult=M,final=F</c>; <c>onecycle:pct=P,div=D,final-div=F,steps=T</c>;
+/// <c>restarts:period=T0,mult=M,final=F</c>; <c>onecycle:pct=P,div=D,final-div=F,steps=T,cycle-momentum=1,base-momentum=B,max-momentum=M</c>
+/// (which also moves momentum or beta1, see <see cref="Momentum"/>);
 /// <c>plateau:factor=F,patience=P,threshold=T,cooldown=C,min=M</c>. <c>steps</c> defaults to the run's length.
 /// </summary>
 public static class ScheduleSpec
@@ -28,8 +29,11 @@ public static class ScheduleSpec
         };
     }
 
-    /// <summary>One schedule: its name, its value at update t in words, its keys, and how it is built from them.</summary>
-    private sealed record Form(string Name, string Value, Key[] Keys, Func<Arguments, Schedule> Create);
+    /// <summary>
+    /// One schedule: its name, its value at update t in words, its keys, how it is built from them, and the momentum (or
+    /// beta1) schedule its torch class sets beside the rate, if any (the keys decide; null for none).
+    /// </summary>
+    private sealed record Form(string Name, string Value, Key[] Keys, Func<Arguments, Schedule> Create, Func<Arguments, Schedule?>? Momentum = null);
 
     /// <summary>The values given (or defaulted) for one schedule.</summary>
     private sealed class Arguments(string spec, double initial, long span, Dictionary<string, string> given, Key[] keys)
@@ -47,6 +51,8 @@ public static class ScheduleSpec
             {
                 "gamma" or "final" when v < 0 => "at least 0 (a negative value makes the learning rate negative)",
                 "div" or "final-div" when v <= 0 => "above 0 (the learning rate is divided by it)",
+                "cycle-momentum" when v is not (0 or 1) => "0 or 1 (1 moves momentum or beta1 against the rate, as torch's cycle_momentum=True)",
+                "base-momentum" or "max-momentum" when v < 0 => "at least 0 (it becomes the optimizer's momentum or beta1)",
                 _ => null,
             };
             return domain is null ? v : throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} must be {domain}.");
@@ -78,8 +84,10 @@ public static class ScheduleSpec
         new("cosine", "half a cosine from lr to final over steps", [new("final", 0), new("steps", RunDivisor: 1)], a => new CosineDecay(a.Initial, a.L("steps"), a.D("final"))),
         new("restarts", "cosine from lr to final, restarting after period, period x mult, ...", [new("period", RunDivisor: 4), new("mult", 1), new("final", 0)],
             a => new CosineWarmRestarts(a.Initial, a.L("period"), a.L("mult"), a.D("final"))),
-        new("onecycle", "from lr/div up to lr over pct of steps, then down to lr/(div final-div)", [new("pct", 0.3), new("div", 25), new("final-div", 1e4), new("steps", RunDivisor: 1)],
-            a => OneCycle.LearningRate(a.Initial, Math.Max(2, a.L("steps")), a.D("pct"), a.D("div"), a.D("final-div"))),
+        new("onecycle", "from lr/div up to lr over pct of steps, then down to lr/(div final-div); momentum (or beta1) from max-momentum down to base-momentum and back, unless cycle-momentum=0",
+            [new("pct", 0.3), new("div", 25), new("final-div", 1e4), new("steps", RunDivisor: 1), new("cycle-momentum", 1), new("base-momentum", 0.85), new("max-momentum", 0.95)],
+            a => OneCycle.LearningRate(a.Initial, Math.Max(2, a.L("steps")), a.D("pct"), a.D("div"), a.D("final-div")),
+            a => a.D("cycle-momentum") == 0 ? null : new OneCycle(a.D("max-momentum"), a.D("base-momentum"), a.D("max-momentum"), Math.Max(2, a.L("steps")), a.D("pct"))),
         new("wsd", "lr until the last decay fraction of steps, then linearly to final (put --warmup in front)", [new("decay", 0.2), new("final", 0), new("steps", RunDivisor: 1)],
             a => new WarmupStableDecay(a.Initial, a.L("steps"), a.D("decay"), Cooldown.Linear, a.D("final"))),
         new("wsd-sqrt", "as wsd, cooling down as 1 - sqrt of the cooldown's progress", [new("decay", 0.2), new("final", 0), new("steps", RunDivisor: 1)],
@@ -104,6 +112,20 @@ public static class ScheduleSpec
         var (form, arguments) = Read(spec, initial, totalSteps, warmup);
         var schedule = form.Create(arguments);
         return warmup > 0 ? new Warmup(warmup, schedule) : schedule;
+    }
+
+    /// <summary>
+    /// The schedule that <paramref name="spec"/> gives momentum (beta1 for the Adam family) beside the learning rate, or
+    /// null: <c>onecycle</c> moves it as torch's <c>OneCycleLR</c> does by default (<c>cycle_momentum=True</c>), from
+    /// <c>max-momentum</c> down to <c>base-momentum</c> while the rate rises and back while it falls, replacing the
+    /// optimizer's own value (an SGD at momentum 0 gets momentum); behind a warmup it holds <c>max-momentum</c>, which
+    /// torch's scheduler sets when it is built.
+    /// </summary>
+    public static Schedule? Momentum(string spec, long totalSteps, long warmup = 0)
+    {
+        var (form, arguments) = Read(spec, 0, totalSteps, warmup);
+        if (form.Momentum?.Invoke(arguments) is not { } momentum) return null;
+        return warmup > 0 ? new Sequence([new Constant(momentum.At(1)), momentum], [warmup]) : momentum;
     }
 
     /// <summary>

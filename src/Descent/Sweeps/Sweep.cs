@@ -308,6 +308,7 @@ public sealed class Sweep
             if (c.SwaStart >= 0 && c.Epochs == 0 && c.SwaStart >= c.Steps)
                 throw new ArgumentException($"swa_start {c.SwaStart} is at or after the run's last update ({c.Steps}): nothing would be averaged.");
             ScheduleSpec.Parse(c.Schedule, options.LearningRate, Math.Max(1, c.Steps), c.Warmup);
+            if (ScheduleSpec.Momentum(c.Schedule, Math.Max(1, c.Steps), c.Warmup) is not null) TrainingSetup.MomentumName(options, c.Optimizer);
             CheckModel(c, data);
         }
         catch (ArgumentException e)

@@ -61,10 +61,13 @@ public sealed class TrainingSetup
         if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
             throw new ConfigException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten the warmup or lengthen the run.", nameof(TrainingConfig.Warmup));
         _learningRate = options.LearningRate;
+        _options = options.Clone();
         Schedule = LearningRateSchedule(config, config.Schedule, _learningRate);
         // Defaults that follow the run's length (cosine's steps, step's size) are fixed now: extending the run later keeps this schedule, and config.json says which it is.
         Config = config with { Schedule = ScheduleSpec.Resolve(config.Schedule, TotalSteps, config.Warmup) };
+        _groupRates = [.. Optimizer.Groups.Select(g => g.Options.LearningRate)];
         _groupSchedules = ScheduleLearningRate(Optimizer, config);
+        ScheduleMomentum(Optimizer, config);
         if (config.Data.Trim().ToLowerInvariant() == "text") UnigramTestLoss = CharText.UnigramLoss(Train, Test);
     }
 
@@ -133,28 +136,44 @@ public sealed class TrainingSetup
 
     /// <summary>
     /// The first of updates 1 to <paramref name="step"/> to which the schedule <paramref name="schedule"/> (a
-    /// <see cref="ScheduleSpec"/>, in place of the config's) would give another learning rate than this run's, with
-    /// this run's rate and the other's; null when they agree on every one, bit for bit, so that a run resumed from a checkpoint at
-    /// <paramref name="step"/> may switch to it (continuing a warmup-stable-decay run from its stable phase to a
-    /// longer budget). A schedule driven by the test loss cannot be compared ahead of time and is refused.
+    /// <see cref="ScheduleSpec"/>, in place of the config's) would give another learning rate (in any group) or momentum
+    /// (beta1) than this run's: the update, the setting's name, this run's value and the other's; null when they agree on
+    /// every one, bit for bit, so that a run resumed from a checkpoint at <paramref name="step"/> may switch to it
+    /// (continuing a warmup-stable-decay run from its stable phase to a longer budget). A schedule driven by the test loss
+    /// cannot be compared ahead of time and is refused.
     /// </summary>
-    public (long Update, double Rate, double Other)? FirstDifference(string schedule, long step)
+    public (long Update, string Setting, double Value, double Other)? FirstDifference(string schedule, long step)
     {
         if (IsPlateau(schedule) || IsPlateau(Config.Schedule))
             throw new ConfigException("A plateau schedule follows the test losses the run has seen, so it can be neither swapped in nor out when resuming; start a new run instead.", nameof(TrainingConfig.Schedule));
-        var other = LearningRateSchedule(Config, schedule, _learningRate);
-        for (long t = 1; t <= step; t++)
-            if (Schedule.At(t) != other.At(t)) return (t, Schedule.At(t), other.At(t));
-        foreach (double rate in Optimizer.Groups.Select(g => g.Options.LearningRate).Distinct().Where(r => r != _learningRate))
+        foreach (double rate in _groupRates.Prepend(_learningRate).Distinct())
+            if (Differ(LearningRateSchedule(Config, Config.Schedule, rate), LearningRateSchedule(Config, schedule, rate)) is { } d)
+                return (d.Update, "learning rate", d.Mine, d.Theirs);
+        var (mine, theirs) = (ScheduleSpec.Momentum(Config.Schedule, TotalSteps, Config.Warmup), ScheduleSpec.Momentum(schedule, TotalSteps, Config.Warmup));
+        if ((mine ?? theirs) is not null)
         {
-            var (mine, theirs) = (LearningRateSchedule(Config, Config.Schedule, rate), LearningRateSchedule(Config, schedule, rate));
-            for (long t = 1; t <= step; t++)
-                if (mine.At(t) != theirs.At(t)) return (t, mine.At(t), theirs.At(t));
+            // A schedule without a momentum cycle leaves the optimizer's own value.
+            string name = MomentumName(_options, Config.Optimizer);
+            var own = new Constant(_options.Get(name));
+            if (Differ(mine ?? own, theirs ?? own) is { } d) return (d.Update, name, d.Mine, d.Theirs);
         }
         return null;
 
+        (long Update, double Mine, double Theirs)? Differ(Schedule a, Schedule b)
+        {
+            for (long t = 1; t <= step; t++)
+                if (a.At(t) != b.At(t)) return (t, a.At(t), b.At(t));
+            return null;
+        }
+
         static bool IsPlateau(string spec) => spec.Split(':')[0].Trim().Equals("plateau", StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>The optimizer's settings as configured, before any schedule moved them.</summary>
+    private readonly OptimizerOptions _options;
+
+    /// <summary>Each group's learning rate as configured.</summary>
+    private readonly double[] _groupRates;
 
     private readonly double _learningRate;
 
@@ -236,6 +255,25 @@ public sealed class TrainingSetup
         }
         return schedules;
     }
+
+    /// <summary>
+    /// Makes every group's momentum (beta1 for the Adam family) follow the schedule's momentum cycle when it has one
+    /// (<see cref="ScheduleSpec.Momentum"/>). Once SWALR takes over the rate, momentum stays where the cycle left it, as
+    /// when torch steps SWALR in place of OneCycleLR.
+    /// </summary>
+    private void ScheduleMomentum(Optimizer<float> optimizer, TrainingConfig config)
+    {
+        if (ScheduleSpec.Momentum(config.Schedule, TotalSteps, config.Warmup) is not { } momentum) return;
+        if (config.SwaLr is not null && config.SwaStart >= 0)
+            momentum = config.SwaStart == 0 ? new Constant(momentum.At(1)) : new Sequence([momentum, new Constant(momentum.At(config.SwaStart))], [config.SwaStart]);
+        foreach (var group in optimizer.Groups)
+            optimizer.Schedule(MomentumName(group.Options, config.Optimizer), momentum, group);
+    }
+
+    /// <summary>The hyperparameter a momentum cycle moves in an optimizer with <paramref name="options"/>: beta1 where it has one (torch's <c>betas</c>), else momentum; refused for optimizers with neither, as torch's OneCycleLR refuses them.</summary>
+    internal static string MomentumName(OptimizerOptions options, string optimizer) =>
+        options.Has("beta1") ? "beta1" : options.Has("momentum") ? "momentum"
+        : throw new ConfigException($"onecycle moves momentum against the rate, as torch's OneCycleLR does by default (cycle_momentum=True), but {optimizer} has neither momentum nor beta1: add cycle-momentum=0 to the schedule, e.g. onecycle:cycle-momentum=0.", nameof(TrainingConfig.Schedule));
 
     /// <summary>SWALR after <paramref name="regular"/>: from the first averaged update on, the rate anneals to <paramref name="swaLr"/>.</summary>
     private static SwaLR SwaSchedule(Schedule regular, TrainingConfig config, double swaLr)
