@@ -37,7 +37,7 @@ public sealed class Workbench
         Threads = threads > 0 ? threads : Environment.ProcessorCount;
         Seeds = seeds;
         _progress = progress ?? (_ => { });
-        Runs = new RunStore(Path.Combine(OutDir, "runs"), scale, mnistDir, shard ?? Descent.Sweeps.Shard.All) { Unreadable = _progress };
+        Runs = new RunStore(Path.Combine(OutDir, "runs"), scale, mnistDir, shard ?? Descent.Sweeps.Shard.All) { Unreadable = Say };
     }
 
     /// <summary>The training runs kept on disk (<c>runs/</c>), shared across experiments, reproductions and shards.</summary>
@@ -83,7 +83,14 @@ public sealed class Workbench
     public T Pick<T>(T quick, T normal, T full) => Scale switch { Scale.Quick => quick, Scale.Default => normal, _ => full };
 
     /// <summary>Reports progress.</summary>
-    public void Say(string message) => _progress(message);
+    public void Say(string message)
+    {
+        // One message at a time: RunAll's workers report as they finish, and the caller's writer need not be thread-safe
+        // (a StringWriter is not; two workers appending at once had failed a run with "Destination is too short").
+        lock (_progressLock) _progress(message);
+    }
+
+    private readonly Lock _progressLock = new();
 
     /// <summary>Saves <paramref name="plot"/> as <c>figures/NAME.png</c> and <c>.svg</c>.</summary>
     public void Add(Experiment experiment, string name, string caption, Plot plot, int width = 800, int height = 560)

@@ -52,6 +52,22 @@ public sealed class ReproduceTests : IDisposable
     }
 
     [Fact]
+    public void Parallel_workers_report_progress_one_message_at_a_time()
+    {
+        // The caller's writer need not be thread-safe (a StringWriter is not): workers that finish together take turns.
+        int inside = 0, overlaps = 0;
+        var bench = new Workbench(Path.Combine(_dir, "say"), Scale.Quick, _ =>
+        {
+            if (Interlocked.Increment(ref inside) > 1) Interlocked.Increment(ref overlaps);
+            Thread.Sleep(1);
+            Interlocked.Decrement(ref inside);
+        }, threads: 4);
+        var results = bench.RunAll([.. Enumerable.Range(0, 100)], i => i * 2);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => i * 2), results);
+        Assert.Equal(0, overlaps);
+    }
+
+    [Fact]
     public void Experiments_that_need_the_same_networks_share_one_training_through_the_bench()
     {
         var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
