@@ -197,6 +197,7 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("{bad", "is not a run configuration this version can read")]
     [InlineData("[]", "is not a run configuration this version can read")]
     [InlineData("{\"hidden\": null}", "gives hidden as null, which a run cannot take")]
+    [InlineData("{\"learning_rate\": 0.5}", "has a setting 'learning_rate' that runs do not have; it was edited by hand: remove it (the settings are")]
     public void Resume_reports_a_damaged_config_json_as_such(string text, string message)
     {
         var (code, _, err) = Cli("train", "--out", Out("damaged"), "--steps", "10", "--checkpoint-every", "5", "--hidden", "8");

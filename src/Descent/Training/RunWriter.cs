@@ -1,6 +1,7 @@
 using Descent.Numerics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Descent.State;
 
 namespace Descent.Training;
@@ -289,6 +290,10 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         {
             throw new TrainingException($"{path} is not a run configuration this version can read ({e.Message}); it was damaged or edited by hand: restore it.");
         }
+        // A key the configuration does not have (a typo, a setting of another tool) would otherwise be ignored without a word.
+        var known = typeof(TrainingConfig).GetProperties().Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).ToHashSet(StringComparer.Ordinal);
+        if (JsonNode.Parse(File.ReadAllText(path)) is JsonObject keys && keys.Select(k => k.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
+            throw new TrainingException($"{path} has a setting '{unknown}' that runs do not have; it was edited by hand: remove it (the settings are {string.Join(", ", known.Order(StringComparer.Ordinal))}).");
         // A key written as null where the run needs a value (a list, a name) would fail later, far from the file.
         var defaults = new TrainingConfig();
         foreach (var property in typeof(TrainingConfig).GetProperties())
