@@ -34,7 +34,7 @@ internal static class TrainCommand
         var sam = TrainingArguments.Text("--sam", $"sharpness-aware minimization: each update takes its gradient at the worst point within this radius, e.g. 0.05 [default: {TrainingArguments.Off(d.Sam)}]", "RHO");
         var samAdaptive = new Option<bool>("--sam-adaptive") { Description = "adaptive SAM (ASAM): the perturbation scaled by the parameters (use a larger --sam, e.g. 0.5)" };
         var swaStart = TrainingArguments.Text("--swa-start", $"evaluate and export the equal average of the weights after every update past N (stochastic weight averaging) [default: {(d.SwaStart < 0 ? "off" : TrainingArguments.Shown(d.SwaStart))}]", "N");
-        var swaLr = TrainingArguments.Text("--swa-lr", "with --swa-start: from update N + 1 the learning rate anneals to LR and stays there (SWALR) [default: the schedule runs on]", "LR");
+        var swaLr = TrainingArguments.Text("--swa-lr", "with --swa-start: from update N + 1 the learning rate anneals to LR and stays there (SWALR; every parameter group to the same LR, as torch's scalar swa_lr) [default: the schedule runs on]", "LR");
         var swaAnnealSteps = TrainingArguments.Text("--swa-anneal-steps", $"updates SWALR takes to reach --swa-lr (torch's anneal_epochs) [default: {TrainingArguments.Shown(d.SwaAnnealSteps)}]", "N");
         var swaAnneal = TrainingArguments.Choice("--swa-anneal", "the shape of SWALR's anneal (torch's anneal_strategy)", d.SwaAnneal, "cos", "linear");
         var threads = TrainingArguments.Text("--threads", $"cores that train this run: each minibatch split into N shards run at once (data parallel; without dropout equal to one core's update up to float rounding; not with batch normalization) [default: {d.Threads}]", "N");

@@ -78,6 +78,37 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void Parameter_groups_follow_torchs_scheduler_from_their_own_rates_to_the_shared_floor()
+    {
+        // torch 1.13: SGD with groups at lr 0.1 and 0.01 under one CosineAnnealingLR(40, eta_min=0.001); both groups' rates, bit for bit.
+        var c = TorchReference.Root.GetProperty("group_schedules")[0];
+        var trainer = new Trainer(new TrainingConfig
+        {
+            Hidden = [4],
+            Optimizer = "sgd",
+            Hyperparameters = new() { ["lr"] = c.GetProperty("lr").GetDouble(), ["momentum"] = 0.9 },
+            ParameterGroups = [new() { Pattern = "*.bias", Hyperparameters = new() { ["lr"] = c.GetProperty("group_lr").GetDouble() } }],
+            Steps = c.GetProperty("steps").GetInt64(),
+            EvalEvery = 1000,
+            Schedule = c.GetProperty("schedule").GetString()!,
+        });
+        var rates = c.GetProperty("rates");
+        for (int k = 0; k < c.GetProperty("steps").GetInt64(); k++)
+        {
+            trainer.TrainStep();
+            for (int g = 0; g < 2; g++) Assert.Equal(rates[g][k].GetDouble(), trainer.Optimizer.Groups[g].Options.LearningRate);
+        }
+    }
+
+    [Theory]
+    [InlineData("onecycle:pct=0.3,div=25,final-div=10000,steps=40", "onecycle:pct=0.3,div=25,final-div=10000,steps=40,cycle-momentum=0")]
+    [InlineData("onecycle:pct=0.3,div=25,final-div=10000,steps=40,cycle-momentum=1,base-momentum=0.85,max-momentum=0.95", "onecycle:pct=0.3,div=25,final-div=10000,steps=40,cycle-momentum=1,base-momentum=0.85,max-momentum=0.95")]
+    [InlineData("cosine:final=0,steps=40", "cosine:final=0,steps=40")]
+    [InlineData("onecycle", "onecycle")]
+    public void A_onecycle_schedule_saved_by_an_earlier_version_keeps_its_momentum(string saved, string read) =>
+        Assert.Equal(read, ScheduleSpec.FromEarlierVersion(saved));
+
+    [Fact]
     public void Onecycle_holds_the_top_momentum_through_a_warmup_and_can_leave_momentum_alone()
     {
         var config = new TrainingConfig { Hidden = [4], Optimizer = "sgd", Hyperparameters = new() { ["lr"] = 0.1, ["momentum"] = 0.5 }, Steps = 30, Warmup = 5, EvalEvery = 1000, Schedule = "onecycle" };
@@ -97,7 +128,8 @@ public class ScheduleTests
     [Theory]
     [InlineData("adagrad", "onecycle", "onecycle moves momentum against the rate, as torch's OneCycleLR does by default (cycle_momentum=True), but adagrad has neither momentum nor beta1: add cycle-momentum=0 to the schedule")]
     [InlineData("sgd", "onecycle:cycle-momentum=2", "Invalid schedule 'onecycle:cycle-momentum=2': cycle-momentum=2 must be 0 or 1")]
-    [InlineData("sgd", "onecycle:base-momentum=-0.1", "base-momentum=-0.1 must be at least 0")]
+    [InlineData("sgd", "onecycle:base-momentum=-0.1", "base-momentum=-0.1 must be in [0, 1)")]
+    [InlineData("adam", "onecycle:max-momentum=1", "max-momentum=1 must be in [0, 1)")]
     public void Onecycle_momentum_settings_that_cannot_work_are_refused(string optimizer, string schedule, string message)
     {
         var config = new TrainingConfig { Hidden = [4], Optimizer = optimizer, Steps = 30, Schedule = schedule };

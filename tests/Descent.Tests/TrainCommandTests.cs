@@ -408,6 +408,12 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("would have given update 1 a momentum of 0.9 where the run in", why);
         (code, _, why) = Cli("train", "--resume", Out("cycle"), "--steps", "30", "--schedule", "onecycle:steps=20,max-momentum=0.99");
         Assert.Contains("would have given update 1 a momentum of 0.99 where the run in", why);
+        // A config.json as earlier versions wrote it (onecycle without the momentum keys) reads as the run it was then, without a cycle.
+        string config = Path.Combine(Out("cycle"), "config.json"), text = File.ReadAllText(config);
+        File.WriteAllText(config, text.Replace(",cycle-momentum=1,base-momentum=0.85,max-momentum=0.95", ""));
+        (code, _, why) = Cli("train", "--resume", Out("cycle"), "--steps", "30");
+        Assert.Contains("would have given update 1 a momentum of 0.9 where the run in", why);
+        File.WriteAllText(config, text);
         (code, _, why) = Cli("train", "--resume", Out("cycle"), "--steps", "30");
         Assert.True(code == 0, why);
     }

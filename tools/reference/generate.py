@@ -626,6 +626,13 @@ def schedule_cases():
     add(dict(kind="polynomial", initial=base, total=500, power=0.7), lambda o: S.PolynomialLR(o, 500, 0.7), 501)
     add(dict(kind="warmup", steps=37, start_factor=0.013, then=dict(kind="exponential", initial=base, gamma=0.99)),
         lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.013, 1.0, 37), S.ExponentialLR(o, 0.99)], milestones=[37]), 300)
+    # SequentialLR starts a later scheduler with step(0), its closed form at 0, which for a cosine with eta_min can round off lr.
+    odd = 0.11352682075954025
+    add(dict(kind="warmup", steps=6, start_factor=0.1, then=dict(kind="cosine", initial=odd, total=30, final=0.028957175566429884)),
+        lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 6), S.CosineAnnealingLR(o, 30, 0.028957175566429884)], milestones=[6]), 37, lr=odd)
+    add(dict(kind="sequence", milestones=[4], parts=[dict(kind="exponential", initial=odd, gamma=0.9),
+                                                      dict(kind="cosine", initial=odd, total=20, final=0.028957175566429884)]),
+        lambda o: S.SequentialLR(o, [S.ExponentialLR(o, 0.9), S.CosineAnnealingLR(o, 20, 0.028957175566429884)], milestones=[4]), 25, lr=odd)
     add(dict(kind="warmup", steps=9, start_factor=0.0, then=dict(kind="cosine", initial=base, total=40, final=0.0)),
         lambda o: S.SequentialLR(o, [S.LambdaLR(o, lambda k: k / 9), S.CosineAnnealingLR(o, 40)], milestones=[9]), 49)
     add(dict(kind="cosine", initial=base, total=30, final=0.001), lambda o: S.CosineAnnealingLR(o, 30, 0.001), 31)
@@ -673,6 +680,20 @@ def one_cycle_momentum_cases():
             sched.step()
         cases.append(dict(optimizer=name, lr=options["lr"], steps=40, hyperparameter=key, lrs=lrs, momenta=momenta))
     return cases
+
+
+def group_schedule_cases():
+    """Two param_groups under one CosineAnnealingLR with eta_min: each group's rates, from its own initial_lr to the shared floor."""
+    p, q = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([dict(params=[p]), dict(params=[q], lr=0.01)], lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 40, eta_min=0.001)
+    rates = [[], []]
+    for _ in range(40):
+        for g in range(2):
+            rates[g].append(opt.param_groups[g]["lr"])
+        opt.step()
+        sched.step()
+    return [dict(lr=0.1, group_lr=0.01, steps=40, schedule="cosine:final=0.001,steps=40", rates=rates)]
 
 
 def group_case():
@@ -776,6 +797,7 @@ def main():
         "matrices": matrix_cases(),
         "schedules": schedule_cases(),
         "one_cycle_momentum": one_cycle_momentum_cases(),
+        "group_schedules": group_schedule_cases(),
         "groups": group_case(),
         "gradients": gradient_cases(),
         "networks": network_cases(),

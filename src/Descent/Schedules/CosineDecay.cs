@@ -39,6 +39,9 @@ public sealed class CosineDecay : Chainable
     /// <inheritdoc/>
     protected override long Settled => TotalSteps;
 
+    /// <inheritdoc/>
+    protected override double FirstAfterHandover => HalfCosine(Initial, Final, 0);   // final + (initial - final), which can round off initial
+
     /// <summary>The cosine interpolation <c>to + (from - to) * (1 + cos(angle)) / 2</c>, shared by the cosine schedules.</summary>
     internal static double HalfCosine(double from, double to, double angle) =>
         to + (from - to) * (1 + Math.Cos(angle)) / 2;

@@ -52,7 +52,7 @@ public static class ScheduleSpec
                 "gamma" or "final" when v < 0 => "at least 0 (a negative value makes the learning rate negative)",
                 "div" or "final-div" when v <= 0 => "above 0 (the learning rate is divided by it)",
                 "cycle-momentum" when v is not (0 or 1) => "0 or 1 (1 moves momentum or beta1 against the rate, as torch's cycle_momentum=True)",
-                "base-momentum" or "max-momentum" when v < 0 => "at least 0 (it becomes the optimizer's momentum or beta1)",
+                "base-momentum" or "max-momentum" when v is < 0 or >= 1 => "in [0, 1) (it becomes the optimizer's momentum or beta1)",
                 _ => null,
             };
             return domain is null ? v : throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} must be {domain}.");
@@ -126,6 +126,19 @@ public static class ScheduleSpec
         var (form, arguments) = Read(spec, 0, totalSteps, warmup);
         if (form.Momentum?.Invoke(arguments) is not { } momentum) return null;
         return warmup > 0 ? new Sequence([new Constant(momentum.At(1)), momentum], [warmup]) : momentum;
+    }
+
+    /// <summary>
+    /// A resolved schedule as an earlier version wrote it into a run's configuration, read as that version ran it:
+    /// <c>onecycle</c> written without <c>cycle-momentum</c> moved no momentum then, so it reads as <c>cycle-momentum=0</c>
+    /// (a run resumed keeps its momentum). Every other spec is returned as it is.
+    /// </summary>
+    public static string FromEarlierVersion(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        int colon = spec.IndexOf(':');
+        bool oneCycle = colon > 0 && spec[..colon].Trim().Equals("onecycle", StringComparison.OrdinalIgnoreCase);
+        return oneCycle && !spec.Contains("cycle-momentum", StringComparison.OrdinalIgnoreCase) ? spec + ",cycle-momentum=0" : spec;
     }
 
     /// <summary>

@@ -22,7 +22,8 @@ public sealed class Sequence : Schedule
         for (int i = 0; i < milestones.Count; i++)
             Require(milestones[i] >= 1 && (i == 0 || milestones[i] > milestones[i - 1]),
                 $"Invalid milestones [{string.Join(", ", milestones)}]: they must be positive and strictly increasing.");
-        _parts = [.. parts];
+        // Each later part starts as torch's SequentialLR starts it (a copy, so a schedule given here keeps its own values).
+        _parts = [.. parts.Select((p, i) => i > 0 && p is Chainable c ? c.HandedOver() : p)];
         _milestones = [.. milestones];
     }
 

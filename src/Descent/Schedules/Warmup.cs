@@ -8,8 +8,10 @@ namespace Descent.Schedules;
 /// count restarting at 1. Equal to PyTorch's
 /// <c>SequentialLR([LinearLR(start_factor, 1.0, steps), then], milestones=[steps])</c> to the last bit: the ramp multiplies
 /// each value by LinearLR's factor <c>1 + (1 - f) / (T f + (k - 1)(1 - f))</c> as torch does. A start factor of 0, where
-/// that factor divides by zero, ramps as <c>v0 * k / T</c>: torch's <c>LambdaLR(lambda k: k / T)</c>. <c>LinearLR</c> itself
-/// (constant after its ramp) is <c>new Warmup(T, new Constant(lr), f)</c>.
+/// that factor divides by zero, ramps as <c>v0 * k / T</c>: torch's <c>LambdaLR(lambda k: k / T)</c>. <c>then</c> starts as
+/// SequentialLR starts it, from its closed form at 0 (a copy of a <see cref="Chainable"/> is kept). <c>LinearLR</c> on its own is
+/// <c>new Warmup(T, new Constant(lr), f)</c> during the ramp; after it LinearLR keeps its last product, which can be an ulp from
+/// <c>lr</c>, where this gives <c>lr</c>.
 /// </summary>
 public sealed class Warmup : Schedule
 {
@@ -20,7 +22,8 @@ public sealed class Warmup : Schedule
         Require(double.IsFinite(startFactor) && startFactor >= 0 && startFactor <= 1,
             $"Invalid warmup start factor: {startFactor} (must be in [0, 1]).");
         Steps = steps;
-        Then = then ?? throw new ArgumentNullException(nameof(then));
+        ArgumentNullException.ThrowIfNull(then);
+        Then = then is Chainable c ? c.HandedOver() : then;   // started as SequentialLR starts it after the ramp (a copy)
         StartFactor = startFactor;
         _ramp = new Ramp(then.At(1), startFactor, steps);
     }

@@ -60,7 +60,6 @@ public static class LearningRateFinder
         options.Validate();
         if (trainer.Step != 0 || trainer.TotalSteps != options.Iterations || trainer.Config.Schedule != Schedules.ScheduleSpec.Resolve(Configure(trainer.Config, options).Schedule, options.Iterations, 0))
             throw new ArgumentException("The trainer must be new and built from LearningRateFinder.Configure's config with the same options.");
-        double gamma = Gamma(options);
         var rates = new List<double>();
         var losses = new List<double>();
         var smoothed = new List<double>();
@@ -68,7 +67,7 @@ public static class LearningRateFinder
         string stop = "end";
         for (int i = 0; i < options.Iterations; i++)
         {
-            double lr = options.StartLr * Math.Pow(gamma, i);
+            double lr = trainer.Setup.Schedule.At(i + 1);   // the rate the update uses, to the last bit
             double loss = trainer.TrainStep();
             if (!double.IsFinite(loss))
             {

@@ -2,6 +2,7 @@ using Descent.Numerics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Descent.Schedules;
 using Descent.State;
 
 namespace Descent.Training;
@@ -186,8 +187,8 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     /// </summary>
     private void CheckConfig(string recordedJson, long step)
     {
-        var recorded = JsonSerializer.Deserialize<TrainingConfig>(recordedJson, JsonOptions)
-            ?? throw new TrainingException($"{CheckpointFile} in {Directory} holds an empty configuration; the checkpoint is damaged.");
+        var recorded = FromEarlierVersion(JsonSerializer.Deserialize<TrainingConfig>(recordedJson, JsonOptions)
+            ?? throw new TrainingException($"{CheckpointFile} in {Directory} holds an empty configuration; the checkpoint is damaged."));
         // Paths may change (data or starting weights moved), as may the length and the intervals; the schedule is checked below.
         System.Text.Json.Nodes.JsonObject Settled(TrainingConfig c) => JsonSerializer.SerializeToNode(
             c with { Steps = 0, Epochs = 0, Schedule = "", EvalEvery = 1, CheckpointEvery = 1, DataDir = null, Csv = null, Text = null, Init = "" }, JsonOptions)!.AsObject();
@@ -299,8 +300,12 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         foreach (var property in typeof(TrainingConfig).GetProperties())
             if (!property.PropertyType.IsValueType && property.GetValue(config) is null && property.GetValue(defaults) is not null)
                 throw new TrainingException($"{path} gives {JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name)} as null, which a run cannot take; it was damaged or edited by hand: restore it.");
-        return config;
+        return FromEarlierVersion(config);
     }
+
+    /// <summary>A configuration an earlier version wrote, read as that version ran it (see <see cref="ScheduleSpec.FromEarlierVersion"/>).</summary>
+    private static TrainingConfig FromEarlierVersion(TrainingConfig config) =>
+        config with { Schedule = ScheduleSpec.FromEarlierVersion(config.Schedule) };
 
     // Relaxed escaping: a schedule or formula keeps its '+' and '\'' readable (JSON needs only quotes, backslashes and control characters escaped).
     private static readonly JsonSerializerOptions JsonOptions = new()

@@ -149,7 +149,7 @@ public sealed class TrainingSetup
         foreach (double rate in _groupRates.Prepend(_learningRate).Distinct())
             if (Differ(LearningRateSchedule(Config, Config.Schedule, rate), LearningRateSchedule(Config, schedule, rate)) is { } d)
                 return (d.Update, "learning rate", d.Mine, d.Theirs);
-        var (mine, theirs) = (ScheduleSpec.Momentum(Config.Schedule, TotalSteps, Config.Warmup), ScheduleSpec.Momentum(schedule, TotalSteps, Config.Warmup));
+        var (mine, theirs) = (MomentumSchedule(Config, Config.Schedule), MomentumSchedule(Config, schedule));
         if ((mine ?? theirs) is not null)
         {
             // A schedule without a momentum cycle leaves the optimizer's own value.
@@ -263,11 +263,17 @@ public sealed class TrainingSetup
     /// </summary>
     private void ScheduleMomentum(Optimizer<float> optimizer, TrainingConfig config)
     {
-        if (ScheduleSpec.Momentum(config.Schedule, TotalSteps, config.Warmup) is not { } momentum) return;
-        if (config.SwaLr is not null && config.SwaStart >= 0)
-            momentum = config.SwaStart == 0 ? new Constant(momentum.At(1)) : new Sequence([momentum, new Constant(momentum.At(config.SwaStart))], [config.SwaStart]);
+        if (MomentumSchedule(config, config.Schedule) is not { } momentum) return;
         foreach (var group in optimizer.Groups)
             optimizer.Schedule(MomentumName(group.Options, config.Optimizer), momentum, group);
+    }
+
+    /// <summary>The momentum (beta1) schedule of <paramref name="spec"/> for this run's length, warmup and SWA, or null when it has none.</summary>
+    private Schedule? MomentumSchedule(TrainingConfig config, string spec)
+    {
+        if (ScheduleSpec.Momentum(spec, TotalSteps, config.Warmup) is not { } momentum) return null;
+        if (config.SwaLr is null || config.SwaStart < 0) return momentum;
+        return config.SwaStart == 0 ? new Constant(momentum.At(1)) : new Sequence([momentum, new Constant(momentum.At(config.SwaStart))], [config.SwaStart]);
     }
 
     /// <summary>The hyperparameter a momentum cycle moves in an optimizer with <paramref name="options"/>: beta1 where it has one (torch's <c>betas</c>), else momentum; refused for optimizers with neither, as torch's OneCycleLR refuses them.</summary>
