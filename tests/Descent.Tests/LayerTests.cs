@@ -241,6 +241,7 @@ public class LayerTests
     [InlineData("res(linear:4", "unbalanced parentheses")]
     [InlineData("res(linear:4)", "needs equal shapes")]
     [InlineData("lstm:4", "unknown layer 'lstm:4'")]
+    [InlineData("flatten-linear:-1", "'1' is not a layer: a '-' separates layers, so a negative number ('linear:-1') splits the spec there")]
     [InlineData("mlp:64,x", "'x' is not a hidden width")]
     [InlineData("dropout:1.5", "Invalid dropout probability 1.5")]
     [InlineData("conv:8,k=3,k=5", "gives k= twice; give it once")]

@@ -144,6 +144,8 @@ public static class ModelSpec
                     "pos" => new PositionalEmbedding<T>(shape),
                     "attn" => new CausalSelfAttention<T>(shape, args.Int(0)),
                     "relu" or "tanh" or "sigmoid" or "gelu" or "identity" => new Nonlinearity<T>(Activations.Parse(name), shape),
+                    _ when item.Length > 0 && (char.IsAsciiDigit(item[0]) || item[0] == '.') => throw new ArgumentException(
+                        $"Model '{spec}': '{item}' is not a layer: a '-' separates layers, so a negative number ('linear:-1') splits the spec there; sizes, counts and rates in a model spec are at least 0."),
                     _ => throw new ArgumentException($"Model '{spec}': unknown layer '{item}'; choose conv, maxpool, avgpool, flatten, linear, dropout, batchnorm, layernorm, embedding, pos, attn, relu, tanh, sigmoid, gelu, identity, res(...), or a preset (mlp:W1,W2, cnn, transformer:...)."),
                 };
                 args.CheckAllUsed();
