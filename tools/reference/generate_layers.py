@@ -76,6 +76,11 @@ CASES = [
     ("conv:9,k=3,p=1", [8, 5, 7], 3, 0, True, "dy"),
     ("conv:8,k=3", [10, 6, 5], 1, 0, True, "dy"),
     ("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-flatten-linear", [1, 7, 9], 3, 4, True, "cross-entropy"),
+    # Stride-1 convolutions with fewer kernel entries than output channels, which Descent unfolds row by row rather
+    # than onto the padded grid (a first layer): with and without padding, and inside a model whose input gradient flows.
+    ("conv:12,k=3,p=1", [1, 5, 7], 3, 0, True, "dy"),
+    ("conv:10,k=2", [2, 5, 7], 1, 0, True, "dy"),
+    ("conv:2,k=1-relu-conv:20,k=3,p=1-relu-flatten-linear", [1, 5, 7], 3, 4, True, "cross-entropy"),
 ]
 
 

@@ -23,8 +23,9 @@ namespace Descent.Nn;
 /// entry <c>(c, i, j)</c> at grid position <c>q = oy Wp + ox</c> is <c>padded[c, i Wp + j + q]</c>, so each row of the
 /// matrix is one contiguous copy of the plane (and folding one contiguous vector sum), with no bounds tests. The
 /// grid's last <c>Wp - Wo</c> columns of each output row fall outside the output: their products are computed and
-/// dropped, and the output gradient there is zero, so they add nothing to the gradients. Other strides gather
-/// onto a <c>Ho x Wo</c> grid. Rows are padded to whole tiles of the matrix kernel (two vectors), so no column
+/// dropped, and the output gradient there is zero, so they add nothing to the gradients. Dropping them costs a copy
+/// per output channel and row, so a layer with fewer kernel entries (<c>in kh kw</c>) than output channels, such as a
+/// first layer on one input channel, unfolds row by row onto a <c>Ho x Wo</c> grid instead, as other strides do. Rows are padded to whole tiles of the matrix kernel (two vectors), so no column
 /// is left to its one-row loop. The weight gradient is taken as <c>dW^T = cols dY^T</c>, with the output channels
 /// as the vectorized dimension, summed over the batch before it is transposed once.
 /// </para>
@@ -50,7 +51,10 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         (_hp, _wp) = (_h + 2 * padding, _w + 2 * padding);
         Declare("weight", _o, _c, _kh, _kw);
         Declare("bias", _o);
-        _pitch = stride == 1 ? _wp : _wo;
+        // The padded grid saves unfolding copies (one per kernel entry, not one per kernel entry and output row) but costs
+        // a copy per output channel and row to drop its extra columns, forward and backward: it pays with more kernel
+        // entries than output channels, and a first layer (one input channel, 9 entries, 32 outputs) is better without.
+        _pitch = stride == 1 && Depth > _o ? _wp : _wo;
         int tile = 2 * Vector<T>.Count;
         _row = (Grid + tile - 1) / tile * tile;
         _cols = new T[Depth * _row];
@@ -106,6 +110,9 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>Output positions per channel.</summary>
     private int Positions => _ho * _wo;
+
+    /// <summary>Pieces of an output channel that lie apart in the products: its rows on the padded grid, else one.</summary>
+    private int Segments => _pitch == _wo ? 1 : _ho;
 
     /// <summary>Positions of the grid the products run over (<c>Ho</c> rows of <see cref="_pitch"/>).</summary>
     private int Grid => _ho * _pitch;
@@ -184,10 +191,10 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             Kernels.Gemm<T>(_product, w, Depth, 1, _cols, _o, _row, Depth, accumulate: false);
             var yb = y.Slice(b * OutputSize, OutputSize);
             for (int o = 0; o < _o; o++)
-                for (int oy = 0; oy < _ho; oy++)
+                for (int s = 0; s < Segments; s++)
                 {
-                    var from = _product.AsSpan(o * _row + oy * _pitch, _wo);
-                    var to = yb.Slice(o * Positions + oy * _wo, _wo);
+                    var from = _product.AsSpan(o * _row + s * _pitch, Positions / Segments);
+                    var to = yb.Slice(o * Positions + s * _wo, from.Length);
                     if (accumulate) Kernels.Add(to, from);
                     else Kernels.AddScalar(from, bias[o], to);
                 }
@@ -212,7 +219,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             var dy = outputGradient.Slice(b * OutputSize, OutputSize);
             if (!db.IsEmpty) AddChannelSums(dy, db[.._o], Positions);
             for (int o = 0; o < _o; o++)
-                for (int oy = 0; oy < _ho; oy++) dy.Slice(o * Positions + oy * _wo, _wo).CopyTo(_dyRows.AsSpan(o * _row + oy * _pitch));
+                for (int s = 0; s < Segments; s++) dy.Slice(o * Positions + s * _wo, Positions / Segments).CopyTo(_dyRows.AsSpan(o * _row + s * _pitch));
             Unfold(input.Slice(b * InputSize, InputSize));
             // dW^T[k, o] += sum_q cols[k, q] dY^T[q, o], over every example of the batch.
             Kernels.Transpose<T>(_dyRows, _dyColumns, _o, _row);
@@ -241,6 +248,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     private void Unfold(ReadOnlySpan<T> x)
     {
+        bool grid = _pitch == _wp && _stride == 1;
         var padded = _padded.AsSpan();
         for (int c = 0; c < _c; c++)
             for (int y = 0; y < _h; y++) x.Slice((c * _h + y) * _w, _w).CopyTo(padded[(((c * _hp) + y + _padding) * _wp + _padding)..]);
@@ -250,9 +258,14 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 {
                     var row = _cols.AsSpan(((c * _kh + i) * _kw + j) * _row, Grid);
                     var plane = padded[((c * _hp + i) * _wp + j)..];
-                    if (_stride == 1)
+                    if (grid)
                     {
                         plane[..Grid].CopyTo(row);
+                        continue;
+                    }
+                    if (_stride == 1)
+                    {
+                        for (int oy = 0; oy < _ho; oy++) plane.Slice(oy * _wp, _wo).CopyTo(row[(oy * _wo)..]);
                         continue;
                     }
                     for (int oy = 0; oy < _ho; oy++)
@@ -268,15 +281,21 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         var padded = _dpadded.AsSpan();
         padded.Clear();
+        bool grid = _pitch == _wp && _stride == 1;
         for (int c = 0; c < _c; c++)
             for (int i = 0; i < _kh; i++)
                 for (int j = 0; j < _kw; j++)
                 {
                     var row = _dcols.AsSpan(((c * _kh + i) * _kw + j) * _row, Grid);
                     var plane = padded[((c * _hp + i) * _wp + j)..];
-                    if (_stride == 1)
+                    if (grid)
                     {
                         Kernels.Add(plane[..Grid], row);
+                        continue;
+                    }
+                    if (_stride == 1)
+                    {
+                        for (int oy = 0; oy < _ho; oy++) Kernels.Add(plane.Slice(oy * _wp, _wo), row.Slice(oy * _wo, _wo));
                         continue;
                     }
                     for (int oy = 0; oy < _ho; oy++)
