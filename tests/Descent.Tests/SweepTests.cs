@@ -114,7 +114,7 @@ public sealed class SweepTests : IDisposable
     [InlineData("""{"base": {"steps": 10},""", "test.json: not valid JSON")]
     [InlineData("""{"base": {"data": "moons", "model": "transfomer"}, "axes": {"lr": [0.1]}}""", "'transfomer'")]
     [InlineData("""{"base": {"data": "mnist", "model": "cnn"}, "axes": {"model": ["cnn", "conv:8,k=3,q=1-flatten-linear"]}}""", "trial model=conv:8,k=3,q=1-flatten-linear: ")]
-    [InlineData("""{"base": {"steps": 20, "swa_start": 20}}""", "swa_start 20 is at or after the run's last update (20)")]
+    [InlineData("""{"base": {"steps": 20, "swa_start": 20}}""", "SWA averages the updates after update 20, but the run has 20: nothing would be averaged")]
     [InlineData("""{"base": {"n": 10, "batch": 5}, "axes": {"batch": [5, 50]}}""", "trial batch=50: batch 50 is larger than the training set (10 moons examples)")]
     [InlineData("""{"base": {"eval_every": 0}}""", "Invalid evaluation interval 0")]
     [InlineData("""{"base": {"schedule": "onecycle"}, "axes": {"optimizer": ["sgd", "adagrad"]}}""", "trial optimizer=adagrad: onecycle moves momentum against the rate")]

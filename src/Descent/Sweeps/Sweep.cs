@@ -305,8 +305,7 @@ public sealed class Sweep
             // The training set's size is known without loading only for the moons; a larger batch would be cut to it.
             if (data == "moons" && c.Batch > c.N && c.Batch != Defaults.Batch)
                 throw new ArgumentException($"batch {c.Batch} is larger than the training set ({c.N} moons examples): give at most n.");
-            if (c.SwaStart >= 0 && c.Epochs == 0 && c.SwaStart >= c.Steps)
-                throw new ArgumentException($"swa_start {c.SwaStart} is at or after the run's last update ({c.Steps}): nothing would be averaged.");
+            if (c.Epochs == 0) TrainingSetup.CheckSwaStart(c.SwaStart, c.Steps);   // an epoch run's length needs its data
             ScheduleSpec.Parse(c.Schedule, options.LearningRate, Math.Max(1, c.Steps), c.Warmup);
             if (ScheduleSpec.Momentum(c.Schedule, Math.Max(1, c.Steps), c.Warmup) is not null) TrainingSetup.MomentumName(options, c.Optimizer);
             CheckModel(c, data);

@@ -56,8 +56,7 @@ public sealed class TrainingSetup
             throw new ConfigException($"Recomputing batch-norm statistics is for an evaluation point other than the weights (an EMA, SWA, Lookahead or a schedule-free optimizer); {config.Optimizer} alone evaluates at its weights with the run's own statistics, so drop the setting.", nameof(TrainingConfig.UpdateBn));
         Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
         TotalSteps = config.Epochs > 0 ? (config.Epochs * Batches.BatchesPerEpoch + config.Accumulate - 1) / config.Accumulate : config.Steps;
-        if (config.SwaStart >= TotalSteps)
-            throw new ConfigException($"SWA averages the updates after update {config.SwaStart}, but the run has {TotalSteps}: nothing would be averaged. Start it earlier or run longer.", nameof(TrainingConfig.SwaStart));
+        CheckSwaStart(config.SwaStart, TotalSteps);
         if (config.Warmup < 0 || (config.Warmup > 0 && config.Warmup >= TotalSteps))
             throw new ConfigException($"Invalid warmup of {config.Warmup} steps for a run of {TotalSteps}: the warmup must be shorter than the run, or the schedule after it never starts; shorten the warmup or lengthen the run.", nameof(TrainingConfig.Warmup));
         _learningRate = options.LearningRate;
@@ -189,6 +188,13 @@ public sealed class TrainingSetup
 
     /// <summary>Steps the run takes in all (from <see cref="TrainingConfig.Steps"/> or <see cref="TrainingConfig.Epochs"/>).</summary>
     public long TotalSteps { get; }
+
+    /// <summary>Throws unless an SWA start (negative: none) comes before the last of <paramref name="totalSteps"/> updates, so that something is averaged.</summary>
+    internal static void CheckSwaStart(long swaStart, long totalSteps)
+    {
+        if (swaStart >= totalSteps)
+            throw new ConfigException($"SWA averages the updates after update {swaStart}, but the run has {totalSteps}: nothing would be averaged. Start it earlier or run longer.", nameof(TrainingConfig.SwaStart));
+    }
 
     /// <summary>The checks that need no data: lengths, intervals, thresholds and wrapper combinations.</summary>
     internal static void Check(TrainingConfig c)
