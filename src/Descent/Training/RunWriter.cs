@@ -281,10 +281,11 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     {
         string path = Path.Combine(outDir, "config.json");
         if (!File.Exists(path)) throw new TrainingException($"{outDir} is not a Descent run directory (no config.json).");
+        string text = File.ReadAllText(path);
         TrainingConfig config;
         try
         {
-            config = JsonSerializer.Deserialize<TrainingConfig>(File.ReadAllText(path), JsonOptions)
+            config = JsonSerializer.Deserialize<TrainingConfig>(text, JsonOptions)
                 ?? throw new TrainingException($"{path} is empty.");
         }
         catch (JsonException e)
@@ -293,7 +294,7 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
         }
         // A key the configuration does not have (a typo, a setting of another tool) would otherwise be ignored without a word.
         var known = typeof(TrainingConfig).GetProperties().Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).ToHashSet(StringComparer.Ordinal);
-        if (JsonNode.Parse(File.ReadAllText(path)) is JsonObject keys && keys.Select(k => k.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
+        if (JsonNode.Parse(text) is JsonObject keys && keys.Select(k => k.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
             throw new TrainingException($"{path} has a setting '{unknown}' that runs do not have; it was edited by hand: remove it (the settings are {string.Join(", ", known.Order(StringComparer.Ordinal))}).");
         // A key written as null where the run needs a value (a list, a name) would fail later, far from the file.
         var defaults = new TrainingConfig();

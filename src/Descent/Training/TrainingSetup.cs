@@ -246,18 +246,11 @@ public sealed class TrainingSetup
     /// </summary>
     private Schedule[] ScheduleLearningRate(Optimizer<float> optimizer, TrainingConfig config)
     {
-        var groups = optimizer.Groups;
-        if (groups.Count == 1)
+        var schedules = new Schedule[_groupRates.Length];
+        for (int g = 0; g < schedules.Length; g++)
         {
-            optimizer.Schedule("lr", Schedule);
-            return [Schedule];
-        }
-        var schedules = new Schedule[groups.Count];
-        for (int g = 0; g < groups.Count; g++)
-        {
-            double rate = groups[g].Options.LearningRate;
-            schedules[g] = rate == _learningRate ? Schedule : LearningRateSchedule(config, config.Schedule, rate);
-            optimizer.Schedule("lr", schedules[g], groups[g]);
+            schedules[g] = _groupRates[g] == _learningRate ? Schedule : LearningRateSchedule(config, config.Schedule, _groupRates[g]);
+            optimizer.Schedule("lr", schedules[g], optimizer.Groups[g]);
         }
         return schedules;
     }
