@@ -45,7 +45,8 @@ public static class RunFigures
             throw new InvalidDataException($"{dir} is not a run directory of descent train (it needs metrics.csv and config.json).");
         var rows = MetricsRow.ReadCsv(metrics);
         if (rows.Count == 0) throw new InvalidDataException($"{metrics} has no rows yet: the run has not reached its first evaluation.");
-        return new Run(rows, Flatten(ConfigDocument(dir).RootElement));
+        using var document = ConfigDocument(dir);
+        return new Run(rows, Flatten(document.RootElement));
     }
 
     /// <summary>The run's <c>config.json</c>, parsed; a damaged one is reported as such.</summary>
@@ -88,9 +89,12 @@ public static class RunFigures
     }
 
     /// <summary>The hyperparameters a run set explicitly (the rest are its optimizer's defaults).</summary>
-    private static HashSet<string> Explicit(string dir) =>
-        ConfigDocument(dir).RootElement.TryGetProperty("hyperparameters", out var h)
+    private static HashSet<string> Explicit(string dir)
+    {
+        using var config = ConfigDocument(dir);
+        return config.RootElement.TryGetProperty("hyperparameters", out var h)
             && h.ValueKind == JsonValueKind.Object ? [.. h.EnumerateObject().Select(p => p.Name)] : [];
+    }
 
     /// <summary>
     /// Each run's legend text: the settings whose values differ between the runs (<c>optimizer adam, lr 0.01</c>).

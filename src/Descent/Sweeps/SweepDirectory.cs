@@ -80,7 +80,7 @@ public sealed class SweepDirectory
         if (TrialResult.Load(dir) is { } result) return new TrialState(trial, result.Status, result, result.Reason);
         string claim = System.IO.Path.Combine(dir, Claim.FileName);
         if (Claim.Read(claim) is { } owner && Claim.IsAlive(owner, claim)) return new TrialState(trial, "running", null, owner.ToString());
-        string checkpoint = System.IO.Path.Combine(dir, "checkpoint.state");
+        string checkpoint = System.IO.Path.Combine(dir, RunWriter.CheckpointFile);
         if (File.Exists(checkpoint))
         {
             long step = StateDict.Load(checkpoint).GetLong("trainer.step");

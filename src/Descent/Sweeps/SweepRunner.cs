@@ -104,15 +104,15 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
         }
 
         // The trainer writes its config with length-dependent schedule defaults filled in: compare with that, not the trial's spelling.
-        resumed = File.Exists(Path.Combine(dir, "checkpoint.state")) && SameConfig(dir, trainer.Config);
+        resumed = File.Exists(Path.Combine(dir, RunWriter.CheckpointFile)) && SameConfig(dir, trainer.Config);
         long fromStep = 0;
         if (resumed)
         {
             try
             {
-                fromStep = Descent.State.StateDict.Load(Path.Combine(dir, "checkpoint.state")).GetLong("trainer.step");
+                fromStep = Trainer.CheckpointStep(dir);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException)
+            catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException or TrainingException)
             {
                 // A damaged checkpoint costs this trial its progress, not the sweep its other trials.
                 Log($"trial {trial.Id} ({trial.Describe()}): its checkpoint cannot be read ({OneLine(e.Message)}); training it again from the start");
