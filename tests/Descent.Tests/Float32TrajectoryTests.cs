@@ -51,4 +51,43 @@ public class Float32TrajectoryTests
             }
         }
     }
+
+    public static IEnumerable<object[]> Clips =>
+        Enumerable.Range(0, Document.Value.GetProperty("clips").GetArrayLength()).Select(i => new object[] { i });
+
+    [Theory]
+    [MemberData(nameof(Clips))]
+    public void Global_norm_clipping_equals_torch_clip_grad_norm_bit_for_bit(int index)
+    {
+        var c = Document.Value.GetProperty("clips")[index];
+        if (c.GetProperty("dtype").GetString() == "float32") Clip<float>(c);
+        else Clip<double>(c);
+    }
+
+    private static void Clip<T>(JsonElement c) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var grads = c.GetProperty("grads").EnumerateArray().Select(g => g.EnumerateArray().Select(v => T.CreateTruncating(v.GetDouble())).ToArray()).ToArray();
+        var parameters = grads.Select((g, i) => new Parameter<T>($"p{i}", [g.Length])).ToArray();
+        for (int i = 0; i < grads.Length; i++) grads[i].CopyTo(parameters[i].Grad);
+        double norm = GradientClipping.ClipByGlobalNorm(parameters, c.GetProperty("max_norm").GetDouble(), Number(c.GetProperty("norm_type")));
+        string name = $"{c.GetProperty("dtype")} max_norm {c.GetProperty("max_norm")}, norm_type {c.GetProperty("norm_type")}";
+        Assert.True(Number(c.GetProperty("norm")).Equals(norm), $"{name}: norm {norm:R}, torch {Number(c.GetProperty("norm")):R}");
+        int k = 0;
+        foreach (var want in c.GetProperty("clipped").EnumerateArray())
+        {
+            var got = parameters[k].Grad.Span;
+            int i = 0;
+            foreach (var v in want.EnumerateArray())
+            {
+                T w = T.CreateTruncating(Number(v));
+                Assert.True(w.Equals(got[i]) && T.IsNegative(w) == T.IsNegative(got[i]), $"{name}: p{k}[{i}] is {got[i]}, torch has {w}");
+                i++;
+            }
+            k++;
+        }
+    }
+
+    /// <summary>A number of the reference file, where infinities and NaN are strings.</summary>
+    private static double Number(JsonElement v) =>
+        v.ValueKind == JsonValueKind.String ? double.Parse(v.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : v.GetDouble();
 }

@@ -11,6 +11,11 @@ more than one vector of either width, with a remainder) for 25 steps, on the gra
 table c_t, and records every value after every step. The test expects Descent's float optimizers to equal these
 bit for bit. Each optimizer runs its default single-tensor path, as on a CPU; NAdam takes the foreach path for the
 reason generate.py gives (PyTorch 1.13's single-tensor NAdam has a bug fixed in 2.0).
+It also clips gradients with torch.nn.utils.clip_grad_norm_ in float32 and float64 (tensors of sizes that leave
+remainders after 8- and 4-lane vectors, norms 2, 1, 3 and infinity, clipped and not, a max_norm float32 cannot hold, a
+norm that overflows float32) and records the norm and the clipped gradients, which Descent's clipping must equal bit
+for bit: torch.norm sums in the tensor's precision in its kernels' order, so a correctly rounded norm would differ.
+Run it without ATEN_CPU_CAPABILITY, as PyTorch 1.13 runs by default (AVX2 kernels, also on AVX-512 processors).
 It writes tests/Descent.Tests/Reference/float32_reference.json.
 """
 import json
@@ -82,11 +87,43 @@ def run(name, options, c):
     return {"optimizer": name, "options": record, "start": {n: [float(v) for v in s] for n, s in start.items()}, "path": path}
 
 
+CLIPS = [
+    # (dtype, sizes, scale of the gradients, max_norm, norm_type)
+    ("float32", [37, 5, 3136, 1, 130], 1.0, 1.0, 2.0),
+    ("float32", [37, 5, 3136, 1, 130], 1.0, 1e4, 2.0),
+    ("float32", [8, 9, 16, 3, 100, 7, 1, 64, 33, 2], 0.3, 0.1, 2.0),
+    ("float32", [1000, 13], 5.0, 2.5, 1.0),
+    ("float32", [1000, 13], 5.0, 2.5, 3.0),
+    ("float32", [1000, 13], 5.0, 2.5, math.inf),
+    ("float32", [20, 3], 1e19, 1.0, 2.0),
+    ("float64", [37, 5, 3136, 1, 130], 1.0, 1.0, 2.0),
+    ("float64", [8, 9, 16, 3, 100, 7, 1, 64, 33, 2], 0.3, 0.1, 3.0),
+]
+
+
+def number(v):
+    """A float for JSON; infinities and NaN as strings, which JSON has no numbers for."""
+    return v if math.isfinite(v) else "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
+
+
+def clip(dtype, sizes, scale, max_norm, norm_type):
+    generator = torch.Generator().manual_seed(len(sizes) * 1000 + int(norm_type if math.isfinite(norm_type) else 99))
+    grads = [torch.randn(n, generator=generator, dtype=torch.float64).mul(scale).to(getattr(torch, dtype)) for n in sizes]
+    params = [torch.nn.Parameter(torch.zeros(n, dtype=getattr(torch, dtype))) for n in sizes]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    norm = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type).item()
+    return {"dtype": dtype, "max_norm": max_norm, "norm_type": number(norm_type), "norm": number(norm),
+            "grads": [[float(v) for v in g] for g in grads], "clipped": [[number(float(v)) for v in p.grad] for p in params]}
+
+
 def main():
     torch.manual_seed(0)
+    torch.set_num_threads(1)   # norms other than 2 of tensors past 32,768 entries are split between threads
     c = table()
     out = {"generator": "tools/reference/generate_float32.py", "torch": torch.__version__, "gradient_table": c,
-           "cases": [run(name, options, c) for name, options in CASES]}
+           "cases": [run(name, options, c) for name, options in CASES],
+           "clips": [clip(*case) for case in CLIPS]}
     with open(OUT, "w") as f:
         json.dump(out, f, indent=None, separators=(",", ":"))
         f.write("\n")

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -7,10 +9,19 @@ namespace Descent.Optim;
 public static class GradientClipping
 {
     /// <summary>
-    /// Rescales all gradients together so their global norm is at most <paramref name="maxNorm"/>:
-    /// with <c>n</c> the norm of all gradients as one vector, each is multiplied by
+    /// Rescales all gradients together so their global norm is at most <paramref name="maxNorm"/>: with <c>n</c> the
+    /// norm of the gradients' norms (the norm of all gradients as one vector), each is multiplied by
     /// <c>min(1, maxNorm / (n + 1e-6))</c>. Returns <c>n</c> (before clipping).
     /// </summary>
+    /// <remarks>
+    /// Computed in the parameters' precision in PyTorch 1.13's order, so the clipped gradients and the norm equal
+    /// <c>torch.nn.utils.clip_grad_norm_</c>'s to the last bit: the 2-norm of a float tensor accumulates <c>x * x</c>
+    /// by fused multiply-adds in the 8 lanes of its CPU kernels at their default (AVX2) width, sums the lanes in order
+    /// and the remainder one by one, and of a double tensor in one running sum of fused multiply-adds; other norms
+    /// sum <c>|x|^p</c> in order; the coefficient is
+    /// <c>maxNorm * (1 / (n + 1e-6))</c>, clamped to 1, and multiplies every gradient (a non-finite norm makes the
+    /// gradients zero or NaN, as in PyTorch).
+    /// </remarks>
     /// <param name="parameters">The parameters whose gradients are clipped.</param>
     /// <param name="maxNorm">Largest allowed norm.</param>
     /// <param name="normType">The p of the p-norm; <see cref="double.PositiveInfinity"/> for the maximum norm.</param>
@@ -21,30 +32,65 @@ public static class GradientClipping
             throw new ArgumentException($"Invalid max_norm: {maxNorm} (must be >= 0).");
         if (!(normType > 0))
             throw new ArgumentException($"Invalid norm_type: {normType} (must be > 0, or infinity).");
-        double total = 0;
+        if (parameters.Count == 0) return 0;
+        Span<T> norms = parameters.Count <= 256 ? stackalloc T[parameters.Count] : new T[parameters.Count];
+        T p = T.CreateTruncating(normType);
+        for (int k = 0; k < parameters.Count; k++) norms[k] = Norm<T>(parameters[k].Grad.Span, p);
+        T norm = Norm<T>(norms, p);
+        T coefficient = T.CreateTruncating(maxNorm) * (T.One / (norm + T.CreateTruncating(1e-6)));
+        if (coefficient >= T.One) return double.CreateTruncating(norm);   // torch multiplies by exactly 1
         for (int k = 0; k < parameters.Count; k++)
         {
             var g = parameters[k].Grad.Span;
-            for (int i = 0; i < g.Length; i++)
-            {
-                double a = Math.Abs(double.CreateTruncating(g[i]));
-                if (double.IsPositiveInfinity(normType)) total = Math.Max(total, a);
-                else if (normType == 2) total += a * a;
-                else total += Math.Pow(a, normType);
-            }
+            for (int i = 0; i < g.Length; i++) g[i] *= coefficient;
         }
-        double norm = double.IsPositiveInfinity(normType) ? total : normType == 2 ? Math.Sqrt(total) : Math.Pow(total, 1 / normType);
-        double coefficient = maxNorm / (norm + 1e-6);
-        if (coefficient < 1)
+        return double.CreateTruncating(norm);
+    }
+
+    /// <summary>The p-norm of <paramref name="x"/> as <c>torch.norm</c> computes it on a CPU (see <see cref="ClipByGlobalNorm{T}"/>).</summary>
+    private static T Norm<T>(ReadOnlySpan<T> x, T p) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (T.IsPositiveInfinity(p))
         {
-            T c = T.CreateTruncating(coefficient);
-            for (int k = 0; k < parameters.Count; k++)
+            T largest = T.Zero;
+            foreach (T v in x)
             {
-                var g = parameters[k].Grad.Span;
-                for (int i = 0; i < g.Length; i++) g[i] *= c;
+                if (T.IsNaN(v)) return v;   // torch's max propagates NaN
+                largest = T.Max(largest, T.Abs(v));
             }
+            return largest;
         }
-        return norm;
+        if (p == T.CreateTruncating(2)) return T.Sqrt(SumOfSquares(x));
+        T sum = T.Zero;
+        foreach (T v in x) sum += T.Pow(T.Abs(v), p);
+        return T.Pow(sum, T.One / p);
+    }
+
+    /// <summary>
+    /// <c>sum x^2</c> in the order of torch's 2-norm: for float, 8 lanes accumulate by fused multiply-adds over
+    /// whole groups of 8 and are added in order; then (for double, from the start) one running sum of fused
+    /// multiply-adds.
+    /// </summary>
+    private static T SumOfSquares<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = T.Zero;
+        int whole = 0;
+        if (typeof(T) == typeof(float))
+        {
+            var f = MemoryMarshal.Cast<T, float>(x);
+            whole = f.Length - f.Length % 8;
+            var acc = Vector256<float>.Zero;
+            for (int d = 0; d < whole; d += 8)
+            {
+                var v = Vector256.Create(f.Slice(d, 8));
+                acc = Vector256.FusedMultiplyAdd(v, v, acc);
+            }
+            float lanes = acc[0];
+            for (int l = 1; l < 8; l++) lanes += acc[l];
+            sum = T.CreateTruncating(lanes);
+        }
+        for (int i = whole; i < x.Length; i++) sum = T.FusedMultiplyAdd(x[i], x[i], sum);
+        return sum;
     }
 
     /// <summary>Clamps every gradient entry to <c>[-clipValue, clipValue]</c>.</summary>
