@@ -51,7 +51,7 @@ public sealed class TrainingSetup
         Optimizer = CreateOptimizer(config, Model, options);
         if (Optimizer.RequiresClosure && (config.Accumulate > 1 || config.LookaheadK > 0 || config.Ema > 0 || config.SwaStart >= 0 || config.Sam > 0))
             throw new ConfigException($"{config.Optimizer} evaluates the loss several times per update (a closure step); gradient accumulation, Lookahead and weight averaging work around optimizers that update once from one gradient.", nameof(TrainingConfig.Optimizer));
-        Wrap(Optimizer, config);
+        Wrap(Optimizer, config, Model.Parameters);
         if (config.UpdateBn is not null && config.Ema == 0 && config.SwaStart < 0 && config.LookaheadK == 0 && !Optimizer.EvaluationPointDiffers)
             throw new ConfigException($"Recomputing batch-norm statistics is for an evaluation point other than the weights (an EMA, SWA, Lookahead or a schedule-free optimizer); {config.Optimizer} alone evaluates at its weights with the run's own statistics, so drop the setting.", nameof(TrainingConfig.UpdateBn));
         Batches = new Batches(Train, config.Batch, Rng.ForStream(config.Seed, 2), config.DropLast);
@@ -206,8 +206,6 @@ public sealed class TrainingSetup
         if (c.ClipNorm < 0) throw new ConfigException($"Invalid gradient-norm clip {c.ClipNorm}: must be >= 0 (0 turns clipping off).", nameof(TrainingConfig.ClipNorm));
         if (c.ClipValue < 0) throw new ConfigException($"Invalid gradient-value clip {c.ClipValue}: must be >= 0 (0 turns clipping off).", nameof(TrainingConfig.ClipValue));
         if (c.Accumulate < 1) throw new ConfigException($"Invalid accumulation {c.Accumulate}: must be at least 1 minibatch per update.", nameof(TrainingConfig.Accumulate));
-        if (c.Accumulate > 1 && (c.ClipNorm > 0 || c.ClipValue > 0))
-            throw new ConfigException("Gradient clipping with accumulation is not supported yet: the clip would apply to each minibatch's gradient, not to the accumulated mean one.", nameof(TrainingConfig.Accumulate));
         if (c.Ema > 0 && c.SwaStart >= 0) throw new ConfigException("Choose one weight average: an EMA or SWA, not both.", nameof(TrainingConfig.Ema));
         if (c.EmaWarmup && c.Ema == 0) throw new ConfigException("The EMA warmup needs an EMA decay.", nameof(TrainingConfig.EmaWarmup));
         if (c.SamAdaptive && c.Sam == 0) throw new ConfigException("Adaptive SAM needs a SAM radius rho.", nameof(TrainingConfig.SamAdaptive));
@@ -303,12 +301,15 @@ public sealed class TrainingSetup
     }
 
     /// <summary>
-    /// Puts the wrappers the config asks for around <paramref name="optimizer"/>: gradient accumulation or SAM, then
-    /// Lookahead, then weight averaging (EMA or SWA), so the average follows the weights Lookahead leaves.
+    /// Puts the wrappers the config asks for around <paramref name="optimizer"/>: gradient accumulation (and the clip
+    /// of its mean gradient, in the model's parameter order) or SAM, then Lookahead, then weight averaging (EMA or
+    /// SWA), so the average follows the weights Lookahead leaves. Without accumulation the trainer clips each gradient.
     /// </summary>
-    private static void Wrap(Optimizer<float> optimizer, TrainingConfig config)
+    private static void Wrap(Optimizer<float> optimizer, TrainingConfig config, IReadOnlyList<Parameter<float>> model)
     {
         if (config.Accumulate > 1) optimizer.Wrap(new GradientAccumulation<float>(config.Accumulate));
+        if (config.Accumulate > 1 && (config.ClipNorm > 0 || config.ClipValue > 0))
+            optimizer.Wrap(new GradientClip<float>(config.ClipNorm, config.ClipValue, model));
         if (config.Sam > 0) optimizer.Wrap(new Sam<float>(config.Sam, config.SamAdaptive));
         if (config.LookaheadK > 0) optimizer.Wrap(new Lookahead<float>(config.LookaheadK, config.LookaheadAlpha));
         if (config.Ema > 0) optimizer.Wrap(WeightAveraging<float>.Ema(config.Ema, config.EmaWarmup));
