@@ -77,6 +77,51 @@ public class ScheduleTests
         }
     }
 
+    public static IEnumerable<object[]> CyclicCases => TorchReference.Indices("cyclic");
+
+    [Theory]
+    [MemberData(nameof(CyclicCases))]
+    public void Cyclic_moves_the_rate_and_momentum_as_torchs_CyclicLR(int index)
+    {
+        // torch 1.13's CyclicLR(base_lr=lr/div, max_lr=lr, ...) in its three modes, SGD's momentum cycled against the rate
+        // (switched on from 0 in the first case), Adam's left alone: every update's rate and momentum, bit for bit.
+        var c = TorchReference.Root.GetProperty("cyclic")[index];
+        string hyperparameter = c.GetProperty("hyperparameter").GetString()!;
+        var trainer = new Trainer(new TrainingConfig
+        {
+            Hidden = [4],
+            Optimizer = c.GetProperty("optimizer").GetString()!,
+            Hyperparameters = c.GetProperty("options").EnumerateObject().ToDictionary(o => o.Name, o => o.Value.GetDouble()),
+            Steps = c.GetProperty("steps").GetInt64(),
+            EvalEvery = 1000,
+            Schedule = c.GetProperty("schedule").GetString()!,
+        });
+        var lrs = c.GetProperty("lrs").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var momenta = c.GetProperty("momenta").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        for (int k = 0; k < lrs.Length; k++)
+        {
+            trainer.TrainStep();
+            var options = trainer.Optimizer.Groups[0].Options;
+            Assert.True(lrs[k] == options.LearningRate, $"{c.GetProperty("schedule")}: update {k + 1}: lr {options.LearningRate:R}, torch {lrs[k]:R}");
+            Assert.True(momenta[k] == options.Get(hyperparameter), $"{c.GetProperty("schedule")}: update {k + 1}: {hyperparameter} {options.Get(hyperparameter):R}, torch {momenta[k]:R}");
+        }
+    }
+
+    [Fact]
+    public void Cyclic_resolves_every_key_and_refuses_an_unknown_mode()
+    {
+        Assert.Equal("cyclic:div=4,up=100,down=100,mode=triangular,gamma=1,cycle-momentum=1,base-momentum=0.8,max-momentum=0.9", ScheduleSpec.Resolve("cyclic", 800));
+        Assert.Equal("cyclic:div=4,up=30,down=7,mode=exp_range,gamma=0.99,cycle-momentum=0,base-momentum=0.8,max-momentum=0.9",
+            ScheduleSpec.Resolve("cyclic:up=30,down=7,mode=EXP_RANGE,gamma=0.99,cycle-momentum=0", 800));
+        var e = Assert.Throws<ArgumentException>(() => ScheduleSpec.Parse("cyclic:mode=sawtooth", 0.1, 100));
+        Assert.Equal("Invalid schedule 'cyclic:mode=sawtooth': mode=sawtooth must be one of triangular, triangular2, exp_range.", e.Message);
+        Assert.Contains("step_size_up: 0", Assert.Throws<ArgumentException>(() => ScheduleSpec.Parse("cyclic:up=0", 0.1, 100)).Message);
+        Assert.Contains("gamma=-1 must be at least 0", Assert.Throws<ArgumentException>(() => ScheduleSpec.Parse("cyclic:gamma=-1", 0.1, 100)).Message);
+        // Momentum cycles the other way: at the bottom of the rate, max-momentum; at its top, base-momentum.
+        var momentum = ScheduleSpec.Momentum("cyclic:up=3,down=2", 100)!;
+        Assert.Equal([0.9, 0.8, 0.9], [momentum.At(1), Math.Round(momentum.At(4), 15), momentum.At(6)]);
+    }
+
     [Fact]
     public void Parameter_groups_follow_torchs_scheduler_from_their_own_rates_to_the_shared_floor()
     {
@@ -126,7 +171,7 @@ public class ScheduleTests
     }
 
     [Theory]
-    [InlineData("adagrad", "onecycle", "onecycle moves momentum against the rate, as torch's OneCycleLR does by default (cycle_momentum=True), but adagrad has neither momentum nor beta1: add cycle-momentum=0 to the schedule")]
+    [InlineData("adagrad", "onecycle", "onecycle and cyclic move momentum against the rate, as torch's OneCycleLR and CyclicLR do by default (cycle_momentum=True), but adagrad has neither momentum nor beta1: add cycle-momentum=0 to the schedule")]
     [InlineData("sgd", "onecycle:cycle-momentum=2", "Invalid schedule 'onecycle:cycle-momentum=2': cycle-momentum=2 must be 0 or 1")]
     [InlineData("sgd", "onecycle:base-momentum=-0.1", "base-momentum=-0.1 must be in [0, 1)")]
     [InlineData("adam", "onecycle:max-momentum=1", "max-momentum=1 must be in [0, 1)")]

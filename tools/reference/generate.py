@@ -682,6 +682,35 @@ def one_cycle_momentum_cases():
     return cases
 
 
+def cyclic_cases():
+    """CyclicLR: the rate and (with its default cycle_momentum=True) SGD's momentum torch uses at updates 1..steps, for
+    `--lr` = max_lr and base_lr = lr / div, as `--schedule` writes it. torch 1.13 cycles momentum only (not Adam's
+    beta1), so the Adam case turns it off."""
+    S = torch.optim.lr_scheduler
+    cases = []
+    for name, options, spec, kwargs in [
+        ("sgd", {"lr": 0.1}, "cyclic:up=5,down=3", dict(base_lr=0.1 / 4, step_size_up=5, step_size_down=3)),
+        ("sgd", {"lr": 0.1, "momentum": 0.5}, "cyclic:up=4,mode=triangular2", dict(base_lr=0.1 / 4, step_size_up=4, mode="triangular2")),
+        ("sgd", {"lr": 0.07, "momentum": 0.9}, "cyclic:div=3,up=6,down=2,mode=exp_range,gamma=0.97,base-momentum=0.7,max-momentum=0.95",
+         dict(base_lr=0.07 / 3, step_size_up=6, step_size_down=2, mode="exp_range", gamma=0.97, base_momentum=0.7, max_momentum=0.95)),
+        ("adam", {"lr": 0.01}, "cyclic:div=10,up=7,cycle-momentum=0", dict(base_lr=0.01 / 10, step_size_up=7, cycle_momentum=False)),
+    ]:
+        p = torch.zeros(1, requires_grad=True)
+        opt = TORCH[name]([p], **options)
+        sched = S.CyclicLR(opt, max_lr=options["lr"], **kwargs)
+        lrs, momenta = [], []
+        for _ in range(40):
+            group = opt.param_groups[0]
+            lrs.append(group["lr"])
+            momenta.append(group["momentum"] if name == "sgd" else group["betas"][0])
+            p.grad = torch.ones(1)
+            opt.step()
+            sched.step()
+        cases.append(dict(optimizer=name, options=options, schedule=spec, steps=40,
+                          hyperparameter="momentum" if name == "sgd" else "beta1", lrs=lrs, momenta=momenta))
+    return cases
+
+
 def group_schedule_cases():
     """Two param_groups under one CosineAnnealingLR with eta_min: each group's rates, from its own initial_lr to the shared floor."""
     p, q = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
@@ -802,6 +831,7 @@ def main():
         "gradients": gradient_cases(),
         "networks": network_cases(),
         "erf": erf_cases(),
+        "cyclic": cyclic_cases(),
     }
     path = os.path.join(OUT, "torch_reference.json")
     with open(path, "w") as fh:

@@ -10,18 +10,20 @@ namespace Descent.Schedules;
 /// <c>multistep:milestones=M1;M2;...,gamma=G</c>; <c>exponential:gamma=G</c>;
 /// <c>polynomial:power=P,final=F,steps=T</c>; <c>cosine:final=F,steps=T</c>; <c>wsd:decay=D,final=F,steps=T</c> and <c>wsd-sqrt</c>;
 /// <c>restarts:period=T0,mult=M,final=F</c>; <c>onecycle:pct=P,div=D,final-div=F,steps=T,cycle-momentum=1,base-momentum=B,max-momentum=M</c>
-/// (which also moves momentum or beta1, see <see cref="Momentum"/>);
+/// and <c>cyclic:div=D,up=U,down=D,mode=triangular|triangular2|exp_range,gamma=G,cycle-momentum=1,base-momentum=B,max-momentum=M</c>
+/// (which also move momentum or beta1, see <see cref="Momentum"/>);
 /// <c>plateau:factor=F,patience=P,threshold=T,cooldown=C,min=M</c>. <c>steps</c> defaults to the run's length.
 /// </summary>
 public static class ScheduleSpec
 {
     /// <summary>
     /// A key of a schedule: its default is <paramref name="Default"/>, or, when <paramref name="RunDivisor"/> is
-    /// above 0, the run's length after warmup divided by it (whole steps, at least 1).
+    /// above 0, the run's length after warmup divided by it (whole steps, at least 1), or the value of key
+    /// <paramref name="As"/>; a key with <paramref name="Choices"/> takes one of those words, the first by default.
     /// </summary>
-    private sealed record Key(string Name, double Default = 0, long RunDivisor = 0)
+    private sealed record Key(string Name, double Default = 0, long RunDivisor = 0, string? As = null, string[]? Choices = null)
     {
-        public string DefaultText => RunDivisor switch
+        public string DefaultText => Choices?[0] ?? As ?? RunDivisor switch
         {
             0 => Default.ToString(CultureInfo.InvariantCulture),
             1 => "run length",
@@ -43,7 +45,7 @@ public static class ScheduleSpec
         public double D(string key)
         {
             var k = keys.Single(k => k.Name == key);
-            if (!given.TryGetValue(key, out var text)) return k.RunDivisor > 0 ? Math.Max(1, span / k.RunDivisor) : k.Default;
+            if (!given.TryGetValue(key, out var text)) return k.As is not null ? D(k.As) : k.RunDivisor > 0 ? Math.Max(1, span / k.RunDivisor) : k.Default;
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
                 throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} is not a number.");
             // Values that would make the learning rate negative or infinite, refused here rather than at the update that meets them.
@@ -60,8 +62,26 @@ public static class ScheduleSpec
 
         public long L(string key) => checked((long)D(key));
 
+        /// <summary>The word given for a key with choices, or its first choice.</summary>
+        public string Word(string key)
+        {
+            var choices = keys.Single(k => k.Name == key).Choices!;
+            if (!given.TryGetValue(key, out var text)) return choices[0];
+            return choices.FirstOrDefault(c => c.Equals(text, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} must be one of {string.Join(", ", choices)}.");
+        }
+
         /// <summary>The value of <paramref name="key"/> as text that parses back to it (milestones as given).</summary>
-        public string Text(string key) => key == "milestones" ? given[key] : RoundTrip.Format(D(key));
+        public string Text(string key) => key == "milestones" ? given[key]
+            : keys.Single(k => k.Name == key).Choices is not null ? Word(key) : RoundTrip.Format(D(key));
+
+        /// <summary>The mode of <c>cyclic</c>.</summary>
+        public CyclicMode Mode() => Word("mode") switch
+        {
+            "triangular" => CyclicMode.Triangular,
+            "triangular2" => CyclicMode.Triangular2,
+            _ => CyclicMode.ExpRange,
+        };
 
         public IEnumerable<long> Milestones()
         {
@@ -88,6 +108,11 @@ public static class ScheduleSpec
             [new("pct", 0.3), new("div", 25), new("final-div", 1e4), new("steps", RunDivisor: 1), new("cycle-momentum", 1), new("base-momentum", 0.85), new("max-momentum", 0.95)],
             a => OneCycle.LearningRate(a.Initial, Math.Max(2, a.L("steps")), a.D("pct"), a.D("div"), a.D("final-div")),
             a => a.D("cycle-momentum") == 0 ? null : new OneCycle(a.D("max-momentum"), a.D("base-momentum"), a.D("max-momentum"), Math.Max(2, a.L("steps")), a.D("pct"))),
+        new("cyclic", "in a straight line from lr/div up to lr over up steps and back over down, cycle after cycle (mode triangular: every cycle alike; triangular2: each cycle half as high; exp_range: the height times gamma^(t-1)); momentum (or beta1) from max-momentum down to base-momentum and back, unless cycle-momentum=0",
+            [new("div", 4), new("up", RunDivisor: 8), new("down", As: "up"), new("mode", Choices: ["triangular", "triangular2", "exp_range"]), new("gamma", 1),
+             new("cycle-momentum", 1), new("base-momentum", 0.8), new("max-momentum", 0.9)],
+            a => new Cyclic(a.Initial / a.D("div"), a.Initial, a.L("up"), a.L("down"), a.Mode(), a.D("gamma")),
+            a => a.D("cycle-momentum") == 0 ? null : new Cyclic(a.D("max-momentum"), a.D("base-momentum"), a.L("up"), a.L("down"), a.Mode(), a.D("gamma"))),
         new("wsd", "lr until the last decay fraction of steps, then linearly to final (put --warmup in front)", [new("decay", 0.2), new("final", 0), new("steps", RunDivisor: 1)],
             a => new WarmupStableDecay(a.Initial, a.L("steps"), a.D("decay"), Cooldown.Linear, a.D("final"))),
         new("wsd-sqrt", "as wsd, cooling down as 1 - sqrt of the cooldown's progress", [new("decay", 0.2), new("final", 0), new("steps", RunDivisor: 1)],
@@ -116,10 +141,11 @@ public static class ScheduleSpec
 
     /// <summary>
     /// The schedule that <paramref name="spec"/> gives momentum (beta1 for the Adam family) beside the learning rate, or
-    /// null: <c>onecycle</c> moves it as torch's <c>OneCycleLR</c> does by default (<c>cycle_momentum=True</c>), from
-    /// <c>max-momentum</c> down to <c>base-momentum</c> while the rate rises and back while it falls, replacing the
-    /// optimizer's own value (an SGD at momentum 0 gets momentum); behind a warmup it holds <c>max-momentum</c>, which
-    /// torch's scheduler sets when it is built.
+    /// null: <c>onecycle</c> and <c>cyclic</c> move it as torch's <c>OneCycleLR</c> and <c>CyclicLR</c> do by default
+    /// (<c>cycle_momentum=True</c>), from <c>max-momentum</c> down to <c>base-momentum</c> while the rate rises and back
+    /// while it falls, replacing the optimizer's own value (an SGD at momentum 0 gets momentum); behind a warmup it
+    /// holds <c>max-momentum</c>, which torch's scheduler sets when it is built. (torch 1.13's <c>CyclicLR</c> cycles momentum only; beta1 follows the
+    /// cycle as in later versions.)
     /// </summary>
     public static Schedule? Momentum(string spec, long totalSteps, long warmup = 0)
     {

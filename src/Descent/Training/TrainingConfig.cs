@@ -76,7 +76,7 @@ public sealed record TrainingConfig
     /// Parameter groups with their own hyperparameters, as PyTorch's <c>param_groups</c>: each selects the parameters not
     /// claimed by an earlier group whose <c>state_dict()</c> names match its pattern. A group's <c>lr</c> follows the
     /// schedule built from its own value, as a PyTorch scheduler steps each group from its <c>initial_lr</c> (floors such
-    /// as cosine's <c>final</c> are the same for every group; <c>onecycle</c> peaks at each group's rate).
+    /// as cosine's <c>final</c> are the same for every group; <c>onecycle</c> and <c>cyclic</c> peak at each group's rate).
     /// </summary>
     public ParameterGroupConfig[] ParameterGroups { get; init; } = [];
 

@@ -273,10 +273,10 @@ public sealed class TrainingSetup
         return config.SwaStart == 0 ? new Constant(momentum.At(1)) : new Sequence([momentum, new Constant(momentum.At(config.SwaStart))], [config.SwaStart]);
     }
 
-    /// <summary>The hyperparameter a momentum cycle moves in an optimizer with <paramref name="options"/>: beta1 where it has one (torch's <c>betas</c>), else momentum; refused for optimizers with neither, as torch's OneCycleLR refuses them.</summary>
+    /// <summary>The hyperparameter a momentum cycle moves in an optimizer with <paramref name="options"/>: beta1 where it has one (torch's <c>betas</c>), else momentum; refused for optimizers with neither, as torch's OneCycleLR and CyclicLR refuse them.</summary>
     internal static string MomentumName(OptimizerOptions options, string optimizer) =>
         options.Has("beta1") ? "beta1" : options.Has("momentum") ? "momentum"
-        : throw new ConfigException($"onecycle moves momentum against the rate, as torch's OneCycleLR does by default (cycle_momentum=True), but {optimizer} has neither momentum nor beta1: add cycle-momentum=0 to the schedule, e.g. onecycle:cycle-momentum=0.", nameof(TrainingConfig.Schedule));
+        : throw new ConfigException($"onecycle and cyclic move momentum against the rate, as torch's OneCycleLR and CyclicLR do by default (cycle_momentum=True), but {optimizer} has neither momentum nor beta1: add cycle-momentum=0 to the schedule, e.g. onecycle:cycle-momentum=0.", nameof(TrainingConfig.Schedule));
 
     /// <summary>SWALR after <paramref name="regular"/>: from the first averaged update on, the rate anneals to <paramref name="swaLr"/>.</summary>
     private static SwaLR SwaSchedule(Schedule regular, TrainingConfig config, double swaLr)
