@@ -56,15 +56,21 @@ public class ScheduleTests
         // torch 1.13's OneCycleLR(max_lr=lr, total_steps=40) with cycle_momentum=True: SGD's momentum (0 when built) and
         // Adam's beta1 go from 0.95 down to 0.85 while the rate rises and back; both compared bit for bit, update by update.
         var c = TorchReference.Root.GetProperty("one_cycle_momentum")[index];
+        FollowsTorch(c, new() { ["lr"] = c.GetProperty("lr").GetDouble() }, "onecycle");
+    }
+
+    /// <summary>Trains under <paramref name="schedule"/> and compares every update's rate and momentum (or beta1) with torch's in <paramref name="c"/>, bit for bit.</summary>
+    private static void FollowsTorch(System.Text.Json.JsonElement c, Dictionary<string, double> hyperparameters, string schedule)
+    {
         string hyperparameter = c.GetProperty("hyperparameter").GetString()!;
         var trainer = new Trainer(new TrainingConfig
         {
             Hidden = [4],
             Optimizer = c.GetProperty("optimizer").GetString()!,
-            Hyperparameters = new() { ["lr"] = c.GetProperty("lr").GetDouble() },
+            Hyperparameters = hyperparameters,
             Steps = c.GetProperty("steps").GetInt64(),
             EvalEvery = 1000,
-            Schedule = "onecycle",
+            Schedule = schedule,
         });
         var lrs = c.GetProperty("lrs").EnumerateArray().Select(v => v.GetDouble()).ToArray();
         var momenta = c.GetProperty("momenta").EnumerateArray().Select(v => v.GetDouble()).ToArray();
@@ -72,8 +78,8 @@ public class ScheduleTests
         {
             trainer.TrainStep();
             var options = trainer.Optimizer.Groups[0].Options;
-            Assert.Equal(lrs[k], options.LearningRate);
-            Assert.Equal(momenta[k], options.Get(hyperparameter));
+            Assert.True(lrs[k] == options.LearningRate, $"{schedule}: update {k + 1}: lr {options.LearningRate:R}, torch {lrs[k]:R}");
+            Assert.True(momenta[k] == options.Get(hyperparameter), $"{schedule}: update {k + 1}: {hyperparameter} {options.Get(hyperparameter):R}, torch {momenta[k]:R}");
         }
     }
 
@@ -86,25 +92,7 @@ public class ScheduleTests
         // torch 1.13's CyclicLR(base_lr=lr/div, max_lr=lr, ...) in its three modes, SGD's momentum cycled against the rate
         // (switched on from 0 in the first case), Adam's left alone: every update's rate and momentum, bit for bit.
         var c = TorchReference.Root.GetProperty("cyclic")[index];
-        string hyperparameter = c.GetProperty("hyperparameter").GetString()!;
-        var trainer = new Trainer(new TrainingConfig
-        {
-            Hidden = [4],
-            Optimizer = c.GetProperty("optimizer").GetString()!,
-            Hyperparameters = c.GetProperty("options").EnumerateObject().ToDictionary(o => o.Name, o => o.Value.GetDouble()),
-            Steps = c.GetProperty("steps").GetInt64(),
-            EvalEvery = 1000,
-            Schedule = c.GetProperty("schedule").GetString()!,
-        });
-        var lrs = c.GetProperty("lrs").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        var momenta = c.GetProperty("momenta").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        for (int k = 0; k < lrs.Length; k++)
-        {
-            trainer.TrainStep();
-            var options = trainer.Optimizer.Groups[0].Options;
-            Assert.True(lrs[k] == options.LearningRate, $"{c.GetProperty("schedule")}: update {k + 1}: lr {options.LearningRate:R}, torch {lrs[k]:R}");
-            Assert.True(momenta[k] == options.Get(hyperparameter), $"{c.GetProperty("schedule")}: update {k + 1}: {hyperparameter} {options.Get(hyperparameter):R}, torch {momenta[k]:R}");
-        }
+        FollowsTorch(c, c.GetProperty("options").EnumerateObject().ToDictionary(o => o.Name, o => o.Value.GetDouble()), c.GetProperty("schedule").GetString()!);
     }
 
     [Fact]

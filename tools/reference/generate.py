@@ -667,19 +667,26 @@ def one_cycle_momentum_cases():
     (Adam) torch uses at updates 1..total."""
     cases = []
     for name, options, key in [("sgd", {"lr": 0.1}, "momentum"), ("adam", {"lr": 0.01}, "beta1")]:
-        p = torch.zeros(1, requires_grad=True)
-        opt = TORCH[name]([p], **options)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=options["lr"], total_steps=40)
-        lrs, momenta = [], []
-        for _ in range(40):
-            group = opt.param_groups[0]
-            lrs.append(group["lr"])
-            momenta.append(group["momentum"] if key == "momentum" else group["betas"][0])
-            p.grad = torch.ones(1)
-            opt.step()
-            sched.step()
+        lrs, momenta = rates_and_momenta(name, options, lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=options["lr"], total_steps=40))
         cases.append(dict(optimizer=name, lr=options["lr"], steps=40, hyperparameter=key, lrs=lrs, momenta=momenta))
     return cases
+
+
+def rates_and_momenta(name, options, make, steps=40):
+    """The rate and the momentum (SGD) or beta1 (the Adam family) of the first param_group at updates 1..steps under
+    the scheduler make(optimizer) builds."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = TORCH[name]([p], **options)
+    sched = make(opt)
+    lrs, momenta = [], []
+    for _ in range(steps):
+        group = opt.param_groups[0]
+        lrs.append(group["lr"])
+        momenta.append(group["betas"][0] if "betas" in group else group["momentum"])
+        p.grad = torch.ones(1)
+        opt.step()
+        sched.step()
+    return lrs, momenta
 
 
 def cyclic_cases():
@@ -695,17 +702,7 @@ def cyclic_cases():
          dict(base_lr=0.07 / 3, step_size_up=6, step_size_down=2, mode="exp_range", gamma=0.97, base_momentum=0.7, max_momentum=0.95)),
         ("adam", {"lr": 0.01}, "cyclic:div=10,up=7,cycle-momentum=0", dict(base_lr=0.01 / 10, step_size_up=7, cycle_momentum=False)),
     ]:
-        p = torch.zeros(1, requires_grad=True)
-        opt = TORCH[name]([p], **options)
-        sched = S.CyclicLR(opt, max_lr=options["lr"], **kwargs)
-        lrs, momenta = [], []
-        for _ in range(40):
-            group = opt.param_groups[0]
-            lrs.append(group["lr"])
-            momenta.append(group["momentum"] if name == "sgd" else group["betas"][0])
-            p.grad = torch.ones(1)
-            opt.step()
-            sched.step()
+        lrs, momenta = rates_and_momenta(name, options, lambda o, kw=kwargs, lr=options["lr"]: S.CyclicLR(o, max_lr=lr, **kw))
         cases.append(dict(optimizer=name, options=options, schedule=spec, steps=40,
                           hyperparameter="momentum" if name == "sgd" else "beta1", lrs=lrs, momenta=momenta))
     return cases
