@@ -17,6 +17,8 @@ public class ScheduleTests
     [InlineData("wsd:final=-1", "final=-1 must be at least 0")]
     [InlineData("onecycle:div=0", "div=0 must be above 0")]
     [InlineData("onecycle:final-div=-1", "final-div=-1 must be above 0")]
+    [InlineData("cyclic:up=2.5", "up=2.5 must be a whole number (of at most 10^15)")]
+    [InlineData("step:size=1e30", "size=1e30 must be a whole number (of at most 10^15)")]
     public void Schedules_that_would_make_the_rate_negative_or_infinite_are_refused_before_the_run(string spec, string message)
     {
         // As the run's configuration is resolved, not at the update that would meet the value.
@@ -159,7 +161,8 @@ public class ScheduleTests
     }
 
     [Theory]
-    [InlineData("adagrad", "onecycle", "onecycle and cyclic move momentum against the rate, as torch's OneCycleLR and CyclicLR do by default (cycle_momentum=True), but adagrad has neither momentum nor beta1: add cycle-momentum=0 to the schedule")]
+    [InlineData("adagrad", "onecycle", "onecycle moves momentum against the rate, as torch's OneCycleLR does by default (cycle_momentum=True), but adagrad has neither momentum nor beta1: add cycle-momentum=0 to the schedule")]
+    [InlineData("rprop", "cyclic:up=3", "cyclic moves momentum against the rate, as torch's CyclicLR does by default (cycle_momentum=True), but rprop has neither momentum nor beta1: add cycle-momentum=0 to the schedule, e.g. cyclic:cycle-momentum=0.")]
     [InlineData("sgd", "onecycle:cycle-momentum=2", "Invalid schedule 'onecycle:cycle-momentum=2': cycle-momentum=2 must be 0 or 1")]
     [InlineData("sgd", "onecycle:base-momentum=-0.1", "base-momentum=-0.1 must be in [0, 1)")]
     [InlineData("adam", "onecycle:max-momentum=1", "max-momentum=1 must be in [0, 1)")]

@@ -117,7 +117,7 @@ public sealed class SweepTests : IDisposable
     [InlineData("""{"base": {"steps": 20, "swa_start": 20}}""", "SWA averages the updates after update 20, but the run has 20: nothing would be averaged")]
     [InlineData("""{"base": {"n": 10, "batch": 5}, "axes": {"batch": [5, 50]}}""", "trial batch=50: batch 50 is larger than the training set (10 moons examples)")]
     [InlineData("""{"base": {"eval_every": 0}}""", "Invalid evaluation interval 0")]
-    [InlineData("""{"base": {"schedule": "onecycle"}, "axes": {"optimizer": ["sgd", "adagrad"]}}""", "trial optimizer=adagrad: onecycle and cyclic move momentum against the rate")]
+    [InlineData("""{"base": {"schedule": "onecycle"}, "axes": {"optimizer": ["sgd", "adagrad"]}}""", "trial optimizer=adagrad: onecycle moves momentum against the rate")]
     [InlineData("""{"axes": {"lr": {"log_uniform": [1e-5, 1], "count": 100000}, "eps": {"log_uniform": [1e-10, 1e-6], "count": 100000}}}""", "the sweep has 10,000,000,000 trials, more than the 1,000,000 one plan may hold")]
     public void A_mistake_in_the_sweep_file_is_one_clear_message(string json, string expected)
     {

@@ -297,10 +297,10 @@ public sealed class WrapperTrainingTests : IDisposable
     public void Accumulating_four_batches_of_8_trains_like_batches_of_32(params string[] clip)
     {
         // 512 moons: 64 batches of 8 or 16 of 32 per epoch, so both runs draw the same examples in the same order.
-        string[] common = ["train", "--n", "512", "--hidden", "16", "-o", "sgd", "--lr", "0.2", "--momentum", "0.9", "--steps", "40", "--format", "json", .. clip];
-        var (code, outA, err) = CliRunner.Run([.. common, "--batch", "32", "--out", Out("big")]);
+        string[] common = ["train", "--n", "512", "--hidden", "16", "-o", "sgd", "--lr", "0.2", "--momentum", "0.9", "--format", "json", .. clip];
+        var (code, outA, err) = CliRunner.Run([.. common, "--steps", "40", "--batch", "32", "--out", Out("big")]);
         Assert.True(code == 0, err);
-        (code, var outB, err) = CliRunner.Run([.. common, "--batch", "8", "--accumulate", "4", "--out", Out("micro")]);
+        (code, var outB, err) = CliRunner.Run([.. common, "--steps", "40", "--batch", "8", "--accumulate", "4", "--out", Out("micro")]);
         Assert.True(code == 0, err);
         var (a, b) = (Weights(Out("big")), Weights(Out("micro")));
         foreach (var (name, (_, data)) in a)
@@ -341,6 +341,8 @@ public sealed class WrapperTrainingTests : IDisposable
         Assert.Equal(1, clip.MaxNorm);
         Assert.Contains("exactly the optimizer's parameters", Assert.Throws<ArgumentException>(() =>
             Optimizers.Create("sgd", [p, q], new SgdOptions()).Wrap(new GradientClip<double>(1, order: [p]))).Message);
+        Assert.Contains("each once", Assert.Throws<ArgumentException>(() =>
+            Optimizers.Create("sgd", [p, q], new SgdOptions()).Wrap(new GradientClip<double>(1, order: [p, p, q]))).Message);
         Assert.Contains("max_norm or a clip_value", Assert.Throws<ArgumentException>(() => new GradientClip<double>(0)).Message);
     }
 

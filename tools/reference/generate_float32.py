@@ -12,7 +12,7 @@ table c_t, and records every value after every step. The test expects Descent's 
 bit for bit. Each optimizer runs its default single-tensor path, as on a CPU; NAdam takes the foreach path for the
 reason generate.py gives (PyTorch 1.13's single-tensor NAdam has a bug fixed in 2.0).
 It also clips gradients with torch.nn.utils.clip_grad_norm_ in float32 and float64 (tensors of sizes that leave
-remainders after 8- and 4-lane vectors, norms 2, 1, 3 and infinity, clipped and not, a max_norm float32 cannot hold, a
+remainders after 8-lane vectors (of 4 to 7, which torch's compiled kernel adds in a 4-wide pass), 300 tensors, norms 2, 1, 3 and infinity, clipped and not, a max_norm float32 cannot hold, a
 norm that overflows float32) and records the norm and the clipped gradients, which Descent's clipping must equal bit
 for bit: torch.norm sums in the tensor's precision in its kernels' order, so a correctly rounded norm would differ.
 Run it without ATEN_CPU_CAPABILITY, as PyTorch 1.13 runs by default (AVX2 kernels, also on AVX-512 processors).
@@ -96,6 +96,11 @@ CLIPS = [
     ("float32", [1000, 13], 5.0, 2.5, 3.0),
     ("float32", [1000, 13], 5.0, 2.5, math.inf),
     ("float32", [20, 3], 1e19, 1.0, 2.0),
+    ("float32", [4 + m % 4 for m in range(300)], 1.0, 1.0, 2.0),   # remainders of 4 to 7, and more tensors than a stack buffer
+    ("float32", [5, 12, 13, 20, 44, 1003, 3141], 0.7, 0.5, 2.0),
+    ("float32", [5], 1.0, 1.0, 2.0),   # single tensors whose norms the 4-wide pass over the remainder changes
+    ("float32", [14], 3.0, 1.0, 2.0),
+    ("float32", [29], 0.7, 1.0, 2.0),
     ("float64", [37, 5, 3136, 1, 130], 1.0, 1.0, 2.0),
     ("float64", [8, 9, 16, 3, 100, 7, 1, 64, 33, 2], 0.3, 0.1, 3.0),
 ]

@@ -15,10 +15,9 @@ public static class GradientClipping
     /// </summary>
     /// <remarks>
     /// Computed in the parameters' precision in PyTorch 1.13's order, so the clipped gradients and the norm equal
-    /// <c>torch.nn.utils.clip_grad_norm_</c>'s to the last bit: the 2-norm of a float tensor accumulates <c>x * x</c>
-    /// by fused multiply-adds in the 8 lanes of its CPU kernels at their default (AVX2) width, sums the lanes in order
-    /// and the remainder one by one, and of a double tensor in one running sum of fused multiply-adds; other norms
-    /// sum <c>|x|^p</c> in order; the coefficient is
+    /// <c>torch.nn.utils.clip_grad_norm_</c>'s to the last bit (<see cref="SumOfSquares{T}"/>; other norms sum
+    /// <c>|x|^p</c> in order), as torch computes them on one thread: a double tensor's 2-norm and other norms of
+    /// tensors past 32,768 entries are split between threads by torch, a float tensor's 2-norm never; the coefficient is
     /// <c>maxNorm * (1 / (n + 1e-6))</c>, clamped to 1, and multiplies every gradient (a non-finite norm makes the
     /// gradients zero or NaN, as in PyTorch).
     /// </remarks>
@@ -33,7 +32,7 @@ public static class GradientClipping
         if (!(normType > 0))
             throw new ArgumentException($"Invalid norm_type: {normType} (must be > 0, or infinity).");
         if (parameters.Count == 0) return 0;
-        Span<T> norms = parameters.Count <= 256 ? stackalloc T[parameters.Count] : new T[parameters.Count];
+        var norms = Norms<T>.For(parameters.Count);
         T p = T.CreateTruncating(normType);
         for (int k = 0; k < parameters.Count; k++) norms[k] = Norm<T>(parameters[k].Grad.Span, p);
         T norm = Norm<T>(norms, p);
@@ -67,9 +66,10 @@ public static class GradientClipping
     }
 
     /// <summary>
-    /// <c>sum x^2</c> in the order of torch's 2-norm: for float, 8 lanes accumulate by fused multiply-adds over
-    /// whole groups of 8 and are added in order; then (for double, from the start) one running sum of fused
-    /// multiply-adds.
+    /// <c>sum x^2</c> in the order of torch's 2-norm (its CPU kernel at the default AVX2 width): for float, 8 lanes
+    /// accumulate by fused multiply-adds over whole groups of 8 and are added in order, then, when 4 or more
+    /// elements remain, the next 4 squares are rounded and added one by one (the compiler's 4-wide pass over the
+    /// remainder), and the last ones by fused multiply-adds; for double, one running sum of fused multiply-adds.
     /// </summary>
     private static T SumOfSquares<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -89,8 +89,28 @@ public static class GradientClipping
             for (int l = 1; l < 8; l++) lanes += acc[l];
             sum = T.CreateTruncating(lanes);
         }
-        for (int i = whole; i < x.Length; i++) sum = T.FusedMultiplyAdd(x[i], x[i], sum);
+        int i = whole;
+        if (typeof(T) == typeof(float) && x.Length - i >= 4)
+            for (int end = i + 4; i < end; i++)
+            {
+                T square = x[i] * x[i];
+                sum += square;
+            }
+        for (; i < x.Length; i++) sum = T.FusedMultiplyAdd(x[i], x[i], sum);
         return sum;
+    }
+
+    /// <summary>A buffer per thread for the tensors' norms, so clipping allocates only when a longer list first meets it.</summary>
+    private static class Norms<T>
+    {
+        [ThreadStatic]
+        private static T[]? _buffer;
+
+        public static Span<T> For(int count)
+        {
+            if (_buffer is null || _buffer.Length < count) _buffer = new T[Math.Max(count, 64)];
+            return _buffer.AsSpan(0, count);
+        }
     }
 
     /// <summary>Clamps every gradient entry to <c>[-clipValue, clipValue]</c>.</summary>

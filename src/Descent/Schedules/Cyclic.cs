@@ -33,7 +33,7 @@ public sealed class Cyclic : Schedule
         RequireFinite(peak, "peak value");
         Require(up >= 1, $"Invalid step_size_up: {up} (must be >= 1).");
         Require(down >= 1, $"Invalid step_size_down: {down} (must be >= 1).");
-        Require(gamma > 0 && double.IsFinite(gamma), $"Invalid gamma: {gamma} (must be a finite number above 0).");
+        Require(gamma >= 0 && double.IsFinite(gamma), $"Invalid gamma: {gamma} (must be a finite number at least 0).");
         (Start, Peak, Up, Down, Mode, Gamma) = (start, peak, up, down, mode, gamma);
         _total = (double)up + down;
         _ratio = up / _total;

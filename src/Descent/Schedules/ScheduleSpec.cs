@@ -60,7 +60,13 @@ public static class ScheduleSpec
             return domain is null ? v : throw new ArgumentException($"Invalid schedule '{spec}': {key}={text} must be {domain}.");
         }
 
-        public long L(string key) => checked((long)D(key));
+        /// <summary>A count of steps or evaluations: a whole number, refused otherwise (torch's step counts are too).</summary>
+        public long L(string key)
+        {
+            double v = D(key);
+            return v == Math.Floor(v) && Math.Abs(v) <= 1e15 ? (long)v
+                : throw new ArgumentException($"Invalid schedule '{spec}': {key}={(given.TryGetValue(key, out var text) ? text : RoundTrip.Format(v))} must be a whole number (of at most 10^15).");
+        }
 
         /// <summary>The word given for a key with choices, or its first choice.</summary>
         public string Word(string key)

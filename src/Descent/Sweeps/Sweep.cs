@@ -307,7 +307,7 @@ public sealed class Sweep
                 throw new ArgumentException($"batch {c.Batch} is larger than the training set ({c.N} moons examples): give at most n.");
             if (c.Epochs == 0) TrainingSetup.CheckSwaStart(c.SwaStart, c.Steps);   // an epoch run's length needs its data
             ScheduleSpec.Parse(c.Schedule, options.LearningRate, Math.Max(1, c.Steps), c.Warmup);
-            if (ScheduleSpec.Momentum(c.Schedule, Math.Max(1, c.Steps), c.Warmup) is not null) TrainingSetup.MomentumName(options, c.Optimizer);
+            if (ScheduleSpec.Momentum(c.Schedule, Math.Max(1, c.Steps), c.Warmup) is not null) TrainingSetup.MomentumName(options, c.Optimizer, c.Schedule);
             CheckModel(c, data);
         }
         catch (ArgumentException e)

@@ -152,7 +152,7 @@ public sealed class TrainingSetup
         if ((mine ?? theirs) is not null)
         {
             // A schedule without a momentum cycle leaves the optimizer's own value.
-            string name = MomentumName(_options, Config.Optimizer);
+            string name = MomentumName(_options, Config.Optimizer, Config.Schedule);
             var own = new Constant(_options.Get(name));
             if (Differ(mine ?? own, theirs ?? own) is { } d) return (d.Update, name, d.Mine, d.Theirs);
         }
@@ -262,7 +262,7 @@ public sealed class TrainingSetup
     {
         if (MomentumSchedule(config, config.Schedule) is not { } momentum) return;
         foreach (var group in optimizer.Groups)
-            optimizer.Schedule(MomentumName(group.Options, config.Optimizer), momentum, group);
+            optimizer.Schedule(MomentumName(group.Options, config.Optimizer, config.Schedule), momentum, group);
     }
 
     /// <summary>The momentum (beta1) schedule of <paramref name="spec"/> for this run's length, warmup and SWA, or null when it has none.</summary>
@@ -274,9 +274,13 @@ public sealed class TrainingSetup
     }
 
     /// <summary>The hyperparameter a momentum cycle moves in an optimizer with <paramref name="options"/>: beta1 where it has one (torch's <c>betas</c>), else momentum; refused for optimizers with neither, as torch's OneCycleLR and CyclicLR refuse them.</summary>
-    internal static string MomentumName(OptimizerOptions options, string optimizer) =>
-        options.Has("beta1") ? "beta1" : options.Has("momentum") ? "momentum"
-        : throw new ConfigException($"onecycle and cyclic move momentum against the rate, as torch's OneCycleLR and CyclicLR do by default (cycle_momentum=True), but {optimizer} has neither momentum nor beta1: add cycle-momentum=0 to the schedule, e.g. onecycle:cycle-momentum=0.", nameof(TrainingConfig.Schedule));
+    internal static string MomentumName(OptimizerOptions options, string optimizer, string schedule)
+    {
+        if (options.Has("beta1")) return "beta1";
+        if (options.Has("momentum")) return "momentum";
+        string name = schedule.Split(':')[0].Trim();
+        throw new ConfigException($"{name} moves momentum against the rate, as torch's {(name == "cyclic" ? "CyclicLR" : "OneCycleLR")} does by default (cycle_momentum=True), but {optimizer} has neither momentum nor beta1: add cycle-momentum=0 to the schedule, e.g. {name}:cycle-momentum=0.", nameof(TrainingConfig.Schedule));
+    }
 
     /// <summary>SWALR after <paramref name="regular"/>: from the first averaged update on, the rate anneals to <paramref name="swaLr"/>.</summary>
     private static SwaLR SwaSchedule(Schedule regular, TrainingConfig config, double swaLr)

@@ -43,8 +43,8 @@ public sealed class GradientClip<T> : OptimizerWrapper<T> where T : unmanaged, I
     /// <inheritdoc/>
     protected override void Attached()
     {
-        if (_order is not null && !_order.ToHashSet().SetEquals(Parameters))
-            throw new ArgumentException("The clip's parameter order must list exactly the optimizer's parameters.");
+        if (_order is not null && (_order.Count != Parameters.Count || !_order.ToHashSet().SetEquals(Parameters)))
+            throw new ArgumentException("The clip's parameter order must list exactly the optimizer's parameters, each once.");
     }
 
     /// <inheritdoc/>
