@@ -21,7 +21,7 @@ internal static class PlaygroundCommand
             if (parsed.GetValue(bind) is { } b && !IPAddress.TryParse(b, out address!))
                 throw new UsageException($"Invalid --bind value '{b}': expected an IP address such as 127.0.0.1.");
             if (!IPAddress.IsLoopback(address))
-                stderr.WriteLine($"descent: warning: listening on {address}: the playground is reachable from the network.");
+                stderr.WriteLine($"descent: warning: listening on {address}: anyone who can reach this address can use the playground and the processor time it computes with; it has no authentication.");
             LimitHeap();
             var app = Server.Build(address, p);
             try
@@ -37,6 +37,8 @@ internal static class PlaygroundCommand
                 throw new UsageException($"Cannot listen on {address}: this machine has no such address ({e.Message}); give --bind one of its own addresses, such as 127.0.0.1.");
             }
             string url = Server.Url(app);
+            // A wildcard address is where the server listens, not a place to open: the browser goes to the loopback one.
+            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) url = $"http://127.0.0.1:{new Uri(url).Port}";
             stdout.WriteLine($"playground: {url}  (Ctrl+C to stop)");
             stdout.Flush();
             if (!parsed.GetValue(noBrowser)) OpenBrowser(url, stderr);

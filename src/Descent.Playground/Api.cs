@@ -70,7 +70,7 @@ public static class Api
                 value = h.Get(o),
                 description = h.Description,
                 min = double.IsFinite(h.Valid.Min) ? h.Valid.Min : (double?)null,
-                max = double.IsFinite(h.Valid.Max) ? h.Valid.Max : (double?)null,
+                max = Limits.Cap(h.Name) ?? (double.IsFinite(h.Valid.Max) ? h.Valid.Max : (double?)null),
                 scale = SliderScale(h),
             }),
         };
@@ -90,6 +90,7 @@ public static class Api
         maxSteps = Limits.MaxSteps,
         maxOptimizers = Limits.MaxOptimizers,
         maxTrajectoryUpdates = Limits.MaxTrajectoryUpdates,
+        maxTrajectoryEvaluations = Limits.MaxTrajectoryEvaluations,
         maxResolution = Limits.MaxResolution,
         maxExpressionLength = Limits.MaxExpressionLength,
         maxCoordinate = Limits.MaxCoordinate,
@@ -133,7 +134,7 @@ public static class Api
         double atStart = landscape.Value(r.Start[0], r.Start[1]);
         if (!double.IsFinite(atStart))
             throw new BadRequest($"the surface is not defined at the start ({r.Start[0]:G6}, {r.Start[1]:G6}): its value there is {atStart}; choose a start point where it is finite.");
-        var runs = new List<object>();
+        var requested = new List<(OptimizerRequest Request, Descent.Optim.OptimizerOptions Options)>();
         foreach (var o in r.Optimizers)
         {
             if (o?.Optimizer is null || !Descent.Optim.Optimizers.Names.Contains(o.Optimizer))
@@ -145,16 +146,25 @@ public static class Api
             {
                 if (!options.Has(name)) throw new BadRequest($"{o.Optimizer} has no hyperparameter '{name}'.");
                 double v = HyperparameterValue(o.Optimizer, name, value);
+                Limits.CheckCap(o.Optimizer, name, v);
                 try { options.Set(name, v); }
                 catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }
             }
             try { options.Validate(); }
             catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }
+            requested.Add((o, options));
+        }
+        long evaluations = requested.Sum(o => r.Steps * Limits.EvaluationsPerUpdate(o.Options));
+        if (evaluations > Limits.MaxTrajectoryEvaluations)
+            throw new BadRequest($"{r.Steps} steps of these optimizers can take {evaluations} evaluations of the surface (an L-BFGS step up to max_eval, or max_iter x 5/4, and one more); the cap is {Limits.MaxTrajectoryEvaluations} a request: ask for fewer steps or a smaller max_eval.");
+        var runs = new List<object>();
+        foreach (var (o, options) in requested)
+        {
             var path = new List<double[]>(r.Steps + 1);
             int diverged = -1;
             foreach (var p in Trajectory.Walk(landscape, xy => Descent.Optim.Optimizers.Create(o.Optimizer, [xy], options), (r.Start[0], r.Start[1]), r.Steps))
             {
-                if ((p.Step & 255) == 0) cancel.ThrowIfCancellationRequested();
+                cancel.ThrowIfCancellationRequested();
                 if (!(double.IsFinite(p.X) && double.IsFinite(p.Y) && double.IsFinite(p.Loss))) { diverged = p.Step; break; }
                 path.Add([p.X, p.Y, p.Loss]);
             }
@@ -175,7 +185,7 @@ public static class Api
     {
         JsonValueKind.True => 1,
         JsonValueKind.False => 0,
-        JsonValueKind.Number => value.GetDouble(),
+        JsonValueKind.Number => value.TryGetDouble(out double v) && double.IsFinite(v) ? v : throw new BadRequest($"{optimizer}.{name} must be a finite number, not {value.GetRawText()}."),
         _ => throw new BadRequest($"{optimizer}.{name} must be a number or a boolean."),
     };
 

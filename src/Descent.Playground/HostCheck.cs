@@ -14,12 +14,14 @@ namespace Descent.Playground;
 public sealed class HostCheck
 {
     private readonly HashSet<string> _names = new(StringComparer.OrdinalIgnoreCase);
+    private readonly bool _wildcard;
 
     /// <summary>Accepts the loopback names and, when bound elsewhere, that address (every local address for a wildcard bind).</summary>
     public HostCheck(IPAddress bound)
     {
         foreach (var name in new[] { "127.0.0.1", "localhost", "[::1]" }) _names.Add(name);
-        if (bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any))
+        _wildcard = bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any);
+        if (_wildcard)
         {
             _names.Add(Dns.GetHostName());
             foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
@@ -36,7 +38,10 @@ public sealed class HostCheck
     {
         var host = request.Host;
         if (!host.HasValue || !_names.Contains(host.Host) || (host.Port ?? 80) != port)
-            return (StatusCodes.Status400BadRequest, $"this server answers only to {string.Join(", ", _names.Select(n => $"{n}:{port}"))}, not to Host '{host}'; open the page by one of those addresses.");
+            return (StatusCodes.Status400BadRequest, _wildcard
+                // Bound to every address: the list would tell any client on the network this machine's name and addresses.
+                ? $"this server answers only to this machine's own addresses on port {port}, not to Host '{host}'."
+                : $"this server answers only to {string.Join(", ", _names.Select(n => $"{n}:{port}"))}, not to Host '{host}'; open the page by one of those addresses.");
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) return null;
         // Browsers send Origin with every POST and DELETE; tools such as curl send none and are not a cross-site threat.
         string? origin = request.Headers.Origin;

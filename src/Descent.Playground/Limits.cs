@@ -20,6 +20,36 @@ public static class Limits
     /// </summary>
     public const int MaxTrajectoryUpdates = 40000;
 
+    /// <summary>
+    /// Most loss and gradient evaluations in one trajectory request, summed over its optimizers: an update of most
+    /// optimizers is one, an L-BFGS step up to its <see cref="Descent.Optim.LbfgsOptions.MaxEvaluationsPerStep"/>, so
+    /// steps x optimizers alone would let one link run an L-BFGS step of any length. 8 x 5000 Adam updates are 40,000.
+    /// </summary>
+    public const int MaxTrajectoryEvaluations = 200000;
+
+    /// <summary>
+    /// The playground's upper bounds on hyperparameters the library leaves open, which set the work and memory of one
+    /// step: L-BFGS's iterations and evaluations per step (torch's defaults are 20 and 25) and its history (100).
+    /// </summary>
+    public static double? Cap(string hyperparameter) => hyperparameter switch
+    {
+        "max_iter" => 100,
+        "max_eval" => 125,
+        "history_size" => 1000,
+        _ => null,
+    };
+
+    /// <summary>Refuses a value of <paramref name="hyperparameter"/> above its <see cref="Cap"/>.</summary>
+    public static void CheckCap(string optimizer, string hyperparameter, double value)
+    {
+        if (Cap(hyperparameter) is { } cap && value > cap)
+            throw new BadRequest($"{optimizer}.{hyperparameter} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; the playground allows at most {cap} (it sets the work of one step).");
+    }
+
+    /// <summary>Loss and gradient evaluations one update of an optimizer with <paramref name="options"/> can take.</summary>
+    public static long EvaluationsPerUpdate(Descent.Optim.OptimizerOptions options) =>
+        options is Descent.Optim.LbfgsOptions l ? l.MaxEvaluationsPerStep : 1;
+
     /// <summary>Largest surface grid side.</summary>
     public const int MaxResolution = 200;
 
@@ -70,5 +100,5 @@ public static class Limits
     /// each, with <paramref name="gradients"/> minibatch gradients an update (several under gradient accumulation, two
     /// under SAM). Lookahead and weight averaging add one pass over the parameters an update, less than one example's.
     /// </summary>
-    public static double TrainingWork(long steps, int batch, double exampleCost, int gradients = 1) => (double)steps * batch * gradients * exampleCost;
+    public static double TrainingWork(long steps, int batch, double exampleCost, long gradients = 1) => (double)steps * batch * gradients * exampleCost;
 }

@@ -30,10 +30,36 @@ public static class Server
     /// <summary>Managed heap the playground process is held to: the sessions' budget and room for concurrent requests.</summary>
     public const long HeapLimitBytes = 768L << 20;
 
-    /// <summary>Builds the server on <paramref name="address"/>:<paramref name="port"/> (port 0 picks a free one).</summary>
-    public static WebApplication Build(IPAddress address, int port)
+    /// <summary>
+    /// Requests computing at once (surfaces, trajectories, training), so parallel requests cannot stack up work and
+    /// memory beyond what the per-request caps allow: more wait for a free slot up to <see cref="QueueWait"/>, then get a 503.
+    /// </summary>
+    public static readonly int MaxConcurrentRequests = Math.Max(4, 2 * Environment.ProcessorCount);
+
+    /// <summary>How long a request waits for a free slot among the <see cref="MaxConcurrentRequests"/>.</summary>
+    public static readonly TimeSpan QueueWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Builds the server on <paramref name="address"/>:<paramref name="port"/> (port 0 picks a free one). Nothing else
+    /// configures it: no <c>appsettings.json</c> of the working directory, no <c>ASPNETCORE_</c> or <c>DOTNET_</c>
+    /// variables (a <c>Kestrel</c> section there would add endpoints beside this one), and always the production
+    /// environment (no developer exception page).
+    /// </summary>
+    /// <param name="address">The address to listen on.</param>
+    /// <param name="port">The port (0 for a free one).</param>
+    /// <param name="concurrentRequests">Requests computing at once; default <see cref="MaxConcurrentRequests"/>.</param>
+    /// <param name="queueWait">How long a request waits for a slot; default <see cref="QueueWait"/>.</param>
+    public static WebApplication Build(IPAddress address, int port, int? concurrentRequests = null, TimeSpan? queueWait = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var computing = new SemaphoreSlim(concurrentRequests ?? MaxConcurrentRequests);
+        var wait = queueWait ?? QueueWait;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = "Production",
+        });
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -53,6 +79,9 @@ public static class Server
             headers.ContentSecurityPolicy = ContentSecurityPolicy;
             headers.XContentTypeOptions = "nosniff";
             headers["Referrer-Policy"] = "no-referrer";
+            headers["Cross-Origin-Resource-Policy"] = "same-origin";
+            headers["Cross-Origin-Opener-Policy"] = "same-origin";
+            if (http.Request.Path.StartsWithSegments("/api")) headers.CacheControl = "no-store";
             if (hosts.Refusal(http.Request, http.Connection.LocalPort) is var (status, refusal))
             {
                 await Error(refusal, status: status).ExecuteAsync(http);
@@ -71,20 +100,42 @@ public static class Server
         app.MapGet("/api/landscapes", () => Results.Json(Api.Landscapes(), Api.Json));
         app.MapGet("/api/optimizers", () => Results.Json(Api.OptimizerCatalog(), Api.Json));
         app.MapGet("/api/limits", () => Results.Json(Api.LimitsSummary(), Api.Json));
-        app.MapPost("/api/surface", (Delegate)((HttpContext http) => Handle<SurfaceRequest>(http, (r, _) => Api.Surface(r))));
-        app.MapPost("/api/trajectory", (Delegate)((HttpContext http) => Handle<TrajectoryRequest>(http, Api.Trajectories)));
-        app.MapPost("/api/train", (Delegate)((HttpContext http) => Handle<TrainStartRequest>(http, (r, _) => sessions.Start(r))));
-        app.MapPost("/api/train/{id}/step", (HttpContext http, string id) => Handle<StepRequest>(http, (r, cancel) => sessions.Step(id, r.Steps, cancel)));
+        app.MapPost("/api/surface", (Delegate)((HttpContext http) => Handle<SurfaceRequest>(computing, wait, http, (r, _) => Api.Surface(r))));
+        app.MapPost("/api/trajectory", (Delegate)((HttpContext http) => Handle<TrajectoryRequest>(computing, wait, http, Api.Trajectories)));
+        app.MapPost("/api/train", (Delegate)((HttpContext http) => Handle<TrainStartRequest>(computing, wait, http, (r, _) => sessions.Start(r))));
+        app.MapPost("/api/train/{id}/step", (HttpContext http, string id) => Handle<StepRequest>(computing, wait, http, (r, cancel) => sessions.Step(id, r.Steps, cancel)));
         app.MapDelete("/api/train/{id}", (string id) => sessions.Stop(id) ? Results.NoContent() : Results.NotFound());
         // The page ends its session as it goes away with navigator.sendBeacon, which can only POST.
         app.MapPost("/api/train/{id}/stop", (string id) => sessions.Stop(id) ? Results.NoContent() : Results.NotFound());
         return app;
     }
 
-    /// <summary>The address the server listens on, once started.</summary>
-    public static string Url(WebApplication app) => app.Urls.First();
+    /// <summary>The address the server listens on, once started; refuses to go on if it listens on any other.</summary>
+    public static string Url(WebApplication app) => app.Urls.Count == 1 ? app.Urls.First()
+        : throw new InvalidOperationException($"The playground listens on {string.Join(", ", app.Urls)}, not only on the one address it was given; stop it and check the environment.");
 
-    private static async Task<IResult> Handle<T>(HttpContext http, Func<T, CancellationToken, object> work)
+    private static async Task<IResult> Handle<T>(SemaphoreSlim computing, TimeSpan wait, HttpContext http, Func<T, CancellationToken, object> work)
+    {
+        try
+        {
+            if (!await computing.WaitAsync(wait, http.RequestAborted))
+                return Error("the server is computing as many requests as it takes at once; try again in a moment.", status: StatusCodes.Status503ServiceUnavailable);
+        }
+        catch (OperationCanceledException)
+        {
+            return Results.StatusCode(499);
+        }
+        try
+        {
+            return await Answer(http, work);
+        }
+        finally
+        {
+            computing.Release();
+        }
+    }
+
+    private static async Task<IResult> Answer<T>(HttpContext http, Func<T, CancellationToken, object> work)
     {
         T? request;
         try
@@ -114,6 +165,12 @@ public static class Server
         catch (OperationCanceledException)
         {
             return Results.StatusCode(499);
+        }
+        catch (Exception e)
+        {
+            // A fault of the server, not of the request: said briefly to the page, in full on the console.
+            Console.Error.WriteLine($"descent playground: {http.Request.Path}: {e}");
+            return Error($"internal error ({e.GetType().Name}); the server's console has the details.", status: StatusCodes.Status500InternalServerError);
         }
     }
 

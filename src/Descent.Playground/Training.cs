@@ -38,6 +38,7 @@ public sealed class TrainingSessions : IDisposable
     private const int EvaluationRows = 1000;
 
     private readonly ConcurrentDictionary<string, Session> _sessions = new();
+    private readonly ConcurrentDictionary<string, Session> _closing = new();
     private readonly object _admission = new();
     private readonly Timer _expiry;
 
@@ -55,13 +56,16 @@ public sealed class TrainingSessions : IDisposable
     /// <summary>Sessions alive now.</summary>
     public int Count => _sessions.Count;
 
+    /// <summary>Memory the sessions hold as estimated, counting ended sessions whose last request is still running.</summary>
+    public long Bytes => _sessions.Values.Sum(s => s.Bytes) + Closing();
+
     /// <summary>Raised after sessions were dropped or ended, so their memory can be handed back.</summary>
     public event Action? Released;
 
-    private sealed class Session(Trainer trainer, long bytes, long parameters, double exampleCost, int gradients)
+    private sealed class Session(Trainer trainer, long bytes, long parameters, double exampleCost, long gradients)
     {
-        /// <summary>Minibatch gradients per update (<see cref="TrainWrappers.GradientsPerUpdate"/>).</summary>
-        public int Gradients { get; } = gradients;
+        /// <summary>Most minibatch gradients per update (<see cref="TrainWrappers.GradientsPerUpdate"/>, times an L-BFGS step's evaluations).</summary>
+        public long Gradients { get; } = gradients;
         public Trainer Trainer { get; } = trainer;
         public long Bytes { get; } = bytes;
         public long Parameters { get; } = parameters;
@@ -84,8 +88,12 @@ public sealed class TrainingSessions : IDisposable
             throw new BadRequest("hidden must list at most 4 layer widths, each between 1 and 256.");
         if (r.Batch is < 1 or > 2000) throw new BadRequest($"batch must be between 1 and 2000, got {r.Batch}.");
         var hyper = new Dictionary<string, double>();
+        string optimizer = r.Optimizer ?? "adam";
         foreach (var (name, value) in r.Hyperparameters ?? [])
-            hyper[name] = Api.HyperparameterValue(r.Optimizer, name, value);
+        {
+            hyper[name] = Api.HyperparameterValue(optimizer, name, value);
+            Limits.CheckCap(optimizer, name, hyper[name]);
+        }
         var wrappers = r.Wrappers ?? new TrainWrappers();
         Trainer trainer;
         try
@@ -100,7 +108,7 @@ public sealed class TrainingSessions : IDisposable
                 StretchY = stretch[1],
                 Hidden = r.Hidden,
                 Activation = r.Activation ?? "relu",
-                Optimizer = r.Optimizer ?? "adam",
+                Optimizer = optimizer,
                 Hyperparameters = hyper,
                 Schedule = r.Schedule ?? "constant",
                 Batch = r.Batch,
@@ -117,12 +125,17 @@ public sealed class TrainingSessions : IDisposable
             throw new BadRequest(e.Message);
         }
         long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);
-        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, r.Hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()), wrappers.GradientsPerUpdate);
+        // An L-BFGS step evaluates its minibatch up to max_eval times (and more in its last line search).
+        long gradients = wrappers.GradientsPerUpdate * Limits.EvaluationsPerUpdate(trainer.Optimizer.Groups[0].Options);
+        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, r.Hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()), gradients);
+        double stepWork = Limits.TrainingWork(1, r.Batch, session.ExampleCost, gradients);
+        if (stepWork > Limits.MaxTrainingWork)
+            throw new BadRequest($"one step of batch {r.Batch}{(gradients > 1 ? $" x {gradients} gradients an update" : "")} through {parameters:N0} parameters is {stepWork:G3} units of work, over the cap of {Limits.MaxTrainingWork:G3} a request: choose a smaller batch, network or {(gradients > 1 ? "accumulation, SAM or max_eval" : "activation")}.");
         string id = Guid.NewGuid().ToString("N");
         lock (_admission)
         {
             Expire();
-            while (_sessions.Count >= MaxSessions || _sessions.Values.Sum(s => s.Bytes) + session.Bytes > MaxBytes)
+            while (_sessions.Count >= MaxSessions || _sessions.Values.Sum(s => s.Bytes) + Closing() + session.Bytes > MaxBytes)
             {
                 var idle = _sessions.Where(s => Volatile.Read(ref s.Value.Busy) == 0).OrderBy(s => s.Value.Used).Select(s => s.Key).FirstOrDefault();
                 if (idle is null || !_sessions.TryRemove(idle, out _))
@@ -188,12 +201,25 @@ public sealed class TrainingSessions : IDisposable
         _ => char.ToLowerInvariant(setting[0]) + setting[1..],
     };
 
-    /// <summary>Ends a session.</summary>
+    /// <summary>Ends a session. One still working on a request keeps its memory counted until that request ends.</summary>
     public bool Stop(string id)
     {
-        if (!_sessions.TryRemove(id, out _)) return false;
+        if (!_sessions.TryRemove(id, out var session)) return false;
+        if (Volatile.Read(ref session.Busy) > 0) _closing[id] = session;
         Released?.Invoke();
         return true;
+    }
+
+    /// <summary>Memory of ended sessions whose last request is still running (those done are forgotten here).</summary>
+    private long Closing()
+    {
+        long bytes = 0;
+        foreach (var (key, s) in _closing)
+        {
+            if (Volatile.Read(ref s.Busy) == 0) _closing.TryRemove(key, out _);
+            else bytes += s.Bytes;
+        }
+        return bytes;
     }
 
     /// <summary>Drops the sessions idle for longer than <see cref="Idle"/>.</summary>

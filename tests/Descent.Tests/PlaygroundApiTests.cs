@@ -511,4 +511,101 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         if (origin is not null) http.Request.Headers.Origin = origin;
         Assert.Equal(status, check.Refusal(http.Request, 8350)?.Status);
     }
+
+    [Fact]
+    public async Task Lbfgs_is_capped_per_step_and_counted_by_its_evaluations()
+    {
+        // One link with max_iter 1e15 had run a single L-BFGS step without end on a surface where the loss never settles.
+        var (status, body) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":1,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":1e15}}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("lbfgs.max_iter is 1000000000000000; the playground allows at most 100 (it sets the work of one step).", body.GetProperty("error").GetString());
+        (status, body) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":20000,"optimizers":[{"optimizer":"lbfgs"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("20000 steps of these optimizers can take 520000 evaluations of the surface", body.GetProperty("error").GetString());
+        (status, _) = await Post("/api/trajectory", """{"function":"rosenbrock","start":[-1,1],"steps":1500,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":100,"history_size":1000}}]}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var catalog = JsonDocument.Parse(await _http.GetStringAsync("/api/optimizers")).RootElement.EnumerateArray().Single(o => o.GetProperty("name").GetString() == "lbfgs");
+        Assert.Equal(100, catalog.GetProperty("hyperparameters").EnumerateArray().Single(h => h.GetProperty("name").GetString() == "max_iter").GetProperty("max").GetDouble());
+        // Training: the same caps, and each step counted as its most evaluations of the minibatch.
+        (status, body) = await Post("/api/train", """{"n":200,"noise":0.1,"flip":0,"hidden":[8],"activation":"relu","optimizer":"lbfgs","hyperparameters":{"history_size":5000},"batch":50,"seed":1}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("lbfgs.history_size is 5000; the playground allows at most 1000", body.GetProperty("error").GetString());
+        (status, body) = await Post("/api/train", """{"n":2000,"noise":0.1,"flip":0,"hidden":[256,256,256,256],"activation":"gelu","optimizer":"lbfgs","hyperparameters":{"max_eval":125},"batch":2000,"seed":1}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("one step of batch 2000 x 126 gradients an update through", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Numbers_that_overflow_are_refused_with_a_message_not_a_fault()
+    {
+        var (status, body) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":1,"optimizers":[{"optimizer":"adam","hyperparameters":{"lr":1e400}}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("adam.lr must be a finite number, not 1e400.", body.GetProperty("error").GetString());
+        (status, body) = await Post("/api/train", """{"n":200,"noise":0.1,"flip":0,"hidden":[8],"activation":"relu","optimizer":"adam","schedule":"step:size=1e30","batch":50,"seed":1}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("size=1e30 must be a whole number", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Api_answers_are_not_cached_and_a_busy_server_says_so()
+    {
+        var response = await _http.GetAsync("/api/limits");
+        Assert.True(response.Headers.CacheControl?.NoStore);
+        Assert.Equal("same-origin", response.Headers.GetValues("Cross-Origin-Resource-Policy").Single());
+        await using var full = Server.Build(IPAddress.Loopback, 0, concurrentRequests: 0, queueWait: TimeSpan.FromMilliseconds(50));
+        await full.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(Server.Url(full)) };
+        var busy = await http.PostAsync("/api/surface", new StringContent("""{"function":"x","resolution":2}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
+        Assert.Contains("try again in a moment", await busy.Content.ReadAsStringAsync());
+        await full.StopAsync();
+    }
+
+    [Fact]
+    public async Task Configuration_from_the_environment_adds_no_endpoint_and_no_developer_page()
+    {
+        // A Kestrel section in appsettings.json or in these variables had opened a second endpoint beside --bind.
+        Environment.SetEnvironmentVariable("Kestrel__Endpoints__Extra__Url", "http://127.0.0.1:0");
+        Environment.SetEnvironmentVariable("ASPNETCORE_ENVIRONMENT", "Development");
+        try
+        {
+            await using var app = Server.Build(IPAddress.Loopback, 0);
+            await app.StartAsync();
+            Assert.Single(app.Urls);
+            Assert.Equal("Production", app.Environment.EnvironmentName);
+            await app.StopAsync();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Kestrel__Endpoints__Extra__Url", null);
+            Environment.SetEnvironmentVariable("ASPNETCORE_ENVIRONMENT", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_session_ended_while_it_trains_keeps_its_memory_counted_until_its_request_ends()
+    {
+        using var sessions = new TrainingSessions();
+        var start = JsonSerializer.SerializeToElement(sessions.Start(new TrainStartRequest(2000, 0.1, 0, null, [256, 256, 256, 256], "gelu", "adam", null, null, 2000, 1)));
+        string id = start.GetProperty("id").GetString()!;
+        long bytes = sessions.Bytes;
+        var training = Task.Run(() => sessions.Step(id, start.GetProperty("maxSteps").GetInt32(), CancellationToken.None));
+        await Task.Delay(200);
+        Assert.True(sessions.Stop(id));
+        if (!training.IsCompleted) Assert.Equal(bytes, sessions.Bytes);   // a second or more of GELU steps: still running
+        await training;
+        Assert.Equal(0, sessions.Bytes);
+    }
+
+    [Fact]
+    public void A_wildcard_bind_does_not_list_the_machines_names_to_a_refused_client()
+    {
+        var check = new HostCheck(IPAddress.Any);
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.Method = "GET";
+        http.Request.Host = new Microsoft.AspNetCore.Http.HostString("evil.example:8350");
+        var refusal = check.Refusal(http.Request, 8350);
+        Assert.Equal(400, refusal?.Status);
+        Assert.Equal("this server answers only to this machine's own addresses on port 8350, not to Host 'evil.example:8350'.", refusal?.Message);
+    }
 }

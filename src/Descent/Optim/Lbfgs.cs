@@ -280,7 +280,7 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
     private static class StrongWolfe
     {
         private const double C1 = 1e-4, C2 = 0.9;
-        private const int MaxLs = 25;
+        private const int MaxLs = LbfgsOptions.LineSearchEvaluations;
 
         /// <summary>Returns the loss at the accepted step, the step, and the evaluations used; the gradient there is left in <c>opt._grad</c>.</summary>
         public static (double Loss, double T, long Evals) Search(Lbfgs<T> opt, double t, double[] d, double f, double[] g, double gtd, double toleranceChange)

@@ -41,6 +41,15 @@ public sealed class LbfgsOptions : OptimizerOptions
     /// <summary>The evaluation budget: <see cref="MaxEval"/>, or <c>max_iter * 5 / 4</c> when it is 0.</summary>
     internal long EvaluationBudget => MaxEval > 0 ? (long)MaxEval : (long)MaxIter * 5 / 4;
 
+    /// <summary>Most evaluations of one strong-Wolfe line search (torch's <c>max_ls</c>).</summary>
+    internal const int LineSearchEvaluations = 25;
+
+    /// <summary>
+    /// Most loss and gradient evaluations one step can take: the budget, which a step stops at after the iteration
+    /// that reaches it, plus that iteration's own (one, or up to 25 in the strong-Wolfe search).
+    /// </summary>
+    public long MaxEvaluationsPerStep => EvaluationBudget + (StrongWolfe ? LineSearchEvaluations : 1);
+
     /// <inheritdoc/>
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 

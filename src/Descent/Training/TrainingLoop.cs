@@ -68,11 +68,9 @@ public sealed class TrainingLoop(Trainer trainer, params IEnumerable<ITrainingOb
         Divergence? divergence = null;
         for (long n = 0; t.Step < end; n++)
         {
-            if ((n & 15) == 0)
-            {
-                cancel.ThrowIfCancellationRequested();
-                if (_clock.Elapsed >= timeLimit) break;
-            }
+            // Every step: one step can be long (an L-BFGS step evaluates the minibatch up to max_eval times).
+            cancel.ThrowIfCancellationRequested();
+            if (timeLimit is { } limit && _clock.Elapsed >= limit) break;
             double loss = t.TrainStep();
             // A non-finite loss stops the step before its update; a finite one too large was stepped on.
             if (!double.IsFinite(loss) || loss > DivergenceThreshold)
