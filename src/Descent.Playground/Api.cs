@@ -70,7 +70,7 @@ public static class Api
                 value = h.Get(o),
                 description = h.Description,
                 min = double.IsFinite(h.Valid.Min) ? h.Valid.Min : (double?)null,
-                max = Limits.Cap(h.Name) ?? (double.IsFinite(h.Valid.Max) ? h.Valid.Max : (double?)null),
+                max = Limits.Cap(o, h.Name) ?? (double.IsFinite(h.Valid.Max) ? h.Valid.Max : (double?)null),
                 scale = SliderScale(h),
             }),
         };
@@ -146,12 +146,12 @@ public static class Api
             {
                 if (!options.Has(name)) throw new BadRequest($"{o.Optimizer} has no hyperparameter '{name}'.");
                 double v = HyperparameterValue(o.Optimizer, name, value);
-                Limits.CheckCap(o.Optimizer, name, v);
                 try { options.Set(name, v); }
                 catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }
             }
             try { options.Validate(); }
             catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }
+            Limits.CheckCaps(o.Optimizer, options);
             requested.Add((o, options));
         }
         long evaluations = requested.Sum(o => r.Steps * Limits.EvaluationsPerUpdate(o.Options));

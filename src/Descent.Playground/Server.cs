@@ -114,28 +114,11 @@ public static class Server
     public static string Url(WebApplication app) => app.Urls.Count == 1 ? app.Urls.First()
         : throw new InvalidOperationException($"The playground listens on {string.Join(", ", app.Urls)}, not only on the one address it was given; stop it and check the environment.");
 
+    /// <summary>
+    /// Reads the request, then computes it in one of the slots of <paramref name="computing"/> (waiting up to
+    /// <paramref name="wait"/> for one): a body still arriving, however slowly, holds no slot.
+    /// </summary>
     private static async Task<IResult> Handle<T>(SemaphoreSlim computing, TimeSpan wait, HttpContext http, Func<T, CancellationToken, object> work)
-    {
-        try
-        {
-            if (!await computing.WaitAsync(wait, http.RequestAborted))
-                return Error("the server is computing as many requests as it takes at once; try again in a moment.", status: StatusCodes.Status503ServiceUnavailable);
-        }
-        catch (OperationCanceledException)
-        {
-            return Results.StatusCode(499);
-        }
-        try
-        {
-            return await Answer(http, work);
-        }
-        finally
-        {
-            computing.Release();
-        }
-    }
-
-    private static async Task<IResult> Answer<T>(HttpContext http, Func<T, CancellationToken, object> work)
     {
         T? request;
         try
@@ -144,6 +127,11 @@ public static class Server
                 return Error("send the request as JSON (Content-Type: application/json).");
             request = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, Api.Json, http.RequestAborted);
             if (request is null) return Error("the request body is empty; send a JSON object.");
+            if (!await computing.WaitAsync(wait, http.RequestAborted))
+            {
+                http.Response.Headers.RetryAfter = "1";
+                return Error("the server is computing as many requests as it takes at once; try again in a moment.", status: StatusCodes.Status503ServiceUnavailable);
+            }
         }
         catch (JsonException e)
         {
@@ -152,6 +140,10 @@ public static class Server
         catch (BadHttpRequestException e)
         {
             return Error(e.Message, status: e.StatusCode);
+        }
+        catch (OperationCanceledException)
+        {
+            return Results.StatusCode(499);
         }
         try
         {
@@ -171,6 +163,10 @@ public static class Server
             // A fault of the server, not of the request: said briefly to the page, in full on the console.
             Console.Error.WriteLine($"descent playground: {http.Request.Path}: {e}");
             return Error($"internal error ({e.GetType().Name}); the server's console has the details.", status: StatusCodes.Status500InternalServerError);
+        }
+        finally
+        {
+            computing.Release();
         }
     }
 

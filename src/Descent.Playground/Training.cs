@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Descent.Optim;
 using Descent.Training;
 using Descent.Nn;
 
@@ -90,10 +91,7 @@ public sealed class TrainingSessions : IDisposable
         var hyper = new Dictionary<string, double>();
         string optimizer = r.Optimizer ?? "adam";
         foreach (var (name, value) in r.Hyperparameters ?? [])
-        {
             hyper[name] = Api.HyperparameterValue(optimizer, name, value);
-            Limits.CheckCap(optimizer, name, hyper[name]);
-        }
         var wrappers = r.Wrappers ?? new TrainWrappers();
         Trainer trainer;
         try
@@ -124,6 +122,7 @@ public sealed class TrainingSessions : IDisposable
         {
             throw new BadRequest(e.Message);
         }
+        Limits.CheckCaps(optimizer, trainer.Optimizer.Groups[0].Options);
         long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);
         // An L-BFGS step evaluates its minibatch up to max_eval times (and more in its last line search).
         long gradients = wrappers.GradientsPerUpdate * Limits.EvaluationsPerUpdate(trainer.Optimizer.Groups[0].Options);
@@ -131,6 +130,8 @@ public sealed class TrainingSessions : IDisposable
         double stepWork = Limits.TrainingWork(1, r.Batch, session.ExampleCost, gradients);
         if (stepWork > Limits.MaxTrainingWork)
             throw new BadRequest($"one step of batch {r.Batch}{(gradients > 1 ? $" x {gradients} gradients an update" : "")} through {parameters:N0} parameters is {stepWork:G3} units of work, over the cap of {Limits.MaxTrainingWork:G3} a request: choose a smaller batch, network or {(gradients > 1 ? "accumulation, SAM or max_eval" : "activation")}.");
+        if (session.Bytes > MaxBytes)
+            throw new BadRequest($"this session would hold about {session.Bytes >> 20} MB{(trainer.Optimizer.Groups[0].Options is LbfgsOptions ? " (L-BFGS keeps 2 x history_size vectors of all the parameters in double precision)" : "")}, more than the {MaxBytes >> 20} MB all sessions may hold: choose a smaller network{(trainer.Optimizer.Groups[0].Options is LbfgsOptions ? " or history_size" : "")}.");
         string id = Guid.NewGuid().ToString("N");
         lock (_admission)
         {
@@ -159,8 +160,8 @@ public sealed class TrainingSessions : IDisposable
     /// <summary>Advances session <paramref name="id"/> by <paramref name="steps"/> steps and returns its state.</summary>
     public object Step(string id, int steps, CancellationToken cancel)
     {
-        if (!_sessions.TryGetValue(id, out var session))
-            throw new BadRequest($"no training session '{id}': it ended or was closed to make room for a newer one; press Train to start again.");
+        string gone = $"no training session '{id}': it ended or was closed to make room for a newer one; press Train to start again.";
+        if (!_sessions.TryGetValue(id, out var session)) throw new BadRequest(gone);
         if (steps is < 0 or > MaxStepsPerRequest) throw new BadRequest($"steps must be between 0 and {MaxStepsPerRequest}, got {steps}.");
         int batch = session.Trainer.Batches.BatchSize;
         double work = Limits.TrainingWork(steps, batch, session.ExampleCost, session.Gradients);
@@ -170,6 +171,8 @@ public sealed class TrainingSessions : IDisposable
         Interlocked.Increment(ref session.Busy);
         try
         {
+            // Busy first, then still a session: one ended or displaced in between is refused, never trained uncounted.
+            if (!_sessions.TryGetValue(id, out var current) || !ReferenceEquals(current, session)) throw new BadRequest(gone);
             lock (session.Gate)
             {
                 session.Used = DateTime.UtcNow;
@@ -185,7 +188,7 @@ public sealed class TrainingSessions : IDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref session.Busy);
+            if (Interlocked.Decrement(ref session.Busy) == 0 && _closing.TryRemove(new KeyValuePair<string, Session>(id, session))) Released?.Invoke();
         }
     }
 
@@ -205,7 +208,9 @@ public sealed class TrainingSessions : IDisposable
     public bool Stop(string id)
     {
         if (!_sessions.TryRemove(id, out var session)) return false;
-        if (Volatile.Read(ref session.Busy) > 0) _closing[id] = session;
+        // Counted as closing first, then dropped from there if no request runs: a request that ends in between removes it itself.
+        _closing[id] = session;
+        if (Interlocked.CompareExchange(ref session.Busy, 0, 0) == 0) _closing.TryRemove(new KeyValuePair<string, Session>(id, session));
         Released?.Invoke();
         return true;
     }
@@ -241,13 +246,15 @@ public sealed class TrainingSessions : IDisposable
     /// <summary>
     /// Memory a session holds: values, gradients and up to three optimizer states per parameter, up to two
     /// buffers per wrapper (its own, and the training point while it is evaluated), and the network's three
-    /// buffers per unit (pre-activation, activation, delta) for its widest batch.
+    /// buffers per unit (pre-activation, activation, delta) for its widest batch; for L-BFGS, its history of
+    /// 2 x history_size vectors and five more, all in double precision.
     /// </summary>
     private static long SessionBytes(Trainer t, long parameters)
     {
         long units = t.Model.Sizes.Skip(1).Sum();
         long rows = Math.Max(t.Batches.BatchSize, EvaluationRows);
-        return sizeof(float) * ((5 + 2 * t.Optimizer.Wrappers.Count) * parameters + 3 * rows * units + 2L * (t.Train.Count + t.Test.Count) * t.Train.Dimensions);
+        long history = t.Optimizer.Groups[0].Options is LbfgsOptions l ? sizeof(double) * (2 * (long)l.HistorySize + 5) * parameters : 0;
+        return history + sizeof(float) * ((5 + 2 * t.Optimizer.Wrappers.Count) * parameters + 3 * rows * units + 2L * (t.Train.Count + t.Test.Count) * t.Train.Dimensions);
     }
 
     private static object Snapshot(Session s)

@@ -519,9 +519,11 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         var (status, body) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":1,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":1e15}}]}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("lbfgs.max_iter is 1000000000000000; the playground allows at most 100 (it sets the work of one step).", body.GetProperty("error").GetString());
-        (status, body) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":20000,"optimizers":[{"optimizer":"lbfgs"}]}""");
+        (status, body) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":20000,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":100}}]}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.StartsWith("20000 steps of these optimizers can take 520000 evaluations of the surface", body.GetProperty("error").GetString());
+        Assert.StartsWith("20000 steps of these optimizers can take 2520000 evaluations of the surface", body.GetProperty("error").GetString());
+        (status, _) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":20000,"optimizers":[{"optimizer":"lbfgs"}]}""");
+        Assert.Equal(HttpStatusCode.OK, status);   // one default L-BFGS run of the most steps: 20 evaluations a step on a plane
         (status, _) = await Post("/api/trajectory", """{"function":"rosenbrock","start":[-1,1],"steps":1500,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":100,"history_size":1000}}]}""");
         Assert.Equal(HttpStatusCode.OK, status);
         var catalog = JsonDocument.Parse(await _http.GetStringAsync("/api/optimizers")).RootElement.EnumerateArray().Single(o => o.GetProperty("name").GetString() == "lbfgs");
@@ -530,6 +532,13 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         (status, body) = await Post("/api/train", """{"n":200,"noise":0.1,"flip":0,"hidden":[8],"activation":"relu","optimizer":"lbfgs","hyperparameters":{"history_size":5000},"batch":50,"seed":1}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("lbfgs.history_size is 5000; the playground allows at most 1000", body.GetProperty("error").GetString());
+        (status, body) = await Post("/api/train", """{"n":200,"noise":0.1,"flip":0,"hidden":[8],"activation":"relu","optimizer":"adam","hyperparameters":{"max_iter":500},"batch":50,"seed":1}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.DoesNotContain("allows at most", body.GetProperty("error").GetString());   // adam has no max_iter: that is the message
+        // L-BFGS's history is memory: 2 x 100 double vectors of a 4 x 256 network's 198,658 parameters, more than all sessions may hold.
+        (status, body) = await Post("/api/train", """{"n":200,"noise":0.1,"flip":0,"hidden":[256,256,256,256],"activation":"relu","optimizer":"lbfgs","batch":32,"seed":1}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("(L-BFGS keeps 2 x history_size vectors of all the parameters in double precision), more than the 256 MB all sessions may hold", body.GetProperty("error").GetString());
         (status, body) = await Post("/api/train", """{"n":2000,"noise":0.1,"flip":0,"hidden":[256,256,256,256],"activation":"gelu","optimizer":"lbfgs","hyperparameters":{"max_eval":125},"batch":2000,"seed":1}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.StartsWith("one step of batch 2000 x 126 gradients an update through", body.GetProperty("error").GetString());

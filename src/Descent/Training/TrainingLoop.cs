@@ -55,7 +55,7 @@ public sealed class TrainingLoop(Trainer trainer, params IEnumerable<ITrainingOb
     /// <summary>
     /// Steps until the trainer reaches <paramref name="until"/> (default and at most: <see cref="Trainer.TotalSteps"/>),
     /// <paramref name="timeLimit"/> has passed, or the run diverges. A cancelled <paramref name="cancel"/> throws
-    /// <see cref="OperationCanceledException"/>; the time and the cancellation are looked at every 16 steps.
+    /// <see cref="OperationCanceledException"/>; the cancellation is looked at before every step, and the time too when there is a limit.
     /// </summary>
     public TrainingOutcome Run(long? until = null, TimeSpan? timeLimit = null, CancellationToken cancel = default)
     {
@@ -98,7 +98,7 @@ public sealed class TrainingLoop(Trainer trainer, params IEnumerable<ITrainingOb
             }
             if (checkpoint)
                 foreach (var o in _observers) o.OnCheckpoint(this);
-            outsideSteps += Stopwatch.GetTimestamp() - before;   // only around evaluations and checkpoints: a step stays free of clock reads
+            outsideSteps += Stopwatch.GetTimestamp() - before;   // only around evaluations and checkpoints: without a time limit a step stays free of clock reads
         }
         _clock.Stop();
         double seconds = _clock.Elapsed.TotalSeconds;
