@@ -67,6 +67,7 @@ public static class Api
             {
                 name = h.Name,
                 kind = h.Kind == HyperparameterKind.Flag ? "flag" : "real",
+                whole = h.Whole,
                 value = h.Get(o),
                 description = h.Description,
                 min = double.IsFinite(h.Valid.Min) ? h.Valid.Min : (double?)null,

@@ -197,7 +197,7 @@ public class OptionTests
     private static IEnumerable<double> Alternatives(Hyperparameter h, double value)
     {
         double[] candidates = h.Kind == HyperparameterKind.Flag ? [1 - value] : [value * 2, value / 2, value + 0.5, 0.5, 0.1, 0.9, 3, 1];
-        return candidates.Where(v => v != value && (h.Kind == HyperparameterKind.Flag || h.Valid.Contains(v)));
+        return candidates.Where(v => v != value && (h.Kind == HyperparameterKind.Flag || h.Valid.Contains(v) && (!h.Whole || v == Math.Floor(v))));
     }
 
     private static bool IsValid(OptimizerOptions options)

@@ -527,7 +527,9 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         (status, _) = await Post("/api/trajectory", """{"function":"rosenbrock","start":[-1,1],"steps":1500,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":100,"history_size":1000}}]}""");
         Assert.Equal(HttpStatusCode.OK, status);
         var catalog = JsonDocument.Parse(await _http.GetStringAsync("/api/optimizers")).RootElement.EnumerateArray().Single(o => o.GetProperty("name").GetString() == "lbfgs");
-        Assert.Equal(100, catalog.GetProperty("hyperparameters").EnumerateArray().Single(h => h.GetProperty("name").GetString() == "max_iter").GetProperty("max").GetDouble());
+        var maxIter = catalog.GetProperty("hyperparameters").EnumerateArray().Single(h => h.GetProperty("name").GetString() == "max_iter");
+        Assert.Equal(100, maxIter.GetProperty("max").GetDouble());
+        Assert.True(maxIter.GetProperty("whole").GetBoolean());   // the page's slider gives whole numbers (its log scale had given 15.8)
         // Training: the same caps, and each step counted as its most evaluations of the minibatch.
         (status, body) = await Post("/api/train", """{"n":200,"noise":0.1,"flip":0,"hidden":[8],"activation":"relu","optimizer":"lbfgs","hyperparameters":{"history_size":5000},"batch":50,"seed":1}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);

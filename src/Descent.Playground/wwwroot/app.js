@@ -125,10 +125,13 @@ function optimizerCard(spec, i) {
     const log = h.scale === "log";
     const [lo, hi] = log ? logRange(h) : [h.min ?? Math.min(0, (h.max ?? 1) - 1), Math.min(h.max ?? 1, 1)];   // no lower bound: one unit below the top (beta2_decay)
     const toSlider = (v) => log ? (v > 0 ? Math.log10(v) : lo) : v;
-    const fromSlider = (p) => log ? (+p <= lo && (h.min ?? 0) <= 0 ? 0 : +(10 ** +p).toPrecision(3)) : +p;
+    const fromSlider = (p) => {
+      const v = log ? (+p <= lo && (h.min ?? 0) <= 0 ? 0 : +(10 ** +p).toPrecision(3)) : +p;
+      return h.whole ? Math.round(v) : v;   // counts (L-BFGS's max_iter, ...) take whole numbers only
+    };
     const slider = el("input", { id: `${id}-slider`, type: "range", min: lo, max: hi, step: log ? 0.05 : (hi - lo) / 100, "aria-label": `${h.name} slider` });
     slider.value = toSlider(value);
-    const field = el("input", { id, type: "number", step: "any" });
+    const field = el("input", { id, type: "number", step: h.whole ? "1" : "any" });
     field.value = value;
     slider.addEventListener("input", () => { const v = fromSlider(slider.value); field.value = v; spec.h[h.name] = v; });
     slider.addEventListener("change", run);

@@ -52,9 +52,10 @@ public sealed class Hyperparameter
     private readonly Action<OptimizerOptions, double> _set;
 
     private Hyperparameter(string name, HyperparameterKind kind, Interval valid, string description,
-        Func<OptimizerOptions, double> get, Action<OptimizerOptions, double> set, string? flag)
+        Func<OptimizerOptions, double> get, Action<OptimizerOptions, double> set, string? flag, bool whole = false)
     {
         Name = name;
+        Whole = whole;
         CommandLineFlag = "--" + (flag ?? name.Replace('_', '-'));
         Kind = kind;
         Valid = valid;
@@ -70,6 +71,14 @@ public sealed class Hyperparameter
     public static Hyperparameter Real<TOptions>(string name, Interval valid, string description,
         Func<TOptions, double> get, Action<TOptions, double> set, string? flag = null) where TOptions : class =>
         new(name, HyperparameterKind.Real, valid, description, o => get((TOptions)(object)o), (o, v) => set((TOptions)(object)o, v), flag);
+
+    /// <summary>
+    /// A real hyperparameter that counts something (iterations, steps, a dimension), so only whole numbers in
+    /// <paramref name="valid"/> are valid; <paramref name="description"/> need not say so.
+    /// </summary>
+    public static Hyperparameter Count<TOptions>(string name, Interval valid, string description,
+        Func<TOptions, double> get, Action<TOptions, double> set) where TOptions : class =>
+        new(name, HyperparameterKind.Real, valid, description + " (a whole number)", o => get((TOptions)(object)o), (o, v) => set((TOptions)(object)o, v), null, whole: true);
 
     /// <summary>An on/off hyperparameter of the options types that are (or implement) <typeparamref name="TOptions"/>.</summary>
     public static Hyperparameter Flag<TOptions>(string name, string description,
@@ -88,6 +97,9 @@ public sealed class Hyperparameter
 
     /// <summary>Valid values (for reals).</summary>
     public Interval Valid { get; }
+
+    /// <summary>Whether only whole numbers are valid (a count: iterations, steps, a dimension).</summary>
+    public bool Whole { get; }
 
     /// <summary>One line saying what it does.</summary>
     public string Description { get; }
@@ -113,5 +125,7 @@ public sealed class Hyperparameter
         }
         if (!Valid.Contains(value))
             throw new ArgumentException($"Invalid {Name}: {RoundTrip.Format(value)} ({Name} must be a finite number in {Valid}).");
+        if (Whole && value != Math.Floor(value))
+            throw new ArgumentException($"Invalid {Name}: {RoundTrip.Format(value)} ({Name} must be a whole number).");
     }
 }

@@ -9,11 +9,11 @@ public sealed class LbfgsOptions : OptimizerOptions
     private static readonly Hyperparameter[] Table =
     [
         .. Common(),
-        Hyperparameter.Real<LbfgsOptions>("max_iter", new Interval(1, true, double.PositiveInfinity, false), "most iterations per step (a whole number)", o => o.MaxIter, (o, v) => o.MaxIter = v),
-        Hyperparameter.Real<LbfgsOptions>("max_eval", Interval.NonNegative, "most loss evaluations per step (0: max_iter * 5 / 4, torch's None)", o => o.MaxEval, (o, v) => o.MaxEval = v),
+        Hyperparameter.Count<LbfgsOptions>("max_iter", new Interval(1, true, double.PositiveInfinity, false), "most iterations per step", o => o.MaxIter, (o, v) => o.MaxIter = v),
+        Hyperparameter.Count<LbfgsOptions>("max_eval", Interval.NonNegative, "most loss evaluations per step (0: max_iter * 5 / 4, torch's None)", o => o.MaxEval, (o, v) => o.MaxEval = v),
         Hyperparameter.Real<LbfgsOptions>("tolerance_grad", Interval.NonNegative, "stop when the largest gradient entry is at most this", o => o.ToleranceGrad, (o, v) => o.ToleranceGrad = v),
         Hyperparameter.Real<LbfgsOptions>("tolerance_change", Interval.NonNegative, "stop when the step or the change of the loss is below this", o => o.ToleranceChange, (o, v) => o.ToleranceChange = v),
-        Hyperparameter.Real<LbfgsOptions>("history_size", new Interval(1, true, double.PositiveInfinity, false), "number of curvature pairs kept (a whole number)", o => o.HistorySize, (o, v) => o.HistorySize = v),
+        Hyperparameter.Count<LbfgsOptions>("history_size", new Interval(1, true, double.PositiveInfinity, false), "number of curvature pairs kept", o => o.HistorySize, (o, v) => o.HistorySize = v),
         Hyperparameter.Flag<LbfgsOptions>("strong_wolfe", "line_search_fn='strong_wolfe': search along the direction for the strong Wolfe conditions", o => o.StrongWolfe, (o, v) => o.StrongWolfe = v),
     ];
 
@@ -54,12 +54,4 @@ public sealed class LbfgsOptions : OptimizerOptions
     public override IReadOnlyList<Hyperparameter> Hyperparameters => Table;
 
     internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Lbfgs<T>(parameters, this);
-
-    /// <inheritdoc/>
-    protected override void CheckCombination()
-    {
-        foreach (var (name, value) in new[] { ("max_iter", MaxIter), ("max_eval", MaxEval), ("history_size", HistorySize) })
-            if (value != Math.Floor(value))
-                throw new ArgumentException($"Invalid {name}: {value} ({name} must be a whole number).");
-    }
 }

@@ -18,7 +18,7 @@ public sealed class MuonOptions : OptimizerOptions
         Hyperparameter.Real<MuonOptions>("ns_a", AnyReal, "Newton-Schulz coefficient a (ns_coefficients[0])", o => o.NsA, (o, v) => o.NsA = v),
         Hyperparameter.Real<MuonOptions>("ns_b", AnyReal, "Newton-Schulz coefficient b (ns_coefficients[1])", o => o.NsB, (o, v) => o.NsB = v),
         Hyperparameter.Real<MuonOptions>("ns_c", AnyReal, "Newton-Schulz coefficient c (ns_coefficients[2])", o => o.NsC, (o, v) => o.NsC = v),
-        Hyperparameter.Real<MuonOptions>("ns_steps", new Interval(0, true, 100, false), "Newton-Schulz iterations (a whole number below 100)",
+        Hyperparameter.Count<MuonOptions>("ns_steps", new Interval(0, true, 100, false), "Newton-Schulz iterations, below 100",
             o => o.NsSteps, (o, v) => o.NsSteps = v),
         Hyperparameter.Real<MuonOptions>("eps", Interval.NonNegative, "floor of the norm the update is divided by before Newton-Schulz",
             o => o.Eps, (o, v) => o.Eps = v),
@@ -69,10 +69,4 @@ public sealed class MuonOptions : OptimizerOptions
     internal double AdjustedLearningRate(int rows, int cols) =>
         LearningRate * (MatchRmsAdamW ? 0.2 * Math.Sqrt(Math.Max(rows, cols)) : Math.Sqrt(Math.Max(1, (double)rows / cols)));
 
-    /// <inheritdoc/>
-    protected override void CheckCombination()
-    {
-        if (NsSteps != Math.Floor(NsSteps))
-            throw new ArgumentException($"Invalid ns_steps: {NsSteps} (ns_steps must be a whole number).");
-    }
 }

@@ -26,8 +26,8 @@ public abstract class ScheduleFreeOptions : OptimizerOptions
     [
         Hyperparameter.Real<ScheduleFreeOptions>("weight_decay", Interval.NonNegative,
             "weight decay at y, added to the (normalized) gradient", o => o.WeightDecay, (o, v) => o.WeightDecay = v),
-        Hyperparameter.Real<ScheduleFreeOptions>("warmup_steps", Interval.NonNegative,
-            "updates of linear warmup inside the optimizer (a whole number)", o => o.WarmupSteps, (o, v) => o.WarmupSteps = v),
+        Hyperparameter.Count<ScheduleFreeOptions>("warmup_steps", Interval.NonNegative,
+            "updates of linear warmup inside the optimizer", o => o.WarmupSteps, (o, v) => o.WarmupSteps = v),
         Hyperparameter.Real<ScheduleFreeOptions>("r", Interval.NonNegative,
             "power of the step number in the averaging weight", o => o.R, (o, v) => o.R = v),
         Hyperparameter.Real<ScheduleFreeOptions>("weight_lr_power", Interval.NonNegative,
@@ -37,10 +37,4 @@ public abstract class ScheduleFreeOptions : OptimizerOptions
     /// <summary>The interpolation entry's interval: <c>(0, 1)</c>, because evaluation divides by it.</summary>
     protected static Interval OpenUnit => new(0, false, 1, false);
 
-    /// <inheritdoc/>
-    protected override void CheckCombination()
-    {
-        if (WarmupSteps != Math.Floor(WarmupSteps))
-            throw new ArgumentException($"Invalid warmup_steps: {WarmupSteps} (warmup_steps must be a whole number).");
-    }
 }

@@ -22,12 +22,12 @@ public sealed class ShampooOptions : OptimizerOptions
             o => o.WeightDecay, (o, v) => o.WeightDecay = v),
         Hyperparameter.Flag<ShampooOptions>("decoupled_weight_decay", "AdamW-style decoupled weight decay (WeightDecayType.DECOUPLED, the reference's default); off: L2",
             o => o.DecoupledWeightDecay, (o, v) => o.DecoupledWeightDecay = v),
-        Hyperparameter.Real<ShampooOptions>("max_preconditioner_dim", new Interval(1, true, double.PositiveInfinity, false),
-            "largest factor dimension: small dimensions are merged up to it, larger ones split into blocks of it (a whole number)",
+        Hyperparameter.Count<ShampooOptions>("max_preconditioner_dim", new Interval(1, true, double.PositiveInfinity, false),
+            "largest factor dimension: small dimensions are merged up to it, larger ones split into blocks of it",
             o => o.MaxPreconditionerDim, (o, v) => o.MaxPreconditionerDim = v),
-        Hyperparameter.Real<ShampooOptions>("precondition_frequency", new Interval(1, true, double.PositiveInfinity, false),
-            "steps between recomputations of the inverse roots (a whole number)", o => o.PreconditionFrequency, (o, v) => o.PreconditionFrequency = v),
-        Hyperparameter.Real<ShampooOptions>("start_preconditioning_step", new Interval(-1, true, double.PositiveInfinity, false),
+        Hyperparameter.Count<ShampooOptions>("precondition_frequency", new Interval(1, true, double.PositiveInfinity, false),
+            "steps between recomputations of the inverse roots", o => o.PreconditionFrequency, (o, v) => o.PreconditionFrequency = v),
+        Hyperparameter.Count<ShampooOptions>("start_preconditioning_step", new Interval(-1, true, double.PositiveInfinity, false),
             "first step that uses Shampoo's direction (before it, the grafting direction); -1: precondition_frequency",
             o => o.StartPreconditioningStep, (o, v) => o.StartPreconditioningStep = v),
         Hyperparameter.Flag<ShampooOptions>("use_bias_correction", "bias corrections of the gradient average and the factors",
@@ -100,18 +100,9 @@ public sealed class ShampooOptions : OptimizerOptions
 
     internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Shampoo<T>(parameters, this);
 
-    private static void Whole(string name, double value)
-    {
-        if (value != Math.Floor(value))
-            throw new ArgumentException($"Invalid {name}: {value} ({name} must be a whole number).");
-    }
-
     /// <inheritdoc/>
     protected override void CheckCombination()
     {
-        Whole("max_preconditioner_dim", MaxPreconditionerDim);
-        Whole("precondition_frequency", PreconditionFrequency);
-        Whole("start_preconditioning_step", StartPreconditioningStep);
         if (Beta3 < 0 && Beta3 != -1)
             throw new ArgumentException($"Invalid beta3: {Beta3} (beta3 must be in [0, 1), or -1 for beta1).");
         if (StartPreconditioningStep != -1 && StartPreconditioningStep < PreconditionFrequency)

@@ -15,11 +15,11 @@ public sealed class SoapOptions : OptimizerOptions, IBetas
         Hyperparameter.Real<SoapOptions>("eps", Interval.NonNegative, "term added to the denominator", o => o.Eps, (o, v) => o.Eps = v),
         Hyperparameter.Real<SoapOptions>("weight_decay", Interval.NonNegative, "decoupled weight decay p -= lr*weight_decay*p after the update",
             o => o.WeightDecay, (o, v) => o.WeightDecay = v),
-        Hyperparameter.Real<SoapOptions>("precondition_frequency", new Interval(1, true, double.PositiveInfinity, false),
-            "steps between refreshes of the eigenbases by a power iteration and a QR decomposition (a whole number)",
+        Hyperparameter.Count<SoapOptions>("precondition_frequency", new Interval(1, true, double.PositiveInfinity, false),
+            "steps between refreshes of the eigenbases by a power iteration and a QR decomposition",
             o => o.PreconditionFrequency, (o, v) => o.PreconditionFrequency = v),
-        Hyperparameter.Real<SoapOptions>("max_precond_dim", new Interval(1, true, double.PositiveInfinity, false),
-            "largest dimension that gets a preconditioner (a whole number); longer dimensions are left as they are",
+        Hyperparameter.Count<SoapOptions>("max_precond_dim", new Interval(1, true, double.PositiveInfinity, false),
+            "largest dimension that gets a preconditioner; longer dimensions are left as they are",
             o => o.MaxPrecondDim, (o, v) => o.MaxPrecondDim = v),
         Hyperparameter.Flag<SoapOptions>("merge_dims", "merge adjacent dimensions while their product stays within max_precond_dim",
             o => o.MergeDims, (o, v) => o.MergeDims = v),
@@ -72,12 +72,4 @@ public sealed class SoapOptions : OptimizerOptions, IBetas
 
     internal override Optimizer<T> Create<T>(IEnumerable<Parameter<T>> parameters) => new Soap<T>(parameters, this);
 
-    /// <inheritdoc/>
-    protected override void CheckCombination()
-    {
-        if (PreconditionFrequency != Math.Floor(PreconditionFrequency))
-            throw new ArgumentException($"Invalid precondition_frequency: {PreconditionFrequency} (precondition_frequency must be a whole number).");
-        if (MaxPrecondDim != Math.Floor(MaxPrecondDim))
-            throw new ArgumentException($"Invalid max_precond_dim: {MaxPrecondDim} (max_precond_dim must be a whole number).");
-    }
 }
