@@ -43,6 +43,9 @@ public sealed class HostCheck
                 ? $"this server answers only to this machine's own addresses on port {port}, not to Host '{host}'."
                 : $"this server answers only to {string.Join(", ", _names.Select(n => $"{n}:{port}"))}, not to Host '{host}'; open the page by one of those addresses.");
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) return null;
+        // Browsers mark a request another site's page makes (Fetch Metadata); refused whatever its Origin says.
+        if (string.Equals(request.Headers["Sec-Fetch-Site"], "cross-site", StringComparison.OrdinalIgnoreCase))
+            return (StatusCodes.Status403Forbidden, "requests that change state must come from this server's own page, not from another site.");
         // Browsers send Origin with every POST and DELETE; tools such as curl send none and are not a cross-site threat.
         string? origin = request.Headers.Origin;
         if (origin is null) return null;

@@ -609,6 +609,22 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_request_a_browser_marks_as_cross_site_cannot_change_state()
+    {
+        var check = new HostCheck(IPAddress.Loopback);
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.Host = new Microsoft.AspNetCore.Http.HostString("127.0.0.1:8350");
+        Assert.Null(check.Refusal(http.Request, 8350));
+        http.Request.Headers["Sec-Fetch-Site"] = "same-origin";
+        Assert.Null(check.Refusal(http.Request, 8350));
+        http.Request.Headers["Sec-Fetch-Site"] = "cross-site";
+        Assert.Equal(403, check.Refusal(http.Request, 8350)?.Status);
+        http.Request.Method = "GET";
+        Assert.Null(check.Refusal(http.Request, 8350));   // reading is harmless: the page's own scripts and links
+    }
+
+    [Fact]
     public void A_wildcard_bind_does_not_list_the_machines_names_to_a_refused_client()
     {
         var check = new HostCheck(IPAddress.Any);
