@@ -659,6 +659,13 @@ def schedule_cases():
     acc = [0.5, 0.6, 0.6, 0.6, 0.62, 0.7, 0.7, 0.7, 0.7, 0.71, 0.71, 0.71, 0.71, 0.71]
     add(dict(kind="plateau", initial=base, mode="max", factor=0.1, patience=1, threshold=0.05, threshold_mode="abs", cooldown=0, min=0.0),
         lambda o: S.ReduceLROnPlateau(o, "max", 0.1, 1, 0.05, "abs", 0, 0.0), len(acc), acc)
+    # LambdaLR and MultiplicativeLR with factors the test writes the same way; ConstantLR with its defaults and not.
+    add(dict(kind="constant_lr", initial=base, factor=1 / 3, total=5), lambda o: S.ConstantLR(o), 12)
+    add(dict(kind="constant_lr", initial=odd, factor=0.7, total=3), lambda o: S.ConstantLR(o, 0.7, 3), 8, lr=odd)
+    add(dict(kind="constant_lr", initial=base, factor=0.5, total=0), lambda o: S.ConstantLR(o, 0.5, 0), 4)
+    add(dict(kind="multiplicative", initial=odd, gamma=0.97, every=3),
+        lambda o: S.MultiplicativeLR(o, lambda k: 0.97 if k % 3 == 0 else 1.0), 40, lr=odd)
+    add(dict(kind="lambda", initial=odd, base=0.7, every=4), lambda o: S.LambdaLR(o, lambda k: 0.7 ** (k // 4)), 30, lr=odd)
     return cases
 
 

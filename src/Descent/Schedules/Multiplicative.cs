@@ -1,0 +1,21 @@
+namespace Descent.Schedules;
+
+/// <summary>
+/// Each update's value is the one before times <c>factor(k)</c>, from <c>initial</c> at the first (PyTorch's
+/// <c>MultiplicativeLR</c>, with <paramref name="factor"/> as its <c>lr_lambda</c>, rounded at every update as it is).
+/// </summary>
+/// <param name="initial">The value at the first update.</param>
+/// <param name="factor">The multiplier that takes the value after <c>k - 1</c> completed steps to the value after <c>k</c>.</param>
+public sealed class Multiplicative(double initial, Func<long, double> factor) : Chainable
+{
+    private readonly Func<long, double> _factor = factor ?? throw new ArgumentNullException(nameof(factor));
+
+    /// <summary>The value at the first update.</summary>
+    public double Initial { get; } = double.IsFinite(initial) ? initial : throw new ArgumentException($"Invalid initial value: {initial} (must be a finite number).");
+
+    /// <inheritdoc/>
+    protected override double First => Initial;
+
+    /// <inheritdoc/>
+    protected override double Next(long k, double previous) => previous * _factor(k);
+}
