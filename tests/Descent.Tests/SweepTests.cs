@@ -79,6 +79,9 @@ public sealed class SweepTests : IDisposable
         var plan = Parse("""{"axes": {"batch": {"log_uniform": [1, 512], "count": 10}, "momentum": {"uniform": [0, 0.9], "count": 4}}, "base": {"optimizer": "sgd", "n": 512}}""").Plan();
         Assert.Equal([1, 2, 4, 8, 16, 32, 64, 128, 256, 512], plan.Select(t => t.Config.Batch).Distinct());
         Assert.Equal([0, 0.3, 0.6, 0.9], plan.Select(t => t.Config.Hyperparameters["momentum"]).Distinct());
+        // A count among the hyperparameters (L-BFGS's max_iter) draws whole numbers too: a fraction would refuse the plan.
+        var counts = Parse("""{"axes": {"max_iter": {"log_uniform": [2, 50], "count": 4}}, "base": {"optimizer": "lbfgs", "n": 64}}""").Plan();
+        Assert.Equal([2, 6, 17, 50], counts.Select(t => t.Config.Hyperparameters["max_iter"]));
     }
 
     [Fact]

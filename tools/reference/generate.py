@@ -666,6 +666,10 @@ def schedule_cases():
     add(dict(kind="multiplicative", initial=odd, gamma=0.97, every=3),
         lambda o: S.MultiplicativeLR(o, lambda k: 0.97 if k % 3 == 0 else 1.0), 40, lr=odd)
     add(dict(kind="lambda", initial=odd, base=0.7, every=4), lambda o: S.LambdaLR(o, lambda k: 0.7 ** (k // 4)), 30, lr=odd)
+    # After a handover ConstantLR starts from its closed form, which with total_iters=0 is lr itself.
+    add(dict(kind="sequence", milestones=[3], parts=[dict(kind="constant_lr", initial=base, factor=0.5, total=2),
+                                                      dict(kind="constant_lr", initial=base, factor=0.7, total=0)]),
+        lambda o: S.SequentialLR(o, [S.ConstantLR(o, 0.5, 2), S.ConstantLR(o, 0.7, 0)], milestones=[3]), 8)
     return cases
 
 

@@ -99,8 +99,12 @@ function renderControls() {
   $("add-optimizer").textContent = full ? `Add optimizer (at most ${limits.maxOptimizers})` : "Add optimizer";
 }
 
-/** A log slider's position for a value: its exponent, or the leftmost position for 0. */
+/**
+ * A log slider's range of exponents; its leftmost position stands for 0. A count (h.whole) starts at 1, with one
+ * position to its left for its lowest value when that is 0 or less (L-BFGS's max_eval 0: automatic).
+ */
 function logRange(h) {
+  if (h.whole) return [(h.min ?? 1) <= 0 ? -0.05 : 0, Math.log10(h.max ?? Math.max(10, 10 * (h.value > 0 ? h.value : 1)))];
   const low = Math.min(-6, Math.floor(Math.log10(h.value > 0 ? h.value : 1)) - 2);
   return [low, h.max != null ? Math.log10(h.max) : 1];
 }
@@ -126,8 +130,8 @@ function optimizerCard(spec, i) {
     const [lo, hi] = log ? logRange(h) : [h.min ?? Math.min(0, (h.max ?? 1) - 1), Math.min(h.max ?? 1, 1)];   // no lower bound: one unit below the top (beta2_decay)
     const toSlider = (v) => log ? (v > 0 ? Math.log10(v) : lo) : v;
     const fromSlider = (p) => {
-      const v = log ? (+p <= lo && (h.min ?? 0) <= 0 ? 0 : +(10 ** +p).toPrecision(3)) : +p;
-      return h.whole ? Math.round(v) : v;   // counts (L-BFGS's max_iter, ...) take whole numbers only
+      if (h.whole) return +p < 0 ? h.min : Math.min(Math.round(log ? 10 ** +p : +p), h.max ?? Infinity);   // counts take whole numbers only
+      return log ? (+p <= lo && (h.min ?? 0) <= 0 ? 0 : +(10 ** +p).toPrecision(3)) : +p;
     };
     const slider = el("input", { id: `${id}-slider`, type: "range", min: lo, max: hi, step: log ? 0.05 : (hi - lo) / 100, "aria-label": `${h.name} slider` });
     slider.value = toSlider(value);
@@ -135,7 +139,10 @@ function optimizerCard(spec, i) {
     field.value = value;
     slider.addEventListener("input", () => { const v = fromSlider(slider.value); field.value = v; spec.h[h.name] = v; });
     slider.addEventListener("change", run);
-    field.addEventListener("change", () => { spec.h[h.name] = +field.value; slider.value = toSlider(+field.value); run(); });
+    field.addEventListener("change", () => {
+      if (h.whole) field.value = Math.round(+field.value);
+      spec.h[h.name] = +field.value; slider.value = toSlider(+field.value); run();
+    });
     grid.append(el("label", { htmlFor: id, textContent: h.name + (log ? " (log)" : ""), title: h.description }), slider, field);
   }
   const swatch = el("span", { className: "swatch", style: { background: colors[i % colors.length] } });

@@ -10,7 +10,7 @@ public sealed class LbfgsOptions : OptimizerOptions
     [
         .. Common(),
         Hyperparameter.Count<LbfgsOptions>("max_iter", new Interval(1, true, double.PositiveInfinity, false), "most iterations per step", o => o.MaxIter, (o, v) => o.MaxIter = v),
-        Hyperparameter.Count<LbfgsOptions>("max_eval", Interval.NonNegative, "most loss evaluations per step (0: max_iter * 5 / 4, torch's None)", o => o.MaxEval, (o, v) => o.MaxEval = v),
+        Hyperparameter.Count<LbfgsOptions>("max_eval", Interval.NonNegative, "most loss evaluations per step, 0 for max_iter * 5 / 4 as torch's None", o => o.MaxEval, (o, v) => o.MaxEval = v),
         Hyperparameter.Real<LbfgsOptions>("tolerance_grad", Interval.NonNegative, "stop when the largest gradient entry is at most this", o => o.ToleranceGrad, (o, v) => o.ToleranceGrad = v),
         Hyperparameter.Real<LbfgsOptions>("tolerance_change", Interval.NonNegative, "stop when the step or the change of the loss is below this", o => o.ToleranceChange, (o, v) => o.ToleranceChange = v),
         Hyperparameter.Count<LbfgsOptions>("history_size", new Interval(1, true, double.PositiveInfinity, false), "number of curvature pairs kept", o => o.HistorySize, (o, v) => o.HistorySize = v),

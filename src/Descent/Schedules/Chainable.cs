@@ -47,7 +47,11 @@ public abstract class Chainable : Schedule
         lock (_lock)
         {
             if (_k < 0 || k < _k) (_k, _value) = (0, _handedOver ? FirstAfterHandover : First);
-            while (_k < k) _value = Next(++_k, _value);
+            while (_k < k)
+            {
+                _value = Next(_k + 1, _value);   // the step counted once its value is known: a throwing Next leaves the walk where it was
+                _k++;
+            }
             return _value;
         }
     }

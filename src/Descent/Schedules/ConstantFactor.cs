@@ -3,7 +3,8 @@ namespace Descent.Schedules;
 /// <summary>
 /// <c>initial * factor</c> for the first <c>totalIters</c> updates, then <c>initial</c> (PyTorch's <c>ConstantLR</c>,
 /// which multiplies back by <c>1 / factor</c> after <c>totalIters</c> steps, so the value then can be an ulp from
-/// <c>initial</c>, as torch's is).
+/// <c>initial</c>, as torch's is). With <c>totalIters</c> 0 the value stays <c>initial * factor</c>, as torch's does,
+/// except after a handover (<see cref="Sequence"/>), where torch's closed form gives <c>initial</c>.
 /// </summary>
 public sealed class ConstantFactor : Chainable
 {
@@ -27,6 +28,9 @@ public sealed class ConstantFactor : Chainable
 
     /// <inheritdoc/>
     protected override double First => Initial * Factor;   // also with totalIters 0, where torch never multiplies back
+
+    /// <inheritdoc/>
+    protected override double FirstAfterHandover => Initial * (Factor + (TotalIters == 0 ? 1 - Factor : 0));
 
     /// <inheritdoc/>
     protected override double Next(long k, double previous) => k == TotalIters ? previous * (1.0 / Factor) : previous;

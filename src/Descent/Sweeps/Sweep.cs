@@ -45,6 +45,10 @@ public sealed class Sweep
     public static IReadOnlyList<string> HyperparameterNames { get; } =
         [.. Optimizers.Names.SelectMany(n => Optimizers.DefaultOptions(n).Hyperparameters.Select(h => h.Name)).Distinct()];
 
+    /// <summary>The hyperparameters that are counts wherever they appear (L-BFGS's max_iter, ...): a range axis of one draws whole numbers.</summary>
+    private static readonly HashSet<string> WholeHyperparameters =
+        [.. Optimizers.Names.SelectMany(n => Optimizers.DefaultOptions(n).Hyperparameters).GroupBy(h => h.Name).Where(g => g.All(h => h.Whole)).Select(g => g.Key)];
+
     /// <summary>The metrics a sweep can rank settings by, and whether larger is better.</summary>
     public static IReadOnlyDictionary<string, bool> Metrics { get; } = new Dictionary<string, bool>
     {
@@ -184,6 +188,7 @@ public sealed class Sweep
         bool hyper = HyperparameterNames.Contains(name);
         if (!Settings.TryGetValue(name, out bool integer) && !hyper)
             throw new ArgumentException($"{source}: unknown setting \"{name}\" on an axis; an axis is a setting ({string.Join(", ", Settings.Keys.Where(k => k != "hyperparameters"))}) or a hyperparameter ({string.Join(", ", HyperparameterNames)}).");
+        integer |= hyper && WholeHyperparameters.Contains(name);
         if (name == "hyperparameters") throw new ArgumentException($"{source}: put each hyperparameter on its own axis (e.g. \"lr\": [0.01, 0.1]).");
         switch (node)
         {
