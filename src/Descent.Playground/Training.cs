@@ -122,16 +122,18 @@ public sealed class TrainingSessions : IDisposable
         {
             throw new BadRequest(e.Message);
         }
-        Limits.CheckCaps(optimizer, trainer.Optimizer.Groups[0].Options);
+        var options = trainer.Optimizer.Groups[0].Options;
+        Limits.CheckCaps(optimizer, options);
         long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);
         // An L-BFGS step evaluates its minibatch up to max_eval times (and more in its last line search).
-        long gradients = wrappers.GradientsPerUpdate * Limits.EvaluationsPerUpdate(trainer.Optimizer.Groups[0].Options);
+        long gradients = wrappers.GradientsPerUpdate * Limits.EvaluationsPerUpdate(options);
         var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, r.Hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()), gradients);
         double stepWork = Limits.TrainingWork(1, r.Batch, session.ExampleCost, gradients);
         if (stepWork > Limits.MaxTrainingWork)
             throw new BadRequest($"one step of batch {r.Batch}{(gradients > 1 ? $" x {gradients} gradients an update" : "")} through {parameters:N0} parameters is {stepWork:G3} units of work, over the cap of {Limits.MaxTrainingWork:G3} a request: choose a smaller batch, network or {(gradients > 1 ? "accumulation, SAM or max_eval" : "activation")}.");
+        bool lbfgs = options is LbfgsOptions;
         if (session.Bytes > MaxBytes)
-            throw new BadRequest($"this session would hold about {session.Bytes >> 20} MB{(trainer.Optimizer.Groups[0].Options is LbfgsOptions ? " (L-BFGS keeps 2 x history_size vectors of all the parameters in double precision)" : "")}, more than the {MaxBytes >> 20} MB all sessions may hold: choose a smaller network{(trainer.Optimizer.Groups[0].Options is LbfgsOptions ? " or history_size" : "")}.");
+            throw new BadRequest($"this session would hold about {session.Bytes >> 20} MB{(lbfgs ? " (L-BFGS keeps 2 x history_size vectors of all the parameters in double precision)" : "")}, more than the {MaxBytes >> 20} MB all sessions may hold: choose a smaller network{(lbfgs ? " or history_size" : "")}.");
         string id = Guid.NewGuid().ToString("N");
         lock (_admission)
         {
@@ -215,17 +217,8 @@ public sealed class TrainingSessions : IDisposable
         return true;
     }
 
-    /// <summary>Memory of ended sessions whose last request is still running (those done are forgotten here).</summary>
-    private long Closing()
-    {
-        long bytes = 0;
-        foreach (var (key, s) in _closing)
-        {
-            if (Volatile.Read(ref s.Busy) == 0) _closing.TryRemove(key, out _);
-            else bytes += s.Bytes;
-        }
-        return bytes;
-    }
+    /// <summary>Memory of ended sessions whose last request is still running (the request that ends last removes its session).</summary>
+    private long Closing() => _closing.Values.Sum(s => s.Bytes);
 
     /// <summary>Drops the sessions idle for longer than <see cref="Idle"/>.</summary>
     public void Expire()

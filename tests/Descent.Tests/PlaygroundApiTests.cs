@@ -505,9 +505,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     public void A_server_bound_to_another_address_answers_to_that_address_too(string host, string? origin, int? status)
     {
         var check = new HostCheck(IPAddress.Parse("10.1.2.3"));
-        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
-        http.Request.Method = "POST";
-        http.Request.Host = new Microsoft.AspNetCore.Http.HostString(host);
+        var http = Request("POST", host);
         if (origin is not null) http.Request.Headers.Origin = origin;
         Assert.Equal(status, check.Refusal(http.Request, 8350)?.Status);
     }
@@ -612,9 +610,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     public void A_request_a_browser_marks_as_cross_site_cannot_change_state()
     {
         var check = new HostCheck(IPAddress.Loopback);
-        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
-        http.Request.Method = "POST";
-        http.Request.Host = new Microsoft.AspNetCore.Http.HostString("127.0.0.1:8350");
+        var http = Request("POST", "127.0.0.1:8350");
         Assert.Null(check.Refusal(http.Request, 8350));
         http.Request.Headers["Sec-Fetch-Site"] = "same-origin";
         Assert.Null(check.Refusal(http.Request, 8350));
@@ -628,11 +624,18 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     public void A_wildcard_bind_does_not_list_the_machines_names_to_a_refused_client()
     {
         var check = new HostCheck(IPAddress.Any);
-        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
-        http.Request.Method = "GET";
-        http.Request.Host = new Microsoft.AspNetCore.Http.HostString("evil.example:8350");
+        var http = Request("GET", "evil.example:8350");
         var refusal = check.Refusal(http.Request, 8350);
         Assert.Equal(400, refusal?.Status);
         Assert.Equal("this server answers only to this machine's own addresses on port 8350, not to Host 'evil.example:8350'.", refusal?.Message);
+    }
+
+    /// <summary>A request as the host check sees it.</summary>
+    private static Microsoft.AspNetCore.Http.DefaultHttpContext Request(string method, string host)
+    {
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.Method = method;
+        http.Request.Host = new Microsoft.AspNetCore.Http.HostString(host);
+        return http;
     }
 }

@@ -113,6 +113,17 @@ public static class GradientClipping
         }
     }
 
+    /// <summary>
+    /// What <c>--clip-value</c> and <c>--clip-norm</c> do together: every entry clamped to <paramref name="clipValue"/>, then
+    /// the global 2-norm clipped to <paramref name="maxNorm"/> (0 turns either off).
+    /// </summary>
+    public static void Clip<T>(IReadOnlyList<Parameter<T>> parameters, double clipValue, double maxNorm)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (clipValue > 0) ClipByValue(parameters, clipValue);
+        if (maxNorm > 0) ClipByGlobalNorm(parameters, maxNorm);
+    }
+
     /// <summary>Clamps every gradient entry to <c>[-clipValue, clipValue]</c>.</summary>
     public static void ClipByValue<T>(IReadOnlyList<Parameter<T>> parameters, double clipValue)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -11,7 +11,7 @@ public sealed class Lambda(double initial, Func<long, double> factor) : Schedule
     private readonly Func<long, double> _factor = factor ?? throw new ArgumentNullException(nameof(factor));
 
     /// <summary>The value the factor scales.</summary>
-    public double Initial { get; } = double.IsFinite(initial) ? initial : throw new ArgumentException($"Invalid initial value: {initial} (must be a finite number).");
+    public double Initial { get; } = Finite(initial, "initial value");
 
     /// <inheritdoc/>
     public override double At(long step)

@@ -17,7 +17,7 @@ public sealed class Multiplicative(double initial, Func<long, double> factor) : 
     private readonly Func<long, double> _factor = factor ?? throw new ArgumentNullException(nameof(factor));
 
     /// <summary>The value at the first update.</summary>
-    public double Initial { get; } = double.IsFinite(initial) ? initial : throw new ArgumentException($"Invalid initial value: {initial} (must be a finite number).");
+    public double Initial { get; } = Finite(initial, "initial value");
 
     /// <inheritdoc/>
     protected override double First => Initial;

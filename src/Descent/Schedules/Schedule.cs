@@ -35,8 +35,14 @@ public abstract class Schedule
     }
 
     /// <summary>Throws unless <paramref name="value"/> is finite.</summary>
-    protected static void RequireFinite(double value, string name) =>
+    protected static void RequireFinite(double value, string name) => Finite(value, name);
+
+    /// <summary><paramref name="value"/> when it is finite (for initializers), else the error of <see cref="RequireFinite"/>.</summary>
+    protected static double Finite(double value, string name)
+    {
         Require(double.IsFinite(value), $"Invalid {name}: {value} (must be a finite number).");
+        return value;
+    }
 
     /// <summary>Throws unless <paramref name="step"/> is at least 1.</summary>
     protected static void RequireStep(long step)

@@ -227,8 +227,7 @@ public sealed class Trainer
         if (!double.IsFinite(loss)) return loss;
         if (_shardsRun > 1) _shards!.Run(_shardModels.Length, _sumWork);
         if (Config.Accumulate > 1) return loss;   // the accumulated mean is clipped (TrainingSetup's GradientClip)
-        if (Config.ClipValue > 0) GradientClipping.ClipByValue(Model.Parameters, Config.ClipValue);
-        if (Config.ClipNorm > 0) GradientClipping.ClipByGlobalNorm(Model.Parameters, Config.ClipNorm);
+        GradientClipping.Clip(Model.Parameters, Config.ClipValue, Config.ClipNorm);
         return loss;
     }
 

@@ -66,7 +66,7 @@ public sealed class TrainingLoop(Trainer trainer, params IEnumerable<ITrainingOb
         long outsideSteps = 0;
         MetricsRow? last = null;
         Divergence? divergence = null;
-        for (long n = 0; t.Step < end; n++)
+        while (t.Step < end)
         {
             // Every step: one step can be long (an L-BFGS step evaluates the minibatch up to max_eval times).
             cancel.ThrowIfCancellationRequested();

@@ -8,8 +8,7 @@ namespace Descent.Optim;
 /// Clips the gradient an update uses (<see cref="GradientClipping"/>), for clipping inside the wrappers: put after
 /// <see cref="GradientAccumulation{T}"/>, it clips the accumulated mean gradient, as a PyTorch loop that calls
 /// <c>clip_grad_norm_</c> once before each <c>optimizer.step()</c> and as optax's
-/// <c>MultiSteps(chain(clip_by_global_norm(m), ...))</c>. Entries are clamped to the value first, then the global
-/// norm is clipped, as the trainer does.
+/// <c>MultiSteps(chain(clip_by_global_norm(m), ...))</c>. It clips as the trainer does (<see cref="GradientClipping.Clip{T}"/>).
 /// </summary>
 public sealed class GradientClip<T> : OptimizerWrapper<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -50,9 +49,7 @@ public sealed class GradientClip<T> : OptimizerWrapper<T> where T : unmanaged, I
     /// <inheritdoc/>
     protected internal override bool BeforeUpdate(Func<double>? closure)
     {
-        var parameters = _order ?? Parameters;
-        if (ClipValue > 0) GradientClipping.ClipByValue(parameters, ClipValue);
-        if (MaxNorm > 0) GradientClipping.ClipByGlobalNorm(parameters, MaxNorm);
+        GradientClipping.Clip(_order ?? Parameters, ClipValue, MaxNorm);
         return true;
     }
 
