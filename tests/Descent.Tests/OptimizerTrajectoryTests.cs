@@ -11,8 +11,20 @@ public class OptimizerTrajectoryTests
 {
     private const double Tolerance = 1e-6;
 
-    /// <summary>The rules whose reference is a float64 torch-ops transcription of the same operations, held to 1e-10.</summary>
-    private static double ToleranceOf(System.Text.Json.JsonElement c) => c.GetProperty("optimizer").GetString() == "adafactor" ? 1e-10 : Tolerance;
+    /// <summary>
+    /// How far a case may be from torch: not at all (bit for bit) on surfaces of arithmetic, square roots and absolute
+    /// values, which both sides round the same; 1e-6 relative where the surface takes a transcendental function, which
+    /// torch's vectorized math library and the C library round differently in the last bit; and 1e-10 for the rules
+    /// whose reference is a float64 torch-ops transcription (Adafactor, and another library's convention).
+    /// </summary>
+    private static double ToleranceOf(System.Text.Json.JsonElement c)
+    {
+        if (c.GetProperty("optimizer").GetString() == "adafactor" || c.TryGetProperty("convention", out _)) return 1e-10;
+        string formula = Landscape.Get(c.GetProperty("function").GetString()!).Formula;
+        return Transcendental.Any(f => formula.Contains(f + "(", StringComparison.Ordinal)) ? Tolerance : 0;
+    }
+
+    private static readonly string[] Transcendental = ["exp", "log", "sin", "cos", "tan", "tanh", "sigmoid"];
 
     public static IEnumerable<object[]> Cases => TorchReference.TrajectoryIndices();
 
@@ -97,8 +109,11 @@ public class OptimizerTrajectoryTests
 
     private static readonly string[] Columns = ["x", "y", "loss"];
 
-    /// <summary>Asserts that <paramref name="actual"/> follows the case's path to <paramref name="tolerance"/> relative error at every step.</summary>
-    internal static void AssertSamePath(System.Text.Json.JsonElement c, double[][] actual, double tolerance = Tolerance)
+    /// <summary>
+    /// Asserts that <paramref name="actual"/> follows the case's path to <paramref name="tolerance"/> relative error at every
+    /// step (a torch.optim case's own, <see cref="ToleranceOf"/>, when not given).
+    /// </summary>
+    internal static void AssertSamePath(System.Text.Json.JsonElement c, double[][] actual, double? tolerance = null)
     {
         var expected = TorchReference.Path(c);
         Assert.Equal(expected.Length, actual.Length);
@@ -106,7 +121,7 @@ public class OptimizerTrajectoryTests
             for (int j = 0; j < 3; j++)
             {
                 double err = TorchReference.RelativeError(actual[k][j], expected[k][j]);
-                Assert.True(err <= Math.Min(tolerance, ToleranceOf(c)),
+                Assert.True(err <= (tolerance ?? ToleranceOf(c)),
                     $"{TorchReference.Describe(c)}: step {k}, {Columns[j]} = {actual[k][j]:R}, torch {expected[k][j]:R} (relative error {err:E2})");
             }
     }

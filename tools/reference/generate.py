@@ -522,6 +522,10 @@ def trajectory_cases():
                        ("nadam", {"lr": 0.05}), ("lion", {"lr": 0.01}), ("adadelta", {"lr": 1.0}), ("asgd", {"lr": 0.02, "t0": 10.0}),
                        ("rprop", {"lr": 0.01, "step_size_max": 1.0})]:
             add(e, opt, o, [0.7 + 0.1 * i, -0.4 + 0.2 * i], 80)
+    # L-BFGS's line search, where torch divides a float by a tensor step length (the reciprocal, then a product): the
+    # second case reaches such a division with a different rounding (checked against a true division).
+    add(R, "lbfgs", {"strong_wolfe": True, "history_size": 2}, S, 10)
+    add("himmelblau", "lbfgs", {"strong_wolfe": True, "max_iter": 5}, [-1.0, -1.0], 10)
     return cases
 
 

@@ -138,7 +138,9 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
             _prevGrad ??= new double[n];
             _grad.CopyTo(_prevGrad, 0);
             _prevLoss = loss;
-            _t = _iterations == 1 ? Math.Min(1, 1 / SumAbs(_grad)) * o.LearningRate : o.LearningRate;
+            // torch: t = min(1., 1. / |g|_1) * lr on the first iteration, a tensor where the reciprocal is the smaller.
+            var t = _iterations == 1 ? StepLength.First(1 / SumAbs(_grad), o.LearningRate) : new StepLength(o.LearningRate, false);
+            _t = t.Value;
             double gtd = Dot(_grad, _d!);
             if (gtd > -o.ToleranceChange) break;
             long lsEvals = 0;
@@ -147,7 +149,7 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
             {
                 Read(_x);
                 // torch passes no tolerance_change to its line search, which then keeps its own default of 1e-9.
-                (loss, _t, lsEvals) = StrongWolfe.Search(this, _t, _d!, loss, _grad, gtd, 1e-9);
+                (loss, _t, lsEvals) = StrongWolfe.Search(this, t, _d!, loss, _grad, gtd, 1e-9);
                 AddScaled(_t, _d!);
                 optimal = MaxAbs(_grad) <= o.ToleranceGrad;
             }
@@ -258,10 +260,14 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
         }
     }
 
+    /// <summary>
+    /// <c>a . b</c> as one running fused multiply-add, as the BLAS <c>ddot</c> under Debian's torch (OpenBLAS) sums vectors
+    /// shorter than its 16-entry blocks; longer ones it sums in lanes that depend on the processor, which this does not follow.
+    /// </summary>
     private static double Dot(double[] a, double[] b)
     {
         double sum = 0;
-        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        for (int i = 0; i < a.Length; i++) sum = Math.FusedMultiplyAdd(a[i], b[i], sum);
         return sum;
     }
 
@@ -283,24 +289,26 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
         private const int MaxLs = LbfgsOptions.LineSearchEvaluations;
 
         /// <summary>Returns the loss at the accepted step, the step, and the evaluations used; the gradient there is left in <c>opt._grad</c>.</summary>
-        public static (double Loss, double T, long Evals) Search(Lbfgs<T> opt, double t, double[] d, double f, double[] g, double gtd, double toleranceChange)
+        public static (double Loss, double T, long Evals) Search(Lbfgs<T> opt, StepLength t, double[] d, double f, double[] g, double gtd, double toleranceChange)
         {
             int n = d.Length;
             double dNorm = MaxAbs(d);
             g = (double[])g.Clone();
             var gNew = new double[n];
-            double fNew = opt.EvaluateAlong(t, d, gNew);
+            double fNew = opt.EvaluateAlong(t.Value, d, gNew);
             long evals = 1;
             double gtdNew = Dot(gNew, d);
-            double tPrev = 0, fPrev = f, gtdPrev = gtd;
+            StepLength tPrev = default;
+            double fPrev = f, gtdPrev = gtd;
             var gPrev = g;
             bool done = false;
             int lsIter = 0;
-            double[] bracket = [], bracketF = [], bracketGtd = [];
+            StepLength[] bracket = [];
+            double[] bracketF = [], bracketGtd = [];
             double[][] bracketG = [];
             while (lsIter < MaxLs)
             {
-                if (fNew > f + C1 * t * gtd || (lsIter > 1 && fNew >= fPrev))
+                if (fNew > f + C1 * t.Value * gtd || (lsIter > 1 && fNew >= fPrev))
                 {
                     (bracket, bracketF, bracketG, bracketGtd) = ([tPrev, t], [fPrev, fNew], [gPrev, (double[])gNew.Clone()], [gtdPrev, gtdNew]);
                     break;
@@ -316,33 +324,33 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
                     (bracket, bracketF, bracketG, bracketGtd) = ([tPrev, t], [fPrev, fNew], [gPrev, (double[])gNew.Clone()], [gtdPrev, gtdNew]);
                     break;
                 }
-                double minStep = t + 0.01 * (t - tPrev), maxStep = t * 10, tmp = t;
+                StepLength minStep = t + 0.01 * (t - tPrev), maxStep = t * 10, tmp = t;
                 t = CubicInterpolate(tPrev, fPrev, gtdPrev, t, fNew, gtdNew, minStep, maxStep);
                 tPrev = tmp;
                 fPrev = fNew;
                 gPrev = (double[])gNew.Clone();
                 gtdPrev = gtdNew;
-                fNew = opt.EvaluateAlong(t, d, gNew);
+                fNew = opt.EvaluateAlong(t.Value, d, gNew);
                 evals++;
                 gtdNew = Dot(gNew, d);
                 lsIter++;
             }
             if (lsIter == MaxLs)
-                (bracket, bracketF, bracketG) = ([0, t], [f, fNew], [g, gNew]);
+                (bracket, bracketF, bracketG) = ([default, t], [f, fNew], [g, gNew]);
 
             bool insufficientProgress = false;
             (int low, int high) = bracketF[0] <= bracketF[^1] ? (0, 1) : (1, 0);
             while (!done && lsIter < MaxLs)
             {
-                if (Math.Abs(bracket[1] - bracket[0]) * dNorm < toleranceChange) break;
+                if (Math.Abs(bracket[1].Value - bracket[0].Value) * dNorm < toleranceChange) break;
                 t = CubicInterpolate(bracket[0], bracketF[0], bracketGtd[0], bracket[1], bracketF[1], bracketGtd[1], null, null);
-                double hi = Math.Max(bracket[0], bracket[1]), lo = Math.Min(bracket[0], bracket[1]);
-                double eps = 0.1 * (hi - lo);
-                if (Math.Min(hi - t, t - lo) < eps)
+                StepLength hi = StepLength.Max(bracket[0], bracket[1]), lo = StepLength.Min(bracket[0], bracket[1]);
+                var eps = 0.1 * (hi - lo);
+                if (Math.Min(hi.Value - t.Value, t.Value - lo.Value) < eps.Value)
                 {
-                    if (insufficientProgress || t >= hi || t <= lo)
+                    if (insufficientProgress || t.Value >= hi.Value || t.Value <= lo.Value)
                     {
-                        t = Math.Abs(t - hi) < Math.Abs(t - lo) ? hi - eps : lo + eps;
+                        t = Math.Abs(t.Value - hi.Value) < Math.Abs(t.Value - lo.Value) ? hi - eps : lo + eps;
                         insufficientProgress = false;
                     }
                     else
@@ -354,11 +362,11 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
                 {
                     insufficientProgress = false;
                 }
-                fNew = opt.EvaluateAlong(t, d, gNew);
+                fNew = opt.EvaluateAlong(t.Value, d, gNew);
                 evals++;
                 gtdNew = Dot(gNew, d);
                 lsIter++;
-                if (fNew > f + C1 * t * gtd || fNew >= bracketF[low])
+                if (fNew > f + C1 * t.Value * gtd || fNew >= bracketF[low])
                 {
                     bracket[high] = t;
                     bracketF[high] = fNew;
@@ -369,7 +377,7 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
                 else
                 {
                     if (Math.Abs(gtdNew) <= -C2 * gtd) done = true;
-                    else if (gtdNew * (bracket[high] - bracket[low]) >= 0)
+                    else if (gtdNew * (bracket[high].Value - bracket[low].Value) >= 0)
                     {
                         bracket[high] = bracket[low];
                         bracketF[high] = bracketF[low];
@@ -383,21 +391,55 @@ public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, I
                 }
             }
             bracketG[low].CopyTo(opt._grad, 0);
-            return (bracketF[low], bracket[low], evals);
+            return (bracketF[low], bracket[low].Value, evals);
         }
 
-        /// <summary>The minimizer of the cubic through two points with their slopes, clamped to the bounds (or the points' interval).</summary>
-        private static double CubicInterpolate(double x1, double f1, double g1, double x2, double f2, double g2, double? minBound, double? maxBound)
+        /// <summary>
+        /// The minimizer of the cubic through two points with their slopes, clamped to the bounds (or the points' interval) as
+        /// Python's <c>min</c> and <c>max</c> pick; with torch's one rounding that depends on a tensor: a float divided by one
+        /// is its reciprocal times the float.
+        /// </summary>
+        private static StepLength CubicInterpolate(StepLength x1, double f1, double g1, StepLength x2, double f2, double g2, StepLength? minBound, StepLength? maxBound)
         {
-            double lo = minBound ?? Math.Min(x1, x2), hi = maxBound ?? Math.Max(x1, x2);
-            double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
+            var (lo, hi) = minBound is { } a && maxBound is { } b ? (a, b) : x1.Value <= x2.Value ? (x1, x2) : (x2, x1);
+            var gap = x1 - x2;
+            double slope = gap.IsTensor ? 1 / gap.Value * (3 * (f1 - f2)) : 3 * (f1 - f2) / gap.Value;
+            double d1 = g1 + g2 - slope;
             double d2Square = d1 * d1 - g1 * g2;
-            if (!(d2Square >= 0)) return (lo + hi) / 2;
+            if (!(d2Square >= 0)) return (lo + hi) * 0.5;
             double d2 = Math.Sqrt(d2Square);
-            double minPos = x1 <= x2
-                ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
-                : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
-            return Math.Min(Math.Max(minPos, lo), hi);
+            double minPos = x1.Value <= x2.Value
+                ? x2.Value - (x2.Value - x1.Value) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+                : x1.Value - (x1.Value - x2.Value) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+            return StepLength.Min(StepLength.Max(new StepLength(minPos, true), lo), hi);
         }
+    }
+
+    /// <summary>
+    /// A step length as torch's line search holds it: a Python float, or a 0-dim tensor once it comes from the gradient's
+    /// tensors. Their values are the same; torch rounds one operation differently (see <see cref="StrongWolfe"/>).
+    /// </summary>
+    private readonly record struct StepLength(double Value, bool IsTensor)
+    {
+        /// <summary>torch's first step <c>min(1., reciprocal) * lr</c>, with <c>reciprocal = 1. / |g|_1</c> a tensor.</summary>
+        public static StepLength First(double reciprocal, double lr) => reciprocal < 1 ? new(reciprocal * lr, true) : new(lr, false);
+
+        /// <summary>Python's <c>max(a, b)</c>: <paramref name="a"/> unless <paramref name="b"/> is larger.</summary>
+        public static StepLength Max(StepLength a, StepLength b) => b.Value > a.Value ? b : a;
+
+        /// <summary>Python's <c>min(a, b)</c>: <paramref name="a"/> unless <paramref name="b"/> is smaller.</summary>
+        public static StepLength Min(StepLength a, StepLength b) => b.Value < a.Value ? b : a;
+
+        /// <summary>The sum, a tensor if either is.</summary>
+        public static StepLength operator +(StepLength a, StepLength b) => new(a.Value + b.Value, a.IsTensor || b.IsTensor);
+
+        /// <summary>The difference, a tensor if either is.</summary>
+        public static StepLength operator -(StepLength a, StepLength b) => new(a.Value - b.Value, a.IsTensor || b.IsTensor);
+
+        /// <summary>A float times a step length.</summary>
+        public static StepLength operator *(double a, StepLength b) => new(a * b.Value, b.IsTensor);
+
+        /// <summary>A step length times a float.</summary>
+        public static StepLength operator *(StepLength a, double b) => new(a.Value * b, a.IsTensor);
     }
 }
