@@ -32,21 +32,10 @@ public class ScheduleTests
     public void Schedule_matches_torch_lr_scheduler(int index)
     {
         var c = TorchReference.Root.GetProperty("schedules")[index];
-        var schedule = TorchReference.Schedule(c.GetProperty("spec"));
-        var expected = c.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        double[]? metrics = c.GetProperty("metrics").ValueKind == System.Text.Json.JsonValueKind.Array
-            ? [.. c.GetProperty("metrics").EnumerateArray().Select(v => v.GetDouble())]
-            : null;
-        for (int k = 0; k < expected.Length; k++)
-        {
-            double actual = schedule.At(k + 1);
-            // Bit for bit: torch computes most schedules step by step (each value from the one before), and so does Descent.
-            // LinearLR on its own (a warmup into a constant) holds the end of its ramp, an ulp from lr where Warmup reaches lr.
-            bool exact = !c.GetProperty("spec").TryGetProperty("exact_updates", out var until) || k < until.GetInt64();
-            Assert.True(exact ? actual == expected[k] : Math.Abs(actual - expected[k]) <= Math.BitIncrement(expected[k]) - expected[k],
-                $"{c.GetProperty("spec")}: update {k + 1}: {actual:R}, torch {expected[k]:R}");
-            if (metrics is not null) schedule.Observe(k + 1, metrics[k]);
-        }
+        // Bit for bit: torch computes most schedules step by step (each value from the one before), and so does Descent.
+        // LinearLR on its own (a warmup into a constant) holds the end of its ramp, an ulp from lr where Warmup reaches lr.
+        AssertValues(TorchReference.Schedule(c.GetProperty("spec")), c, c.GetProperty("spec").ToString(),
+            c.GetProperty("spec").TryGetProperty("exact_updates", out var until) ? until.GetInt64() : long.MaxValue);
     }
 
     public static IEnumerable<object[]> OneCycleMomentumCases => TorchReference.Indices("one_cycle_momentum");
@@ -113,6 +102,55 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void Onecycle_and_plateau_take_torchs_other_settings_as_keys()
+    {
+        // The command line's keys reach the same values as torch's OneCycleLR(anneal_strategy, three_phase) and
+        // ReduceLROnPlateau(threshold_mode='abs'): the reference cases, bit for bit, through the spec.
+        var schedules = TorchReference.Root.GetProperty("schedules").EnumerateArray().ToArray();
+        foreach (var c in schedules.Where(c => c.GetProperty("spec").GetProperty("kind").GetString() == "one_cycle"
+            && !c.GetProperty("spec").TryGetProperty("pct_start", out _)))
+        {
+            var spec = c.GetProperty("spec");
+            string text = $"onecycle:steps={spec.GetProperty("total").GetInt64()},anneal={spec.GetProperty("anneal").GetString()},three-phase={(spec.GetProperty("three_phase").GetBoolean() ? 1 : 0)}";
+            AssertValues(ScheduleSpec.Parse(text, spec.GetProperty("peak").GetDouble(), 1000), c, text);
+        }
+        var plateau = schedules.Single(c => c.GetProperty("spec").GetProperty("kind").GetString() == "plateau"
+            && c.GetProperty("spec").GetProperty("mode").GetString() == "min" && c.GetProperty("spec").GetProperty("threshold_mode").GetString() == "abs");
+        AssertValues(ScheduleSpec.Parse("plateau:factor=0.5,patience=1,threshold=0.05,threshold-mode=abs", plateau.GetProperty("spec").GetProperty("initial").GetDouble(), 1000),
+            plateau, "plateau");
+        Assert.Equal("onecycle:pct=0.3,div=25,final-div=10000,steps=800,anneal=linear,three-phase=1,cycle-momentum=1,base-momentum=0.85,max-momentum=0.95",
+            ScheduleSpec.Resolve("onecycle:anneal=LINEAR,three-phase=1", 800));
+        Assert.Equal("plateau:factor=0.1,patience=10,threshold=0.0001,threshold-mode=abs,cooldown=0,min=0,eps=1E-08", ScheduleSpec.Resolve("plateau:threshold-mode=abs", 800));
+        Assert.Equal("Invalid schedule 'onecycle:three-phase=2': three-phase=2 must be 0 or 1 (1 is torch's three_phase=True).",
+            Assert.Throws<ArgumentException>(() => ScheduleSpec.Parse("onecycle:three-phase=2", 0.1, 100)).Message);
+        Assert.Equal("Invalid schedule 'plateau:threshold-mode=relative': threshold-mode=relative must be one of rel, abs.",
+            Assert.Throws<ArgumentException>(() => ScheduleSpec.Parse("plateau:threshold-mode=relative", 0.1, 100)).Message);
+        // The momentum cycle follows the same phases and interpolation.
+        var momentum = ScheduleSpec.Momentum("onecycle:steps=50,anneal=linear,three-phase=1", 1000)!;
+        var expected = new OneCycle(0.95, 0.85, 0.95, 50, 0.3, Anneal.Linear, threePhase: true);
+        for (long t = 1; t <= 50; t++) Assert.Equal(expected.At(t), momentum.At(t));
+    }
+
+    /// <summary>
+    /// Asserts that <paramref name="schedule"/> gives the reference case's values, observing its metrics as it goes: bit
+    /// for bit for the first <paramref name="exactUpdates"/> updates, within an ulp after them.
+    /// </summary>
+    private static void AssertValues(Schedule schedule, System.Text.Json.JsonElement c, string name, long exactUpdates = long.MaxValue)
+    {
+        var expected = c.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        double[]? metrics = c.GetProperty("metrics").ValueKind == System.Text.Json.JsonValueKind.Array
+            ? [.. c.GetProperty("metrics").EnumerateArray().Select(v => v.GetDouble())]
+            : null;
+        for (int k = 0; k < expected.Length; k++)
+        {
+            double actual = schedule.At(k + 1);
+            Assert.True(k < exactUpdates ? actual == expected[k] : Math.Abs(actual - expected[k]) <= Math.BitIncrement(expected[k]) - expected[k],
+                $"{name}: update {k + 1}: {actual:R}, torch {expected[k]:R}");
+            if (metrics is not null) schedule.Observe(k + 1, metrics[k]);
+        }
+    }
+
+    [Fact]
     public void Parameter_groups_follow_torchs_scheduler_from_their_own_rates_to_the_shared_floor()
     {
         // torch 1.13: SGD with groups at lr 0.1 and 0.01 under one CosineAnnealingLR(40, eta_min=0.001); both groups' rates, bit for bit.
@@ -157,7 +195,7 @@ public class ScheduleTests
         trainer = new Trainer(config with { Schedule = "onecycle:cycle-momentum=0" });
         for (int t = 1; t <= 30; t++) trainer.TrainStep();
         Assert.Equal(0.5, trainer.Optimizer.Groups[0].Options.Get("momentum"));
-        Assert.Equal("onecycle:pct=0.3,div=25,final-div=10000,steps=25,cycle-momentum=1,base-momentum=0.85,max-momentum=0.95", trainer.Config.Schedule.Replace("cycle-momentum=0", "cycle-momentum=1"));
+        Assert.Equal("onecycle:pct=0.3,div=25,final-div=10000,steps=25,anneal=cos,three-phase=0,cycle-momentum=1,base-momentum=0.85,max-momentum=0.95", trainer.Config.Schedule.Replace("cycle-momentum=0", "cycle-momentum=1"));
     }
 
     [Theory]

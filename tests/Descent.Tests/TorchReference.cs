@@ -75,6 +75,7 @@ public static class TorchReference
                 [.. s.GetProperty("milestones").EnumerateArray().Select(m => m.GetInt64())]),
             "power_law" => new PowerLaw(D("initial"), D("tau"), D("alpha")),
             "constant_lr" => new ConstantFactor(D("initial"), D("factor"), L("total")),
+            "linear_lr" => new LinearFactor(D("initial"), D("start"), D("end"), L("total")),
             "multiplicative" => new Multiplicative(D("initial"), k => k % L("every") == 0 ? D("gamma") : 1.0),
             "lambda" => new Lambda(D("initial"), k => Math.Pow(D("base"), k / L("every"))),
             "plateau" => new ReduceOnPlateau(D("initial"),

@@ -674,6 +674,20 @@ def schedule_cases():
     add(dict(kind="sequence", milestones=[3], parts=[dict(kind="constant_lr", initial=base, factor=0.5, total=2),
                                                       dict(kind="constant_lr", initial=base, factor=0.7, total=0)]),
         lambda o: S.SequentialLR(o, [S.ConstantLR(o, 0.5, 2), S.ConstantLR(o, 0.7, 0)], milestones=[3]), 8)
+    # LinearLR step by step: a decay to a tenth, a rise that stops short of lr, its defaults, total_iters 0, and after a handover.
+    add(dict(kind="linear_lr", initial=base, start=1.0, end=0.1, total=10), lambda o: S.LinearLR(o, 1.0, 0.1, 10), 14)
+    add(dict(kind="linear_lr", initial=odd, start=0.25, end=0.9, total=7), lambda o: S.LinearLR(o, 0.25, 0.9, 7), 10, lr=odd)
+    add(dict(kind="linear_lr", initial=base, start=1 / 3, end=1.0, total=5), lambda o: S.LinearLR(o), 8)
+    add(dict(kind="linear_lr", initial=base, start=0.5, end=1.0, total=0), lambda o: S.LinearLR(o, 0.5, 1.0, 0), 4)
+    add(dict(kind="sequence", milestones=[6], parts=[dict(kind="exponential", initial=odd, gamma=0.9),
+                                                      dict(kind="linear_lr", initial=odd, start=1.0, end=0.3, total=9)]),
+        lambda o: S.SequentialLR(o, [S.ExponentialLR(o, 0.9), S.LinearLR(o, 1.0, 0.3, 9)], milestones=[6]), 20, lr=odd)
+    # MultiStepLR with a milestone given twice multiplies by gamma ** 2 there.
+    add(dict(kind="multi_step", initial=odd, milestones=[3, 3, 8], gamma=0.7), lambda o: S.MultiStepLR(o, [3, 3, 8], 0.7), 12, lr=odd)
+    # ReduceLROnPlateau on a loss with an absolute threshold (the command line's threshold-mode=abs).
+    loss = [1.0, 0.97, 0.9, 0.89, 0.88, 0.8, 0.79, 0.785, 0.7, 0.69, 0.689, 0.688, 0.5]
+    add(dict(kind="plateau", initial=base, mode="min", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=0, min=0.0),
+        lambda o: S.ReduceLROnPlateau(o, "min", 0.5, 1, 0.05, "abs", 0, 0.0), len(loss), loss)
     return cases
 
 

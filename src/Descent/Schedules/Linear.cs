@@ -3,8 +3,8 @@ namespace Descent.Schedules;
 /// <summary>
 /// Linear interpolation from <c>start</c> to <c>end</c> over <c>totalSteps</c>, then constant:
 /// <c>value = start + (end - start) * min(k, T) / T</c> with <c>k = t - 1</c>, between any two values (a momentum or beta1
-/// ramp). PyTorch's <c>LinearLR</c> is this line in its closed form; its ramp to the last bit, computed step by step as
-/// torch does, is <see cref="Warmup"/>'s: <c>new Warmup(T, new Constant(lr), startFactor)</c>.
+/// ramp). PyTorch's <c>LinearLR</c> is this line in its closed form; its values to the last bit, computed step by step as
+/// torch does, are <see cref="LinearFactor"/>'s.
 /// </summary>
 public sealed class Linear : Schedule
 {

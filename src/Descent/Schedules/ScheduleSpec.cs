@@ -9,10 +9,10 @@ namespace Descent.Schedules;
 /// <c>constant</c>; <c>power:tau=T,alpha=A</c>; <c>step:size=S,gamma=G</c>;
 /// <c>multistep:milestones=M1;M2;...,gamma=G</c>; <c>exponential:gamma=G</c>;
 /// <c>polynomial:power=P,final=F,steps=T</c>; <c>cosine:final=F,steps=T</c>; <c>wsd:decay=D,final=F,steps=T</c> and <c>wsd-sqrt</c>;
-/// <c>restarts:period=T0,mult=M,final=F</c>; <c>onecycle:pct=P,div=D,final-div=F,steps=T,cycle-momentum=1,base-momentum=B,max-momentum=M</c>
+/// <c>restarts:period=T0,mult=M,final=F</c>; <c>onecycle:pct=P,div=D,final-div=F,steps=T,anneal=cos|linear,three-phase=0|1,cycle-momentum=1,base-momentum=B,max-momentum=M</c>
 /// and <c>cyclic:div=D,up=U,down=D,mode=triangular|triangular2|exp_range,gamma=G,cycle-momentum=1,base-momentum=B,max-momentum=M</c>
 /// (which also move momentum or beta1, see <see cref="Momentum"/>);
-/// <c>plateau:factor=F,patience=P,threshold=T,cooldown=C,min=M</c>. <c>steps</c> defaults to the run's length.
+/// <c>plateau:factor=F,patience=P,threshold=T,threshold-mode=rel|abs,cooldown=C,min=M,eps=E</c>. <c>steps</c> defaults to the run's length.
 /// </summary>
 public static class ScheduleSpec
 {
@@ -54,6 +54,7 @@ public static class ScheduleSpec
                 "gamma" or "final" when v < 0 => "at least 0 (a negative value makes the learning rate negative)",
                 "div" or "final-div" when v <= 0 => "above 0 (the learning rate is divided by it)",
                 "cycle-momentum" when v is not (0 or 1) => "0 or 1 (1 moves momentum or beta1 against the rate, as torch's cycle_momentum=True)",
+                "three-phase" when v is not (0 or 1) => "0 or 1 (1 is torch's three_phase=True)",
                 "base-momentum" or "max-momentum" when v is < 0 or >= 1 => "in [0, 1) (it becomes the optimizer's momentum or beta1)",
                 _ => null,
             };
@@ -81,6 +82,9 @@ public static class ScheduleSpec
         public string Text(string key) => key == "milestones" ? given[key]
             : keys.Single(k => k.Name == key).Choices is not null ? Word(key) : RoundTrip.Format(D(key));
 
+        /// <summary>The interpolation of <c>onecycle</c>.</summary>
+        public Anneal Anneal() => Word("anneal") == "linear" ? Schedules.Anneal.Linear : Schedules.Anneal.Cosine;
+
         /// <summary>The mode of <c>cyclic</c>.</summary>
         public CyclicMode Mode() => Word("mode") switch
         {
@@ -107,13 +111,15 @@ public static class ScheduleSpec
         new("exponential", "lr gamma^(t-1)", [new("gamma", 0.999)], a => new Exponential(a.Initial, a.D("gamma"))),
         new("polynomial", "from lr to final as (1 - (t-1)/steps)^power", [new("power", 1), new("final", 0), new("steps", RunDivisor: 1)],
             a => new Polynomial(a.Initial, a.L("steps"), a.D("power"), a.D("final"))),
-        new("cosine", "half a cosine from lr to final over steps", [new("final", 0), new("steps", RunDivisor: 1)], a => new CosineDecay(a.Initial, a.L("steps"), a.D("final"))),
+        new("cosine", "half a cosine from lr to final over steps, then final (where torch's CosineAnnealingLR would rise again)", [new("final", 0), new("steps", RunDivisor: 1)], a => new CosineDecay(a.Initial, a.L("steps"), a.D("final"))),
         new("restarts", "cosine from lr to final, restarting after period, period x mult, ...", [new("period", RunDivisor: 4), new("mult", 1), new("final", 0)],
             a => new CosineWarmRestarts(a.Initial, a.L("period"), a.L("mult"), a.D("final"))),
-        new("onecycle", "from lr/div up to lr over pct of steps, then down to lr/(div final-div); momentum (or beta1) from max-momentum down to base-momentum and back, unless cycle-momentum=0",
-            [new("pct", 0.3), new("div", 25), new("final-div", 1e4), new("steps", RunDivisor: 1), new("cycle-momentum", 1), new("base-momentum", 0.85), new("max-momentum", 0.95)],
-            a => OneCycle.LearningRate(a.Initial, Math.Max(2, a.L("steps")), a.D("pct"), a.D("div"), a.D("final-div")),
-            a => a.D("cycle-momentum") == 0 ? null : new OneCycle(a.D("max-momentum"), a.D("base-momentum"), a.D("max-momentum"), Math.Max(2, a.L("steps")), a.D("pct"))),
+        new("onecycle", "from lr/div up to lr over pct of steps, then down to lr/(div final-div) (three-phase=1: back to lr/div over as many steps first), along half cosines (anneal=linear: straight lines); momentum (or beta1) from max-momentum down to base-momentum and back, unless cycle-momentum=0",
+            [new("pct", 0.3), new("div", 25), new("final-div", 1e4), new("steps", RunDivisor: 1), new("anneal", Choices: ["cos", "linear"]), new("three-phase", 0),
+             new("cycle-momentum", 1), new("base-momentum", 0.85), new("max-momentum", 0.95)],
+            a => OneCycle.LearningRate(a.Initial, Math.Max(2, a.L("steps")), a.D("pct"), a.D("div"), a.D("final-div"), a.Anneal(), a.D("three-phase") == 1),
+            a => a.D("cycle-momentum") == 0 ? null : new OneCycle(a.D("max-momentum"), a.D("base-momentum"), a.D("max-momentum"), Math.Max(2, a.L("steps")), a.D("pct"),
+                a.Anneal(), a.D("three-phase") == 1)),
         new("cyclic", "in a straight line from lr/div up to lr over up steps and back over down, cycle after cycle (mode triangular: every cycle alike; triangular2: each cycle half as high; exp_range: the height times gamma^(t-1)); momentum (or beta1) from max-momentum down to base-momentum and back, unless cycle-momentum=0",
             [new("div", 4), new("up", RunDivisor: 8), new("down", As: "up"), new("mode", Choices: ["triangular", "triangular2", "exp_range"]), new("gamma", 1),
              new("cycle-momentum", 1), new("base-momentum", 0.8), new("max-momentum", 0.9)],
@@ -123,8 +129,10 @@ public static class ScheduleSpec
             a => new WarmupStableDecay(a.Initial, a.L("steps"), a.D("decay"), Cooldown.Linear, a.D("final"))),
         new("wsd-sqrt", "as wsd, cooling down as 1 - sqrt of the cooldown's progress", [new("decay", 0.2), new("final", 0), new("steps", RunDivisor: 1)],
             a => new WarmupStableDecay(a.Initial, a.L("steps"), a.D("decay"), Cooldown.OneMinusSqrt, a.D("final"))),
-        new("plateau", "lr factor^reductions, reduced when the test loss stalls for patience evaluations", [new("factor", 0.1), new("patience", 10), new("threshold", 1e-4), new("cooldown", 0), new("min", 0)],
-            a => new ReduceOnPlateau(a.Initial, PlateauMode.Min, a.D("factor"), a.L("patience"), a.D("threshold"), ThresholdMode.Relative, a.L("cooldown"), a.D("min"))),
+        new("plateau", "lr factor^reductions, reduced when the test loss stalls for patience evaluations (no lower by threshold, relative or, with threshold-mode=abs, absolute); a reduction smaller than eps is skipped",
+            [new("factor", 0.1), new("patience", 10), new("threshold", 1e-4), new("threshold-mode", Choices: ["rel", "abs"]), new("cooldown", 0), new("min", 0), new("eps", 1e-8)],
+            a => new ReduceOnPlateau(a.Initial, PlateauMode.Min, a.D("factor"), a.L("patience"), a.D("threshold"),
+                a.Word("threshold-mode") == "abs" ? ThresholdMode.Absolute : ThresholdMode.Relative, a.L("cooldown"), a.D("min"), a.D("eps"))),
     ];
 
     /// <summary>The schedule names.</summary>

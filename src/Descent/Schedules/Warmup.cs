@@ -9,9 +9,9 @@ namespace Descent.Schedules;
 /// <c>SequentialLR([LinearLR(start_factor, 1.0, steps), then], milestones=[steps])</c> to the last bit: the ramp multiplies
 /// each value by LinearLR's factor <c>1 + (1 - f) / (T f + (k - 1)(1 - f))</c> as torch does. A start factor of 0, where
 /// that factor divides by zero, ramps as <c>v0 * k / T</c>: torch's <c>LambdaLR(lambda k: k / T)</c>. <c>then</c> starts as
-/// SequentialLR starts it, from its closed form at 0 (a copy of a <see cref="Chainable"/> is kept). <c>LinearLR</c> on its own is
-/// <c>new Warmup(T, new Constant(lr), f)</c> during the ramp; after it LinearLR keeps its last product, which can be an ulp from
-/// <c>lr</c>, where this gives <c>lr</c>.
+/// SequentialLR starts it, from its closed form at 0 (a copy of a <see cref="Chainable"/> is kept). <c>LinearLR</c> on its own,
+/// which after the ramp keeps its last product (an ulp from <c>lr</c> at times, where this gives <c>lr</c>), is
+/// <see cref="LinearFactor"/>.
 /// </summary>
 public sealed class Warmup : Schedule
 {
