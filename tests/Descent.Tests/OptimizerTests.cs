@@ -67,6 +67,17 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void Torchs_pairs_are_named_as_the_two_numbers_they_are_here()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Optimizers.DefaultOptions("adam").Set("betas", 0.9));
+        Assert.StartsWith("Unknown hyperparameter 'betas' for adam: torch's betas is written as beta1 and beta2 here; valid names are lr,", e.Message);
+        Assert.Contains("torch's etas is written as etaminus and etaplus here", Assert.Throws<ArgumentException>(() => Optimizers.DefaultOptions("rprop").Find("etas")).Message);
+        Assert.Contains("torch's line_search_fn is written as strong_wolfe", Assert.Throws<ArgumentException>(() => Optimizers.DefaultOptions("lbfgs").Find("line_search_fn")).Message);
+        // An optimizer without the pair gets no hint.
+        Assert.DoesNotContain("torch's", Assert.Throws<ArgumentException>(() => Optimizers.DefaultOptions("sgd").Find("betas")).Message);
+    }
+
+    [Fact]
     public void A_gradient_norm_is_the_euclidean_norm_of_one_parameters_gradient()
     {
         var a = Parameter<float>.FromValues("a", 0, 0, 0);

@@ -8,7 +8,8 @@ namespace Descent.Optim;
 /// PyTorch <c>param_group</c> dictionary but typed: every optimizer has a learning rate and a maximize
 /// switch; the rest are its own, and an options type has a setting only if its rule reads it. Values can
 /// also be read and written by their PyTorch names, which is how schedules, parameter-group overrides and
-/// the command line reach them.
+/// the command line reach them; torch's pairs are two numbers here (<c>betas</c> is <c>beta1</c> and <c>beta2</c>,
+/// <c>etas</c> <c>etaminus</c> and <c>etaplus</c>, <c>step_sizes</c> <c>step_size_min</c> and <c>step_size_max</c>).
 /// </summary>
 public abstract class OptimizerOptions
 {
@@ -27,9 +28,25 @@ public abstract class OptimizerOptions
     /// <summary>Whether this optimizer has a hyperparameter called <paramref name="name"/>.</summary>
     public bool Has(string name) => TryFind(name) is not null;
 
-    /// <summary>The hyperparameter called <paramref name="name"/>, or an error listing the valid names.</summary>
+    /// <summary>
+    /// The hyperparameter called <paramref name="name"/>, or an error listing the valid names (and, for one of torch's pairs
+    /// or its line search name, the names it is split into here).
+    /// </summary>
     public Hyperparameter Find(string name) => TryFind(name)
-        ?? throw new ArgumentException($"Unknown hyperparameter '{name}' for {OptimizerName}: valid names are {string.Join(", ", Hyperparameters.Select(h => h.Name))}.");
+        ?? throw new ArgumentException($"Unknown hyperparameter '{name}' for {OptimizerName}: {SplitPair(name)}valid names are {string.Join(", ", Hyperparameters.Select(h => h.Name))}.");
+
+    /// <summary>torch's settings that hold a pair (or a word) and the numbers they are written as here, each a hyperparameter of its own.</summary>
+    private static readonly Dictionary<string, string> TorchPairs = new(StringComparer.Ordinal)
+    {
+        ["betas"] = "beta1 and beta2",
+        ["etas"] = "etaminus and etaplus",
+        ["step_sizes"] = "step_size_min and step_size_max",
+        ["line_search_fn"] = "strong_wolfe (1 for 'strong_wolfe')",
+    };
+
+    private string SplitPair(string name) =>
+        TorchPairs.TryGetValue(name, out var split) && split.Split(' ')[0] is var first && TryFind(first) is not null
+            ? $"torch's {name} is written as {split} here; " : "";
 
     /// <summary>Reads a hyperparameter by its PyTorch name.</summary>
     public double Get(string name) => Find(name).Get(this);
