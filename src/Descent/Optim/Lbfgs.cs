@@ -11,8 +11,10 @@ namespace Descent.Optim;
 /// </summary>
 /// <remarks>
 /// All parameters form one flat vector (one parameter group, as in PyTorch). The arithmetic is done in double
-/// precision in PyTorch's order, so float64 runs match <c>torch.optim.LBFGS</c>; the curvature history is not part
-/// of <see cref="Optimizer{T}.SaveState"/>.
+/// precision in PyTorch's order, so float64 runs match <c>torch.optim.LBFGS</c> (to the last bit where its dot products
+/// are shorter than the BLAS's 16-entry blocks, see <c>Dot</c>); a float32 model's run keeps that double arithmetic, where
+/// torch's would round every vector operation to float32. The curvature history is saved under torch's names by
+/// <c>SaveRule</c>.
 /// </remarks>
 public sealed class Lbfgs<T> : Optimizer<T, LbfgsOptions> where T : unmanaged, IFloatingPointIeee754<T>
 {
