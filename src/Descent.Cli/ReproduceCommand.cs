@@ -10,7 +10,7 @@ internal static class ReproduceCommand
     {
         var names = new Argument<string[]>("experiment") { Description = $"experiments to run (default: all): {string.Join(", ", Reproduction.All.Select(e => e.Name))}", Arity = ArgumentArity.ZeroOrMore };
         var quick = new Option<bool>("--quick") { Description = "the seconds-long configuration the tests run" };
-        var full = new Option<bool>("--full") { Description = "the published scale (tens of minutes, all cores)" };
+        var full = new Option<bool>("--full") { Description = "the published scale: hours on a 2-core machine (see README)" };
         var outDir = new Option<string>("--out") { Description = "output directory", DefaultValueFactory = _ => "out", HelpName = "DIR" };
         var mnist = new Option<string>("--mnist-dir") { Description = "directory of full MNIST IDX files for the MNIST experiments (default: the embedded 10,000 digits)", HelpName = "DIR" };
         var threads = new Option<string>("--threads") { Description = "parallel runs at most (default: all cores)", HelpName = "N" };
