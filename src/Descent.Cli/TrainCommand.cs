@@ -4,7 +4,7 @@ using Descent.Training;
 namespace Descent.Cli;
 
 /// <summary>
-/// <c>descent train</c>: trains a feedforward classifier and writes metrics, checkpoints, the model and
+/// <c>descent train</c>: trains a model (an MLP, a CNN or a transformer) and writes metrics, checkpoints, the model and
 /// a summary into an output directory; <c>--resume DIR</c> continues a run bit for bit.
 /// </summary>
 internal static class TrainCommand
@@ -41,7 +41,7 @@ internal static class TrainCommand
         var evalThreads = TrainingArguments.Text("--eval-threads", $"cores each evaluation spreads its chunks over (at least --threads); the metrics are the same to the last bit on any number, so it changes only the evaluations' time and memory; not saved with the run, so --resume may give another [default: this machine's cores, at most 8: {DefaultEvaluationThreads}]", "N");
         var updateBn = TrainingArguments.Text("--update-bn", "minibatches of training data over which batch-norm statistics are recomputed where the model is evaluated at other weights than it trains at (EMA, SWA, Lookahead, schedule-free; torch's update_bn); 0 keeps the training statistics [default: all, one pass]", "N");
 
-        var command = new Command("train", "Train a feedforward classifier; write metrics, checkpoints, the model and a summary.\n\n" +
+        var command = new Command("train", "Train a model (an MLP, a CNN or a transformer, see --model); write metrics, checkpoints, the model and a summary.\n\n" +
             "Schedules (--schedule NAME:key=value,...; lr is --lr, t the update 1, 2, ...; keys left out take the defaults shown):\n  " +
             string.Join("\n  ", Descent.Schedules.ScheduleSpec.Syntax));
         var own = new Option[] { schedule, warmup };
