@@ -13,12 +13,12 @@ internal sealed class OptimizerArguments
     private readonly List<(Option Option, string Hyperparameter)> _options = [];
 
     /// <summary>
-    /// One option per hyperparameter name found in any registered optimizer's table, in registration order;
-    /// its help is the hyperparameter's description and the optimizers that have it.
+    /// One option per hyperparameter name found in the table of any of <paramref name="optimizers"/> (default: every
+    /// registered one), in registration order; its help is the hyperparameter's description and the optimizers that have it.
     /// </summary>
-    public OptimizerArguments()
+    public OptimizerArguments(IEnumerable<string>? optimizers = null)
     {
-        var tables = Optimizers.All.Select(r => (r.Name, Table: r.Defaults().Hyperparameters)).ToList();
+        var tables = (optimizers ?? Optimizers.Names).Select(name => (Name: name, Table: Optimizers.DefaultOptions(name).Hyperparameters)).ToList();
         foreach (var h in tables.SelectMany(t => t.Table).DistinctBy(h => h.Name))
         {
             var owners = tables.Where(t => t.Table.Any(o => o.Name == h.Name)).Select(t => t.Name).ToList();

@@ -30,7 +30,13 @@ internal sealed class TrainingArguments
     private readonly Option<string> _activation = Choice("--activation", "activation after each hidden layer", Defaults.Activation, "relu", "tanh", "sigmoid", "gelu", "identity");
     private readonly Option<string> _loss = Choice("--loss", "loss", Defaults.Loss, "cross-entropy", "bce", "mse");
     private readonly Option<string> _init = Text("--init", $"starting weights: drawn as torch, he or xavier draws them, or loaded from a safetensors file named as the model's state_dict (fine-tuning, torch-made weights) [default: {Defaults.Init}]", "torch|he|xavier|FILE");
-    private readonly Option<string> _optimizer;
+    // Not a Choice: a mistyped name gets the library's message (the names, and the nearest one), as trajectory gives it.
+    private readonly Option<string> _optimizer = new("--optimizer", "-o")
+    {
+        Description = "optimizer",
+        DefaultValueFactory = _ => Defaults.Optimizer,
+        HelpName = string.Join('|', Descent.Optim.Optimizers.Names),
+    };
     private readonly Option<string[]> _paramGroup = new("--param-group")
     {
         Description = "a parameter group with its own hyperparameters, as PyTorch's param_groups: the parameters whose state_dict names match PATTERN (* any characters, ? one), " +
@@ -44,13 +50,6 @@ internal sealed class TrainingArguments
     private readonly Option<string> _clipNorm = Text("--clip-norm", $"clip the global gradient norm [default: {Off(Defaults.ClipNorm)}]", "v");
     private readonly Option<string> _clipValue = Text("--clip-value", $"clip each gradient entry to [-v, v] [default: {Off(Defaults.ClipValue)}]", "v");
     private readonly Option<string> _seed = Text("--seed", $"seed of every random draw [default: {Shown(Defaults.Seed)}]", "S");
-
-    /// <summary>Creates the options.</summary>
-    public TrainingArguments()
-    {
-        _optimizer = Choice("--optimizer", "optimizer", Defaults.Optimizer, [.. Descent.Optim.Optimizers.Names]);
-        _optimizer.Aliases.Add("-o");
-    }
 
     /// <summary>The optimizer's hyperparameter options (<c>--lr</c>, <c>--momentum</c>, ...).</summary>
     public OptimizerArguments Hyperparameters { get; } = new();

@@ -21,7 +21,7 @@ internal static class TrajectoryCommand
         };
         var optimizer = new Option<string>("--optimizer", "-o")
         {
-            Description = $"optimizer: {string.Join(", ", Descent.Optim.Optimizers.Names)}",
+            Description = $"optimizer: {string.Join(", ", Trajectory.OptimizerNames)}",
             Required = true,
             HelpName = "name",
         };
@@ -29,7 +29,7 @@ internal static class TrajectoryCommand
         var start = new Option<string>("--start") { Description = "starting point, e.g. --start=-1.5,2", Required = true, HelpName = "X,Y" };
         var format = new Option<string>("--format") { Description = "output format", DefaultValueFactory = _ => "csv", HelpName = "csv|json" };
         format.AcceptOnlyFromAmong("csv", "json");
-        var hyper = new OptimizerArguments();
+        var hyper = new OptimizerArguments(Trajectory.OptimizerNames);
 
         var command = new Command("trajectory", "Run one optimizer on a 2-D landscape (double precision) and print its path.")
         {
@@ -40,6 +40,7 @@ internal static class TrajectoryCommand
         command.SetAction(parsed =>
         {
             string optimizerName = parsed.GetValue(optimizer)!.Trim().ToLowerInvariant();
+            Trajectory.RequireOptimizer(optimizerName);
             var options = hyper.Read(parsed, optimizerName);
             int n = Numbers.Whole(parsed.GetValue(steps)!, "--steps", 0, int.MaxValue - 1);
             var origin = Numbers.Point(parsed.GetValue(start)!, "--start");

@@ -38,26 +38,10 @@ public static class Api
     });
 
     /// <summary>
-    /// The optimizers that can move a point across a landscape: every registered one except those that refuse a
-    /// 2-element vector (Muon takes 2-D weight matrices only; <c>descent train --optimizer muon</c> trains with it).
+    /// The optimizers that can move a point across a landscape (<see cref="Trajectory.OptimizerNames"/>: all but Muon, which
+    /// <c>descent train --optimizer muon</c> trains networks with) with their hyperparameters, defaults and valid ranges.
     /// </summary>
-    public static IReadOnlyList<string> LandscapeOptimizers { get; } = [.. Descent.Optim.Optimizers.Names.Where(MovesAPoint)];
-
-    private static bool MovesAPoint(string name)
-    {
-        try
-        {
-            Descent.Optim.Optimizers.Create(name, [Descent.Nn.Parameter<double>.FromValues(Trajectory.ParameterName, 0, 0)]);
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>The optimizers of <see cref="LandscapeOptimizers"/> with their hyperparameters, defaults and valid ranges.</summary>
-    public static object OptimizerCatalog() => LandscapeOptimizers.Select(name =>
+    public static object OptimizerCatalog() => Trajectory.OptimizerNames.Select(name =>
     {
         var o = Descent.Optim.Optimizers.DefaultOptions(name);
         return new
@@ -138,10 +122,9 @@ public static class Api
         var requested = new List<(OptimizerRequest Request, Descent.Optim.OptimizerOptions Options)>();
         foreach (var o in r.Optimizers)
         {
-            if (o?.Optimizer is null || !Descent.Optim.Optimizers.Names.Contains(o.Optimizer))
-                throw new BadRequest($"unknown optimizer '{o?.Optimizer}': choose one of {string.Join(", ", LandscapeOptimizers)}.");
-            if (!LandscapeOptimizers.Contains(o.Optimizer))
-                throw new BadRequest($"{o.Optimizer} updates 2-D weight matrices only and cannot move a point on a landscape: choose one of {string.Join(", ", LandscapeOptimizers)}.");
+            if (o?.Optimizer is null) throw new BadRequest($"an optimizer has no name: choose one of {string.Join(", ", Trajectory.OptimizerNames)}.");
+            try { Trajectory.RequireOptimizer(o.Optimizer); }
+            catch (ArgumentException e) { throw new BadRequest(e.Message); }
             var options = Descent.Optim.Optimizers.DefaultOptions(o.Optimizer);
             foreach (var (name, value) in o.Hyperparameters ?? [])
             {

@@ -112,6 +112,7 @@ public sealed class LrFindTests : IDisposable
     [InlineData("Invalid stop factor 0.5", "--stop-factor", "0.5")]
     [InlineData("--momentum does not apply to adam", "--momentum", "0.9")]
     [InlineData("--batch 5000 is larger than the training set (500 examples)", "--batch", "5000")]
+    [InlineData("Unknown optimizer 'adma' (did you mean 'adam'?)", "--optimizer", "adma")]
     public void Bad_input_is_refused_with_the_option_named_and_nothing_written(string message, string option, string value)
     {
         string dir = Path.Combine(_dir, "bad");

@@ -73,7 +73,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("""{"function":"rosenbrock","start":[1],"steps":5,"optimizers":[{"optimizer":"adam"}]}""", "start must be two finite numbers", null)]
     [InlineData("""{"function":"rosenbrock","start":[1e300,1],"steps":5,"optimizers":[{"optimizer":"adam"}]}""", "start must be two finite numbers", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[]}""", "between 1 and 8 optimizers", null)]
-    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adamm"}]}""", "unknown optimizer 'adamm'", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adamm"}]}""", "Unknown optimizer 'adamm' (did you mean 'adam'?)", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"muon"}]}""", "muon updates 2-D weight matrices only", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"momentum":0.9}}]}""", "adam has no hyperparameter 'momentum'", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"beta1":1.5}}]}""", "Invalid beta1: 1.5", null)]

@@ -268,6 +268,7 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--batch 1000", "--batch 1000 is larger than the training set (500 examples); use --batch 500")]
     [InlineData("--warmup 2000 --steps 5", "Invalid warmup of 2000 steps for a run of 5")]
     [InlineData("--hidden= --activation tanh", "--activation has no effect on a linear model")]
+    [InlineData("-o adma", "Unknown optimizer 'adma' (did you mean 'adam'?): choose one of sgd,")]
     public void Options_that_would_be_ignored_are_refused_with_the_conflict_and_the_fix(string options, string message)
     {
         File.WriteAllLines(Out("data.csv"), ["x,y,label", "0,0,0", "1,1,1", "0,1,0", "1,0,1", "2,2,1"]);

@@ -14,6 +14,36 @@ public static class Trajectory
     public const string ParameterName = "xy";
 
     /// <summary>
+    /// The registered optimizers that can move a point across a landscape: every one except those that refuse a
+    /// 2-element parameter (Muon updates 2-D weight matrices only; it trains networks).
+    /// </summary>
+    public static IReadOnlyList<string> OptimizerNames { get; } = [.. Optimizers.Names.Where(MovesAPoint)];
+
+    private static bool MovesAPoint(string name)
+    {
+        try
+        {
+            Optimizers.Create(name, [Parameter<double>.FromValues(ParameterName, 0, 0)]);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> saying why when <paramref name="optimizer"/> is not one of
+    /// <see cref="OptimizerNames"/>: an unknown name (<see cref="Optimizers.Unknown"/>), or one that cannot move a point.
+    /// </summary>
+    public static void RequireOptimizer(string optimizer)
+    {
+        if (OptimizerNames.Contains(optimizer)) return;
+        if (!Optimizers.Names.Contains(optimizer)) throw Optimizers.Unknown(optimizer, OptimizerNames);
+        throw new ArgumentException($"{optimizer} updates 2-D weight matrices only and cannot move a point on a landscape (it trains networks): choose one of {string.Join(", ", OptimizerNames)}.");
+    }
+
+    /// <summary>
     /// The path of <paramref name="steps"/> updates from <paramref name="start"/>: element 0 is the start,
     /// element k the point after k updates, each with the loss there. <paramref name="createOptimizer"/>
     /// receives the parameter <c>xy</c> (its gradient is filled before each step) and returns the

@@ -76,9 +76,53 @@ public static class Optimizers
     /// <summary>The optimizer names, as on the command line.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. All.Select(r => r.Name)];
 
-    /// <summary>The registration of the optimizer called <paramref name="name"/>, or an error listing the names.</summary>
-    public static OptimizerRegistration Get(string name) => ByName.TryGetValue(name, out var r) ? r
-        : throw new ArgumentException($"Unknown optimizer '{name}': choose one of {string.Join(", ", Names)}.");
+    /// <summary>The registration of the optimizer called <paramref name="name"/>, or an error listing the names (<see cref="Unknown"/>).</summary>
+    public static OptimizerRegistration Get(string name) => ByName.TryGetValue(name, out var r) ? r : throw Unknown(name, Names);
+
+    /// <summary>
+    /// The error for an optimizer name that is not one of <paramref name="choices"/>: it lists them and, when the name is
+    /// a few edits from one (a typo such as <c>adma</c>), names that one first.
+    /// </summary>
+    public static ArgumentException Unknown(string name, IReadOnlyList<string> choices)
+    {
+        ArgumentNullException.ThrowIfNull(choices);
+        string? nearest = Nearest(name ?? "", choices);
+        return new ArgumentException($"Unknown optimizer '{name}'{(nearest is null ? "" : $" (did you mean '{nearest}'?)")}: choose one of {string.Join(", ", choices)}.");
+    }
+
+    /// <summary>
+    /// The choice fewest edits from <paramref name="name"/> (insertions, deletions, substitutions and swaps of neighbours,
+    /// ignoring case; the first listed on a tie), if it is within a third of the name's length and at least one edit.
+    /// </summary>
+    private static string? Nearest(string name, IEnumerable<string> choices)
+    {
+        string? best = null;
+        int bestDistance = Math.Max(1, name.Length / 3) + 1;
+        foreach (var choice in choices)
+        {
+            int d = EditDistance(name.ToLowerInvariant(), choice.ToLowerInvariant());
+            if (d < bestDistance) (best, bestDistance) = (choice, d);
+        }
+        return best;
+    }
+
+    /// <summary>The optimal-string-alignment distance: Levenshtein's, with a swap of two neighbouring characters as one edit.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        }
+        return d[a.Length, b.Length];
+    }
 
     /// <summary>Default hyperparameters of the optimizer called <paramref name="name"/>.</summary>
     public static OptimizerOptions DefaultOptions(string name) => Get(name).Defaults();
