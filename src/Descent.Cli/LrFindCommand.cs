@@ -29,7 +29,9 @@ internal static class LrFindCommand
             "The model, data and optimizer options are those of descent train.");
         foreach (var o in training.Model.Concat([startLr, endLr, iterations, stopFactor]).Concat(training.Steps).Concat([outDir, format]).Concat(training.Hyperparameters.Options))
             command.Add(o);
+        // The test sets the rate itself: --lr is not offered, and refused with a message that says so (not as an unknown option).
         var lr = training.Hyperparameters.Options.Single(o => o.Name == "--lr");
+        lr.Hidden = true;
 
         command.SetAction(parsed =>
         {

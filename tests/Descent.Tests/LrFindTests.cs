@@ -124,6 +124,16 @@ public sealed class LrFindTests : IDisposable
     }
 
     [Fact]
+    public void The_help_does_not_offer_lr_which_the_test_sets_itself()
+    {
+        var (code, output, _) = CliRunner.Run("lr-find", "--help");
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("--lr <", output);
+        Assert.Contains("--start-lr <", output);
+        Assert.Contains("--lr <", CliRunner.Run("train", "--help").Out);
+    }
+
+    [Fact]
     public void A_missing_out_or_an_earlier_test_in_it_is_refused()
     {
         var (code, _, err) = CliRunner.Run("lr-find", "--data", "moons");
