@@ -115,7 +115,8 @@ public static class Api
         if (r.Optimizers is not { Length: > 0 } || r.Optimizers.Length > Limits.MaxOptimizers)
             throw new BadRequest($"give between 1 and {Limits.MaxOptimizers} optimizers.");
         if ((long)r.Steps * r.Optimizers.Length > Limits.MaxTrajectoryUpdates)
-            throw new BadRequest($"{r.Steps} steps for {r.Optimizers.Length} optimizers is {(long)r.Steps * r.Optimizers.Length} updates; the cap is {Limits.MaxTrajectoryUpdates} a request (steps x optimizers).");
+            throw new BadRequest($"{r.Steps} steps for {r.Optimizers.Length} optimizers is {(long)r.Steps * r.Optimizers.Length} updates; the cap is {Limits.MaxTrajectoryUpdates} a request (steps x optimizers): " +
+                $"ask for at most {Limits.MaxTrajectoryUpdates / r.Optimizers.Length} steps for {r.Optimizers.Length} optimizers, or fewer optimizers.");
         double atStart = landscape.Value(r.Start[0], r.Start[1]);
         if (!double.IsFinite(atStart))
             throw new BadRequest($"the surface is not defined at the start ({r.Start[0]:G6}, {r.Start[1]:G6}): its value there is {atStart}; choose a start point where it is finite.");
@@ -138,9 +139,10 @@ public static class Api
             Limits.CheckCaps(o.Optimizer, options);
             requested.Add((o, options));
         }
-        long evaluations = requested.Sum(o => r.Steps * Limits.EvaluationsPerUpdate(o.Options));
+        long perStep = requested.Sum(o => Limits.EvaluationsPerUpdate(o.Options)), evaluations = r.Steps * perStep;
         if (evaluations > Limits.MaxTrajectoryEvaluations)
-            throw new BadRequest($"{r.Steps} steps of these optimizers can take {evaluations} evaluations of the surface (an L-BFGS step up to max_eval, or max_iter x 5/4, and one more); the cap is {Limits.MaxTrajectoryEvaluations} a request: ask for fewer steps or a smaller max_eval.");
+            throw new BadRequest($"{r.Steps} steps of these optimizers can take {evaluations} evaluations of the surface (an L-BFGS step up to max_eval, or max_iter x 5/4, and one more); " +
+                $"the cap is {Limits.MaxTrajectoryEvaluations} a request: ask for at most {Limits.MaxTrajectoryEvaluations / perStep} steps of these optimizers, or a smaller max_eval or max_iter.");
         var runs = new List<object>();
         foreach (var (o, options) in requested)
         {

@@ -441,7 +441,11 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
             $$"""{"function":"rosenbrock","start":[-1.5,2],"steps":{{steps}},"optimizers":[{{string.Join(",", Enumerable.Repeat("""{"optimizer":"adam"}""", optimizers))}}]}""";
         var (status, body) = await Post("/api/trajectory", Request(6000, 8));
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("48000 updates; the cap is 40000 a request (steps x optimizers)", body.GetProperty("error").GetString());
+        Assert.Contains("48000 updates; the cap is 40000 a request (steps x optimizers): ask for at most 5000 steps for 8 optimizers", body.GetProperty("error").GetString());
+        (status, body) = await Post("/api/trajectory", Request(15000, 3));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("ask for at most 13333 steps for 3 optimizers", body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await Post("/api/trajectory", Request(13333, 3))).Status);
         Assert.Equal(HttpStatusCode.OK, (await Post("/api/trajectory", Request(20000, 1))).Status);
         Assert.Equal(HttpStatusCode.OK, (await Post("/api/trajectory", Request(5000, 8))).Status);
     }
@@ -520,6 +524,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         (status, body) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":20000,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":100}}]}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.StartsWith("20000 steps of these optimizers can take 2520000 evaluations of the surface", body.GetProperty("error").GetString());
+        Assert.Contains("ask for at most 4761 steps of these optimizers", body.GetProperty("error").GetString());
         (status, _) = await Post("/api/trajectory", """{"function":"x","start":[0,0],"steps":20000,"optimizers":[{"optimizer":"lbfgs"}]}""");
         Assert.Equal(HttpStatusCode.OK, status);   // one default L-BFGS run of the most steps: 20 evaluations a step on a plane
         (status, _) = await Post("/api/trajectory", """{"function":"rosenbrock","start":[-1,1],"steps":1500,"optimizers":[{"optimizer":"lbfgs","hyperparameters":{"max_iter":100,"history_size":1000}}]}""");
