@@ -135,7 +135,7 @@ public static class Server
         }
         catch (JsonException e)
         {
-            return Error($"malformed JSON: {e.Message}");
+            return Error(JsonError(e, typeof(T)));
         }
         catch (BadHttpRequestException e)
         {
@@ -168,6 +168,59 @@ public static class Server
         {
             computing.Release();
         }
+    }
+
+    /// <summary>
+    /// A body the JSON reader refused, in the API's words: text that is not JSON as malformed, and a value of the wrong
+    /// kind as <c>FIELD must be KIND</c> (<c>steps must be a whole number</c>), found from the error's path in the
+    /// request type <paramref name="request"/>; the serializer's own message names .NET types, which a client has no use for.
+    /// </summary>
+    internal static string JsonError(JsonException e, Type request)
+    {
+        // The reader's syntax errors come wrapped, with the reader's exception inside; a conversion's has none or another.
+        if (e.InnerException is JsonException || e.Path is not { Length: > 0 } path) return $"malformed JSON: {e.Message}";
+        var (field, type) = Field(path, request);
+        if (field.Length == 0) return "the request must be a JSON object.";
+        return type is null ? $"{field} has a value of the wrong kind." : $"{field} must be {Kind(type)}.";
+    }
+
+    /// <summary>
+    /// The field a JSON path such as <c>$.optimizers[0].label</c> or <c>$.start[1]</c> names, as the path writes it less the
+    /// <c>$.</c>, and the .NET type it is read into (null if the path leaves the request type).
+    /// </summary>
+    private static (string Field, Type? Type) Field(string path, Type request)
+    {
+        Type? type = request;
+        var field = new System.Text.StringBuilder();
+        var parts = System.Text.RegularExpressions.Regex.Matches(path, @"\.([^.\[]+)|\['((?:[^']|'')*)'\]|\[(\d+)\]");
+        foreach (System.Text.RegularExpressions.Match m in parts)
+        {
+            if (m.Groups[3].Success)
+            {
+                field.Append('[').Append(m.Groups[3].Value).Append(']');
+                type = type is null ? null : type.IsArray ? type.GetElementType() : null;
+                continue;
+            }
+            string name = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
+            if (field.Length > 0) field.Append('.');
+            field.Append(name);
+            type = type is null || type.IsArray || type.IsPrimitive || type == typeof(string) ? null
+                : type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>) ? type.GetGenericArguments()[1]
+                : type.GetProperty(name, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase)?.PropertyType;
+        }
+        return (field.ToString(), type);
+    }
+
+    /// <summary>What a value of <paramref name="type"/> is, in JSON's words.</summary>
+    private static string Kind(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type.IsArray) return $"a list of {Kind(type.GetElementType()!) switch { var k when k.StartsWith("a ", StringComparison.Ordinal) => k[2..] + "s", var k => k }}";
+        if (type == typeof(int) || type == typeof(long) || type == typeof(ulong)) return "a whole number";
+        if (type == typeof(double)) return "a finite number";
+        if (type == typeof(bool)) return "true or false";
+        if (type == typeof(string)) return "a string";
+        return "a JSON object";
     }
 
     private static IResult Error(string message, int? position = null, int status = 400) =>

@@ -6,9 +6,12 @@ using Descent.Nn;
 
 namespace Descent.Playground;
 
-/// <summary>A request to start training a classifier on two moons, optionally with <paramref name="Wrappers"/> around the optimizer.</summary>
-public sealed record TrainStartRequest(int N, double Noise, double Flip, double[]? Stretch, int[] Hidden, string Activation,
-    string Optimizer, Dictionary<string, JsonElement>? Hyperparameters, string? Schedule, int Batch, ulong Seed, TrainWrappers? Wrappers = null);
+/// <summary>
+/// A request to start training a classifier on two moons, optionally with <paramref name="Wrappers"/> around the optimizer;
+/// <paramref name="N"/>, <paramref name="Hidden"/> and <paramref name="Batch"/> have no default (null when left out).
+/// </summary>
+public sealed record TrainStartRequest(int? N, double Noise, double Flip, double[]? Stretch, int[]? Hidden, string Activation,
+    string Optimizer, Dictionary<string, JsonElement>? Hyperparameters, string? Schedule, int? Batch, ulong Seed, TrainWrappers? Wrappers = null);
 
 /// <summary>
 /// Live training sessions of the playground's training view: each session is a <see cref="Trainer"/>
@@ -79,15 +82,18 @@ public sealed class TrainingSessions : IDisposable
     /// <summary>Validates the request, builds the trainer and returns the session's id, data and first state.</summary>
     public object Start(TrainStartRequest r)
     {
-        if (r.N is < 10 or > 2000) throw new BadRequest($"n must be between 10 and 2000, got {r.N}.");
+        int n = r.N ?? throw new BadRequest("n is missing: give the number of training points, 10 to 2000.");
+        if (n is < 10 or > 2000) throw new BadRequest($"n must be between 10 and 2000, got {n}.");
         if (!(r.Noise >= 0 && r.Noise <= 2)) throw new BadRequest($"noise must be between 0 and 2, got {r.Noise}.");
         if (!(r.Flip >= 0 && r.Flip <= 0.5)) throw new BadRequest($"flip must be between 0 and 0.5, got {r.Flip}.");
         var stretch = r.Stretch ?? [1, 1];
         if (stretch.Length != 2 || stretch.Any(s => !(Math.Abs(s) >= 0.01 && Math.Abs(s) <= 100)))
             throw new BadRequest("stretch must be two factors [sx, sy], each between 0.01 and 100 in size.");
-        if (r.Hidden is null || r.Hidden.Length > 4 || r.Hidden.Any(w => w is < 1 or > 256))
+        int[] hidden = r.Hidden ?? throw new BadRequest("hidden is missing: give the hidden layer widths, e.g. [16, 16] ([] for a linear model).");
+        if (hidden.Length > 4 || hidden.Any(w => w is < 1 or > 256))
             throw new BadRequest("hidden must list at most 4 layer widths, each between 1 and 256.");
-        if (r.Batch is < 1 or > 2000) throw new BadRequest($"batch must be between 1 and 2000, got {r.Batch}.");
+        int batch = r.Batch ?? throw new BadRequest("batch is missing: give the minibatch size, 1 to 2000.");
+        if (batch is < 1 or > 2000) throw new BadRequest($"batch must be between 1 and 2000, got {batch}.");
         var hyper = new Dictionary<string, double>();
         string optimizer = r.Optimizer ?? "adam";
         foreach (var (name, value) in r.Hyperparameters ?? [])
@@ -99,17 +105,17 @@ public sealed class TrainingSessions : IDisposable
             trainer = new Trainer(wrappers.ApplyTo(new TrainingConfig
             {
                 Data = "moons",
-                N = r.N,
+                N = n,
                 Noise = r.Noise,
                 Flip = r.Flip,
                 StretchX = stretch[0],
                 StretchY = stretch[1],
-                Hidden = r.Hidden,
+                Hidden = hidden,
                 Activation = r.Activation ?? "relu",
                 Optimizer = optimizer,
                 Hyperparameters = hyper,
                 Schedule = r.Schedule ?? "constant",
-                Batch = r.Batch,
+                Batch = batch,
                 Steps = 1_000_000_000,
                 Seed = r.Seed,
             }));
@@ -127,10 +133,10 @@ public sealed class TrainingSessions : IDisposable
         long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);
         // An L-BFGS step evaluates its minibatch up to max_eval times (and more in its last line search).
         long gradients = wrappers.GradientsPerUpdate * Limits.EvaluationsPerUpdate(options);
-        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, r.Hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()), gradients);
-        double stepWork = Limits.TrainingWork(1, r.Batch, session.ExampleCost, gradients);
+        var session = new Session(trainer, SessionBytes(trainer, parameters), parameters, Limits.ExampleCost(parameters, hidden.Sum(), Activations.Parse(r.Activation ?? "relu").Name()), gradients);
+        double stepWork = Limits.TrainingWork(1, batch, session.ExampleCost, gradients);
         if (stepWork > Limits.MaxTrainingWork)
-            throw new BadRequest($"one step of batch {r.Batch}{(gradients > 1 ? $" x {gradients} gradients an update" : "")} through {parameters:N0} parameters is {stepWork:G3} units of work, over the cap of {Limits.MaxTrainingWork:G3} a request: choose a smaller batch, network or {(gradients > 1 ? "accumulation, SAM or max_eval" : "activation")}.");
+            throw new BadRequest($"one step of batch {batch}{(gradients > 1 ? $" x {gradients} gradients an update" : "")} through {parameters:N0} parameters is {stepWork:G3} units of work, over the cap of {Limits.MaxTrainingWork:G3} a request: choose a smaller batch, network or {(gradients > 1 ? "accumulation, SAM or max_eval" : "activation")}.");
         bool lbfgs = options is LbfgsOptions;
         if (session.Bytes > MaxBytes)
             throw new BadRequest($"this session would hold about {session.Bytes >> 20} MB{(lbfgs ? " (L-BFGS keeps 2 x history_size vectors of all the parameters in double precision)" : "")}, more than the {MaxBytes >> 20} MB all sessions may hold: choose a smaller network{(lbfgs ? " or history_size" : "")}.");

@@ -87,12 +87,22 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"radam","hyperparameters":{"threshold":3}}]}""", "Invalid threshold: 3", null)]
     [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":5,"optimizers":[{"optimizer":"adam","hyperparameters":{"weight_decay":0.1,"independent_weight_decay":true}}]}""", "Invalid independent_weight_decay", null)]
     [InlineData("""{bad json""", "malformed JSON", null)]
-    [InlineData("""[1,2,3]""", "malformed JSON", null)]
+    [InlineData("""[1,2,3]""", "the request must be a JSON object.", null)]
+    // A value of the wrong kind is named by its field, in JSON's words, not by the .NET type it is read into.
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":3.5,"optimizers":[{"optimizer":"adam"}]}""", "steps must be a whole number.", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,"a"],"steps":3,"optimizers":[{"optimizer":"adam"}]}""", "start[1] must be a finite number.", null)]
+    [InlineData("""{"function":"rosenbrock","start":1,"steps":3,"optimizers":[{"optimizer":"adam"}]}""", "start must be a list of finite numbers.", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":3,"optimizers":[{"optimizer":"adam","label":5}]}""", "optimizers[0].label must be a string.", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1,1],"steps":3,"optimizers":[{"optimizer":"adam","hyperparameters":[]}]}""", "optimizers[0].hyperparameters must be a JSON object.", null)]
+    [InlineData("""{"function":"rosenbrock","start":[1e400,1],"steps":3,"optimizers":[{"optimizer":"adam"}]}""", "start must be two finite numbers", null)]
     public async Task Invalid_trajectory_requests_get_400_with_a_message(string json, string message, int? position)
     {
         var (status, body) = await Post("/api/trajectory", json);
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains(message, body.GetProperty("error").GetString());
+        string error = body.GetProperty("error").GetString()!;
+        Assert.Contains(message, error);
+        Assert.DoesNotContain("Descent.", error);
+        Assert.DoesNotContain("System.", error);
         if (position is int p) Assert.Equal(p, body.GetProperty("position").GetInt32());
     }
 
@@ -177,6 +187,10 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
 
     [Theory]
     [InlineData("{\"n\":5,\"hidden\":[8]," + Moons + "}", "n must be between 10 and 2000")]
+    [InlineData("{\"hidden\":[8]," + Moons + "}", "n is missing: give the number of training points, 10 to 2000.")]
+    [InlineData("{\"n\":100," + Moons + "}", "hidden is missing")]
+    [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":0.1,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"seed\":1}", "batch is missing: give the minibatch size, 1 to 2000.")]
+    [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":0.1,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":8,\"seed\":-1}", "seed must be a whole number.")]
     [InlineData("{\"n\":100,\"hidden\":[8,8,8,8,8]," + Moons + "}", "at most 4 layer widths")]
     [InlineData("{\"n\":100,\"hidden\":[1000]," + Moons + "}", "each between 1 and 256")]
     [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":5,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":8,\"seed\":1}", "noise must be between 0 and 2")]
@@ -322,7 +336,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("{\"swaLr\":0.01}", "(wrappers.swaStart).")]
     [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnnealSteps\":100001}", "wrappers.swaAnnealSteps must be between 0 and 100000 updates, got 100001.")]
     [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnnealSteps\":-1}", "wrappers.swaAnnealSteps must be between 0 and 100000 updates, got -1.")]
-    [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnnealSteps\":2.5}", "malformed JSON: The JSON value could not be converted")]
+    [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnnealSteps\":2.5}", "wrappers.swaAnnealSteps must be a whole number.")]
     [InlineData("{\"swaStart\":10,\"swaLr\":0.01,\"swaAnneal\":\"cosine\"}", "wrappers.swaAnneal must be cos or linear, got 'cosine'.")]
     [InlineData("{\"swaStart\":10,\"swaAnnealSteps\":5}", "wrappers.swaAnnealSteps and wrappers.swaAnneal shape the anneal to wrappers.swaLr; give wrappers.swaLr too.")]
     [InlineData("{\"swaAnneal\":\"linear\"}", "shape the anneal to wrappers.swaLr; give wrappers.swaLr and wrappers.swaStart too.")]
