@@ -8,7 +8,7 @@ namespace Descent.Playground;
 /// <summary>A 400 answer: what is wrong with the request, and where in an expression when that is the problem.</summary>
 public sealed class BadRequest(string message, int? position = null) : Exception(message)
 {
-    /// <summary>Offending character of an expression, if any.</summary>
+    /// <summary>Zero-based index of the offending character of an expression, if any (its message counts from 1, as a reader does).</summary>
     public int? Position { get; } = position;
 }
 
