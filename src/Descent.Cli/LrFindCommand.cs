@@ -77,7 +77,7 @@ internal static class LrFindCommand
                 lines.Append(CultureInfo.InvariantCulture, $"{i + 1},{Numbers.Format(result.LearningRates[i])},{Numbers.Format(result.Losses[i])},{Numbers.Format(result.SmoothedLosses[i])}\n");
             State.Atomic.WriteText(csv, lines.ToString());
             string png = Lab.LearningRateFinderFigure.Save(result, $"Learning-rate range test: {config.Optimizer}, {config.Model ?? "mlp:" + string.Join(',', config.Hidden)} on {data.Name}", dir, "lr-find");
-            string summary = JsonSerializer.Serialize(new Dictionary<string, object>
+            State.Atomic.WriteJson(json, new Dictionary<string, object>
             {
                 ["steepest"] = result.Steepest.LearningRate,
                 ["minimum"] = result.Minimum.LearningRate,
@@ -86,11 +86,10 @@ internal static class LrFindCommand
                 ["stop"] = result.Stop,
                 ["csv"] = csv,
                 ["figure"] = png,
-            }, new JsonSerializerOptions { WriteIndented = true, Converters = { new RoundTrip.JsonConverter() } }) + "\n";
-            State.Atomic.WriteText(json, summary);
+            }, new JsonSerializerOptions { WriteIndented = true, Converters = { new RoundTrip.JsonConverter() } });
             if (parsed.GetValue(format) == "json")
             {
-                stdout.Write(summary);
+                stdout.Write(File.ReadAllText(json));   // the file ends with its newline
             }
             else
             {

@@ -113,9 +113,9 @@ public sealed class RunStore
         if (claim is null) return (false, default!);
         // Another process may have ended it between the first look and the claim.
         if (TryRead(dir, out TResult earlier)) return (true, earlier);
-        Atomic.WriteText(Path.Combine(dir, "setting.json"), JsonSerializer.Serialize(new { Context = _context, Build, Setting = setting }, Json) + "\n");
+        Atomic.WriteJson(Path.Combine(dir, "setting.json"), new { Context = _context, Build, Setting = setting }, Json);
         var result = work(setting);
-        Atomic.WriteText(Path.Combine(dir, "result.json"), JsonSerializer.Serialize(new Record<TResult>(Build, result), Json) + "\n");
+        Atomic.WriteJson(Path.Combine(dir, "result.json"), new Record<TResult>(Build, result), Json);
         Interlocked.Increment(ref _trained);
         return (true, result);
     }

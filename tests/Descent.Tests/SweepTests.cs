@@ -339,7 +339,9 @@ public sealed class SweepTests : IDisposable
             var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(Path_("out"), "trials", t.Id, "summary.json"))).RootElement;
             Assert.Equal(summary.GetProperty("test_loss").GetDouble(), result.TestLoss);
             Assert.Equal(1, Attempts(Path_("out"), t.Id));
+            Assert.EndsWith("}\n", File.ReadAllText(Path.Combine(Path_("out"), "trials", t.Id, TrialResult.FileName)));   // as every JSON file written
         }
+        Assert.EndsWith("}\n", File.ReadAllText(Path.Combine(Path_("out"), SweepDirectory.SweepFile)));
         (code, output, _) = CliRunner.Run("sweep", "run", file, "--out", Path_("out"));
         Assert.Equal(0, code);
         Assert.Contains("0 trial(s) run (0 resumed), 8 ended before", output);

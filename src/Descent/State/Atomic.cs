@@ -26,4 +26,11 @@ public static class Atomic
     /// <summary>Writes text atomically.</summary>
     public static void WriteText(string path, string text) =>
         Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>
+    /// Writes <paramref name="value"/> as JSON with <paramref name="options"/>, ending with a newline as a text file does,
+    /// atomically: every JSON file the library writes goes through here, so they all end the same way.
+    /// </summary>
+    public static void WriteJson<TValue>(string path, TValue value, System.Text.Json.JsonSerializerOptions options) =>
+        WriteText(path, System.Text.Json.JsonSerializer.Serialize(value, options) + "\n");
 }

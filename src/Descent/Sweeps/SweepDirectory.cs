@@ -57,7 +57,7 @@ public sealed class SweepDirectory
         }
         // sweep.json before trials/: a process starting beside this one sees either neither or the sweep file.
         Directory.CreateDirectory(path);
-        Atomic.WriteText(file, sweep.Document.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        Atomic.WriteJson(file, sweep.Document, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
         Directory.CreateDirectory(System.IO.Path.Combine(path, "trials"));
         return new SweepDirectory(path, sweep);
     }

@@ -50,7 +50,7 @@ public sealed record TrialResult(string Id, string Status, string? Reason, Dicti
     };
 
     /// <summary>Writes <c>result.json</c> into <paramref name="trialDir"/> atomically.</summary>
-    public void Save(string trialDir) => Atomic.WriteText(Path.Combine(trialDir, FileName), JsonSerializer.Serialize(this, Json));
+    public void Save(string trialDir) => Atomic.WriteJson(Path.Combine(trialDir, FileName), this, Json);
 
     /// <summary>The result in <paramref name="trialDir"/>, or null while the trial has not ended.</summary>
     public static TrialResult? Load(string trialDir)

@@ -318,5 +318,5 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
     };
 
     /// <summary>Writes <paramref name="value"/> as indented JSON ending with a newline, atomically.</summary>
-    private static void WriteJson<TValue>(string path, TValue value) => Atomic.WriteText(path, JsonSerializer.Serialize(value, JsonOptions) + "\n");
+    private static void WriteJson<TValue>(string path, TValue value) => Atomic.WriteJson(path, value, JsonOptions);
 }
