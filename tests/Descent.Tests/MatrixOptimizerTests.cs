@@ -174,6 +174,9 @@ public sealed class MatrixOptimizerTests : IDisposable
         Assert.True(code == 0, err);
         var config = Trainer.LoadConfig(dir);
         Assert.Equal(3e-3, config.AdamWLr);
+        string json = File.ReadAllText(Path.Combine(dir, "config.json"));
+        Assert.Contains("\"adamw_lr\": 0.003,", json);   // named as the flag is, not adam_w_lr
+        Assert.DoesNotContain("adam_w_lr", json);
         var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json"))).RootElement;
         Assert.True(summary.GetProperty("test_accuracy").GetDouble() > 0.8, summary.ToString());
     }

@@ -323,6 +323,21 @@ public sealed class SweepTests : IDisposable
 
     private static int Attempts(string dir, string id) => File.ReadAllLines(Path.Combine(dir, "trials", id, "attempts.jsonl")).Length;
 
+    [Theory]
+    [InlineData("adamw_lr")]
+    [InlineData("adam_w_lr")]   // as earlier versions named it
+    public void Muons_adamw_lr_reads_under_its_name_and_its_earlier_one(string name)
+    {
+        var sweep = Sweep.Parse($$$"""{"base": {"optimizer": "muon", "{{{name}}}": 0.003}, "axes": {"{{{name}}}": [0.001, 0.002]}}""", "test");
+        Assert.Equal(0.003, sweep.BaseConfig.AdamWLr);
+        Assert.Equal(["adamw_lr"], sweep.AxisNames);
+        Assert.Equal([0.001, 0.002], sweep.Plan().Select(t => t.Config.AdamWLr!.Value));
+        string dir = Path_("run-" + name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), $$"""{"optimizer": "muon", "{{name}}": 0.003}""");
+        Assert.Equal(0.003, Descent.Training.Trainer.LoadConfig(dir).AdamWLr);
+    }
+
     [Fact]
     public void A_sweep_runs_every_trial_once_and_a_second_run_has_nothing_to_do()
     {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Descent.Nn;
@@ -23,7 +22,7 @@ namespace Descent.Sweeps;
 ///   "metric": "test_loss"
 /// }
 /// </code>
-/// <c>base</c> takes any setting of <c>config.json</c> (<see cref="TrainingConfig"/> in snake case). An axis is a setting or an
+/// <c>base</c> takes any setting of <c>config.json</c> (<see cref="TrainingConfig"/> in snake case, <c>adamw_lr</c>). An axis is a setting or an
 /// optimizer hyperparameter by its PyTorch name, with a list of values or a range (<c>log_uniform</c> or <c>uniform</c>) and a
 /// count of grid points. The trials are every combination (the first axis varies slowest), each with every seed
 /// (<c>seeds</c>: a count from 0 or a list). With <c>"sample": {"count": K, "seed": S}</c> the grid is replaced by K points
@@ -38,8 +37,8 @@ public sealed class Sweep
     };
 
     /// <summary>The settings of <see cref="TrainingConfig"/> by their <c>config.json</c> names, and whether each takes whole numbers.</summary>
-    public static IReadOnlyDictionary<string, bool> Settings { get; } = typeof(TrainingConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name), p => p.PropertyType == typeof(int) || p.PropertyType == typeof(long) || p.PropertyType == typeof(ulong));
+    public static IReadOnlyDictionary<string, bool> Settings { get; } = TrainingConfig.Keys
+        .ToDictionary(p => p.Value, p => p.Key.PropertyType == typeof(int) || p.Key.PropertyType == typeof(long) || p.Key.PropertyType == typeof(ulong));
 
     /// <summary>Every optimizer hyperparameter name (any optimizer's).</summary>
     public static IReadOnlyList<string> HyperparameterNames { get; } =
@@ -128,14 +127,14 @@ public sealed class Sweep
             _ => throw new ArgumentException($"{source}: \"base\" must be an object of training settings, e.g. {{\"data\": \"moons\", \"steps\": 2000}}."),
         };
         foreach (var (key, _) in baseConfig)
-            if (!Settings.ContainsKey(key))
+            if (!Settings.ContainsKey(key) && !TrainingConfig.EarlierKeys.ContainsKey(key))   // an earlier name reads as the setting's (TrainingConfig)
                 throw new ArgumentException($"{source}: unknown setting \"{key}\" in \"base\"; the settings are {string.Join(", ", Settings.Keys)} (hyperparameters go in \"hyperparameters\" or on an axis).");
 
         var axes = new List<Axis>();
         if (doc["axes"] is { } axesNode)
         {
             if (axesNode is not JsonObject axesObject) throw new ArgumentException($"{source}: \"axes\" must be an object mapping a setting to its values, e.g. {{\"lr\": [0.001, 0.01]}}.");
-            foreach (var (name, node) in axesObject) axes.Add(ParseAxis(source, name, node));
+            foreach (var (name, node) in axesObject) axes.Add(ParseAxis(source, TrainingConfig.EarlierKeys.GetValueOrDefault(name, name), node));
         }
 
         bool sampling = doc["sample"] is not null;

@@ -293,14 +293,14 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
             throw new TrainingException($"{path} is not a run configuration this version can read ({e.Message}); it was damaged or edited by hand: restore it.");
         }
         // A key the configuration does not have (a typo, a setting of another tool) would otherwise be ignored without a word.
-        var known = typeof(TrainingConfig).GetProperties().Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).ToHashSet(StringComparer.Ordinal);
-        if (JsonNode.Parse(text) is JsonObject keys && keys.Select(k => k.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
+        var known = TrainingConfig.Keys.Values.ToHashSet(StringComparer.Ordinal);
+        if (JsonNode.Parse(text) is JsonObject keys && keys.Select(k => k.Key).FirstOrDefault(k => !known.Contains(k) && !TrainingConfig.EarlierKeys.ContainsKey(k)) is { } unknown)
             throw new TrainingException($"{path} has a setting '{unknown}' that runs do not have; it was edited by hand: remove it (the settings are {string.Join(", ", known.Order(StringComparer.Ordinal))}).");
         // A key written as null where the run needs a value (a list, a name) would fail later, far from the file.
         var defaults = new TrainingConfig();
-        foreach (var property in typeof(TrainingConfig).GetProperties())
+        foreach (var (property, key) in TrainingConfig.Keys)
             if (!property.PropertyType.IsValueType && property.GetValue(config) is null && property.GetValue(defaults) is not null)
-                throw new TrainingException($"{path} gives {JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name)} as null, which a run cannot take; it was damaged or edited by hand: restore it.");
+                throw new TrainingException($"{path} gives {key} as null, which a run cannot take; it was damaged or edited by hand: restore it.");
         return FromEarlierVersion(config);
     }
 

@@ -1,3 +1,7 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace Descent.Training;
 
 /// <summary>
@@ -85,7 +89,25 @@ public sealed record TrainingConfig
     /// (biases, norms, convolution kernels, embeddings, the output layer; see <see cref="Optim.MuonSplit"/>), which follows
     /// the schedule built from its own rate, as a second PyTorch scheduler would. Null: AdamW's default, 1e-3.
     /// </summary>
+    [JsonPropertyName("adamw_lr")]
     public double? AdamWLr { get; init; }
+
+    /// <summary>
+    /// <see cref="AdamWLr"/> under the name earlier versions wrote it as (the snake case of the property's name), so their
+    /// <c>config.json</c> files and checkpoints still read; never written.
+    /// </summary>
+    [JsonInclude, JsonPropertyName("adam_w_lr"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private double? EarlierAdamWLr { get => null; init => AdamWLr = value; }
+
+    /// <summary>Names of settings as earlier versions wrote them, each with its name now: they still read.</summary>
+    internal static IReadOnlyDictionary<string, string> EarlierKeys { get; } = new Dictionary<string, string> { ["adam_w_lr"] = "adamw_lr" };
+
+    /// <summary>
+    /// Each setting's name in <c>config.json</c> and sweep files, by property: the property's name in snake case
+    /// (<c>EvalEvery</c> is <c>eval_every</c>) unless it gives its own (<c>AdamWLr</c> is <c>adamw_lr</c>).
+    /// </summary>
+    internal static IReadOnlyDictionary<PropertyInfo, string> Keys { get; } = typeof(TrainingConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .ToDictionary(p => p, p => p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name));
 
     /// <summary>Learning-rate schedule (see <see cref="Schedules.ScheduleSpec"/>).</summary>
     public string Schedule { get; init; } = "constant";
