@@ -224,13 +224,13 @@ public sealed class TrainingSetup
         if (options is not MuonOptions muon)
         {
             if (config.AdamWLr is not null)
-                throw new ConfigException($"AdamWLr sets the learning rate of AdamW beside Muon; {config.Optimizer} has no such part (set its lr instead).", nameof(TrainingConfig.AdamWLr));
+                throw new ConfigException($"adamw_lr sets the learning rate of the AdamW beside Muon; {config.Optimizer} has no such part: drop adamw_lr and set its lr.", nameof(TrainingConfig.AdamWLr));
             var optimizer = Optimizers.Create(config.Optimizer, model.Parameters, options);
             foreach (var group in config.ParameterGroups) optimizer.AddGroup(group.Pattern, group.Hyperparameters);
             return optimizer;
         }
         if (config.ParameterGroups.Length > 0)
-            throw new ConfigException("Muon already splits the parameters between itself and AdamW (their rates are lr and AdamWLr); parameter groups are not supported with it.", nameof(TrainingConfig.ParameterGroups));
+            throw new ConfigException("Muon already splits the parameters between itself and AdamW (their rates are lr and adamw_lr); parameter groups are not supported with it: drop them, or choose another optimizer.", nameof(TrainingConfig.ParameterGroups));
         var adamw = new AdamWOptions();
         if (config.AdamWLr is { } lr) adamw.Set("lr", lr);
         return MuonSplit.Create(model, muon, adamw);
