@@ -138,6 +138,8 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData(new[] { "--swa-start", "100", "--steps", "20" }, "SWA averages the updates after update 100, but the run has 20: nothing would be averaged")]
     [InlineData(new[] { "--update-bn", "5", "--steps", "20" }, "is for an evaluation point other than the weights (an EMA, SWA, Lookahead or a schedule-free optimizer)")]
     [InlineData(new[] { "--model", "linear:5", "--steps", "20" }, "end the model with linear (without a width it gives the 2 outputs the data needs)")]
+    [InlineData(new[] { "--data", "mnist", "--model", "conv:8,k=3-relu-linear", "--steps", "20" }, "its last layer, linear, acts on the last dimension of its input [8, 26, 26] only: put flatten before it (...-flatten-linear)")]
+    [InlineData(new[] { "--data", "mnist", "--model", "conv:8,k=3-relu", "--steps", "20" }, "end the model with flatten-linear (a linear layer acts on the last dimension of its input, here [8, 26, 26];")]
     public void Settings_that_would_do_nothing_or_cannot_fit_the_data_are_refused(string[] settings, string message)
     {
         var (code, _, err) = Cli(["train", "--out", Out("nothing"), .. settings]);

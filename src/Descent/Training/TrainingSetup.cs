@@ -35,6 +35,10 @@ public sealed class TrainingSetup
             throw new ConfigException($"The model gives {Model.OutputSize} outputs per example, but {Train.Name} has {Train.LabelsPerExample} labels per example of {Train.Classes} classes " +
                 $"({Train.LabelsPerExample * outputs} outputs); " + (Train.LabelsPerExample > 1
                     ? "a model for text ends with a linear layer at every position, such as transformer:layers=2,d=64,heads=4."
+                    : Model.Layers[^1] is Linear<float> { InputShape.Count: > 1 } last
+                    ? $"its last layer, linear, acts on the last dimension of its input [{string.Join(", ", last.InputShape)}] only: put flatten before it (...-flatten-linear)."
+                    : Model.OutputShape.Count > 1
+                    ? $"end the model with flatten-linear (a linear layer acts on the last dimension of its input, here [{string.Join(", ", Model.OutputShape)}]; without a width it gives the {outputs} outputs the data needs)."
                     : $"end the model with linear (without a width it gives the {outputs} outputs the data needs)."), nameof(TrainingConfig.Model));
         if (fromFile)
         {
