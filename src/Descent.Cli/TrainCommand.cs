@@ -66,7 +66,7 @@ internal static class TrainCommand
                 var extra = settings.Concat(training.Hyperparameters.Options).Where(o => o != schedule && Given(o)).Select(o => o.Name).ToList();
                 if (extra.Count > 0 || dir is not null)
                     throw new UsageException($"--resume continues a run with the settings in its config.json; only --steps or --epochs (and --schedule for the updates after the checkpoint) may be given with it (got {string.Join(", ", extra.Concat(dir is null ? [] : ["--out"]))}).");
-                config = RunDirectory(() => Trainer.LoadConfig(resumeDir));
+                config = RunDirectory(resumeDir, () => Trainer.LoadConfig(resumeDir));
                 resumedSchedule = config.Schedule;
                 if (Given(schedule)) config = config with { Schedule = parsed.GetValue(schedule)! };
                 if (Given(steps)) config = config with { Steps = TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1), Epochs = 0 };
@@ -125,8 +125,8 @@ internal static class TrainCommand
             long from = 0;
             if (resumeDir is not null)
             {
-                from = RunDirectory(() => Trainer.CheckpointStep(resumeDir));
-                if (totalSteps < from || totalSteps == from && !RunDirectory(() => RunWriter.OnlySummaryLeft(resumeDir, config)))
+                from = RunDirectory(resumeDir, () => Trainer.CheckpointStep(resumeDir));
+                if (totalSteps < from || totalSteps == from && !RunDirectory(resumeDir, () => RunWriter.OnlySummaryLeft(resumeDir, config)))
                     throw new UsageException($"The run in {resumeDir} is already at step {from}, so a run of {totalSteps} steps has nothing left to do; give --steps above {from} (or more --epochs) to extend it.");
             }
             else
@@ -171,8 +171,11 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>Reads a run directory for <c>--resume</c>, adding to the library's message what to do instead.</summary>
-    private static T RunDirectory<T>(Func<T> read)
+    /// <summary>
+    /// Reads run directory <paramref name="dir"/> for <c>--resume</c>, adding to the library's message what to do instead: start a
+    /// new run, elsewhere when <paramref name="dir"/> holds a run's config.json (which <c>--out</c> would not overwrite).
+    /// </summary>
+    private static T RunDirectory<T>(string dir, Func<T> read)
     {
         try
         {
@@ -180,7 +183,9 @@ internal static class TrainCommand
         }
         catch (TrainingException e)
         {
-            throw new TrainingException($"{e.Message.TrimEnd('.')}; start a new run with --out.");
+            throw new TrainingException($"{e.Message.TrimEnd('.')}; " + (File.Exists(Path.Combine(dir, "config.json"))
+                ? $"start a new run instead: delete {dir} or choose another --out."
+                : "start a new run with --out."));
         }
     }
 }

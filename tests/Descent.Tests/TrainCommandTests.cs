@@ -156,6 +156,9 @@ public sealed class TrainCommandTests : IDisposable
         (code, _, var err) = Cli("train", "--out", Out("dead"), "-o", "sgd", "--lr", "0.1", "--steps", "50");
         Assert.Equal(2, code);
         Assert.Contains($"{Out("dead")} holds a run that stopped before its first checkpoint, so it cannot be resumed; delete {Out("dead")} or choose another --out.", err);
+        (code, _, err) = Cli("train", "--resume", Out("dead"));
+        Assert.Equal(1, code);
+        Assert.Contains($"{Out("dead")} holds no checkpoint (checkpoint.state) to resume from; start a new run instead: delete {Out("dead")} or choose another --out.", err);
     }
 
     [Fact]
