@@ -50,7 +50,8 @@ internal static class TrainCommand
         var wrappers = new Option[] { accumulate, sam, samAdaptive, lookahead, lookaheadAlpha, ema, emaWarmup, swaStart, swaLr, swaAnnealSteps, swaAnneal, updateBn };
         foreach (var o in training.Model.Concat(own).Concat(training.Steps.Take(2)).Concat(length).Concat(training.Steps.Skip(2)).Concat(intervals)
             .Concat(wrappers).Concat([evalThreads, outDir, resume, format, plot]).Concat(training.Hyperparameters.Options)) command.Add(o);
-        var settings = training.Model.Concat(own).Concat(training.Steps).Concat(intervals).Concat(wrappers).ToArray();
+        // What --resume takes beside it: the run's length, its schedule after the checkpoint, and what is not saved with the run.
+        var withResume = new Option[] { steps, epochs, schedule, evalThreads, format, plot };
 
         command.SetAction(parsed =>
         {
@@ -63,9 +64,10 @@ internal static class TrainCommand
             string? resumedSchedule = null;
             if (resumeDir is not null)
             {
-                var extra = settings.Concat(training.Hyperparameters.Options).Where(o => o != schedule && Given(o)).Select(o => o.Name).ToList();
-                if (extra.Count > 0 || dir is not null)
-                    throw new UsageException($"--resume continues a run with the settings in its config.json; only --steps or --epochs (and --schedule for the updates after the checkpoint) may be given with it (got {string.Join(", ", extra.Concat(dir is null ? [] : ["--out"]))}).");
+                var extra = command.Options.Where(o => o != resume && !withResume.Contains(o) && Given(o)).Select(o => o.Name).ToList();
+                if (extra.Count > 0)
+                    throw new UsageException($"--resume continues a run with the settings in its config.json; only {string.Join(", ", withResume.SkipLast(1).Select(o => o.Name))} and {withResume[^1].Name} " +
+                        $"may be given with it (--schedule for the updates after the checkpoint; got {string.Join(", ", extra)}).");
                 config = RunDirectory(resumeDir, () => Trainer.LoadConfig(resumeDir));
                 resumedSchedule = config.Schedule;
                 if (Given(schedule)) config = config with { Schedule = parsed.GetValue(schedule)! };

@@ -213,7 +213,10 @@ public sealed class TrainingTests : IDisposable
         Assert.Equal(0, Cli(["train", .. Common, "--steps", "50", "--out", Out("r")]).Code);
         (code, _, err) = Cli("train", "--resume", Out("r"), "--lr", "0.5");
         Assert.Equal(2, code);
-        Assert.Contains("only --steps or --epochs (and --schedule for the updates after the checkpoint) may be given", err);
+        Assert.Contains("only --steps, --epochs, --schedule, --eval-threads, --format and --plot may be given with it (--schedule for the updates after the checkpoint; got --lr).", err);
+        (code, _, err) = Cli("train", "--resume", Out("r"), "--out", Out("r2"), "--warmup", "5");
+        Assert.Equal(2, code);
+        Assert.Contains("got --warmup, --out)", err);
         (code, _, err) = Cli(["train", .. Common, "--steps", "50", "--out", Out("r")]);
         Assert.Equal(2, code);
         Assert.Contains("already holds a run", err);
