@@ -167,7 +167,7 @@ internal sealed class TrainingArguments
         }
         catch (ConfigException e)
         {
-            throw new UsageException($"{e.Message.TrimEnd('.')} (set with {Flag(e.Setting)}).");
+            throw new UsageException($"{e.Message.TrimEnd('.')} (set with {Flag(e.Setting)}{(e.ConflictsWith is { } other ? $" and {Flag(other)}" : "")}).");
         }
     }
 

@@ -122,7 +122,7 @@ public sealed class TrainingSessions : IDisposable
         }
         catch (ConfigException e)
         {
-            throw new BadRequest($"{e.Message.TrimEnd('.')} ({Field(e.Setting)}).");
+            throw new BadRequest($"{e.Message.TrimEnd('.')} ({Field(e.Setting)}{(e.ConflictsWith is { } other ? $" and {Field(other)}" : "")}).");
         }
         catch (ArgumentException e)
         {

@@ -341,7 +341,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("{\"swaStart\":10,\"swaAnnealSteps\":5}", "wrappers.swaAnnealSteps and wrappers.swaAnneal shape the anneal to wrappers.swaLr; give wrappers.swaLr too.")]
     [InlineData("{\"swaAnneal\":\"linear\"}", "shape the anneal to wrappers.swaLr; give wrappers.swaLr and wrappers.swaStart too.")]
     [InlineData("{\"swaLr\":0.01,\"swaAnnealSteps\":5,\"swaAnneal\":\"linear\"}", "(wrappers.swaStart).")]
-    [InlineData("{\"sam\":0.05,\"accumulate\":2}", "cannot be combined with gradient accumulation")]
+    [InlineData("{\"sam\":0.05,\"accumulate\":2}", "Choose SAM or gradient accumulation, not both: SAM's second gradient would be taken of one minibatch while the update averages several; drop one of them (wrappers.sam and wrappers.accumulate).")]
     public async Task Wrappers_out_of_range_or_in_refused_combinations_are_refused_naming_the_field(string wrappers, string message)
     {
         var (status, body) = await Post("/api/train", "{\"n\":50,\"hidden\":[4]," + Moons + ",\"wrappers\":" + wrappers + "}");

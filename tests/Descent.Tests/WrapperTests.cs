@@ -275,7 +275,12 @@ public class WrapperTests
         sam.Wrap(new Sam<double>());
         Assert.True(sam.RequiresClosure);
         Assert.Contains("Step(closure)", Assert.Throws<InvalidOperationException>(() => sam.Step()).Message);
-        Assert.Contains("gradient accumulation", Assert.Throws<ArgumentException>(() => sam.Wrap(new GradientAccumulation<double>(2))).Message);
+        // Named by the wrapper that takes a second gradient, whichever is added second.
+        Assert.StartsWith("sam cannot be combined with gradient accumulation", Assert.Throws<ArgumentException>(() => sam.Wrap(new GradientAccumulation<double>(2))).Message);
+        var accumulating = Optimizers.Create("sgd", [Parameter<double>.FromValues("w", 1.0)]);
+        accumulating.Wrap(new GradientAccumulation<double>(2));
+        Assert.Contains("sam cannot be combined with gradient accumulation: a second gradient would be taken of one minibatch while the update averages several; wrap the optimizer in one of the two only.",
+            Assert.Throws<ArgumentException>(() => accumulating.Wrap(new Sam<double>())).Message);
     }
 }
 
@@ -377,7 +382,7 @@ public sealed class WrapperTrainingTests : IDisposable
     [InlineData("not both", "--ema", "0.99", "--swa-start", "10")]
     [InlineData("Invalid EMA decay 1.5", "--ema", "1.5")]
     [InlineData("--sam-adaptive has no effect without --sam", "--sam-adaptive")]
-    [InlineData("cannot be combined with gradient accumulation", "--sam", "0.05", "--accumulate", "2")]
+    [InlineData("Choose SAM or gradient accumulation, not both: SAM's second gradient would be taken of one minibatch while the update averages several; drop one of them (set with --sam and --accumulate).", "--sam", "0.05", "--accumulate", "2")]
     [InlineData("Invalid SAM rho", "--sam=-1")]
     [InlineData("Invalid EMA decay", "--ema=-0.5")]
     public void Bad_wrapper_options_are_refused_before_anything_is_written(string message, params string[] args)
