@@ -194,6 +194,18 @@ public static class ScheduleSpec
             : $"{form.Name}:{string.Join(',', form.Keys.Select(k => $"{k.Name}={arguments.Text(k.Name)}"))}";
     }
 
+    /// <summary>
+    /// For a name holding a ',' or '=' (there is no ':' before them, or they would be keys): the keys follow the name after
+    /// a ':' (<c>cosine,final=0</c> is <c>cosine:final=0</c>); empty for any other unknown name.
+    /// </summary>
+    private static string SeparatorHint(string name)
+    {
+        int cut = name.IndexOfAny([',', '=']);
+        if (cut < 0) return "";
+        string example = name[cut] == ',' && cut > 0 ? $"{name[..cut].Trim()}:{name[(cut + 1)..].Trim()}" : "cosine:final=0";
+        return $"a schedule's name and its keys are separated by ':', as in {example}; ";
+    }
+
     private static (Form Form, Arguments Arguments) Read(string spec, double initial, long totalSteps, long warmup)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -209,8 +221,7 @@ public static class ScheduleSpec
                 given[part[..eq].Trim()] = part[(eq + 1)..].Trim();
             }
         }
-        var form = Forms.FirstOrDefault(f => f.Name == name)
-            ?? throw new ArgumentException($"Unknown schedule '{name}': choose one of {string.Join(", ", Names)}.");
+        var form = Forms.FirstOrDefault(f => f.Name == name) ?? throw new ArgumentException($"Unknown schedule '{name}': {SeparatorHint(name)}choose one of {string.Join(", ", Names)}.");
         var unknown = given.Keys.FirstOrDefault(k => !form.Keys.Any(key => key.Name.Equals(k, StringComparison.OrdinalIgnoreCase)));
         if (unknown is not null)
             throw new ArgumentException($"Invalid schedule '{spec}': {name} has no parameter '{unknown}'" +
