@@ -41,6 +41,8 @@ public static class Cli
         {
             string token = parsed.UnmatchedTokens[0];
             var command = parsed.CommandResult.Command;
+            if (SwitchBefore(parsed, token) is { } name)
+                return Fail(stderr, 2, $"{name} is a switch and takes no value (got '{token}'): give {name} alone to turn it on, or {name}=true or {name}=false.");
             return Fail(stderr, 2, command.Subcommands.Count > 0 && !token.StartsWith('-')
                 ? $"Unknown command '{token}': choose one of {string.Join(", ", command.Subcommands.Select(c => c.Name))} (see '{where}')."
                 : $"Unrecognized command or argument '{token}' (see '{where}').");
@@ -68,6 +70,22 @@ public static class Cli
         {
             return Fail(stderr, 1, e.Message);
         }
+    }
+
+    /// <summary>
+    /// The switch (an option without a value, such as <c>--nesterov</c>) that an unmatched <paramref name="token"/> was given to, as
+    /// <c>--nesterov=0</c> or <c>--nesterov 0</c>: the parser takes only true or false there and leaves anything else unmatched.
+    /// </summary>
+    private static string? SwitchBefore(ParseResult parsed, string token)
+    {
+        var tokens = parsed.Tokens;
+        for (int i = 1; i < tokens.Count; i++)
+        {
+            if (tokens[i].Value != token || tokens[i].Type != System.CommandLine.Parsing.TokenType.Argument || tokens[i - 1].Type != System.CommandLine.Parsing.TokenType.Option) continue;
+            string name = tokens[i - 1].Value;
+            if (parsed.CommandResult.Command.Options.Any(o => o is Option<bool> && (o.Name == name || o.Aliases.Contains(name)))) return name;
+        }
+        return null;
     }
 
     /// <summary>The exit code when standard output's reader went away: 128 + SIGPIPE, what a shell reports for a process killed by it.</summary>
