@@ -61,7 +61,6 @@ internal static class TrainCommand
             string? dir = parsed.GetValue(outDir);
             if (Given(steps) && Given(epochs)) throw new UsageException("Give --steps or --epochs, not both.");
             TrainingConfig config;
-            string? resumedSchedule = null;
             if (resumeDir is not null)
             {
                 var extra = command.Options.Where(o => o != resume && !withResume.Contains(o) && Given(o)).Select(o => o.Name).ToList();
@@ -69,7 +68,6 @@ internal static class TrainCommand
                     throw new UsageException($"--resume continues a run with the settings in its config.json; only {string.Join(", ", withResume.SkipLast(1).Select(o => o.Name))} and {withResume[^1].Name} " +
                         $"may be given with it (--schedule for the updates after the checkpoint; got {string.Join(", ", extra)}).");
                 config = RunDirectory(resumeDir, () => Trainer.LoadConfig(resumeDir));
-                resumedSchedule = config.Schedule;
                 if (Given(schedule)) config = config with { Schedule = parsed.GetValue(schedule)! };
                 if (Given(steps)) config = config with { Steps = TrainingArguments.Long(parsed.GetValue(steps)!, "--steps", 1), Epochs = 0 };
                 if (Given(epochs)) config = config with { Epochs = TrainingArguments.Long(parsed.GetValue(epochs)!, "--epochs", 1) };

@@ -221,8 +221,8 @@ internal sealed class TrainingArguments
             int eq = setting.IndexOf('=');
             if (eq <= 0) throw new UsageException($"Invalid --param-group setting '{setting}' in '{text}': expected NAME=VALUE, e.g. lr=1e-4.");
             string name = setting[..eq].Trim();
-            if (!options.Has(name))
-                throw new UsageException($"--param-group '{text}': {optimizer} has no hyperparameter '{name}'; its names are {string.Join(", ", options.Hyperparameters.Select(h => h.Name))}.");
+            try { options.Find(name); }
+            catch (ArgumentException e) { throw new UsageException($"--param-group '{text}': {e.Message}"); }
             double value = Numbers.Real(setting[(eq + 1)..].Trim(), $"--param-group {name}");
             options.Set(name, value);
             hyperparameters[name] = value;

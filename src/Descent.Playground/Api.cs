@@ -129,7 +129,8 @@ public static class Api
             var options = Descent.Optim.Optimizers.DefaultOptions(o.Optimizer);
             foreach (var (name, value) in o.Hyperparameters ?? [])
             {
-                if (!options.Has(name)) throw new BadRequest($"{o.Optimizer} has no hyperparameter '{name}'.");
+                try { options.Find(name); }
+                catch (ArgumentException e) { throw new BadRequest(e.Message); }
                 double v = HyperparameterValue(o.Optimizer, name, value);
                 try { options.Set(name, v); }
                 catch (ArgumentException e) { throw new BadRequest($"{o.Optimizer}: {e.Message}"); }

@@ -216,7 +216,10 @@ public static class Server
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
         if (type.IsArray) return $"a list of {Kind(type.GetElementType()!) switch { var k when k.StartsWith("a ", StringComparison.Ordinal) => k[2..] + "s", var k => k }}";
-        if (type == typeof(int) || type == typeof(long) || type == typeof(ulong)) return "a whole number";
+        // System.Text.Json reads whole numbers written without a fraction or an exponent, in the type's range.
+        if (type == typeof(int)) return $"a whole number from {int.MinValue} to {int.MaxValue}, without a fraction or exponent";
+        if (type == typeof(long)) return $"a whole number from {long.MinValue} to {long.MaxValue}, without a fraction or exponent";
+        if (type == typeof(ulong)) return $"a whole number from 0 to {ulong.MaxValue}, without a fraction or exponent";
         if (type == typeof(double)) return "a finite number";
         if (type == typeof(bool)) return "true or false";
         if (type == typeof(string)) return "a string";

@@ -211,7 +211,7 @@ public sealed class FineTuningTests : IDisposable
     [InlineData("--classes 3,12", "class 12 is out of range; its classes are 0 to 9.")]
     [InlineData("--param-group layers.0.*", "Invalid --param-group 'layers.0.*': expected a name pattern, a colon and hyperparameters by PyTorch name")]
     [InlineData("--param-group layers.0.*:lr", "Invalid --param-group setting 'lr' in 'layers.0.*:lr': expected NAME=VALUE")]
-    [InlineData("--param-group layers.0.*:beta1=0.5 --optimizer sgd", "--param-group 'layers.0.*:beta1=0.5': sgd has no hyperparameter 'beta1'; its names are lr,")]
+    [InlineData("--param-group layers.0.*:beta1=0.5 --optimizer sgd", "--param-group 'layers.0.*:beta1=0.5': Unknown hyperparameter 'beta1' for sgd: valid names are lr,")]
     [InlineData("--param-group conv.*:lr=0", "Parameter group pattern 'conv.*' matches no ungrouped parameter; names are: layers.0.weight, layers.0.bias, layers.2.weight, layers.2.bias.")]
     [InlineData("--param-group *:lr=0 --optimizer muon", "(their rates are lr and adamw_lr); parameter groups are not supported with it")]
     public void Bad_classes_and_groups_are_refused_with_the_problem_and_the_fix(string options, string message)

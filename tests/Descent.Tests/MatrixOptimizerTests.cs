@@ -113,7 +113,7 @@ public sealed class MatrixOptimizerTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Single(stderr.Trim().Split('\n'));
-        Assert.Contains("Muon updates 2-D weight matrices only, and parameter 'xy' has shape [2]", stderr);
+        Assert.Contains("muon updates 2-D weight matrices only and cannot move a point on a landscape (it trains networks)", stderr);
     }
 
     [Fact]

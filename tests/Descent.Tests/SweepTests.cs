@@ -336,6 +336,8 @@ public sealed class SweepTests : IDisposable
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"), $$"""{"optimizer": "muon", "{{name}}": 0.003}""");
         Assert.Equal(0.003, Descent.Training.Trainer.LoadConfig(dir).AdamWLr);
+        // A trial's id hashes the setting under its earlier name, so a sweep started before the rename keeps its finished trials.
+        Assert.Equal("{\"adam_w_lr\":0.001,\"optimizer\":\"muon\"}", TrialId.Canonical(sweep.Plan().First().Config));
     }
 
     [Fact]

@@ -425,6 +425,24 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_plateau_run_written_before_its_newer_keys_resumes()
+    {
+        // config.json as earlier versions wrote it, without threshold-mode and eps: the same schedule at their defaults.
+        Assert.Equal(0, Cli(["train", "-o", "sgd", "--lr", "0.1", "--schedule", "plateau:patience=1", "--steps", "20", "--eval-every", "5", "--out", Out("plateau")]).Code);
+        string Earlier(string text) => text.Replace(",threshold-mode=rel", "").Replace(",eps=1E-08", "");
+        string config = Path.Combine(Out("plateau"), "config.json"), text = File.ReadAllText(config);
+        Assert.Contains(",threshold-mode=rel,cooldown=0,min=0,eps=1E-08", text);
+        File.WriteAllText(config, Earlier(text));
+        // The checkpoint records the configuration too, as the earlier version wrote it.
+        string checkpoint = Path.Combine(Out("plateau"), "checkpoint.state");
+        var state = Descent.State.StateDict.Load(checkpoint);
+        state.Set("run.config", Earlier(state.GetString("run.config")));
+        state.Save(checkpoint);
+        var (code, _, why) = Cli("train", "--resume", Out("plateau"), "--steps", "30");
+        Assert.True(code == 0, why);
+    }
+
+    [Fact]
     public void A_warmup_stable_decay_run_resumed_from_its_stable_phase_with_a_longer_schedule_equals_the_longer_run_from_scratch()
     {
         string[] common = ["-o", "sgd", "--lr", "0.1", "--warmup", "5", "--eval-every", "10"];

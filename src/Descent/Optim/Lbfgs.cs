@@ -11,8 +11,9 @@ namespace Descent.Optim;
 /// </summary>
 /// <remarks>
 /// All parameters form one flat vector (one parameter group, as in PyTorch). The arithmetic is done in double
-/// precision in PyTorch's order, so float64 runs match <c>torch.optim.LBFGS</c> (to the last bit where its dot products
-/// are shorter than the BLAS's 16-entry blocks, see <c>Dot</c>); a float32 model's run keeps that double arithmetic, where
+/// precision in PyTorch's order, so float64 runs match <c>torch.optim.LBFGS</c>, to the last bit for at most 4 parameters
+/// (every landscape; longer vectors torch sums in lanes that depend on the processor: the first step's <c>|g|_1</c> from 5
+/// entries, dot products from 16, see <c>Dot</c>); a float32 model's run keeps that double arithmetic, where
 /// torch's would round every vector operation to float32. The curvature history is saved under torch's names by
 /// <c>SaveRule</c>.
 /// </remarks>

@@ -92,7 +92,7 @@ public static class Optimizers
 
     /// <summary>
     /// The choice fewest edits from <paramref name="name"/> (insertions, deletions, substitutions and swaps of neighbours,
-    /// ignoring case; the first listed on a tie), if it is within a third of the name's length and at least one edit.
+    /// ignoring case, so a name that differs only in case gets its spelling; the first listed on a tie), if it is within a third of the name's length.
     /// </summary>
     private static string? Nearest(string name, IEnumerable<string> choices)
     {

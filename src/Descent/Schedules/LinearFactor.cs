@@ -28,7 +28,7 @@ public sealed class LinearFactor : Chainable
     /// <summary>The factor from update <c>TotalIters + 1</c> on.</summary>
     public double EndFactor { get; }
 
-    /// <summary>Length of the line.</summary>
+    /// <summary>Length of the line (with 0 the value stays <c>initial * startFactor</c>, as torch's does).</summary>
     public long TotalIters { get; }
 
     /// <inheritdoc/>

@@ -25,7 +25,8 @@ public sealed class Warmup : Schedule
         ArgumentNullException.ThrowIfNull(then);
         Then = then is Chainable c ? c.HandedOver() : then;   // started as SequentialLR starts it after the ramp (a copy)
         StartFactor = startFactor;
-        _ramp = new Ramp(then.At(1), startFactor, steps);
+        double target = then.At(1);
+        _ramp = startFactor == 0 ? new Lambda(target, k => (double)k / steps) : new LinearFactor(target, startFactor, 1.0, steps);
     }
 
     /// <summary>Length of the warmup.</summary>
@@ -44,17 +45,8 @@ public sealed class Warmup : Schedule
         return step > Steps ? Then.At(step - Steps) : _ramp.At(step);
     }
 
-    private readonly Ramp _ramp;
-
-    /// <summary>The rise from <c>target * startFactor</c> towards <c>target</c> over <c>steps</c> updates.</summary>
-    private sealed class Ramp(double target, double startFactor, long steps) : Chainable
-    {
-        protected override double First => target * startFactor;
-
-        protected override double Next(long k, double previous) => startFactor == 0
-            ? target * ((double)k / steps)
-            : previous * (1.0 + (1 - startFactor) / (steps * startFactor + (k - 1) * (1 - startFactor)));
-    }
+    /// <summary>The rise from <c>target * startFactor</c> towards <c>target</c>: torch's LinearLR, or from 0 its LambdaLR.</summary>
+    private readonly Schedule _ramp;
 
     /// <inheritdoc/>
     public override void Observe(long step, double metric)

@@ -88,7 +88,7 @@ public sealed class Claim : IDisposable
         {
             var owner = ClaimOwner.Current();
             string tmp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(owner, Json));
+            File.WriteAllText(tmp, JsonSerializer.Serialize(owner, Json) + "\n");   // linked into place below, so not through Atomic.WriteJson
             bool created;
             try
             {

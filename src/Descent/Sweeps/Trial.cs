@@ -31,15 +31,23 @@ public static class TrialId
     public static string Of(TrainingConfig config) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(config))))[..12];
 
-    /// <summary>The canonical JSON the id hashes.</summary>
+    /// <summary>
+    /// The canonical JSON the id hashes. A setting renamed since (<see cref="TrainingConfig.EarlierKeys"/>) is hashed under
+    /// its earlier name, so a trial keeps its id, and an unfinished sweep its finished trials.
+    /// </summary>
     public static string Canonical(TrainingConfig config)
     {
         var node = (JsonObject)JsonSerializer.SerializeToNode(config, Json)!;
         var kept = new JsonObject();
-        foreach (var (key, value) in node.OrderBy(p => p.Key, StringComparer.Ordinal))
-            if (!JsonNode.DeepEquals(value, Defaults[key])) kept[key] = Sorted(value);
+        foreach (var (key, value) in node.OrderBy(p => HashedName(p.Key), StringComparer.Ordinal))
+            if (!JsonNode.DeepEquals(value, Defaults[key])) kept[HashedName(key)] = Sorted(value);
         return kept.ToJsonString();
     }
+
+    /// <summary>Each renamed setting's earlier name, by its name now.</summary>
+    private static readonly Dictionary<string, string> Earlier = TrainingConfig.EarlierKeys.ToDictionary(p => p.Value, p => p.Key);
+
+    private static string HashedName(string key) => Earlier.GetValueOrDefault(key, key);
 
     private static JsonNode? Sorted(JsonNode? node) => node switch
     {

@@ -199,7 +199,10 @@ public sealed class RunWriter : ITrainingObserver, IDisposable
             if (!System.Text.Json.Nodes.JsonNode.DeepEquals(value, now[key]))
                 throw new TrainingException($"The run in {Directory} is resumed with {key} {Text(now[key])}, but its checkpoint was written with {Text(value)}: its config.json was changed after " +
                     "the checkpoint (restore it), or other settings were given. A resumed run may change only its length, how often it evaluates and checkpoints, paths to its data, and its schedule after the checkpoint.");
-        if (recorded.Schedule != _trainer.Config.Schedule && _trainer.Setup.FirstDifference(recorded.Schedule, step) is { } d)
+        // Compared with every key written out: a schedule an earlier version resolved lacks the keys added since (at their defaults).
+        bool sameSchedule = recorded.Schedule == _trainer.Config.Schedule
+            || ScheduleSpec.Resolve(recorded.Schedule, step) == ScheduleSpec.Resolve(_trainer.Config.Schedule, step);
+        if (!sameSchedule && _trainer.Setup.FirstDifference(recorded.Schedule, step) is { } d)
             throw new ConfigException($"The schedule {_trainer.Config.Schedule} would have given update {d.Update} a {d.Setting} of {RoundTrip.Format(d.Value)} where the run in {Directory} used " +
                 $"{RoundTrip.Format(d.Other)} ({recorded.Schedule}, as its checkpoint records); a resumed run may change its schedule only after its checkpoint, step {step}: give one that agrees " +
                 "up to there (for warmup-stable-decay, resume from a checkpoint in the stable phase).", nameof(TrainingConfig.Schedule));
