@@ -77,7 +77,7 @@ internal static class LrFindCommand
                 lines.Append(CultureInfo.InvariantCulture, $"{i + 1},{Numbers.Format(result.LearningRates[i])},{Numbers.Format(result.Losses[i])},{Numbers.Format(result.SmoothedLosses[i])}\n");
             State.Atomic.WriteText(csv, lines.ToString());
             string png = Lab.LearningRateFinderFigure.Save(result, $"Learning-rate range test: {config.Optimizer}, {config.Model ?? "mlp:" + string.Join(',', config.Hidden)} on {data.Name}", dir, "lr-find");
-            State.Atomic.WriteJson(json, new Dictionary<string, object>
+            string summary = State.Atomic.JsonText(new Dictionary<string, object>
             {
                 ["steepest"] = result.Steepest.LearningRate,
                 ["minimum"] = result.Minimum.LearningRate,
@@ -87,9 +87,10 @@ internal static class LrFindCommand
                 ["csv"] = csv,
                 ["figure"] = png,
             }, new JsonSerializerOptions { WriteIndented = true, Converters = { new RoundTrip.JsonConverter() } });
+            State.Atomic.WriteText(json, summary);
             if (parsed.GetValue(format) == "json")
             {
-                stdout.Write(File.ReadAllText(json));   // the file ends with its newline
+                stdout.Write(summary);
             }
             else
             {

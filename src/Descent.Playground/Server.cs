@@ -211,20 +211,24 @@ public static class Server
         return (field.ToString(), type);
     }
 
-    /// <summary>What a value of <paramref name="type"/> is, in JSON's words.</summary>
-    private static string Kind(Type type)
+    /// <summary>What a value of <paramref name="type"/> is, in JSON's words (<paramref name="many"/>: what the values of a list are).</summary>
+    private static string Kind(Type type, bool many = false)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type.IsArray) return $"a list of {Kind(type.GetElementType()!) switch { var k when k.StartsWith("a ", StringComparison.Ordinal) => k[2..] + "s", var k => k }}";
+        if (type.IsArray) return "a list of " + Kind(type.GetElementType()!, many: true);
         // System.Text.Json reads whole numbers written without a fraction or an exponent, in the type's range.
-        if (type == typeof(int)) return $"a whole number from {int.MinValue} to {int.MaxValue}, without a fraction or exponent";
-        if (type == typeof(long)) return $"a whole number from {long.MinValue} to {long.MaxValue}, without a fraction or exponent";
-        if (type == typeof(ulong)) return $"a whole number from 0 to {ulong.MaxValue}, without a fraction or exponent";
-        if (type == typeof(double)) return "a finite number";
-        if (type == typeof(bool)) return "true or false";
-        if (type == typeof(string)) return "a string";
-        return "a JSON object";
+        if (type == typeof(int)) return Whole(int.MinValue, int.MaxValue, many);
+        if (type == typeof(long)) return Whole(long.MinValue, long.MaxValue, many);
+        if (type == typeof(ulong)) return Whole(0, ulong.MaxValue, many);
+        if (type == typeof(double)) return many ? "finite numbers" : "a finite number";
+        if (type == typeof(bool)) return many ? "true or false values" : "true or false";
+        if (type == typeof(string)) return many ? "strings" : "a string";
+        return many ? "JSON objects" : "a JSON object";
     }
+
+    private static string Whole(System.Numerics.BigInteger from, System.Numerics.BigInteger to, bool many) => many
+        ? $"whole numbers from {from} to {to}, without fractions or exponents"
+        : $"a whole number from {from} to {to}, without a fraction or exponent";
 
     private static IResult Error(string message, int? position = null, int status = 400) =>
         Results.Json(new { error = message, position }, Api.Json, statusCode: status);

@@ -191,6 +191,7 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
     [InlineData("{\"n\":100," + Moons + "}", "hidden is missing")]
     [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":0.1,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"seed\":1}", "batch is missing: give the minibatch size, 1 to 2000.")]
     [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":0.1,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":8,\"seed\":-1}", "seed must be a whole number from 0 to 18446744073709551615, without a fraction or exponent.")]
+    [InlineData("{\"n\":100,\"hidden\":8," + Moons + "}", "hidden must be a list of whole numbers from -2147483648 to 2147483647, without fractions or exponents.")]
     [InlineData("{\"n\":100,\"hidden\":[8,8,8,8,8]," + Moons + "}", "at most 4 layer widths")]
     [InlineData("{\"n\":100,\"hidden\":[1000]," + Moons + "}", "each between 1 and 256")]
     [InlineData("{\"n\":100,\"hidden\":[8],\"noise\":5,\"flip\":0,\"activation\":\"relu\",\"optimizer\":\"adam\",\"batch\":8,\"seed\":1}", "noise must be between 0 and 2")]

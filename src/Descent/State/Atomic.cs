@@ -32,5 +32,9 @@ public static class Atomic
     /// atomically: every JSON file the library writes goes through here, so they all end the same way.
     /// </summary>
     public static void WriteJson<TValue>(string path, TValue value, System.Text.Json.JsonSerializerOptions options) =>
-        WriteText(path, System.Text.Json.JsonSerializer.Serialize(value, options) + "\n");
+        WriteText(path, JsonText(value, options));
+
+    /// <summary>The text <see cref="WriteJson"/> writes: <paramref name="value"/> as JSON, ending with a newline.</summary>
+    public static string JsonText<TValue>(TValue value, System.Text.Json.JsonSerializerOptions options) =>
+        System.Text.Json.JsonSerializer.Serialize(value, options) + "\n";
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Descent.State;
 
 namespace Descent.Sweeps;
 
@@ -88,7 +89,7 @@ public sealed class Claim : IDisposable
         {
             var owner = ClaimOwner.Current();
             string tmp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(owner, Json) + "\n");   // linked into place below, so not through Atomic.WriteJson
+            File.WriteAllText(tmp, Atomic.JsonText(owner, Json));   // linked into place below, so not written by Atomic.WriteJson
             bool created;
             try
             {
