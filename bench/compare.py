@@ -6,7 +6,9 @@ each, and writes the comparison table into BENCHMARKS.md.
 
 `--avx2` runs everything as on a processor without AVX-512: the .NET runtime with AVX-512 switched off
 (DOTNET_EnableAVX512=0, 256-bit vectors), OpenBLAS with its Haswell (AVX2) kernels and PyTorch with its
-AVX2 kernels, and writes a second table (between the `measured-avx2` markers).
+AVX2 kernels, and writes a second table (between the `measured-avx2` markers). On a processor without AVX-512
+everything runs at 256 bits anyway, and the table goes between `measured-avx2-processor` markers, leaving the
+AVX-512 tables alone.
 
 `bench/compare` installs what it needs (python3-numpy, python3-torch, libopenblas0-pthread) and runs
 this script; run it on an otherwise idle machine.
@@ -32,7 +34,10 @@ ENV = dict(os.environ)
 if args.avx2:
     ENV.update(DOTNET_EnableAVX512="0", DOTNET_MaxVectorTBitWidth="256", OPENBLAS_CORETYPE="Haswell", ATEN_CPU_CAPABILITY="avx2")
 # A run of some workloads writes its own table, leaving the full one alone.
-MARK = ("measured-" + args.workloads.replace(",", "-") if args.workloads else "measured") + ("-avx2" if args.avx2 else "")
+# A processor without AVX-512 writes its own table too, so a run there leaves the AVX-512 tables alone.
+NATIVE_AVX2 = "avx512f" not in open("/proc/cpuinfo").read()
+MARK = ("measured-" + args.workloads.replace(",", "-") if args.workloads else "measured") + \
+    ("-avx2" if args.avx2 else "-avx2-processor" if NATIVE_AVX2 else "")
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b) for b in (16, 500)] + \
@@ -109,7 +114,8 @@ lines = ["# Benchmarks", "",
          "`bench/compare` "
          f"(--reps {args.reps} --seconds {args.seconds}{' --avx2' if args.avx2 else ''})"
          + (" with AVX-512 switched off in all three (DOTNET_EnableAVX512=0 and 256-bit vectors for Descent, "
-            "OPENBLAS_CORETYPE=Haswell for NumPy, ATEN_CPU_CAPABILITY=avx2 for PyTorch), as on an AVX2-only processor" if args.avx2 else "")
+            "OPENBLAS_CORETYPE=Haswell for NumPy, ATEN_CPU_CAPABILITY=avx2 for PyTorch), as on an AVX2-only processor" if args.avx2
+            else ", on a processor without AVX-512 (256-bit vectors in all three)" if NATIVE_AVX2 else "")
          + ": Descent (`./descent bench`), NumPy and PyTorch (`bench/peers/peers.py`) run the "
          "same workloads one after another, in rotating order, each repetition timing a cell for the given seconds after a warm-up. "
          "Everything runs on one thread (peers with OMP/OpenBLAS/MKL threads = 1). Numbers are medians of the repetitions with "
