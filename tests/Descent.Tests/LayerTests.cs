@@ -276,6 +276,7 @@ public class LayerTests
 
     [Theory]
     [InlineData(3, 28, 28, 2)]
+    [InlineData(2, 16, 32, 2)]
     [InlineData(4, 14, 14, 3)]
     [InlineData(2, 5, 7, 3)]
     [InlineData(1, 9, 33, 1)]
@@ -283,6 +284,8 @@ public class LayerTests
     {
         // The float 2 x 2 path runs in vectors (spilling past row ends), the double path one window at a time; with
         // many ties, signed zeros and NaNs both must pick the first largest input of every window, as PyTorch does.
+        // Backward, even sides with eight windows or more to a row (28 and 32 wide) take the float path that writes
+        // whole windows (overlapping the row's last ones when the row is not whole vectors: 14 windows), the rest scatter.
         var rng = new Rng(5);
         float[] choices = [-0f, 0f, 1f, 2f, -1f, float.NaN];
         var x = Enumerable.Range(0, batch * channels * height * width).Select(_ => choices[(int)(rng.NextDouble() * choices.Length)]).ToArray();
@@ -533,14 +536,19 @@ public class LayerTests
     [Fact]
     public void Max_pooling_applies_the_relu_before_it_with_the_same_numbers()
     {
-        Compare<float>();
-        Compare<double>();
+        const string odd = "conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:3,s=2-flatten-linear";
+        // Even sides, ten windows to a row: the float backward pass writes whole windows (and the ReLU's mask with them).
+        const string even = "conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear";
+        Compare<float>(odd, [2, 11, 13]);
+        Compare<double>(odd, [2, 11, 13]);
+        Compare<float>(even, [2, 16, 20]);
+        Compare<double>(even, [2, 16, 20]);
 
-        static void Compare<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        static void Compare<T>(string spec, int[] shape) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
             const int batch = 3;
-            var fused = ModelSpec.Build<T>("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:3,s=2-flatten-linear", [2, 11, 13], 4, Initialization.Torch, new Rng(3));
-            var apart = ModelSpec.Build<T>("conv:8,k=3,p=1-relu-identity-maxpool:2-conv:8,k=3,p=1-relu-identity-maxpool:3,s=2-flatten-linear", [2, 11, 13], 4, Initialization.Torch, new Rng(3));
+            var fused = ModelSpec.Build<T>(spec, shape, 4, Initialization.Torch, new Rng(3));
+            var apart = ModelSpec.Build<T>(spec.Replace("relu-maxpool", "relu-identity-maxpool"), shape, 4, Initialization.Torch, new Rng(3));
             Assert.True(fused.Layers[1].PassesThrough);
             Assert.False(apart.Layers[1].PassesThrough);
             Assert.True(fused.Layers[6].PassesThrough);   // the flattening: a view of the pooled numbers

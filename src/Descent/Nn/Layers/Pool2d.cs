@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Descent.Nn;
 
@@ -206,6 +207,12 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         {
             // Each output's gradient to its window's largest input; the indices are inside their planes by construction.
             // Each plane is cleared just before, so the scatter finds it in the L1 cache.
+            if (TilesWindows)
+            {
+                WriteWindows(MemoryMarshal.Cast<T, float>(dy), Rectifies ? MemoryMarshal.Cast<T, float>(LastOutput(batch)) : [],
+                    _argmax.AsSpan(0, dy.Length), MemoryMarshal.Cast<T, float>(inputGradient[..(batch * InputSize)]));
+                return;
+            }
             ref T dy0 = ref MemoryMarshal.GetReference(dy);
             ref int a0 = ref MemoryMarshal.GetReference(_argmax.AsSpan(0, dy.Length));
             int outputs = _ho * _wo;
@@ -240,6 +247,66 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                         for (int j = 0; j < _k; j++) dx[first + i * _w + j] += share;
                 }
         }
+    }
+
+    /// <summary>
+    /// Whether the float backward pass of max pooling runs in <see cref="WriteWindows"/>: 2 x 2 windows at stride 2 that cover
+    /// every input (even sides), at least eight to a row.
+    /// </summary>
+    private bool TilesWindows => typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && _k == 2 && _stride == 2
+        && _h == 2 * _ho && _w == 2 * _wo && _wo >= Vector256<float>.Count;
+
+    /// <summary>
+    /// Max pooling's input gradient where the windows tile every plane (<see cref="TilesWindows"/>): each input is written
+    /// once, with its window's output gradient where it was the window's largest and zero elsewhere, eight windows at a time,
+    /// so the planes need no clearing and no scatter. With <paramref name="y"/> (the pooled outputs, when the pooling applies
+    /// the ReLU) a gradient passes only where the output is above zero or NaN, as <see cref="Activations.Relu{T}"/> passes it.
+    /// The same numbers as clearing and scattering: a gradient of -0 is written as +0, as adding it to a cleared plane gives.
+    /// </summary>
+    private void WriteWindows(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax, Span<float> dx)
+    {
+        int lanes = Vector256<float>.Count, planes = dx.Length / (_h * _w);
+        bool rectify = !y.IsEmpty;
+        if (dy.Length < planes * _ho * _wo || argmax.Length < dy.Length || (rectify && y.Length < dy.Length))
+            throw new ArgumentException("WriteWindows: spans too short for the batch.");
+        ref float g0 = ref MemoryMarshal.GetReference(dy);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        ref int a0 = ref MemoryMarshal.GetReference(argmax);
+        ref float x0 = ref MemoryMarshal.GetReference(dx);
+        var lefts = Vector256<int>.Indices * 2;
+        for (int plane = 0, o = 0; plane < planes; plane++)
+            for (int oy = 0; oy < _ho; oy++, o += _wo)
+            {
+                ref float top = ref Unsafe.Add(ref x0, (plane * _h + 2 * oy) * _w);
+                // The row's last eight windows start where they end the row: they overlap the ones before and write the same again.
+                for (int ox = 0; ; ox = Math.Min(ox + lanes, _wo - lanes))
+                {
+                    var g = Vector256.LoadUnsafe(ref g0, (nuint)(o + ox));
+                    if (rectify) g = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref y0, (nuint)(o + ox)), Vector256<float>.Zero), Vector256<float>.Zero, g);
+                    g += Vector256<float>.Zero;
+                    // Where each window's largest input is, from its top left: 0, 1, w or w + 1.
+                    var at = Vector256.LoadUnsafe(ref a0, (nuint)(o + ox)) - (lefts + Vector256.Create(2 * oy * _w + 2 * ox));
+                    Interleave(ref Unsafe.Add(ref top, 2 * ox), Chosen(at, 0, g), Chosen(at, 1, g));
+                    Interleave(ref Unsafe.Add(ref top, _w + 2 * ox), Chosen(at, _w, g), Chosen(at, _w + 1, g));
+                    if (ox == _wo - lanes) break;
+                }
+            }
+    }
+
+    /// <summary><paramref name="g"/> in the windows whose largest input is <paramref name="offset"/> from their top left, zero in the others.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Chosen(Vector256<int> at, int offset, Vector256<float> g) =>
+        Vector256.ConditionalSelect(Vector256.Equals(at, Vector256.Create(offset)).AsSingle(), g, Vector256<float>.Zero);
+
+    /// <summary>Stores <c>left[0], right[0], left[1], right[1], ...</c>: sixteen floats from <paramref name="to"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave(ref float to, Vector256<float> left, Vector256<float> right)
+    {
+        var (leftLow, leftHigh) = Vector256.Widen(left.AsUInt32());
+        var (rightLow, rightHigh) = Vector256.Widen(right.AsUInt32());
+        ref ulong pairs = ref Unsafe.As<float, ulong>(ref to);
+        (leftLow | (rightLow << 32)).StoreUnsafe(ref pairs);
+        (leftHigh | (rightHigh << 32)).StoreUnsafe(ref pairs, (nuint)Vector256<ulong>.Count);
     }
 
     /// <summary>The window's largest input, through the ReLU when this pooling applies it (a NaN passes, as in PyTorch).</summary>
