@@ -218,11 +218,16 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         {
             var dy = outputGradient.Slice(b * OutputSize, OutputSize);
             if (!db.IsEmpty) AddChannelSums(dy, db[.._o], Positions);
-            for (int o = 0; o < _o; o++)
-                for (int s = 0; s < Segments; s++) dy.Slice(o * Positions + s * _wo, Positions / Segments).CopyTo(_dyRows.AsSpan(o * _row + s * _pitch));
             Unfold(input.Slice(b * InputSize, InputSize));
-            // dW^T[k, o] += sum_q cols[k, q] dY^T[q, o], over every example of the batch.
-            Kernels.Transpose<T>(_dyRows, _dyColumns, _o, _row);
+            // dW^T[k, o] += sum_q cols[k, q] dY^T[q, o], over every example of the batch. Where the grid is the output's own
+            // positions and no input gradient needs dY in rows of the grid's pitch (a first layer), dY^T is read straight from dY.
+            if (Segments == 1 && inputGradient.IsEmpty) Kernels.Transpose<T>(dy, _dyColumns, _o, Grid);
+            else
+            {
+                for (int o = 0; o < _o; o++)
+                    for (int s = 0; s < Segments; s++) dy.Slice(o * Positions + s * _wo, Positions / Segments).CopyTo(_dyRows.AsSpan(o * _row + s * _pitch));
+                Kernels.Transpose<T>(_dyRows, _dyColumns, _o, _row);
+            }
             Kernels.Gemm<T>(_dwt, _cols, _row, 1, _dyColumns, Depth, _o, Grid, accumulate: b > 0);
             if (inputGradient.IsEmpty) continue;
             // dcols[k, q] = sum_o W[o, k] dY[o, q]: A = W^T read down its columns.
