@@ -35,9 +35,11 @@ if args.avx2:
     ENV.update(DOTNET_EnableAVX512="0", DOTNET_MaxVectorTBitWidth="256", OPENBLAS_CORETYPE="Haswell", ATEN_CPU_CAPABILITY="avx2")
 # A run of some workloads writes its own table, leaving the full one alone.
 # A processor without AVX-512 writes its own table too, so a run there leaves the AVX-512 tables alone.
-NATIVE_AVX2 = "avx512f" not in open("/proc/cpuinfo").read()
+# (--avx2 there changes nothing: its table is that processor's too.)
+FLAGS = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+NATIVE_AVX2 = " avx2" in FLAGS and "avx512f" not in FLAGS
 MARK = ("measured-" + args.workloads.replace(",", "-") if args.workloads else "measured") + \
-    ("-avx2" if args.avx2 else "-avx2-processor" if NATIVE_AVX2 else "")
+    ("-avx2-processor" if NATIVE_AVX2 else "-avx2" if args.avx2 else "")
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b) for b in (16, 500)] + \
@@ -114,7 +116,7 @@ lines = ["# Benchmarks", "",
          "`bench/compare` "
          f"(--reps {args.reps} --seconds {args.seconds}{' --avx2' if args.avx2 else ''})"
          + (" with AVX-512 switched off in all three (DOTNET_EnableAVX512=0 and 256-bit vectors for Descent, "
-            "OPENBLAS_CORETYPE=Haswell for NumPy, ATEN_CPU_CAPABILITY=avx2 for PyTorch), as on an AVX2-only processor" if args.avx2
+            "OPENBLAS_CORETYPE=Haswell for NumPy, ATEN_CPU_CAPABILITY=avx2 for PyTorch), as on an AVX2-only processor" if args.avx2 and not NATIVE_AVX2
             else ", on a processor without AVX-512 (256-bit vectors in all three)" if NATIVE_AVX2 else "")
          + ": Descent (`./descent bench`), NumPy and PyTorch (`bench/peers/peers.py`) run the "
          "same workloads one after another, in rotating order, each repetition timing a cell for the given seconds after a warm-up. "

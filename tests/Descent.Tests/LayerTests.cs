@@ -296,13 +296,14 @@ public class LayerTests
         Assert.Equal(expected.Length, y.Length);
         for (int i = 0; i < y.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(y[i]) == BitConverter.SingleToInt32Bits((float)expected[i]), $"output {i}: {y[i]} against {expected[i]}");
-        // The gradient lands on the chosen input of each window.
-        var dy = Enumerable.Range(0, y.Length).Select(i => (float)(i % 13 + 1)).ToArray();
-        var dx = new float[x.Length];
-        var dxExpected = new double[x.Length];
+        // The gradient lands on the chosen input of each window, and every other input is written as +0 (a gradient of -0
+        // too, as adding it to a cleared plane gives), whatever the buffer held before.
+        var dy = Enumerable.Range(0, y.Length).Select(i => i % 13 == 0 ? -0f : i % 13).ToArray();
+        var dx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        var dxExpected = Enumerable.Repeat(double.NaN, x.Length).ToArray();
         single.Backward(x, dy, dx, batch);
         reference.Backward(x.Select(v => (double)v).ToArray(), dy.Select(v => (double)v).ToArray(), dxExpected, batch);
-        Assert.Equal(dxExpected.Select(v => (float)v).ToArray(), dx);
+        Assert.Equal(dxExpected.Select(v => BitConverter.SingleToInt32Bits((float)v)), dx.Select(BitConverter.SingleToInt32Bits));
     }
 
     [Fact]
@@ -477,6 +478,36 @@ public class LayerTests
     }
 
     /// <summary>
+    /// A convolution asked for no input gradient (a first layer) with no more kernel entries than output channels takes its
+    /// output gradient's transpose straight from the batch; asked for one, it copies each example into rows of the
+    /// products' pitch first: the same weight and bias gradients, bit for bit, in both precisions (3 x 3 and 2 x 2 kernels,
+    /// odd sides, padding).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 16, 3, 1)]
+    [InlineData(2, 12, 2, 0)]
+    public void A_convolution_without_an_input_gradient_has_the_same_weight_gradient(int c, int o, int k, int padding)
+    {
+        Check<float>();
+        Check<double>();
+
+        void Check<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            const int batch = 3;
+            var layer = new Conv2d<T>([c, 9, 11], o, k, padding: padding);
+            layer.Initialize(Initialization.Torch, new Rng(2));
+            var rng = new Rng(9);
+            var x = Enumerable.Range(0, batch * layer.InputSize).Select(_ => T.CreateTruncating(rng.NextNormal())).ToArray();
+            var dy = Enumerable.Range(0, batch * layer.OutputSize).Select(_ => T.CreateTruncating(rng.NextNormal())).ToArray();
+            layer.Forward(x, batch);
+            layer.Backward(x, dy, new T[x.Length], batch, accumulate: false);
+            var withInput = layer.Gradients.ToArray();
+            layer.Backward(x, dy, [], batch, accumulate: false);
+            Assert.Equal(withInput, layer.Gradients.ToArray());
+        }
+    }
+
+    /// <summary>
     /// A NaN in one backward pass leaves the next forward pass finite: the channels added to fill a vector (9 of 16 or 8
     /// used) never take the gradient's values into the inputs' buffers.
     /// </summary>
@@ -560,6 +591,8 @@ public class LayerTests
             var dy = Enumerable.Range(0, batch * 4).Select(_ => T.CreateTruncating(rng.NextNormal())).ToArray();
             Assert.Equal(apart.Forward(x, batch).ToArray(), fused.Forward(x, batch).ToArray());
             var (dxFused, dxApart) = (new T[x.Length], new T[x.Length]);
+            // A backward pass with another gradient first, so that a pooling input left unwritten would keep its value.
+            fused.Backward(x, dy.Select(v => v * T.CreateTruncating(3) + T.One).ToArray(), dxFused, batch, accumulate: false);
             fused.Backward(x, dy, dxFused, batch, accumulate: false);
             apart.Backward(x, dy, dxApart, batch, accumulate: false);
             Assert.Equal(dxApart, dxFused);

@@ -206,13 +206,13 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         if (Pooling == Pooling.Max)
         {
             // Each output's gradient to its window's largest input; the indices are inside their planes by construction.
-            // Each plane is cleared just before, so the scatter finds it in the L1 cache.
             if (TilesWindows)
             {
                 WriteWindows(MemoryMarshal.Cast<T, float>(dy), Rectifies ? MemoryMarshal.Cast<T, float>(LastOutput(batch)) : [],
                     _argmax.AsSpan(0, dy.Length), MemoryMarshal.Cast<T, float>(inputGradient[..(batch * InputSize)]));
                 return;
             }
+            // Otherwise each plane is cleared just before the scatter, which then finds it in the L1 cache.
             ref T dy0 = ref MemoryMarshal.GetReference(dy);
             ref int a0 = ref MemoryMarshal.GetReference(_argmax.AsSpan(0, dy.Length));
             int outputs = _ho * _wo;
