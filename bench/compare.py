@@ -36,8 +36,8 @@ if args.avx2:
 # A run of some workloads writes its own table, leaving the full one alone.
 # A processor without AVX-512 writes its own table too, so a run there leaves the AVX-512 tables alone.
 # (--avx2 there changes nothing: its table is that processor's too.)
-FLAGS = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-NATIVE_AVX2 = " avx2" in FLAGS and "avx512f" not in FLAGS
+CPUINFO = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+NATIVE_AVX2 = " avx2" in CPUINFO and "avx512f" not in CPUINFO
 MARK = ("measured-" + args.workloads.replace(",", "-") if args.workloads else "measured") + \
     ("-avx2-processor" if NATIVE_AVX2 else "-avx2" if args.avx2 else "")
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -109,7 +109,7 @@ with redirect_stdout(numpy_config):
 blas = [os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")]  # Debian's numpy links the libblas.so.3 alternative
 torch_info = subprocess.run([PY, "-c", "import torch; print(torch.__version__, torch.__config__.parallel_info().splitlines()[0:3], 'MKL' if torch.backends.mkl.is_available() else 'no MKL', 'OpenMP' if torch.backends.openmp.is_available() else '')"],
                             capture_output=True, text=True, env=ENV).stdout.strip()
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+cpu = next((l.split(":", 1)[1].strip() for l in CPUINFO.splitlines() if l.startswith("model name")), platform.processor())
 
 lines = ["# Benchmarks", "",
          f"Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, by",

@@ -215,8 +215,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (RuleRequiresClosure)
             throw new ArgumentException($"{Name} takes a closure step; wrappers work around optimizers that update once from one gradient.");
         if (wrapper.NeedsClosure && _wrappers.Any(w => w is GradientAccumulation<T>) || wrapper is GradientAccumulation<T> && _wrappers.Any(w => w.NeedsClosure))
-            throw new ArgumentException($"{(wrapper.NeedsClosure ? wrapper : _wrappers.First(w => w.NeedsClosure)).Name} cannot be combined with gradient accumulation: a second gradient would be " +
-                "taken of one minibatch while the update averages several; wrap the optimizer in one of the two only.");
+            throw new ArgumentException($"{(wrapper.NeedsClosure ? wrapper : _wrappers.First(w => w.NeedsClosure)).Name} cannot be combined with gradient accumulation: a " +
+                $"{GradientAccumulation.SecondGradient}; wrap the optimizer in one of the two only.");
         if (wrapper is WeightAveraging<T> && HasEvaluationPoint)
             throw new ArgumentException($"{Name} is evaluated at its own average of the iterates: {wrapper.Name} would average its training point instead and replace that average. Use one or the other.");
         if (StepCount > 0)

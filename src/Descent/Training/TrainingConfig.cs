@@ -89,18 +89,20 @@ public sealed record TrainingConfig
     /// (biases, norms, convolution kernels, embeddings, the output layer; see <see cref="Optim.MuonSplit"/>), which follows
     /// the schedule built from its own rate, as a second PyTorch scheduler would. Null: AdamW's default, 1e-3.
     /// </summary>
-    [JsonPropertyName("adamw_lr")]
+    [JsonPropertyName(AdamWLrKey)]
     public double? AdamWLr { get; init; }
+
+    private const string AdamWLrKey = "adamw_lr", EarlierAdamWLrKey = "adam_w_lr";
 
     /// <summary>
     /// <see cref="AdamWLr"/> under the name earlier versions wrote it as (the snake case of the property's name), so their
     /// <c>config.json</c> files and checkpoints still read; never written.
     /// </summary>
-    [JsonInclude, JsonPropertyName("adam_w_lr"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonInclude, JsonPropertyName(EarlierAdamWLrKey), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     private double? EarlierAdamWLr { get => null; init => AdamWLr = value; }
 
     /// <summary>Names of settings as earlier versions wrote them, each with its name now: they still read.</summary>
-    internal static IReadOnlyDictionary<string, string> EarlierKeys { get; } = new Dictionary<string, string> { ["adam_w_lr"] = "adamw_lr" };
+    internal static IReadOnlyDictionary<string, string> EarlierKeys { get; } = new Dictionary<string, string> { [EarlierAdamWLrKey] = AdamWLrKey };
 
     /// <summary>
     /// Each setting's name in <c>config.json</c> and sweep files, by property: the property's name in snake case

@@ -211,7 +211,7 @@ public sealed class TrainingSetup
         if (c.ClipValue < 0) throw new ConfigException($"Invalid gradient-value clip {c.ClipValue}: must be >= 0 (0 turns clipping off).", nameof(TrainingConfig.ClipValue));
         if (c.Accumulate < 1) throw new ConfigException($"Invalid accumulation {c.Accumulate}: must be at least 1 minibatch per update.", nameof(TrainingConfig.Accumulate));
         if (c.Sam > 0 && c.Accumulate > 1)
-            throw new ConfigException("Choose SAM or gradient accumulation, not both: SAM's second gradient would be taken of one minibatch while the update averages several; drop one of them.",
+            throw new ConfigException($"Choose SAM or gradient accumulation, not both: SAM's {GradientAccumulation.SecondGradient}; drop one of them.",
                 nameof(TrainingConfig.Sam), nameof(TrainingConfig.Accumulate));
         if (c.Ema > 0 && c.SwaStart >= 0) throw new ConfigException("Choose one weight average: an EMA or SWA, not both.", nameof(TrainingConfig.Ema));
         if (c.EmaWarmup && c.Ema == 0) throw new ConfigException("The EMA warmup needs an EMA decay.", nameof(TrainingConfig.EmaWarmup));

@@ -68,3 +68,13 @@ public sealed class GradientAccumulation<T> : OptimizerWrapper<T> where T : unma
         LoadBuffers(state, prefix, "grad_sum", _sum);
     }
 }
+
+/// <summary>What <see cref="GradientAccumulation{T}"/> cannot be combined with, worded once for every place that refuses it.</summary>
+internal static class GradientAccumulation
+{
+    /// <summary>
+    /// Why a wrapper that takes a second gradient of its minibatch (SAM) and accumulation exclude each other, as the tail of a
+    /// sentence after "a" or "SAM's".
+    /// </summary>
+    internal const string SecondGradient = "second gradient would be taken of one minibatch while the update averages several";
+}
