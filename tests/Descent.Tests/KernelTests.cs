@@ -55,6 +55,36 @@ public class KernelTests
             }
     }
 
+    /// <summary>
+    /// The weight gradient is one chain of fused multiply-adds per entry over the batch in order, starting from dW or 0,
+    /// whether it is taken as <c>dY^T X</c> or, where there are more outputs than inputs, as <c>X^T dY</c> transposed.
+    /// </summary>
+    [Theory]
+    [InlineData(260, 128, 384)]   // more outputs: X^T packed (a reduction of 256 or more)
+    [InlineData(300, 20, 70)]     // more outputs, X^T read in place
+    [InlineData(9, 2, 64)]        // a 2-D classifier's first layer
+    [InlineData(70, 64, 64)]      // as many outputs as inputs: dY^T X
+    [InlineData(65, 784, 10)]     // fewer outputs: dY^T X
+    public void The_weight_gradient_is_a_chain_of_fused_multiply_adds_from_where_it_was(int batch, int n, int m)
+    {
+        var rng = new Rng((ulong)(batch * 1000 + n * 10 + m));
+        float[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextNormal())];
+        float[] x = R(batch * n), w = R(m * n), dy = R(batch * m), dw0 = R(m * n);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var dw = (float[])dw0.Clone();
+            var scratch = R(n * m);   // whatever the forward pass left there
+            Kernels.LinearBackward<float>(x, w, dy, dw, new float[m], [], batch, n, m, scratch, accumulate);
+            for (int o = 0; o < m; o++)
+                for (int j = 0; j < n; j++)
+                {
+                    float s = accumulate ? dw0[o * n + j] : 0;
+                    for (int b = 0; b < batch; b++) s = MathF.FusedMultiplyAdd(dy[b * m + o], x[b * n + j], s);
+                    if (s != dw[o * n + j]) Assert.Fail($"dW[{o}, {j}] = {dw[o * n + j]:R}, the chain gives {s:R} (accumulate: {accumulate})");
+                }
+        }
+    }
+
     [Theory]
     [InlineData(7, 65)]
     [InlineData(64, 64)]

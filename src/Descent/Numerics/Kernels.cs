@@ -90,7 +90,7 @@ public static class Kernels
     /// <summary>
     /// Gradients of <see cref="LinearForward"/>: <c>dW += dY^T X</c>, <c>db += sum_b dY</c> (or <c>=</c> without
     /// <paramref name="accumulate"/>, which saves zeroing them first), and, when <paramref name="dx"/> is not empty,
-    /// <c>dX = dY W</c>. <paramref name="scratch"/> (<c>n * m</c>) is used when the layer has fewer inputs than a vector holds.
+    /// <c>dX = dY W</c>. <paramref name="scratch"/> (<c>n * m</c>) holds <c>dW^T</c> when the layer has more outputs than inputs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LinearBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, Span<T> dx, int batch, int n, int m, Span<T> scratch, bool accumulate = true)
@@ -98,14 +98,16 @@ public static class Kernels
     {
         if (!accumulate) db[..m].Clear();
         for (int b = 0; b < batch; b++) Add(db, dy.Slice(b * m, m));
-        if (n < Vector<T>.Count && m >= Vector<T>.Count && scratch.Length >= n * m)
+        if (m > n && m >= Vector<T>.Count && scratch.Length >= n * m)
         {
-            // Few inputs (the first layer of a 2-D classifier): vectorize along the outputs instead,
-            // (dW^T)[j, o] = sum_b X[b, j] dY[b, o], then add it transposed.
+            // More outputs than inputs: (dW^T)[j, o] = sum_b X[b, j] dY[b, o], vectorized along the outputs, then
+            // transposed. The product's columns are the wider side, so each block of X^T it packs serves more of
+            // them (2,048 x 128 -> 512 at 512 bits: 101 GFLOP/s as dY^T X, 155 this way). Every entry takes the same
+            // products in the same order as dY^T X, from the same start (dW transposed in first when accumulating).
             var dwt = scratch[..(n * m)];
-            Gemm(dwt, x, 1, n, dy, n, m, batch, accumulate: false);
-            for (int o = 0; o < m; o++)
-                for (int j = 0; j < n; j++) dw[o * n + j] = accumulate ? dw[o * n + j] + dwt[j * m + o] : dwt[j * m + o];
+            if (accumulate) Transpose<T>(dw, dwt, m, n);
+            Gemm(dwt, x, 1, n, dy, n, m, batch, accumulate);
+            Transpose<T>(dwt, dw, n, m);
         }
         else
         {
