@@ -115,6 +115,49 @@ public class LayerTests
         foreach (var p in model.Parameters) Check(p.Grad.Span, Doubles(c.GetProperty("gradients").GetProperty(p.Name)), $"d {p.Name}");
     }
 
+    /// <summary>
+    /// The float attention's softmax over rows longer than a vector, and ending inside one, as the double layer computes it
+    /// (torch's cases have a context of 5, shorter than any vector): a position attended to too many or too few shows.
+    /// </summary>
+    [Theory]
+    [InlineData(37)]
+    [InlineData(64)]
+    [InlineData(19)]
+    public void Float_attention_over_long_rows_agrees_with_the_double_layer(int context)
+    {
+        const int d = 8, heads = 2, batch = 2;
+        var wide = new CausalSelfAttention<double>([context, d], heads);
+        var narrow = new CausalSelfAttention<float>([context, d], heads);
+        wide.Initialize(Initialization.Torch, new Rng(7));
+        for (int i = 0; i < wide.Parameters.Count; i++)
+        {
+            var from = wide.Parameters[i].Value.Span;
+            var to = narrow.Parameters[i].Value.Span;
+            for (int j = 0; j < from.Length; j++) from[j] = to[j] = (float)from[j];
+        }
+        var rng = new Rng(11);
+        var x = new double[batch * context * d];
+        var dy = new double[x.Length];
+        for (int i = 0; i < x.Length; i++) (x[i], dy[i]) = ((float)(3 * rng.NextNormal()), (float)rng.NextNormal());
+        float[] xf = [.. x.Select(v => (float)v)], dyf = [.. dy.Select(v => (float)v)];
+        var dx = new double[x.Length];
+        var dxf = new float[x.Length];
+        var y = wide.Forward(x, batch).ToArray();
+        var yf = narrow.Forward(xf, batch).ToArray();
+        wide.Backward(x, dy, dx, batch, accumulate: false);
+        narrow.Backward(xf, dyf, dxf, batch, accumulate: false);
+        void Check(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected, string what)
+        {
+            double scale = 1e-3;
+            foreach (double e in expected) scale = Math.Max(scale, Math.Abs(e));
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(actual[i] - expected[i]) <= 2e-5 * scale, $"context {context}: {what}[{i}] = {actual[i]:R}, double {expected[i]:R}");
+        }
+        Check(yf, y, "output");
+        Check(dxf, dx, "d input");
+        for (int i = 0; i < wide.Parameters.Count; i++) Check(narrow.Parameters[i].Grad.Span, wide.Parameters[i].Grad.Span, $"d {wide.Parameters[i].Name}");
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void Gradients_match_central_finite_differences(int index)
