@@ -155,6 +155,7 @@ public class KernelTests
     [InlineData(200, 512, 9)]     // strips 2 KB apart, shallow
     [InlineData(50, 512, 300)]    // too few rows to copy the strips
     [InlineData(120, 40, 30)]     // shallow strips at another stride: in place
+    [InlineData(300, 128, 600)]   // deep strips copied once for several blocks of rows, then a shallower panel
     public void Gemm_sums_each_entry_as_one_chain_of_fused_multiply_adds_in_order(int rows, int columns, int depth)
     {
         foreach (var (a, aRow, aColumn, b, c0, c, accumulate) in Products(rows, columns, depth))

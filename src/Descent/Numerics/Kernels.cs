@@ -141,18 +141,21 @@ public static class Kernels
         // Each column block of C reads all of A's rows, so A should stay in the L2 cache: when it fits, one pass.
         if ((long)rows * depth * size <= PanelBytes)
         {
-            Block(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
+            Block(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, strips: null);
             return;
         }
         // Otherwise the reduction in panels of B small enough to stay in the L2 cache, each over blocks of rows (whole
         // tiles) whose part of A fits there too. Every entry of C still takes its products in the same order.
+        // A panel's strips of B, where they are copied, are copied once for all its blocks of rows.
         int panel = Math.Max(16, PanelBytes / (columns * size));
         for (int p = 0; p == 0 || p < depth; p += panel)
         {
             int count = Math.Min(panel, depth - p);
             int block = Math.Max(6, PanelBytes / (count * size) / 6 * 6);
+            var strips = block < rows && CopiesStrips<T>(block, columns, count, ldb) ? PackStrips(b[(p * ldb)..], ldb, count, columns) : null;
             for (int r = 0; r < rows; r += block)
-                Block(c[(r * ldc)..], ldc, a[(p * aColumn + r * aRow)..], aRow, aColumn, b[(p * ldb)..], ldb, Math.Min(block, rows - r), columns, count, accumulate || p > 0);
+                Block(c[(r * ldc)..], ldc, a[(p * aColumn + r * aRow)..], aRow, aColumn, b[(p * ldb)..], ldb, Math.Min(block, rows - r), columns, count, accumulate || p > 0, strips);
+            if (strips is not null) Packed<T>.Return(strips);
         }
     }
 
@@ -164,49 +167,75 @@ public static class Kernels
     /// a 512 x 128 weight gradient over 2,048 rows 65-72 to 81-84 GFLOP/s at 256 bits; with reductions of 64 to 147
     /// the copy cost more than it saved, 10-12%.) The products and their order are the same either way.
     /// </summary>
-    private static void Block<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate)
+    private static void Block<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
+        T[]? strips)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (aRow == 1 && aColumn > 1 && depth >= PackDepth && columns >= PackColumns * Vector<T>.Count)
         {
             var packed = Packed<T>.Rent(rows * depth);
             Transpose(a, packed, depth, rows, ldFrom: aColumn, ldTo: depth);
-            Strips(c, ldc, packed, depth, 1, b, ldb, rows, columns, depth, accumulate);
+            Strips(c, ldc, packed, depth, 1, b, ldb, rows, columns, depth, accumulate, strips);
             Packed<T>.Return(packed);
             return;
         }
-        Strips(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
+        Strips(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, strips);
     }
 
     /// <summary>
     /// <see cref="GemmPanel"/>, whose row tiles each read a whole column strip of B (two vectors wide), which should stay
-    /// in the L1 cache meanwhile. Where it would not and many tiles read it, the strips are copied into consecutive
-    /// memory first, in pieces along the reduction that fit half the L1 cache: strips deeper than that, and strips whose
-    /// row stride is a multiple of 2 KB (a 512-wide matrix), which maps their rows onto a few sets of the L1 cache that
-    /// then hold only a few of them, so every tile fetched its strip again from L2 (2,048 x 512 x 128 at 256 bits: 52-54
-    /// GFLOP/s in place, 79-88 copied). Each sum takes its products in the same order either way: the tiles store their
-    /// sums after a piece and reload them for the next.
+    /// in the L1 cache meanwhile. Where it would not and many tiles read it (<see cref="CopiesStrips"/>), the strips are
+    /// read from consecutive memory, in pieces along the reduction that fit half the L1 cache: strips deeper than that,
+    /// and strips whose row stride is a multiple of 2 KB (a 512-wide matrix), which maps their rows onto a few sets of the
+    /// L1 cache that then hold only a few of them, so every tile fetched its strip again from L2 (2,048 x 512 x 128 at 256
+    /// bits: 52-54 GFLOP/s in place, 79-88 copied). They are copied piece by piece just before their tiles read them, or,
+    /// for a product in several blocks of rows, taken from <paramref name="strips"/> (<see cref="PackStrips"/>), copied once
+    /// for all the blocks. Each sum takes its products in the same order either way: the tiles store their sums after a
+    /// piece and reload them for the next.
     /// </summary>
-    private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate)
+    private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
+        T[]? strips)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int size = Unsafe.SizeOf<T>(), width = 2 * Vector<T>.Count, blocked = columns / width * width;
-        if (rows < PackRows || blocked == 0 || depth == 0 || ((long)depth * width * size <= StripBytes && ldb * size % 2048 != 0))
+        int width = 2 * Vector<T>.Count, blocked = columns / width * width;
+        if (strips is null && !CopiesStrips<T>(rows, columns, depth, ldb))
         {
             GemmPanel(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
             return;
         }
-        int piece = Math.Max(1, StripBytes / (width * size));
-        var strip = Packed<T>.Rent(Math.Min(depth, piece) * width);
+        int piece = Math.Max(1, StripBytes / (width * Unsafe.SizeOf<T>()));
+        var copy = strips is null ? Packed<T>.Rent(Math.Min(depth, piece) * width) : null;
         for (int j = 0; j < blocked; j += width)
             for (int p = 0; p < depth; p += piece)
             {
                 int count = Math.Min(piece, depth - p);
-                CopyStrip(b[(p * ldb + j)..], ldb, strip, count);
-                GemmPanel<T>(c[j..], ldc, a[(p * aColumn)..], aRow, aColumn, strip, width, rows, width, count, accumulate || p > 0);
+                ReadOnlySpan<T> from;
+                if (copy is null) from = strips.AsSpan(j * depth + p * width);   // the strip of columns j.. starts at j * depth
+                else
+                {
+                    CopyStrip(b[(p * ldb + j)..], ldb, copy, count);
+                    from = copy;
+                }
+                GemmPanel<T>(c[j..], ldc, a[(p * aColumn)..], aRow, aColumn, from, width, rows, width, count, accumulate || p > 0);
             }
-        Packed<T>.Return(strip);
+        if (copy is not null) Packed<T>.Return(copy);
         if (blocked < columns) GemmPanel(c[blocked..], ldc, a, aRow, aColumn, b[blocked..], ldb, rows, columns - blocked, depth, accumulate);
+    }
+
+    /// <summary>Whether <see cref="Strips"/> reads a <paramref name="depth"/>-deep strip of B (rows <paramref name="ldb"/> apart) from a copy for <paramref name="rows"/> rows of C.</summary>
+    private static bool CopiesStrips<T>(int rows, int columns, int depth, int ldb)
+    {
+        int size = Unsafe.SizeOf<T>(), width = 2 * Vector<T>.Count;
+        return rows >= PackRows && columns >= width && depth > 0 && ((long)depth * width * size > StripBytes || ldb * size % 2048 == 0);
+    }
+
+    /// <summary>The strips of the first <paramref name="depth"/> rows of B for <see cref="Strips"/>, one after another, each its <paramref name="depth"/> x 2-vector block in consecutive rows.</summary>
+    private static T[] PackStrips<T>(ReadOnlySpan<T> b, int ldb, int depth, int columns) where T : unmanaged
+    {
+        int width = 2 * Vector<T>.Count, blocked = columns / width * width;
+        var strips = Packed<T>.Rent(depth * blocked);
+        for (int j = 0; j < blocked; j += width) CopyStrip(b[j..], ldb, strips.AsSpan(j * depth), depth);
+        return strips;
     }
 
     /// <summary>Columns of C, in vectors, from which a transposed A is packed: four column blocks of the tile read it.</summary>
@@ -288,12 +317,12 @@ public static class Kernels
     private const int StripBytes = 16 * 1024;
 
     /// <summary>The <paramref name="depth"/> x 2-vector block at the start of <paramref name="b"/> (rows <paramref name="ldb"/> apart) into consecutive rows of <paramref name="strip"/>.</summary>
-    private static void CopyStrip<T>(ReadOnlySpan<T> b, int ldb, T[] strip, int depth) where T : unmanaged
+    private static void CopyStrip<T>(ReadOnlySpan<T> b, int ldb, Span<T> strip, int depth) where T : unmanaged
     {
         int l = Vector<T>.Count;
         if (b.Length < (depth - 1) * ldb + 2 * l || strip.Length < depth * 2 * l) throw new ArgumentException("CopyStrip: spans too short.");
         ref T from = ref MemoryMarshal.GetReference(b);
-        ref T to = ref MemoryMarshal.GetArrayDataReference(strip);
+        ref T to = ref MemoryMarshal.GetReference(strip);
         for (int p = 0; p < depth; p++)
         {
             Store(ref to, 2 * p * l, Load(ref from, (nint)p * ldb));
