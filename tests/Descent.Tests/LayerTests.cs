@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Descent.Nn;
 using Descent.Numerics;
@@ -113,6 +115,71 @@ public class LayerTests
         Check(model.LastOutput(c.GetProperty("batch").GetInt32()), Doubles(c.GetProperty("output")), "output");
         Check(dx, Doubles(c.GetProperty("input_gradient")), "d input");
         foreach (var p in model.Parameters) Check(p.Grad.Span, Doubles(c.GetProperty("gradients").GetProperty(p.Name)), $"d {p.Name}");
+    }
+
+    /// <summary>
+    /// Attention's softmax in passes over a head's rows gives the numbers of the row-by-row softmax it replaced at every
+    /// context from 1 to 70 (rows shorter than a vector, ending inside one, or whole vectors), whatever lies right of the
+    /// diagonal (NaN and huge scores included): in float bit for bit; in double within a few ulps, because .NET's vector
+    /// exponential of doubles takes a slower path, which rounds some lanes differently, for a whole vector as soon as one
+    /// lane is out of its range, and the old softmax set the lanes past a row's end to -inf where the passes mask them.
+    /// </summary>
+    [Fact]
+    public void Attention_softmax_equals_the_row_by_row_softmax_it_replaced()
+    {
+        Check<float>(exact: true);
+        Check<double>(exact: false);
+
+        static void Check<T>(bool exact) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var rng = new Rng(9);
+            T scale = T.CreateTruncating(0.35);
+            for (int t = 1; t <= 70; t++)
+            {
+                var p = new T[t * t];
+                for (int i = 0; i < t; i++)
+                    for (int j = 0; j < t; j++)
+                        p[i * t + j] = j <= i ? T.CreateTruncating(4 * rng.NextNormal()) : j % 3 == 0 ? T.NaN : T.CreateTruncating(1e30);
+                var expected = (T[])p.Clone();
+                for (int i = 0; i < t; i++) RowSoftmax(expected.AsSpan(i * t, t), i + 1, scale);
+                new CausalSelfAttention<T>([t, 2], 1).Softmax(p, scale);
+                for (int k = 0; k < p.Length; k++)
+                {
+                    bool same = exact ? MemoryMarshal.AsBytes(p.AsSpan(k, 1)).SequenceEqual(MemoryMarshal.AsBytes(expected.AsSpan(k, 1)))
+                        : T.Abs(p[k] - expected[k]) <= T.CreateTruncating(2e-15) * T.Abs(expected[k]) && (k % t <= k / t || T.IsZero(p[k]));
+                    if (!same) Assert.Fail($"{typeof(T).Name}, context {t}: P[{k / t}, {k % t}] = {p[k]}, row by row {expected[k]}");
+                }
+            }
+        }
+
+        // The single-row softmax the layer had until 2026-12-02: the lanes past the row's count set to -inf, then the
+        // largest, the exponentials and their lane sums, the inverse of the sum.
+        static void RowSoftmax<T>(Span<T> row, int count, T scale) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int l = Vector<T>.Count, cover = Math.Min(row.Length, (count + l - 1) / l * l), whole = cover / l, tail = cover - whole * l;
+            row[count..cover].Fill(T.NegativeInfinity);
+            var vectors = MemoryMarshal.Cast<T, Vector<T>>(row[..(whole * l)]);
+            var last = new T[l];
+            Array.Fill(last, T.NegativeInfinity);
+            row[(whole * l)..cover].CopyTo(last);
+            var vmax = tail > 0 ? new Vector<T>(last) : new Vector<T>(T.NegativeInfinity);
+            foreach (var v in vectors) vmax = Vector.Max(vmax, v);
+            T max = T.NegativeInfinity;
+            for (int k = 0; k < l; k++) max = T.Max(max, vmax[k]);
+            var (vscale, vshift, vsum) = (new Vector<T>(scale), new Vector<T>(max * scale), Vector<T>.Zero);
+            for (int k = 0; k < vectors.Length; k++) vsum += vectors[k] = Lanes.Exp(vectors[k] * vscale - vshift);
+            if (tail > 0)
+            {
+                var e = Lanes.Exp(new Vector<T>(last) * vscale - vshift);
+                vsum += e;
+                e.CopyTo(last);
+                last.AsSpan(0, tail).CopyTo(row[(whole * l)..]);
+            }
+            var vinverse = new Vector<T>(T.One / Vector.Sum(vsum));
+            for (int k = 0; k < vectors.Length; k++) vectors[k] *= vinverse;
+            for (int j = whole * l; j < cover; j++) row[j] *= vinverse[0];
+            row[cover..].Clear();
+        }
     }
 
     /// <summary>

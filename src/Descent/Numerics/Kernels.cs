@@ -91,6 +91,8 @@ public static class Kernels
     /// Gradients of <see cref="LinearForward"/>: <c>dW += dY^T X</c>, <c>db += sum_b dY</c> (or <c>=</c> without
     /// <paramref name="accumulate"/>, which saves zeroing them first), and, when <paramref name="dx"/> is not empty,
     /// <c>dX = dY W</c>. <paramref name="scratch"/> (<c>n * m</c>) holds <c>dW^T</c> when the layer has more outputs than inputs.
+    /// Either way each entry of dW is one chain of fused multiply-adds over the batch, from its old value when accumulating
+    /// (until 2026-12-02 a layer with fewer inputs than a vector holds added the chain from 0 to the old value instead).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LinearBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, Span<T> dx, int batch, int n, int m, Span<T> scratch, bool accumulate = true)
@@ -245,8 +247,8 @@ public static class Kernels
     private const int PackDepth = 256;
 
     /// <summary>
-    /// Buffers for packed blocks of A, shared by all threads: one is taken for a block and put back after, so once as
-    /// many exist as products run at once, none is allocated again, whichever pool thread runs a product.
+    /// Buffers for packed blocks of A and strips of B, shared by all threads: one is taken for a block or a panel and put
+    /// back after, so once as many exist as products run at once, none is allocated again, whichever pool thread runs a product.
     /// </summary>
     private static class Packed<T>
     {

@@ -178,7 +178,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     /// than one row at a time: a row's steps wait on each other, other rows' do not, so the processor overlaps rows (a
     /// 64-position row at 512 bits: 123 ns one at a time, 61 in passes).
     /// </summary>
-    private void Softmax(Span<T> p, T scale)
+    internal void Softmax(Span<T> p, T scale)
     {
         int l = Vector<T>.Count;
         var vscale = new Vector<T>(scale);
