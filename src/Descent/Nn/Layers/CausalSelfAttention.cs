@@ -211,7 +211,8 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
         {
             var row = p.Slice(i * _t, _t);
             var vinverse = new Vector<T>(_inverses[i]);
-            for (int k = 0; k <= i; k += l) Store(row, k, RowVector(row, k, i + 1, T.Zero, spill) * vinverse, spill);
+            // The lanes past the row's count already hold 0: only the row's end needs the spill.
+            for (int k = 0; k <= i; k += l) Store(row, k, RowVector(row, k, _t, T.Zero, spill) * vinverse, spill);
         }
     }
 
