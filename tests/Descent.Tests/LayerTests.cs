@@ -547,7 +547,9 @@ public class LayerTests
     /// <summary>
     /// The unfolded convolution's output is, to the last bit, one chain of fused multiply-adds per output, from zero over
     /// the kernel's inputs in order (channel, row, column), then the bias: rows of a vector's width and wider, padding 0
-    /// to 2, one and two input channels, 1 x 1 and 3 x 3 kernels, in both precisions. Another way of computing the layer
+    /// to 2, one and two input channels, 1 x 1 and 3 x 3 kernels, on the padded grid and on the output's own (no more
+    /// kernel entries than output channels, where the bias comes from a row of ones; rows of 28 and of fewer than a
+    /// vector), in both precisions. Another way of computing the layer
     /// (a direct convolution, say) must keep these numbers.
     /// </summary>
     [Theory]
@@ -556,6 +558,8 @@ public class LayerTests
     [InlineData(1, 1, 4, 9, 18, 3, 0)]
     [InlineData(1, 1, 2, 6, 16, 1, 0)]
     [InlineData(1, 2, 3, 9, 19, 3, 1)]
+    [InlineData(2, 1, 16, 28, 28, 3, 1)]
+    [InlineData(2, 2, 24, 5, 6, 3, 1)]
     public void A_convolution_output_is_one_chain_of_fused_multiply_adds_then_the_bias(int batch, int c, int o, int h, int w, int k, int padding)
     {
         Check<float>(MathF.FusedMultiplyAdd);
@@ -588,10 +592,9 @@ public class LayerTests
     }
 
     /// <summary>
-    /// A convolution asked for no input gradient (a first layer) with no more kernel entries than output channels takes its
-    /// output gradient's transpose straight from the batch; asked for one, it copies each example into rows of the
-    /// products' pitch first: the same weight and bias gradients, bit for bit, in both precisions (3 x 3 and 2 x 2 kernels,
-    /// odd sides, padding).
+    /// A convolution with no more kernel entries than output channels has the same weight and bias gradients, bit for bit,
+    /// whether or not it is asked for an input gradient (a first layer is not), in both precisions (3 x 3 and 2 x 2
+    /// kernels, odd sides, padding).
     /// </summary>
     [Theory]
     [InlineData(1, 16, 3, 1)]

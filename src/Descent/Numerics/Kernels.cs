@@ -809,6 +809,24 @@ public static class Kernels
         return sum;
     }
 
+    /// <summary>
+    /// Copies <paramref name="count"/> elements from <paramref name="from"/> to <paramref name="to"/> (which must not
+    /// overlap), without bounds tests: in whole vectors, the last one ending where the row ends and overlapping the one
+    /// before, so a short row (an image row of 28 floats) is two or four moves rather than a call to a general copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CopyRow<T>(ref T from, ref T to, int count) where T : unmanaged
+    {
+        int l = Vector<T>.Count;
+        if (count < l)
+        {
+            for (int i = 0; i < count; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+            return;
+        }
+        for (int i = 0; i < count - l; i += l) Store(ref to, i, Load(ref from, i));
+        Store(ref to, count - l, Load(ref from, count - l));
+    }
+
     /// <summary>The vector at <paramref name="offset"/> elements from <paramref name="at"/>, without alignment or bounds tests.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector<T> Load<T>(ref T at, nint offset) where T : unmanaged => Unsafe.ReadUnaligned<Vector<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref at, offset)));
