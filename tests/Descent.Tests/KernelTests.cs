@@ -147,7 +147,8 @@ public class KernelTests
     /// Every entry of C is one chain of fused multiply-adds in the order of the reduction, whichever way the kernel reads
     /// B: in place (few rows; shallow strips at other strides), or with its column strips copied first and cut into
     /// pieces along the reduction (deep strips; 512-wide rows, 2 KB apart), with the columns and rows left beside the
-    /// tiles. So the results are the same to the last bit as a loop of <see cref="MathF.FusedMultiplyAdd"/>.
+    /// tiles. So the results are the same to the last bit as a loop of <see cref="MathF.FusedMultiplyAdd"/>, from zero,
+    /// from C, or from a bias row.
     /// </summary>
     [Theory]
     [InlineData(101, 512, 300)]   // strips 2 KB apart, deeper than a piece; five rows after the tiles
@@ -159,34 +160,34 @@ public class KernelTests
     [InlineData(301, 130, 1100)]  // strips copied once in two panels (the second from B's row 504), a row after the tiles, columns beside the strips
     public void Gemm_sums_each_entry_as_one_chain_of_fused_multiply_adds_in_order(int rows, int columns, int depth)
     {
-        foreach (var (a, aRow, aColumn, b, c0, c, accumulate) in Products(rows, columns, depth))
+        foreach (var (a, aRow, aColumn, b, c0, c, accumulate, bias) in Products(rows, columns, depth))
             for (int i = 0; i < rows; i++)
                 for (int j = 0; j < columns; j++)
                 {
-                    float s = accumulate ? c0[i * columns + j] : 0;
+                    float s = accumulate ? c0[i * columns + j] : bias?[j] ?? 0;
                     for (int p = 0; p < depth; p++) s = MathF.FusedMultiplyAdd(a[i * aRow + p * aColumn], b[p * columns + j], s);
                     if (s != c[i * columns + j])
-                        Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {s:R} (A's row stride {aRow}, accumulate: {accumulate})");
+                        Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {s:R} (A's row stride {aRow}, accumulate: {accumulate}, bias: {bias is not null})");
                 }
     }
 
     /// <summary>
     /// Random A, B and C of a <paramref name="rows"/> x <paramref name="columns"/> x <paramref name="depth"/> product, and
     /// C after <see cref="Kernels.Gemm"/>, for A stored row-major (strides depth, 1) or as the rows of its transpose
-    /// (strides 1, rows), each with and without accumulating into C.
+    /// (strides 1, rows), each accumulating into C, starting from zero, and starting from a bias row.
     /// </summary>
-    private static IEnumerable<(float[] A, int ARow, int AColumn, float[] B, float[] Before, float[] After, bool Accumulate)> Products(int rows, int columns, int depth)
+    private static IEnumerable<(float[] A, int ARow, int AColumn, float[] B, float[] Before, float[] After, bool Accumulate, float[]? Bias)> Products(int rows, int columns, int depth)
     {
         var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
         float[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextNormal())];
-        float[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns);
+        float[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns), row = R(columns);
         foreach (bool transposed in new[] { false, true })
-            foreach (bool accumulate in new[] { false, true })
+            foreach (var (accumulate, bias) in new[] { (false, (float[]?)null), (true, null), (false, row) })
             {
                 int aRow = transposed ? 1 : depth, aColumn = transposed ? rows : 1;
                 var c = (float[])c0.Clone();
-                Kernels.Gemm<float>(c, a, aRow, aColumn, b, rows, columns, depth, accumulate);
-                yield return (a, aRow, aColumn, b, c0, c, accumulate);
+                Kernels.Gemm<float>(c, a, aRow, aColumn, b, rows, columns, depth, accumulate, bias: bias);
+                yield return (a, aRow, aColumn, b, c0, c, accumulate, bias);
             }
     }
 
@@ -196,11 +197,11 @@ public class KernelTests
     [MemberData(nameof(BatchShapes))]
     public void Gemm_matches_a_triple_loop_with_A_stored_either_way(int rows, int columns, int depth)
     {
-        foreach (var (a, aRow, aColumn, b, c0, c, accumulate) in Products(rows, columns, depth))
+        foreach (var (a, aRow, aColumn, b, c0, c, accumulate, bias) in Products(rows, columns, depth))
             for (int i = 0; i < rows; i++)
                 for (int j = 0; j < columns; j++)
                 {
-                    double s = accumulate ? c0[i * columns + j] : 0, magnitude = Math.Abs(s);
+                    double s = accumulate ? c0[i * columns + j] : bias?[j] ?? 0, magnitude = Math.Abs(s);
                     for (int p = 0; p < depth; p++)
                     {
                         double term = (double)a[i * aRow + p * aColumn] * b[p * columns + j];

@@ -28,17 +28,17 @@ public static class Kernels
     public static void LinearForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, int n, int m, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        FillRows(bias, y, batch, m);
         if (Transposes(batch, n, m, scratch))
         {
-            // Wide outputs: Y += X (W^T), with rows of W^T as the vectorized operand. Worth the transposition
+            // Wide outputs: Y = bias + X (W^T), with rows of W^T as the vectorized operand. Worth the transposition
             // from a few examples on, or at once when the rows are too short for dot products in vectors.
             var wt = scratch[..(n * m)];
             Transpose(w, wt, m, n);
-            Gemm(y, x, n, 1, wt, batch, m, n, accumulate: true);
+            Gemm(y, x, n, 1, wt, batch, m, n, accumulate: false, bias: bias[..m]);
             return;
         }
         // Narrow outputs (such as 10 classes) and small batches: dot products of rows of X and rows of W.
+        FillRows(bias, y, batch, m);
         GemmNT(y, x, w, batch, m, n, accumulate: true);
     }
 
@@ -126,11 +126,13 @@ public static class Kernels
     /// <paramref name="columns"/> row-major <paramref name="c"/> (rows <paramref name="ldc"/> apart) and a
     /// <paramref name="depth"/> x <paramref name="columns"/> row-major <paramref name="b"/> (rows <paramref name="ldb"/>
     /// apart); the strides let A be a matrix or the transpose of one, and B and C blocks of wider matrices. The row
-    /// strides of B and C are <paramref name="columns"/> when left at 0.
+    /// strides of B and C are <paramref name="columns"/> when left at 0. Without <paramref name="accumulate"/>, each row
+    /// of C starts from <paramref name="bias"/> (<paramref name="columns"/> entries) when it is given, else from zero: the
+    /// same numbers as filling C's rows with it and accumulating, without writing C and reading it back.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gemm<T>(Span<T> c, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate,
-        int ldb = 0, int ldc = 0)
+        int ldb = 0, int ldc = 0, ReadOnlySpan<T> bias = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rows <= 0 || columns <= 0) return;
@@ -139,11 +141,13 @@ public static class Kernels
         if (ldb < columns || ldc < columns || c.Length < (rows - 1) * ldc + columns || (depth > 0 && b.Length < (depth - 1) * ldb + columns)
             || (depth > 0 && a.Length <= (rows - 1) * aRow + (depth - 1) * aColumn))
             throw new ArgumentException($"Gemm: spans too short for {rows} x {columns} += ({rows} x {depth}) ({depth} x {columns}) with rows of B {ldb} and of C {ldc} apart.");
+        if (!bias.IsEmpty && bias.Length < columns) throw new ArgumentException($"Gemm: a bias of {bias.Length} for {columns} columns.");
+        if (accumulate) bias = default;
         int size = Unsafe.SizeOf<T>();
         // Each column block of C reads all of A's rows, so A should stay in the L2 cache: when it fits, one pass.
         if ((long)rows * depth * size <= PanelBytes)
         {
-            Block(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, strips: null);
+            Block(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, bias, strips: null);
             return;
         }
         // Otherwise the reduction in panels of B small enough to stay in the L2 cache, each over blocks of rows (whole
@@ -156,7 +160,7 @@ public static class Kernels
             int block = Math.Max(6, PanelBytes / (count * size) / 6 * 6);
             var strips = block < rows && CopiesStrips<T>(block, columns, count, ldb) ? PackStrips(b[(p * ldb)..], ldb, count, columns) : null;
             for (int r = 0; r < rows; r += block)
-                Block(c[(r * ldc)..], ldc, a[(p * aColumn + r * aRow)..], aRow, aColumn, b[(p * ldb)..], ldb, Math.Min(block, rows - r), columns, count, accumulate || p > 0, strips);
+                Block(c[(r * ldc)..], ldc, a[(p * aColumn + r * aRow)..], aRow, aColumn, b[(p * ldb)..], ldb, Math.Min(block, rows - r), columns, count, accumulate || p > 0, bias, strips);
             if (strips is not null) Packed<T>.Return(strips);
         }
     }
@@ -170,18 +174,18 @@ public static class Kernels
     /// the copy cost more than it saved, 10-12%.) The products and their order are the same either way.
     /// </summary>
     private static void Block<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
-        T[]? strips)
+        ReadOnlySpan<T> bias, T[]? strips)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (aRow == 1 && aColumn > 1 && depth >= PackDepth && columns >= PackColumns * Vector<T>.Count)
         {
             var packed = Packed<T>.Rent(rows * depth);
             Transpose(a, packed, depth, rows, ldFrom: aColumn, ldTo: depth);
-            Strips(c, ldc, packed, depth, 1, b, ldb, rows, columns, depth, accumulate, strips);
+            Strips(c, ldc, packed, depth, 1, b, ldb, rows, columns, depth, accumulate, bias, strips);
             Packed<T>.Return(packed);
             return;
         }
-        Strips(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, strips);
+        Strips(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, bias, strips);
     }
 
     /// <summary>
@@ -196,13 +200,13 @@ public static class Kernels
     /// piece and reload them for the next.
     /// </summary>
     private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
-        T[]? strips)
+        ReadOnlySpan<T> bias, T[]? strips)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = 2 * Vector<T>.Count, blocked = columns / width * width;
         if (strips is null && !CopiesStrips<T>(rows, columns, depth, ldb))
         {
-            GemmPanel(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate);
+            GemmPanel(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, bias);
             return;
         }
         int piece = Math.Max(1, StripBytes / (width * Unsafe.SizeOf<T>()));
@@ -218,10 +222,10 @@ public static class Kernels
                     CopyStrip(b[(p * ldb + j)..], ldb, copy, count);
                     from = copy;
                 }
-                GemmPanel<T>(c[j..], ldc, a[(p * aColumn)..], aRow, aColumn, from, width, rows, width, count, accumulate || p > 0);
+                GemmPanel<T>(c[j..], ldc, a[(p * aColumn)..], aRow, aColumn, from, width, rows, width, count, accumulate || p > 0, bias.IsEmpty ? default : bias[j..]);
             }
         if (copy is not null) Packed<T>.Return(copy);
-        if (blocked < columns) GemmPanel(c[blocked..], ldc, a, aRow, aColumn, b[blocked..], ldb, rows, columns - blocked, depth, accumulate);
+        if (blocked < columns) GemmPanel(c[blocked..], ldc, a, aRow, aColumn, b[blocked..], ldb, rows, columns - blocked, depth, accumulate, bias.IsEmpty ? default : bias[blocked..]);
     }
 
     /// <summary>Whether <see cref="Strips"/> reads a <paramref name="depth"/>-deep strip of B (rows <paramref name="ldb"/> apart) from a copy for <paramref name="rows"/> rows of C.</summary>
@@ -276,9 +280,14 @@ public static class Kernels
     private const int PanelBytes = 256 * 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmPanel<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate)
+    private static void GemmPanel<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
+        ReadOnlySpan<T> bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // The tiles' start: C itself (accumulating), the bias row (the same for every row: stride 0), or zero.
+        bool start = accumulate || !bias.IsEmpty;
+        ref T s0 = ref accumulate ? ref MemoryMarshal.GetReference(c) : ref MemoryMarshal.GetReference(bias);
+        nint sRow = accumulate ? ldc : 0;
         int lanes = Vector<T>.Count, blocked = columns / (2 * lanes) * (2 * lanes), tiled = 0;
         // Two rows left over in a matrix too narrow for the one-row kernel's eight accumulators: one more tile.
         bool narrow = columns < 8 * lanes;
@@ -289,14 +298,14 @@ public static class Kernels
         {
             int i = 0;
             for (; i + 6 <= rows; i += 6)
-                Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate);
+                Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
             // Three to five rows left: one shorter tile, and two where the rows are narrow. Fewer: the one-row kernel below.
             switch (rows - i)
             {
-                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 2; break;
-                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 5; break;
-                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 4; break;
-                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, accumulate); i += 3; break;
+                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 2; break;
+                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 5; break;
+                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 4; break;
+                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 3; break;
             }
             tiled = i;
         }
@@ -305,7 +314,7 @@ public static class Kernels
         {
             int from = r < tiled ? blocked : 0;
             if (from == columns) continue;
-            Combine(c.Slice(r * ldc + from, columns - from), a[(r * aRow)..], aColumn, b[from..], ldb, depth, accumulate);
+            Combine(c.Slice(r * ldc + from, columns - from), a[(r * aRow)..], aColumn, b[from..], ldb, depth, accumulate, bias.IsEmpty ? default : bias[from..columns]);
         }
     }
 
@@ -334,23 +343,25 @@ public static class Kernels
 
     /// <summary>
     /// An R x 2-vector tile of <see cref="Gemm"/> (R &lt;= 6) in up to twelve accumulators across the whole reduction;
-    /// R is a type parameter so each height compiles with its constant folded.
+    /// R is a type parameter so each height compiles with its constant folded. With <paramref name="start"/> the
+    /// accumulators start from the rows at <paramref name="from"/>, <paramref name="sRow"/> apart (C itself, or one bias row
+    /// for all with 0), else from zero.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<T, R>(ref T c, int ldc, ref T a, int aRow, int aColumn, ref T b, int ldb, int depth, bool accumulate)
+    private static void Tile<T, R>(ref T c, int ldc, ref T a, int aRow, int aColumn, ref T b, int ldb, int depth, bool start, ref T from, nint sRow)
         where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount
     {
         int l = Vector<T>.Count;
         Vector<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        if (accumulate)
+        if (start)
         {
-            c00 = Load(ref c, 0); c01 = Load(ref c, l);
-            if (R.N > 1) { c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + l); }
-            if (R.N > 2) { c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + l); }
-            if (R.N > 3) { c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + l); }
-            if (R.N > 4) { c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + l); }
-            if (R.N > 5) { c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + l); }
+            c00 = Load(ref from, 0); c01 = Load(ref from, l);
+            if (R.N > 1) { c10 = Load(ref from, sRow); c11 = Load(ref from, sRow + l); }
+            if (R.N > 2) { c20 = Load(ref from, 2 * sRow); c21 = Load(ref from, 2 * sRow + l); }
+            if (R.N > 3) { c30 = Load(ref from, 3 * sRow); c31 = Load(ref from, 3 * sRow + l); }
+            if (R.N > 4) { c40 = Load(ref from, 4 * sRow); c41 = Load(ref from, 4 * sRow + l); }
+            if (R.N > 5) { c50 = Load(ref from, 5 * sRow); c51 = Load(ref from, 5 * sRow + l); }
         }
         // Pointers advance by their strides and row offsets are computed once, so the loop body is the
         // loads and the fused multiply-adds.
@@ -614,16 +625,16 @@ public static class Kernels
 
     /// <summary><see cref="Combine"/> over <typeparamref name="V"/> vectors of <paramref name="dest"/> (4 or 8), each in its own accumulator.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CombineBlock<T, V>(Span<T> dest, ref T coef, int coefStride, ref T rows, int width, int count, bool accumulate)
+    private static void CombineBlock<T, V>(Span<T> dest, ref T coef, int coefStride, ref T rows, int width, int count, bool start, ref T from)
         where T : unmanaged, IFloatingPointIeee754<T> where V : struct, ICount
     {
         int lanes = Vector<T>.Count;
         var d = MemoryMarshal.Cast<T, Vector<T>>(dest);
         Vector<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        if (accumulate)
+        if (start)
         {
-            a0 = d[0]; a1 = d[1]; a2 = d[2]; a3 = d[3];
-            if (V.N > 4) { a4 = d[4]; a5 = d[5]; a6 = d[6]; a7 = d[7]; }
+            a0 = Load(ref from, 0); a1 = Load(ref from, lanes); a2 = Load(ref from, 2 * lanes); a3 = Load(ref from, 3 * lanes);
+            if (V.N > 4) { a4 = Load(ref from, 4 * lanes); a5 = Load(ref from, 5 * lanes); a6 = Load(ref from, 6 * lanes); a7 = Load(ref from, 7 * lanes); }
         }
         ref T coefK = ref coef;
         ref T row = ref rows;
@@ -662,28 +673,35 @@ public static class Kernels
     /// <summary>
     /// <c>dest[j] (+)= sum_k coef[k * coefStride] * rows[k * width + j]</c> for <c>j &lt; dest.Length</c>,
     /// <c>k &lt; count</c>: a weighted sum of <paramref name="count"/> rows (<paramref name="width"/> apart), accumulated in registers.
+    /// Without <paramref name="accumulate"/>, the sum starts from <paramref name="bias"/> when it is given (as long as
+    /// <paramref name="dest"/>), else from zero.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Combine<T>(Span<T> dest, ReadOnlySpan<T> coef, int coefStride, ReadOnlySpan<T> rows, int width, int count, bool accumulate)
+    public static void Combine<T>(Span<T> dest, ReadOnlySpan<T> coef, int coefStride, ReadOnlySpan<T> rows, int width, int count, bool accumulate,
+        ReadOnlySpan<T> bias = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lanes = Vector<T>.Count, j = 0;
+        if (!accumulate && !bias.IsEmpty && bias.Length < dest.Length) throw new ArgumentException($"Combine: a bias of {bias.Length} for {dest.Length} entries.");
+        ReadOnlySpan<T> from = accumulate ? dest : bias;
+        bool start = !from.IsEmpty;
+        ref T f0 = ref MemoryMarshal.GetReference(from);
         ref T r0 = ref MemoryMarshal.GetReference(rows);
         ref T c0 = ref MemoryMarshal.GetReference(coef);
         // Blocks of eight vectors, then four where eight do not fit (64 columns of 512-bit vectors): a lone
         // accumulator would wait on each FMA's latency.
-        for (; j + 8 * lanes <= dest.Length; j += 8 * lanes) CombineBlock<T, Eight>(dest.Slice(j, 8 * lanes), ref c0, coefStride, ref Unsafe.Add(ref r0, j), width, count, accumulate);
-        for (; j + 4 * lanes <= dest.Length; j += 4 * lanes) CombineBlock<T, Four>(dest.Slice(j, 4 * lanes), ref c0, coefStride, ref Unsafe.Add(ref r0, j), width, count, accumulate);
+        for (; j + 8 * lanes <= dest.Length; j += 8 * lanes) CombineBlock<T, Eight>(dest.Slice(j, 8 * lanes), ref c0, coefStride, ref Unsafe.Add(ref r0, j), width, count, start, ref Unsafe.Add(ref f0, j));
+        for (; j + 4 * lanes <= dest.Length; j += 4 * lanes) CombineBlock<T, Four>(dest.Slice(j, 4 * lanes), ref c0, coefStride, ref Unsafe.Add(ref r0, j), width, count, start, ref Unsafe.Add(ref f0, j));
         for (; j + lanes <= dest.Length; j += lanes)
         {
             ref Vector<T> d = ref Unsafe.As<T, Vector<T>>(ref dest[j]);
-            Vector<T> a = accumulate ? d : default;
+            Vector<T> a = start ? Load(ref f0, j) : default;
             for (int k = 0; k < count; k++) a = Fma(new Vector<T>(Unsafe.Add(ref c0, k * coefStride)), Load(ref Unsafe.Add(ref r0, k * width + j), 0), a);
             d = a;
         }
         for (; j < dest.Length; j++)
         {
-            T a = accumulate ? dest[j] : T.Zero;
+            T a = start ? Unsafe.Add(ref f0, j) : T.Zero;
             for (int k = 0; k < count; k++) a = T.FusedMultiplyAdd(Unsafe.Add(ref c0, k * coefStride), Unsafe.Add(ref r0, k * width + j), a);
             dest[j] = a;
         }
