@@ -48,6 +48,77 @@ public class NetworkTests
         }
     }
 
+    /// <summary>
+    /// The cross-entropy's loss, gradient and count of correct predictions are, bit for bit, those of the element-by-element
+    /// loops it was written as before its maxima, shifts and gradients went in vectors (kept here as the reference): rows
+    /// shorter than a vector, of whole vectors and with tails, ties for the largest logit, signed zeros, infinities, and
+    /// NaNs first in a row and later in it, in both precisions.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(10)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(33)]
+    [InlineData(98)]
+    public void Cross_entropy_equals_the_element_by_element_loops(int k)
+    {
+        Check<float>();
+        Check<double>();
+
+        void Check<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            const int batch = 9;
+            var rng = new Rng((ulong)k);
+            var z = Enumerable.Range(0, batch * k).Select(_ => T.CreateTruncating(Math.Round(rng.NextNormal() * 4) / 2)).ToArray();   // halves: ties
+            z[k - 1] = T.CreateTruncating(100);                          // row 0: the largest at the end
+            z[k] = T.NegativeZero;                                       // row 1: signed zeros first
+            if (k > 1) z[k + 1] = T.Zero;
+            z[2 * k + k / 2] = T.PositiveInfinity;                       // row 2: an infinity (NaN loss)
+            z[4 * k] = T.NaN;                                            // row 4: NaN first
+            z[5 * k + k - 1] = T.NaN;                                    // row 5: NaN last
+            z[6 * k + k / 2] = T.NegativeInfinity;                       // row 6
+            var labels = Enumerable.Range(0, batch).Select(b => (b * 7 + 3) % k).ToArray();
+            var gradient = new T[batch * k];
+            double loss = Losses.Evaluate(Loss.CrossEntropy, z, labels, batch, gradient, out int correct);
+            var (wantLoss, wantGradient, wantCorrect) = Loops(z, labels, batch, k);
+            Assert.Equal(wantCorrect, correct);
+            Assert.Equal(BitConverter.DoubleToInt64Bits(wantLoss), BitConverter.DoubleToInt64Bits(loss));
+            for (int i = 0; i < gradient.Length; i++)
+                if (!gradient[i].Equals(wantGradient[i]) && !(T.IsNaN(gradient[i]) && T.IsNaN(wantGradient[i])))
+                    Assert.Fail($"{typeof(T).Name} k {k}: gradient[{i}] = {gradient[i]}, the loops give {wantGradient[i]}");
+            Assert.Equal(BitConverter.DoubleToInt64Bits(loss), BitConverter.DoubleToInt64Bits(Losses.Evaluate(Loss.CrossEntropy, z, labels, batch, [], out _)));
+        }
+
+        static (double Loss, T[] Gradient, int Correct) Loops<T>(T[] outputs, int[] labels, int batch, int k) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            double total = 0;
+            int correct = 0;
+            var e = new T[batch * k];
+            T invB = T.One / T.CreateTruncating(batch);
+            for (int b = 0; b < batch; b++)
+            {
+                int arg = 0;
+                T max = outputs[b * k];
+                for (int j = 1; j < k; j++) if (outputs[b * k + j] > max) { max = outputs[b * k + j]; arg = j; }
+                if (arg == labels[b]) correct++;
+                total -= double.CreateTruncating(outputs[b * k + labels[b]] - max);
+                for (int j = 0; j < k; j++) e[b * k + j] = outputs[b * k + j] - max;
+            }
+            Descent.Numerics.Lanes.ExpInPlace<T>(e);
+            for (int b = 0; b < batch; b++)
+            {
+                T sum = T.Zero;
+                for (int j = 0; j < k; j++) sum += e[b * k + j];
+                total += double.CreateTruncating(T.Log(sum));
+                for (int j = 0; j < k; j++) e[b * k + j] = (e[b * k + j] / sum - (j == labels[b] ? T.One : T.Zero)) * invB;
+            }
+            return (total / batch, e, correct);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]

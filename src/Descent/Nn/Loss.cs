@@ -110,7 +110,11 @@ public static class Losses
         }
     }
 
-    /// <summary>The loss and (when <paramref name="wantGrad"/>) gradient, with <paramref name="e"/> holding the exponentials and then the gradient.</summary>
+    /// <summary>
+    /// The loss and (when <paramref name="wantGrad"/>) gradient, with <paramref name="e"/> holding the exponentials and then
+    /// the gradient. The maxima, shifts and gradients go a vector at a time; each row's sum of exponentials stays one
+    /// sequential sum, so the numbers are those of the element-by-element loops this replaced.
+    /// </summary>
     private static double SoftmaxCrossEntropyInto<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int batch, int k, Span<T> e, bool wantGrad, T invB, out int correct)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -119,15 +123,14 @@ public static class Losses
         for (int b = 0; b < batch; b++)
         {
             var z = outputs.Slice(b * k, k);
-            int arg = 0;
-            T max = z[0];
-            for (int j = 1; j < k; j++) if (z[j] > max) { max = z[j]; arg = j; }
+            var (max, arg) = FirstMaximum(z);
             if (arg == labels[b]) correct++;
             total -= double.CreateTruncating(z[labels[b]] - max);
-            var row = e.Slice(b * k, k);
-            for (int j = 0; j < k; j++) row[j] = z[j] - max;
+            Numerics.Kernels.AddScalar(z, -max, e.Slice(b * k, k));
         }
         Numerics.Lanes.ExpInPlace(e);
+        int lanes = Vector<T>.Count, whole = k - k % lanes;
+        var scale = new Vector<T>(invB);
         for (int b = 0; b < batch; b++)
         {
             var row = e.Slice(b * k, k);
@@ -135,8 +138,46 @@ public static class Losses
             for (int j = 0; j < k; j++) sum += row[j];
             total += double.CreateTruncating(T.Log(sum));       // logsumexp(z) - z_y = log(sum) - (z_y - max)
             if (!wantGrad) continue;
-            for (int j = 0; j < k; j++) row[j] = (row[j] / sum - (j == labels[b] ? T.One : T.Zero)) * invB;
+            // (softmax - onehot) / batch: x - 0 is x, so only the label's entry subtracts.
+            T label = row[labels[b]];
+            var divisor = new Vector<T>(sum);
+            var vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(row[..whole]);
+            for (int j = 0; j < vectors.Length; j++) vectors[j] = vectors[j] / divisor * scale;
+            for (int j = whole; j < k; j++) row[j] = row[j] / sum * invB;
+            row[labels[b]] = (label / sum - T.One) * invB;
         }
         return total / batch;
+    }
+
+    /// <summary>
+    /// The largest entry of <paramref name="z"/> and the index of its first occurrence, as a loop that moves on only to a
+    /// strictly larger entry finds them (so a NaN counts only as the first entry): in vectors when the row is at least one
+    /// vector long and holds no NaN, else that loop.
+    /// </summary>
+    private static (T Max, int Arg) FirstMaximum<T>(ReadOnlySpan<T> z) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lanes = Vector<T>.Count, k = z.Length;
+        if (k >= lanes)
+        {
+            // The last vector ends at the row's end, overlapping the one before: a maximum does not mind repeats.
+            var top = new Vector<T>(z);
+            for (int j = lanes; j < k; j += lanes) top = Vector.Max(top, new Vector<T>(z[Math.Min(j, k - lanes)..]));
+            T max = top[0];
+            for (int i = 1; i < lanes; i++) max = T.Max(max, top[i]);
+            // Both maxima propagate NaN (IEEE 754's maximum), and no entry equals a NaN maximum: a row with a NaN falls
+            // through to the loop.
+            var wanted = new Vector<T>(max);
+            for (int j = 0; j < k; j += lanes)
+            {
+                int at = Math.Min(j, k - lanes);
+                if (!Vector.EqualsAny(new Vector<T>(z[at..]), wanted)) continue;
+                for (int i = at; i < at + lanes; i++)
+                    if (z[i] == max) return (max, i);
+            }
+        }
+        T best = z[0];
+        int arg = 0;
+        for (int j = 1; j < k; j++) if (z[j] > best) { best = z[j]; arg = j; }
+        return (best, arg);
     }
 }
