@@ -13,6 +13,8 @@ namespace Descent.Nn;
 /// <c>.</c> multiplies entry by entry. Summed over input channels, the 16 entries of the transformed tiles become 16
 /// independent matrix products, <c>M[xi] = V[xi] U[xi]</c> (tiles x in-channels times in-channels x out-channels), with
 /// 16 multiplications per 2 x 2 outputs and channel pair where the direct convolution needs 36: 2.25 times fewer.
+/// F(4x4, 3x3) works the same way on 6 x 6 input tiles with 36 entries, 36 multiplications per 4 x 4 outputs: 4 times
+/// fewer, with transforms that multiply by up to 8 (and the kernels' by 1/24), so more rounding in float.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -24,7 +26,7 @@ namespace Descent.Nn;
 /// </para>
 /// <para>
 /// Everything runs channel-last: an example is transposed into a <c>[Hp, Wp, C]</c> plane with zero borders, so the
-/// 16 inputs of a tile are 16 contiguous vectors of channels, and the transforms are vector sums over channels.
+/// inputs of a tile are contiguous vectors of channels, and the transforms are vector sums over channels.
 /// Channels are rounded up to whole vectors; the extra channels hold zeros in the input planes and the kernels (the
 /// gradient planes have their own buffers, so nothing else is ever written there), and what the products leave in
 /// the extra output channels is never read back. Examples go in groups whose transformed tiles fit in
@@ -43,30 +45,57 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private const int GroupBytes = 1 << 20;
 
     private readonly int _c, _h, _w, _o, _padding, _ho, _wo, _th, _tw, _hp, _wp, _cp, _op, _group, _groupTiles;
+
+    /// <summary>The side of a tile's block of outputs (2 or 4), of its inputs (<c>+ 2</c>), and the tile's entries.</summary>
+    private readonly int _size, _side, _entries;
+
+    /// <summary>Elements from one entry's matrix of <c>V</c>, and of <c>M</c>, to the next.</summary>
+    private readonly int _vStride, _mStride;
+
+    /// <summary>
+    /// <paramref name="length"/> elements, or a cache line more when they make a multiple of 1 KB: a tile writes (and
+    /// reads) one vector in each entry's matrix, and at a stride of a multiple of 4 KB all of them fall into one set of
+    /// the L1 cache, which holds only a few (F(4x4, 3x3) on the exercise CNN's second layer: 64 tiles of 32 channels
+    /// in float, 8 KB apart, made its transforms slower than its products).
+    /// </summary>
+    private static int Apart(int length)
+    {
+        int size = Unsafe.SizeOf<T>();
+        return (long)length * size % 1024 == 0 ? length + 64 / size : length;
+    }
     private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _dgt, _g;
 
-    /// <summary>Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output channels, and <paramref name="padding"/>.</summary>
-    public Winograd(int c, int h, int w, int o, int padding)
+    /// <summary>
+    /// Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output
+    /// channels, and <paramref name="padding"/>, with blocks of <paramref name="size"/> x <paramref name="size"/> outputs:
+    /// F(2x2, 3x3) or F(4x4, 3x3).
+    /// </summary>
+    public Winograd(int c, int h, int w, int o, int padding, int size = 2)
     {
+        if (size is not (2 or 4)) throw new ArgumentException($"Winograd: blocks of 2x2 or 4x4 outputs, not {size}x{size}.");
         (_c, _h, _w, _o, _padding) = (c, h, w, o, padding);
+        (_size, _side) = (size, size + 2);
+        _entries = _side * _side;
         (_ho, _wo) = (h + 2 * padding - 2, w + 2 * padding - 2);
-        (_th, _tw) = ((_ho + 1) / 2, (_wo + 1) / 2);
-        // A tile reads rows 2 ty .. 2 ty + 3: an odd output height reads one row past the padded image.
-        (_hp, _wp) = (Math.Max(h + 2 * padding, 2 * _th + 2), Math.Max(w + 2 * padding, 2 * _tw + 2));
+        (_th, _tw) = ((_ho + size - 1) / size, (_wo + size - 1) / size);
+        // A tile reads rows size ty .. size ty + size + 1: an output height that is not a multiple of the block reads rows
+        // past the padded image.
+        (_hp, _wp) = (Math.Max(h + 2 * padding, size * _th + 2), Math.Max(w + 2 * padding, size * _tw + 2));
         int lanes = Vector<T>.Count;
         (_cp, _op) = ((c + lanes - 1) / lanes * lanes, (o + lanes - 1) / lanes * lanes);
-        _group = Math.Max(1, GroupBytes / (_th * _tw * 16 * (_cp + _op) * Unsafe.SizeOf<T>()));
+        _group = Math.Max(1, GroupBytes / (_th * _tw * _entries * (_cp + _op) * Unsafe.SizeOf<T>()));
         _groupTiles = _group * _th * _tw;
-        _u = new T[16 * _o * _cp];
-        _ut = new T[16 * _cp * _op];
-        _dut = new T[16 * _cp * _op];
+        (_vStride, _mStride) = (Apart(_groupTiles * _cp), Apart(_groupTiles * _op));
+        _u = new T[_entries * _o * _cp];
+        _ut = new T[_entries * _cp * _op];
+        _dut = new T[_entries * _cp * _op];
         _gt = new T[c * 9 * _op];
         _dgt = new T[_gt.Length];
         _g = new T[o * c * 9];
         _xp = new T[_group * _hp * _wp * _cp];
         _dxp = new T[_xp.Length];
-        _v = new T[16 * _groupTiles * _cp];
-        _m = new T[16 * _groupTiles * _op];
+        _v = new T[_entries * _vStride];
+        _m = new T[_entries * _mStride];
         _xl = new T[_h * _w * _cp];
         _dxl = new T[_xl.Length];
         _yl = new T[_ho * _wo * _op];
@@ -89,8 +118,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             int examples = Math.Min(_group, batch - b0), tiles = examples * _th * _tw;
             TransformInputs(input, b0, examples);
-            for (int xi = 0; xi < 16; xi++)
-                Kernels.Gemm<T>(_m.AsSpan(xi * _groupTiles * _op), _v.AsSpan(xi * _groupTiles * _cp), _cp, 1, _ut.AsSpan(xi * _cp * _op), tiles, _op, _cp, accumulate: false);
+            for (int xi = 0; xi < _entries; xi++)
+                Kernels.Gemm<T>(_m.AsSpan(xi * _mStride), _v.AsSpan(xi * _vStride), _cp, 1, _ut.AsSpan(xi * _cp * _op), tiles, _op, _cp, accumulate: false);
             for (int e = 0; e < examples; e++)
             {
                 TransformOutputs(e);
@@ -118,12 +147,12 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
                 Kernels.Transpose(example, _yl, _o, _ho * _wo, ldTo: _op);
                 TransformOutputGradients(e);
             }
-            for (int xi = 0; xi < 16; xi++)
+            for (int xi = 0; xi < _entries; xi++)
             {
                 // dU^T[c, o] += sum_t V[t, c] dM[t, o]; then V's place takes dV[t, c] = sum_o dM[t, o] U[o, c].
-                Kernels.Gemm<T>(_dut.AsSpan(xi * _cp * _op), _v.AsSpan(xi * _groupTiles * _cp), 1, _cp, _m.AsSpan(xi * _groupTiles * _op), _cp, _op, tiles, accumulate: true);
+                Kernels.Gemm<T>(_dut.AsSpan(xi * _cp * _op), _v.AsSpan(xi * _vStride), 1, _cp, _m.AsSpan(xi * _mStride), _cp, _op, tiles, accumulate: true);
                 if (!dx.IsEmpty)
-                    Kernels.Gemm<T>(_v.AsSpan(xi * _groupTiles * _cp), _m.AsSpan(xi * _groupTiles * _op), _op, 1, _u.AsSpan(xi * _o * _cp), tiles, _cp, _o, accumulate: false);
+                    Kernels.Gemm<T>(_v.AsSpan(xi * _vStride), _m.AsSpan(xi * _mStride), _op, 1, _u.AsSpan(xi * _o * _cp), tiles, _cp, _o, accumulate: false);
             }
             if (dx.IsEmpty) continue;
             Array.Clear(_dxp);
@@ -149,6 +178,16 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private void TransformKernels(ReadOnlySpan<T> weight, bool backward)
     {
         Transpose(weight[..(_o * _c * 9)], _gt, _o, _c * 9, ldTo: _op);
+        if (_size == 4) TransformKernels4();
+        else TransformKernels2();
+        if (!backward) return;
+        for (int xi = 0; xi < _entries; xi++)
+            Transpose<T>(_ut.AsSpan(xi * _cp * _op), _u.AsSpan(xi * _o * _cp), _c, _o, ldFrom: _op, ldTo: _cp);
+    }
+
+    /// <summary><see cref="TransformKernels"/> for F(2x2, 3x3), from the transposed kernels.</summary>
+    private void TransformKernels2()
+    {
         var half = new Vector<T>(T.CreateTruncating(0.5));
         ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
         ref T u0 = ref MemoryMarshal.GetArrayDataReference(_ut);
@@ -177,9 +216,59 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
                     Store(ref u, (4 * i + 3) * plane, r2);
                 }
             }
-        if (!backward) return;
-        for (int xi = 0; xi < 16; xi++)
-            Transpose<T>(_ut.AsSpan(xi * _cp * _op), _u.AsSpan(xi * _o * _cp), _c, _o, ldFrom: _op, ldTo: _cp);
+    }
+
+    /// <summary>
+    /// <see cref="TransformKernels"/> for F(4x4, 3x3): <c>U = G g G^T</c> with
+    /// <c>G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]</c>, down the kernel's columns
+    /// and then along the rows of the result.
+    /// </summary>
+    private void TransformKernels4()
+    {
+        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
+        ref T u0 = ref MemoryMarshal.GetArrayDataReference(_ut);
+        nint plane = _cp * _op;
+        Span<Vector<T>> r = stackalloc Vector<T>[18];
+        for (int c = 0; c < _c; c++)
+            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
+            {
+                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
+                ref T u = ref Unsafe.Add(ref u0, c * _op + ov);
+                for (int j = 0; j < 3; j++)
+                {
+                    var (a0, a1, a2, a3, a4, a5) = G4(Load(ref g, j * _op), Load(ref g, (3 + j) * _op), Load(ref g, (6 + j) * _op));
+                    (r[j], r[3 + j], r[6 + j], r[9 + j], r[12 + j], r[15 + j]) = (a0, a1, a2, a3, a4, a5);
+                }
+                for (int i = 0; i < 6; i++)
+                {
+                    var (a0, a1, a2, a3, a4, a5) = G4(r[3 * i], r[3 * i + 1], r[3 * i + 2]);
+                    Store(ref u, 6 * i * plane, a0);
+                    Store(ref u, (6 * i + 1) * plane, a1);
+                    Store(ref u, (6 * i + 2) * plane, a2);
+                    Store(ref u, (6 * i + 3) * plane, a3);
+                    Store(ref u, (6 * i + 4) * plane, a4);
+                    Store(ref u, (6 * i + 5) * plane, a5);
+                }
+            }
+    }
+
+    /// <summary><c>G x</c> for F(4x4, 3x3): three entries of a kernel's row or column to six.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>) G4(Vector<T> g0, Vector<T> g1, Vector<T> g2)
+    {
+        Vector<T> quarter = new(T.CreateTruncating(0.25)), sixth = new(T.One / T.CreateTruncating(6)), twentyFourth = new(T.One / T.CreateTruncating(24));
+        Vector<T> outer = g0 + g2, twice = g1 + g1, four = g2 * new Vector<T>(T.CreateTruncating(4));
+        return (g0 * quarter, -(outer + g1) * sixth, -(outer - g1) * sixth, (g0 + twice + four) * twentyFourth, (g0 - twice + four) * twentyFourth, g2);
+    }
+
+    /// <summary><c>G^T x</c> for F(4x4, 3x3), the adjoint of <see cref="G4"/>: six entries to three.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T>, Vector<T>, Vector<T>) G4Transposed(Vector<T> u0, Vector<T> u1, Vector<T> u2, Vector<T> u3, Vector<T> u4, Vector<T> u5)
+    {
+        Vector<T> quarter = new(T.CreateTruncating(0.25)), sixth = new(T.One / T.CreateTruncating(6));
+        Vector<T> twelfth = new(T.One / T.CreateTruncating(12)), twentyFourth = new(T.One / T.CreateTruncating(24));
+        Vector<T> low = u1 + u2, high = u3 + u4;
+        return (u0 * quarter - low * sixth + high * twentyFourth, (u2 - u1) * sixth + (u3 - u4) * twelfth, (high - low) * sixth + u5);
     }
 
     /// <summary>
@@ -187,6 +276,15 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// channels into <c>[c, 3, 3][o]</c>, then transposed to the weights' layout and added.
     /// </summary>
     private void KernelGradients(Span<T> dw)
+    {
+        if (_size == 4) KernelGradients4();
+        else KernelGradients2();
+        Transpose<T>(_dgt, _g, _c * 9, _o, ldFrom: _op);
+        Add(dw[.._g.Length], _g);
+    }
+
+    /// <summary><see cref="KernelGradients"/> for F(2x2, 3x3), into the transposed kernel gradients.</summary>
+    private void KernelGradients2()
     {
         var half = new Vector<T>(T.CreateTruncating(0.5));
         ref T d0 = ref MemoryMarshal.GetArrayDataReference(_dut);
@@ -213,8 +311,31 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
                     Store(ref g, (6 + j) * _op, (q[3 + j] + q[6 + j]) * half + q[9 + j]);
                 }
             }
-        Transpose<T>(_dgt, _g, _c * 9, _o, ldFrom: _op);
-        Add(dw[.._g.Length], _g);
+    }
+
+    /// <summary><see cref="KernelGradients"/> for F(4x4, 3x3): <c>G^T dU G</c>, along the rows of <c>dU</c> and then down the columns.</summary>
+    private void KernelGradients4()
+    {
+        ref T d0 = ref MemoryMarshal.GetArrayDataReference(_dut);
+        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_dgt);
+        nint plane = _cp * _op;
+        Span<Vector<T>> q = stackalloc Vector<T>[18];
+        for (int c = 0; c < _c; c++)
+            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
+            {
+                ref T d = ref Unsafe.Add(ref d0, c * _op + ov);
+                for (int i = 0; i < 6; i++)
+                    (q[3 * i], q[3 * i + 1], q[3 * i + 2]) = G4Transposed(Load(ref d, 6 * i * plane), Load(ref d, (6 * i + 1) * plane), Load(ref d, (6 * i + 2) * plane),
+                        Load(ref d, (6 * i + 3) * plane), Load(ref d, (6 * i + 4) * plane), Load(ref d, (6 * i + 5) * plane));
+                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
+                for (int j = 0; j < 3; j++)
+                {
+                    var (a0, a1, a2) = G4Transposed(q[j], q[3 + j], q[6 + j], q[9 + j], q[12 + j], q[15 + j]);
+                    Store(ref g, j * _op, a0);
+                    Store(ref g, (3 + j) * _op, a1);
+                    Store(ref g, (6 + j) * _op, a2);
+                }
+            }
     }
 
     /// <summary>
@@ -231,39 +352,52 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int y = 0; y < _h; y++)
                 _xl.AsSpan(y * _w * _cp, _w * _cp).CopyTo(plane[(((y + _padding) * _wp + _padding) * _cp)..]);
         }
-        EachTile<InputTransform>(_xp, examples);
+        if (_size == 4) EachTile<InputTransform4>(_xp, examples);
+        else EachTile<InputTransform>(_xp, examples);
     }
 
     /// <summary>
     /// Example <paramref name="e"/> of the group's outputs, channel-last: <c>Y = A^T M A + bias</c> for each tile,
     /// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>, the positions past the output's last row or column dropped.
     /// </summary>
-    private void TransformOutputs(int e) => EachOutputTile<OutputTransform>(e);
+    private void TransformOutputs(int e)
+    {
+        if (_size == 4) EachOutputTile<OutputTransform4>(e);
+        else EachOutputTile<OutputTransform>(e);
+    }
 
     /// <summary>
     /// The adjoint of <see cref="TransformOutputs"/> for example <paramref name="e"/>: <c>dM = A dY A^T</c> for each tile,
     /// from the channel-last output gradient (zero past the output's edge).
     /// </summary>
-    private void TransformOutputGradients(int e) => EachOutputTile<OutputGradientTransform>(e);
+    private void TransformOutputGradients(int e)
+    {
+        if (_size == 4) EachOutputTile<OutputGradientTransform4>(e);
+        else EachOutputTile<OutputGradientTransform>(e);
+    }
 
     /// <summary>
-    /// <typeparamref name="TOp"/> on every tile of example <paramref name="e"/> of the group: its 16 entries of <c>M</c>
-    /// and its 2 x 2 channel-last outputs (those past the output's last row or column flagged), a vector of output
+    /// <typeparamref name="TOp"/> on every tile of example <paramref name="e"/> of the group: its entries of <c>M</c>
+    /// and its block of channel-last outputs (how many of its rows and columns lie inside the output), a vector of output
     /// channels at a time.
     /// </summary>
     private void EachOutputTile<TOp>(int e) where TOp : IOutputTileOp
     {
         int lanes = Vector<T>.Count;
-        nint stride = _groupTiles * _op, row = _wo * _op, column = _op;
+        nint stride = _mStride, row = _wo * _op, column = _op;
         ref T m0 = ref MemoryMarshal.GetArrayDataReference(_m);
         ref T y0 = ref MemoryMarshal.GetArrayDataReference(_yl);
         ref T bias = ref MemoryMarshal.GetArrayDataReference(_bias);
+        // Room for a tile's intermediate rows, taken once here so the tile operations have no stack allocation of their
+        // own (which would keep them from being inlined and clear it at every call).
+        Span<Vector<T>> rows36 = stackalloc Vector<T>[36];
+        ref Vector<T> scratch = ref MemoryMarshal.GetReference(rows36);
         for (int ty = 0, t = e * _th * _tw; ty < _th; ty++)
             for (int tx = 0; tx < _tw; tx++, t++)
             {
-                bool down = 2 * ty + 1 < _ho, right = 2 * tx + 1 < _wo;
+                int rows = Math.Min(_size, _ho - _size * ty), columns = Math.Min(_size, _wo - _size * tx);
                 for (int k = 0; k < _op; k += lanes)
-                    TOp.Apply(ref Unsafe.Add(ref m0, t * _op + k), stride, ref Unsafe.Add(ref y0, (2 * ty * _wo + 2 * tx) * _op + k), row, column, down, right, Load(ref bias, k));
+                    TOp.Apply(ref Unsafe.Add(ref m0, t * _op + k), stride, ref Unsafe.Add(ref y0, (_size * ty * _wo + _size * tx) * _op + k), row, column, rows, columns, Load(ref bias, k), ref scratch);
             }
     }
 
@@ -272,18 +406,19 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         /// <summary>
         /// One tile: <paramref name="m"/> its first entry of <c>M</c> (entries <paramref name="stride"/> apart), <paramref name="y"/>
-        /// its first output (rows <paramref name="row"/>, columns <paramref name="column"/> apart; the second row and column
-        /// exist when <paramref name="down"/> and <paramref name="right"/>), and the bias of its channels.
+        /// its first output (rows <paramref name="row"/>, columns <paramref name="column"/> apart; the first <paramref name="rows"/>
+        /// rows and <paramref name="columns"/> columns of the block exist), and the bias of its channels.
         /// </summary>
-        static abstract void Apply(ref T m, nint stride, ref T y, nint row, nint column, bool down, bool right, Vector<T> bias);
+        static abstract void Apply(ref T m, nint stride, ref T y, nint row, nint column, int rows, int columns, Vector<T> bias, ref Vector<T> t);
     }
 
     /// <summary><c>Y = A^T M A + bias</c>, <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>.</summary>
     private readonly struct OutputTransform : IOutputTileOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, bool down, bool right, Vector<T> bias)
+        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, int rows, int columns, Vector<T> bias, ref Vector<T> t)
         {
+            bool down = rows > 1, right = columns > 1;
             // Rows first (output row 0 takes rows 0, 1, 2 of M; row 1 takes 1, -2, -3), then the same along each row.
             var (top0, bottom0) = Rows(ref m, 0, stride);
             var (top1, bottom1) = Rows(ref m, 1, stride);
@@ -301,8 +436,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly struct OutputGradientTransform : IOutputTileOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, bool down, bool right, Vector<T> bias)
+        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, int rows, int columns, Vector<T> bias, ref Vector<T> t)
         {
+            bool down = rows > 1, right = columns > 1;
             Vector<T> g00 = Load(ref y, 0), g01 = right ? Load(ref y, column) : default;
             Vector<T> g10 = down ? Load(ref y, row) : default, g11 = down && right ? Load(ref y, row + column) : default;
             // Rows of A: (1, 0), (1, 1), (1, -1), (0, -1), applied to the rows, then to the columns.
@@ -327,7 +463,11 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// The adjoint of the input transform: <c>B dV B^T</c> of each tile added onto the 4 x 4 input positions it was
     /// read from, in the group's channel-last gradient planes.
     /// </summary>
-    private void TransformInputGradients(int examples) => EachTile<InputGradientTransform>(_dxp, examples);
+    private void TransformInputGradients(int examples)
+    {
+        if (_size == 4) EachTile<InputGradientTransform4>(_dxp, examples);
+        else EachTile<InputGradientTransform>(_dxp, examples);
+    }
 
     /// <summary>
     /// <typeparamref name="TOp"/> on every tile of the group's first <paramref name="examples"/> planes
@@ -336,14 +476,16 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private void EachTile<TOp>(T[] planes, int examples) where TOp : ITileOp
     {
         int lanes = Vector<T>.Count;
-        nint row = _wp * _cp, column = _cp, stride = _groupTiles * _cp;
+        nint row = _wp * _cp, column = _cp, stride = _vStride;
         ref T x0 = ref MemoryMarshal.GetArrayDataReference(planes);
         ref T v0 = ref MemoryMarshal.GetArrayDataReference(_v);
+        Span<Vector<T>> rows36 = stackalloc Vector<T>[36];
+        ref Vector<T> scratch = ref MemoryMarshal.GetReference(rows36);
         for (int e = 0, t = 0; e < examples; e++)
             for (int ty = 0; ty < _th; ty++)
                 for (int tx = 0; tx < _tw; tx++, t++)
                     for (int k = 0; k < _cp; k += lanes)
-                        TOp.Apply(ref Unsafe.Add(ref x0, (e * _hp * _wp + 2 * ty * _wp + 2 * tx) * _cp + k), row, column, ref Unsafe.Add(ref v0, t * _cp + k), stride);
+                        TOp.Apply(ref Unsafe.Add(ref x0, (e * _hp * _wp + _size * ty * _wp + _size * tx) * _cp + k), row, column, ref Unsafe.Add(ref v0, t * _cp + k), stride, ref scratch);
     }
 
     /// <summary>What <see cref="EachTile"/> does with one tile.</summary>
@@ -353,14 +495,14 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         /// One tile: <paramref name="d"/> its first input (rows <paramref name="row"/>, columns <paramref name="column"/> apart),
         /// <paramref name="v"/> its first transformed entry (entries <paramref name="stride"/> apart).
         /// </summary>
-        static abstract void Apply(ref T d, nint row, nint column, ref T v, nint stride);
+        static abstract void Apply(ref T d, nint row, nint column, ref T v, nint stride, ref Vector<T> t);
     }
 
     /// <summary><c>V = B^T d B</c>: along each row of the tile (<c>d B</c>), then down each column.</summary>
     private readonly struct InputTransform : ITileOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride)
+        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride, ref Vector<T> t)
         {
             var (s00, s01, s02, s03) = RowTimesB(ref d, 0, row, column);
             var (s10, s11, s12, s13) = RowTimesB(ref d, 1, row, column);
@@ -377,7 +519,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly struct InputGradientTransform : ITileOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride)
+        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride, ref Vector<T> t)
         {
             var (f00, f10, f20, f30) = B(Load(ref v, 0), Load(ref v, 4 * stride), Load(ref v, 8 * stride), Load(ref v, 12 * stride));
             var (f01, f11, f21, f31) = B(Load(ref v, stride), Load(ref v, 5 * stride), Load(ref v, 9 * stride), Load(ref v, 13 * stride));
@@ -432,5 +574,163 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         Vector<T> b = Load(ref m, (4 + j) * stride), c = Load(ref m, (8 + j) * stride);
         return (Load(ref m, j * stride) + b + c, b - c - Load(ref m, (12 + j) * stride));
+    }
+    /// <summary>
+    /// <c>V = B^T d B</c> for F(4x4, 3x3): along each row of the 6 x 6 tile into the scratch rows, then down each
+    /// column. The one-dimensional transforms take vectors and store their results, rather than return six of them:
+    /// a six-vector tuple is not kept in registers, and returning them had made this transform slower than the products.
+    /// </summary>
+    private readonly struct InputTransform4 : ITileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride, ref Vector<T> t)
+        {
+            nint l = Vector<T>.Count;
+            ref T s = ref Unsafe.As<Vector<T>, T>(ref t);
+            for (int i = 0; i < 6; i++)
+            {
+                ref T r = ref Unsafe.Add(ref d, i * row);
+                BTransposed4(Load(ref r, 0), Load(ref r, column), Load(ref r, 2 * column), Load(ref r, 3 * column), Load(ref r, 4 * column), Load(ref r, 5 * column),
+                    ref Unsafe.Add(ref s, 6 * i * l), l);
+            }
+            for (int j = 0; j < 6; j++)
+            {
+                ref T c = ref Unsafe.Add(ref s, j * l);
+                BTransposed4(Load(ref c, 0), Load(ref c, 6 * l), Load(ref c, 12 * l), Load(ref c, 18 * l), Load(ref c, 24 * l), Load(ref c, 30 * l),
+                    ref Unsafe.Add(ref v, j * stride), 6 * stride);
+            }
+        }
+    }
+
+    /// <summary><c>d += B dV B^T</c> for F(4x4, 3x3): along each row of <c>dV</c>, then down each column, added in place.</summary>
+    private readonly struct InputGradientTransform4 : ITileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T d, nint row, nint column, ref T v, nint stride, ref Vector<T> t)
+        {
+            nint l = Vector<T>.Count;
+            ref T s = ref Unsafe.As<Vector<T>, T>(ref t);
+            for (int i = 0; i < 6; i++)
+            {
+                ref T r = ref Unsafe.Add(ref v, 6 * i * stride);
+                B4(Load(ref r, 0), Load(ref r, stride), Load(ref r, 2 * stride), Load(ref r, 3 * stride), Load(ref r, 4 * stride), Load(ref r, 5 * stride),
+                    ref Unsafe.Add(ref s, 6 * i * l), l, add: false);
+            }
+            for (int j = 0; j < 6; j++)
+            {
+                ref T c = ref Unsafe.Add(ref s, j * l);
+                B4(Load(ref c, 0), Load(ref c, 6 * l), Load(ref c, 12 * l), Load(ref c, 18 * l), Load(ref c, 24 * l), Load(ref c, 30 * l),
+                    ref Unsafe.Add(ref d, j * column), row, add: true);
+            }
+        }
+    }
+
+    /// <summary><c>Y = A^T M A + bias</c> for F(4x4, 3x3), <c>A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]</c>.</summary>
+    private readonly struct OutputTransform4 : IOutputTileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, int rows, int columns, Vector<T> bias, ref Vector<T> t)
+        {
+            nint l = Vector<T>.Count;
+            ref T s = ref Unsafe.As<Vector<T>, T>(ref t);
+            for (int i = 0; i < 6; i++)
+            {
+                ref T r = ref Unsafe.Add(ref m, 6 * i * stride);
+                ATransposed4(Load(ref r, 0), Load(ref r, stride), Load(ref r, 2 * stride), Load(ref r, 3 * stride), Load(ref r, 4 * stride), Load(ref r, 5 * stride),
+                    ref Unsafe.Add(ref s, 4 * i * l), l, 4, default);
+            }
+            for (int j = 0; j < columns; j++)
+            {
+                ref T c = ref Unsafe.Add(ref s, j * l);
+                ATransposed4(Load(ref c, 0), Load(ref c, 4 * l), Load(ref c, 8 * l), Load(ref c, 12 * l), Load(ref c, 16 * l), Load(ref c, 20 * l),
+                    ref Unsafe.Add(ref y, j * column), row, rows, bias);
+            }
+        }
+    }
+
+    /// <summary><c>dM = A dY A^T</c> for F(4x4, 3x3), the outputs past the edge taken as zero.</summary>
+    private readonly struct OutputGradientTransform4 : IOutputTileOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref T m, nint stride, ref T y, nint row, nint column, int rows, int columns, Vector<T> bias, ref Vector<T> t)
+        {
+            nint l = Vector<T>.Count;
+            ref T s = ref Unsafe.As<Vector<T>, T>(ref t);
+            for (int i = 0; i < 4; i++)
+            {
+                ref T r = ref Unsafe.Add(ref y, i * row);
+                bool inside = i < rows;
+                A4(inside ? Load(ref r, 0) : default, inside && columns > 1 ? Load(ref r, column) : default,
+                    inside && columns > 2 ? Load(ref r, 2 * column) : default, inside && columns > 3 ? Load(ref r, 3 * column) : default,
+                    ref Unsafe.Add(ref s, 6 * i * l), l);
+            }
+            for (int j = 0; j < 6; j++)
+            {
+                ref T c = ref Unsafe.Add(ref s, j * l);
+                A4(Load(ref c, 0), Load(ref c, 6 * l), Load(ref c, 12 * l), Load(ref c, 18 * l), ref Unsafe.Add(ref m, j * stride), 6 * stride);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>B^T x</c> for F(4x4, 3x3), <c>B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]</c>,
+    /// stored <paramref name="step"/> apart from <paramref name="to"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BTransposed4(Vector<T> d0, Vector<T> d1, Vector<T> d2, Vector<T> d3, Vector<T> d4, Vector<T> d5, ref T to, nint step)
+    {
+        Vector<T> four = new(T.CreateTruncating(4)), five = new(T.CreateTruncating(5));
+        Vector<T> even = d4 - four * d2, odd = d3 - four * d1, near = d4 - d2, far = (d3 - d1) + (d3 - d1);
+        Store(ref to, 0, four * d0 - five * d2 + d4);
+        Store(ref to, step, even + odd);
+        Store(ref to, 2 * step, even - odd);
+        Store(ref to, 3 * step, near + far);
+        Store(ref to, 4 * step, near - far);
+        Store(ref to, 5 * step, four * d1 - five * d3 + d5);
+    }
+
+    /// <summary><c>B x</c> for F(4x4, 3x3), the adjoint of <see cref="BTransposed4"/>, stored (or with <paramref name="add"/> added) <paramref name="step"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void B4(Vector<T> y0, Vector<T> y1, Vector<T> y2, Vector<T> y3, Vector<T> y4, Vector<T> y5, ref T to, nint step, bool add)
+    {
+        Vector<T> four = new(T.CreateTruncating(4)), five = new(T.CreateTruncating(5));
+        Vector<T> sum = y1 + y2, rise = y2 - y1, sum2 = y3 + y4, rise2 = y4 - y3;
+        Put(ref to, 0, four * y0, add);
+        Put(ref to, step, four * rise + (rise2 + rise2) + four * y5, add);
+        Put(ref to, 2 * step, -(five * y0) - four * sum - sum2, add);
+        Put(ref to, 3 * step, -rise - (rise2 + rise2) - five * y5, add);
+        Put(ref to, 4 * step, y0 + sum + sum2, add);
+        Put(ref to, 5 * step, y5, add);
+    }
+
+    /// <summary>Stores <paramref name="x"/> at <paramref name="offset"/>, or adds it to what is there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(ref T to, nint offset, Vector<T> x, bool add) => Store(ref to, offset, add ? Load(ref to, offset) + x : x);
+
+    /// <summary>
+    /// <c>A^T x</c> for F(4x4, 3x3): six entries of a row or column of <c>M</c> to the first <paramref name="count"/> of its
+    /// four outputs, each plus <paramref name="bias"/>, stored <paramref name="step"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ATransposed4(Vector<T> m0, Vector<T> m1, Vector<T> m2, Vector<T> m3, Vector<T> m4, Vector<T> m5, ref T to, nint step, int count, Vector<T> bias)
+    {
+        Vector<T> sum = m1 + m2, difference = m1 - m2, sum2 = m3 + m4, difference2 = m3 - m4;
+        Store(ref to, 0, m0 + sum + sum2 + bias);
+        if (count > 1) Store(ref to, step, difference + (difference2 + difference2) + bias);
+        if (count > 2) Store(ref to, 2 * step, sum + new Vector<T>(T.CreateTruncating(4)) * sum2 + bias);
+        if (count > 3) Store(ref to, 3 * step, difference + new Vector<T>(T.CreateTruncating(8)) * difference2 + m5 + bias);
+    }
+
+    /// <summary><c>A x</c> for F(4x4, 3x3), the adjoint of <see cref="ATransposed4"/>: four output gradients to six, stored <paramref name="step"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void A4(Vector<T> g0, Vector<T> g1, Vector<T> g2, Vector<T> g3, ref T to, nint step)
+    {
+        Vector<T> even = g0 + g2, odd = g1 + g3, even4 = g0 + new Vector<T>(T.CreateTruncating(4)) * g2, odd4 = (g1 + g1) + new Vector<T>(T.CreateTruncating(8)) * g3;
+        Store(ref to, 0, g0);
+        Store(ref to, step, even + odd);
+        Store(ref to, 2 * step, even - odd);
+        Store(ref to, 3 * step, even4 + odd4);
+        Store(ref to, 4 * step, even4 - odd4);
+        Store(ref to, 5 * step, g3);
     }
 }
