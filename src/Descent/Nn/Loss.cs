@@ -73,9 +73,7 @@ public static class Losses
                     }
                 default:
                     {
-                        int arg = 0;
-                        for (int j = 1; j < k; j++) if (z[j] > z[arg]) arg = j;
-                        if (arg == y) correct++;
+                        if (FirstMaximum(z).Arg == y) correct++;
                         T scale = T.CreateTruncating(2.0) * invB / T.CreateTruncating(k);
                         for (int j = 0; j < k; j++)
                         {

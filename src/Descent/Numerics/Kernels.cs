@@ -141,8 +141,8 @@ public static class Kernels
         if (ldb < columns || ldc < columns || c.Length < (rows - 1) * ldc + columns || (depth > 0 && b.Length < (depth - 1) * ldb + columns)
             || (depth > 0 && a.Length <= (rows - 1) * aRow + (depth - 1) * aColumn))
             throw new ArgumentException($"Gemm: spans too short for {rows} x {columns} += ({rows} x {depth}) ({depth} x {columns}) with rows of B {ldb} and of C {ldc} apart.");
-        if (!bias.IsEmpty && bias.Length < columns) throw new ArgumentException($"Gemm: a bias of {bias.Length} for {columns} columns.");
         if (accumulate) bias = default;
+        if (!bias.IsEmpty && bias.Length < columns) throw new ArgumentException($"Gemm: a bias of {bias.Length} for {columns} columns.");
         int size = Unsafe.SizeOf<T>();
         // Each column block of C reads all of A's rows, so A should stay in the L2 cache: when it fits, one pass.
         if ((long)rows * depth * size <= PanelBytes)

@@ -26,7 +26,7 @@ namespace Descent.Nn;
 /// matrix is one contiguous copy of the plane (and folding one contiguous vector sum), with no bounds tests. The
 /// grid's last <c>Wp - Wo</c> columns of each output row fall outside the output: their products are computed and
 /// dropped, and the output gradient there is zero, so they add nothing to the gradients. Dropping them costs a copy
-/// per output channel and row, so a layer with fewer kernel entries (<c>in kh kw</c>) than output channels, such as a
+/// per output channel and row, so a layer with no more kernel entries (<c>in kh kw</c>) than output channels, such as a
 /// first layer on one input channel, unfolds row by row onto a <c>Ho x Wo</c> grid instead, as other strides do.
 /// </para>
 /// <para>
@@ -71,10 +71,10 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         // One more row than kernel entries, of ones: against the bias as one more column of the weights, it adds the bias
         // at the end of each output's chain in the forward pass and sums the output gradient into the bias gradient in the
         // backward pass (taken where the products are the outputs themselves, Direct).
-        _cols = new T[(Depth + 1) * _row];
-        _cols.AsSpan(Depth * _row).Fill(T.One);
-        _weightsAndBias = new T[_o * (Depth + 1)];
-        _gradients = new T[_weightsAndBias.Length];
+        _cols = new T[(Depth + (Direct ? 1 : 0)) * _row];
+        if (Direct) _cols.AsSpan(Depth * _row).Fill(T.One);
+        _weightsAndBias = Direct ? new T[_o * (Depth + 1)] : [];
+        _gradients = Direct ? new T[_weightsAndBias.Length] : [];
         // Zero borders around each input plane (never written); a stride-1 row of the unfolded matrix reads up to
         // kw - 1 entries past its plane, so the last plane has that slack.
         _padded = new T[_c * _hp * _wp + _kw];

@@ -18,11 +18,12 @@ namespace Descent.Nn;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The transforms are sums and differences (and halves for the kernel), so in exact arithmetic the result is the
-/// convolution; in floating point the rounding differs from the direct sum, as it does between any two orders of
-/// summation (PyTorch's own CPU convolutions choose among such algorithms). Non-finite inputs spread further: a NaN
-/// reaches all four outputs of each tile whose 4 x 4 inputs hold it, and an infinity can give NaN (infinity minus
-/// infinity in the transform) where the direct sum gives an infinity.
+/// The transforms are sums and differences (and halves for F(2x2, 3x3)'s kernels; for F(4x4, 3x3) small multiples, and
+/// sixths to twenty-fourths for its kernels), so in exact arithmetic the result is the convolution; in floating point
+/// the rounding differs from the direct sum, as it does between any two orders of summation (PyTorch's own CPU
+/// convolutions choose among such algorithms). Non-finite inputs spread further: a NaN reaches every output of each
+/// tile whose inputs hold it (4 outputs from 4 x 4 inputs, or 16 from 6 x 6), and an infinity can give NaN (infinity
+/// minus infinity in the transform) where the direct sum gives an infinity.
 /// </para>
 /// <para>
 /// Everything runs channel-last: an example is transposed into a <c>[Hp, Wp, C]</c> plane with zero borders, so the
@@ -40,7 +41,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>
     /// Bytes of transformed tiles (<c>V</c> and <c>M</c>) per group of examples: about the L2 cache of the machines
-    /// measured (the exercise CNN's second convolution takes three examples, 147 tiles, 0.9 MB).
+    /// measured (the exercise CNN's second convolution takes four examples, 64 tiles of F(4x4, 3x3), 0.8 MB; by F(2x2, 3x3)
+    /// three, 147 tiles, 0.9 MB).
     /// </summary>
     private const int GroupBytes = 1 << 20;
 
@@ -171,7 +173,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// <c>U[xi] = G g G^T</c> for every kernel <c>g = weight[o, c]</c>, written as <c>U^T[xi][c, o]</c> for the forward
     /// product, and with <paramref name="backward"/> also as <c>U[xi][o, c]</c> for the backward one.
-    /// <c>G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]</c>. The kernels are first transposed to
+    /// <c>G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]</c> for F(2x2, 3x3) (for F(4x4, 3x3), <see cref="G4"/>). The kernels are first transposed to
     /// <c>[c, 3, 3][o]</c>, so a vector holds one kernel entry of consecutive output channels and every kernel is
     /// transformed lane by lane, with the sums in the order one kernel at a time would take them.
     /// </summary>
@@ -341,7 +343,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// Copies examples <paramref name="b0"/> .. of the group into their channel-last planes and writes
     /// <c>V[xi][t, c] = (B^T d B)[xi]</c> for each tile <c>t</c>, with
-    /// <c>B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]</c>.
+    /// <c>B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]</c> for F(2x2, 3x3) (for F(4x4, 3x3), <see cref="BTransposed4"/>).
     /// </summary>
     private void TransformInputs(ReadOnlySpan<T> input, int b0, int examples)
     {
@@ -358,7 +360,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Example <paramref name="e"/> of the group's outputs, channel-last: <c>Y = A^T M A + bias</c> for each tile,
-    /// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>, the positions past the output's last row or column dropped.
+    /// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c> for F(2x2, 3x3) (for F(4x4, 3x3), <see cref="ATransposed4"/>), the positions
+    /// past the output's last row or column dropped.
     /// </summary>
     private void TransformOutputs(int e)
     {
@@ -460,7 +463,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// The adjoint of the input transform: <c>B dV B^T</c> of each tile added onto the 4 x 4 input positions it was
+    /// The adjoint of the input transform: <c>B dV B^T</c> of each tile added onto the input positions (4 x 4 or 6 x 6) it was
     /// read from, in the group's channel-last gradient planes.
     /// </summary>
     private void TransformInputGradients(int examples)
@@ -471,7 +474,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <typeparamref name="TOp"/> on every tile of the group's first <paramref name="examples"/> planes
-    /// (<paramref name="planes"/>, channel-last) and its 16 rows of <c>V</c>, a vector of channels at a time.
+    /// (<paramref name="planes"/>, channel-last) and its rows of <c>V</c> (16 or 36), a vector of channels at a time.
     /// </summary>
     private void EachTile<TOp>(T[] planes, int examples) where TOp : ITileOp
     {
@@ -637,13 +640,13 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 ref T r = ref Unsafe.Add(ref m, 6 * i * stride);
                 ATransposed4(Load(ref r, 0), Load(ref r, stride), Load(ref r, 2 * stride), Load(ref r, 3 * stride), Load(ref r, 4 * stride), Load(ref r, 5 * stride),
-                    ref Unsafe.Add(ref s, 4 * i * l), l, 4, default);
+                    ref Unsafe.Add(ref s, 4 * i * l), l, 4, default, biased: false);
             }
             for (int j = 0; j < columns; j++)
             {
                 ref T c = ref Unsafe.Add(ref s, j * l);
                 ATransposed4(Load(ref c, 0), Load(ref c, 4 * l), Load(ref c, 8 * l), Load(ref c, 12 * l), Load(ref c, 16 * l), Load(ref c, 20 * l),
-                    ref Unsafe.Add(ref y, j * column), row, rows, bias);
+                    ref Unsafe.Add(ref y, j * column), row, rows, bias, biased: true);
             }
         }
     }
@@ -709,16 +712,19 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <c>A^T x</c> for F(4x4, 3x3): six entries of a row or column of <c>M</c> to the first <paramref name="count"/> of its
-    /// four outputs, each plus <paramref name="bias"/>, stored <paramref name="step"/> apart.
+    /// four outputs, each plus <paramref name="bias"/> when <paramref name="biased"/>, stored <paramref name="step"/> apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ATransposed4(Vector<T> m0, Vector<T> m1, Vector<T> m2, Vector<T> m3, Vector<T> m4, Vector<T> m5, ref T to, nint step, int count, Vector<T> bias)
+    private static void ATransposed4(Vector<T> m0, Vector<T> m1, Vector<T> m2, Vector<T> m3, Vector<T> m4, Vector<T> m5, ref T to, nint step, int count, Vector<T> bias,
+        bool biased)
     {
         Vector<T> sum = m1 + m2, difference = m1 - m2, sum2 = m3 + m4, difference2 = m3 - m4;
-        Store(ref to, 0, m0 + sum + sum2 + bias);
-        if (count > 1) Store(ref to, step, difference + (difference2 + difference2) + bias);
-        if (count > 2) Store(ref to, 2 * step, sum + new Vector<T>(T.CreateTruncating(4)) * sum2 + bias);
-        if (count > 3) Store(ref to, 3 * step, difference + new Vector<T>(T.CreateTruncating(8)) * difference2 + m5 + bias);
+        Vector<T> y0 = m0 + sum + sum2, y1 = difference + (difference2 + difference2);
+        Vector<T> y2 = sum + new Vector<T>(T.CreateTruncating(4)) * sum2, y3 = difference + new Vector<T>(T.CreateTruncating(8)) * difference2 + m5;
+        Store(ref to, 0, biased ? y0 + bias : y0);
+        if (count > 1) Store(ref to, step, biased ? y1 + bias : y1);
+        if (count > 2) Store(ref to, 2 * step, biased ? y2 + bias : y2);
+        if (count > 3) Store(ref to, 3 * step, biased ? y3 + bias : y3);
     }
 
     /// <summary><c>A x</c> for F(4x4, 3x3), the adjoint of <see cref="ATransposed4"/>: four output gradients to six, stored <paramref name="step"/> apart.</summary>
