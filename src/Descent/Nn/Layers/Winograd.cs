@@ -180,78 +180,131 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private void TransformKernels(ReadOnlySpan<T> weight, bool backward)
     {
         Transpose(weight[..(_o * _c * 9)], _gt, _o, _c * 9, ldTo: _op);
-        if (_size == 4) TransformKernels4();
-        else TransformKernels2();
+        if (_size == 4) EachKernel<KernelTransform4>(_gt, _ut);
+        else EachKernel<KernelTransform2>(_gt, _ut);
         if (!backward) return;
         for (int xi = 0; xi < _entries; xi++)
             Transpose<T>(_ut.AsSpan(xi * _cp * _op), _u.AsSpan(xi * _o * _cp), _c, _o, ldFrom: _op, ldTo: _cp);
     }
 
-    /// <summary><see cref="TransformKernels"/> for F(2x2, 3x3), from the transposed kernels.</summary>
-    private void TransformKernels2()
-    {
-        var half = new Vector<T>(T.CreateTruncating(0.5));
-        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
-        ref T u0 = ref MemoryMarshal.GetArrayDataReference(_ut);
-        nint plane = _cp * _op;
-        Span<Vector<T>> r = stackalloc Vector<T>[12];
-        for (int c = 0; c < _c; c++)
-            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
-            {
-                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
-                ref T u = ref Unsafe.Add(ref u0, c * _op + ov);
-                // r = G g: g's first row, the halved sum and difference of its rows, its last row.
-                for (int j = 0; j < 3; j++)
-                {
-                    Vector<T> top = Load(ref g, j * _op), middle = Load(ref g, (3 + j) * _op), bottom = Load(ref g, (6 + j) * _op);
-                    r[j] = top;
-                    r[3 + j] = (top + middle + bottom) * half;
-                    r[6 + j] = (top - middle + bottom) * half;
-                    r[9 + j] = bottom;
-                }
-                for (int i = 0; i < 4; i++)
-                {
-                    Vector<T> r0 = r[3 * i], r1 = r[3 * i + 1], r2 = r[3 * i + 2];
-                    Store(ref u, 4 * i * plane, r0);
-                    Store(ref u, (4 * i + 1) * plane, (r0 + r1 + r2) * half);
-                    Store(ref u, (4 * i + 2) * plane, (r0 - r1 + r2) * half);
-                    Store(ref u, (4 * i + 3) * plane, r2);
-                }
-            }
-    }
-
     /// <summary>
-    /// <see cref="TransformKernels"/> for F(4x4, 3x3): <c>U = G g G^T</c> with
-    /// <c>G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]</c>, down the kernel's columns
-    /// and then along the rows of the result.
+    /// <typeparamref name="TOp"/> on every kernel, lane by lane over output channels: <paramref name="kernels"/> in the
+    /// transposed layout <c>[c, 3, 3][o]</c> (entries <see cref="_op"/> apart), <paramref name="transformed"/> as
+    /// <c>U^T[xi][c, o]</c> (entries a plane of <c>Cp Op</c> apart).
     /// </summary>
-    private void TransformKernels4()
+    private void EachKernel<TOp>(T[] kernels, T[] transformed) where TOp : IKernelOp
     {
-        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_gt);
-        ref T u0 = ref MemoryMarshal.GetArrayDataReference(_ut);
+        ref T g0 = ref MemoryMarshal.GetArrayDataReference(kernels);
+        ref T u0 = ref MemoryMarshal.GetArrayDataReference(transformed);
         nint plane = _cp * _op;
         Span<Vector<T>> r = stackalloc Vector<T>[18];
         for (int c = 0; c < _c; c++)
             for (int ov = 0; ov < _op; ov += Vector<T>.Count)
+                TOp.Apply(ref Unsafe.Add(ref g0, c * 9 * _op + ov), _op, ref Unsafe.Add(ref u0, c * _op + ov), plane, r);
+    }
+
+    /// <summary>What <see cref="EachKernel"/> does with one vector of kernels.</summary>
+    private interface IKernelOp
+    {
+        /// <summary>
+        /// One vector of kernels: <paramref name="g"/> their first entry (entries <paramref name="ld"/> apart, row by row),
+        /// <paramref name="u"/> their first transformed entry (entries <paramref name="plane"/> apart), and room for
+        /// 18 intermediate vectors.
+        /// </summary>
+        static abstract void Apply(ref T g, nint ld, ref T u, nint plane, Span<Vector<T>> r);
+    }
+
+    /// <summary><c>U = G g G^T</c> for F(2x2, 3x3), <c>G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]</c>.</summary>
+    private readonly struct KernelTransform2 : IKernelOp
+    {
+        public static void Apply(ref T g, nint ld, ref T u, nint plane, Span<Vector<T>> r)
+        {
+            var half = new Vector<T>(T.CreateTruncating(0.5));
+            // r = G g: g's first row, the halved sum and difference of its rows, its last row.
+            for (int j = 0; j < 3; j++)
             {
-                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
-                ref T u = ref Unsafe.Add(ref u0, c * _op + ov);
-                for (int j = 0; j < 3; j++)
-                {
-                    var (a0, a1, a2, a3, a4, a5) = G4(Load(ref g, j * _op), Load(ref g, (3 + j) * _op), Load(ref g, (6 + j) * _op));
-                    (r[j], r[3 + j], r[6 + j], r[9 + j], r[12 + j], r[15 + j]) = (a0, a1, a2, a3, a4, a5);
-                }
-                for (int i = 0; i < 6; i++)
-                {
-                    var (a0, a1, a2, a3, a4, a5) = G4(r[3 * i], r[3 * i + 1], r[3 * i + 2]);
-                    Store(ref u, 6 * i * plane, a0);
-                    Store(ref u, (6 * i + 1) * plane, a1);
-                    Store(ref u, (6 * i + 2) * plane, a2);
-                    Store(ref u, (6 * i + 3) * plane, a3);
-                    Store(ref u, (6 * i + 4) * plane, a4);
-                    Store(ref u, (6 * i + 5) * plane, a5);
-                }
+                Vector<T> top = Load(ref g, j * ld), middle = Load(ref g, (3 + j) * ld), bottom = Load(ref g, (6 + j) * ld);
+                r[j] = top;
+                r[3 + j] = (top + middle + bottom) * half;
+                r[6 + j] = (top - middle + bottom) * half;
+                r[9 + j] = bottom;
             }
+            for (int i = 0; i < 4; i++)
+            {
+                Vector<T> r0 = r[3 * i], r1 = r[3 * i + 1], r2 = r[3 * i + 2];
+                Store(ref u, 4 * i * plane, r0);
+                Store(ref u, (4 * i + 1) * plane, (r0 + r1 + r2) * half);
+                Store(ref u, (4 * i + 2) * plane, (r0 - r1 + r2) * half);
+                Store(ref u, (4 * i + 3) * plane, r2);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>U = G g G^T</c> for F(4x4, 3x3), <c>G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]</c>:
+    /// down the kernel's columns, then along the rows of the result.
+    /// </summary>
+    private readonly struct KernelTransform4 : IKernelOp
+    {
+        public static void Apply(ref T g, nint ld, ref T u, nint plane, Span<Vector<T>> r)
+        {
+            for (int j = 0; j < 3; j++)
+            {
+                var (a0, a1, a2, a3, a4, a5) = G4(Load(ref g, j * ld), Load(ref g, (3 + j) * ld), Load(ref g, (6 + j) * ld));
+                (r[j], r[3 + j], r[6 + j], r[9 + j], r[12 + j], r[15 + j]) = (a0, a1, a2, a3, a4, a5);
+            }
+            for (int i = 0; i < 6; i++)
+            {
+                var (a0, a1, a2, a3, a4, a5) = G4(r[3 * i], r[3 * i + 1], r[3 * i + 2]);
+                Store(ref u, 6 * i * plane, a0);
+                Store(ref u, (6 * i + 1) * plane, a1);
+                Store(ref u, (6 * i + 2) * plane, a2);
+                Store(ref u, (6 * i + 3) * plane, a3);
+                Store(ref u, (6 * i + 4) * plane, a4);
+                Store(ref u, (6 * i + 5) * plane, a5);
+            }
+        }
+    }
+
+    /// <summary><c>dg = G^T dU G</c> for F(2x2, 3x3), the adjoint of <see cref="KernelTransform2"/>, written to <c>g</c>.</summary>
+    private readonly struct KernelGradient2 : IKernelOp
+    {
+        public static void Apply(ref T g, nint ld, ref T u, nint plane, Span<Vector<T>> q)
+        {
+            var half = new Vector<T>(T.CreateTruncating(0.5));
+            for (int i = 0; i < 4; i++)
+            {
+                Vector<T> e0 = Load(ref u, 4 * i * plane), e1 = Load(ref u, (4 * i + 1) * plane);
+                Vector<T> e2 = Load(ref u, (4 * i + 2) * plane), e3 = Load(ref u, (4 * i + 3) * plane);
+                q[3 * i] = e0 + (e1 + e2) * half;
+                q[3 * i + 1] = (e1 - e2) * half;
+                q[3 * i + 2] = (e1 + e2) * half + e3;
+            }
+            for (int j = 0; j < 3; j++)
+            {
+                Store(ref g, j * ld, q[j] + (q[3 + j] + q[6 + j]) * half);
+                Store(ref g, (3 + j) * ld, (q[3 + j] - q[6 + j]) * half);
+                Store(ref g, (6 + j) * ld, (q[3 + j] + q[6 + j]) * half + q[9 + j]);
+            }
+        }
+    }
+
+    /// <summary><c>dg = G^T dU G</c> for F(4x4, 3x3): along the rows of <c>dU</c>, then down the columns, written to <c>g</c>.</summary>
+    private readonly struct KernelGradient4 : IKernelOp
+    {
+        public static void Apply(ref T g, nint ld, ref T u, nint plane, Span<Vector<T>> q)
+        {
+            for (int i = 0; i < 6; i++)
+                (q[3 * i], q[3 * i + 1], q[3 * i + 2]) = G4Transposed(Load(ref u, 6 * i * plane), Load(ref u, (6 * i + 1) * plane), Load(ref u, (6 * i + 2) * plane),
+                    Load(ref u, (6 * i + 3) * plane), Load(ref u, (6 * i + 4) * plane), Load(ref u, (6 * i + 5) * plane));
+            for (int j = 0; j < 3; j++)
+            {
+                var (a0, a1, a2) = G4Transposed(q[j], q[3 + j], q[6 + j], q[9 + j], q[12 + j], q[15 + j]);
+                Store(ref g, j * ld, a0);
+                Store(ref g, (3 + j) * ld, a1);
+                Store(ref g, (6 + j) * ld, a2);
+            }
+        }
     }
 
     /// <summary><c>G x</c> for F(4x4, 3x3): three entries of a kernel's row or column to six.</summary>
@@ -275,69 +328,15 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <c>dw (+)= G^T dU G</c> for every kernel, from the <c>dU^T</c> summed over the batch: lane by lane over output
-    /// channels into <c>[c, 3, 3][o]</c>, then transposed to the weights' layout and added.
+    /// channels into <c>[c, 3, 3][o]</c> (<see cref="_dgt"/>, not <see cref="_gt"/>, whose extra channels stay zero), then
+    /// transposed to the weights' layout and added.
     /// </summary>
     private void KernelGradients(Span<T> dw)
     {
-        if (_size == 4) KernelGradients4();
-        else KernelGradients2();
+        if (_size == 4) EachKernel<KernelGradient4>(_dgt, _dut);
+        else EachKernel<KernelGradient2>(_dgt, _dut);
         Transpose<T>(_dgt, _g, _c * 9, _o, ldFrom: _op);
         Add(dw[.._g.Length], _g);
-    }
-
-    /// <summary><see cref="KernelGradients"/> for F(2x2, 3x3), into the transposed kernel gradients.</summary>
-    private void KernelGradients2()
-    {
-        var half = new Vector<T>(T.CreateTruncating(0.5));
-        ref T d0 = ref MemoryMarshal.GetArrayDataReference(_dut);
-        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_dgt);   // not _gt, whose extra channels stay zero
-        nint plane = _cp * _op;
-        Span<Vector<T>> q = stackalloc Vector<T>[12];
-        for (int c = 0; c < _c; c++)
-            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
-            {
-                ref T d = ref Unsafe.Add(ref d0, c * _op + ov);
-                for (int i = 0; i < 4; i++)
-                {
-                    Vector<T> e0 = Load(ref d, 4 * i * plane), e1 = Load(ref d, (4 * i + 1) * plane);
-                    Vector<T> e2 = Load(ref d, (4 * i + 2) * plane), e3 = Load(ref d, (4 * i + 3) * plane);
-                    q[3 * i] = e0 + (e1 + e2) * half;
-                    q[3 * i + 1] = (e1 - e2) * half;
-                    q[3 * i + 2] = (e1 + e2) * half + e3;
-                }
-                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
-                for (int j = 0; j < 3; j++)
-                {
-                    Store(ref g, j * _op, q[j] + (q[3 + j] + q[6 + j]) * half);
-                    Store(ref g, (3 + j) * _op, (q[3 + j] - q[6 + j]) * half);
-                    Store(ref g, (6 + j) * _op, (q[3 + j] + q[6 + j]) * half + q[9 + j]);
-                }
-            }
-    }
-
-    /// <summary><see cref="KernelGradients"/> for F(4x4, 3x3): <c>G^T dU G</c>, along the rows of <c>dU</c> and then down the columns.</summary>
-    private void KernelGradients4()
-    {
-        ref T d0 = ref MemoryMarshal.GetArrayDataReference(_dut);
-        ref T g0 = ref MemoryMarshal.GetArrayDataReference(_dgt);
-        nint plane = _cp * _op;
-        Span<Vector<T>> q = stackalloc Vector<T>[18];
-        for (int c = 0; c < _c; c++)
-            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
-            {
-                ref T d = ref Unsafe.Add(ref d0, c * _op + ov);
-                for (int i = 0; i < 6; i++)
-                    (q[3 * i], q[3 * i + 1], q[3 * i + 2]) = G4Transposed(Load(ref d, 6 * i * plane), Load(ref d, (6 * i + 1) * plane), Load(ref d, (6 * i + 2) * plane),
-                        Load(ref d, (6 * i + 3) * plane), Load(ref d, (6 * i + 4) * plane), Load(ref d, (6 * i + 5) * plane));
-                ref T g = ref Unsafe.Add(ref g0, c * 9 * _op + ov);
-                for (int j = 0; j < 3; j++)
-                {
-                    var (a0, a1, a2) = G4Transposed(q[j], q[3 + j], q[6 + j], q[9 + j], q[12 + j], q[15 + j]);
-                    Store(ref g, j * _op, a0);
-                    Store(ref g, (3 + j) * _op, a1);
-                    Store(ref g, (6 + j) * _op, a2);
-                }
-            }
     }
 
     /// <summary>
@@ -578,6 +577,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         Vector<T> b = Load(ref m, (4 + j) * stride), c = Load(ref m, (8 + j) * stride);
         return (Load(ref m, j * stride) + b + c, b - c - Load(ref m, (12 + j) * stride));
     }
+
     /// <summary>
     /// <c>V = B^T d B</c> for F(4x4, 3x3): along each row of the 6 x 6 tile into the scratch rows, then down each
     /// column. The one-dimensional transforms take vectors and store their results, rather than return six of them:
@@ -590,18 +590,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             nint l = Vector<T>.Count;
             ref T s = ref Unsafe.As<Vector<T>, T>(ref t);
-            for (int i = 0; i < 6; i++)
-            {
-                ref T r = ref Unsafe.Add(ref d, i * row);
-                BTransposed4(Load(ref r, 0), Load(ref r, column), Load(ref r, 2 * column), Load(ref r, 3 * column), Load(ref r, 4 * column), Load(ref r, 5 * column),
-                    ref Unsafe.Add(ref s, 6 * i * l), l);
-            }
-            for (int j = 0; j < 6; j++)
-            {
-                ref T c = ref Unsafe.Add(ref s, j * l);
-                BTransposed4(Load(ref c, 0), Load(ref c, 6 * l), Load(ref c, 12 * l), Load(ref c, 18 * l), Load(ref c, 24 * l), Load(ref c, 30 * l),
-                    ref Unsafe.Add(ref v, j * stride), 6 * stride);
-            }
+            for (int i = 0; i < 6; i++) BTransposed4(ref Unsafe.Add(ref d, i * row), column, ref Unsafe.Add(ref s, 6 * i * l), l);
+            for (int j = 0; j < 6; j++) BTransposed4(ref Unsafe.Add(ref s, j * l), 6 * l, ref Unsafe.Add(ref v, j * stride), 6 * stride);
         }
     }
 
@@ -613,18 +603,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             nint l = Vector<T>.Count;
             ref T s = ref Unsafe.As<Vector<T>, T>(ref t);
-            for (int i = 0; i < 6; i++)
-            {
-                ref T r = ref Unsafe.Add(ref v, 6 * i * stride);
-                B4(Load(ref r, 0), Load(ref r, stride), Load(ref r, 2 * stride), Load(ref r, 3 * stride), Load(ref r, 4 * stride), Load(ref r, 5 * stride),
-                    ref Unsafe.Add(ref s, 6 * i * l), l, add: false);
-            }
-            for (int j = 0; j < 6; j++)
-            {
-                ref T c = ref Unsafe.Add(ref s, j * l);
-                B4(Load(ref c, 0), Load(ref c, 6 * l), Load(ref c, 12 * l), Load(ref c, 18 * l), Load(ref c, 24 * l), Load(ref c, 30 * l),
-                    ref Unsafe.Add(ref d, j * column), row, add: true);
-            }
+            for (int i = 0; i < 6; i++) B4(ref Unsafe.Add(ref v, 6 * i * stride), stride, ref Unsafe.Add(ref s, 6 * i * l), l, add: false);
+            for (int j = 0; j < 6; j++) B4(ref Unsafe.Add(ref s, j * l), 6 * l, ref Unsafe.Add(ref d, j * column), row, add: true);
         }
     }
 
@@ -636,18 +616,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             nint l = Vector<T>.Count;
             ref T s = ref Unsafe.As<Vector<T>, T>(ref t);
-            for (int i = 0; i < 6; i++)
-            {
-                ref T r = ref Unsafe.Add(ref m, 6 * i * stride);
-                ATransposed4(Load(ref r, 0), Load(ref r, stride), Load(ref r, 2 * stride), Load(ref r, 3 * stride), Load(ref r, 4 * stride), Load(ref r, 5 * stride),
-                    ref Unsafe.Add(ref s, 4 * i * l), l, 4, default, biased: false);
-            }
-            for (int j = 0; j < columns; j++)
-            {
-                ref T c = ref Unsafe.Add(ref s, j * l);
-                ATransposed4(Load(ref c, 0), Load(ref c, 4 * l), Load(ref c, 8 * l), Load(ref c, 12 * l), Load(ref c, 16 * l), Load(ref c, 20 * l),
-                    ref Unsafe.Add(ref y, j * column), row, rows, bias, biased: true);
-            }
+            for (int i = 0; i < 6; i++) ATransposed4(ref Unsafe.Add(ref m, 6 * i * stride), stride, ref Unsafe.Add(ref s, 4 * i * l), l, 4, default, biased: false);
+            for (int j = 0; j < columns; j++) ATransposed4(ref Unsafe.Add(ref s, j * l), 4 * l, ref Unsafe.Add(ref y, j * column), row, rows, bias, biased: true);
         }
     }
 
@@ -677,11 +647,13 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <c>B^T x</c> for F(4x4, 3x3), <c>B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]</c>,
-    /// stored <paramref name="step"/> apart from <paramref name="to"/>.
+    /// of the six vectors <paramref name="from"/>, <paramref name="fromStep"/> apart, stored <paramref name="step"/> apart from <paramref name="to"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BTransposed4(Vector<T> d0, Vector<T> d1, Vector<T> d2, Vector<T> d3, Vector<T> d4, Vector<T> d5, ref T to, nint step)
+    private static void BTransposed4(ref T from, nint fromStep, ref T to, nint step)
     {
+        var (d0, d1, d2, d3, d4, d5) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep), Load(ref from, 3 * fromStep), Load(ref from, 4 * fromStep),
+            Load(ref from, 5 * fromStep));
         Vector<T> four = new(T.CreateTruncating(4)), five = new(T.CreateTruncating(5));
         Vector<T> even = d4 - four * d2, odd = d3 - four * d1, near = d4 - d2, far = (d3 - d1) + (d3 - d1);
         Store(ref to, 0, four * d0 - five * d2 + d4);
@@ -692,10 +664,15 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         Store(ref to, 5 * step, four * d1 - five * d3 + d5);
     }
 
-    /// <summary><c>B x</c> for F(4x4, 3x3), the adjoint of <see cref="BTransposed4"/>, stored (or with <paramref name="add"/> added) <paramref name="step"/> apart.</summary>
+    /// <summary>
+    /// <c>B x</c> for F(4x4, 3x3), the adjoint of <see cref="BTransposed4"/>, of six vectors <paramref name="fromStep"/>
+    /// apart, stored (or with <paramref name="add"/> added) <paramref name="step"/> apart.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void B4(Vector<T> y0, Vector<T> y1, Vector<T> y2, Vector<T> y3, Vector<T> y4, Vector<T> y5, ref T to, nint step, bool add)
+    private static void B4(ref T from, nint fromStep, ref T to, nint step, bool add)
     {
+        var (y0, y1, y2, y3, y4, y5) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep), Load(ref from, 3 * fromStep), Load(ref from, 4 * fromStep),
+            Load(ref from, 5 * fromStep));
         Vector<T> four = new(T.CreateTruncating(4)), five = new(T.CreateTruncating(5));
         Vector<T> sum = y1 + y2, rise = y2 - y1, sum2 = y3 + y4, rise2 = y4 - y3;
         Put(ref to, 0, four * y0, add);
@@ -711,13 +688,15 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private static void Put(ref T to, nint offset, Vector<T> x, bool add) => Store(ref to, offset, add ? Load(ref to, offset) + x : x);
 
     /// <summary>
-    /// <c>A^T x</c> for F(4x4, 3x3): six entries of a row or column of <c>M</c> to the first <paramref name="count"/> of its
-    /// four outputs, each plus <paramref name="bias"/> when <paramref name="biased"/>, stored <paramref name="step"/> apart.
+    /// <c>A^T x</c> for F(4x4, 3x3): six entries of a row or column of <c>M</c> (<paramref name="fromStep"/> apart) to the
+    /// first <paramref name="count"/> of its four outputs, each plus <paramref name="bias"/> when <paramref name="biased"/>,
+    /// stored <paramref name="step"/> apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ATransposed4(Vector<T> m0, Vector<T> m1, Vector<T> m2, Vector<T> m3, Vector<T> m4, Vector<T> m5, ref T to, nint step, int count, Vector<T> bias,
-        bool biased)
+    private static void ATransposed4(ref T from, nint fromStep, ref T to, nint step, int count, Vector<T> bias, bool biased)
     {
+        var (m0, m1, m2, m3, m4, m5) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep), Load(ref from, 3 * fromStep), Load(ref from, 4 * fromStep),
+            Load(ref from, 5 * fromStep));
         Vector<T> sum = m1 + m2, difference = m1 - m2, sum2 = m3 + m4, difference2 = m3 - m4;
         Vector<T> y0 = m0 + sum + sum2, y1 = difference + (difference2 + difference2);
         Vector<T> y2 = sum + new Vector<T>(T.CreateTruncating(4)) * sum2, y3 = difference + new Vector<T>(T.CreateTruncating(8)) * difference2 + m5;
