@@ -8,7 +8,8 @@ each, and writes the comparison table into BENCHMARKS.md.
 (DOTNET_EnableAVX512=0, 256-bit vectors), OpenBLAS with its Haswell (AVX2) kernels and PyTorch with its
 AVX2 kernels, and writes a second table (between the `measured-avx2` markers). On a processor without AVX-512
 everything runs at 256 bits anyway, and the table goes between `measured-avx2-processor` markers, leaving the
-AVX-512 tables alone.
+AVX-512 tables alone. `--tag NAME` appends NAME to the markers, for a second kind of processor whose table should not
+replace the first one's (BENCHMARKS.md's AMD EPYC of family 26: `--tag family26`).
 
 `bench/compare` installs what it needs (python3-numpy, python3-torch, libopenblas0-pthread) and runs
 this script; run it on an otherwise idle machine.
@@ -29,6 +30,7 @@ ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--seconds", type=float, default=3)
 ap.add_argument("--avx2", action="store_true", help="emulate a processor without AVX-512 (all three implementations)")
 ap.add_argument("--workloads", help="comma-separated workloads to run (default: all); the table then holds only those")
+ap.add_argument("--tag", help="write between markers with this suffix (another kind of processor), leaving the others' tables alone")
 args = ap.parse_args()
 ENV = dict(os.environ)
 if args.avx2:
@@ -39,7 +41,7 @@ if args.avx2:
 CPUINFO = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
 NATIVE_AVX2 = " avx2" in CPUINFO and "avx512f" not in CPUINFO
 MARK = ("measured-" + args.workloads.replace(",", "-") if args.workloads else "measured") + \
-    ("-avx2-processor" if NATIVE_AVX2 else "-avx2" if args.avx2 else "")
+    ("-avx2-processor" if NATIVE_AVX2 else "-avx2" if args.avx2 else "") + (f"-{args.tag}" if args.tag else "")
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b) for b in (16, 500)] + \
@@ -110,6 +112,10 @@ blas = [os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")]  # Debian's 
 torch_info = subprocess.run([PY, "-c", "import torch; print(torch.__version__, torch.__config__.parallel_info().splitlines()[0:3], 'MKL' if torch.backends.mkl.is_available() else 'no MKL', 'OpenMP' if torch.backends.openmp.is_available() else '')"],
                             capture_output=True, text=True, env=ENV).stdout.strip()
 cpu = next((l.split(":", 1)[1].strip() for l in CPUINFO.splitlines() if l.startswith("model name")), platform.processor())
+# The model name alone ("AMD EPYC") does not tell this project's hosts apart; family and model do.
+kind = {k: l.split(":", 1)[1].strip() for l in CPUINFO.splitlines() for k in ("cpu family", "model") if l.split(":")[0].strip() == k}
+if kind:
+    cpu += f" (family {kind.get('cpu family', '?')}, model {kind.get('model', '?')})"
 
 lines = ["# Benchmarks", "",
          f"Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, by",
