@@ -68,6 +68,13 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _dgt, _g;
 
     /// <summary>
+    /// Room for a 6 x 6 tile's intermediate rows (36 vectors), which F(4x4, 3x3)'s tile operations pass through; one
+    /// buffer for all of them, so they have no stack allocation of their own (which kept them from being inlined and
+    /// was cleared at every call).
+    /// </summary>
+    private readonly T[] _scratch = new T[36 * Vector<T>.Count];
+
+    /// <summary>
     /// Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output
     /// channels, and <paramref name="padding"/>, with blocks of <paramref name="size"/> x <paramref name="size"/> outputs:
     /// F(2x2, 3x3) or F(4x4, 3x3).
@@ -103,6 +110,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         _yl = new T[_ho * _wo * _op];
         _bias = new T[_op];
     }
+
+    /// <summary>The first vector of <see cref="_scratch"/>.</summary>
+    private ref Vector<T> Scratch => ref Unsafe.As<T, Vector<T>>(ref MemoryMarshal.GetArrayDataReference(_scratch));
 
     /// <summary>Whether a convolution of this shape can run here: 3 x 3 kernels at stride 1.</summary>
     public static bool Fits(int kh, int kw, int stride) => kh == 3 && kw == 3 && stride == 1;
@@ -390,10 +400,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         ref T m0 = ref MemoryMarshal.GetArrayDataReference(_m);
         ref T y0 = ref MemoryMarshal.GetArrayDataReference(_yl);
         ref T bias = ref MemoryMarshal.GetArrayDataReference(_bias);
-        // Room for a tile's intermediate rows, taken once here so the tile operations have no stack allocation of their
-        // own (which would keep them from being inlined and clear it at every call).
-        Span<Vector<T>> rows36 = stackalloc Vector<T>[36];
-        ref Vector<T> scratch = ref MemoryMarshal.GetReference(rows36);
+        ref Vector<T> scratch = ref Scratch;
         for (int ty = 0, t = e * _th * _tw; ty < _th; ty++)
             for (int tx = 0; tx < _tw; tx++, t++)
             {
@@ -481,8 +488,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         nint row = _wp * _cp, column = _cp, stride = _vStride;
         ref T x0 = ref MemoryMarshal.GetArrayDataReference(planes);
         ref T v0 = ref MemoryMarshal.GetArrayDataReference(_v);
-        Span<Vector<T>> rows36 = stackalloc Vector<T>[36];
-        ref Vector<T> scratch = ref MemoryMarshal.GetReference(rows36);
+        ref Vector<T> scratch = ref Scratch;
         for (int e = 0, t = 0; e < examples; e++)
             for (int ty = 0; ty < _th; ty++)
                 for (int tx = 0; tx < _tw; tx++, t++)
