@@ -1,3 +1,4 @@
+using System.Numerics;
 using Descent.Nn;
 using Descent.Numerics;
 using Xunit;
@@ -305,6 +306,48 @@ public class KernelTests
             Assert.Equal(expected[i], f[i], 3e-7 * expected[i]);
             Assert.Equal(expected[i], d[i], 1e-15 * expected[i]);
         }
+    }
+
+    [Fact]
+    public void Float_exponential_is_within_one_ulp_of_the_exact_value_from_subnormal_results_to_overflow()
+    {
+        // A million arguments from -104 (below the smallest subnormal result) to 89 (past the largest float), against
+        // double's exponential, in units in the last place of the float nearest the exact value.
+        int n = 1_000_000, lanes = Vector<float>.Count;
+        float[] x = [.. Enumerable.Range(0, n).Select(i => -104f + 193f * i / (n - 1))];
+        var y = new float[n];
+        for (int i = 0; i + lanes <= n; i += lanes) Lanes.ExpFloat(new Vector<float>(x, i)).CopyTo(y, i);
+        double worst = 0;
+        for (int i = 0; i < n / lanes * lanes; i++)
+        {
+            double exact = Math.Exp(x[i]);
+            float nearest = (float)exact;
+            if (float.IsInfinity(nearest))
+            {
+                Assert.True(float.IsPositiveInfinity(y[i]) || y[i] == float.MaxValue, $"exp({x[i]}) = {y[i]}, past the largest float");
+                continue;
+            }
+            double ulp = MathF.BitIncrement(nearest) - nearest;
+            worst = Math.Max(worst, Math.Abs(y[i] - exact) / ulp);
+        }
+        Assert.True(worst <= 1, $"largest error {worst} ulp");
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -0f, 0f, 1e-30f, 88.72f, 88.73f, -87.3f, -103.97f, -200f, 1f];
+        var padded = new float[lanes * ((special.Length + lanes - 1) / lanes)];
+        special.CopyTo(padded, 0);
+        var result = new float[padded.Length];
+        for (int i = 0; i < padded.Length; i += lanes) Lanes.ExpFloat(new Vector<float>(padded, i)).CopyTo(result, i);
+        Assert.True(float.IsNaN(result[0]));
+        Assert.Equal(float.PositiveInfinity, result[1]);
+        Assert.Equal(0f, result[2]);
+        Assert.Equal(1f, result[3]);
+        Assert.Equal(1f, result[4]);
+        Assert.Equal(1f, result[5]);
+        Assert.True(float.IsFinite(result[6]) && result[6] > 3.3e38f, $"exp(88.72) = {result[6]}");
+        Assert.Equal(float.PositiveInfinity, result[7]);
+        Assert.Equal(Math.Exp(special[8]), result[8], 2e-45);
+        Assert.True(result[9] > 0 && result[9] < 3e-45, $"exp(-103.97) = {result[9]}: the smallest subnormals");
+        Assert.Equal(0f, result[10]);
+        Assert.Equal(MathF.E, result[11], 3e-7);
     }
 
     [Fact]

@@ -138,18 +138,29 @@ public static class Activations
     {
         bool keep = !cdf.IsEmpty;
         int n = x.Length, l = Vector<float>.Count, i = 0;
-        for (; i + l <= n; i += l)
+        // Two vectors at a time, their steps interleaved: one vector's chain of dependent steps (a division, a polynomial
+        // and an exponential) is longer than the out-of-order window can cover, so a second one fills the gaps.
+        for (; i + 2 * l <= n; i += 2 * l)
         {
-            var v = new Vector<float>(x[i..]);
-            var c = GeluCdf(v);
-            if (keep) c.CopyTo(cdf[i..]);
-            (v * c).CopyTo(y[i..]);
+            var v0 = new Vector<float>(x[i..]);
+            var v1 = new Vector<float>(x[(i + l)..]);
+            var (c0, c1) = GeluCdf(v0, v1);
+            if (keep)
+            {
+                c0.CopyTo(cdf[i..]);
+                c1.CopyTo(cdf[(i + l)..]);
+            }
+            (v0 * c0).CopyTo(y[i..]);
+            (v1 * c1).CopyTo(y[(i + l)..]);
         }
-        if (i == n) return;
-        var tail = Lanes.LoadTail(x, n - i);
-        var last = GeluCdf(tail);
-        if (keep) Lanes.StoreTail(cdf, n - i, last);
-        Lanes.StoreTail(y, n - i, tail * last);
+        for (; i < n; i += l)
+        {
+            int m = Math.Min(l, n - i);
+            var v = Lanes.LoadTail(x.Slice(i, m), m);
+            var c = GeluCdf(v, v).Item1;
+            if (keep) Lanes.StoreTail(cdf.Slice(i, m), m, c);
+            Lanes.StoreTail(y.Slice(i, m), m, v * c);
+        }
     }
 
     /// <summary>
@@ -163,39 +174,49 @@ public static class Activations
         for (; i + l <= n; i += l)
         {
             var v = new Vector<float>(x[i..]);
-            GeluGradient(v, kept ? new Vector<float>(cdf[i..]) : GeluCdf(v), new Vector<float>(dy[i..])).CopyTo(dx[i..]);
+            GeluGradient(v, kept ? new Vector<float>(cdf[i..]) : GeluCdf(v, v).Item1, new Vector<float>(dy[i..])).CopyTo(dx[i..]);
         }
         if (i == n) return;
         var tail = Lanes.LoadTail(x, n - i);
-        Lanes.StoreTail(dx, n - i, GeluGradient(tail, kept ? Lanes.LoadTail(cdf, n - i) : GeluCdf(tail), Lanes.LoadTail(dy, n - i)));
+        Lanes.StoreTail(dx, n - i, GeluGradient(tail, kept ? Lanes.LoadTail(cdf, n - i) : GeluCdf(tail, tail).Item1, Lanes.LoadTail(dy, n - i)));
     }
 
-    /// <summary><c>Phi(x)</c> lane by lane, from the erfc fit of <see cref="GeluFloatForward"/>.</summary>
+    /// <summary>
+    /// <c>Phi(x)</c> lane by lane for two vectors, from the erfc fit of <see cref="GeluFloatForward"/>, their steps
+    /// interleaved (each lane's result does not depend on the other vector).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> GeluCdf(Vector<float> x)
+    private static (Vector<float>, Vector<float>) GeluCdf(Vector<float> x0, Vector<float> x1)
     {
-        var z = Vector.Abs(x) * new Vector<float>(0.70710678f);
-        var t = Vector<float>.One / (Vector<float>.One + new Vector<float>(0.5f) * z);
-        var p = new Vector<float>(0.17087277f);
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-0.82215223f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(1.48851587f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-1.13520398f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.27886807f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-0.18628806f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.09678418f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.37409196f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(1.00002368f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-1.26551223f));
+        var scale = new Vector<float>(0.70710678f);
+        var z0 = Vector.Abs(x0) * scale;
+        var z1 = Vector.Abs(x1) * scale;
+        var t0 = Vector<float>.One / (Vector<float>.One + new Vector<float>(0.5f) * z0);
+        var t1 = Vector<float>.One / (Vector<float>.One + new Vector<float>(0.5f) * z1);
+        var p0 = new Vector<float>(ErfcFit[0]);
+        var p1 = p0;
+        for (int k = 1; k < ErfcFit.Length; k++)
+        {
+            var c = new Vector<float>(ErfcFit[k]);
+            p0 = Vector.FusedMultiplyAdd(p0, t0, c);
+            p1 = Vector.FusedMultiplyAdd(p1, t1, c);
+        }
         // erfc(|x| / sqrt 2) / 2 is Phi(-|x|); Phi(x) = 1 - Phi(-x) for x >= 0.
-        var half = new Vector<float>(0.5f) * t * Vector.Exp(p - z * z);
-        return Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<float>.Zero), Vector<float>.One - half, half);
+        var half0 = new Vector<float>(0.5f) * t0 * Lanes.ExpFloat(p0 - z0 * z0);
+        var half1 = new Vector<float>(0.5f) * t1 * Lanes.ExpFloat(p1 - z1 * z1);
+        return (Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x0, Vector<float>.Zero), Vector<float>.One - half0, half0),
+            Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x1, Vector<float>.Zero), Vector<float>.One - half1, half1));
     }
+
+    /// <summary>The coefficients of the erfc fit, highest power of <c>t</c> first.</summary>
+    private static ReadOnlySpan<float> ErfcFit =>
+        [0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f];
 
     /// <summary><c>dy (Phi(x) + x phi(x))</c> lane by lane, given <c>Phi(x)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> GeluGradient(Vector<float> x, Vector<float> cdf, Vector<float> dy)
     {
-        var pdf = Vector.Exp(new Vector<float>(-0.5f) * x * x) * new Vector<float>(0.39894228f);
+        var pdf = Lanes.ExpFloat(new Vector<float>(-0.5f) * x * x) * new Vector<float>(0.39894228f);
         return dy * Vector.FusedMultiplyAdd(x, pdf, cdf);
     }
 
