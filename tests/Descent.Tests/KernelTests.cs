@@ -243,6 +243,36 @@ public class KernelTests
     }
 
     [Theory]
+    [InlineData(32, 11, 784)]
+    [InlineData(5, 11, 37)]
+    [InlineData(3, 21, 17)]
+    [InlineData(1, 2, 5)]
+    [InlineData(4, 10, 16)]
+    public void GemmNTLanes_summed_over_calls_equals_the_dot_products_summed_over_them(int rows, int columns, int depth)
+    {
+        // Small integers, so every partial sum is exact in float and the comparison can be exact whatever the order.
+        var rng = new Rng((ulong)(rows * 10_000 + columns * 100 + depth));
+        float[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)Math.Round(4 * rng.NextNormal()))];
+        int calls = 3, lanes = System.Numerics.Vector<float>.Count;
+        var a = Enumerable.Range(0, calls).Select(_ => R(rows * depth)).ToArray();
+        var b = Enumerable.Range(0, calls).Select(_ => R(columns * depth)).ToArray();
+        var partial = R(rows * columns * lanes);
+        var c = R(rows * columns);
+        var c0 = (float[])c.Clone();
+        for (int k = 0; k < calls; k++) Kernels.GemmNTLanes<float>(partial, a[k], b[k], rows, columns, depth, accumulate: k > 0);
+        Kernels.SumLanes<float>(partial, c, accumulate: true);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++)
+            {
+                float s = c0[i * columns + j];
+                for (int k = 0; k < calls; k++)
+                    for (int p = 0; p < depth; p++) s += a[k][i * depth + p] * b[k][j * depth + p];
+                Assert.Equal(s, c[i * columns + j]);
+            }
+        Assert.Throws<ArgumentException>(() => Kernels.GemmNTLanes<float>(new float[rows * columns * lanes - 1], a[0], b[0], rows, columns, depth, false));
+    }
+
+    [Theory]
     [InlineData(1, 10, 784)]
     [InlineData(2, 10, 37)]
     [InlineData(3, 13, 17)]

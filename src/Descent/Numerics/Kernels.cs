@@ -420,10 +420,36 @@ public static class Kernels
     }
 
     /// <summary>
+    /// <see cref="GemmNT"/> with each dot product left as a vector of partial sums: <c>lanes[i, j, :] (+)= sum_p A[i, p] B[j, p]</c>
+    /// lane by lane (<paramref name="lanes"/> holds <c>rows x columns</c> vectors; the elements past <paramref name="depth"/>'s
+    /// last whole vector are added into the first lane). A sum of such products over many calls, such as a convolution's kernel
+    /// gradient over the examples of a batch, then pays for its sums across lanes once (<see cref="SumLanes"/>) instead of
+    /// once per call.
+    /// </summary>
+    public static void GemmNTLanes<T>(Span<T> lanes, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (rows <= 0 || columns <= 0) return;
+        if (lanes.Length < rows * columns * Vector<T>.Count || a.Length < rows * depth || b.Length < columns * depth)
+            throw new ArgumentException($"GemmNTLanes: spans too short for {rows} x {columns} vectors += ({rows} x {depth}) ({columns} x {depth})^T.");
+        DotProducts<T, InLanes>(lanes, a, [], [], b, rows, columns, depth, accumulate);
+    }
+
+    /// <summary><c>c[k] (+)= sum of the lanes of vector k of <paramref name="lanes"/></c>, for the vectors <see cref="GemmNTLanes"/> leaves.</summary>
+    public static void SumLanes<T>(ReadOnlySpan<T> lanes, Span<T> c, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int l = Vector<T>.Count;
+        if (lanes.Length < c.Length * l) throw new ArgumentException($"SumLanes: {c.Length} sums need {c.Length * l} lanes, got {lanes.Length}.");
+        var vectors = MemoryMarshal.Cast<T, Vector<T>>(lanes[..(c.Length * l)]);
+        for (int k = 0; k < c.Length; k++) c[k] = accumulate ? c[k] + Vector.Sum(vectors[k]) : Vector.Sum(vectors[k]);
+    }
+
+    /// <summary>
     /// The tiles of <see cref="GemmNT"/>: with 32 vector registers (AVX-512) 2 x 10 dot products, so that a ten-class layer reads
     /// each row of A once; with 16, 2 x 5 (a last single row: 1 x 10 and 1 x 8). Rows of A are row <c>i</c> of <paramref name="a"/>,
     /// or with <typeparamref name="G"/> = <see cref="Gathered"/> row <c>index[i]</c>, copied into row <c>i</c> of <paramref name="copy"/>
-    /// by the first tile that reads it (later tiles read the copy).
+    /// by the first tile that reads it (later tiles read the copy). With <see cref="InLanes"/>, <paramref name="c"/> holds a vector
+    /// per dot product.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotProducts<T, G>(Span<T> c, ReadOnlySpan<T> a, ReadOnlySpan<int> index, Span<T> copy, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
@@ -435,7 +461,9 @@ public static class Kernels
         for (int i = 0; i < rows; i += 2)
         {
             bool pair = i + 1 < rows;
-            int step = wide ? 10 : pair ? 5 : 8;
+            // Tiles of equal width, at most the register budget's: a last tile of one or two columns would be a chain of
+            // dependent additions (a 2 x 1 tile took two thirds of the time of the 2 x 10 before it).
+            int most = wide ? 10 : pair ? 5 : 8, tiles = (columns + most - 1) / most, step = (columns + tiles - 1) / tiles;
             ref T row0 = ref Unsafe.Add(ref a0, (nint)(G.N == 1 ? index[i] : i) * depth);
             ref T row1 = ref Unsafe.Add(ref a0, (nint)(G.N == 1 ? index[pair ? i + 1 : i] : pair ? i + 1 : i) * depth);
             ref T copy0 = ref Unsafe.Add(ref copied, (nint)i * depth);
@@ -445,7 +473,7 @@ public static class Kernels
             ref T next1 = ref G.N == 1 && i + RowsAhead + 1 < rows ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead + 1] * depth) : ref row1;
             for (int j = 0; j < columns; j += step)
             {
-                var tile = c[(i * columns + j)..];
+                var tile = c[((i * columns + j) * (G.N == 2 ? Vector<T>.Count : 1))..];
                 var bj = b[(j * depth)..];
                 int n = Math.Min(step, columns - j);
                 if (G.N == 1 && j == 0)
@@ -457,7 +485,9 @@ public static class Kernels
                 {
                     ref T r0 = ref G.N == 1 ? ref copy0 : ref row0;
                     ref T r1 = ref G.N == 1 ? ref copy1 : ref row1;
-                    if (pair) DotTiles<T, Two, InPlace>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
+                    if (G.N == 2 && pair) DotTiles<T, Two, InLanes>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
+                    else if (G.N == 2) DotTiles<T, One, InLanes>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
+                    else if (pair) DotTiles<T, Two, InPlace>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
                     else DotTiles<T, One, InPlace>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
                 }
             }
@@ -472,6 +502,9 @@ public static class Kernels
 
     /// <inheritdoc cref="InPlace"/>
     private struct Gathered : ICount { public static int N => 1; }
+
+    /// <summary>A's rows read in place, and each dot product kept as a vector of partial sums (<see cref="GemmNTLanes"/>).</summary>
+    private struct InLanes : ICount { public static int N => 2; }
 
     /// <summary>Throws unless every entry of <paramref name="index"/> is a row of <paramref name="source"/> (<paramref name="width"/> wide).</summary>
     private static void CheckRows<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int width)
@@ -541,7 +574,9 @@ public static class Kernels
     /// so every tile shape sums each product in the same order. The counts are type parameters so the JIT compiles each
     /// shape with its constants folded and its unused accumulators gone. With <typeparamref name="G"/> = <see cref="Gathered"/>
     /// the rows <paramref name="a0"/> and <paramref name="a1"/> are also copied to <paramref name="copy0"/> and
-    /// <paramref name="copy1"/>, and the rows at <paramref name="next0"/> and <paramref name="next1"/> requested from memory.
+    /// <paramref name="copy1"/>, and the rows at <paramref name="next0"/> and <paramref name="next1"/> requested from memory. With
+    /// <see cref="InLanes"/> the accumulators start from the tile's vectors in <paramref name="c"/> (zero unless
+    /// <paramref name="accumulate"/>) and are stored back there, with no sums across lanes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DotTile<T, R, S, G>(Span<T> c, int ldc, ref T a0, ref T a1, ReadOnlySpan<T> b, int depth, bool accumulate,
@@ -557,6 +592,22 @@ public static class Kernels
         ref T b9 = ref Unsafe.Add(ref b0, S.N > 9 ? 9 * depth : 0);
         Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default, s08 = default, s09 = default;
         Vector<T> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default, s15 = default, s16 = default, s17 = default, s18 = default, s19 = default;
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        ref T c1 = ref Unsafe.Add(ref c0, (nint)ldc * l);
+        if (G.N == 2 && accumulate)
+        {
+            s00 = Load(ref c0, 0); s01 = S.N > 1 ? Load(ref c0, l) : s01; s02 = S.N > 2 ? Load(ref c0, 2 * l) : s02;
+            s03 = S.N > 3 ? Load(ref c0, 3 * l) : s03; s04 = S.N > 4 ? Load(ref c0, 4 * l) : s04; s05 = S.N > 5 ? Load(ref c0, 5 * l) : s05;
+            s06 = S.N > 6 ? Load(ref c0, 6 * l) : s06; s07 = S.N > 7 ? Load(ref c0, 7 * l) : s07; s08 = S.N > 8 ? Load(ref c0, 8 * l) : s08;
+            s09 = S.N > 9 ? Load(ref c0, 9 * l) : s09;
+            if (R.N > 1)
+            {
+                s10 = Load(ref c1, 0); s11 = S.N > 1 ? Load(ref c1, l) : s11; s12 = S.N > 2 ? Load(ref c1, 2 * l) : s12;
+                s13 = S.N > 3 ? Load(ref c1, 3 * l) : s13; s14 = S.N > 4 ? Load(ref c1, 4 * l) : s14; s15 = S.N > 5 ? Load(ref c1, 5 * l) : s15;
+                s16 = S.N > 6 ? Load(ref c1, 6 * l) : s16; s17 = S.N > 7 ? Load(ref c1, 7 * l) : s17; s18 = S.N > 8 ? Load(ref c1, 8 * l) : s18;
+                s19 = S.N > 9 ? Load(ref c1, 9 * l) : s19;
+            }
+        }
         for (nint p = 0; p < whole; p += l)
         {
             if (G.N == 1 && Sse.IsSupported)
@@ -590,6 +641,31 @@ public static class Kernels
                 Unsafe.Add(ref copy0, p) = Unsafe.Add(ref a0, p);
                 if (R.N > 1) Unsafe.Add(ref copy1, p) = Unsafe.Add(ref a1, p);
             }
+        if (G.N == 2)
+        {
+            Store(ref c0, 0, s00); if (S.N > 1) Store(ref c0, l, s01); if (S.N > 2) Store(ref c0, 2 * l, s02);
+            if (S.N > 3) Store(ref c0, 3 * l, s03); if (S.N > 4) Store(ref c0, 4 * l, s04); if (S.N > 5) Store(ref c0, 5 * l, s05);
+            if (S.N > 6) Store(ref c0, 6 * l, s06); if (S.N > 7) Store(ref c0, 7 * l, s07); if (S.N > 8) Store(ref c0, 8 * l, s08);
+            if (S.N > 9) Store(ref c0, 9 * l, s09);
+            if (R.N > 1)
+            {
+                Store(ref c1, 0, s10); if (S.N > 1) Store(ref c1, l, s11); if (S.N > 2) Store(ref c1, 2 * l, s12);
+                if (S.N > 3) Store(ref c1, 3 * l, s13); if (S.N > 4) Store(ref c1, 4 * l, s14); if (S.N > 5) Store(ref c1, 5 * l, s15);
+                if (S.N > 6) Store(ref c1, 6 * l, s16); if (S.N > 7) Store(ref c1, 7 * l, s17); if (S.N > 8) Store(ref c1, 8 * l, s18);
+                if (S.N > 9) Store(ref c1, 9 * l, s19);
+            }
+            // What is past the last whole vector goes into the first lane.
+            for (int r = 0; r < R.N && whole < depth; r++)
+            {
+                ref T ar = ref r == 0 ? ref a0 : ref a1;
+                for (int s = 0; s < S.N; s++)
+                {
+                    ref T first = ref Unsafe.Add(ref r == 0 ? ref c0 : ref c1, (nint)s * l);
+                    for (int p = whole; p < depth; p++) first = T.FusedMultiplyAdd(Unsafe.Add(ref ar, p), b[s * depth + p], first);
+                }
+            }
+            return;
+        }
         Span<T> sums = stackalloc T[20];
         Sums<T, S>(sums, s00, s01, s02, s03, s04, s05, s06, s07, s08, s09);
         if (R.N > 1) Sums<T, S>(sums[10..], s10, s11, s12, s13, s14, s15, s16, s17, s18, s19);

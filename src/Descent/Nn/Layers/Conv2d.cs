@@ -44,7 +44,7 @@ namespace Descent.Nn;
 public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _c, _h, _w, _o, _kh, _kw, _stride, _padding, _ho, _wo, _hp, _wp, _pitch, _row;
-    private readonly T[] _cols, _dcols, _product, _dyRows, _dyColumns, _dwt, _weightsAndBias, _gradients, _padded, _dpadded;
+    private readonly T[] _cols, _dcols, _product, _dyRows, _dyColumns, _dwt, _weightsAndBias, _gradients, _gradientLanes, _padded, _dpadded;
     private ConvolutionAlgorithm _algorithm;
     private Winograd<T>? _winograd;
 
@@ -75,6 +75,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         if (Direct) _cols.AsSpan(Depth * _row).Fill(T.One);
         _weightsAndBias = Direct ? new T[_o * (Depth + 1)] : [];
         _gradients = Direct ? new T[_weightsAndBias.Length] : [];
+        _gradientLanes = Direct ? new T[_weightsAndBias.Length * Vector<T>.Count] : [];
         // Zero borders around each input plane (never written); a stride-1 row of the unfolded matrix reads up to
         // kw - 1 entries past its plane, so the last plane has that slack.
         _padded = new T[_c * _hp * _wp + _kw];
@@ -278,8 +279,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             if (Direct)
             {
                 // [dW db][o, :] += sum_q dY[o, q] [cols; 1][:, q]: dot products of dY's rows with the unfolded rows, the ones
-                // row last, summed over the batch.
-                Kernels.GemmNT<T>(_gradients, dy, _cols, _o, Depth + 1, Grid, accumulate: b > 0);
+                // row last, summed over the batch lane by lane, and across the lanes once after it.
+                Kernels.GemmNTLanes<T>(_gradientLanes, dy, _cols, _o, Depth + 1, Grid, accumulate: b > 0);
             }
             else
             {
@@ -296,6 +297,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             Fold(inputGradient.Slice(b * InputSize, InputSize), accumulateInput);
         }
         if (batch == 0) return;
+        if (Direct) Kernels.SumLanes<T>(_gradientLanes, _gradients, accumulate: false);
         for (int o = 0; o < _o; o++)
         {
             if (!Direct)
