@@ -310,6 +310,41 @@ public class LayerTests
         }
     }
 
+    [Theory]
+    [InlineData("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 12, 12)]
+    [InlineData("conv:3,k=3-avgpool:2-conv:9,k=3,s=1,p=1-maxpool:2-flatten-linear", 2, 10, 14)]
+    [InlineData("conv:4,k=3,p=1-relu-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 6, 6)]
+    public void A_convolution_that_runs_its_pooling_backward_gives_the_numbers_of_the_two_passes_apart(string spec, int c, int h, int w)
+    {
+        // Sequential lets a convolution have the pooling after it write each example's gradient as it needs it; every
+        // layer's own backward pass, one after the other, is the reference, bit for bit (float: the order of the sums).
+        var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
+        Assert.Contains(model.Layers, l => l is Conv2d<float> { PooledBy: not null });
+        int batch = 3;
+        var rng = new Rng(4);
+        float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
+        float[] dy = [.. Enumerable.Range(0, batch * 5).Select(_ => (float)rng.NextNormal())];
+        model.Forward(x, batch);
+        var dx = new float[x.Length];
+        model.Backward(x, dy, dx, batch, accumulate: false);
+        var fused = model.Gradients.ToArray();
+
+        ReadOnlySpan<float> g = dy;
+        var layers = model.Layers;
+        var reference = new float[x.Length];
+        for (int i = layers.Count - 1; i >= 0; i--)
+        {
+            if (layers[i].PassesThrough) continue;
+            ReadOnlySpan<float> input = i == 0 ? x : layers[i - 1].LastOutput(batch);
+            var gi = i == 0 ? reference : new float[batch * layers[i].InputSize];
+            layers[i].Backward(input, g, gi, batch, accumulate: false);
+            g = gi;
+        }
+        Assert.Equal(model.Gradients.ToArray(), fused);
+        Assert.Equal(reference, dx);
+        Assert.Contains(fused, v => v != 0);
+    }
+
     [Fact]
     public void The_cnn_preset_is_the_exercise_network_named_like_its_torch_module()
     {

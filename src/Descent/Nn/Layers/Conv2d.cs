@@ -170,11 +170,28 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <inheritdoc/>
-    public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
+    public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true) =>
+        BackwardFrom(input, outputGradient, null, inputGradient, batch, accumulate);
+
+    /// <summary>
+    /// The pooling that takes this convolution's outputs (through a ReLU that it applies), when <see cref="Sequential{T}"/> runs
+    /// the two backward passes as one (<see cref="BackwardThroughPooling"/>); else null.
+    /// </summary>
+    internal Pool2d<T>? PooledBy { get; set; }
+
+    /// <summary>
+    /// <see cref="Backward"/> given the gradient of <see cref="PooledBy"/>'s outputs: the pooling writes each example's output
+    /// gradient for this layer just before this layer reads it, so it is read from the cache instead of from a batch's worth
+    /// written out first (the exercise CNN's first convolution: 6.4 MB a step). The same numbers as the two passes apart.
+    /// </summary>
+    internal void BackwardThroughPooling(ReadOnlySpan<T> input, ReadOnlySpan<T> pooledGradient, Span<T> inputGradient, int batch, bool accumulate) =>
+        BackwardFrom(input, pooledGradient, PooledBy ?? throw new InvalidOperationException("Conv2d: no pooling follows this layer."), inputGradient, batch, accumulate);
+
+    private void BackwardFrom(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Pool2d<T>? pool, Span<T> inputGradient, int batch, bool accumulate)
     {
         if (Fast is not { } fast)
         {
-            Correlate(input, outputGradient, Weight.Value.Span, Weight.Grad.Span, Bias.Grad.Span, inputGradient, batch, accumulate, accumulateInput: false);
+            Correlate(input, outputGradient, Weight.Value.Span, Weight.Grad.Span, Bias.Grad.Span, inputGradient, batch, accumulate, accumulateInput: false, pool);
             return;
         }
         Span<T> dw = Weight.Grad.Span, db = Bias.Grad.Span;
@@ -183,8 +200,18 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             dw.Clear();
             db.Clear();
         }
-        fast.Backward(input, outputGradient, Weight.Value.Span, dw, db, inputGradient, batch);
+        fast.Backward(input, outputGradient, Weight.Value.Span, dw, db, inputGradient, batch, pool);
     }
+
+    /// <summary>
+    /// Example <paramref name="b"/>'s output gradient (<paramref name="size"/> elements): its slice of <paramref name="outputGradient"/>,
+    /// or with <paramref name="pool"/> (<paramref name="outputGradient"/> being the pooling's) what the pooling sends back for it,
+    /// written into <paramref name="buffer"/>.
+    /// </summary>
+    internal static ReadOnlySpan<T> ExampleGradient(ReadOnlySpan<T> outputGradient, Pool2d<T>? pool, int b, int batch, int size, ref T[] buffer) =>
+        pool is null ? outputGradient.Slice(b * size, size) : pool.ExampleInputGradient(outputGradient, b, batch, Grow(ref buffer, size));
+
+    private T[] _exampleGradient = [];
 
     /// <summary>
     /// <c>db[o] += sum dY[o, :]</c> for one example's output gradient (<paramref name="positions"/> per channel): the bias
@@ -265,7 +292,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <paramref name="inputGradient"/> is empty; added to it with <paramref name="accumulateInput"/>).
     /// </summary>
     private void Correlate(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> w, Span<T> dw, Span<T> db, Span<T> inputGradient,
-        int batch, bool accumulate, bool accumulateInput)
+        int batch, bool accumulate, bool accumulateInput, Pool2d<T>? pool = null)
     {
         if (!accumulate)
         {
@@ -274,7 +301,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         }
         for (int b = 0; b < batch; b++)
         {
-            var dy = outputGradient.Slice(b * OutputSize, OutputSize);
+            var dy = ExampleGradient(outputGradient, pool, b, batch, OutputSize, ref _exampleGradient);
             Unfold(input.Slice(b * InputSize, InputSize));
             if (Direct)
             {

@@ -202,49 +202,73 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
     {
         if (inputGradient.IsEmpty) return;
-        var dy = outputGradient[..(batch * OutputSize)];
+        BackwardPlanes(outputGradient, 0, batch * _c, inputGradient, batch);
+    }
+
+    /// <summary>
+    /// What <see cref="Backward"/> writes for example <paramref name="example"/> of the last <see cref="Forward"/>'s
+    /// <paramref name="batch"/>, into <paramref name="inputGradient"/> (one example's inputs), which it returns: for a
+    /// convolution before this pooling that takes its output gradient an example at a time, so it reads it from the cache
+    /// rather than from a whole batch written out first (see <see cref="Conv2d{T}.PooledBy"/>).
+    /// </summary>
+    internal ReadOnlySpan<T> ExampleInputGradient(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> inputGradient)
+    {
+        var planes = inputGradient[..InputSize];
+        BackwardPlanes(outputGradient, example * _c, _c, planes, batch);
+        return planes;
+    }
+
+    /// <summary>
+    /// The input gradient of planes <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 of the
+    /// batch, into <paramref name="inputGradient"/> from its start.
+    /// </summary>
+    private void BackwardPlanes(ReadOnlySpan<T> outputGradient, int first, int count, Span<T> inputGradient, int batch)
+    {
+        int outputs = _ho * _wo, inputs = _h * _w;
+        var dy = outputGradient.Slice(first * outputs, count * outputs);
+        var dx = inputGradient[..(count * inputs)];
         if (Pooling == Pooling.Max)
         {
+            var argmax = _argmax.AsSpan(first * outputs, dy.Length);
             // Each output's gradient to its window's largest input; the indices are inside their planes by construction.
             if (TilesWindows)
             {
-                WriteWindows(MemoryMarshal.Cast<T, float>(dy), Rectifies ? MemoryMarshal.Cast<T, float>(LastOutput(batch)) : [],
-                    _argmax.AsSpan(0, dy.Length), MemoryMarshal.Cast<T, float>(inputGradient[..(batch * InputSize)]));
+                WriteWindows(MemoryMarshal.Cast<T, float>(dy), Rectifies ? MemoryMarshal.Cast<T, float>(LastOutput(batch).Slice(first * outputs, dy.Length)) : [],
+                    argmax, MemoryMarshal.Cast<T, float>(dx));
                 return;
             }
             // Otherwise each plane is cleared just before the scatter, which then finds it in the L1 cache.
             ref T dy0 = ref MemoryMarshal.GetReference(dy);
-            ref int a0 = ref MemoryMarshal.GetReference(_argmax.AsSpan(0, dy.Length));
-            int outputs = _ho * _wo;
+            ref int a0 = ref MemoryMarshal.GetReference(argmax);
             if (Rectifies)
             {
                 // The ReLU's part first, in vectors, a plane at a time: no gradient where the output is not above zero.
                 var masked = Grow(ref _masked, outputs);
                 dy0 = ref MemoryMarshal.GetArrayDataReference(_masked);
-                var y = LastOutput(batch);
-                for (int plane = 0, o = 0; plane < batch * _c; plane++, o += outputs)
+                var y = LastOutput(batch).Slice(first * outputs, dy.Length);
+                for (int plane = 0, o = 0; plane < count; plane++, o += outputs)
                 {
                     Activations.Relu(y.Slice(o, outputs), dy.Slice(o, outputs), masked);
-                    Scatter(inputGradient.Slice(plane * _h * _w, _h * _w), ref dy0, ref Unsafe.Add(ref a0, o), outputs);
+                    Scatter(dx.Slice(plane * inputs, inputs), ref dy0, ref Unsafe.Add(ref a0, o), outputs);
                 }
                 return;
             }
-            for (int plane = 0, o = 0; plane < batch * _c; plane++, o += outputs)
-                Scatter(inputGradient.Slice(plane * _h * _w, _h * _w), ref Unsafe.Add(ref dy0, o), ref Unsafe.Add(ref a0, o), outputs);
+            for (int plane = 0, o = 0; plane < count; plane++, o += outputs)
+                Scatter(dx.Slice(plane * inputs, inputs), ref Unsafe.Add(ref dy0, o), ref Unsafe.Add(ref a0, o), outputs);
             return;
         }
-        inputGradient[..(batch * InputSize)].Clear();
+        dx.Clear();
         T area = T.CreateTruncating(_k * _k);
-        for (int plane = 0; plane < batch * _c; plane++)
+        for (int plane = 0; plane < count; plane++)
         {
-            var dx = inputGradient.Slice(plane * _h * _w, _h * _w);
+            var planeGradient = dx.Slice(plane * inputs, inputs);
             for (int oy = 0; oy < _ho; oy++)
                 for (int ox = 0; ox < _wo; ox++)
                 {
-                    int o = (plane * _ho + oy) * _wo + ox, first = oy * _stride * _w + ox * _stride;
+                    int o = (plane * _ho + oy) * _wo + ox, at = oy * _stride * _w + ox * _stride;
                     T share = dy[o] / area;
                     for (int i = 0; i < _k; i++)
-                        for (int j = 0; j < _k; j++) dx[first + i * _w + j] += share;
+                        for (int j = 0; j < _k; j++) planeGradient[at + i * _w + j] += share;
                 }
         }
     }

@@ -55,6 +55,12 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly int _vStride, _mStride;
 
     /// <summary>
+    /// Elements from one entry's matrix of the transformed kernels to the next: of <c>U^T</c> (and its gradient), and of
+    /// <c>U</c>. Padded as <see cref="_vStride"/> is: each kernel's transform writes one vector into every entry's matrix.
+    /// </summary>
+    private readonly int _utStride, _uStride;
+
+    /// <summary>
     /// <paramref name="length"/> elements, or a cache line more when they make a multiple of 1 KB: a tile writes (and
     /// reads) one vector in each entry's matrix, and at a stride of a multiple of 4 KB all of them fall into one set of
     /// the L1 cache, which holds only a few (F(4x4, 3x3) on the exercise CNN's second layer: 64 tiles of 32 channels
@@ -73,6 +79,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// was cleared at every call).
     /// </summary>
     private readonly T[] _scratch = new T[36 * Vector<T>.Count];
+
+    /// <summary>One example's output gradient, when a pooling after the layer writes it (see <see cref="Conv2d{T}.PooledBy"/>).</summary>
+    private T[] _exampleGradient = [];
 
     /// <summary>
     /// Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output
@@ -95,9 +104,10 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         _group = Math.Max(1, GroupBytes / (_th * _tw * _entries * (_cp + _op) * Unsafe.SizeOf<T>()));
         _groupTiles = _group * _th * _tw;
         (_vStride, _mStride) = (Apart(_groupTiles * _cp), Apart(_groupTiles * _op));
-        _u = new T[_entries * _o * _cp];
-        _ut = new T[_entries * _cp * _op];
-        _dut = new T[_entries * _cp * _op];
+        (_utStride, _uStride) = (Apart(_cp * _op), Apart(_o * _cp));
+        _u = new T[_entries * _uStride];
+        _ut = new T[_entries * _utStride];
+        _dut = new T[_entries * _utStride];
         _gt = new T[c * 9 * _op];
         _dgt = new T[_gt.Length];
         _g = new T[o * c * 9];
@@ -131,7 +141,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             int examples = Math.Min(_group, batch - b0), tiles = examples * _th * _tw;
             TransformInputs(input, b0, examples);
             for (int xi = 0; xi < _entries; xi++)
-                Kernels.Gemm<T>(_m.AsSpan(xi * _mStride), _v.AsSpan(xi * _vStride), _cp, 1, _ut.AsSpan(xi * _cp * _op), tiles, _op, _cp, accumulate: false);
+                Kernels.Gemm<T>(_m.AsSpan(xi * _mStride), _v.AsSpan(xi * _vStride), _cp, 1, _ut.AsSpan(xi * _utStride), tiles, _op, _cp, accumulate: false);
             for (int e = 0; e < examples; e++)
             {
                 TransformOutputs(e);
@@ -144,7 +154,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <c>dw (+)= dL/dw</c>, <c>db (+)= dL/db</c> and, when <paramref name="dx"/> is not empty, <c>dx = dL/dx</c> for output
     /// gradient <paramref name="dy"/>.
     /// </summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> db, Span<T> dx, int batch)
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> db, Span<T> dx, int batch, Pool2d<T>? pool = null)
     {
         if (!dx.IsEmpty) TransformKernels(weight, backward: true);
         Array.Clear(_dut);
@@ -154,7 +164,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             TransformInputs(input, b0, examples);
             for (int e = 0; e < examples; e++)
             {
-                var example = dy.Slice((b0 + e) * OutputSize, OutputSize);
+                var example = Conv2d<T>.ExampleGradient(dy, pool, b0 + e, batch, OutputSize, ref _exampleGradient);
                 Conv2d<T>.AddChannelSums(example, db, _ho * _wo);
                 Kernels.Transpose(example, _yl, _o, _ho * _wo, ldTo: _op);
                 TransformOutputGradients(e);
@@ -162,9 +172,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int xi = 0; xi < _entries; xi++)
             {
                 // dU^T[c, o] += sum_t V[t, c] dM[t, o]; then V's place takes dV[t, c] = sum_o dM[t, o] U[o, c].
-                Kernels.Gemm<T>(_dut.AsSpan(xi * _cp * _op), _v.AsSpan(xi * _vStride), 1, _cp, _m.AsSpan(xi * _mStride), _cp, _op, tiles, accumulate: true);
+                Kernels.Gemm<T>(_dut.AsSpan(xi * _utStride), _v.AsSpan(xi * _vStride), 1, _cp, _m.AsSpan(xi * _mStride), _cp, _op, tiles, accumulate: true);
                 if (!dx.IsEmpty)
-                    Kernels.Gemm<T>(_v.AsSpan(xi * _vStride), _m.AsSpan(xi * _mStride), _op, 1, _u.AsSpan(xi * _o * _cp), tiles, _cp, _o, accumulate: false);
+                    Kernels.Gemm<T>(_v.AsSpan(xi * _vStride), _m.AsSpan(xi * _mStride), _op, 1, _u.AsSpan(xi * _uStride), tiles, _cp, _o, accumulate: false);
             }
             if (dx.IsEmpty) continue;
             Array.Clear(_dxp);
@@ -194,19 +204,19 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         else EachKernel<KernelTransform2>(_gt, _ut);
         if (!backward) return;
         for (int xi = 0; xi < _entries; xi++)
-            Transpose<T>(_ut.AsSpan(xi * _cp * _op), _u.AsSpan(xi * _o * _cp), _c, _o, ldFrom: _op, ldTo: _cp);
+            Transpose<T>(_ut.AsSpan(xi * _utStride), _u.AsSpan(xi * _uStride), _c, _o, ldFrom: _op, ldTo: _cp);
     }
 
     /// <summary>
     /// <typeparamref name="TOp"/> on every kernel, lane by lane over output channels: <paramref name="kernels"/> in the
     /// transposed layout <c>[c, 3, 3][o]</c> (entries <see cref="_op"/> apart), <paramref name="transformed"/> as
-    /// <c>U^T[xi][c, o]</c> (entries a plane of <c>Cp Op</c> apart).
+    /// <c>U^T[xi][c, o]</c> (entries <see cref="_utStride"/> apart).
     /// </summary>
     private void EachKernel<TOp>(T[] kernels, T[] transformed) where TOp : IKernelOp
     {
         ref T g0 = ref MemoryMarshal.GetArrayDataReference(kernels);
         ref T u0 = ref MemoryMarshal.GetArrayDataReference(transformed);
-        nint plane = _cp * _op;
+        nint plane = _utStride;
         Span<Vector<T>> r = stackalloc Vector<T>[18];
         for (int c = 0; c < _c; c++)
             for (int ov = 0; ov < _op; ov += Vector<T>.Count)
