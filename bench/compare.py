@@ -6,7 +6,7 @@ each, and writes the comparison table into BENCHMARKS.md.
 
 `--avx2` runs everything as on a processor without AVX-512: the .NET runtime with AVX-512 switched off
 (DOTNET_EnableAVX512=0, 256-bit vectors), OpenBLAS with its Haswell (AVX2) kernels and PyTorch with its
-AVX2 kernels, and writes a second table (between the `measured-avx2` markers). On a processor without AVX-512
+AVX2 kernels (ATen's and oneDNN's, whose convolutions choose their own), and writes a second table (between the `measured-avx2` markers). On a processor without AVX-512
 everything runs at 256 bits anyway, and the table goes between `measured-avx2-processor` markers, leaving the
 AVX-512 tables alone. `--tag NAME` appends NAME to the markers, for a second kind of processor whose table should not
 replace the first one's (BENCHMARKS.md's AMD EPYC of family 26: `--tag family26`).
@@ -34,7 +34,10 @@ ap.add_argument("--tag", help="write between markers with this suffix (another k
 args = ap.parse_args()
 ENV = dict(os.environ)
 if args.avx2:
-    ENV.update(DOTNET_EnableAVX512="0", DOTNET_MaxVectorTBitWidth="256", OPENBLAS_CORETYPE="Haswell", ATEN_CPU_CAPABILITY="avx2")
+    # PyTorch's convolutions run in oneDNN, which picks its kernels from the processor itself, not from ATen's setting
+    # (its verbose log said jit:avx512_core under ATEN_CPU_CAPABILITY=avx2 alone).
+    ENV.update(DOTNET_EnableAVX512="0", DOTNET_MaxVectorTBitWidth="256", OPENBLAS_CORETYPE="Haswell", ATEN_CPU_CAPABILITY="avx2",
+               ONEDNN_MAX_CPU_ISA="AVX2")
 # A run of some workloads writes its own table, leaving the full one alone.
 # A processor without AVX-512 writes its own table too, so a run there leaves the AVX-512 tables alone.
 # (--avx2 there changes nothing: its table is that processor's too.)
@@ -122,7 +125,7 @@ lines = ["# Benchmarks", "",
          "`bench/compare` "
          f"(--reps {args.reps} --seconds {args.seconds}{' --avx2' if args.avx2 else ''})"
          + (" with AVX-512 switched off in all three (DOTNET_EnableAVX512=0 and 256-bit vectors for Descent, "
-            "OPENBLAS_CORETYPE=Haswell for NumPy, ATEN_CPU_CAPABILITY=avx2 for PyTorch), as on an AVX2-only processor" if args.avx2 and not NATIVE_AVX2
+            "OPENBLAS_CORETYPE=Haswell for NumPy, ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2 for PyTorch), as on an AVX2-only processor" if args.avx2 and not NATIVE_AVX2
             else ", on a processor without AVX-512 (256-bit vectors in all three)" if NATIVE_AVX2 else "")
          + ": Descent (`./descent bench`), NumPy and PyTorch (`bench/peers/peers.py`) run the "
          "same workloads one after another, in rotating order, each repetition timing a cell for the given seconds after a warm-up. "
