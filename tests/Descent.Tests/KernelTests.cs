@@ -381,6 +381,26 @@ public class KernelTests
     }
 
     [Fact]
+    public void Float_gelu_gives_each_element_the_same_numbers_wherever_it_sits_in_the_span()
+    {
+        // Pairs of vectors, a whole vector left over, a part of one: each element computed alone is the reference.
+        int l = System.Numerics.Vector<float>.Count;
+        foreach (int n in new[] { 1, l - 1, l, l + 3, 2 * l, 3 * l, 3 * l + 5, 4 * l + 1 })
+        {
+            float[] x = [.. Enumerable.Range(0, n).Select(i => (i - n / 2f) * 0.37f)];
+            var (y, cdf) = (new float[n], new float[n]);
+            Activations.Forward(Activation.Gelu, x, y, cdf);
+            for (int i = 0; i < n; i++)
+            {
+                var (one, oneCdf) = (new float[1], new float[1]);
+                Activations.Forward(Activation.Gelu, x.AsSpan(i, 1), one, oneCdf);
+                Assert.Equal(one[0], y[i]);
+                Assert.Equal(oneCdf[0], cdf[i]);
+            }
+        }
+    }
+
+    [Fact]
     public void Float_gelu_and_its_gradient_match_the_double_ones_to_float_precision()
     {
         // Every 0.01 from -12 to 12 (2,401 values: whole vectors and a tail), the tails to below 1e-30.

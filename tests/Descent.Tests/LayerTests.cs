@@ -314,12 +314,13 @@ public class LayerTests
     [InlineData("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 12, 12)]
     [InlineData("conv:3,k=3-avgpool:2-conv:9,k=3,s=1,p=1-maxpool:2-flatten-linear", 2, 10, 14)]
     [InlineData("conv:4,k=3,p=1-relu-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 6, 6)]
+    [InlineData("conv:16,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 16, 16)]
     public void A_convolution_that_runs_its_pooling_backward_gives_the_numbers_of_the_two_passes_apart(string spec, int c, int h, int w)
     {
         // Sequential lets a convolution have the pooling after it write each example's gradient as it needs it; every
-        // layer's own backward pass, one after the other, is the reference, bit for bit (float: the order of the sums).
+        // layer's own backward pass, one after the other, is the reference, bit for bit. The last case takes the first
+        // convolution's product on the output's grid, the pooling's whole-window gradient and F(4x4, 3x3).
         var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
-        Assert.Contains(model.Layers, l => l is Conv2d<float> { PooledBy: not null });
         int batch = 3;
         var rng = new Rng(4);
         float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
@@ -705,6 +706,34 @@ public class LayerTests
         soloRelu.Backward(x, dPool, expected, 2);
         second.Backward(x, dy, dx, 2, accumulate: false);
         Assert.Equal(expected, dx);
+    }
+
+    [Fact]
+    public void A_convolution_shared_with_another_sequential_runs_the_passes_its_layers_now_call_for()
+    {
+        // The second Sequential takes the ReLU away from the convolution's side (it no longer passes through), so the
+        // first may no longer run the pooling's backward pass through the convolution: its gradients stay those of its
+        // layers' own passes.
+        var conv = new Conv2d<double>([1, 6, 6], 2, 3, padding: 1);
+        var relu = new Nonlinearity<double>(Activation.ReLU, [2, 6, 6]);
+        var pool = new Pool2d<double>(Pooling.Max, [2, 6, 6], 2);
+        var first = new Sequential<double>([conv, relu, pool]);
+        first.Initialize(Initialization.Torch, new Rng(2));
+        _ = new Sequential<double>([relu, pool]);
+        var rng = new Rng(4);
+        var x = Enumerable.Range(0, 2 * 36).Select(_ => rng.NextNormal()).ToArray();
+        var dy = Enumerable.Range(0, 2 * 18).Select(_ => rng.NextNormal()).ToArray();
+        var y = first.Forward(x, 2).ToArray();
+        var dx = new double[x.Length];
+        first.Backward(x, dy, dx, 2, accumulate: false);
+        var gradients = first.Gradients.ToArray();
+        Assert.Equal(pool.Forward(relu.Forward(conv.Forward(x, 2), 2), 2).ToArray(), y);
+        var (dPool, dRelu, expected) = (new double[2 * 72], new double[2 * 72], new double[x.Length]);
+        pool.Backward(relu.LastOutput(2), dy, dPool, 2);
+        relu.Backward(conv.LastOutput(2), dPool, dRelu, 2);
+        conv.Backward(x, dRelu, expected, 2, accumulate: false);
+        Assert.Equal(expected, dx);
+        Assert.Equal(first.Gradients.ToArray(), gradients);
     }
 
     /// <summary>

@@ -153,14 +153,20 @@ public static class Activations
             (v0 * c0).CopyTo(y[i..]);
             (v1 * c1).CopyTo(y[(i + l)..]);
         }
-        for (; i < n; i += l)
+        // What is left: a whole vector and a part of one, or just the part, as a pair.
+        if (i == n) return;
+        int rest = n - i - (n - i > l ? l : 0);
+        var first = n - i > l ? new Vector<float>(x[i..]) : Lanes.LoadTail(x.Slice(i, rest), rest);
+        var last = n - i > l ? Lanes.LoadTail(x.Slice(i + l, rest), rest) : first;
+        var (cFirst, cLast) = GeluCdf(first, last);
+        if (n - i > l)
         {
-            int m = Math.Min(l, n - i);
-            var v = Lanes.LoadTail(x.Slice(i, m), m);
-            var c = GeluCdf(v, v).Item1;
-            if (keep) Lanes.StoreTail(cdf.Slice(i, m), m, c);
-            Lanes.StoreTail(y.Slice(i, m), m, v * c);
+            if (keep) cFirst.CopyTo(cdf[i..]);
+            (first * cFirst).CopyTo(y[i..]);
+            i += l;
         }
+        if (keep) Lanes.StoreTail(cdf.Slice(i, rest), rest, cLast);
+        Lanes.StoreTail(y.Slice(i, rest), rest, last * cLast);
     }
 
     /// <summary>

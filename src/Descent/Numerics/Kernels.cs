@@ -19,7 +19,8 @@ namespace Descent.Numerics;
 /// panels of B that stay in the L2 cache. One or two rows left over go through <see cref="Combine"/> (one row, eight accumulators). <see cref="GemmNT"/>
 /// (<c>C = A B^T</c>, dot products of rows) serves narrow outputs and single examples, where a transposed
 /// copy of the weights would not pay for itself; it keeps tiles of up to 2 x 10 dot products in vectors (2 x 5 with
-/// 256-bit vectors, which have half the registers) and reduces them across lanes at the end.
+/// 256-bit vectors, which have half the registers) and reduces them across lanes at the end (<see cref="GemmNTLanes"/>
+/// leaves them as vectors, for sums over many calls).
 /// </remarks>
 public static class Kernels
 {
@@ -445,8 +446,8 @@ public static class Kernels
     }
 
     /// <summary>
-    /// The tiles of <see cref="GemmNT"/>: with 32 vector registers (AVX-512) 2 x 10 dot products, so that a ten-class layer reads
-    /// each row of A once; with 16, 2 x 5 (a last single row: 1 x 10 and 1 x 8). Rows of A are row <c>i</c> of <paramref name="a"/>,
+    /// The tiles of <see cref="GemmNT"/>: with 32 vector registers (AVX-512) up to 2 x 10 dot products, so that a ten-class layer
+    /// reads each row of A once; with 16, up to 2 x 5 (a last single row: up to 1 x 8); a row's tiles differ in width by at most one. Rows of A are row <c>i</c> of <paramref name="a"/>,
     /// or with <typeparamref name="G"/> = <see cref="Gathered"/> row <c>index[i]</c>, copied into row <c>i</c> of <paramref name="copy"/>
     /// by the first tile that reads it (later tiles read the copy). With <see cref="InLanes"/>, <paramref name="c"/> holds a vector
     /// per dot product.
@@ -461,9 +462,9 @@ public static class Kernels
         for (int i = 0; i < rows; i += 2)
         {
             bool pair = i + 1 < rows;
-            // Tiles of equal width, at most the register budget's: a last tile of one or two columns would be a chain of
-            // dependent additions (a 2 x 1 tile took two thirds of the time of the 2 x 10 before it).
-            int most = wide ? 10 : pair ? 5 : 8, tiles = (columns + most - 1) / most, step = (columns + tiles - 1) / tiles;
+            // Tiles as even as the register budget allows (widths differing by at most one): a last tile of one or two
+            // columns would be a chain of dependent additions (a 2 x 1 tile took two thirds of the time of the 2 x 10 before it).
+            int most = wide ? 10 : pair ? 5 : 8, tiles = (columns + most - 1) / most;
             ref T row0 = ref Unsafe.Add(ref a0, (nint)(G.N == 1 ? index[i] : i) * depth);
             ref T row1 = ref Unsafe.Add(ref a0, (nint)(G.N == 1 ? index[pair ? i + 1 : i] : pair ? i + 1 : i) * depth);
             ref T copy0 = ref Unsafe.Add(ref copied, (nint)i * depth);
@@ -471,11 +472,11 @@ public static class Kernels
             // Rows a few examples ahead are requested while this pair is worked on: they are scattered, so no hardware prefetcher can guess them.
             ref T next0 = ref G.N == 1 && i + RowsAhead < rows ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead] * depth) : ref row0;
             ref T next1 = ref G.N == 1 && i + RowsAhead + 1 < rows ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead + 1] * depth) : ref row1;
-            for (int j = 0; j < columns; j += step)
+            for (int t = 0, j = 0, n; j < columns; t++, j += n)
             {
+                n = (columns - j) / (tiles - t);
                 var tile = c[((i * columns + j) * (G.N == 2 ? Vector<T>.Count : 1))..];
                 var bj = b[(j * depth)..];
-                int n = Math.Min(step, columns - j);
                 if (G.N == 1 && j == 0)
                 {
                     if (pair) DotTiles<T, Two, Gathered>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref copy0, ref copy1, ref next0, ref next1);
@@ -593,7 +594,7 @@ public static class Kernels
         Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default, s08 = default, s09 = default;
         Vector<T> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default, s15 = default, s16 = default, s17 = default, s18 = default, s19 = default;
         ref T c0 = ref MemoryMarshal.GetReference(c);
-        ref T c1 = ref Unsafe.Add(ref c0, (nint)ldc * l);
+        ref T c1 = ref R.N > 1 ? ref Unsafe.Add(ref c0, (nint)ldc * l) : ref c0;
         if (G.N == 2 && accumulate)
         {
             s00 = Load(ref c0, 0); s01 = S.N > 1 ? Load(ref c0, l) : s01; s02 = S.N > 2 ? Load(ref c0, 2 * l) : s02;

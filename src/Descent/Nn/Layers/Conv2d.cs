@@ -35,8 +35,8 @@ namespace Descent.Nn;
 /// dimension, summed over the batch before it is transposed once. On the output's own grid, the product is written
 /// straight into the output and the gradients read straight from the output gradient: the unfolded matrix has one more
 /// row, of ones, so that <c>Y = [W b] [cols; 1]</c> adds the bias as the last step of each output's chain, and
-/// <c>[dW db] += dY [cols; 1]^T</c> (dot products of rows, <see cref="Kernels.GemmNT"/>) gives the bias gradient with
-/// the kernels'. For the exercise CNN's first layer this replaced a copy of each example's output and a transpose of its
+/// <c>[dW db] += dY [cols; 1]^T</c> (dot products of rows, kept as vectors of partial sums over the batch and summed
+/// across their lanes once, <see cref="Kernels.GemmNTLanes"/>) gives the bias gradient with the kernels'. For the exercise CNN's first layer this replaced a copy of each example's output and a transpose of its
 /// gradient (2026-12-02, AMD EPYC of family 26, batch 64: forward 0.44-0.59 to 0.30 ms at 512 bits and 0.56-0.86 to
 /// 0.38-0.48 ms at 256; backward 0.57-0.67 to 0.46-0.50 ms and 0.75-0.89 to 0.47-0.61 ms, three alternating rounds each).
 /// </para>
@@ -174,18 +174,13 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         BackwardFrom(input, outputGradient, null, inputGradient, batch, accumulate);
 
     /// <summary>
-    /// The pooling that takes this convolution's outputs (through a ReLU that it applies), when <see cref="Sequential{T}"/> runs
-    /// the two backward passes as one (<see cref="BackwardThroughPooling"/>); else null.
+    /// <see cref="Backward"/> given the gradient of the outputs of <paramref name="pool"/>, the pooling that takes this layer's
+    /// outputs (through a ReLU that it applies): the pooling writes each example's output gradient for this layer just before
+    /// this layer reads it, so it is read from the cache instead of from a batch's worth written out first (the exercise CNN's
+    /// first convolution: 6.4 MB a step). The same numbers as the two backward passes one after the other.
     /// </summary>
-    internal Pool2d<T>? PooledBy { get; set; }
-
-    /// <summary>
-    /// <see cref="Backward"/> given the gradient of <see cref="PooledBy"/>'s outputs: the pooling writes each example's output
-    /// gradient for this layer just before this layer reads it, so it is read from the cache instead of from a batch's worth
-    /// written out first (the exercise CNN's first convolution: 6.4 MB a step). The same numbers as the two passes apart.
-    /// </summary>
-    internal void BackwardThroughPooling(ReadOnlySpan<T> input, ReadOnlySpan<T> pooledGradient, Span<T> inputGradient, int batch, bool accumulate) =>
-        BackwardFrom(input, pooledGradient, PooledBy ?? throw new InvalidOperationException("Conv2d: no pooling follows this layer."), inputGradient, batch, accumulate);
+    internal void BackwardThroughPooling(ReadOnlySpan<T> input, ReadOnlySpan<T> pooledGradient, Pool2d<T> pool, Span<T> inputGradient, int batch, bool accumulate) =>
+        BackwardFrom(input, pooledGradient, pool, inputGradient, batch, accumulate);
 
     private void BackwardFrom(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Pool2d<T>? pool, Span<T> inputGradient, int batch, bool accumulate)
     {
@@ -211,6 +206,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     internal static ReadOnlySpan<T> ExampleGradient(ReadOnlySpan<T> outputGradient, Pool2d<T>? pool, int b, int batch, int size, ref T[] buffer) =>
         pool is null ? outputGradient.Slice(b * size, size) : pool.ExampleInputGradient(outputGradient, b, batch, Grow(ref buffer, size));
 
+    /// <summary>One example's output gradient, when a pooling after this layer writes it (<see cref="BackwardThroughPooling"/>).</summary>
     private T[] _exampleGradient = [];
 
     /// <summary>

@@ -209,7 +209,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// What <see cref="Backward"/> writes for example <paramref name="example"/> of the last <see cref="Forward"/>'s
     /// <paramref name="batch"/>, into <paramref name="inputGradient"/> (one example's inputs), which it returns: for a
     /// convolution before this pooling that takes its output gradient an example at a time, so it reads it from the cache
-    /// rather than from a whole batch written out first (see <see cref="Conv2d{T}.PooledBy"/>).
+    /// rather than from a whole batch written out first (see <see cref="Conv2d{T}.BackwardThroughPooling"/>).
     /// </summary>
     internal ReadOnlySpan<T> ExampleInputGradient(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> inputGradient)
     {

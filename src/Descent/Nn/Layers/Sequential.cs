@@ -39,7 +39,6 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
         {
             layer.PassThrough(null);
             if (layer is Pool2d<T> p) p.Rectifies = false;
-            if (layer is Conv2d<T> c) c.PooledBy = null;
         }
         for (int i = 1; i < _layers.Length; i++)
         {
@@ -50,23 +49,7 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
                 pool.Rectifies = true;
             }
         }
-        // A convolution whose outputs go straight into a pooling (through a ReLU the pooling applies) takes the pooling's
-        // output gradient and has the pooling send each example's back as it needs it (Conv2d.BackwardThroughPooling).
-        _pooled = new bool[_layers.Length];
-        for (int i = 1; i < _layers.Length; i++)
-        {
-            int j = i - 1;
-            while (j > 0 && _layers[j].PassesThrough && _layers[j] is not Flatten<T>) j--;
-            if (_layers[i] is Pool2d<T> pool && _layers[j] is Conv2d<T> conv)
-            {
-                conv.PooledBy = pool;
-                _pooled[i] = true;
-            }
-        }
     }
-
-    /// <summary>Which layers are poolings whose backward pass the convolution before them runs (see <see cref="Conv2d{T}.PooledBy"/>).</summary>
-    private readonly bool[] _pooled;
 
     /// <summary>
     /// The feedforward network with layer widths <paramref name="sizes"/> (inputs, hidden..., outputs), named as
@@ -131,18 +114,39 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
     {
         ReadOnlySpan<T> dy = outputGradient;
+        Pool2d<T>? pool = null;
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
-            // A layer that passes its input through passes the gradient back as it is, and so does a pooling whose
-            // convolution sends the gradient back through it.
-            if (_layers[i].PassesThrough || _pooled[i]) continue;
+            // A layer that passes its input through passes the gradient back as it is.
+            if (_layers[i].PassesThrough) continue;
+            // A pooling right after a convolution (through layers that pass through, such as the ReLU it applies): the
+            // convolution runs the pooling's backward pass with its own, an example at a time, so each example's gradient
+            // is read while in the cache (Conv2d.BackwardThroughPooling). Decided here at each call, from the layers as
+            // they are now, since layers can be shared by several Sequentials that arrange them differently.
+            if (_layers[i] is Pool2d<T> pooling && ConvolutionBefore(i) is { } before)
+            {
+                (pool, i) = (pooling, before + 1);
+                continue;
+            }
             // The input of layer i is the output of layer i - 1, still held in its buffer from the forward pass.
             ReadOnlySpan<T> x = i == 0 ? input : _layers[i - 1].LastOutput(batch);
             Span<T> dx = i == 0 ? inputGradient : Grow(ref _deltas[i - 1], batch * _layers[i].InputSize);
-            if (_layers[i] is Conv2d<T> { PooledBy: not null } conv) conv.BackwardThroughPooling(x, dy, dx, batch, accumulate);
+            if (pool is not null && _layers[i] is Conv2d<T> conv) conv.BackwardThroughPooling(x, dy, pool, dx, batch, accumulate);
             else _layers[i].Backward(x, dy, dx, batch, accumulate);
+            pool = null;
             dy = dx;
         }
+    }
+
+    /// <summary>
+    /// The index of the convolution whose outputs layer <paramref name="i"/> takes, directly or through layers that pass
+    /// them through; null when there is none.
+    /// </summary>
+    private int? ConvolutionBefore(int i)
+    {
+        int j = i - 1;
+        while (j > 0 && _layers[j].PassesThrough) j--;
+        return j >= 0 && _layers[j] is Conv2d<T> ? j : null;
     }
 
     /// <summary>Each layer's <see cref="Layer{T}.RForward"/> in turn, each given its slice of <paramref name="direction"/>.</summary>

@@ -80,7 +80,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     private readonly T[] _scratch = new T[36 * Vector<T>.Count];
 
-    /// <summary>One example's output gradient, when a pooling after the layer writes it (see <see cref="Conv2d{T}.PooledBy"/>).</summary>
+    /// <summary>One example's output gradient, when a pooling after the layer writes it (see <see cref="Conv2d{T}.BackwardThroughPooling"/>).</summary>
     private T[] _exampleGradient = [];
 
     /// <summary>
@@ -152,7 +152,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <c>dw (+)= dL/dw</c>, <c>db (+)= dL/db</c> and, when <paramref name="dx"/> is not empty, <c>dx = dL/dx</c> for output
-    /// gradient <paramref name="dy"/>.
+    /// gradient <paramref name="dy"/>; with <paramref name="pool"/>, <paramref name="dy"/> is the gradient of that pooling's
+    /// outputs, which sends each example's back through it as the example is reached.
     /// </summary>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> db, Span<T> dx, int batch, Pool2d<T>? pool = null)
     {
