@@ -391,6 +391,8 @@ public class LayerTests
     [InlineData("mlp:64,x", "'x' is not a hidden width")]
     [InlineData("dropout:1.5", "Invalid dropout probability 1.5")]
     [InlineData("conv:8,k=3,k=5", "gives k= twice; give it once")]
+    [InlineData("conv:8,k=3,alg=fast", "has alg=fast; use alg=auto, unfold, winograd or winograd4x4")]
+    [InlineData("conv:8,k=2,alg=winograd", "asks for Winograd's algorithm, which takes 3x3 kernels at stride 1; use alg=unfold or alg=auto")]
     [InlineData("mlp:64,,64", "'' is not a hidden width")]
     [InlineData("transformer:layers=1,d=8", "needs heads= (for example transformer:layers=2,d=64,heads=4)")]
     public void Bad_specs_are_rejected_with_the_problem_and_the_fix(string spec, string message)
@@ -398,6 +400,17 @@ public class LayerTests
         var shape = spec.StartsWith("conv:8,k=3") && message.Contains("images") || spec.StartsWith("linear") || spec.StartsWith("res") || spec.StartsWith("mlp") || spec.StartsWith("lstm") || spec.StartsWith("dropout") ? new[] { 6 } : [1, 5, 5];
         var e = Assert.Throws<ArgumentException>(() => ModelSpec.Build<float>(spec, shape, 3, Initialization.Torch, new Rng(0)));
         Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("", ConvolutionAlgorithm.Auto)]
+    [InlineData(",alg=unfold", ConvolutionAlgorithm.Unfold)]
+    [InlineData(",alg=winograd", ConvolutionAlgorithm.Winograd)]
+    [InlineData(",alg=Winograd4x4", ConvolutionAlgorithm.Winograd4x4)]
+    public void A_spec_can_name_the_convolution_algorithm(string option, ConvolutionAlgorithm expected)
+    {
+        var model = ModelSpec.Build<float>($"conv:8,k=3,p=1{option}-relu-maxpool:2-flatten-linear", [8, 8, 8], 3, Initialization.Torch, new Rng(0));
+        Assert.Equal(expected, Assert.IsType<Conv2d<float>>(model.Layers[0]).Algorithm);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ A spec is a preset or a chain of layers joined by '-':
 
     mlp:64,64[,act=relu]   dense layers with the activation between them (the widths are the hidden ones)
     cnn                    the exercise's small CNN for 1x28x28 digits: conv 32 -> conv 64 -> fc 128
-    conv:O,k=K[,s=S][,p=P] nn.Conv2d(C, O, K, S, P)
+    conv:O,k=K[,s=S][,p=P] nn.Conv2d(C, O, K, S, P) (alg=..., Descent's choice of algorithm, changes nothing here)
     maxpool:K[,s=S]        nn.MaxPool2d(K, S)           avgpool:K[,s=S]   nn.AvgPool2d(K, S)
     linear[:N]             nn.Linear(features, N); N defaults to the number of outputs (the classes)
     flatten                nn.Flatten()                 dropout:P         nn.Dropout(P)

@@ -17,7 +17,7 @@ namespace Descent.Nn;
 /// (examples of any shape are read as vectors);</item>
 /// <item><c>cnn</c>: the small CNN of the optimizer exercise for 1x28x28 digits,
 /// <c>conv:32,k=3,p=1-relu-maxpool:2-conv:64,k=3,p=1-relu-maxpool:2-flatten-linear:128-relu-linear</c>;</item>
-/// <item><c>conv:O,k=K[,s=S][,p=P]</c>, <c>maxpool:K[,s=S]</c>, <c>avgpool:K[,s=S]</c>, <c>flatten</c>,
+/// <item><c>conv:O,k=K[,s=S][,p=P][,alg=auto|unfold|winograd|winograd4x4]</c> (<see cref="ConvolutionAlgorithm"/>), <c>maxpool:K[,s=S]</c>, <c>avgpool:K[,s=S]</c>, <c>flatten</c>,
 /// <c>linear[:N]</c> (N defaults to the model's outputs), <c>dropout:P</c>, <c>batchnorm</c> (BatchNorm1d or
 /// BatchNorm2d by the shape), <c>relu</c>, <c>tanh</c>, <c>sigmoid</c>, <c>gelu</c>, <c>identity</c>, and
 /// <c>res(SPEC)</c>, a residual connection around a chain;</item>
@@ -61,6 +61,26 @@ public static class ModelSpec
         model.Rename("layers.");
         model.Initialize(initialization, rng);
         return model;
+    }
+
+    /// <summary>A <c>conv</c> item: the layer, with the algorithm it names with <c>alg=</c> (by default <see cref="ConvolutionAlgorithm.Auto"/>).</summary>
+    private static Conv2d<T> Convolution<T>(string spec, string item, IReadOnlyList<int> shape, Arguments args) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = args.Int("k"), stride = args.Int("s", 1);
+        var conv = new Conv2d<T>(Image(spec, item, shape), args.Int(0), k, stride, args.Int("p", 0, min: 0));
+        string name = args.Text("alg", "auto");
+        var algorithm = name switch
+        {
+            "auto" => ConvolutionAlgorithm.Auto,
+            "unfold" => ConvolutionAlgorithm.Unfold,
+            "winograd" => ConvolutionAlgorithm.Winograd,
+            "winograd4x4" => ConvolutionAlgorithm.Winograd4x4,
+            _ => throw new ArgumentException($"Model '{spec}': '{item}' has alg={name}; use alg=auto, unfold, winograd or winograd4x4."),
+        };
+        if (algorithm is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 && !Winograd<T>.Fits(k, k, stride))
+            throw new ArgumentException($"Model '{spec}': '{item}' asks for Winograd's algorithm, which takes 3x3 kernels at stride 1; use alg=unfold or alg=auto.");
+        conv.Algorithm = algorithm;
+        return conv;
     }
 
     /// <summary>The context length a <c>transformer:</c> spec names with <c>ctx=</c>; null for other specs or when it names none.</summary>
@@ -133,7 +153,7 @@ public static class ModelSpec
                 layer = name switch
                 {
                     "linear" => new Linear<T>(shape, args.Count > 0 ? args.Int(0) : outputs),
-                    "conv" => new Conv2d<T>(Image(spec, item, shape), args.Int(0), args.Int("k"), args.Int("s", 1), args.Int("p", 0, min: 0)),
+                    "conv" => Convolution<T>(spec, item, shape, args),
                     "maxpool" => new Pool2d<T>(Pooling.Max, Image(spec, item, shape), args.Int(0), args.Int("s", args.Int(0))),
                     "avgpool" => new Pool2d<T>(Pooling.Average, Image(spec, item, shape), args.Int(0), args.Int("s", args.Int(0))),
                     "flatten" => new Flatten<T>(shape),
