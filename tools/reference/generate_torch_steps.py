@@ -97,7 +97,7 @@ def main():
         json.dump(dict(generator="tools/reference/generate_torch_steps.py", torch=torch.__version__, steps=K,
                        optimizers={k: v[1] for k, v in OPTIMIZERS.items()}, cases=cases), fh, separators=(",", ":"))
         fh.write("\n")
-    print(f"wrote {OUT}: {len(cases)} cases, {K} steps of {', '.join(OPTIMIZERS)}")
+    print(f"wrote {OUT}: {len(cases)} cases, {K} steps of each case's optimizers ({', '.join(OPTIMIZERS)} unless it names fewer)")
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ public static class ModelSpec
     /// <summary>A <c>conv</c> item: the layer, with the algorithm it names with <c>alg=</c> (by default <see cref="ConvolutionAlgorithm.Auto"/>).</summary>
     private static Conv2d<T> Convolution<T>(string spec, string item, IReadOnlyList<int> shape, Arguments args) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int k = args.Int("k"), stride = args.Int("s", 1);
-        var conv = new Conv2d<T>(Image(spec, item, shape), args.Int(0), k, stride, args.Int("p", 0, min: 0));
+        var image = Image(spec, item, shape);
+        int channels = args.Int(0), k = args.Int("k"), stride = args.Int("s", 1);
+        var conv = new Conv2d<T>(image, channels, k, stride, args.Int("p", 0, min: 0));
         string name = args.Text("alg", "auto");
         var algorithm = name switch
         {
