@@ -155,11 +155,12 @@ public static class Activations
         }
         // What is left: a whole vector and a part of one, or just the part, as a pair.
         if (i == n) return;
-        int rest = n - i - (n - i > l ? l : 0);
-        var first = n - i > l ? new Vector<float>(x[i..]) : Lanes.LoadTail(x.Slice(i, rest), rest);
-        var last = n - i > l ? Lanes.LoadTail(x.Slice(i + l, rest), rest) : first;
+        bool whole = n - i > l;
+        int rest = n - i - (whole ? l : 0);
+        var first = whole ? new Vector<float>(x[i..]) : Lanes.LoadTail(x.Slice(i, rest), rest);
+        var last = whole ? Lanes.LoadTail(x.Slice(i + l, rest), rest) : first;
         var (cFirst, cLast) = GeluCdf(first, last);
-        if (n - i > l)
+        if (whole)
         {
             if (keep) cFirst.CopyTo(cdf[i..]);
             (first * cFirst).CopyTo(y[i..]);

@@ -447,7 +447,8 @@ public static class Kernels
 
     /// <summary>
     /// The tiles of <see cref="GemmNT"/>: with 32 vector registers (AVX-512) up to 2 x 10 dot products, so that a ten-class layer
-    /// reads each row of A once; with 16, up to 2 x 5 (a last single row: up to 1 x 8); a row's tiles differ in width by at most one. Rows of A are row <c>i</c> of <paramref name="a"/>,
+    /// reads each row of A once; with 16, up to 2 x 5 (a last single row: up to 1 x 8); a row's tiles differ in width by at
+    /// most one. Rows of A are row <c>i</c> of <paramref name="a"/>,
     /// or with <typeparamref name="G"/> = <see cref="Gathered"/> row <c>index[i]</c>, copied into row <c>i</c> of <paramref name="copy"/>
     /// by the first tile that reads it (later tiles read the copy). With <see cref="InLanes"/>, <paramref name="c"/> holds a vector
     /// per dot product.

@@ -36,8 +36,8 @@ namespace Descent.Nn;
 /// straight into the output and the gradients read straight from the output gradient: the unfolded matrix has one more
 /// row, of ones, so that <c>Y = [W b] [cols; 1]</c> adds the bias as the last step of each output's chain, and
 /// <c>[dW db] += dY [cols; 1]^T</c> (dot products of rows, kept as vectors of partial sums over the batch and summed
-/// across their lanes once, <see cref="Kernels.GemmNTLanes"/>) gives the bias gradient with the kernels'. For the exercise CNN's first layer this replaced a copy of each example's output and a transpose of its
-/// gradient (2026-12-02, AMD EPYC of family 26, batch 64: forward 0.44-0.59 to 0.30 ms at 512 bits and 0.56-0.86 to
+/// across their lanes once, <see cref="Kernels.GemmNTLanes"/>) gives the bias gradient with the kernels'. For the
+/// exercise CNN's first layer this replaced a copy of each example's output and a transpose of its gradient (2026-12-02, AMD EPYC of family 26, batch 64: forward 0.44-0.59 to 0.30 ms at 512 bits and 0.56-0.86 to
 /// 0.38-0.48 ms at 256; backward 0.57-0.67 to 0.46-0.50 ms and 0.75-0.89 to 0.47-0.61 ms, three alternating rounds each).
 /// </para>
 /// </remarks>
@@ -184,9 +184,11 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     private void BackwardFrom(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Pool2d<T>? pool, Span<T> inputGradient, int batch, bool accumulate)
     {
+        // Room for one example's output gradient, which the pooling writes.
+        Span<T> example = pool is null ? [] : Grow(ref _exampleGradient, OutputSize);
         if (Fast is not { } fast)
         {
-            Correlate(input, outputGradient, Weight.Value.Span, Weight.Grad.Span, Bias.Grad.Span, inputGradient, batch, accumulate, accumulateInput: false, pool);
+            Correlate(input, outputGradient, Weight.Value.Span, Weight.Grad.Span, Bias.Grad.Span, inputGradient, batch, accumulate, accumulateInput: false, pool, example);
             return;
         }
         Span<T> dw = Weight.Grad.Span, db = Bias.Grad.Span;
@@ -195,7 +197,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             dw.Clear();
             db.Clear();
         }
-        fast.Backward(input, outputGradient, Weight.Value.Span, dw, db, inputGradient, batch, pool);
+        fast.Backward(input, outputGradient, Weight.Value.Span, dw, db, inputGradient, batch, pool, example);
     }
 
     /// <summary>
@@ -203,8 +205,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// or with <paramref name="pool"/> (<paramref name="outputGradient"/> being the pooling's) what the pooling sends back for it,
     /// written into <paramref name="buffer"/>.
     /// </summary>
-    internal static ReadOnlySpan<T> ExampleGradient(ReadOnlySpan<T> outputGradient, Pool2d<T>? pool, int b, int batch, int size, ref T[] buffer) =>
-        pool is null ? outputGradient.Slice(b * size, size) : pool.ExampleInputGradient(outputGradient, b, batch, Grow(ref buffer, size));
+    internal static ReadOnlySpan<T> ExampleGradient(ReadOnlySpan<T> outputGradient, Pool2d<T>? pool, int b, int batch, int size, Span<T> buffer) =>
+        pool is null ? outputGradient.Slice(b * size, size) : pool.ExampleInputGradient(outputGradient, b, batch, buffer);
 
     /// <summary>One example's output gradient, when a pooling after this layer writes it (<see cref="BackwardThroughPooling"/>).</summary>
     private T[] _exampleGradient = [];
@@ -288,7 +290,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <paramref name="inputGradient"/> is empty; added to it with <paramref name="accumulateInput"/>).
     /// </summary>
     private void Correlate(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> w, Span<T> dw, Span<T> db, Span<T> inputGradient,
-        int batch, bool accumulate, bool accumulateInput, Pool2d<T>? pool = null)
+        int batch, bool accumulate, bool accumulateInput, Pool2d<T>? pool = null, Span<T> example = default)
     {
         if (!accumulate)
         {
@@ -297,7 +299,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         }
         for (int b = 0; b < batch; b++)
         {
-            var dy = ExampleGradient(outputGradient, pool, b, batch, OutputSize, ref _exampleGradient);
+            var dy = ExampleGradient(outputGradient, pool, b, batch, OutputSize, example);
             Unfold(input.Slice(b * InputSize, InputSize));
             if (Direct)
             {

@@ -80,9 +80,6 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     private readonly T[] _scratch = new T[36 * Vector<T>.Count];
 
-    /// <summary>One example's output gradient, when a pooling after the layer writes it (see <see cref="Conv2d{T}.BackwardThroughPooling"/>).</summary>
-    private T[] _exampleGradient = [];
-
     /// <summary>
     /// Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output
     /// channels, and <paramref name="padding"/>, with blocks of <paramref name="size"/> x <paramref name="size"/> outputs:
@@ -153,9 +150,11 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// <c>dw (+)= dL/dw</c>, <c>db (+)= dL/db</c> and, when <paramref name="dx"/> is not empty, <c>dx = dL/dx</c> for output
     /// gradient <paramref name="dy"/>; with <paramref name="pool"/>, <paramref name="dy"/> is the gradient of that pooling's
-    /// outputs, which sends each example's back through it as the example is reached.
+    /// outputs, which sends each example's back through it into <paramref name="example"/> as the example is reached
+    /// (see <see cref="Conv2d{T}.BackwardThroughPooling"/>).
     /// </summary>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> db, Span<T> dx, int batch, Pool2d<T>? pool = null)
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> db, Span<T> dx, int batch,
+        Pool2d<T>? pool = null, Span<T> example = default)
     {
         if (!dx.IsEmpty) TransformKernels(weight, backward: true);
         Array.Clear(_dut);
@@ -165,9 +164,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             TransformInputs(input, b0, examples);
             for (int e = 0; e < examples; e++)
             {
-                var example = Conv2d<T>.ExampleGradient(dy, pool, b0 + e, batch, OutputSize, ref _exampleGradient);
-                Conv2d<T>.AddChannelSums(example, db, _ho * _wo);
-                Kernels.Transpose(example, _yl, _o, _ho * _wo, ldTo: _op);
+                var gradient = Conv2d<T>.ExampleGradient(dy, pool, b0 + e, batch, OutputSize, example);
+                Conv2d<T>.AddChannelSums(gradient, db, _ho * _wo);
+                Kernels.Transpose(gradient, _yl, _o, _ho * _wo, ldTo: _op);
                 TransformOutputGradients(e);
             }
             for (int xi = 0; xi < _entries; xi++)

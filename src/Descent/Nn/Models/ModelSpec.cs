@@ -17,7 +17,8 @@ namespace Descent.Nn;
 /// (examples of any shape are read as vectors);</item>
 /// <item><c>cnn</c>: the small CNN of the optimizer exercise for 1x28x28 digits,
 /// <c>conv:32,k=3,p=1-relu-maxpool:2-conv:64,k=3,p=1-relu-maxpool:2-flatten-linear:128-relu-linear</c>;</item>
-/// <item><c>conv:O,k=K[,s=S][,p=P][,alg=auto|unfold|winograd|winograd4x4]</c> (<see cref="ConvolutionAlgorithm"/>), <c>maxpool:K[,s=S]</c>, <c>avgpool:K[,s=S]</c>, <c>flatten</c>,
+/// <item><c>conv:O,k=K[,s=S][,p=P][,alg=auto|unfold|winograd|winograd4x4]</c> (<see cref="ConvolutionAlgorithm"/>),
+/// <c>maxpool:K[,s=S]</c>, <c>avgpool:K[,s=S]</c>, <c>flatten</c>,
 /// <c>linear[:N]</c> (N defaults to the model's outputs), <c>dropout:P</c>, <c>batchnorm</c> (BatchNorm1d or
 /// BatchNorm2d by the shape), <c>relu</c>, <c>tanh</c>, <c>sigmoid</c>, <c>gelu</c>, <c>identity</c>, and
 /// <c>res(SPEC)</c>, a residual connection around a chain;</item>
