@@ -490,4 +490,33 @@ public class KernelTests
             }
         }
     }
+
+    /// <summary>
+    /// The largest lane, for every lane holding the maximum, with NaN in any one lane (NaN wins, as in
+    /// <see cref="Vector.Max{T}"/>), infinities, and signed zeros, in float and double.
+    /// </summary>
+    [Fact]
+    public void MaxAcross_is_the_largest_lane_and_NaN_when_any_lane_is()
+    {
+        static void Check<T>(Func<int, T> value) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int l = Vector<T>.Count;
+            for (int top = 0; top < l; top++)
+            {
+                var lanes = new T[l];
+                for (int k = 0; k < l; k++) lanes[k] = k == top ? T.CreateTruncating(1e6) : value(k);
+                Assert.Equal(T.CreateTruncating(1e6), Lanes.MaxAcross(new Vector<T>(lanes)));
+                lanes[(top + 1) % l] = T.NaN;
+                Assert.True(T.IsNaN(Lanes.MaxAcross(new Vector<T>(lanes))), $"lane {(top + 1) % l} NaN");
+            }
+            Assert.Equal(T.NegativeInfinity, Lanes.MaxAcross(new Vector<T>(T.NegativeInfinity)));
+            var zeros = new T[l];
+            for (int k = 0; k < l; k++) zeros[k] = T.NegativeZero;
+            Assert.True(T.IsNegative(Lanes.MaxAcross(new Vector<T>(zeros))));
+            zeros[l - 1] = T.Zero;
+            Assert.False(T.IsNegative(Lanes.MaxAcross(new Vector<T>(zeros))));
+        }
+        Check(k => (float)(k % 3 - 1) * 0.5f * k);
+        Check(k => (double)(k % 3 - 1) * 0.25 * k - 7);
+    }
 }

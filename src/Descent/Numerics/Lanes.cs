@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Descent.Numerics;
 
@@ -68,6 +69,36 @@ internal static class Lanes
         var bias = new Vector<int>(127);
         var e = p * Vector.AsVectorSingle(Vector.ShiftLeft(half + bias, 23)) * Vector.AsVectorSingle(Vector.ShiftLeft(n - half + bias, 23));
         return Vector.ConditionalSelect(Vector.Equals(x, x), e, x);
+    }
+
+    /// <summary>
+    /// The largest lane of <paramref name="v"/> (NaN when any lane is, as <see cref="Vector.Max{T}"/>): the vector's halves
+    /// compared lane by lane down to 128 bits, then its last lanes one by one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T MaxAcross<T>(Vector<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector128<T> quarter;
+        if (Vector<T>.Count * Unsafe.SizeOf<T>() == 64)
+        {
+            var whole = v.AsVector512();
+            var half = Vector256.Max(whole.GetLower(), whole.GetUpper());
+            quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+        }
+        else if (Vector<T>.Count * Unsafe.SizeOf<T>() == 32)
+        {
+            var half = v.AsVector256();
+            quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+        }
+        else
+        {
+            T max = v[0];
+            for (int k = 1; k < Vector<T>.Count; k++) max = T.Max(max, v[k]);
+            return max;
+        }
+        T m = T.Max(quarter.GetElement(0), quarter.GetElement(1));
+        for (int k = 2; k < Vector128<T>.Count; k++) m = T.Max(m, quarter.GetElement(k));
+        return m;
     }
 
     /// <summary>
