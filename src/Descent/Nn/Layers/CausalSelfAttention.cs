@@ -35,6 +35,8 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     private readonly T[] _kt, _vt, _dScores;
     // Per row of a head's scores: its largest score times the scale, and the inverse of its exponentials' sum.
     private readonly T[] _shifts, _inverses;
+    // A vector's worth of a row that ends inside it.
+    private readonly T[] _spill = new T[Vector<T>.Count];
 
     /// <summary>Attention with <paramref name="heads"/> heads over sequences of <paramref name="shape"/> (<c>[T, D]</c>, D divisible by the heads).</summary>
     public CausalSelfAttention(IReadOnlyList<int> shape, int heads) : base(shape, shape)
@@ -176,78 +178,90 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     /// (scaled with the others, it rounds to the largest scaled score, the scale being positive), and the exponentials are
     /// multiplied by the inverse of their sum. Three passes over the rows (maxima, exponentials and sums, scaling) rather
     /// than one row at a time: a row's steps wait on each other, other rows' do not, so the processor overlaps rows (a
-    /// 64-position row at 512 bits: 123 ns one at a time, 61 in passes).
+    /// 64-position row at 512 bits: 123 ns one at a time, 61 in passes). Whole vectors are read and written in place; only
+    /// a vector that would run past the last row goes through a copy.
     /// </summary>
     internal void Softmax(Span<T> p, T scale)
     {
-        int l = Vector<T>.Count;
+        int l = Vector<T>.Count, t = _t;
+        if (p.Length < t * t) throw new ArgumentException($"Softmax: {t} x {t} scores need {t * t} elements, got {p.Length}.");
         var vscale = new Vector<T>(scale);
-        Span<T> spill = stackalloc T[l];
-        for (int i = 0; i < _t; i++)
+        ref T p0 = ref MemoryMarshal.GetReference(p);
+        for (int i = 0; i < t; i++)
         {
-            var row = p.Slice(i * _t, _t);
+            ref T row = ref Unsafe.Add(ref p0, i * t);
+            int whole = (i + 1) / l * l;
             var vmax = new Vector<T>(T.NegativeInfinity);
-            for (int k = 0; k <= i; k += l) vmax = Vector.Max(vmax, RowVector(row, k, i + 1, T.NegativeInfinity, spill));
-            T max = T.NegativeInfinity;
-            for (int k = 0; k < l; k++) max = T.Max(max, vmax[k]);
-            _shifts[i] = max * scale;
+            for (int k = 0; k < whole; k += l) vmax = Vector.Max(vmax, Vector.LoadUnsafe(ref row, (nuint)k));
+            if (whole <= i) vmax = Vector.Max(vmax, Vector.ConditionalSelect(Within(whole, i + 1), Partial(p, i, whole), new Vector<T>(T.NegativeInfinity)));
+            _shifts[i] = Lanes.MaxAcross(vmax) * scale;
         }
-        for (int i = 0; i < _t; i++)
+        for (int i = 0; i < t; i++)
         {
-            var row = p.Slice(i * _t, _t);
+            ref T row = ref Unsafe.Add(ref p0, i * t);
+            int whole = (i + 1) / l * l, k = whole;
             var vshift = new Vector<T>(_shifts[i]);
             var vsum = Vector<T>.Zero;
-            int k = 0;
-            for (; k <= i; k += l)
+            for (int j = 0; j < whole; j += l)
             {
-                var e = Vector.ConditionalSelect(Within(k, i + 1), Lanes.Exp(RowVector(row, k, i + 1, T.Zero, spill) * vscale - vshift), Vector<T>.Zero);
+                var e = Lanes.Exp(Vector.LoadUnsafe(ref row, (nuint)j) * vscale - vshift);
                 vsum += e;
-                Store(row, k, e, spill);
+                e.StoreUnsafe(ref row, (nuint)j);
             }
-            row[Math.Min(k, _t)..].Clear();
+            if (whole <= i)
+            {
+                var e = Vector.ConditionalSelect(Within(whole, i + 1), Lanes.Exp(Partial(p, i, whole) * vscale - vshift), Vector<T>.Zero);
+                vsum += e;
+                StorePartial(p, i, whole, e);
+                k += l;
+            }
+            for (; k < t; k += l) StorePartial(p, i, k, Vector<T>.Zero);
             _inverses[i] = T.One / Vector.Sum(vsum);
         }
-        for (int i = 0; i < _t; i++)
+        for (int i = 0; i < t; i++)
         {
-            var row = p.Slice(i * _t, _t);
+            ref T row = ref Unsafe.Add(ref p0, i * t);
             var vinverse = new Vector<T>(_inverses[i]);
-            // The lanes past the row's count already hold 0: only the row's end needs the spill.
-            for (int k = 0; k <= i; k += l) Store(row, k, RowVector(row, k, _t, T.Zero, spill) * vinverse, spill);
+            int whole = (i + 1) / l * l;
+            for (int k = 0; k < whole; k += l) (Vector.LoadUnsafe(ref row, (nuint)k) * vinverse).StoreUnsafe(ref row, (nuint)k);
+            // The lanes past the row's count already hold 0.
+            if (whole <= i) StorePartial(p, i, whole, Partial(p, i, whole) * vinverse);
         }
     }
 
     /// <summary>
-    /// The vector of <paramref name="row"/> from <paramref name="k"/>, its lanes from position <paramref name="count"/> on
-    /// <paramref name="masked"/>; where the row ends inside the vector, read through <paramref name="spill"/>.
+    /// The vector of row <paramref name="i"/> of <paramref name="p"/> from position <paramref name="k"/>, its lanes past the
+    /// row's end 0: read in place where the vector lies inside <paramref name="p"/> (the lanes past the row then masked),
+    /// else through a copy.
     /// </summary>
-    private static Vector<T> RowVector(Span<T> row, int k, int count, T masked, Span<T> spill)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector<T> Partial(Span<T> p, int i, int k)
     {
-        int l = Vector<T>.Count;
-        Vector<T> v;
-        if (k + l <= row.Length) v = new Vector<T>(row[k..]);
-        else
+        int l = Vector<T>.Count, start = i * _t + k;
+        if (k + l <= _t) return Vector.LoadUnsafe(ref MemoryMarshal.GetReference(p), (nuint)start);
+        var spill = _spill.AsSpan();
+        spill.Clear();
+        p.Slice(start, _t - k).CopyTo(spill);
+        return new Vector<T>(spill);
+    }
+
+    /// <summary>Writes <paramref name="v"/> over row <paramref name="i"/> of <paramref name="p"/> from position <paramref name="k"/>, as far as the row reaches.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StorePartial(Span<T> p, int i, int k, Vector<T> v)
+    {
+        int l = Vector<T>.Count, start = i * _t + k;
+        if (k + l <= _t)
         {
-            spill.Fill(masked);
-            row[k..].CopyTo(spill);
-            v = new Vector<T>(spill);
+            v.StoreUnsafe(ref MemoryMarshal.GetReference(p), (nuint)start);
+            return;
         }
-        return k + l <= count ? v : Vector.ConditionalSelect(Within(k, count), v, new Vector<T>(masked));
+        var spill = _spill.AsSpan();
+        v.CopyTo(spill);
+        spill[..(_t - k)].CopyTo(p.Slice(start, _t - k));
     }
 
     /// <summary>All-ones in the lanes of the vector from <paramref name="k"/> that lie before position <paramref name="count"/>.</summary>
     private static Vector<T> Within(int k, int count) => Vector.LessThan(Vector<T>.Indices, new Vector<T>(T.CreateTruncating(count - k)));
-
-    /// <summary>Writes <paramref name="v"/> over <paramref name="row"/> from <paramref name="k"/>, as far as the row reaches.</summary>
-    private static void Store(Span<T> row, int k, Vector<T> v, Span<T> spill)
-    {
-        int l = Vector<T>.Count;
-        if (k + l <= row.Length) v.CopyTo(row[k..]);
-        else
-        {
-            v.CopyTo(spill);
-            spill[..(row.Length - k)].CopyTo(row[k..]);
-        }
-    }
 
     /// <summary>
     /// One row of the gradient through <see cref="Softmax"/>: <paramref name="dp"/> (d loss / d probabilities) becomes
