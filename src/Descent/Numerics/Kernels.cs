@@ -310,14 +310,58 @@ public static class Kernels
             }
             tiled = i;
         }
+        int narrowTiled = blocked < columns && rows >= NarrowRows && depth > 0 ? NarrowColumns(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, blocked, depth, accumulate, bias) : 0;
         // Rows outside the tiles, and the columns right of them in the tiled rows: one row at a time.
         for (int r = 0; r < rows; r++)
         {
-            int from = r < tiled ? blocked : 0;
-            if (from == columns) continue;
-            Combine(c.Slice(r * ldc + from, columns - from), a[(r * aRow)..], aColumn, b[from..], ldb, depth, accumulate, bias.IsEmpty ? default : bias[from..columns]);
+            int from = r < tiled ? blocked : 0, to = r < narrowTiled ? blocked : columns;
+            if (from >= to) continue;
+            Combine(c.Slice(r * ldc + from, to - from), a[(r * aRow)..], aColumn, b[from..], ldb, depth, accumulate, bias.IsEmpty ? default : bias[from..to]);
         }
     }
+
+    /// <summary>
+    /// The columns of <see cref="GemmPanel"/> right of its last whole tile (fewer than two vectors, such as the 65th
+    /// output of a 65-letter alphabet), for whole tiles of rows: the six-row tile over a copy of those columns of B padded
+    /// with zeros to the tile's width, into a padded copy of C's, the columns then copied back. Row by row, each entry had
+    /// been a dependent chain of multiply-adds (a 2,048 x 65 product over 128 took twice the time of 2,048 x 64). Each
+    /// entry takes the same fused multiply-adds in the same order from the same start as the one-row kernel, so the numbers
+    /// are the same. Returns how many rows it did.
+    /// </summary>
+    private static int NarrowColumns<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int blocked,
+        int depth, bool accumulate, ReadOnlySpan<T> bias)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = 2 * Vector<T>.Count, count = columns - blocked, tiled = rows / 6 * 6;
+        var buffer = Packed<T>.Rent((depth + 7) * width);
+        var strip = buffer.AsSpan(0, depth * width);
+        var tile = buffer.AsSpan(depth * width, 6 * width);
+        var start = buffer.AsSpan((depth + 6) * width, width);
+        strip.Clear();
+        for (int p = 0; p < depth; p++) b.Slice(p * ldb + blocked, count).CopyTo(strip.Slice(p * width, count));
+        bool fromBias = !accumulate && !bias.IsEmpty;
+        if (fromBias)
+        {
+            start.Clear();
+            bias.Slice(blocked, count).CopyTo(start);
+        }
+        tile.Clear();
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        for (int i = 0; i < tiled; i += 6)
+        {
+            if (accumulate)
+                for (int r = 0; r < 6; r++) c.Slice((i + r) * ldc + blocked, count).CopyTo(tile.Slice(r * width, count));
+            ref T t0 = ref MemoryMarshal.GetReference(tile);
+            Tile<T, Six>(ref t0, width, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref MemoryMarshal.GetReference(strip), width, depth, accumulate || fromBias,
+                ref accumulate ? ref t0 : ref MemoryMarshal.GetReference(start), accumulate ? width : 0);
+            for (int r = 0; r < 6; r++) tile.Slice(r * width, count).CopyTo(c.Slice((i + r) * ldc + blocked, count));
+        }
+        Packed<T>.Return(buffer);
+        return tiled;
+    }
+
+    /// <summary>The fewest rows for which <see cref="NarrowColumns"/> takes the columns right of the tiles: two tiles.</summary>
+    private const int NarrowRows = 12;
 
     /// <summary>
     /// Rows of C from which <see cref="Strips"/> copies a column strip of B that would not stay in the L1 cache before
