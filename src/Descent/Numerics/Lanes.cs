@@ -53,9 +53,11 @@ internal static class Lanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> ExpFloat(Vector<float> x)
     {
-        // The clamp keeps k in [-150, 128]; NaN lanes compare false to both bounds and are put back at the end.
-        var c = Vector.ConditionalSelect(Vector.GreaterThan(x, new Vector<float>(89f)), new Vector<float>(89f), x);
-        c = Vector.ConditionalSelect(Vector.LessThan(c, new Vector<float>(-104f)), new Vector<float>(-104f), c);
+        // The clamp keeps k in [-150, 128]; NaN lanes come out of it as whatever the processor's minimum gives, and are put
+        // back at the end. The native minimum, maximum and conversion are one instruction each, where the IEEE ones take a
+        // compare and a blend, and the saturating conversion three more (GELU's forward pass 0.72 to 0.62 ns an element at
+        // 512 bits, its gradient 0.40 to 0.29-0.33).
+        var c = Vector.MaxNative(Vector.MinNative(x, new Vector<float>(89f)), new Vector<float>(-104f));
         var k = Vector.Round(c * new Vector<float>(1.442695f));
         var r = Vector.FusedMultiplyAdd(k, new Vector<float>(-0.69314575f), c);
         r = Vector.FusedMultiplyAdd(k, new Vector<float>(-1.4286068e-06f), r);
@@ -64,7 +66,7 @@ internal static class Lanes
         q = Vector.FusedMultiplyAdd(q, r, new Vector<float>(0.16666521f));
         q = Vector.FusedMultiplyAdd(q, r, new Vector<float>(0.49999994f));
         var p = Vector.FusedMultiplyAdd(r * r, q, r) + Vector<float>.One;
-        var n = Vector.ConvertToInt32(k);
+        var n = Vector.ConvertToInt32Native(k);
         var half = Vector.ShiftRightArithmetic(n, 1);
         var bias = new Vector<int>(127);
         var e = p * Vector.AsVectorSingle(Vector.ShiftLeft(half + bias, 23)) * Vector.AsVectorSingle(Vector.ShiftLeft(n - half + bias, 23));
