@@ -159,6 +159,7 @@ public class KernelTests
     [InlineData(120, 40, 30)]     // shallow strips at another stride: in place
     [InlineData(300, 128, 600)]   // deep strips copied once for several blocks of rows, then a shallower panel
     [InlineData(301, 130, 1100)]  // strips copied once in two panels (the second from B's row 504), a row after the tiles, columns beside the strips
+    [InlineData(131, 140, 300)]   // A packed in the tiles' order, five rows after the tiles, narrow columns through the padded tile at both widths
     public void Gemm_sums_each_entry_as_one_chain_of_fused_multiply_adds_in_order(int rows, int columns, int depth)
     {
         foreach (var (a, aRow, aColumn, b, c0, c, accumulate, bias) in Products(rows, columns, depth))
@@ -170,6 +171,33 @@ public class KernelTests
                     if (s != c[i * columns + j])
                         Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {s:R} (A's row stride {aRow}, accumulate: {accumulate}, bias: {bias is not null})");
                 }
+    }
+
+    /// <summary>
+    /// In double, an A stored down its columns and long enough to be packed in the tiles' order (six entries of a step side
+    /// by side, moved as two overlapping 32-byte vectors) still gives every entry of C as one chain of fused multiply-adds in
+    /// order, from zero and from C, with the rows past the last whole tile and the columns past the last whole strip.
+    /// </summary>
+    [Theory]
+    [InlineData(131, 100, 300)]   // two blocks of rows (108 and 23), the narrow columns through the padded tile
+    [InlineData(64, 70, 260)]     // one block
+    public void Gemm_in_double_packs_a_transposed_A_into_the_same_chains(int rows, int columns, int depth)
+    {
+        var rng = new Rng(7);
+        double[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => rng.NextNormal())];
+        double[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var c = (double[])c0.Clone();
+            Kernels.Gemm<double>(c, a, 1, rows, b, rows, columns, depth, accumulate);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columns; j++)
+                {
+                    double sum = accumulate ? c0[i * columns + j] : 0;
+                    for (int p = 0; p < depth; p++) sum = Math.FusedMultiplyAdd(a[p * rows + i], b[p * columns + j], sum);
+                    if (sum != c[i * columns + j]) Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {sum:R} (accumulate: {accumulate})");
+                }
+        }
     }
 
     /// <summary>

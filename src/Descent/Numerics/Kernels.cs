@@ -168,11 +168,13 @@ public static class Kernels
 
     /// <summary>
     /// <see cref="GemmPanel"/> on one block of A. An A read down its columns (the transpose of a row-major matrix, as
-    /// <c>dY^T</c> in a weight gradient) is first copied row-major when its reduction is long and enough column blocks of
-    /// C will read it: a tile then reads its rows of A as contiguous streams, where it had taken a new cache line of A at
-    /// every step of the reduction, more than the L1 cache holds. (Measured on single products, 2026-12-01, AMD EPYC:
-    /// a 512 x 128 weight gradient over 2,048 rows 65-72 to 81-84 GFLOP/s at 256 bits; with reductions of 64 to 147
-    /// the copy cost more than it saved, 10-12%.) The products and their order are the same either way.
+    /// <c>dY^T</c> in a weight gradient) is first copied in the order its tiles read it (<see cref="PackTiles"/>) when its
+    /// reduction is long and enough column blocks of C will read it: a tile then reads its part of A as one stream, where it
+    /// had taken a new cache line of A at every step of the reduction, more than the L1 cache holds. (Measured on single
+    /// products, 2026-12-01, AMD EPYC: a 512 x 128 weight gradient over 2,048 rows 65-72 to 81-84 GFLOP/s at 256 bits,
+    /// copied row-major; with reductions of 64 to 147 the copy cost more than it saved, 10-12%. In the tiles' order rather
+    /// than row-major, 2026-12-03: 128 x 128 over 2,048 rows 111 to 165 GFLOP/s at 512 bits and 73-77 to 92 at 256, 65 x 128
+    /// 110 to 158 and 78 to 98.) The products and their order are the same either way.
     /// </summary>
     private static void Block<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
         ReadOnlySpan<T> bias, T[]? strips)
@@ -180,13 +182,13 @@ public static class Kernels
     {
         if (aRow == 1 && aColumn > 1 && depth >= PackDepth && columns >= PackColumns * Vector<T>.Count)
         {
-            var packed = Packed<T>.Rent(rows * depth);
-            Transpose(a, packed, depth, rows, ldFrom: aColumn, ldTo: depth);
-            Strips(c, ldc, packed, depth, 1, b, ldb, rows, columns, depth, accumulate, bias, strips);
+            var packed = Packed<T>.Rent((rows + TileRows - 1) / TileRows * TileRows * depth);
+            PackTiles(a, aColumn, packed, rows, depth);
+            Strips(c, ldc, packed, 1, TileRows, TileRows * depth, b, ldb, rows, columns, depth, accumulate, bias, strips);
             Packed<T>.Return(packed);
             return;
         }
-        Strips(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, bias, strips);
+        Strips(c, ldc, a, aRow, aColumn, TileRows * aRow, b, ldb, rows, columns, depth, accumulate, bias, strips);
     }
 
     /// <summary>
@@ -200,14 +202,14 @@ public static class Kernels
     /// for all the blocks. Each sum takes its products in the same order either way: the tiles store their sums after a
     /// piece and reload them for the next.
     /// </summary>
-    private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
-        ReadOnlySpan<T> bias, T[]? strips)
+    private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth,
+        bool accumulate, ReadOnlySpan<T> bias, T[]? strips)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = 2 * Vector<T>.Count, blocked = columns / width * width;
         if (strips is null && !CopiesStrips<T>(rows, columns, depth, ldb))
         {
-            GemmPanel(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, depth, accumulate, bias);
+            GemmPanel(c, ldc, a, aRow, aColumn, aGroup, b, ldb, rows, columns, depth, accumulate, bias);
             return;
         }
         int piece = Math.Max(1, StripBytes / (width * Unsafe.SizeOf<T>()));
@@ -223,10 +225,10 @@ public static class Kernels
                     CopyStrip(b[(p * ldb + j)..], ldb, copy, count);
                     from = copy;
                 }
-                GemmPanel<T>(c[j..], ldc, a[(p * aColumn)..], aRow, aColumn, from, width, rows, width, count, accumulate || p > 0, bias.IsEmpty ? default : bias[j..]);
+                GemmPanel<T>(c[j..], ldc, a[(p * aColumn)..], aRow, aColumn, aGroup, from, width, rows, width, count, accumulate || p > 0, bias.IsEmpty ? default : bias[j..]);
             }
         if (copy is not null) Packed<T>.Return(copy);
-        if (blocked < columns) GemmPanel(c[blocked..], ldc, a, aRow, aColumn, b[blocked..], ldb, rows, columns - blocked, depth, accumulate, bias.IsEmpty ? default : bias[blocked..]);
+        if (blocked < columns) GemmPanel(c[blocked..], ldc, a, aRow, aColumn, aGroup, b[blocked..], ldb, rows, columns - blocked, depth, accumulate, bias.IsEmpty ? default : bias[blocked..]);
     }
 
     /// <summary>Whether <see cref="Strips"/> reads a <paramref name="depth"/>-deep strip of B (rows <paramref name="ldb"/> apart) from a copy for <paramref name="rows"/> rows of C.</summary>
@@ -244,6 +246,57 @@ public static class Kernels
         for (int j = 0; j < blocked; j += width) CopyStrip(b[j..], ldb, strips.AsSpan(j * depth), depth);
         return strips;
     }
+
+    /// <summary>
+    /// A stored down its columns (<c>A[i, p]</c> at <c>p * ld + i</c>: the transpose of a row-major matrix) copied as
+    /// <see cref="GemmPanel"/>'s tiles read it: each group of <see cref="TileRows"/> rows a <c>depth x 6</c> block, a step's
+    /// six entries side by side, so that a tile reads its part of A as one stream (<c>aRow</c> 1, <c>aColumn</c> 6, groups
+    /// <c>6 depth</c> apart). Reads A row by row; a group's six entries are two overlapping vector moves.
+    /// </summary>
+    private static void PackTiles<T>(ReadOnlySpan<T> a, int ld, Span<T> packed, int rows, int depth) where T : unmanaged
+    {
+        int groups = rows / TileRows, rest = rows - groups * TileRows, size = Unsafe.SizeOf<T>(), bytes = TileRows * size;
+        if (a.Length < (depth - 1) * ld + rows || packed.Length < (rows + TileRows - 1) / TileRows * TileRows * depth)
+            throw new ArgumentException($"PackTiles: spans too short for {rows} x {depth} with columns {ld} apart.");
+        ref byte from = ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(a));
+        ref byte to = ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(packed));
+        // A few rows of A at a time (they stay in the L1 cache) for every group, each group's part written in one run: the
+        // groups' blocks lie 6 depth elements apart, which maps them onto the same sets of the L1 cache, so writing all
+        // groups' entries for one row of A at a time evicted what it wrote.
+        for (int p0 = 0; p0 < depth; p0 += PackTilesRows)
+        {
+            int p1 = Math.Min(depth, p0 + PackTilesRows);
+            for (int g = 0; g < groups; g++)
+            {
+                ref byte source = ref Unsafe.Add(ref from, ((nint)p0 * ld + g * TileRows) * size);
+                ref byte target = ref Unsafe.Add(ref to, ((nint)g * depth + p0) * bytes);
+                for (int p = p0; p < p1; p++, source = ref Unsafe.Add(ref source, (nint)ld * size), target = ref Unsafe.Add(ref target, bytes))
+                {
+                    if (bytes is > 16 and <= 32)
+                    {
+                        var (v0, v1) = (Vector128.LoadUnsafe(ref source), Vector128.LoadUnsafe(ref source, (nuint)(bytes - 16)));
+                        v0.StoreUnsafe(ref target);
+                        v1.StoreUnsafe(ref target, (nuint)(bytes - 16));
+                    }
+                    else if (bytes is > 32 and <= 64)
+                    {
+                        var (v0, v1) = (Vector256.LoadUnsafe(ref source), Vector256.LoadUnsafe(ref source, (nuint)(bytes - 32)));
+                        v0.StoreUnsafe(ref target);
+                        v1.StoreUnsafe(ref target, (nuint)(bytes - 32));
+                    }
+                    else Unsafe.CopyBlockUnaligned(ref target, ref source, (uint)bytes);
+                }
+            }
+            for (int p = p0; p < p1; p++)
+                for (int r = 0; r < rest; r++) packed[(groups * depth + p) * TileRows + r] = a[p * ld + groups * TileRows + r];
+        }
+    }
+
+    /// <summary>Rows of A <see cref="PackTiles"/> copies for all groups before the next rows.</summary>
+    private const int PackTilesRows = 32;
+
+    /// <summary>Rows of C a tile of <see cref="GemmPanel"/> covers at most.</summary>
+    private const int TileRows = 6;
 
     /// <summary>Columns of C, in vectors, from which a transposed A is packed: four column blocks of the tile read it.</summary>
     private const int PackColumns = 8;
@@ -281,8 +334,8 @@ public static class Kernels
     private const int PanelBytes = 256 * 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmPanel<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
-        ReadOnlySpan<T> bias)
+    private static void GemmPanel<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth,
+        bool accumulate, ReadOnlySpan<T> bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // The tiles' start: C itself (accumulating), the bias row (the same for every row: stride 0), or zero.
@@ -298,25 +351,25 @@ public static class Kernels
         for (int j = 0; j < blocked; j += 2 * lanes)
         {
             int i = 0;
-            for (; i + 6 <= rows; i += 6)
-                Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
+            for (; i + TileRows <= rows; i += TileRows)
+                Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
             // Three to five rows left: one shorter tile, and two where the rows are narrow. Fewer: the one-row kernel below.
             switch (rows - i)
             {
-                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 2; break;
-                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 5; break;
-                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 4; break;
-                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 3; break;
+                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 2; break;
+                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 5; break;
+                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 4; break;
+                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 3; break;
             }
             tiled = i;
         }
-        int narrowTiled = blocked < columns && rows >= NarrowRows && depth > 0 ? NarrowColumns(c, ldc, a, aRow, aColumn, b, ldb, rows, columns, blocked, depth, accumulate, bias) : 0;
+        int narrowTiled = blocked < columns && rows >= NarrowRows && depth > 0 ? NarrowColumns(c, ldc, a, aRow, aColumn, aGroup, b, ldb, rows, columns, blocked, depth, accumulate, bias) : 0;
         // Rows outside the tiles, and the columns right of them in the tiled rows: one row at a time.
         for (int r = 0; r < rows; r++)
         {
             int from = r < tiled ? blocked : 0, to = r < narrowTiled ? blocked : columns;
             if (from >= to) continue;
-            Combine(c.Slice(r * ldc + from, to - from), a[(r * aRow)..], aColumn, b[from..], ldb, depth, accumulate, bias.IsEmpty ? default : bias[from..to]);
+            Combine(c.Slice(r * ldc + from, to - from), a[(r / TileRows * aGroup + r % TileRows * aRow)..], aColumn, b[from..], ldb, depth, accumulate, bias.IsEmpty ? default : bias[from..to]);
         }
     }
 
@@ -328,11 +381,11 @@ public static class Kernels
     /// entry takes the same fused multiply-adds in the same order from the same start as the one-row kernel, so the numbers
     /// are the same. Returns how many rows it did.
     /// </summary>
-    private static int NarrowColumns<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int blocked,
-        int depth, bool accumulate, ReadOnlySpan<T> bias)
+    private static int NarrowColumns<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns,
+        int blocked, int depth, bool accumulate, ReadOnlySpan<T> bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int width = 2 * Vector<T>.Count, count = columns - blocked, tiled = rows / 6 * 6;
+        int width = 2 * Vector<T>.Count, count = columns - blocked, tiled = rows / TileRows * TileRows;
         var buffer = Packed<T>.Rent((depth + 7) * width);
         var strip = buffer.AsSpan(0, depth * width);
         var tile = buffer.AsSpan(depth * width, 6 * width);
@@ -347,12 +400,12 @@ public static class Kernels
         }
         tile.Clear();
         ref T a0 = ref MemoryMarshal.GetReference(a);
-        for (int i = 0; i < tiled; i += 6)
+        for (int i = 0; i < tiled; i += TileRows)
         {
             if (accumulate)
                 for (int r = 0; r < 6; r++) c.Slice((i + r) * ldc + blocked, count).CopyTo(tile.Slice(r * width, count));
             ref T t0 = ref MemoryMarshal.GetReference(tile);
-            Tile<T, Six>(ref t0, width, ref Unsafe.Add(ref a0, i * aRow), aRow, aColumn, ref MemoryMarshal.GetReference(strip), width, depth, accumulate || fromBias,
+            Tile<T, Six>(ref t0, width, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref MemoryMarshal.GetReference(strip), width, depth, accumulate || fromBias,
                 ref accumulate ? ref t0 : ref MemoryMarshal.GetReference(start), accumulate ? width : 0);
             for (int r = 0; r < 6; r++) tile.Slice(r * width, count).CopyTo(c.Slice((i + r) * ldc + blocked, count));
         }
