@@ -896,21 +896,27 @@ public static class Kernels
             throw new ArgumentException($"Transpose: spans too short for a {rows} x {columns} matrix with rows {ldFrom} apart into rows {ldTo} apart.");
         ref T f = ref MemoryMarshal.GetReference(from);
         ref T t = ref MemoryMarshal.GetReference(to);
-        // Blocks of 8 x 8: in registers for float with AVX, otherwise element by element within the block.
+        // Blocks of 8 x 8: in registers for float with AVX, otherwise element by element within the block. They go in
+        // fours, 16 x 16, so that each cache line of either matrix that a block touches (16 floats) is read or written
+        // whole before the next: one 8 x 8 block after another along a row of blocks had written half of each line of
+        // the destination and come back for the other half only after sweeping all of it (a 128 x 3,136 transpose,
+        // whose destination outgrows the L2 cache: 151 us, 21 GB/s).
         bool shuffled = typeof(T) == typeof(float) && Avx.IsSupported;
-        for (int i0 = 0; i0 < rows; i0 += 8)
-            for (int j0 = 0; j0 < columns; j0 += 8)
-            {
-                int i1 = Math.Min(i0 + 8, rows), j1 = Math.Min(j0 + 8, columns);
-                if (shuffled && i1 - i0 == 8 && j1 - j0 == 8)
-                {
-                    Transpose8x8(ref Unsafe.As<T, float>(ref Unsafe.Add(ref f, i0 * ldFrom + j0)), ldFrom,
-                                 ref Unsafe.As<T, float>(ref Unsafe.Add(ref t, j0 * ldTo + i0)), ldTo);
-                    continue;
-                }
-                for (int j = j0; j < j1; j++)
-                    for (int i = i0; i < i1; i++) Unsafe.Add(ref t, j * ldTo + i) = Unsafe.Add(ref f, i * ldFrom + j);
-            }
+        for (int i0 = 0; i0 < rows; i0 += 16)
+            for (int j0 = 0; j0 < columns; j0 += 16)
+                for (int j1 = j0; j1 < Math.Min(j0 + 16, columns); j1 += 8)
+                    for (int i1 = i0; i1 < Math.Min(i0 + 16, rows); i1 += 8)
+                    {
+                        int i2 = Math.Min(i1 + 8, rows), j2 = Math.Min(j1 + 8, columns);
+                        if (shuffled && i2 - i1 == 8 && j2 - j1 == 8)
+                        {
+                            Transpose8x8(ref Unsafe.As<T, float>(ref Unsafe.Add(ref f, i1 * ldFrom + j1)), ldFrom,
+                                         ref Unsafe.As<T, float>(ref Unsafe.Add(ref t, j1 * ldTo + i1)), ldTo);
+                            continue;
+                        }
+                        for (int j = j1; j < j2; j++)
+                            for (int i = i1; i < i2; i++) Unsafe.Add(ref t, j * ldTo + i) = Unsafe.Add(ref f, i * ldFrom + j);
+                    }
     }
 
     /// <summary>One 8 x 8 block transposed in AVX registers: interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.</summary>
