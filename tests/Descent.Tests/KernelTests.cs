@@ -126,6 +126,7 @@ public class KernelTests
     [InlineData(13, 64, 33)]
     [InlineData(6, 32, 64)]
     [InlineData(2, 5, 3)]
+    [InlineData(14, 20, 33)]   // the columns past the last strip through the padded tile, copied back between C's outside columns
     public void Gemm_reads_B_and_writes_C_as_blocks_of_wider_matrices(int rows, int columns, int depth)
     {
         // B and C inside matrices 3 and 5 columns wider: the same products as contiguous ones, and the columns outside untouched.
@@ -160,6 +161,8 @@ public class KernelTests
     [InlineData(300, 128, 600)]   // deep strips copied once for several blocks of rows, then a shallower panel
     [InlineData(301, 130, 1100)]  // strips copied once in two panels (the second from B's row 504), a row after the tiles, columns beside the strips
     [InlineData(131, 140, 300)]   // A packed in the tiles' order, five rows after the tiles, narrow columns through the padded tile at both widths
+    [InlineData(5, 140, 300)]     // A packed with no whole group of six rows
+    [InlineData(20, 40, 700)]     // narrow columns through the padded tile in pieces along a long reduction (B read in place)
     public void Gemm_sums_each_entry_as_one_chain_of_fused_multiply_adds_in_order(int rows, int columns, int depth)
     {
         foreach (var (a, aRow, aColumn, b, c0, c, accumulate, bias) in Products(rows, columns, depth))
@@ -176,7 +179,7 @@ public class KernelTests
     /// <summary>
     /// In double, an A stored down its columns and long enough to be packed in the tiles' order (six entries of a step side
     /// by side, moved as two overlapping 32-byte vectors) still gives every entry of C as one chain of fused multiply-adds in
-    /// order, from zero and from C, with the rows past the last whole tile and the columns past the last whole strip.
+    /// order, from zero, from C and from a bias row, with the rows past the last whole tile and the columns past the last whole strip.
     /// </summary>
     [Theory]
     [InlineData(131, 100, 300)]   // two blocks of rows (108 and 23), the narrow columns through the padded tile
@@ -186,16 +189,18 @@ public class KernelTests
         var rng = new Rng(7);
         double[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => rng.NextNormal())];
         double[] a = R(rows * depth), b = R(depth * columns), c0 = R(rows * columns);
-        foreach (bool accumulate in new[] { false, true })
+        double[] row = R(columns);
+        foreach (var (accumulate, bias) in new[] { (false, (double[]?)null), (true, null), (false, row) })
         {
             var c = (double[])c0.Clone();
-            Kernels.Gemm<double>(c, a, 1, rows, b, rows, columns, depth, accumulate);
+            Kernels.Gemm<double>(c, a, 1, rows, b, rows, columns, depth, accumulate, bias: bias);
             for (int i = 0; i < rows; i++)
                 for (int j = 0; j < columns; j++)
                 {
-                    double sum = accumulate ? c0[i * columns + j] : 0;
+                    double sum = accumulate ? c0[i * columns + j] : bias?[j] ?? 0;
                     for (int p = 0; p < depth; p++) sum = Math.FusedMultiplyAdd(a[p * rows + i], b[p * columns + j], sum);
-                    if (sum != c[i * columns + j]) Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {sum:R} (accumulate: {accumulate})");
+                    if (sum != c[i * columns + j])
+                        Assert.Fail($"C[{i}, {j}] = {c[i * columns + j]:R}, the chain gives {sum:R} (accumulate: {accumulate}, bias: {bias is not null})");
                 }
         }
     }

@@ -16,7 +16,8 @@ namespace Descent.Numerics;
 /// so it serves <c>X W^T</c>, <c>dY^T X</c> and <c>dY W</c>) keeps a tile of up to 6 rows x 2 vectors of C in twelve
 /// accumulators: each step of the reduction loads two vectors of B and broadcasts six entries of A for twelve
 /// fused multiply-adds, enough independent chains to cover the FMA latency on two pipes; the reduction runs in
-/// panels of B that stay in the L2 cache. One or two rows left over go through <see cref="Combine"/> (one row, eight accumulators). <see cref="GemmNT"/>
+/// panels of B that stay in the L2 cache. One or two rows left over go through <see cref="Combine"/> (one row, eight accumulators), and the
+/// columns right of the last whole tile through the tile on a padded copy (<see cref="NarrowColumns"/>). <see cref="GemmNT"/>
 /// (<c>C = A B^T</c>, dot products of rows) serves narrow outputs and single examples, where a transposed
 /// copy of the weights would not pay for itself; it keeps tiles of up to 2 x 10 dot products in vectors (2 x 5 with
 /// 256-bit vectors, which have half the registers) and reduces them across lanes at the end (<see cref="GemmNTLanes"/>
@@ -200,7 +201,7 @@ public static class Kernels
     /// bits: 52-54 GFLOP/s in place, 79-88 copied). They are copied piece by piece just before their tiles read them, or,
     /// for a product in several blocks of rows, taken from <paramref name="strips"/> (<see cref="PackStrips"/>), copied once
     /// for all the blocks. Each sum takes its products in the same order either way: the tiles store their sums after a
-    /// piece and reload them for the next.
+    /// piece and reload them for the next. <paramref name="aGroup"/> is as for <see cref="GemmPanel"/>.
     /// </summary>
     private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth,
         bool accumulate, ReadOnlySpan<T> bias, T[]? strips)
@@ -333,6 +334,13 @@ public static class Kernels
     /// <summary>Bytes of B one pass of <see cref="Gemm"/> works on: half of a typical 512 KiB L2 cache.</summary>
     private const int PanelBytes = 256 * 1024;
 
+    /// <summary>
+    /// <see cref="Gemm"/>'s products on one panel: for each strip of two vectors of columns, the rows in tiles of up to
+    /// <see cref="TileRows"/> (<see cref="Tile{T, R}"/>), the columns past the last strip through <see cref="NarrowColumns"/>,
+    /// and whatever is left one row at a time (<see cref="Combine"/>). Row <c>i</c> of A starts at
+    /// <c>(i / 6) aGroup + (i % 6) aRow</c>: <paramref name="aGroup"/> is <c>6 aRow</c> for A read in place, and
+    /// <c>6 depth</c> for an A packed in the tiles' order (<see cref="PackTiles"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemmPanel<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth,
         bool accumulate, ReadOnlySpan<T> bias)
@@ -364,7 +372,7 @@ public static class Kernels
             tiled = i;
         }
         int narrowTiled = blocked < columns && rows >= NarrowRows && depth > 0 ? NarrowColumns(c, ldc, a, aRow, aColumn, aGroup, b, ldb, rows, columns, blocked, depth, accumulate, bias) : 0;
-        // Rows outside the tiles, and the columns right of them in the tiled rows: one row at a time.
+        // Rows outside the tiles, and the columns right of them in the rows NarrowColumns did not take: one row at a time.
         for (int r = 0; r < rows; r++)
         {
             int from = r < tiled ? blocked : 0, to = r < narrowTiled ? blocked : columns;
@@ -376,42 +384,61 @@ public static class Kernels
     /// <summary>
     /// The columns of <see cref="GemmPanel"/> right of its last whole tile (fewer than two vectors, such as the 65th
     /// output of a 65-letter alphabet), for whole tiles of rows: the six-row tile over a copy of those columns of B padded
-    /// with zeros to the tile's width, into a padded copy of C's, the columns then copied back. Row by row, each entry had
-    /// been a dependent chain of multiply-adds (a 2,048 x 65 product over 128 took twice the time of 2,048 x 64). Each
-    /// entry takes the same fused multiply-adds in the same order from the same start as the one-row kernel, so the numbers
-    /// are the same. Returns how many rows it did.
+    /// with zeros to the tile's width, into a padded copy of C's columns, a chunk of rows at a time, which is then copied
+    /// back. The copy of C starts as C (accumulating), the bias or zero, and the reduction goes in pieces of
+    /// <see cref="StripBytes"/> of B, the tiles storing their sums after a piece and reloading them for the next, so the
+    /// copies stay in the L1 cache whatever the depth. Row by row, each entry had been a dependent chain of multiply-adds (a 2,048 x 65 product over 128 took
+    /// twice the time of 2,048 x 64). Each entry takes the same fused multiply-adds in the same order from the same start
+    /// as the one-row kernel, so the numbers are the same. Returns how many rows it did.
     /// </summary>
     private static int NarrowColumns<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns,
         int blocked, int depth, bool accumulate, ReadOnlySpan<T> bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = 2 * Vector<T>.Count, count = columns - blocked, tiled = rows / TileRows * TileRows;
-        var buffer = Packed<T>.Rent((depth + 7) * width);
-        var strip = buffer.AsSpan(0, depth * width);
-        var tile = buffer.AsSpan(depth * width, 6 * width);
-        var start = buffer.AsSpan((depth + 6) * width, width);
+        int piece = Math.Min(depth, Math.Max(1, StripBytes / (width * Unsafe.SizeOf<T>())));
+        var buffer = Packed<T>.Rent((piece + NarrowChunk + 1) * width);
+        var strip = buffer.AsSpan(0, piece * width);
+        var tiles = buffer.AsSpan(piece * width, NarrowChunk * width);
+        var start = buffer.AsSpan((piece + NarrowChunk) * width, width);
+        // The padding columns of the copies of B and of the bias stay 0: only the first count columns of a row are written.
         strip.Clear();
-        for (int p = 0; p < depth; p++) b.Slice(p * ldb + blocked, count).CopyTo(strip.Slice(p * width, count));
+        start.Clear();
         bool fromBias = !accumulate && !bias.IsEmpty;
-        if (fromBias)
-        {
-            start.Clear();
-            bias.Slice(blocked, count).CopyTo(start);
-        }
-        tile.Clear();
+        if (fromBias) bias.Slice(blocked, count).CopyTo(start);
         ref T a0 = ref MemoryMarshal.GetReference(a);
-        for (int i = 0; i < tiled; i += TileRows)
+        ref T s0 = ref MemoryMarshal.GetReference(strip);
+        // Rows in chunks whose copy of C stays in the L1 cache with the strip; a reduction in one piece copies it once.
+        for (int r0 = 0; r0 < tiled; r0 += NarrowChunk)
         {
+            int chunk = Math.Min(NarrowChunk, tiled - r0);
             if (accumulate)
-                for (int r = 0; r < 6; r++) c.Slice((i + r) * ldc + blocked, count).CopyTo(tile.Slice(r * width, count));
-            ref T t0 = ref MemoryMarshal.GetReference(tile);
-            Tile<T, Six>(ref t0, width, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref MemoryMarshal.GetReference(strip), width, depth, accumulate || fromBias,
-                ref accumulate ? ref t0 : ref MemoryMarshal.GetReference(start), accumulate ? width : 0);
-            for (int r = 0; r < 6; r++) tile.Slice(r * width, count).CopyTo(c.Slice((i + r) * ldc + blocked, count));
+            {
+                tiles.Clear();
+                for (int r = 0; r < chunk; r++) c.Slice((r0 + r) * ldc + blocked, count).CopyTo(tiles.Slice(r * width, count));
+            }
+            for (int p0 = 0; p0 < depth; p0 += piece)
+            {
+                int steps = Math.Min(piece, depth - p0);
+                if (r0 == 0 || piece < depth)
+                    for (int p = 0; p < steps; p++) b.Slice((p0 + p) * ldb + blocked, count).CopyTo(strip.Slice(p * width, count));
+                // The first piece starts from C's copy, the bias row (for every row: stride 0) or zero; the others from the sums.
+                bool fromTiles = accumulate || p0 > 0;
+                for (int i = 0; i < chunk; i += TileRows)
+                {
+                    ref T t0 = ref MemoryMarshal.GetReference(tiles[(i * width)..]);
+                    Tile<T, Six>(ref t0, width, ref Unsafe.Add(ref a0, (r0 + i) / TileRows * aGroup + p0 * aColumn), aRow, aColumn, ref s0, width, steps,
+                        fromTiles || fromBias, ref fromTiles ? ref t0 : ref MemoryMarshal.GetReference(start), fromTiles ? width : 0);
+                }
+            }
+            for (int r = 0; r < chunk; r++) tiles.Slice(r * width, count).CopyTo(c.Slice((r0 + r) * ldc + blocked, count));
         }
         Packed<T>.Return(buffer);
         return tiled;
     }
+
+    /// <summary>Rows of C whose padded copy <see cref="NarrowColumns"/> keeps at once (a multiple of <see cref="TileRows"/>).</summary>
+    private const int NarrowChunk = 96;
 
     /// <summary>The fewest rows for which <see cref="NarrowColumns"/> takes the columns right of the tiles: two tiles.</summary>
     private const int NarrowRows = 12;
@@ -897,10 +924,10 @@ public static class Kernels
         ref T f = ref MemoryMarshal.GetReference(from);
         ref T t = ref MemoryMarshal.GetReference(to);
         // Blocks of 8 x 8: in registers for float with AVX, otherwise element by element within the block. They go in
-        // fours, 16 x 16, so that each cache line of either matrix that a block touches (16 floats) is read or written
-        // whole before the next: one 8 x 8 block after another along a row of blocks had written half of each line of
-        // the destination and come back for the other half only after sweeping all of it (a 128 x 3,136 transpose,
-        // whose destination outgrows the L2 cache: 151 us, 21 GB/s).
+        // fours, 16 x 16, so that a group reads the 16 floats of a source row and writes the 16 of a destination row
+        // together (whole cache lines where rows start on a line): one 8 x 8 block after another along a row of blocks
+        // had written half of each line of the destination and come back for the other half only after sweeping all of
+        // it (a 128 x 3,136 transpose, whose destination outgrows the L2 cache: 151 us, 21 GB/s, now 53-55 us).
         bool shuffled = typeof(T) == typeof(float) && Avx.IsSupported;
         for (int i0 = 0; i0 < rows; i0 += 16)
             for (int j0 = 0; j0 < columns; j0 += 16)

@@ -178,8 +178,9 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     /// (scaled with the others, it rounds to the largest scaled score, the scale being positive), and the exponentials are
     /// multiplied by the inverse of their sum. Three passes over the rows (maxima, exponentials and sums, scaling) rather
     /// than one row at a time: a row's steps wait on each other, other rows' do not, so the processor overlaps rows (a
-    /// 64-position row at 512 bits: 123 ns one at a time, 61 in passes). Whole vectors are read and written in place; only
-    /// a vector that would run past the last row goes through a copy.
+    /// 64-position row at 512 bits: 123 ns one at a time, 61 in passes). Vectors that end inside their row are read and
+    /// written in place; one that would run past its row's end goes through a copy (written in place, its lanes past
+    /// the row would overwrite the next row's first scores).
     /// </summary>
     internal void Softmax(Span<T> p, T scale)
     {
@@ -230,9 +231,8 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     }
 
     /// <summary>
-    /// The vector of row <paramref name="i"/> of <paramref name="p"/> from position <paramref name="k"/>, its lanes past the
-    /// row's end 0: read in place where the vector lies inside <paramref name="p"/> (the lanes past the row then masked),
-    /// else through a copy.
+    /// The vector of row <paramref name="i"/> of <paramref name="p"/> from position <paramref name="k"/>: read in place where
+    /// the vector ends inside the row, else through a copy whose lanes past the row's end are 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector<T> Partial(Span<T> p, int i, int k)
