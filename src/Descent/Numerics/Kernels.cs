@@ -362,12 +362,13 @@ public static class Kernels
             for (; i + TileRows <= rows; i += TileRows)
                 Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
             // Three to five rows left: one shorter tile, and two where the rows are narrow. Fewer: the one-row kernel below.
+            ref T rest = ref Unsafe.Add(ref a0, i / TileRows * aGroup);
             switch (rows - i)
             {
-                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 2; break;
-                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 5; break;
-                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 4; break;
-                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 3; break;
+                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 2; break;
+                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 5; break;
+                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 4; break;
+                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 3; break;
             }
             tiled = i;
         }
@@ -387,9 +388,9 @@ public static class Kernels
     /// with zeros to the tile's width, into a padded copy of C's columns, a chunk of rows at a time, which is then copied
     /// back. The copy of C starts as C (accumulating), the bias or zero, and the reduction goes in pieces of
     /// <see cref="StripBytes"/> of B, the tiles storing their sums after a piece and reloading them for the next, so the
-    /// copies stay in the L1 cache whatever the depth. Row by row, each entry had been a dependent chain of multiply-adds (a 2,048 x 65 product over 128 took
-    /// twice the time of 2,048 x 64). Each entry takes the same fused multiply-adds in the same order from the same start
-    /// as the one-row kernel, so the numbers are the same. Returns how many rows it did.
+    /// copies stay in the L1 cache whatever the depth. Row by row, each entry had been a dependent chain of multiply-adds
+    /// (a 2,048 x 65 product over 128 took twice the time of 2,048 x 64). Each entry takes the same fused multiply-adds in
+    /// the same order from the same start as the one-row kernel, so the numbers are the same. Returns how many rows it did.
     /// </summary>
     private static int NarrowColumns<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns,
         int blocked, int depth, bool accumulate, ReadOnlySpan<T> bias)

@@ -80,24 +80,15 @@ internal static class Lanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T MaxAcross<T>(Vector<T> v) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Vector128<T> quarter;
-        if (Vector<T>.Count * Unsafe.SizeOf<T>() == 64)
-        {
-            var whole = v.AsVector512();
-            var half = Vector256.Max(whole.GetLower(), whole.GetUpper());
-            quarter = Vector128.Max(half.GetLower(), half.GetUpper());
-        }
-        else if (Vector<T>.Count * Unsafe.SizeOf<T>() == 32)
-        {
-            var half = v.AsVector256();
-            quarter = Vector128.Max(half.GetLower(), half.GetUpper());
-        }
-        else
+        int bytes = Vector<T>.Count * Unsafe.SizeOf<T>();
+        if (bytes < 32)
         {
             T max = v[0];
             for (int k = 1; k < Vector<T>.Count; k++) max = T.Max(max, v[k]);
             return max;
         }
+        var half = bytes == 64 ? Vector256.Max(v.AsVector512().GetLower(), v.AsVector512().GetUpper()) : v.AsVector256();
+        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
         T m = T.Max(quarter.GetElement(0), quarter.GetElement(1));
         for (int k = 2; k < Vector128<T>.Count; k++) m = T.Max(m, quarter.GetElement(k));
         return m;

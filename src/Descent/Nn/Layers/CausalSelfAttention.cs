@@ -35,8 +35,6 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     private readonly T[] _kt, _vt, _dScores;
     // Per row of a head's scores: its largest score times the scale, and the inverse of its exponentials' sum.
     private readonly T[] _shifts, _inverses;
-    // A vector's worth of a row that ends inside it.
-    private readonly T[] _spill = new T[Vector<T>.Count];
 
     /// <summary>Attention with <paramref name="heads"/> heads over sequences of <paramref name="shape"/> (<c>[T, D]</c>, D divisible by the heads).</summary>
     public CausalSelfAttention(IReadOnlyList<int> shape, int heads) : base(shape, shape)
@@ -237,27 +235,17 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector<T> Partial(Span<T> p, int i, int k)
     {
-        int l = Vector<T>.Count, start = i * _t + k;
-        if (k + l <= _t) return Vector.LoadUnsafe(ref MemoryMarshal.GetReference(p), (nuint)start);
-        var spill = _spill.AsSpan();
-        spill.Clear();
-        p.Slice(start, _t - k).CopyTo(spill);
-        return new Vector<T>(spill);
+        int start = i * _t + k;
+        return k + Vector<T>.Count <= _t ? Vector.LoadUnsafe(ref MemoryMarshal.GetReference(p), (nuint)start) : Lanes.LoadTail<T>(p.Slice(start, _t - k), _t - k);
     }
 
     /// <summary>Writes <paramref name="v"/> over row <paramref name="i"/> of <paramref name="p"/> from position <paramref name="k"/>, as far as the row reaches.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StorePartial(Span<T> p, int i, int k, Vector<T> v)
     {
-        int l = Vector<T>.Count, start = i * _t + k;
-        if (k + l <= _t)
-        {
-            v.StoreUnsafe(ref MemoryMarshal.GetReference(p), (nuint)start);
-            return;
-        }
-        var spill = _spill.AsSpan();
-        v.CopyTo(spill);
-        spill[..(_t - k)].CopyTo(p.Slice(start, _t - k));
+        int start = i * _t + k;
+        if (k + Vector<T>.Count <= _t) v.StoreUnsafe(ref MemoryMarshal.GetReference(p), (nuint)start);
+        else Lanes.StoreTail(p.Slice(start, _t - k), _t - k, v);
     }
 
     /// <summary>All-ones in the lanes of the vector from <paramref name="k"/> that lie before position <paramref name="count"/>.</summary>
