@@ -148,7 +148,7 @@ public class KernelTests
     /// <summary>
     /// Every entry of C is one chain of fused multiply-adds in the order of the reduction, whichever way the kernel reads
     /// B: in place (few rows; shallow strips at other strides), or with its column strips copied first and cut into
-    /// pieces along the reduction (deep strips; 512-wide rows, 2 KB apart), with the columns and rows left beside the
+    /// pieces along the reduction (deep strips; rows a multiple of 512 bytes apart), with the columns and rows left beside the
     /// tiles. So the results are the same to the last bit as a loop of <see cref="MathF.FusedMultiplyAdd"/>, from zero,
     /// from C, or from a bias row.
     /// </summary>
@@ -156,6 +156,8 @@ public class KernelTests
     [InlineData(101, 512, 300)]   // strips 2 KB apart, deeper than a piece; five rows after the tiles
     [InlineData(127, 67, 400)]    // deep strips, columns beside the strips, one row after the tiles
     [InlineData(200, 512, 9)]     // strips 2 KB apart, shallow
+    [InlineData(120, 128, 100)]   // strips 512 bytes apart, shallow: copied
+    [InlineData(97, 384, 64)]     // strips 1,536 bytes apart, shallow: copied; one row after the tiles
     [InlineData(50, 512, 300)]    // too few rows to copy the strips
     [InlineData(120, 40, 30)]     // shallow strips at another stride: in place
     [InlineData(300, 128, 600)]   // deep strips copied once for several blocks of rows, then a shallower panel

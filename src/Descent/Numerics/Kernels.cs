@@ -196,9 +196,13 @@ public static class Kernels
     /// <see cref="GemmPanel"/>, whose row tiles each read a whole column strip of B (two vectors wide), which should stay
     /// in the L1 cache meanwhile. Where it would not and many tiles read it (<see cref="CopiesStrips"/>), the strips are
     /// read from consecutive memory, in pieces along the reduction that fit half the L1 cache: strips deeper than that,
-    /// and strips whose row stride is a multiple of 2 KB (a 512-wide matrix), which maps their rows onto a few sets of the
-    /// L1 cache that then hold only a few of them, so every tile fetched its strip again from L2 (2,048 x 512 x 128 at 256
-    /// bits: 52-54 GFLOP/s in place, 79-88 copied). They are copied piece by piece just before their tiles read them, or,
+    /// and strips whose row stride is a multiple of 512 bytes (a 128-wide float matrix and its multiples), which maps their
+    /// rows onto a few sets of the L1 cache (its 64 sets repeat every 4 KB, so such rows start in at most 8 of them) that
+    /// then hold only some of them, so every tile fetched its strip again from L2 (2,048 x 512 x 128 at 256 bits: 52-54
+    /// GFLOP/s in place, 79-88 copied; 2,048 rows through a 128 -> 384 and a 128 -> 128 layer at 512 bits, 2026-12-03:
+    /// forward 165-180 to 188-206 GFLOP/s and 171-177 to 188-201, the latter's input gradient 167-188 to 200-236; at 256
+    /// bits the same within the spread).
+    /// They are copied piece by piece just before their tiles read them, or,
     /// for a product in several blocks of rows, taken from <paramref name="strips"/> (<see cref="PackStrips"/>), copied once
     /// for all the blocks. Each sum takes its products in the same order either way: the tiles store their sums after a
     /// piece and reload them for the next. <paramref name="aGroup"/> is as for <see cref="GemmPanel"/>.
@@ -236,7 +240,7 @@ public static class Kernels
     private static bool CopiesStrips<T>(int rows, int columns, int depth, int ldb)
     {
         int size = Unsafe.SizeOf<T>(), width = 2 * Vector<T>.Count;
-        return rows >= PackRows && columns >= width && depth > 0 && ((long)depth * width * size > StripBytes || ldb * size % 2048 == 0);
+        return rows >= PackRows && columns >= width && depth > 0 && ((long)depth * width * size > StripBytes || ldb * size % 512 == 0);
     }
 
     /// <summary>The strips of the first <paramref name="depth"/> rows of B for <see cref="Strips"/>, one after another, each its <paramref name="depth"/> x 2-vector block in consecutive rows.</summary>
