@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.Loader;
+
+// Usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]
+// Loads the Descent.Lab of two builds (each directory a `dotnet build src/Descent.Cli -o DIR`) side by side, each in its
+// own load context, and times WORKLOAD (as `descent bench` does, one thread) alternately, A B then B A, ROUNDS times after a
+// warm-up of each. The host's state drifts over seconds by more than the differences worth measuring, so separate
+// processes timed one after the other compare the drift; here both builds take turns within every round, and the ratio of
+// each round is taken before the median.
+if (args.Length is < 5 or > 6)
+{
+    Console.Error.WriteLine("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]");
+    return 2;
+}
+var culture = CultureInfo.InvariantCulture;
+string workload = args[2];
+double seconds = double.Parse(args[3], culture);
+int rounds = int.Parse(args[4], culture);
+long size = args.Length > 5 ? long.Parse(args[5], culture) : 0;
+var a = Benchmark.Load(args[0], workload, size, seconds);
+var b = Benchmark.Load(args[1], workload, size, seconds);
+a();
+b();
+var ratios = new List<double>();
+for (int i = 0; i < rounds; i++)
+{
+    double x, y;
+    if (i % 2 == 0) (x, y) = (a(), b());
+    else (y, x) = (b(), a());
+    ratios.Add(y / x);
+    Console.WriteLine(string.Create(culture, $"round {i + 1}: A {x:F1} B {y:F1} steps/s, B/A {y / x:F3}"));
+}
+ratios.Sort();
+Console.WriteLine(string.Create(culture, $"B/A median {ratios[ratios.Count / 2]:F3} (min {ratios[0]:F3}, max {ratios[^1]:F3}) over {rounds} rounds of {workload}"));
+return 0;
+
+/// <summary>One build's benchmark, loaded from its directory.</summary>
+internal static class Benchmark
+{
+    /// <summary>A function that times <paramref name="workload"/> once with the build in <paramref name="directory"/> and returns its steps per second.</summary>
+    public static Func<double> Load(string directory, string workload, long size, double seconds)
+    {
+        string dir = Path.GetFullPath(directory);
+        var lab = new BuildContext(dir).LoadFromAssemblyPath(Path.Combine(dir, "Descent.Lab.dll"));
+        var type = lab.GetType("Descent.Lab.Benchmarks.Benchmark") ?? throw new InvalidOperationException($"{dir}: no Descent.Lab.Benchmarks.Benchmark.");
+        var run = type.GetMethod("Run", BindingFlags.Public | BindingFlags.Static, [typeof(string), typeof(long), typeof(double), typeof(int)])
+            ?? throw new InvalidOperationException($"{dir}: no Benchmark.Run(string, long, double, int).");
+        // The workload's usual size when none is given: its first in `descent bench`'s list of sizes.
+        long actual = size > 0 ? size : DefaultSize(type, workload);
+        return () =>
+        {
+            var result = run.Invoke(null, [workload, actual, seconds, 1])!;
+            return (double)result.GetType().GetProperty("StepsPerSecond")!.GetValue(result)!;
+        };
+    }
+
+    private static long DefaultSize(Type benchmark, string workload) =>
+        benchmark.GetMethod("DefaultSizes", BindingFlags.Public | BindingFlags.Static, [typeof(string)])?.Invoke(null, [workload]) is long[] { Length: > 0 } sizes
+            ? sizes[0]
+            : throw new InvalidOperationException($"No default size for {workload}: give one.");
+
+    /// <summary>Resolves a build's assemblies from its own directory, so two builds of the same assemblies load side by side.</summary>
+    private sealed class BuildContext(string directory) : AssemblyLoadContext(isCollectible: false)
+    {
+        protected override Assembly? Load(AssemblyName name)
+        {
+            string path = Path.Combine(directory, name.Name + ".dll");
+            return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+        }
+    }
+}
