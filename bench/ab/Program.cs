@@ -18,10 +18,29 @@ string workload = args[2];
 double seconds = double.Parse(args[3], culture);
 int rounds = int.Parse(args[4], culture);
 long size = args.Length > 5 ? long.Parse(args[5], culture) : 0;
-var a = Benchmark.Load(args[0], workload, size, seconds);
-var b = Benchmark.Load(args[1], workload, size, seconds);
-a();
-b();
+if (workload == "limits")
+{
+    Console.Error.WriteLine("ab: the limits workload measures the machine, not a build; choose a training workload.");
+    return 2;
+}
+if (rounds < 1 || !(seconds > 0))
+{
+    Console.Error.WriteLine($"ab: give at least one round of a positive number of seconds, not {args[4]} of {args[3]}.");
+    return 2;
+}
+Func<double> a, b;
+try
+{
+    a = Benchmark.Load(args[0], workload, size, seconds);
+    b = Benchmark.Load(args[1], workload, size, seconds);
+    a();
+    b();
+}
+catch (Exception e) when (e is TargetInvocationException { InnerException: ArgumentException } or InvalidOperationException or FileNotFoundException)
+{
+    Console.Error.WriteLine($"ab: {(e is TargetInvocationException t ? t.InnerException!.Message : e.Message)}");
+    return 2;
+}
 var ratios = new List<double>();
 for (int i = 0; i < rounds; i++)
 {
@@ -32,7 +51,8 @@ for (int i = 0; i < rounds; i++)
     Console.WriteLine(string.Create(culture, $"round {i + 1}: A {x:F1} B {y:F1} steps/s, B/A {y / x:F3}"));
 }
 ratios.Sort();
-Console.WriteLine(string.Create(culture, $"B/A median {ratios[ratios.Count / 2]:F3} (min {ratios[0]:F3}, max {ratios[^1]:F3}) over {rounds} rounds of {workload}"));
+double median = (ratios[(rounds - 1) / 2] + ratios[rounds / 2]) / 2;
+Console.WriteLine(string.Create(culture, $"B/A median {median:F3} (min {ratios[0]:F3}, max {ratios[^1]:F3}) over {rounds} rounds of {workload}"));
 return 0;
 
 /// <summary>One build's benchmark, loaded from its directory.</summary>

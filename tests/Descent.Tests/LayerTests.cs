@@ -346,32 +346,6 @@ public class LayerTests
         Assert.Contains(fused, v => v != 0);
     }
 
-    [Theory]
-    [InlineData("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 12, 12)]
-    [InlineData("conv:3,k=3-avgpool:2-conv:9,k=3,s=1,p=1-maxpool:2-flatten-linear", 2, 10, 14)]
-    [InlineData("conv:4,k=3,p=1-relu-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 6, 6)]
-    [InlineData("conv:16,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 16, 16)]
-    [InlineData("cnn", 1, 28, 28)]
-    public void A_convolution_that_runs_its_pooling_forward_gives_the_numbers_of_the_two_passes_apart(string spec, int c, int h, int w)
-    {
-        // Sequential lets a convolution pool each example as soon as it has made it; every layer's own forward pass, one
-        // after the other, is the reference, bit for bit, for a batch given whole and for one gathered from a dataset.
-        var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
-        int batch = 3;
-        var rng = new Rng(4);
-        float[] source = [.. Enumerable.Range(0, (batch + 4) * model.InputSize).Select(_ => (float)rng.NextNormal())];
-        int[] rows = [5, 0, 5];
-        var x = new float[batch * model.InputSize];
-        var gathered = model.ForwardRows(source, rows, x).ToArray();
-        var fused = model.Forward(x, batch).ToArray();
-        ReadOnlySpan<float> y = x;
-        foreach (var layer in model.Layers) y = layer.Forward(y, batch);
-        Assert.Equal(y.ToArray().Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits));
-        Assert.Equal(fused.Select(BitConverter.SingleToInt32Bits), gathered.Select(BitConverter.SingleToInt32Bits));
-        Assert.Equal(source.AsSpan(5 * model.InputSize, model.InputSize).ToArray(), x.AsSpan(0, model.InputSize).ToArray());
-        Assert.Contains(fused, v => v != 0);
-    }
-
     [Fact]
     public void The_cnn_preset_is_the_exercise_network_named_like_its_torch_module()
     {

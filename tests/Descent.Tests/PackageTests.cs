@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using Xunit;
@@ -26,22 +25,9 @@ public sealed class PackageTests : IDisposable
     /// <summary>Runs <c>dotnet</c> with <paramref name="args"/> in <paramref name="directory"/>; fails the test with its output when it fails.</summary>
     private string Dotnet(string directory, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) start.ArgumentList.Add(a);
         // A private package cache: a package of the same version from an earlier run must not stand in for this one.
-        start.Environment["NUGET_PACKAGES"] = Path.Combine(_dir, "packages");
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";   // no build servers left running after the test
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        bool exited = process.WaitForExit(TimeSpan.FromMinutes(3));
-        if (!exited) process.Kill(entireProcessTree: true);
-        process.WaitForExit();
-        string text = output.GetAwaiter().GetResult() + error.GetAwaiter().GetResult();
-        Assert.True(exited && process.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed ({(exited ? $"exit {process.ExitCode}" : "timed out")}):\n{text}");
+        var (code, text) = DotnetProcess.Run(args, directory, new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_dir, "packages") });
+        Assert.True(code == 0, $"dotnet {string.Join(' ', args)} failed ({(code == -1 ? "timed out" : $"exit {code}")}):\n{text}");
         return text;
     }
 

@@ -160,26 +160,12 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     private bool Direct => _pitch == _wo;
 
     /// <inheritdoc/>
-    public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch) => ForwardFrom(input, null, batch);
-
-    /// <summary>
-    /// <see cref="Forward"/>, then <paramref name="pool"/>'s forward pass on its outputs (the pooling that takes them, through
-    /// a ReLU that it applies), whose outputs it returns: each example is pooled as soon as it is made, so the pooling reads it
-    /// from the cache rather than from a batch's worth written out first (the exercise CNN's first convolution: 6.4 MB a step).
-    /// The same numbers as the two forward passes one after the other.
-    /// </summary>
-    internal ReadOnlySpan<T> ForwardThroughPooling(ReadOnlySpan<T> input, Pool2d<T> pool, int batch)
-    {
-        ForwardFrom(input, pool, batch);
-        return pool.LastOutput(batch);
-    }
-
-    private ReadOnlySpan<T> ForwardFrom(ReadOnlySpan<T> input, Pool2d<T>? pool, int batch)
+    public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
         CheckInput(input, batch);
         var y = Output(batch);
-        if (Fast is { } fast) fast.Forward(input, Weight.Value.Span, Bias.Value.Span, y, batch, pool);
-        else Convolve(input, Weight.Value.Span, Bias.Value.Span, y, batch, accumulate: false, pool);
+        if (Fast is { } fast) fast.Forward(input, Weight.Value.Span, Bias.Value.Span, y, batch);
+        else Convolve(input, Weight.Value.Span, Bias.Value.Span, y, batch, accumulate: false);
         return y;
     }
 
@@ -264,7 +250,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <c>y = conv(x, w) + bias</c> example by example, or with <paramref name="accumulate"/> <c>y += conv(x, w)</c>
     /// (the bias unread).
     /// </summary>
-    private void Convolve(ReadOnlySpan<T> input, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, bool accumulate, Pool2d<T>? pool = null)
+    private void Convolve(ReadOnlySpan<T> input, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, bool accumulate)
     {
         if (Direct && !accumulate)
         {
@@ -279,7 +265,6 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             {
                 Unfold(input.Slice(b * InputSize, InputSize));
                 Kernels.Gemm<T>(y.Slice(b * OutputSize, OutputSize), _weightsAndBias, depth, 1, _cols, _o, Grid, depth, accumulate: false);
-                pool?.ForwardExample(y, b, batch);
             }
             return;
         }
@@ -296,7 +281,6 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                     if (accumulate) Kernels.Add(to, from);
                     else Kernels.AddScalar(from, bias[o], to);
                 }
-            pool?.ForwardExample(y, b, batch);
         }
     }
 

@@ -52,30 +52,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         CheckInput(input, batch);
         var y = Output(batch);
-        PoolPlanes(input[..(batch * InputSize)], y, Grow(ref _argmax, y.Length), 0, batch * _c);
-        return y;
-    }
-
-    /// <summary>
-    /// What <see cref="Forward"/> writes for example <paramref name="example"/> of <paramref name="input"/> (the whole batch of
-    /// <paramref name="batch"/> examples, whose example has just been written): for a convolution before this pooling that
-    /// pools each example of its output as soon as it is made, so the pooling reads it from the cache rather than from a whole
-    /// batch written out first (see <see cref="Conv2d{T}.ForwardThroughPooling"/>). The same numbers as <see cref="Forward"/>;
-    /// the examples are to be pooled in order (the vector path's lanes past a row's end spill into the outputs that follow).
-    /// </summary>
-    internal void ForwardExample(ReadOnlySpan<T> input, int example, int batch)
-    {
-        CheckInput(input, batch);
-        var y = Output(batch);
-        PoolPlanes(input[..(batch * InputSize)], y, Grow(ref _argmax, y.Length), example * _c, _c);
-    }
-
-    /// <summary>
-    /// Pools planes <paramref name="from"/> to <paramref name="from"/> + <paramref name="count"/> - 1 of <paramref name="input"/>
-    /// into their outputs in <paramref name="y"/> and, for max pooling, their largest inputs' places in <paramref name="argmax"/>.
-    /// </summary>
-    private void PoolPlanes(ReadOnlySpan<T> input, Span<T> y, Span<int> argmax, int from, int count)
-    {
+        var argmax = Grow(ref _argmax, y.Length);
         T area = T.CreateTruncating(_k * _k);
         // Element references without bounds tests: the shape checks of the constructor and CheckInput keep every
         // window inside its plane.
@@ -84,9 +61,9 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         ref int a0 = ref MemoryMarshal.GetReference(argmax);
         // The 2 x 2 float path computes whole vectors of outputs; the lanes past a row's end spill into the outputs
         // that follow, written again later, so it runs while a vector's inputs and outputs stay inside the buffers.
-        int lanes = Vector<float>.Count, inputs = input.Length;
+        int lanes = Vector<float>.Count, inputs = batch * InputSize;
         bool vectors = typeof(T) == typeof(float) && Vector.IsHardwareAccelerated && _k == 2 && _stride == 2;
-        for (int plane = from, o = from * _ho * _wo; plane < from + count; plane++)
+        for (int plane = 0, o = 0; plane < batch * _c; plane++)
         {
             ref T x = ref Unsafe.Add(ref x0, plane * _h * _w);
             if (Pooling == Pooling.Average)
@@ -132,6 +109,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 }
             }
         }
+        return y;
     }
 
     /// <summary>

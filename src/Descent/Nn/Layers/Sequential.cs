@@ -86,51 +86,17 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
         CheckInput(input, batch);
-        return ForwardFrom(0, input, batch);
+        ReadOnlySpan<T> x = input;
+        foreach (var layer in _layers) x = layer.Forward(x, batch);
+        return x;
     }
 
     /// <inheritdoc/>
     public override ReadOnlySpan<T> ForwardRows(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, Span<T> input)
     {
-        // A convolution first pools its examples as it makes them (below), so it takes the gathered examples as any input.
-        if (_layers[0] is Conv2d<T> && PoolingAfter(0) is not null)
-        {
-            CheckInput(input, rows.Length);
-            Kernels.Gather(source, rows, InputSize, input);
-            return ForwardFrom(0, input, rows.Length);
-        }
-        return ForwardFrom(1, _layers[0].ForwardRows(source, rows, input), rows.Length);
-    }
-
-    /// <summary>
-    /// The layers from <paramref name="start"/> on, in turn. A convolution whose outputs a pooling takes (through layers that
-    /// pass them through, such as the ReLU it applies) runs the pooling's forward pass with its own, an example at a time
-    /// (<see cref="Conv2d{T}.ForwardThroughPooling"/>), as the backward pass runs them together (see <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, int, bool)"/>).
-    /// </summary>
-    private ReadOnlySpan<T> ForwardFrom(int start, ReadOnlySpan<T> x, int batch)
-    {
-        for (int i = start; i < _layers.Length; i++)
-        {
-            if (_layers[i] is Conv2d<T> conv && PoolingAfter(i) is { } after)
-            {
-                x = conv.ForwardThroughPooling(x, (Pool2d<T>)_layers[after], batch);
-                i = after;
-                continue;
-            }
-            x = _layers[i].Forward(x, batch);
-        }
+        var x = _layers[0].ForwardRows(source, rows, input);
+        for (int i = 1; i < _layers.Length; i++) x = _layers[i].Forward(x, rows.Length);
         return x;
-    }
-
-    /// <summary>
-    /// The index of the pooling that takes the outputs of layer <paramref name="i"/>, directly or through layers that pass them
-    /// through; null when there is none.
-    /// </summary>
-    private int? PoolingAfter(int i)
-    {
-        int j = i + 1;
-        while (j < _layers.Length - 1 && _layers[j].PassesThrough) j++;
-        return j < _layers.Length && _layers[j] is Pool2d<T> ? j : null;
     }
 
     /// <inheritdoc/>

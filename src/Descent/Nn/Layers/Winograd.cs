@@ -128,11 +128,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private int OutputSize => _o * _ho * _wo;
 
-    /// <summary>
-    /// <c>y = conv(x, weight) + bias</c> for a batch of <c>[C, H, W]</c> examples; with <paramref name="pool"/>, each example
-    /// is pooled as soon as it is written (see <see cref="Conv2d{T}.ForwardThroughPooling"/>).
-    /// </summary>
-    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, int batch, Pool2d<T>? pool = null)
+    /// <summary><c>y = conv(x, weight) + bias</c> for a batch of <c>[C, H, W]</c> examples.</summary>
+    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, int batch)
     {
         TransformKernels(weight, backward: false);
         bias[.._o].CopyTo(_bias);
@@ -146,7 +143,6 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 TransformOutputs(e);
                 Kernels.Transpose<T>(_yl, y.Slice((b0 + e) * OutputSize, OutputSize), _ho * _wo, _o, ldFrom: _op);
-                pool?.ForwardExample(y, b0 + e, batch);
             }
         }
     }
