@@ -15,9 +15,13 @@ if (args.Length is < 5 or > 6)
 }
 var culture = CultureInfo.InvariantCulture;
 string workload = args[2];
-double seconds = double.Parse(args[3], culture);
-int rounds = int.Parse(args[4], culture);
-long size = args.Length > 5 ? long.Parse(args[5], culture) : 0;
+long size = 0;
+if (!double.TryParse(args[3], NumberStyles.Float, culture, out double seconds) || !int.TryParse(args[4], NumberStyles.Integer, culture, out int rounds)
+    || (args.Length > 5 && !long.TryParse(args[5], NumberStyles.Integer, culture, out size)))
+{
+    Console.Error.WriteLine("ab: SECONDS is a number, ROUNDS and SIZE whole numbers (usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]).");
+    return 2;
+}
 if (workload == "limits")
 {
     Console.Error.WriteLine("ab: the limits workload measures the machine, not a build; choose a training workload.");

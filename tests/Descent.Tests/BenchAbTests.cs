@@ -49,6 +49,10 @@ public sealed class BenchAbTests : IDisposable
         (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlp", "0.05", "0");
         Assert.Equal(2, code);
         Assert.Contains("ab: give at least one round", text);
+        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlp", "two", "3");
+        Assert.Equal(2, code);
+        Assert.Contains("ab: SECONDS is a number", text);
+        Assert.DoesNotContain("   at ", text);
     }
 
     private static double Parse(string s) => double.Parse(s, CultureInfo.InvariantCulture);

@@ -201,9 +201,8 @@ public static class Kernels
     /// then hold only some of them, so every tile fetched its strip again from L2 (2,048 x 512 x 128 at 256 bits: 52-54
     /// GFLOP/s in place, 79-88 copied; 2,048 rows through a 128 -> 384 and a 128 -> 128 layer at 512 bits, 2026-12-03:
     /// forward 165-180 to 188-206 GFLOP/s and 171-177 to 188-201, the latter's input gradient 167-188 to 200-236; at 256
-    /// bits the same within the spread).
-    /// They are copied piece by piece just before their tiles read them, or,
-    /// for a product in several blocks of rows, taken from <paramref name="strips"/> (<see cref="PackStrips"/>), copied once
+    /// bits the same within the spread). They are copied piece by piece just before their tiles read them, or, for a
+    /// product in several blocks of rows, taken from <paramref name="strips"/> (<see cref="PackStrips"/>), copied once
     /// for all the blocks. Each sum takes its products in the same order either way: the tiles store their sums after a
     /// piece and reload them for the next. <paramref name="aGroup"/> is as for <see cref="GemmPanel"/>.
     /// </summary>
