@@ -315,23 +315,30 @@ public class LayerTests
     [InlineData("conv:3,k=3-avgpool:2-conv:9,k=3,s=1,p=1-maxpool:2-flatten-linear", 2, 10, 14)]
     [InlineData("conv:4,k=3,p=1-relu-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 6, 6)]
     [InlineData("conv:16,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 16, 16)]
-    public void A_convolution_that_runs_its_pooling_backward_gives_the_numbers_of_the_two_passes_apart(string spec, int c, int h, int w)
+    public void A_convolution_that_runs_its_pooling_with_its_own_passes_gives_the_numbers_of_the_passes_apart(string spec, int c, int h, int w)
     {
-        // Sequential lets a convolution have the pooling after it write each example's gradient as it needs it; every
-        // layer's own backward pass, one after the other, is the reference, bit for bit. The last case takes the first
-        // convolution's product on the output's grid, the pooling's whole-window gradient and F(4x4, 3x3).
+        // Sequential lets a convolution hand each example's outputs to the max pooling after it as it makes them, and have
+        // the pooling write each example's gradient as it needs it; every layer's own forward and backward passes, one
+        // after the other, are the reference, bit for bit. The last case takes the first convolution's product on the
+        // output's grid, the pooling's whole-window gradient and F(4x4, 3x3).
         var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
         int batch = 3;
         var rng = new Rng(4);
         float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
         float[] dy = [.. Enumerable.Range(0, batch * 5).Select(_ => (float)rng.NextNormal())];
-        model.Forward(x, batch);
+        var fusedOutputs = model.Forward(x, batch).ToArray();
         var dx = new float[x.Length];
         model.Backward(x, dy, dx, batch, accumulate: false);
         var fused = model.Gradients.ToArray();
-
-        ReadOnlySpan<float> g = dy;
+        // A convolution whose outputs went straight into its max pooling kept none of them, and says so.
         var layers = model.Layers;
+        if (spec.Contains("maxpool", StringComparison.Ordinal))
+            Assert.Contains("Forward", Assert.Throws<InvalidOperationException>(() => layers.OfType<Conv2d<float>>().Last().LastOutput(batch).Length).Message);
+
+        ReadOnlySpan<float> outputs = x;
+        foreach (var layer in layers) outputs = layer.Forward(outputs, batch);
+        Assert.Equal(fusedOutputs.Select(BitConverter.SingleToInt32Bits), outputs.ToArray().Select(BitConverter.SingleToInt32Bits));
+        ReadOnlySpan<float> g = dy;
         var reference = new float[x.Length];
         for (int i = layers.Count - 1; i >= 0; i--)
         {

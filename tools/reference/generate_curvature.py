@@ -56,6 +56,9 @@ SPECS = [
     ("conv:2,k=3,p=1-tanh-maxpool:2-batchnorm-conv:3,k=2-gelu-flatten-dropout:0.5-linear", [1, 5, 7], 3, "cross-entropy"),
     ("conv:3,k=2,s=2-sigmoid-avgpool:2,s=1-flatten-batchnorm-linear:4-relu-linear", [2, 5, 7], 3, "mse"),
     ("linear:4-tanh-res(linear:4-tanh-linear:4)-linear", [3], 3, "cross-entropy"),
+    # Max pooling right after a convolution, through a ReLU and directly: Descent pools each example as the convolution
+    # makes it and keeps no convolution outputs, which the R-operators after it must not need.
+    ("conv:3,k=3,p=1-relu-maxpool:2-conv:2,k=3,p=1-maxpool:2-flatten-linear", [1, 6, 7], 3, "cross-entropy"),
 ]
 
 

@@ -163,11 +163,41 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
         CheckInput(input, batch);
+        OutputsPooled = false;
         var y = Output(batch);
         if (Fast is { } fast) fast.Forward(input, Weight.Value.Span, Bias.Value.Span, y, batch);
         else Convolve(input, Weight.Value.Span, Bias.Value.Span, y, batch, accumulate: false);
         return y;
     }
+
+    /// <summary>
+    /// <see cref="Forward"/> followed by <paramref name="pool"/>'s (the max pooling that takes this layer's outputs, through a
+    /// ReLU that it applies), whose outputs it returns: each example's outputs are made in a buffer of one example and pooled
+    /// at once, while in the cache, and no batch of them is written out (the exercise CNN's first convolution: 6.4 MB a step,
+    /// written and read again). Max pooling's backward pass needs only its own outputs and where its largest inputs were, and
+    /// this layer's needs its inputs, so nothing reads the outputs it does not keep; until its next <see cref="Forward"/>,
+    /// <see cref="LastOutput"/> says so. The same numbers as the two forward passes one after the other.
+    /// </summary>
+    internal ReadOnlySpan<T> ForwardThroughPooling(ReadOnlySpan<T> input, Pool2d<T> pool, int batch)
+    {
+        CheckInput(input, batch);
+        OutputsPooled = true;
+        var example = Grow(ref _exampleOutput, OutputSize);
+        if (Fast is { } fast) fast.Forward(input, Weight.Value.Span, Bias.Value.Span, [], batch, pool, example);
+        else Convolve(input, Weight.Value.Span, Bias.Value.Span, [], batch, accumulate: false, pool, example);
+        return pool.LastOutput(batch);
+    }
+
+    /// <summary>One example's outputs, when a pooling after this layer takes them as they are made (<see cref="ForwardThroughPooling"/>).</summary>
+    private T[] _exampleOutput = [];
+
+    /// <summary>Whether the last forward pass handed its outputs to a pooling without keeping them (<see cref="ForwardThroughPooling"/>).</summary>
+    internal bool OutputsPooled { get; private set; }
+
+    /// <inheritdoc/>
+    public override ReadOnlySpan<T> LastOutput(int batch) => OutputsPooled
+        ? throw new InvalidOperationException("Conv2d: the last forward pass, inside a Sequential, handed each example's outputs to the max pooling after this layer without keeping them; call this layer's own Forward to have them.")
+        : base.LastOutput(batch);
 
     /// <inheritdoc/>
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true) =>
@@ -250,7 +280,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <c>y = conv(x, w) + bias</c> example by example, or with <paramref name="accumulate"/> <c>y += conv(x, w)</c>
     /// (the bias unread).
     /// </summary>
-    private void Convolve(ReadOnlySpan<T> input, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, bool accumulate)
+    private void Convolve(ReadOnlySpan<T> input, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, bool accumulate,
+        Pool2d<T>? pool = null, Span<T> example = default)
     {
         if (Direct && !accumulate)
         {
@@ -264,7 +295,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             for (int b = 0; b < batch; b++)
             {
                 Unfold(input.Slice(b * InputSize, InputSize));
-                Kernels.Gemm<T>(y.Slice(b * OutputSize, OutputSize), _weightsAndBias, depth, 1, _cols, _o, Grid, depth, accumulate: false);
+                Kernels.Gemm<T>(pool is null ? y.Slice(b * OutputSize, OutputSize) : example, _weightsAndBias, depth, 1, _cols, _o, Grid, depth, accumulate: false);
+                pool?.ForwardExample(example, b, batch);
             }
             return;
         }
@@ -272,7 +304,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         {
             Unfold(input.Slice(b * InputSize, InputSize));
             Kernels.Gemm<T>(_product, w, Depth, 1, _cols, _o, _row, Depth, accumulate: false);
-            var yb = y.Slice(b * OutputSize, OutputSize);
+            var yb = pool is null ? y.Slice(b * OutputSize, OutputSize) : example;
             for (int o = 0; o < _o; o++)
                 for (int s = 0; s < Segments; s++)
                 {
@@ -281,6 +313,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                     if (accumulate) Kernels.Add(to, from);
                     else Kernels.AddScalar(from, bias[o], to);
                 }
+            pool?.ForwardExample(example, b, batch);
         }
     }
 

@@ -52,7 +52,30 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         CheckInput(input, batch);
         var y = Output(batch);
+        PoolPlanes(input[..(batch * InputSize)], y, Grow(ref _argmax, y.Length), batch * _c);
+        return y;
+    }
+
+    /// <summary>
+    /// Pools example <paramref name="example"/> of a batch of <paramref name="batch"/> from <paramref name="input"/>, which
+    /// holds that example alone, into its place among this layer's outputs: for a convolution that hands each example
+    /// to this pooling as soon as it has made it and keeps no batch of outputs (see <see cref="Conv2d{T}.ForwardThroughPooling"/>).
+    /// Examples are to be pooled in order: the vector path's lanes past a row's end spill into the outputs that follow.
+    /// </summary>
+    internal void ForwardExample(ReadOnlySpan<T> input, int example, int batch)
+    {
+        var y = Output(batch);
         var argmax = Grow(ref _argmax, y.Length);
+        int first = example * OutputSize;
+        PoolPlanes(input[..InputSize], y[first..], argmax[first..], _c);
+    }
+
+    /// <summary>
+    /// Pools the first <paramref name="planes"/> planes of <paramref name="input"/> into <paramref name="y"/> and, for max
+    /// pooling, their largest inputs' places within their planes into <paramref name="argmax"/>.
+    /// </summary>
+    private void PoolPlanes(ReadOnlySpan<T> input, Span<T> y, Span<int> argmax, int planes)
+    {
         T area = T.CreateTruncating(_k * _k);
         // Element references without bounds tests: the shape checks of the constructor and CheckInput keep every
         // window inside its plane.
@@ -61,9 +84,9 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         ref int a0 = ref MemoryMarshal.GetReference(argmax);
         // The 2 x 2 float path computes whole vectors of outputs; the lanes past a row's end spill into the outputs
         // that follow, written again later, so it runs while a vector's inputs and outputs stay inside the buffers.
-        int lanes = Vector<float>.Count, inputs = batch * InputSize;
+        int lanes = Vector<float>.Count, inputs = input.Length;
         bool vectors = typeof(T) == typeof(float) && Vector.IsHardwareAccelerated && _k == 2 && _stride == 2;
-        for (int plane = 0, o = 0; plane < batch * _c; plane++)
+        for (int plane = 0, o = 0; plane < planes; plane++)
         {
             ref T x = ref Unsafe.Add(ref x0, plane * _h * _w);
             if (Pooling == Pooling.Average)
@@ -109,7 +132,6 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 }
             }
         }
-        return y;
     }
 
     /// <summary>

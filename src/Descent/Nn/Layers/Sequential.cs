@@ -86,17 +86,43 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
         CheckInput(input, batch);
-        ReadOnlySpan<T> x = input;
-        foreach (var layer in _layers) x = layer.Forward(x, batch);
-        return x;
+        return ForwardFrom(0, input, batch);
     }
 
     /// <inheritdoc/>
     public override ReadOnlySpan<T> ForwardRows(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, Span<T> input)
     {
-        var x = _layers[0].ForwardRows(source, rows, input);
-        for (int i = 1; i < _layers.Length; i++) x = _layers[i].Forward(x, rows.Length);
+        if (_layers[0] is Conv2d<T> && PoolingAfter(0) is not null)
+        {
+            CheckInput(input, rows.Length);
+            Kernels.Gather(source, rows, InputSize, input);
+            return ForwardFrom(0, input, rows.Length);
+        }
+        return ForwardFrom(1, _layers[0].ForwardRows(source, rows, input), rows.Length);
+    }
+
+    /// <summary>The forward passes of layers <paramref name="first"/> on, from <paramref name="x"/>.</summary>
+    private ReadOnlySpan<T> ForwardFrom(int first, ReadOnlySpan<T> x, int batch)
+    {
+        for (int i = first; i < _layers.Length; i++)
+        {
+            if (_layers[i] is Conv2d<T> conv && PoolingAfter(i) is { } p)
+            {
+                x = conv.ForwardThroughPooling(x, (Pool2d<T>)_layers[p], batch);
+                i = p;
+                continue;
+            }
+            x = _layers[i].Forward(x, batch);
+        }
         return x;
+    }
+
+    /// <summary>The index of the max pooling that takes layer <paramref name="i"/>'s outputs through layers that pass them through, if any.</summary>
+    private int? PoolingAfter(int i)
+    {
+        int j = i + 1;
+        while (j < _layers.Length && _layers[j].PassesThrough) j++;
+        return j < _layers.Length && _layers[j] is Pool2d<T> { Pooling: Pooling.Max } ? j : null;
     }
 
     /// <inheritdoc/>
@@ -157,6 +183,9 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
         foreach (var layer in _layers)
         {
             int count = layer.Values.Length;
+            // The R-operators of the layers after a convolution read its outputs, which a forward pass through its pooling
+            // did not keep.
+            if (layer is Conv2d<T> { OutputsPooled: true }) layer.Forward(x, batch);
             rx = layer.RForward(x, rx, direction.Slice(offset, count), batch);
             x = layer.LastOutput(batch);
             offset += count;

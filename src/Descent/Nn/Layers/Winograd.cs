@@ -129,7 +129,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private int OutputSize => _o * _ho * _wo;
 
     /// <summary><c>y = conv(x, weight) + bias</c> for a batch of <c>[C, H, W]</c> examples.</summary>
-    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, int batch)
+    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, int batch,
+        Pool2d<T>? pool = null, Span<T> example = default)
     {
         TransformKernels(weight, backward: false);
         bias[.._o].CopyTo(_bias);
@@ -142,7 +143,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int e = 0; e < examples; e++)
             {
                 TransformOutputs(e);
-                Kernels.Transpose<T>(_yl, y.Slice((b0 + e) * OutputSize, OutputSize), _ho * _wo, _o, ldFrom: _op);
+                Kernels.Transpose<T>(_yl, pool is null ? y.Slice((b0 + e) * OutputSize, OutputSize) : example, _ho * _wo, _o, ldFrom: _op);
+                pool?.ForwardExample(example, b0 + e, batch);
             }
         }
     }
