@@ -134,8 +134,8 @@ lines = ["# Benchmarks", "",
          f"Peers: NumPy {numpy.__version__} (BLAS: {'; '.join(blas) or 'see numpy.show_config()'}), PyTorch {torch_info}.", "",
          f"Limits measured in the same run: memory bandwidth (triad a = b + s c over 3 x 16M floats, 12 bytes per element) "
          f"{triad:.1f} GB/s; single-core fp32 FMA peak (10 independent FMA chains of the widest accelerated vector, `{fma_cell}`) {peak:.1f} GFLOP/s.", "",
-         "| workload | size | Descent steps/s | NumPy steps/s | PyTorch steps/s | vs NumPy | vs PyTorch | notes |",
-         "|---|---|---|---|---|---|---|---|"]
+         "| workload | size | Descent steps/s | NumPy steps/s | PyTorch steps/s | vs NumPy | vs PyTorch | vs PyTorch per repetition | notes |",
+         "|---|---|---|---|---|---|---|---|---|"]
 for w, s in CELLS:
     d, n, t = med((w, s, "descent")), med((w, s, "numpy")), med((w, s, "torch"))
     note = ""
@@ -158,7 +158,10 @@ for w, s in CELLS:
         note += f"; final sample loss {loss:.3f}"
     cell = lambda m: f"{fmt(m[0])} ({fmt(m[1])}-{fmt(m[2])})" if m else "-"
     ratio = lambda m: f"{d[0] / m[0]:.1f}x" if m else "-"
-    lines.append(f"| {w} | {label}={s:,} | {cell(d)} | {cell(n)} | {cell(t)} | {ratio(n)} | {ratio(t)} | {note} |")
+    # Each repetition runs the two side by side, so its own ratio is the one that a host changing speed between
+    # repetitions (as shared machines do) disturbs least.
+    own = ", ".join(f"{a['steps_per_s'] / b['steps_per_s']:.2f}" for a, b in zip(results[(w, s, "descent")], results[(w, s, "torch")]))
+    lines.append(f"| {w} | {label}={s:,} | {cell(d)} | {cell(n)} | {cell(t)} | {ratio(n)} | {ratio(t)} | {own} | {note} |")
 lines += ["", f"Parallel independent runs: `descent bench --workload moons-mlp --batch 16 --threads 2` against `--threads 1`: "
           f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}; {min(speedup):.2f}x-{max(speedup):.2f}x).", ""]
 # The measured part goes between the markers of BENCHMARKS.md; the analysis around it is written by hand.
