@@ -158,9 +158,9 @@ for w, s in CELLS:
         note += f"; final sample loss {loss:.3f}"
     cell = lambda m: f"{fmt(m[0])} ({fmt(m[1])}-{fmt(m[2])})" if m else "-"
     ratio = lambda m: f"{d[0] / m[0]:.1f}x" if m else "-"
-    # Each repetition runs the two side by side, so its own ratio is the one that a host changing speed between
+    # A repetition runs the two seconds apart, so its own ratio is the one that a host changing speed between
     # repetitions (as shared machines do) disturbs least.
-    own = ", ".join(f"{a['steps_per_s'] / b['steps_per_s']:.2f}" for a, b in zip(results[(w, s, "descent")], results[(w, s, "torch")]))
+    own = ", ".join(f"{a['steps_per_s'] / b['steps_per_s']:.2f}x" for a, b in zip(results[(w, s, "descent")], results.get((w, s, "torch"), []))) or "-"
     lines.append(f"| {w} | {label}={s:,} | {cell(d)} | {cell(n)} | {cell(t)} | {ratio(n)} | {ratio(t)} | {own} | {note} |")
 lines += ["", f"Parallel independent runs: `descent bench --workload moons-mlp --batch 16 --threads 2` against `--threads 1`: "
           f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}; {min(speedup):.2f}x-{max(speedup):.2f}x).", ""]

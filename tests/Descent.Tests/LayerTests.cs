@@ -315,12 +315,15 @@ public class LayerTests
     [InlineData("conv:3,k=3-avgpool:2-conv:9,k=3,s=1,p=1-maxpool:2-flatten-linear", 2, 10, 14)]
     [InlineData("conv:4,k=3,p=1-relu-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 6, 6)]
     [InlineData("conv:16,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 16, 16)]
+    [InlineData("conv:8,k=3,p=1-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 7, 9)]
+    [InlineData("conv:8,k=3,p=1-conv:9,k=3,p=1-maxpool:2-flatten-linear", 2, 6, 7)]
     public void A_convolution_that_runs_its_pooling_with_its_own_passes_gives_the_numbers_of_the_passes_apart(string spec, int c, int h, int w)
     {
         // Sequential lets a convolution hand each example's outputs to the max pooling after it as it makes them, and have
         // the pooling write each example's gradient as it needs it; every layer's own forward and backward passes, one
         // after the other, are the reference, bit for bit. The last case takes the first convolution's product on the
-        // output's grid, the pooling's whole-window gradient and F(4x4, 3x3).
+        // output's grid, the pooling's whole-window gradient and F(4x4, 3x3); the last two, Winograd convolutions whose
+        // pooling reads their channel-last outputs, with odd sides and with a channel count that is not a whole vector.
         var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
         int batch = 3;
         var rng = new Rng(4);

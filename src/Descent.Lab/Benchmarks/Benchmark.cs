@@ -292,8 +292,9 @@ public static class Benchmark
             for (int i = layers.Count - 1; i >= 0; i--)
             {
                 // As Sequential: a layer that passes its input through has no backward pass of its own. (Sequential also
-                // runs a pooling's backward pass inside the convolution before it, an example at a time; here each layer
-                // runs its own, so the pooling's time is shown apart, with a batch's worth of gradient written between.)
+                // runs a max pooling's forward and backward passes inside the convolution before it, an example at a time;
+                // here each layer runs its own, so the pooling's time is shown apart, with a batch's worth of outputs and
+                // gradients written between.)
                 if (layers[i].PassesThrough) continue;
                 clock.Restart();
                 layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), dy, i == 0 ? [] : deltas[i], batch, accumulate: false);

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Descent.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace Descent.Nn;
@@ -69,6 +70,63 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         int first = example * OutputSize;
         PoolPlanes(input[..InputSize], y[first..], argmax[first..], _c);
     }
+
+    /// <summary>
+    /// Whether <see cref="ForwardExampleChannelLast"/> can pool outputs kept channel-last with rows <paramref name="ld"/>
+    /// apart: float max pooling over 2 x 2 windows at stride 2, the rows whole vectors of channels.
+    /// </summary>
+    internal bool PoolsChannelLast(int ld) => typeof(T) == typeof(float) && Vector.IsHardwareAccelerated && Pooling == Pooling.Max && _k == 2 && _stride == 2
+        && ld >= _c && ld % Vector<float>.Count == 0;
+
+    /// <summary>
+    /// <see cref="ForwardExample"/> from the example's outputs stored channel-last, position after position with the channels
+    /// of position <c>p</c> at <c>from[p * ld ..]</c>, as a Winograd convolution makes them (<see cref="PoolsChannelLast"/>):
+    /// each window's four positions are whole vectors of channels, compared as <see cref="MaxWindows"/> compares them, and
+    /// the outputs and the places of their largest inputs are transposed into the channel-first outputs once, where pooling
+    /// the channel-first transpose of the example had needed that of four times as many outputs and rows too short for the
+    /// wider vectors. The same numbers and places as <see cref="ForwardExample"/> on the transposed example.
+    /// </summary>
+    internal void ForwardExampleChannelLast(ReadOnlySpan<T> from, int ld, int example, int batch)
+    {
+        if (!PoolsChannelLast(ld) || from.Length < _h * _w * ld)
+            throw new ArgumentException($"Pool2d: {from.Length} channel-last inputs with rows {ld} apart cannot be pooled here.");
+        var y = Output(batch);
+        var argmax = Grow(ref _argmax, y.Length);
+        int lanes = Vector<float>.Count, positions = _ho * _wo;
+        var tops = Grow(ref _channelLastTops, positions * ld);
+        var places = Grow(ref _channelLastPlaces, positions * ld);
+        ref float x0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(from));
+        ref float t0 = ref MemoryMarshal.GetReference(tops);
+        ref int p0 = ref MemoryMarshal.GetReference(places);
+        for (int oy = 0, o = 0; oy < _ho; oy++)
+            for (int ox = 0; ox < _wo; ox++, o++)
+            {
+                // The window's inputs in reading order, as places within the plane.
+                int first = 2 * oy * _w + 2 * ox;
+                ref float x = ref Unsafe.Add(ref x0, first * ld);
+                for (int k = 0; k < ld; k += lanes)
+                {
+                    var top = Vector.LoadUnsafe(ref x, (nuint)k);
+                    var best = new Vector<int>(first);
+                    Challenge(Vector.LoadUnsafe(ref x, (nuint)(ld + k)), new Vector<int>(first + 1), ref best, ref top);
+                    Challenge(Vector.LoadUnsafe(ref x, (nuint)(_w * ld + k)), new Vector<int>(first + _w), ref best, ref top);
+                    Challenge(Vector.LoadUnsafe(ref x, (nuint)((_w + 1) * ld + k)), new Vector<int>(first + _w + 1), ref best, ref top);
+                    if (Rectifies) top = Vector.ConditionalSelect(Vector.LessThanOrEqual(top, Vector<float>.Zero), Vector<float>.Zero, top);
+                    top.StoreUnsafe(ref t0, (nuint)(o * ld + k));
+                    best.StoreUnsafe(ref p0, (nuint)(o * ld + k));
+                }
+            }
+        int at = example * OutputSize;
+        Kernels.Transpose<float>(tops, MemoryMarshal.Cast<T, float>(y.Slice(at, OutputSize)), positions, _c, ldFrom: ld);
+        // The places are moved as the floats' bits, not computed with.
+        Kernels.Transpose<float>(MemoryMarshal.Cast<int, float>(places), MemoryMarshal.Cast<int, float>(argmax.Slice(at, OutputSize)), positions, _c, ldFrom: ld);
+    }
+
+    /// <summary>A channel-last example's pooled outputs and the places of their largest inputs, before their transposition (<see cref="ForwardExampleChannelLast"/>).</summary>
+    private float[] _channelLastTops = [];
+
+    /// <inheritdoc cref="_channelLastTops"/>
+    private int[] _channelLastPlaces = [];
 
     /// <summary>
     /// Pools the first <paramref name="planes"/> planes of <paramref name="input"/> into <paramref name="y"/> and, for max

@@ -143,6 +143,11 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int e = 0; e < examples; e++)
             {
                 TransformOutputs(e);
+                if (pool is not null && pool.PoolsChannelLast(_op))
+                {
+                    pool.ForwardExampleChannelLast(_yl, _op, b0 + e, batch);
+                    continue;
+                }
                 Kernels.Transpose<T>(_yl, pool is null ? y.Slice((b0 + e) * OutputSize, OutputSize) : example, _ho * _wo, _o, ldFrom: _op);
                 pool?.ForwardExample(example, b0 + e, batch);
             }
