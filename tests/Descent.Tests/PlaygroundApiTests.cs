@@ -481,9 +481,10 @@ public sealed class PlaygroundApiTests : IAsyncLifetime
         sessions.Released += () => Interlocked.Increment(ref released);
         sessions.Start(new TrainStartRequest(50, 0.1, 0, null, [4], "relu", "adam", null, null, 8, 1));
         Assert.Equal(1, sessions.Count);
-        for (int i = 0; i < 100 && sessions.Count > 0; i++) await Task.Delay(50);
+        // The timer drops the session, then raises Released: wait for both (reading the count alone raced the event).
+        for (int i = 0; i < 100 && (sessions.Count > 0 || Volatile.Read(ref released) == 0); i++) await Task.Delay(50);
         Assert.Equal(0, sessions.Count);
-        Assert.True(released > 0);
+        Assert.True(Volatile.Read(ref released) > 0);
     }
 
     [Fact]
