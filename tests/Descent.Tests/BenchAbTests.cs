@@ -39,20 +39,17 @@ public sealed class BenchAbTests : IDisposable
         Assert.Equal(sorted[0], Parse(median.Groups[2].Value));
         Assert.Equal(sorted[3], Parse(median.Groups[3].Value));
         // Wrong arguments: a message that names the problem, not a stack trace.
-        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build);
-        Assert.Equal(2, code);
-        Assert.Contains("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]", text);
-        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlpp", "0.05", "3");
-        Assert.Equal(2, code);
-        Assert.Contains("ab: Unknown workload 'moons-mlpp': choose from moons-mlp,", text);
-        Assert.DoesNotContain("   at ", text);
-        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlp", "0.05", "0");
-        Assert.Equal(2, code);
-        Assert.Contains("ab: give at least one round", text);
-        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlp", "two", "3");
-        Assert.Equal(2, code);
-        Assert.Contains("ab: SECONDS is a number", text);
-        Assert.DoesNotContain("   at ", text);
+        void Refused(string message, params string[] arguments)
+        {
+            var (code, text) = Dotnet([Path.Combine(tool, "ab.dll"), .. arguments]);
+            Assert.Equal(2, code);
+            Assert.Contains(message, text);
+            Assert.DoesNotContain("   at ", text);
+        }
+        Refused("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]", build);
+        Refused("ab: Unknown workload 'moons-mlpp': choose from moons-mlp,", build, build, "moons-mlpp", "0.05", "3");
+        Refused("ab: give at least one round", build, build, "moons-mlp", "0.05", "0");
+        Refused("ab: SECONDS is a number", build, build, "moons-mlp", "two", "3");
     }
 
     private static double Parse(string s) => double.Parse(s, CultureInfo.InvariantCulture);

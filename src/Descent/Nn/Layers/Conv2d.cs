@@ -162,11 +162,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <inheritdoc/>
     public override ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch)
     {
-        CheckInput(input, batch);
-        OutputsPooled = false;
         var y = Output(batch);
-        if (Fast is { } fast) fast.Forward(input, Weight.Value.Span, Bias.Value.Span, y, batch);
-        else Convolve(input, Weight.Value.Span, Bias.Value.Span, y, batch, accumulate: false);
+        ForwardInto(input, y, batch, null, default);
         return y;
     }
 
@@ -180,12 +177,17 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     internal ReadOnlySpan<T> ForwardThroughPooling(ReadOnlySpan<T> input, Pool2d<T> pool, int batch)
     {
-        CheckInput(input, batch);
-        OutputsPooled = true;
-        var example = Grow(ref _exampleOutput, OutputSize);
-        if (Fast is { } fast) fast.Forward(input, Weight.Value.Span, Bias.Value.Span, [], batch, pool, example);
-        else Convolve(input, Weight.Value.Span, Bias.Value.Span, [], batch, accumulate: false, pool, example);
+        ForwardInto(input, [], batch, pool, Grow(ref _exampleOutput, OutputSize));
         return pool.LastOutput(batch);
+    }
+
+    /// <summary>The outputs into <paramref name="y"/>, or with <paramref name="pool"/> each example's into <paramref name="example"/> for the pooling.</summary>
+    private void ForwardInto(ReadOnlySpan<T> input, Span<T> y, int batch, Pool2d<T>? pool, Span<T> example)
+    {
+        CheckInput(input, batch);
+        OutputsPooled = pool is not null;
+        if (Fast is { } fast) fast.Forward(input, Weight.Value.Span, Bias.Value.Span, y, batch, pool, example);
+        else Convolve(input, Weight.Value.Span, Bias.Value.Span, y, batch, accumulate: false, pool, example);
     }
 
     /// <summary>One example's outputs, when a pooling after this layer takes them as they are made (<see cref="ForwardThroughPooling"/>).</summary>

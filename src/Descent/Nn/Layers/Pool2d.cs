@@ -1,8 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Descent.Numerics;
 using System.Runtime.Intrinsics;
+using Descent.Numerics;
 
 namespace Descent.Nn;
 
@@ -106,12 +106,8 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 ref float x = ref Unsafe.Add(ref x0, first * ld);
                 for (int k = 0; k < ld; k += lanes)
                 {
-                    var top = Vector.LoadUnsafe(ref x, (nuint)k);
-                    var best = new Vector<int>(first);
-                    Challenge(Vector.LoadUnsafe(ref x, (nuint)(ld + k)), new Vector<int>(first + 1), ref best, ref top);
-                    Challenge(Vector.LoadUnsafe(ref x, (nuint)(_w * ld + k)), new Vector<int>(first + _w), ref best, ref top);
-                    Challenge(Vector.LoadUnsafe(ref x, (nuint)((_w + 1) * ld + k)), new Vector<int>(first + _w + 1), ref best, ref top);
-                    if (Rectifies) top = Vector.ConditionalSelect(Vector.LessThanOrEqual(top, Vector<float>.Zero), Vector<float>.Zero, top);
+                    var (top, best) = Largest(Vector.LoadUnsafe(ref x, (nuint)k), Vector.LoadUnsafe(ref x, (nuint)(ld + k)),
+                        Vector.LoadUnsafe(ref x, (nuint)(_w * ld + k)), Vector.LoadUnsafe(ref x, (nuint)((_w + 1) * ld + k)), new Vector<int>(first), _w, Rectifies);
                     top.StoreUnsafe(ref t0, (nuint)(o * ld + k));
                     best.StoreUnsafe(ref p0, (nuint)(o * ld + k));
                 }
@@ -239,15 +235,28 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         var (left, right) = Pairs(ref Unsafe.Add(ref x, first));
         var (belowLeft, belowRight) = Pairs(ref Unsafe.Add(ref x, first + w));
-        var at = Vector<int>.Indices * 2 + new Vector<int>(first);
-        Vector<float> top = left;
-        Vector<int> best = at;
-        Challenge(right, at + Vector<int>.One, ref best, ref top);
-        Challenge(belowLeft, at + new Vector<int>(w), ref best, ref top);
-        Challenge(belowRight, at + new Vector<int>(w + 1), ref best, ref top);
-        if (rectify) top = Vector.ConditionalSelect(Vector.LessThanOrEqual(top, Vector<float>.Zero), Vector<float>.Zero, top);
+        var (top, best) = Largest(left, right, belowLeft, belowRight, Vector<int>.Indices * 2 + new Vector<int>(first), w, rectify);
         top.StoreUnsafe(ref y);
         best.StoreUnsafe(ref argmax);
+    }
+
+    /// <summary>
+    /// Lane by lane, the largest of a 2 x 2 window's inputs <paramref name="topLeft"/>, <paramref name="topRight"/>,
+    /// <paramref name="bottomLeft"/>, <paramref name="bottomRight"/> (compared in that order, as
+    /// <see cref="Challenge(ref T, int, ref int, ref T)"/> compares them), through the ReLU with <paramref name="rectify"/>,
+    /// and its place: the top left input's place <paramref name="at"/> plus 0, 1, <paramref name="w"/> or <paramref name="w"/> + 1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<float> Top, Vector<int> Best) Largest(Vector<float> topLeft, Vector<float> topRight, Vector<float> bottomLeft, Vector<float> bottomRight,
+        Vector<int> at, int w, bool rectify)
+    {
+        Vector<float> top = topLeft;
+        Vector<int> best = at;
+        Challenge(topRight, at + Vector<int>.One, ref best, ref top);
+        Challenge(bottomLeft, at + new Vector<int>(w), ref best, ref top);
+        Challenge(bottomRight, at + new Vector<int>(w + 1), ref best, ref top);
+        if (rectify) top = Vector.ConditionalSelect(Vector.LessThanOrEqual(top, Vector<float>.Zero), Vector<float>.Zero, top);
+        return (top, best);
     }
 
     /// <summary>The even- and odd-indexed of the <c>2 Vector&lt;float&gt;.Count</c> floats from <paramref name="x"/>.</summary>
