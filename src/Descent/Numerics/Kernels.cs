@@ -178,7 +178,7 @@ public static class Kernels
     /// 110 to 158 and 78 to 98.) The products and their order are the same either way.
     /// </summary>
     private static void Block<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth, bool accumulate,
-        ReadOnlySpan<T> bias, T[]? strips)
+        ReadOnlySpan<T> bias, AlignedArray<T>? strips)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (aRow == 1 && aColumn > 1 && depth >= PackDepth && columns >= PackColumns * Vector<T>.Count)
@@ -207,7 +207,7 @@ public static class Kernels
     /// piece and reload them for the next. <paramref name="aGroup"/> is as for <see cref="GemmPanel"/>.
     /// </summary>
     private static void Strips<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int aRow, int aColumn, int aGroup, ReadOnlySpan<T> b, int ldb, int rows, int columns, int depth,
-        bool accumulate, ReadOnlySpan<T> bias, T[]? strips)
+        bool accumulate, ReadOnlySpan<T> bias, AlignedArray<T>? strips)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = 2 * Vector<T>.Count, blocked = columns / width * width;
@@ -223,7 +223,7 @@ public static class Kernels
             {
                 int count = Math.Min(piece, depth - p);
                 ReadOnlySpan<T> from;
-                if (copy is null) from = strips.AsSpan(j * depth + p * width);   // the strip of columns j.. starts at j * depth
+                if (copy is null) from = strips!.AsSpan(j * depth + p * width);   // the strip of columns j.. starts at j * depth
                 else
                 {
                     CopyStrip(b[(p * ldb + j)..], ldb, copy, count);
@@ -243,7 +243,7 @@ public static class Kernels
     }
 
     /// <summary>The strips of the first <paramref name="depth"/> rows of B for <see cref="Strips"/>, one after another, each its <paramref name="depth"/> x 2-vector block in consecutive rows.</summary>
-    private static T[] PackStrips<T>(ReadOnlySpan<T> b, int ldb, int depth, int columns) where T : unmanaged
+    private static AlignedArray<T> PackStrips<T>(ReadOnlySpan<T> b, int ldb, int depth, int columns) where T : unmanaged
     {
         int width = 2 * Vector<T>.Count, blocked = columns / width * width;
         var strips = Packed<T>.Rent(depth * blocked);
@@ -312,22 +312,22 @@ public static class Kernels
     /// Buffers for packed blocks of A and strips of B, shared by all threads: one is taken for a block or a panel and put
     /// back after, so once as many exist as products run at once, none is allocated again, whichever pool thread runs a product.
     /// </summary>
-    private static class Packed<T>
+    private static class Packed<T> where T : unmanaged
     {
-        private static readonly T[]?[] Slots = new T[]?[4 * Math.Max(2, Environment.ProcessorCount)];
+        private static readonly AlignedArray<T>?[] Slots = new AlignedArray<T>?[4 * Math.Max(2, Environment.ProcessorCount)];
 
         /// <summary>A free buffer of at least <paramref name="length"/> (and of <see cref="PanelBytes"/>), made when none is free.</summary>
-        public static T[] Rent(int length)
+        public static AlignedArray<T> Rent(int length)
         {
             for (int i = 0; i < Slots.Length; i++)
                 if (Volatile.Read(ref Slots[i]) is { } candidate && candidate.Length >= length
                     && ReferenceEquals(Interlocked.CompareExchange(ref Slots[i], null, candidate), candidate))
                     return candidate;
-            return new T[Math.Max(length, PanelBytes / Unsafe.SizeOf<T>())];
+            return new AlignedArray<T>(Math.Max(length, PanelBytes / Unsafe.SizeOf<T>()));
         }
 
         /// <summary>Puts <paramref name="buffer"/> back in the first empty slot (or leaves it to the collector when all are full).</summary>
-        public static void Return(T[] buffer)
+        public static void Return(AlignedArray<T> buffer)
         {
             for (int i = 0; i < Slots.Length; i++)
                 if (Interlocked.CompareExchange(ref Slots[i], buffer, null) is null) return;

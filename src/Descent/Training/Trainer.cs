@@ -17,9 +17,9 @@ public sealed record TrainingSummary(long Steps, double Seconds, double TrainLos
 /// </summary>
 public sealed class Trainer
 {
-    private readonly float[] _batchX;
+    private readonly AlignedArray<float> _batchX;
     private readonly int[] _batchY, _batchRows;
-    private readonly float[] _outputGrad;
+    private readonly AlignedArray<float> _outputGrad;
     private readonly Func<double> _closure;
     private readonly Memory<float>[] _buffers;   // running statistics, kept as the update's first evaluation left them
     private readonly float[] _kept;
@@ -70,10 +70,10 @@ public sealed class Trainer
             Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
         };
         if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
-        _batchX = new float[Batches.BatchSize * Train.Dimensions];
+        _batchX = new(Batches.BatchSize * Train.Dimensions);
         _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
         _batchRows = new int[Batches.BatchSize];
-        _outputGrad = new float[Batches.BatchSize * Model.Outputs];
+        _outputGrad = new(Batches.BatchSize * Model.Outputs);
     }
 
     /// <summary>What the trainer steps through: data, model, loss, optimizer, schedule, batches.</summary>

@@ -22,7 +22,7 @@ public sealed class BatchNorm<T> : Layer<T> where T : unmanaged, IFloatingPointI
     private readonly int _channels, _positions;
     private readonly T[] _runningMean, _runningVar, _count = [T.Zero];
     private readonly T[] _invStd;
-    private T[] _normalized = [];
+    private AlignedArray<T> _normalized = AlignedArray<T>.Empty;
 
     /// <summary>Normalizes examples of <paramref name="shape"/> (<c>[C]</c>, <c>[C, L]</c> or <c>[C, H, W]</c>) channel by channel.</summary>
     public BatchNorm(IReadOnlyList<int> shape, double? momentum = 0.1, double eps = 1e-5) : base(shape, shape)

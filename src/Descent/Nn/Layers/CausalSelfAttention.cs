@@ -28,11 +28,11 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
 {
     private readonly int _t, _d, _heads, _hd;
     private readonly Linear<T> _outProj;
-    private readonly T[] _transposed;
-    private T[] _qkv = [], _probs = [], _context = [], _dContext = [], _dQkv = [];
+    private readonly AlignedArray<T> _transposed;
+    private AlignedArray<T> _qkv = AlignedArray<T>.Empty, _probs = AlignedArray<T>.Empty, _context = AlignedArray<T>.Empty, _dContext = AlignedArray<T>.Empty, _dQkv = AlignedArray<T>.Empty;
     // One head of one example at a time: its keys and values copied out [T, hd] and transposed [hd, T] (the other
     // operands are read and written in place, rows apart), and its score gradients [T, T].
-    private readonly T[] _kt, _vt, _dScores;
+    private readonly AlignedArray<T> _kt, _vt, _dScores;
     // Per row of a head's scores: its largest score times the scale, and the inverse of its exponentials' sum.
     private readonly T[] _shifts, _inverses;
 
@@ -46,10 +46,10 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
         _outProj = new Linear<T>(shape, _d);
         Declare("in_proj_weight", 3 * _d, _d);
         Declare("in_proj_bias", 3 * _d);
-        _transposed = new T[3 * _d * _d];
-        T[] OneHead() => new T[_t * _hd];
+        _transposed = new(3 * _d * _d);
+        AlignedArray<T> OneHead() => new(_t * _hd);
         (_kt, _vt) = (OneHead(), OneHead());
-        _dScores = new T[_t * _t];
+        _dScores = new(_t * _t);
         (_shifts, _inverses) = (new T[_t], new T[_t]);
     }
 

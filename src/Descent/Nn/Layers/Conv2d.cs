@@ -44,7 +44,7 @@ namespace Descent.Nn;
 public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _c, _h, _w, _o, _kh, _kw, _stride, _padding, _ho, _wo, _hp, _wp, _pitch, _row;
-    private readonly T[] _cols, _dcols, _product, _dyRows, _dyColumns, _dwt, _weightsAndBias, _gradients, _gradientLanes, _padded, _dpadded;
+    private readonly AlignedArray<T> _cols, _dcols, _product, _dyRows, _dyColumns, _dwt, _weightsAndBias, _gradients, _gradientLanes, _padded, _dpadded;
     private ConvolutionAlgorithm _algorithm;
     private Winograd<T>? _winograd;
 
@@ -71,21 +71,21 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         // One more row than kernel entries, of ones: against the bias as one more column of the weights, it adds the bias
         // at the end of each output's chain in the forward pass and sums the output gradient into the bias gradient in the
         // backward pass (taken where the products are the outputs themselves, Direct).
-        _cols = new T[(Depth + (Direct ? 1 : 0)) * _row];
+        _cols = new AlignedArray<T>((Depth + (Direct ? 1 : 0)) * _row);
         if (Direct) _cols.AsSpan(Depth * _row).Fill(T.One);
-        _weightsAndBias = Direct ? new T[_o * (Depth + 1)] : [];
-        _gradients = Direct ? new T[_weightsAndBias.Length] : [];
-        _gradientLanes = Direct ? new T[_weightsAndBias.Length * Vector<T>.Count] : [];
+        _weightsAndBias = Direct ? new AlignedArray<T>(_o * (Depth + 1)) : AlignedArray<T>.Empty;
+        _gradients = Direct ? new AlignedArray<T>(_weightsAndBias.Length) : AlignedArray<T>.Empty;
+        _gradientLanes = Direct ? new AlignedArray<T>(_weightsAndBias.Length * Vector<T>.Count) : AlignedArray<T>.Empty;
         // Zero borders around each input plane (never written); a stride-1 row of the unfolded matrix reads up to
         // kw - 1 entries past its plane, so the last plane has that slack.
-        _padded = new T[_c * _hp * _wp + _kw];
-        _dpadded = new T[_padded.Length];
-        _dcols = new T[Depth * _row];
-        _product = new T[_o * _row];
+        _padded = new AlignedArray<T>(_c * _hp * _wp + _kw);
+        _dpadded = new AlignedArray<T>(_padded.Length);
+        _dcols = new AlignedArray<T>(Depth * _row);
+        _product = new AlignedArray<T>(_o * _row);
         // The output gradient on the grid: zero in the columns outside the output, which nothing writes.
-        _dyRows = Direct ? [] : new T[_o * _row];
-        _dyColumns = Direct ? [] : new T[_row * _o];
-        _dwt = Direct ? [] : new T[Depth * _o];
+        _dyRows = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(_o * _row);
+        _dyColumns = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(_row * _o);
+        _dwt = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(Depth * _o);
     }
 
     /// <summary>The kernels, <c>[out, in, kh, kw]</c>.</summary>
@@ -191,7 +191,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>One example's outputs, when a pooling after this layer takes them as they are made (<see cref="ForwardThroughPooling"/>).</summary>
-    private T[] _exampleOutput = [];
+    private AlignedArray<T> _exampleOutput = AlignedArray<T>.Empty;
 
     /// <summary>Whether the last forward pass handed its outputs to a pooling without keeping them (<see cref="ForwardThroughPooling"/>).</summary>
     internal bool OutputsPooled { get; private set; }
@@ -241,7 +241,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         pool is null ? outputGradient.Slice(b * size, size) : pool.ExampleInputGradient(outputGradient, b, batch, buffer);
 
     /// <summary>One example's output gradient, when a pooling after this layer writes it (<see cref="BackwardThroughPooling"/>).</summary>
-    private T[] _exampleGradient = [];
+    private AlignedArray<T> _exampleGradient = AlignedArray<T>.Empty;
 
     /// <summary>
     /// <c>db[o] += sum dY[o, :]</c> for one example's output gradient (<paramref name="positions"/> per channel): the bias
@@ -391,7 +391,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         // Row copies without bounds tests: every row lies inside its plane (checked above for the example, and by the
         // padded plane's shape for the copy and for the unfolded rows below).
         ref T x0 = ref MemoryMarshal.GetReference(x);
-        ref T p0 = ref MemoryMarshal.GetArrayDataReference(_padded);
+        ref T p0 = ref _padded.Reference;
         for (int c = 0; c < _c; c++)
             for (int y = 0; y < _h; y++) Kernels.CopyRow(ref Unsafe.Add(ref x0, (c * _h + y) * _w), ref Unsafe.Add(ref p0, ((c * _hp) + y + _padding) * _wp + _padding), _w);
         for (int c = 0; c < _c; c++)

@@ -13,7 +13,7 @@ namespace Descent.Nn;
 public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Rng _rng;
-    private T[] _mask = [];
+    private AlignedArray<T> _mask = AlignedArray<T>.Empty;
 
     /// <summary>Drops inputs of <paramref name="shape"/> with probability <paramref name="p"/>, drawing from <paramref name="rng"/>.</summary>
     public Dropout(IReadOnlyList<int> shape, double p, Rng rng) : base(shape, shape)

@@ -13,7 +13,7 @@ namespace Descent.Nn;
 public sealed class LayerNorm<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _d;
-    private T[] _normalized = [], _invStd = [];
+    private AlignedArray<T> _normalized = AlignedArray<T>.Empty, _invStd = AlignedArray<T>.Empty;
 
     /// <summary>Normalizes the last dimension of examples of <paramref name="shape"/>.</summary>
     public LayerNorm(IReadOnlyList<int> shape, double eps = 1e-5) : base(shape, shape)

@@ -11,7 +11,7 @@ namespace Descent.Nn;
 public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _in, _out;
-    private readonly T[] _transposed;
+    private readonly AlignedArray<T> _transposed;
 
     /// <summary>A dense layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
     public Linear(int inFeatures, int outFeatures) : this([inFeatures], outFeatures) { }
@@ -23,7 +23,7 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         _out = outFeatures;
         Declare("weight", _out, _in);
         Declare("bias", _out);
-        _transposed = new T[_in * _out];
+        _transposed = new(_in * _out);
     }
 
     /// <summary>The weight, <c>[out, in]</c>.</summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Descent.Numerics;
 
 namespace Descent.Nn;
 
@@ -18,7 +19,7 @@ public sealed class Nonlinearity<T> : Layer<T> where T : unmanaged, IFloatingPoi
     /// GELU's <c>Phi(x)</c> from the last <see cref="Forward"/> in training mode (float only: the double path computes
     /// its exact series again), so the backward pass needs only the density; <see cref="_kept"/> values of it are valid.
     /// </summary>
-    private T[] _cdf = [];
+    private AlignedArray<T> _cdf = AlignedArray<T>.Empty;
     private int _kept;
 
     /// <inheritdoc/>

@@ -25,8 +25,8 @@ public enum Pooling
 public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _c, _h, _w, _k, _stride, _ho, _wo;
-    private int[] _argmax = [];
-    private T[] _masked = [];
+    private AlignedArray<int> _argmax = AlignedArray<int>.Empty;
+    private AlignedArray<T> _masked = AlignedArray<T>.Empty;
 
     /// <summary>Pools <paramref name="inputShape"/> (<c>[C, H, W]</c>) examples.</summary>
     public Pool2d(Pooling pooling, IReadOnlyList<int> inputShape, int kernelSize, int stride = 0)
@@ -119,10 +119,10 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>A channel-last example's pooled outputs and the places of their largest inputs, before their transposition (<see cref="ForwardExampleChannelLast"/>).</summary>
-    private float[] _channelLastTops = [];
+    private AlignedArray<float> _channelLastTops = AlignedArray<float>.Empty;
 
     /// <inheritdoc cref="_channelLastTops"/>
-    private int[] _channelLastPlaces = [];
+    private AlignedArray<int> _channelLastPlaces = AlignedArray<int>.Empty;
 
     /// <summary>
     /// Pools the first <paramref name="planes"/> planes of <paramref name="input"/> into <paramref name="y"/> and, for max
@@ -333,7 +333,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             {
                 // The ReLU's part first, in vectors, a plane at a time: no gradient where the output is not above zero.
                 var masked = Grow(ref _masked, outputs);
-                dy0 = ref MemoryMarshal.GetArrayDataReference(_masked);
+                dy0 = ref _masked.Reference;
                 var y = LastOutput(batch).Slice(first * outputs, dy.Length);
                 for (int plane = 0, o = 0; plane < count; plane++, o += outputs)
                 {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Descent.Numerics;
 
 namespace Descent.Nn;
 
@@ -10,7 +11,7 @@ namespace Descent.Nn;
 public sealed class Residual<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Layer<T> _body;
-    private T[] _bodyGradient = [];
+    private AlignedArray<T> _bodyGradient = AlignedArray<T>.Empty;
 
     /// <summary>Adds the input of <paramref name="body"/> to its output.</summary>
     public Residual(Layer<T> body) : base(body.InputShape, body.OutputShape)

@@ -19,7 +19,7 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
 {
     private readonly Layer<T>[] _layers;
     private readonly int[] _sizes;
-    private T[][] _deltas, _rDeltas;
+    private AlignedArray<T>[] _deltas, _rDeltas;
 
     /// <summary>Chains <paramref name="layers"/>; each layer's input shape must be the output shape of the one before.</summary>
     public Sequential(IReadOnlyList<Layer<T>> layers) : base(First(layers).InputShape, layers[^1].OutputShape)
@@ -29,9 +29,9 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
                 throw new ArgumentException($"Sequential: layer {i} ({layers[i].GetType().Name}) takes [{string.Join(", ", layers[i].InputShape)}] but layer {i - 1} ({layers[i - 1].GetType().Name}) gives [{string.Join(", ", layers[i - 1].OutputShape)}].");
         _layers = [.. layers];
         _sizes = [];
-        _deltas = new T[_layers.Length - 1][];
-        _rDeltas = new T[_layers.Length - 1][];
-        for (int i = 0; i < _deltas.Length; i++) _deltas[i] = _rDeltas[i] = [];
+        _deltas = new AlignedArray<T>[_layers.Length - 1];
+        _rDeltas = new AlignedArray<T>[_layers.Length - 1];
+        for (int i = 0; i < _deltas.Length; i++) _deltas[i] = _rDeltas[i] = AlignedArray<T>.Empty;
         Adopt();
         // Layers that need no pass of their own after another layer: a flattening (the same numbers), and a ReLU before
         // max pooling, which the pooling applies to its outputs. Arrangements from another Sequential are undone first.

@@ -71,14 +71,14 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         int size = Unsafe.SizeOf<T>();
         return (long)length * size % 1024 == 0 ? length + 64 / size : length;
     }
-    private readonly T[] _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _dgt, _g;
+    private readonly AlignedArray<T> _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _dgt, _g;
 
     /// <summary>
     /// Room for a 6 x 6 tile's intermediate rows (36 vectors), which F(4x4, 3x3)'s tile operations pass through; one
     /// buffer for all of them, so they have no stack allocation of their own (which kept them from being inlined and
     /// was cleared at every call).
     /// </summary>
-    private readonly T[] _scratch = new T[36 * Vector<T>.Count];
+    private readonly AlignedArray<T> _scratch = new(36 * Vector<T>.Count);
 
     /// <summary>
     /// Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output
@@ -102,24 +102,24 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         _groupTiles = _group * _th * _tw;
         (_vStride, _mStride) = (Apart(_groupTiles * _cp), Apart(_groupTiles * _op));
         (_utStride, _uStride) = (Apart(_cp * _op), Apart(_o * _cp));
-        _u = new T[_entries * _uStride];
-        _ut = new T[_entries * _utStride];
-        _dut = new T[_entries * _utStride];
-        _gt = new T[c * 9 * _op];
-        _dgt = new T[_gt.Length];
-        _g = new T[o * c * 9];
-        _xp = new T[_group * _hp * _wp * _cp];
-        _dxp = new T[_xp.Length];
-        _v = new T[_entries * _vStride];
-        _m = new T[_entries * _mStride];
-        _xl = new T[_h * _w * _cp];
-        _dxl = new T[_xl.Length];
-        _yl = new T[_ho * _wo * _op];
-        _bias = new T[_op];
+        _u = new(_entries * _uStride);
+        _ut = new(_entries * _utStride);
+        _dut = new(_entries * _utStride);
+        _gt = new(c * 9 * _op);
+        _dgt = new(_gt.Length);
+        _g = new(o * c * 9);
+        _xp = new(_group * _hp * _wp * _cp);
+        _dxp = new(_xp.Length);
+        _v = new(_entries * _vStride);
+        _m = new(_entries * _mStride);
+        _xl = new(_h * _w * _cp);
+        _dxl = new(_xl.Length);
+        _yl = new(_ho * _wo * _op);
+        _bias = new(_op);
     }
 
     /// <summary>The first vector of <see cref="_scratch"/>.</summary>
-    private ref Vector<T> Scratch => ref Unsafe.As<T, Vector<T>>(ref MemoryMarshal.GetArrayDataReference(_scratch));
+    private ref Vector<T> Scratch => ref Unsafe.As<T, Vector<T>>(ref _scratch.Reference);
 
     /// <summary>Whether a convolution of this shape can run here: 3 x 3 kernels at stride 1.</summary>
     public static bool Fits(int kh, int kw, int stride) => kh == 3 && kw == 3 && stride == 1;
@@ -164,7 +164,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         Pool2d<T>? pool = null, Span<T> example = default)
     {
         if (!dx.IsEmpty) TransformKernels(weight, backward: true);
-        Array.Clear(_dut);
+        _dut.AsSpan().Clear();
         for (int b0 = 0; b0 < batch; b0 += _group)
         {
             int examples = Math.Min(_group, batch - b0), tiles = examples * _th * _tw;
@@ -184,7 +184,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
                     Kernels.Gemm<T>(_v.AsSpan(xi * _vStride), _m.AsSpan(xi * _mStride), _op, 1, _u.AsSpan(xi * _uStride), tiles, _cp, _o, accumulate: false);
             }
             if (dx.IsEmpty) continue;
-            Array.Clear(_dxp);
+            _dxp.AsSpan().Clear();
             TransformInputGradients(examples);
             for (int e = 0; e < examples; e++)
             {
@@ -219,10 +219,10 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// transposed layout <c>[c, 3, 3][o]</c> (entries <see cref="_op"/> apart), <paramref name="transformed"/> as
     /// <c>U^T[xi][c, o]</c> (entries <see cref="_utStride"/> apart).
     /// </summary>
-    private void EachKernel<TOp>(T[] kernels, T[] transformed) where TOp : IKernelOp
+    private void EachKernel<TOp>(AlignedArray<T> kernels, AlignedArray<T> transformed) where TOp : IKernelOp
     {
-        ref T g0 = ref MemoryMarshal.GetArrayDataReference(kernels);
-        ref T u0 = ref MemoryMarshal.GetArrayDataReference(transformed);
+        ref T g0 = ref kernels.Reference;
+        ref T u0 = ref transformed.Reference;
         nint plane = _utStride;
         Span<Vector<T>> r = stackalloc Vector<T>[18];
         for (int c = 0; c < _c; c++)
@@ -414,9 +414,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lanes = Vector<T>.Count;
         nint stride = _mStride, row = _wo * _op, column = _op;
-        ref T m0 = ref MemoryMarshal.GetArrayDataReference(_m);
-        ref T y0 = ref MemoryMarshal.GetArrayDataReference(_yl);
-        ref T bias = ref MemoryMarshal.GetArrayDataReference(_bias);
+        ref T m0 = ref _m.Reference;
+        ref T y0 = ref _yl.Reference;
+        ref T bias = ref _bias.Reference;
         ref Vector<T> scratch = ref Scratch;
         for (int ty = 0, t = e * _th * _tw; ty < _th; ty++)
             for (int tx = 0; tx < _tw; tx++, t++)
@@ -499,12 +499,12 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <typeparamref name="TOp"/> on every tile of the group's first <paramref name="examples"/> planes
     /// (<paramref name="planes"/>, channel-last) and its rows of <c>V</c> (16 or 36), a vector of channels at a time.
     /// </summary>
-    private void EachTile<TOp>(T[] planes, int examples) where TOp : ITileOp
+    private void EachTile<TOp>(AlignedArray<T> planes, int examples) where TOp : ITileOp
     {
         int lanes = Vector<T>.Count;
         nint row = _wp * _cp, column = _cp, stride = _vStride;
-        ref T x0 = ref MemoryMarshal.GetArrayDataReference(planes);
-        ref T v0 = ref MemoryMarshal.GetArrayDataReference(_v);
+        ref T x0 = ref planes.Reference;
+        ref T v0 = ref _v.Reference;
         ref Vector<T> scratch = ref Scratch;
         for (int e = 0, t = 0; e < examples; e++)
             for (int ty = 0; ty < _th; ty++)
