@@ -4,7 +4,12 @@ using Xunit;
 
 namespace Descent.Tests;
 
-/// <summary>Buffers that start on a cache line: the aligned array itself, and the buffers a model's passes read and write.</summary>
+/// <summary>
+/// Buffers that start on a cache line: the aligned array itself, and the buffers a model's passes read and write. Run
+/// apart from the other tests: the playground's servers, which other tests start in this process, compact the large
+/// object heap once quiet, which may move a large array between its allocation and the check.
+/// </summary>
+[Collection(nameof(AlignedArrayTests))]
 public class AlignedArrayTests
 {
     [Theory]
@@ -21,8 +26,8 @@ public class AlignedArrayTests
             Check(new AlignedArray<float>(length));
             Check(new AlignedArray<double>(length));
             Check(new AlignedArray<int>(length));
-            // Allocations between them of odd sizes, so that the next array starts elsewhere.
-            _ = new byte[8 * i + 24];
+            // Pinned allocations between them of odd sizes, so that the next small array starts elsewhere in its line.
+            _ = GC.AllocateArray<byte>(8 * i + 24, pinned: true);
         }
 
         void Check<T>(AlignedArray<T> a) where T : unmanaged, IEquatable<T>
@@ -31,7 +36,9 @@ public class AlignedArrayTests
             Assert.Equal(length, a.AsSpan().Length);
             Assert.Equal(length, a.AsMemory().Length);
             Assert.All(a.AsSpan().ToArray(), x => Assert.Equal(default, x));
-            if (length > 0) Assert.True(AlignedArray<T>.StartsLine(a.AsSpan()), $"{typeof(T).Name}[{length}] starts off a cache line");
+            if (length == 0) return;
+            Assert.True(AlignedArray<T>.StartsLine(a.AsSpan()), $"{typeof(T).Name}[{length}] starts off a cache line");
+            if (length > 1) Assert.False(AlignedArray<T>.StartsLine(a.AsSpan(1)), $"{typeof(T).Name}[{length}]: its second element too");
         }
     }
 
@@ -70,3 +77,7 @@ public class AlignedArrayTests
         }
     }
 }
+
+/// <summary>Runs <see cref="AlignedArrayTests"/> after every parallel test, with no playground server left in the process.</summary>
+[CollectionDefinition(nameof(AlignedArrayTests), DisableParallelization = true)]
+public class AlignedArrayCollection;

@@ -5,15 +5,17 @@ namespace Descent.Numerics;
 
 /// <summary>
 /// <see cref="Length"/> elements whose first one starts a 64-byte cache line, for the buffers the matrix kernel reads
-/// in place. A .NET array's elements start only 8 or 16 bytes past a boundary, so every vector load from a row of it
-/// that is a whole number of cache lines long straddles two lines; the kernel's tiles load two vectors of B per step,
-/// and a product whose B started on a boundary ran faster (64 x 3,136 x 128 in float at 512 bits, AMD EPYC: 209-213
-/// GFLOP/s against 176-180 with B 16 or 32 bytes off one). The elements live in an array a cache line longer, from its
-/// first element on a boundary on. Where they stay: an array of 85,000 bytes or more lives on the large object heap,
-/// which the collector does not compact (unless a program asks it to), so it is an ordinary array; a smaller one is
-/// pinned (on the pinned object heap, never moved), as the collector would otherwise move it while it ages. Pinning the
-/// large ones too kept memory: the pinned heap gave back less of it after a burst of the playground's large sessions
-/// (94 MB resident after, against 149 MB). Were an array moved, only the alignment would be lost, never an element.
+/// and writes in place. A .NET array's elements start on an 8- or 16-byte boundary, anywhere within a cache line, so
+/// at 512 bits (a vector as long as a line) every vector load from a row of whole lines straddles two of them, and at
+/// 256 bits every other one does when the row starts 16 or 48 bytes past a line; the kernel's tiles load two vectors
+/// of B per step, and a product whose B started on a line ran faster (64 x 3,136 x 128 in float at 512 bits, AMD EPYC:
+/// 209-213 GFLOP/s against 176-180 with B 16 or 32 bytes off one). The elements live in an array a line longer, from
+/// its first element on a line on. Where they stay: an array of 85,000 bytes or more lives on the large object heap,
+/// which the collector compacts only when a program asks it to (the playground does, once quiet after a burst), so it
+/// is an ordinary array; a smaller one is pinned (on the pinned object heap, never moved), as the collector would
+/// otherwise move it while it ages. Pinning the large ones too kept memory: the pinned heap gave back less of it after
+/// a burst of the playground's large sessions (149 MB resident after, against 94 MB). Were an array moved, only the
+/// alignment would be lost, never an element. Elements are expected to divide a line (float, double, int).
 /// </summary>
 internal sealed class AlignedArray<T> where T : unmanaged
 {
