@@ -5,7 +5,7 @@ namespace Descent.Tests;
 
 /// <summary>
 /// The programs the project builds start counting calls for tier-up at once (<c>Directory.Build.props</c>): with the
-/// runtime's default wait, a run on one processor kept its kernels unoptimized for its whole length (BENCHMARKS.md, "Tier-up").
+/// runtime's default wait, a run on one processor kept its kernels unoptimized for its whole length (BENCHMARKS.md, "2026-12-03, evening").
 /// </summary>
 public class TieredCompilationTests
 {

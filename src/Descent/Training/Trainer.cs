@@ -14,6 +14,7 @@ public sealed record TrainingSummary(long Steps, double Seconds, double TrainLos
 /// backward, clip, optimizer step (through its wrappers, or its closure for L-BFGS); nothing is allocated. It also
 /// evaluates at the optimizer's evaluation point and saves and loads its state for checkpoints. Runs are driven by a
 /// <see cref="TrainingLoop"/>: <see cref="Fit"/> in memory, <see cref="Run"/> into a run directory (<see cref="RunWriter"/>).
+/// Trainers in one process set up one at a time, from building until their first update (see <see cref="SetupTurns"/>).
 /// </summary>
 public sealed class Trainer
 {
@@ -43,15 +44,35 @@ public sealed class Trainer
     private double _batchLossSum;
     private long _batchLossCount;
 
+    private object? _turn;   // the turn to set up (SetupTurns), held until the first update
+
     /// <summary>Builds everything the config describes (see <see cref="TrainingSetup"/>).</summary>
-    public Trainer(TrainingConfig config) : this(new TrainingSetup(config))
+    public Trainer(TrainingConfig config) : this(BuildInTurn(config, out object turn), turn)
     {
     }
 
     /// <summary>Steps through what <paramref name="setup"/> built.</summary>
-    public Trainer(TrainingSetup setup)
+    public Trainer(TrainingSetup setup) : this(setup ?? throw new ArgumentNullException(nameof(setup)), SetupTurns.Take())
     {
-        ArgumentNullException.ThrowIfNull(setup);
+    }
+
+    private static TrainingSetup BuildInTurn(TrainingConfig config, out object turn)
+    {
+        turn = SetupTurns.Take();
+        try
+        {
+            return new TrainingSetup(config);
+        }
+        catch
+        {
+            SetupTurns.Give(turn);
+            throw;
+        }
+    }
+
+    private Trainer(TrainingSetup setup, object turn)
+    {
+        _turn = turn;
         Setup = setup;
         _closure = Closure;
         _buffers = [.. Model.Buffers().Select(b => b.Value)];
@@ -141,6 +162,21 @@ public sealed class Trainer
     /// returned at once, before the optimizer steps on it.
     /// </summary>
     public double TrainStep()
+    {
+        if (_turn is null) return Update();
+        try
+        {
+            return Update();
+        }
+        finally
+        {
+            // Every buffer of a step is allocated now: the next run may set up (SetupTurns).
+            SetupTurns.Give(_turn);
+            _turn = null;
+        }
+    }
+
+    private double Update()
     {
         double sum = 0;
         for (int m = 0; m < Config.Accumulate; m++)
