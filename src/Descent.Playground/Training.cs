@@ -128,6 +128,7 @@ public sealed class TrainingSessions : IDisposable
         {
             throw new BadRequest(e.Message);
         }
+        trainer.EndSetup();   // its first step comes with a later request, if any: other sessions need not wait for it
         var options = trainer.Optimizer.Groups[0].Options;
         Limits.CheckCaps(optimizer, options);
         long parameters = trainer.Model.Parameters.Sum(p => (long)p.Length);

@@ -7,7 +7,7 @@ namespace Descent.Tests;
 /// <summary>
 /// Runs in one process set up one at a time (<see cref="SetupTurns"/>): a second run's setup waits for the first run's
 /// first update, a thread never waits for itself, and a run that never steps, or fails to build, does not hold the others
-/// up. These tests change the process-wide patience, so they run alone.
+/// up for long, nor one that ends its setup or loads a checkpoint. These tests change the process-wide patience, so they run alone.
 /// </summary>
 [Collection(nameof(SetupTurnsTests))]
 public class SetupTurnsTests
@@ -18,6 +18,7 @@ public class SetupTurnsTests
     {
         var before = SetupTurns.Patience;
         SetupTurns.Patience = patience;
+        SetupTurns.Reset();   // a trainer another test built and never stepped may hold it
         try
         {
             test();
@@ -66,8 +67,9 @@ public class SetupTurnsTests
             var second = new Thread(() =>
             {
                 built.Wait();
-                _ = new Trainer(Moons());
+                var trainer = new Trainer(Moons());
                 secondBuilt = Stopwatch.GetTimestamp();
+                trainer.TrainStep();
             });
             first.Start();
             second.Start();
@@ -108,6 +110,31 @@ public class SetupTurnsTests
             // The second waited for the first's turn to run out, and no longer than it takes to build and step.
             Assert.True(Stopwatch.GetElapsedTime(taking, secondBuilt) >= TimeSpan.FromMilliseconds(400), "the second run did not wait for the first's turn");
             Assert.True(Stopwatch.GetElapsedTime(taking, secondBuilt) < TimeSpan.FromSeconds(20), "the second run waited far past the patience");
+        });
+    }
+
+    [Theory]
+    [InlineData("EndSetup")]
+    [InlineData("LoadState")]
+    public void A_run_gives_its_turn_back_when_told_or_when_it_loads_a_checkpoint(string how)
+    {
+        WithPatience(TimeSpan.FromSeconds(30), () =>
+        {
+            var state = new Descent.State.StateDict();
+            var source = new Trainer(Moons());
+            source.TrainStep();
+            source.SaveState(state);
+            Run(() =>
+            {
+                var trainer = new Trainer(Moons());
+                if (how == "EndSetup") trainer.EndSetup();
+                else trainer.LoadState(state);
+            }, out var error);
+            Assert.Null(error);
+            long start = Stopwatch.GetTimestamp();
+            Run(() => new Trainer(Moons()).TrainStep(), out error);
+            Assert.Null(error);
+            Assert.True(Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(15), $"a run that called {how} kept its turn");
         });
     }
 

@@ -155,6 +155,7 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
             // Whatever stops one trial is recorded against it; the other trials go on.
             result = Failed(e);
         }
+        trainer.EndSetup();   // a trial that ended without a step (its summary was its result) lets the next set up
         result.Save(dir);
         return result;
     }

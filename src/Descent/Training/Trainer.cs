@@ -51,8 +51,8 @@ public sealed class Trainer
     {
     }
 
-    /// <summary>Steps through what <paramref name="setup"/> built.</summary>
-    public Trainer(TrainingSetup setup) : this(setup ?? throw new ArgumentNullException(nameof(setup)), SetupTurns.Take())
+    /// <summary>Steps through what <paramref name="setup"/> built (outside the turn to set up: see <see cref="SetupTurns"/>).</summary>
+    public Trainer(TrainingSetup setup) : this(setup ?? throw new ArgumentNullException(nameof(setup)), null)
     {
     }
 
@@ -70,31 +70,51 @@ public sealed class Trainer
         }
     }
 
-    private Trainer(TrainingSetup setup, object turn)
+    private Trainer(TrainingSetup setup, object? turn)
     {
         _turn = turn;
-        Setup = setup;
-        _closure = Closure;
-        _buffers = [.. Model.Buffers().Select(b => b.Value)];
-        _kept = new float[_buffers.Sum(b => b.Length)];
-        _evaluationStatistics = new float[_kept.Length];
-        _hasBatchNorm = BatchNormStatistics.Layers<float>(Model).Count > 0;
-        _shardModels = [Model, .. setup.Replicas];
-        _evaluationModels = _shardModels;
-        _shardStart = new int[_shardModels.Length + 1];
-        _shardLoss = new double[_shardModels.Length];
-        _shardParameters = [.. _shardModels.Select(m => m.Parameters.ToArray())];
-        (_shardWork, _sumWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, EvaluateChunks);
-        _sumAndStepWork = part =>
+        try
         {
-            SumGradientPart(part);
-            Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
-        };
-        if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
-        _batchX = new(Batches.BatchSize * Train.Dimensions);
-        _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
-        _batchRows = new int[Batches.BatchSize];
-        _outputGrad = new(Batches.BatchSize * Model.Outputs);
+            Setup = setup;
+            _closure = Closure;
+            _buffers = [.. Model.Buffers().Select(b => b.Value)];
+            _kept = new float[_buffers.Sum(b => b.Length)];
+            _evaluationStatistics = new float[_kept.Length];
+            _hasBatchNorm = BatchNormStatistics.Layers<float>(Model).Count > 0;
+            _shardModels = [Model, .. setup.Replicas];
+            _evaluationModels = _shardModels;
+            _shardStart = new int[_shardModels.Length + 1];
+            _shardLoss = new double[_shardModels.Length];
+            _shardParameters = [.. _shardModels.Select(m => m.Parameters.ToArray())];
+            (_shardWork, _sumWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, EvaluateChunks);
+            _sumAndStepWork = part =>
+            {
+                SumGradientPart(part);
+                Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
+            };
+            if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
+            _batchX = new(Batches.BatchSize * Train.Dimensions);
+            _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
+            _batchRows = new int[Batches.BatchSize];
+            _outputGrad = new(Batches.BatchSize * Model.Outputs);
+        }
+        catch
+        {
+            EndSetup();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Gives back the turn to set up that a trainer built from a config holds until its first update, so that other
+    /// runs in the process may set up (see <see cref="SetupTurns"/>); for a trainer that will not be stepped soon. Its
+    /// first update gives it back by itself, as does <see cref="LoadState"/>.
+    /// </summary>
+    public void EndSetup()
+    {
+        if (_turn is not { } turn) return;
+        _turn = null;
+        SetupTurns.Give(turn);
     }
 
     /// <summary>What the trainer steps through: data, model, loss, optimizer, schedule, batches.</summary>
@@ -170,9 +190,7 @@ public sealed class Trainer
         }
         finally
         {
-            // Every buffer of a step is allocated now: the next run may set up (SetupTurns).
-            SetupTurns.Give(_turn);
-            _turn = null;
+            EndSetup();   // every buffer of a step is allocated now
         }
     }
 
@@ -500,6 +518,7 @@ public sealed class Trainer
     /// <summary>Restores what <see cref="SaveState"/> wrote, so the next step is the one that followed it.</summary>
     public void LoadState(StateDict state)
     {
+        EndSetup();
         ArgumentNullException.ThrowIfNull(state);
         long threads = state.Contains("trainer.threads") ? state.GetLong("trainer.threads") : 1;
         if (threads != _shardModels.Length)
