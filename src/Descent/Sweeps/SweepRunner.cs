@@ -142,7 +142,8 @@ public sealed class SweepRunner(SweepDirectory directory, Shard shard, int jobs,
                 // A checkpoint or metrics file that reads but is refused (damaged, or changed by hand): the trial starts over, once.
                 Log($"trial {trial.Id} ({trial.Describe()}): its run cannot be resumed ({OneLine(e.Message)}); training it again from the start");
                 Clear(dir);
-                summary = new Trainer(trial.Config).Run(dir);
+                trainer = new Trainer(trial.Config);
+                summary = trainer.Run(dir);
             }
             result = new TrialResult(trial.Id, TrialStatus.Done, null, axes, summary.Steps, summary.TrainLoss, summary.TrainAccuracy, summary.TestLoss, summary.TestAccuracy, summary.Seconds);
         }

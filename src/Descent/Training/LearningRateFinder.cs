@@ -57,9 +57,17 @@ public static class LearningRateFinder
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        if (trainer.Step != 0 || trainer.TotalSteps != options.Iterations || trainer.Config.Schedule != Schedules.ScheduleSpec.Resolve(Configure(trainer.Config, options).Schedule, options.Iterations, 0))
-            throw new ArgumentException("The trainer must be new and built from LearningRateFinder.Configure's config with the same options.");
+        try
+        {
+            options.Validate();
+            if (trainer.Step != 0 || trainer.TotalSteps != options.Iterations || trainer.Config.Schedule != Schedules.ScheduleSpec.Resolve(Configure(trainer.Config, options).Schedule, options.Iterations, 0))
+                throw new ArgumentException("The trainer must be new and built from LearningRateFinder.Configure's config with the same options.");
+        }
+        catch
+        {
+            trainer.EndSetup();   // refused before its first step: other runs need not wait for it
+            throw;
+        }
         var rates = new List<double>();
         var losses = new List<double>();
         var smoothed = new List<double>();
