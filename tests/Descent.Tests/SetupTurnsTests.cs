@@ -29,7 +29,8 @@ public class SetupTurnsTests
         }
     }
 
-    private static long Run(Action work, out Exception? error)
+    /// <summary>Starts <paramref name="work"/> on a thread of its own; the function returned waits for it and gives what it threw (an exception on a bare thread would end the test process).</summary>
+    private static Func<Exception?> Start(Action work)
     {
         Exception? caught = null;
         var thread = new Thread(() =>
@@ -44,8 +45,17 @@ public class SetupTurnsTests
             }
         });
         thread.Start();
-        thread.Join();
-        error = caught;
+        return () =>
+        {
+            thread.Join();
+            return caught;
+        };
+    }
+
+    /// <summary><paramref name="work"/> on a thread of its own, to its end; returns when it ended.</summary>
+    private static long Run(Action work, out Exception? error)
+    {
+        error = Start(work)();
         return Stopwatch.GetTimestamp();
     }
 
@@ -56,7 +66,7 @@ public class SetupTurnsTests
         {
             using var built = new ManualResetEventSlim();
             long firstStepStarts = 0, secondBuilt = 0;
-            var first = new Thread(() =>
+            var first = Start(() =>
             {
                 var trainer = new Trainer(Moons());
                 built.Set();
@@ -64,17 +74,15 @@ public class SetupTurnsTests
                 firstStepStarts = Stopwatch.GetTimestamp();
                 trainer.TrainStep();
             });
-            var second = new Thread(() =>
+            var second = Start(() =>
             {
                 built.Wait();
                 var trainer = new Trainer(Moons());
                 secondBuilt = Stopwatch.GetTimestamp();
                 trainer.TrainStep();
             });
-            first.Start();
-            second.Start();
-            first.Join();
-            second.Join();
+            Assert.Null(first());
+            Assert.Null(second());
             Assert.True(secondBuilt > firstStepStarts, "the second run was built while the first still held its turn");
         });
     }
