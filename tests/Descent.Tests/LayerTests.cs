@@ -311,6 +311,63 @@ public class LayerTests
     }
 
     [Theory]
+    [InlineData(784, 10, 1000, 1.0)]   // mnist-linear: 31 whole slices and one of 8
+    [InlineData(784, 10, 33, 0.5)]     // a shard's part of a minibatch: one slice of 32 and one of 1
+    [InlineData(257, 10, 32, 1.0)]     // rows of 1,028 bytes (not a whole vector), one whole slice
+    [InlineData(300, 3, 65, 0.75)]     // three outputs, two slices and one row
+    [InlineData(256, 15, 1, 1.0)]      // the most outputs 256-bit vectors take dot products for; a single example
+    public void A_softmax_regression_step_in_slices_gives_the_numbers_of_the_whole_batch_passes(int inputs, int outputs, int batch, double share)
+    {
+        // Linear.CrossEntropyRows against ForwardRows, Losses.Evaluate, the share and Backward on the whole minibatch: the
+        // outputs, the output gradient and every parameter gradient bit for bit, the loss to double rounding. Rows drawn with
+        // repeats, from a source larger than the batch, as a shuffled epoch's.
+        var rng = new Rng((ulong)(inputs + outputs + batch));
+        var sliced = new Sequential<float>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
+        var whole = new Sequential<float>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
+        var linear = Assert.IsType<Linear<float>>(sliced.Layers[0]);
+        Assert.True(linear.TakesSlices);
+        var source = new float[(batch + 7) * inputs];
+        for (int i = 0; i < source.Length; i++) source[i] = (float)rng.NextDouble();
+        int[] rows = [.. Enumerable.Range(0, batch).Select(_ => rng.NextInt(batch + 7))];
+        int[] labels = [.. Enumerable.Range(0, batch).Select(_ => rng.NextInt(outputs))];
+        // Stale gradients in both, which the step must overwrite.
+        sliced.Gradients.Fill(7f);
+        whole.Gradients.Fill(7f);
+
+        var dz = new float[batch * outputs];
+        double loss = linear.CrossEntropyRows(source, rows, labels, dz, (float)share);
+        var logits = sliced.LastOutput(batch).ToArray();
+
+        var input = new float[batch * inputs];
+        var expectedLogits = whole.ForwardRows(source, rows, input).ToArray();
+        var expectedDz = new float[batch * outputs];
+        double expectedLoss = Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, expectedLogits, labels, batch, expectedDz, out _);
+        if (share != 1)
+            for (int j = 0; j < expectedDz.Length; j++) expectedDz[j] *= (float)share;
+        whole.Backward(input, expectedDz, batch, accumulate: false);
+
+        Assert.Equal(expectedLogits.Select(BitConverter.SingleToInt32Bits), logits.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expectedDz.Select(BitConverter.SingleToInt32Bits), dz.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(whole.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits), sliced.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expectedLoss, loss, 1e-14 * expectedLoss);
+    }
+
+    [Fact]
+    public void Only_a_dense_layer_with_wide_rows_and_few_outputs_takes_its_steps_in_slices()
+    {
+        Assert.False(new Linear<float>(255, 10).TakesSlices);    // rows under 1 KB: in the cache anyway
+        Assert.False(new Linear<float>(784, 40).TakesSlices);    // more outputs than two vectors: the transposed product
+        Assert.False(new Linear<float>([5, 784], 10).TakesSlices);   // a sequence of vectors per example
+        Assert.True(new Linear<double>(128, 3).TakesSlices);
+        var ex = Assert.Throws<InvalidOperationException>(() => new Linear<float>(784, 40).CrossEntropyRows(new float[784], [0], [0], new float[40], 1f));
+        Assert.Contains("TakesSlices", ex.Message);
+        var linear = new Linear<float>(784, 10);
+        var bad = Assert.Throws<ArgumentException>(() => linear.CrossEntropyRows(new float[784], [0, 0], [0], new float[20], 1f));
+        Assert.Contains("2 labels", bad.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => linear.CrossEntropyRows(new float[784], [1], [0], new float[10], 1f));
+    }
+
+    [Theory]
     [InlineData("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 12, 12)]
     [InlineData("conv:3,k=3-avgpool:2-conv:9,k=3,s=1,p=1-maxpool:2-flatten-linear", 2, 10, 14)]
     [InlineData("conv:4,k=3,p=1-relu-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 6, 6)]

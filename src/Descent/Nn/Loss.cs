@@ -100,7 +100,7 @@ public static class Losses
         T[]? rented = wantGrad ? null : System.Buffers.ArrayPool<T>.Shared.Rent(batch * k);
         try
         {
-            return SoftmaxCrossEntropyInto(outputs, labels, batch, k, wantGrad ? gradient[..(batch * k)] : rented.AsSpan(0, batch * k), wantGrad, invB, out correct);
+            return SoftmaxCrossEntropyInto(outputs, labels, batch, k, wantGrad ? gradient[..(batch * k)] : rented.AsSpan(0, batch * k), wantGrad, invB, out correct) / batch;
         }
         finally
         {
@@ -109,7 +109,7 @@ public static class Losses
     }
 
     /// <summary>
-    /// The loss and (when <paramref name="wantGrad"/>) gradient, with <paramref name="e"/> holding the exponentials and then
+    /// The summed loss and (when <paramref name="wantGrad"/>) gradient, with <paramref name="e"/> holding the exponentials and then
     /// the gradient. The maxima, shifts and gradients go a vector at a time; each row's sum of exponentials stays one
     /// sequential sum, so the numbers are those of the element-by-element loops this replaced.
     /// </summary>
@@ -145,8 +145,17 @@ public static class Losses
             for (int j = whole; j < k; j++) row[j] = row[j] / sum * invB;
             row[labels[b]] = (label / sum - T.One) * invB;
         }
-        return total / batch;
+        return total;
     }
+
+    /// <summary>
+    /// The cross-entropy of <paramref name="rows"/> rows of class logits <paramref name="outputs"/> summed rather than averaged, with
+    /// its gradient scaled by <paramref name="scale"/> (one over the whole minibatch) written into <paramref name="gradient"/>: a
+    /// slice of a minibatch, whose gradient entries are those of <see cref="Evaluate"/> on the whole minibatch.
+    /// </summary>
+    internal static double CrossEntropySum<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int rows, Span<T> gradient, T scale)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        SoftmaxCrossEntropyInto(outputs, labels, rows, outputs.Length / rows, gradient[..outputs.Length], true, scale, out _);
 
     /// <summary>Rows whose sums <see cref="RowSums"/> takes side by side.</summary>
     private const int SummedTogether = 4;

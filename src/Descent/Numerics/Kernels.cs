@@ -63,9 +63,23 @@ public static class Kernels
         GemmNTRows(y, source, index, x, w, m, n, accumulate: true);
     }
 
+    /// <summary>
+    /// <see cref="LinearForwardRows"/> by dot products on the first <paramref name="rows"/> of <paramref name="index"/>, requesting
+    /// the rows after them from memory too: a minibatch worked through in slices (<see cref="Nn.Linear{T}.CrossEntropyRows"/>).
+    /// </summary>
+    internal static void LinearForwardSlice<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, Span<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y,
+        int n, int m) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        FillRows(bias, y, rows, m);
+        GemmNTSlice(y, source, index, rows, x, w, m, n, accumulate: true);
+    }
+
     /// <summary>Whether <see cref="LinearForward"/> transposes the weights for <see cref="Gemm"/> rather than taking dot products.</summary>
     private static bool Transposes<T>(int batch, int n, int m, Span<T> scratch) where T : unmanaged =>
-        (batch >= TransposeBatch || n < Vector<T>.Count) && m >= 2 * Vector<T>.Count && scratch.Length >= n * m;
+        (batch >= TransposeBatch || n < Vector<T>.Count) && !FewOutputs<T>(m) && scratch.Length >= n * m;
+
+    /// <summary>Whether a dense layer with <paramref name="m"/> outputs takes dot products at every batch size (fewer outputs than two vectors hold).</summary>
+    internal static bool FewOutputs<T>(int m) where T : unmanaged => m < 2 * Vector<T>.Count;
 
     /// <summary>
     /// Copies <paramref name="row"/> (<paramref name="m"/> elements) into each of the first <paramref name="rows"/>
@@ -538,13 +552,19 @@ public static class Kernels
     /// backward pass. The same numbers as a copy followed by <see cref="GemmNT"/>.
     /// </summary>
     public static void GemmNTRows<T>(Span<T> c, ReadOnlySpan<T> source, ReadOnlySpan<int> index, Span<T> copy, ReadOnlySpan<T> b, int columns, int depth, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> => GemmNTSlice(c, source, index, index.Length, copy, b, columns, depth, accumulate);
+
+    /// <summary>
+    /// <see cref="GemmNTRows"/> on the first <paramref name="rows"/> of <paramref name="index"/>, requesting the rows after them from
+    /// memory too, so that a minibatch worked through in slices keeps its fetches going from one slice into the next.
+    /// </summary>
+    private static void GemmNTSlice<T>(Span<T> c, ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, Span<T> copy, ReadOnlySpan<T> b, int columns, int depth, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int rows = index.Length;
         if (rows <= 0 || columns <= 0) return;
-        if (c.Length < rows * columns || copy.Length < rows * depth || b.Length < columns * depth)
+        if (rows > index.Length || c.Length < rows * columns || copy.Length < rows * depth || b.Length < columns * depth)
             throw new ArgumentException($"GemmNTRows: spans too short for {rows} x {columns} += ({rows} x {depth}) ({columns} x {depth})^T.");
-        CheckRows(source, index, depth);
+        CheckRows(source, index[..rows], depth);
         DotProducts<T, Gathered>(c, source, index, copy, b, rows, columns, depth, accumulate);
     }
 
@@ -599,8 +619,9 @@ public static class Kernels
             ref T copy0 = ref Unsafe.Add(ref copied, (nint)i * depth);
             ref T copy1 = ref Unsafe.Add(ref copy0, pair ? depth : 0);
             // Rows a few examples ahead are requested while this pair is worked on: they are scattered, so no hardware prefetcher can guess them.
-            ref T next0 = ref G.N == 1 && i + RowsAhead < rows ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead] * depth) : ref row0;
-            ref T next1 = ref G.N == 1 && i + RowsAhead + 1 < rows ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead + 1] * depth) : ref row1;
+            // (Past the last row given, the index's further rows: the next slice's.) A prefetch of a bad address does not fault.
+            ref T next0 = ref G.N == 1 && i + RowsAhead < index.Length ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead] * depth) : ref row0;
+            ref T next1 = ref G.N == 1 && i + RowsAhead + 1 < index.Length ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead + 1] * depth) : ref row1;
             for (int t = 0, j = 0, n; j < columns; t++, j += n)
             {
                 n = (columns - j) / (tiles - t);

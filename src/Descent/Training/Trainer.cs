@@ -41,6 +41,7 @@ public sealed class Trainer
     private int _closureCalls;
     private int _batch;
     private bool _gathered;   // the minibatch's features are in _batchX (a closure's later evaluations of it need no gather)
+    private readonly bool _sliced;   // a softmax regression: each step goes through its minibatch in slices and leaves no copy of it in _batchX
     private double _batchLossSum;
     private long _batchLossCount;
 
@@ -93,7 +94,8 @@ public sealed class Trainer
                 Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
             };
             if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
-            _batchX = new(Batches.BatchSize * Train.Dimensions);
+            _sliced = Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && Model.Layers is [Linear<float> { TakesSlices: true }];
+            _batchX = _sliced ? AlignedArray<float>.Empty : new(Batches.BatchSize * Train.Dimensions);
             _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
             _batchRows = new int[Batches.BatchSize];
             _outputGrad = new(Batches.BatchSize * Model.Outputs);
@@ -298,11 +300,11 @@ public sealed class Trainer
         if (shards == 1)
         {
             ShardLossAndGradient(0);
-            _gathered = true;
+            _gathered = !_sliced;
             return _shardLoss[0];
         }
         _shards!.Run(shards, _shardWork);
-        _gathered = true;
+        _gathered = !_sliced;
         double loss = 0;
         for (int i = 0; i < shards; i++)
         {
@@ -332,6 +334,12 @@ public sealed class Trainer
     {
         var model = _shardModels[i];
         int start = _shardStart[i], n = _shardStart[i + 1] - start, per = Train.LabelsPerExample, d = Train.Dimensions;
+        if (_sliced)
+        {
+            _shardLoss[i] = ((Linear<float>)model.Layers[0]).CrossEntropyRows(Train.Features, _batchRows.AsSpan(start, n), _batchY.AsSpan(start, n),
+                _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs), n < _batch ? (float)n / _batch : 1f);
+            return;
+        }
         var input = _batchX.AsSpan(start * d, n * d);
         var outputs = _gathered ? model.Forward(input, n) : model.ForwardRows(Train.Features, _batchRows.AsSpan(start, n), input);
         // Sequence data has a label at every position: the loss is the mean over all n * labels-per-example of them.

@@ -12,6 +12,7 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 {
     private readonly int _in, _out;
     private readonly AlignedArray<T> _transposed;
+    private AlignedArray<T> _slice = AlignedArray<T>.Empty;
 
     /// <summary>A dense layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
     public Linear(int inFeatures, int outFeatures) : this([inFeatures], outFeatures) { }
@@ -51,6 +52,54 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         Kernels.LinearForwardRows(source, rows, input, Weight.Value.Span, Bias.Value.Span, y, _in, _out, _transposed);
         return y;
     }
+
+    /// <summary>
+    /// Whether <see cref="CrossEntropyRows"/> serves this layer: examples of one input vector each, rows of at least 1 KB (a
+    /// minibatch of them comes from memory) and fewer outputs than two vectors hold (the forward pass takes dot products).
+    /// </summary>
+    public bool TakesSlices => InputSize == _in && _in * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= 1024 && Kernels.FewOutputs<T>(_out);
+
+    /// <summary>
+    /// A softmax regression's step on a minibatch: the mean cross-entropy of this layer's outputs for examples
+    /// <paramref name="rows"/> of <paramref name="source"/> against <paramref name="labels"/>, its gradient with respect to the
+    /// outputs (times <paramref name="share"/>, a shard's part of a minibatch, else one) in <paramref name="outputGradient"/>, and
+    /// the weight and bias gradients overwritten: <see cref="ForwardRows"/>, <see cref="Losses.Evaluate"/> and
+    /// <see cref="Backward"/>, but <see cref="SliceRows"/> examples at a time, so that each slice, fetched from memory by the
+    /// forward pass, is still in the cache when the backward pass reads it, and the fetch of the next slice goes on meanwhile.
+    /// The outputs and every gradient are the same bit for bit (each weight's gradient is one chain of multiply-adds over the
+    /// examples either way); the loss sums its rows in another order (the same within double rounding). No copy of the
+    /// minibatch is left for a later pass. Requires <see cref="TakesSlices"/>.
+    /// </summary>
+    public double CrossEntropyRows(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, ReadOnlySpan<int> labels, Span<T> outputGradient, T share)
+    {
+        int batch = rows.Length;
+        if (!TakesSlices)
+            throw new InvalidOperationException($"Linear: a {_in} -> {_out} layer does not take its steps in slices (see TakesSlices); use ForwardRows, Losses.Evaluate and Backward.");
+        if (batch < 1 || labels.Length < batch || outputGradient.Length < batch * _out)
+            throw new ArgumentException($"Linear: a step on {batch} examples needs at least one, with {batch} labels and {batch * _out} output gradients; got {labels.Length} and {outputGradient.Length}.");
+        var y = Output(batch);
+        var slice = Grow(ref _slice, SliceRows * _in);
+        T scale = T.One / T.CreateTruncating(batch);
+        double total = 0;
+        for (int s = 0; s < batch; s += SliceRows)
+        {
+            int n = Math.Min(SliceRows, batch - s);
+            var z = y.Slice(s * _out, n * _out);
+            Kernels.LinearForwardSlice(source, rows[s..], n, slice, Weight.Value.Span, Bias.Value.Span, z, _in, _out);
+            var dz = outputGradient.Slice(s * _out, n * _out);
+            total += Losses.CrossEntropySum<T>(z, labels.Slice(s, n), n, dz, scale);
+            if (share != T.One)
+                for (int j = 0; j < dz.Length; j++) dz[j] *= share;
+            Kernels.LinearBackward<T>(slice, Weight.Value.Span, dz, Weight.Grad.Span, Bias.Grad.Span, [], n, _in, _out, _transposed, accumulate: s > 0);
+        }
+        return total / batch;
+    }
+
+    /// <summary>
+    /// Examples per slice of <see cref="CrossEntropyRows"/>: 32 rows of 784 floats (100 KB) stay in the L2 cache. (mnist-linear at
+    /// batch 1,000, 2026-12-03: slices of 16 measured slower than the whole batch at once, 32 best, 64 between.)
+    /// </summary>
+    public const int SliceRows = 32;
 
     /// <inheritdoc/>
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
