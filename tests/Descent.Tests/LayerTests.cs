@@ -316,6 +316,8 @@ public class LayerTests
     [InlineData(257, 10, 32, 1.0)]     // rows of 1,028 bytes (not a whole vector), one whole slice
     [InlineData(300, 3, 65, 0.75)]     // three outputs, two slices and one row
     [InlineData(256, 15, 1, 1.0)]      // the most outputs 256-bit vectors take dot products for; a single example
+    [InlineData(300, 13, 1000, 0.5)]   // outputs that are not a whole tile of the weight gradient's product
+    [InlineData(300, 13, 5100, 1.0)]   // a minibatch whose whole-batch weight gradient goes in panels (13 x 5,100 floats > 256 KB)
     public void A_softmax_regression_step_in_slices_gives_the_numbers_of_the_whole_batch_passes(int inputs, int outputs, int batch, double share)
     {
         // Linear.CrossEntropyRows against ForwardRows, Losses.Evaluate, the share and Backward on the whole minibatch: the
@@ -349,7 +351,7 @@ public class LayerTests
         Assert.Equal(expectedLogits.Select(BitConverter.SingleToInt32Bits), logits.Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(expectedDz.Select(BitConverter.SingleToInt32Bits), dz.Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(whole.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits), sliced.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits));
-        Assert.Equal(expectedLoss, loss, 1e-14 * expectedLoss);
+        Assert.Equal(expectedLoss, loss, batch * 4e-16 * expectedLoss);   // the same terms summed in another order
     }
 
     [Fact]
@@ -359,12 +361,40 @@ public class LayerTests
         Assert.False(new Linear<float>(784, 40).TakesSlices);    // more outputs than two vectors: the transposed product
         Assert.False(new Linear<float>([5, 784], 10).TakesSlices);   // a sequence of vectors per example
         Assert.True(new Linear<double>(128, 3).TakesSlices);
-        var ex = Assert.Throws<InvalidOperationException>(() => new Linear<float>(784, 40).CrossEntropyRows(new float[784], [0], [0], new float[40], 1f));
-        Assert.Contains("TakesSlices", ex.Message);
+        var wide = Assert.Throws<InvalidOperationException>(() => new Linear<float>(784, 40).CrossEntropyRows(new float[784], [0], [0], new float[40], 1f));
+        Assert.Contains("40 outputs", wide.Message);
+        Assert.Contains("Use ForwardRows", wide.Message);
+        var sequence = Assert.Throws<InvalidOperationException>(() => new Linear<float>([5, 784], 10).CrossEntropyRows(new float[3920], [0], [0], new float[50], 1f));
+        Assert.Contains("flatten them first", sequence.Message);
         var linear = new Linear<float>(784, 10);
-        var bad = Assert.Throws<ArgumentException>(() => linear.CrossEntropyRows(new float[784], [0, 0], [0], new float[20], 1f));
-        Assert.Contains("2 labels", bad.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => linear.CrossEntropyRows(new float[784], [1], [0], new float[10], 1f));
+        Assert.Contains("2 labels", Assert.Throws<ArgumentException>(() => linear.CrossEntropyRows(new float[784], [0, 0], [0], new float[20], 1f)).Message);
+        Assert.Contains("at least one example", Assert.Throws<ArgumentException>(() => linear.CrossEntropyRows(new float[784], [], [], new float[10], 1f)).Message);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_softmax_regression_step_with_a_bad_row_or_label_in_a_later_slice_writes_nothing(bool badRow)
+    {
+        // Checked before the first slice: the gradients, outputs and output gradient of the step before stay as they were.
+        const int inputs = 300, outputs = 10, batch = 70;
+        var rng = new Rng(5);
+        var linear = new Linear<float>(inputs, outputs);
+        linear.Initialize(Initialization.Torch, rng);
+        var source = new float[100 * inputs];
+        for (int i = 0; i < source.Length; i++) source[i] = (float)rng.NextDouble();
+        int[] rows = [.. Enumerable.Range(0, batch)];
+        int[] labels = [.. Enumerable.Range(0, batch).Select(i => i % outputs)];
+        var dz = new float[batch * outputs];
+        linear.CrossEntropyRows(source, rows, labels, dz, 1f);
+        var (gradients, logits, outputGradient) = (linear.Gradients.ToArray(), linear.LastOutput(batch).ToArray(), dz.ToArray());
+        if (badRow) rows[50] = 100;
+        else labels[50] = outputs;
+        if (badRow) Assert.Throws<ArgumentOutOfRangeException>(() => linear.CrossEntropyRows(source, rows, labels, dz, 1f));
+        else Assert.Contains("label 10 is not one of the layer's 10 classes", Assert.Throws<ArgumentException>(() => linear.CrossEntropyRows(source, rows, labels, dz, 1f)).Message);
+        Assert.Equal(gradients, linear.Gradients.ToArray());
+        Assert.Equal(logits, linear.LastOutput(batch).ToArray());
+        Assert.Equal(outputGradient, dz);
     }
 
     [Theory]

@@ -53,7 +53,7 @@ public static class Losses
     {
         int k = outputs.Length / batch;
         bool wantGrad = !gradient.IsEmpty;
-        T invB = T.One / T.CreateTruncating(batch);
+        T invB = PerExample<T>(batch);
         if (loss == Loss.CrossEntropy) return SoftmaxCrossEntropy(outputs, labels, batch, k, gradient, invB, out correct);
         double total = 0;
         correct = 0;
@@ -149,13 +149,19 @@ public static class Losses
     }
 
     /// <summary>
-    /// The cross-entropy of <paramref name="rows"/> rows of class logits <paramref name="outputs"/> summed rather than averaged, with
-    /// its gradient scaled by <paramref name="scale"/> (one over the whole minibatch) written into <paramref name="gradient"/>: a
-    /// slice of a minibatch, whose gradient entries are those of <see cref="Evaluate"/> on the whole minibatch.
+    /// The cross-entropy of the rows of class logits <paramref name="outputs"/> (one label each) summed rather than averaged, with
+    /// its gradient written into <paramref name="gradient"/> as <see cref="Evaluate"/> writes it for a whole minibatch of
+    /// <paramref name="minibatch"/> examples: a slice of one.
     /// </summary>
-    internal static double CrossEntropySum<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int rows, Span<T> gradient, T scale)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        SoftmaxCrossEntropyInto(outputs, labels, rows, outputs.Length / rows, gradient[..outputs.Length], true, scale, out _);
+    internal static double CrossEntropySum<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, Span<T> gradient, int minibatch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = labels.Length;
+        return SoftmaxCrossEntropyInto(outputs, labels, rows, outputs.Length / rows, gradient[..outputs.Length], true, PerExample<T>(minibatch), out _);
+    }
+
+    /// <summary>The weight of one example in the mean over <paramref name="batch"/>: the factor of every gradient entry.</summary>
+    private static T PerExample<T>(int batch) where T : unmanaged, IFloatingPointIeee754<T> => T.One / T.CreateTruncating(batch);
 
     /// <summary>Rows whose sums <see cref="RowSums"/> takes side by side.</summary>
     private const int SummedTogether = 4;

@@ -81,6 +81,13 @@ public static class Kernels
     /// <summary>Whether a dense layer with <paramref name="m"/> outputs takes dot products at every batch size (fewer outputs than two vectors hold).</summary>
     internal static bool FewOutputs<T>(int m) where T : unmanaged => m < 2 * Vector<T>.Count;
 
+    /// <summary><c>x *= s</c> element by element; nothing when <paramref name="s"/> is one (a shard's share of a whole minibatch).</summary>
+    internal static void Scale<T>(Span<T> x, T s) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (s == T.One) return;
+        for (int j = 0; j < x.Length; j++) x[j] *= s;
+    }
+
     /// <summary>
     /// Copies <paramref name="row"/> (<paramref name="m"/> elements) into each of the first <paramref name="rows"/>
     /// rows of <paramref name="y"/>, in vectors (a copy call per row of a few hundred bytes had cost a tenth of a batch-500 step).
@@ -658,7 +665,7 @@ public static class Kernels
     private struct InLanes : ICount { public static int N => 2; }
 
     /// <summary>Throws unless every entry of <paramref name="index"/> is a row of <paramref name="source"/> (<paramref name="width"/> wide).</summary>
-    private static void CheckRows<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int width)
+    internal static void CheckRows<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int width)
     {
         int count = source.Length / width;
         foreach (int row in index)

@@ -94,7 +94,7 @@ public sealed class Trainer
                 Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
             };
             if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
-            _sliced = Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && Model.Layers is [Linear<float> { TakesSlices: true }];
+            _sliced = Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && SlicedLayer(Model) is not null;
             _batchX = _sliced ? AlignedArray<float>.Empty : new(Batches.BatchSize * Train.Dimensions);
             _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
             _batchRows = new int[Batches.BatchSize];
@@ -334,10 +334,11 @@ public sealed class Trainer
     {
         var model = _shardModels[i];
         int start = _shardStart[i], n = _shardStart[i + 1] - start, per = Train.LabelsPerExample, d = Train.Dimensions;
+        float share = n < _batch ? (float)n / _batch : 1f;
         if (_sliced)
         {
-            _shardLoss[i] = ((Linear<float>)model.Layers[0]).CrossEntropyRows(Train.Features, _batchRows.AsSpan(start, n), _batchY.AsSpan(start, n),
-                _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs), n < _batch ? (float)n / _batch : 1f);
+            _shardLoss[i] = SlicedLayer(model)!.CrossEntropyRows(Train.Features, _batchRows.AsSpan(start, n), _batchY.AsSpan(start, n),
+                _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs), share);
             return;
         }
         var input = _batchX.AsSpan(start * d, n * d);
@@ -347,13 +348,20 @@ public sealed class Trainer
         double loss = Losses.Evaluate(Loss, outputs, _batchY.AsSpan(start * per, n * per), n * per, grad, out _);
         _shardLoss[i] = loss;
         if (!double.IsFinite(loss)) return;
-        if (n < _batch)
-        {
-            float share = (float)n / _batch;
-            for (int j = 0; j < grad.Length; j++) grad[j] *= share;
-        }
+        Kernels.Scale(grad, share);
         model.Backward(input, grad, n, accumulate: false);
     }
+
+    /// <summary>
+    /// The dense layer of a softmax regression (a model of that one layer, flattened first or not) that takes its steps in
+    /// slices (<see cref="Linear{T}.CrossEntropyRows"/>), or null.
+    /// </summary>
+    private static Linear<float>? SlicedLayer(Sequential<float> model) => model.Layers switch
+    {
+        [Linear<float> { TakesSlices: true } linear] => linear,
+        [Flatten<float>, Linear<float> { TakesSlices: true } linear] => linear,
+        _ => null,
+    };
 
     /// <summary>
     /// Mean loss and accuracy of the model over every label of <paramref name="data"/> (every position of a sequence), in evaluation mode (dropout off, batch

@@ -57,29 +57,42 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// Whether <see cref="CrossEntropyRows"/> serves this layer: examples of one input vector each, rows of at least 1 KB (a
     /// minibatch of them comes from memory) and fewer outputs than two vectors hold (the forward pass takes dot products).
     /// </summary>
-    public bool TakesSlices => InputSize == _in && _in * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= 1024 && Kernels.FewOutputs<T>(_out);
+    public bool TakesSlices => WhyNoSlices is null;
+
+    private string? WhyNoSlices =>
+        InputSize != _in ? $"its inputs are sequences of {InputSize / _in} vectors of {_in} (flatten them first)"
+        : _in * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() < 1024 ? $"its rows of {_in} inputs are under 1 KB, so a minibatch of them stays in the cache anyway"
+        : !Kernels.FewOutputs<T>(_out) ? $"its {_out} outputs are more than its forward pass takes dot products for ({2 * Vector<T>.Count - 1} at this vector width)"
+        : null;
 
     /// <summary>
     /// A softmax regression's step on a minibatch: the mean cross-entropy of this layer's outputs for examples
     /// <paramref name="rows"/> of <paramref name="source"/> against <paramref name="labels"/>, its gradient with respect to the
-    /// outputs (times <paramref name="share"/>, a shard's part of a minibatch, else one) in <paramref name="outputGradient"/>, and
-    /// the weight and bias gradients overwritten: <see cref="ForwardRows"/>, <see cref="Losses.Evaluate"/> and
-    /// <see cref="Backward"/>, but <see cref="SliceRows"/> examples at a time, so that each slice, fetched from memory by the
-    /// forward pass, is still in the cache when the backward pass reads it, and the fetch of the next slice goes on meanwhile.
-    /// The outputs and every gradient are the same bit for bit (each weight's gradient is one chain of multiply-adds over the
-    /// examples either way); the loss sums its rows in another order (the same within double rounding). No copy of the
-    /// minibatch is left for a later pass. Requires <see cref="TakesSlices"/>.
+    /// outputs in <paramref name="outputGradient"/> (times <paramref name="share"/>, a shard's part of a minibatch, else one),
+    /// and the weight and bias gradients overwritten: <see cref="ForwardRows"/>, <see cref="Losses.Evaluate"/>, the share and
+    /// <see cref="Backward"/> without accumulating, but <see cref="SliceRows"/> examples at a time, so that each slice, fetched
+    /// from memory by the forward pass, is still in the cache when the backward pass reads it, and the fetch of the next slice
+    /// goes on meanwhile. The outputs and every gradient are the same bit for bit (each weight's gradient is one chain of
+    /// multiply-adds over the examples either way); the loss sums its rows in another order (the same within double
+    /// rounding). No copy of the minibatch is left for a later pass. Unlike the passes apart, the gradients are written even
+    /// when the loss is not finite (they hold no meaning then). Rows and labels are checked before anything is written.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The layer does not take its steps in slices (<see cref="TakesSlices"/>).</exception>
+    /// <exception cref="ArgumentException">No rows, too few labels or output gradients, or a label that is not a class.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A row that <paramref name="source"/> does not hold.</exception>
     public double CrossEntropyRows(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, ReadOnlySpan<int> labels, Span<T> outputGradient, T share)
     {
         int batch = rows.Length;
-        if (!TakesSlices)
-            throw new InvalidOperationException($"Linear: a {_in} -> {_out} layer does not take its steps in slices (see TakesSlices); use ForwardRows, Losses.Evaluate and Backward.");
-        if (batch < 1 || labels.Length < batch || outputGradient.Length < batch * _out)
-            throw new ArgumentException($"Linear: a step on {batch} examples needs at least one, with {batch} labels and {batch * _out} output gradients; got {labels.Length} and {outputGradient.Length}.");
+        if (WhyNoSlices is { } why)
+            throw new InvalidOperationException($"Linear: this {_in} -> {_out} layer does not take its steps in slices: {why}. Use ForwardRows, Losses.Evaluate and Backward.");
+        if (batch < 1) throw new ArgumentException("Linear: a step needs at least one example; the rows are empty.");
+        if (labels.Length < batch || outputGradient.Length < batch * _out)
+            throw new ArgumentException($"Linear: a step on {batch} examples needs {batch} labels and {batch * _out} output gradients; got {labels.Length} and {outputGradient.Length}.");
+        Kernels.CheckRows(source, rows, _in);
+        foreach (int label in labels[..batch])
+            if ((uint)label >= (uint)_out) throw new ArgumentException($"Linear: label {label} is not one of the layer's {_out} classes (0 to {_out - 1}).");
         var y = Output(batch);
         var slice = Grow(ref _slice, SliceRows * _in);
-        T scale = T.One / T.CreateTruncating(batch);
         double total = 0;
         for (int s = 0; s < batch; s += SliceRows)
         {
@@ -87,9 +100,8 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             var z = y.Slice(s * _out, n * _out);
             Kernels.LinearForwardSlice(source, rows[s..], n, slice, Weight.Value.Span, Bias.Value.Span, z, _in, _out);
             var dz = outputGradient.Slice(s * _out, n * _out);
-            total += Losses.CrossEntropySum<T>(z, labels.Slice(s, n), n, dz, scale);
-            if (share != T.One)
-                for (int j = 0; j < dz.Length; j++) dz[j] *= share;
+            total += Losses.CrossEntropySum<T>(z, labels.Slice(s, n), dz, batch);
+            Kernels.Scale(dz, share);
             Kernels.LinearBackward<T>(slice, Weight.Value.Span, dz, Weight.Grad.Span, Bias.Grad.Span, [], n, _in, _out, _transposed, accumulate: s > 0);
         }
         return total / batch;
@@ -99,7 +111,7 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// Examples per slice of <see cref="CrossEntropyRows"/>: 32 rows of 784 floats (100 KB) stay in the L2 cache. (mnist-linear at
     /// batch 1,000, 2026-12-03: slices of 16 measured slower than the whole batch at once, 32 best, 64 between.)
     /// </summary>
-    public const int SliceRows = 32;
+    public static int SliceRows => 32;
 
     /// <inheritdoc/>
     public override void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch, bool accumulate = true)
