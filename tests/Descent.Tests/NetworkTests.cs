@@ -90,6 +90,13 @@ public class NetworkTests
                 if (!gradient[i].Equals(wantGradient[i]) && !(T.IsNaN(gradient[i]) && T.IsNaN(wantGradient[i])))
                     Assert.Fail($"{typeof(T).Name} k {k}: gradient[{i}] = {gradient[i]}, the loops give {wantGradient[i]}");
             Assert.Equal(BitConverter.DoubleToInt64Bits(loss), BitConverter.DoubleToInt64Bits(Losses.Evaluate(Loss.CrossEntropy, z, labels, batch, [], out _)));
+            // A softmax regression's slice (Linear.CrossEntropyRows) takes each row's maximum without its place: the same numbers.
+            var sliced = new T[batch * k];
+            double sum = Losses.CrossEntropySum<T>(z, labels, sliced, batch);
+            Assert.Equal(BitConverter.DoubleToInt64Bits(loss), BitConverter.DoubleToInt64Bits(sum / batch));
+            for (int i = 0; i < sliced.Length; i++)
+                if (!sliced[i].Equals(gradient[i]) && !(T.IsNaN(sliced[i]) && T.IsNaN(gradient[i])))
+                    Assert.Fail($"{typeof(T).Name} k {k}: a slice's gradient[{i}] = {sliced[i]}, the whole batch's {gradient[i]}");
             // The rows with an infinity or a NaN make the batch's loss NaN, so each row's loss is compared on its own too.
             for (int b = 0; b < batch; b++)
             {

@@ -109,11 +109,12 @@ public static class Losses
     }
 
     /// <summary>
-    /// The summed loss and (when <paramref name="wantGrad"/>) gradient, with <paramref name="e"/> holding the exponentials and then
+    /// The summed loss and (when <paramref name="wantGrad"/>) gradient, and the correct predictions unless not <paramref name="count"/>, with <paramref name="e"/> holding the exponentials and then
     /// the gradient. The maxima, shifts and gradients go a vector at a time; each row's sum of exponentials stays one
     /// sequential sum, so the numbers are those of the element-by-element loops this replaced.
     /// </summary>
-    private static double SoftmaxCrossEntropyInto<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int batch, int k, Span<T> e, bool wantGrad, T invB, out int correct)
+    private static double SoftmaxCrossEntropyInto<T>(ReadOnlySpan<T> outputs, ReadOnlySpan<int> labels, int batch, int k, Span<T> e, bool wantGrad, T invB, out int correct,
+        bool count = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         double total = 0;
@@ -121,7 +122,7 @@ public static class Losses
         for (int b = 0; b < batch; b++)
         {
             var z = outputs.Slice(b * k, k);
-            var (max, arg) = FirstMaximum(z);
+            var (max, arg) = count ? FirstMaximum(z) : (Maximum(z), -1);
             if (arg == labels[b]) correct++;
             total -= double.CreateTruncating(z[labels[b]] - max);
             Numerics.Kernels.AddScalar(z, -max, e.Slice(b * k, k));
@@ -157,7 +158,7 @@ public static class Losses
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = labels.Length;
-        return SoftmaxCrossEntropyInto(outputs, labels, rows, outputs.Length / rows, gradient[..outputs.Length], true, PerExample<T>(minibatch), out _);
+        return SoftmaxCrossEntropyInto(outputs, labels, rows, outputs.Length / rows, gradient[..outputs.Length], true, PerExample<T>(minibatch), out _, count: false);
     }
 
     /// <summary>The weight of one example in the mean over <paramref name="batch"/>: the factor of every gradient entry.</summary>
@@ -197,20 +198,16 @@ public static class Losses
 
     /// <summary>
     /// The largest entry of <paramref name="z"/> and the index of its first occurrence, as a loop that moves on only to a
-    /// strictly larger entry finds them (so a NaN counts only as the first entry): in vectors when the row is at least one
-    /// vector long and holds no NaN, else that loop.
+    /// strictly larger entry finds them (so a NaN counts only as the first entry).
     /// </summary>
     private static (T Max, int Arg) FirstMaximum<T>(ReadOnlySpan<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        T max = Maximum(z);
         int lanes = Vector<T>.Count, k = z.Length;
+        // Its first occurrence, a vector at a time where the row is at least one long (the last vector ends at the row's
+        // end, overlapping the one before). Nothing equals a NaN: a NaN maximum is a NaN first entry.
         if (k >= lanes)
         {
-            // The last vector ends at the row's end, overlapping the one before: a maximum does not mind repeats.
-            var top = new Vector<T>(z);
-            for (int j = lanes; j < k; j += lanes) top = Vector.Max(top, new Vector<T>(z[Math.Min(j, k - lanes)..]));
-            T max = Numerics.Lanes.MaxAcross(top);
-            // Both maxima propagate NaN (IEEE 754's maximum), and no entry equals a NaN maximum: a row with a NaN falls
-            // through to the loop.
             var wanted = new Vector<T>(max);
             for (int j = 0; j < k; j += lanes)
             {
@@ -219,10 +216,31 @@ public static class Losses
                 for (int i = at; i < at + lanes; i++)
                     if (z[i] == max) return (max, i);
             }
+            return (max, 0);
+        }
+        for (int i = 0; i < k; i++)
+            if (z[i] == max) return (max, i);
+        return (max, 0);
+    }
+
+    /// <summary>
+    /// The largest entry of <paramref name="z"/> as a loop that moves on only to a strictly larger entry finds it: in vectors
+    /// when the row is at least one vector long and holds no NaN, else that loop.
+    /// </summary>
+    private static T Maximum<T>(ReadOnlySpan<T> z) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lanes = Vector<T>.Count, k = z.Length;
+        if (k >= lanes)
+        {
+            // The last vector ends at the row's end, overlapping the one before: a maximum does not mind repeats. Both maxima
+            // propagate NaN (IEEE 754's maximum): a row with a NaN falls through to the loop.
+            var top = new Vector<T>(z);
+            for (int j = lanes; j < k; j += lanes) top = Vector.Max(top, new Vector<T>(z[Math.Min(j, k - lanes)..]));
+            T max = Numerics.Lanes.MaxAcross(top);
+            if (!T.IsNaN(max)) return max;
         }
         T best = z[0];
-        int arg = 0;
-        for (int j = 1; j < k; j++) if (z[j] > best) { best = z[j]; arg = j; }
-        return (best, arg);
+        for (int j = 1; j < k; j++) if (z[j] > best) best = z[j];
+        return best;
     }
 }
