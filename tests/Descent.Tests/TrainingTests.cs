@@ -68,14 +68,14 @@ public sealed class TrainingTests : IDisposable
 
     [Theory]
     [InlineData("--optimizer", "sgd", "--lr", "0.1", "--batch", "100")]
-    [InlineData("--optimizer", "lbfgs", "--lr", "0.5", "--batch", "100")]   // a closure evaluating the minibatch again
-    [InlineData("--optimizer", "sgd", "--lr", "0.1", "--batch", "70", "--sam", "0.05")]
+    [InlineData("--optimizer", "adamw", "--lr", "0.01", "--batch", "1000", "--clip-norm", "0.5")]
+    [InlineData("--optimizer", "sgd", "--lr", "0.1", "--batch", "70", "--lookahead", "3")]
     [InlineData("--optimizer", "adam", "--lr", "0.01", "--batch", "40", "--accumulate", "3")]
     [InlineData("--optimizer", "sgd", "--lr", "0.1", "--batch", "999", "--threads", "2")]   // shards of 499 and 500 examples
     public void A_softmax_regression_trained_in_slices_ends_at_the_weights_of_whole_batch_passes(params string[] options)
     {
-        // flatten-linear takes its steps in slices (Linear.CrossEntropyRows); an identity layer after it makes the same
-        // model go through the passes one after the other. Same weights byte for byte after 30 steps.
+        // flatten-linear takes its steps in slices (Linear.CrossEntropyRows) unless its optimizer needs a closure; an identity
+        // layer after it makes the same model go through the passes one after the other. Same weights byte for byte after 30 steps.
         string[] run = ["train", "--data", "mnist", "--steps", "30", "--eval-every", "30", .. options];
         var (code, _, err) = Cli([.. run, "--model", "flatten-linear", "--out", Out("sliced")]);
         Assert.True(code == 0, err);

@@ -41,7 +41,7 @@ public sealed class Trainer
     private int _closureCalls;
     private int _batch;
     private bool _gathered;   // the minibatch's features are in _batchX (a closure's later evaluations of it need no gather)
-    private readonly bool _sliced;   // a softmax regression: each step goes through its minibatch in slices and leaves no copy of it in _batchX
+    private readonly bool _sliced;   // a softmax regression stepped without a closure: each step goes through its minibatch in slices and leaves no copy of it in _batchX
     private double _batchLossSum;
     private long _batchLossCount;
 
@@ -94,7 +94,9 @@ public sealed class Trainer
                 Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
             };
             if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
-            _sliced = Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && SlicedLayer(Model) is not null;
+            // Not for steps that evaluate their minibatch more than once (L-BFGS, SAM): their later evaluations read the copy
+            // the whole-batch passes leave, where slices would fetch the scattered rows again (SAM measured 9% slower so).
+            _sliced = !Optimizer.RequiresClosure && Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && SlicedLayer(Model) is not null;
             _batchX = _sliced ? AlignedArray<float>.Empty : new(Batches.BatchSize * Train.Dimensions);
             _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
             _batchRows = new int[Batches.BatchSize];
