@@ -65,7 +65,8 @@ public static class Kernels
 
     /// <summary>
     /// <see cref="LinearForwardRows"/> by dot products on the first <paramref name="rows"/> of <paramref name="index"/>, requesting
-    /// the rows after them from memory too: a minibatch worked through in slices (<see cref="Nn.Linear{T}.CrossEntropyRows"/>).
+    /// the rows after them from memory too: a minibatch worked through in slices (<see cref="Nn.Linear{T}.CrossEntropyRows"/>,
+    /// which checks every row of the minibatch once, before its first slice).
     /// </summary>
     internal static void LinearForwardSlice<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, Span<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y,
         int n, int m) where T : unmanaged, IFloatingPointIeee754<T>
@@ -559,11 +560,16 @@ public static class Kernels
     /// backward pass. The same numbers as a copy followed by <see cref="GemmNT"/>.
     /// </summary>
     public static void GemmNTRows<T>(Span<T> c, ReadOnlySpan<T> source, ReadOnlySpan<int> index, Span<T> copy, ReadOnlySpan<T> b, int columns, int depth, bool accumulate)
-        where T : unmanaged, IFloatingPointIeee754<T> => GemmNTSlice(c, source, index, index.Length, copy, b, columns, depth, accumulate);
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(source, index, depth);
+        GemmNTSlice(c, source, index, index.Length, copy, b, columns, depth, accumulate);
+    }
 
     /// <summary>
     /// <see cref="GemmNTRows"/> on the first <paramref name="rows"/> of <paramref name="index"/>, requesting the rows after them from
-    /// memory too, so that a minibatch worked through in slices keeps its fetches going from one slice into the next.
+    /// memory too, so that a minibatch worked through in slices keeps its fetches going from one slice into the next. The
+    /// caller has checked the rows (<see cref="CheckRows"/>).
     /// </summary>
     private static void GemmNTSlice<T>(Span<T> c, ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, Span<T> copy, ReadOnlySpan<T> b, int columns, int depth, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -571,7 +577,6 @@ public static class Kernels
         if (rows <= 0 || columns <= 0) return;
         if (rows > index.Length || c.Length < rows * columns || copy.Length < rows * depth || b.Length < columns * depth)
             throw new ArgumentException($"GemmNTRows: spans too short for {rows} x {columns} += ({rows} x {depth}) ({columns} x {depth})^T.");
-        CheckRows(source, index[..rows], depth);
         DotProducts<T, Gathered>(c, source, index, copy, b, rows, columns, depth, accumulate);
     }
 

@@ -41,7 +41,7 @@ public sealed class Trainer
     private int _closureCalls;
     private int _batch;
     private bool _gathered;   // the minibatch's features are in _batchX (a closure's later evaluations of it need no gather)
-    private readonly bool _sliced;   // a softmax regression stepped without a closure: each step goes through its minibatch in slices and leaves no copy of it in _batchX
+    private readonly Linear<float>[]? _sliced;   // a softmax regression stepped without a closure: each shard model's dense layer, which goes through its minibatch in slices and leaves no copy of it in _batchX
     private double _batchLossSum;
     private long _batchLossCount;
 
@@ -96,8 +96,9 @@ public sealed class Trainer
             if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
             // Not for steps that evaluate their minibatch more than once (L-BFGS, SAM): their later evaluations read the copy
             // the whole-batch passes leave, where slices would fetch the scattered rows again (SAM measured 9% slower so).
-            _sliced = !Optimizer.RequiresClosure && Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && SlicedLayer(Model) is not null;
-            _batchX = _sliced ? AlignedArray<float>.Empty : new(Batches.BatchSize * Train.Dimensions);
+            if (!Optimizer.RequiresClosure && Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && SlicedLayer(Model) is not null)
+                _sliced = [.. _shardModels.Select(m => SlicedLayer(m)!)];
+            _batchX = _sliced is null ? new(Batches.BatchSize * Train.Dimensions) : AlignedArray<float>.Empty;
             _batchY = new int[Batches.BatchSize * Train.LabelsPerExample];
             _batchRows = new int[Batches.BatchSize];
             _outputGrad = new(Batches.BatchSize * Model.Outputs);
@@ -302,11 +303,11 @@ public sealed class Trainer
         if (shards == 1)
         {
             ShardLossAndGradient(0);
-            _gathered = !_sliced;
+            _gathered = _sliced is null;
             return _shardLoss[0];
         }
         _shards!.Run(shards, _shardWork);
-        _gathered = !_sliced;
+        _gathered = _sliced is null;
         double loss = 0;
         for (int i = 0; i < shards; i++)
         {
@@ -337,9 +338,9 @@ public sealed class Trainer
         var model = _shardModels[i];
         int start = _shardStart[i], n = _shardStart[i + 1] - start, per = Train.LabelsPerExample, d = Train.Dimensions;
         float share = n < _batch ? (float)n / _batch : 1f;
-        if (_sliced)
+        if (_sliced is not null)
         {
-            _shardLoss[i] = SlicedLayer(model)!.CrossEntropyRows(Train.Features, _batchRows.AsSpan(start, n), _batchY.AsSpan(start, n),
+            _shardLoss[i] = _sliced[i].CrossEntropyRows(Train.Features, _batchRows.AsSpan(start, n), _batchY.AsSpan(start, n),
                 _outputGrad.AsSpan(start * model.Outputs, n * model.Outputs), share);
             return;
         }
