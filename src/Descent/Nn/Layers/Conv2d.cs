@@ -247,7 +247,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <c>db[o] += sum dY[o, :]</c> for one example's output gradient (<paramref name="positions"/> per channel): the bias
     /// gradient, taken an example at a time where the backward pass reads the example anyway, so it is read from the cache.
     /// </summary>
-    internal static void AddChannelSums(ReadOnlySpan<T> example, Span<T> db, int positions)
+    private static void AddChannelSums(ReadOnlySpan<T> example, Span<T> db, int positions)
     {
         for (int o = 0; o < db.Length; o++) db[o] += Kernels.Sum(example.Slice(o * positions, positions));
     }

@@ -53,6 +53,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         CheckInput(input, batch);
         var y = Output(batch);
+        _channelLast = 0;
         PoolPlanes(input[..(batch * InputSize)], y, Grow(ref _argmax, y.Length), batch * _c);
         return y;
     }
@@ -68,6 +69,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         var y = Output(batch);
         var argmax = Grow(ref _argmax, y.Length);
         int first = example * OutputSize;
+        _channelLast = 0;
         PoolPlanes(input[..InputSize], y[first..], argmax[first..], _c);
     }
 
@@ -84,7 +86,8 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// each window's four positions are whole vectors of channels, compared as <see cref="MaxWindows"/> compares them, and
     /// the outputs and the places of their largest inputs are transposed into the channel-first outputs once, where pooling
     /// the channel-first transpose of the example had needed that of four times as many outputs and rows too short for the
-    /// wider vectors. The same numbers and places as <see cref="ForwardExample"/> on the transposed example.
+    /// wider vectors. The same numbers and places as <see cref="ForwardExample"/> on the transposed example. The outputs and
+    /// places are also kept channel-last, for <see cref="ExampleInputGradientChannelLast"/>.
     /// </summary>
     internal void ForwardExampleChannelLast(ReadOnlySpan<T> from, int ld, int example, int batch)
     {
@@ -93,8 +96,9 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         var y = Output(batch);
         var argmax = Grow(ref _argmax, y.Length);
         int lanes = Vector<float>.Count, positions = _ho * _wo;
-        var tops = Grow(ref _channelLastTops, positions * ld);
-        var places = Grow(ref _channelLastPlaces, positions * ld);
+        var tops = Grow(ref _channelLastTops, batch * positions * ld).Slice(example * positions * ld, positions * ld);
+        var places = Grow(ref _channelLastPlaces, batch * positions * ld).Slice(example * positions * ld, positions * ld);
+        _channelLast = ld;
         ref float x0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(from));
         ref float t0 = ref MemoryMarshal.GetReference(tops);
         ref int p0 = ref MemoryMarshal.GetReference(places);
@@ -118,11 +122,70 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         Kernels.Transpose<float>(MemoryMarshal.Cast<int, float>(places), MemoryMarshal.Cast<int, float>(argmax.Slice(at, OutputSize)), positions, _c, ldFrom: ld);
     }
 
-    /// <summary>A channel-last example's pooled outputs and the places of their largest inputs, before their transposition (<see cref="ForwardExampleChannelLast"/>).</summary>
+    /// <summary>
+    /// The last forward pass's pooled outputs and the places of their largest inputs, channel-last, example after example, when
+    /// it pooled channel-last inputs (<see cref="ForwardExampleChannelLast"/>; then <see cref="_channelLast"/> is their rows' stride).
+    /// </summary>
     private AlignedArray<float> _channelLastTops = AlignedArray<float>.Empty;
 
     /// <inheritdoc cref="_channelLastTops"/>
     private AlignedArray<int> _channelLastPlaces = AlignedArray<int>.Empty;
+
+    /// <summary>The stride of the rows of <see cref="_channelLastTops"/> when the last forward pass kept them, else 0.</summary>
+    private int _channelLast;
+
+    /// <summary>One example's output gradient, channel-last (<see cref="ExampleInputGradientChannelLast"/>).</summary>
+    private AlignedArray<float> _channelLastGradient = AlignedArray<float>.Empty;
+
+    /// <summary>
+    /// Whether <see cref="ExampleInputGradientChannelLast"/> can write input gradients channel-last with rows <paramref name="ld"/>
+    /// apart: the last forward pass pooled channel-last inputs of that stride.
+    /// </summary>
+    internal bool KeepsChannelLast(int ld) => _channelLast == ld && ld > 0;
+
+    /// <summary>
+    /// What <see cref="ExampleInputGradient"/> writes for example <paramref name="example"/>, but channel-last, position after
+    /// position with the channels of position <c>p</c> at <c>to[p * ld ..]</c>, as a Winograd convolution reads its output
+    /// gradient (<see cref="KeepsChannelLast"/>): each window's output gradient, a vector of channels, goes to the one of its
+    /// four positions where its largest input was, and zero to the other three; positions under no window get zero. Only
+    /// the example's output gradient is transposed, where the channel-first input gradient had to be transposed whole, four
+    /// times as many values. The same numbers (the extra lanes past the channels hold zeros or finite values).
+    /// </summary>
+    internal void ExampleInputGradientChannelLast(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> to, int ld)
+    {
+        int positions = _ho * _wo, lanes = Vector<float>.Count;
+        if (!KeepsChannelLast(ld) || to.Length < _h * _w * ld || outputGradient.Length < (example + 1) * OutputSize
+            || _channelLastTops.Length < (example + 1) * positions * ld || (uint)example >= (uint)batch)
+            throw new ArgumentException($"Pool2d: no channel-last input gradient with rows {ld} apart for example {example} of {batch} here.");
+        var dy = Grow(ref _channelLastGradient, positions * ld);
+        Kernels.Transpose<float>(MemoryMarshal.Cast<T, float>(outputGradient.Slice(example * OutputSize, OutputSize)), dy, _c, positions, ldTo: ld);
+        var dx = MemoryMarshal.Cast<T, float>(to[..(_h * _w * ld)]);
+        // An odd side leaves a last row or column under no window.
+        if (_h != 2 * _ho || _w != 2 * _wo) dx.Clear();
+        ref float g0 = ref MemoryMarshal.GetReference(dy);
+        ref float t0 = ref _channelLastTops[example * positions * ld];
+        ref int p0 = ref _channelLastPlaces[example * positions * ld];
+        ref float x0 = ref MemoryMarshal.GetReference(dx);
+        for (int oy = 0, o = 0; oy < _ho; oy++)
+            for (int ox = 0; ox < _wo; ox++, o++)
+            {
+                int first = 2 * oy * _w + 2 * ox;
+                ref float x = ref Unsafe.Add(ref x0, first * ld);
+                for (int k = 0; k < ld; k += lanes)
+                {
+                    nuint at = (nuint)(o * ld + k);
+                    var g = Vector.LoadUnsafe(ref g0, at);
+                    if (Rectifies) g = Vector.ConditionalSelect(Vector.LessThanOrEqual(Vector.LoadUnsafe(ref t0, at), Vector<float>.Zero), Vector<float>.Zero, g);
+                    // As added to a cleared plane: -0 becomes +0.
+                    g += Vector<float>.Zero;
+                    var place = Vector.LoadUnsafe(ref p0, at) - new Vector<int>(first);
+                    Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.Zero), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)k);
+                    Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.One), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(ld + k));
+                    Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(_w * ld + k));
+                    Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w + 1)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)((_w + 1) * ld + k));
+                }
+            }
+    }
 
     /// <summary>
     /// Pools the first <paramref name="planes"/> planes of <paramref name="input"/> into <paramref name="y"/> and, for max

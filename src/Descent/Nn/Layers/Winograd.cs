@@ -171,9 +171,11 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             TransformInputs(input, b0, examples);
             for (int e = 0; e < examples; e++)
             {
-                var gradient = Conv2d<T>.ExampleGradient(dy, pool, b0 + e, batch, OutputSize, example);
-                Conv2d<T>.AddChannelSums(gradient, db, _ho * _wo);
-                Kernels.Transpose(gradient, _yl, _o, _ho * _wo, ldTo: _op);
+                // The example's output gradient, channel-last: straight from a pooling that kept its forward pass channel-last,
+                // else transposed.
+                if (pool is not null && pool.KeepsChannelLast(_op)) pool.ExampleInputGradientChannelLast(dy, b0 + e, batch, _yl, _op);
+                else Kernels.Transpose(Conv2d<T>.ExampleGradient(dy, pool, b0 + e, batch, OutputSize, example), _yl, _o, _ho * _wo, ldTo: _op);
+                AddBiasGradient(db);
                 TransformOutputGradients(e);
             }
             for (int xi = 0; xi < _entries; xi++)
@@ -195,6 +197,32 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
         KernelGradients(dw);
+    }
+
+    /// <summary>
+    /// <c>db[o] += sum_p dY[p, o]</c> for the example's channel-last output gradient in <see cref="_yl"/>: a vector of channels at a
+    /// time, each channel's sum one chain over the positions in order, from zero, then added to <paramref name="db"/>.
+    /// </summary>
+    private void AddBiasGradient(Span<T> db)
+    {
+        int lanes = Vector<T>.Count, positions = _ho * _wo;
+        ref T y0 = ref _yl.Reference;
+        for (int k = 0; k < _o; k += 4 * lanes)
+        {
+            // Four vectors of channels at once, as independent chains (the channels past the last vector are summed and dropped).
+            Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            int count = Math.Min(4, (_op - k) / lanes);
+            for (int p = 0; p < positions; p++)
+            {
+                ref T row = ref Unsafe.Add(ref y0, p * _op + k);
+                s0 += Load(ref row, 0);
+                if (count > 1) s1 += Load(ref row, lanes);
+                if (count > 2) s2 += Load(ref row, 2 * lanes);
+                if (count > 3) s3 += Load(ref row, 3 * lanes);
+            }
+            for (int j = 0; j < 4 * lanes && k + j < _o; j++)
+                db[k + j] += (j / lanes) switch { 0 => s0[j % lanes], 1 => s1[j % lanes], 2 => s2[j % lanes], _ => s3[j % lanes] };
+        }
     }
 
     /// <summary>
