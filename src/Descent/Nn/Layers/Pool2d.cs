@@ -53,7 +53,6 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         CheckInput(input, batch);
         var y = Output(batch);
-        _channelLast = 0;
         PoolPlanes(input[..(batch * InputSize)], y, Grow(ref _argmax, y.Length), batch * _c);
         return y;
     }
@@ -69,7 +68,6 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         var y = Output(batch);
         var argmax = Grow(ref _argmax, y.Length);
         int first = example * OutputSize;
-        _channelLast = 0;
         PoolPlanes(input[..InputSize], y[first..], argmax[first..], _c);
     }
 
@@ -98,24 +96,23 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         int lanes = Vector<float>.Count, positions = _ho * _wo;
         var tops = Grow(ref _channelLastTops, batch * positions * ld).Slice(example * positions * ld, positions * ld);
         var places = Grow(ref _channelLastPlaces, batch * positions * ld).Slice(example * positions * ld, positions * ld);
-        _channelLast = ld;
+        _channelLastStride = ld;
         ref float x0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(from));
         ref float t0 = ref MemoryMarshal.GetReference(tops);
         ref int p0 = ref MemoryMarshal.GetReference(places);
-        for (int oy = 0, o = 0; oy < _ho; oy++)
-            for (int ox = 0; ox < _wo; ox++, o++)
+        for (int o = 0; o < positions; o++)
+        {
+            // The window's inputs in reading order, as places within the plane.
+            int first = WindowStart(o);
+            ref float x = ref Unsafe.Add(ref x0, first * ld);
+            for (int k = 0; k < ld; k += lanes)
             {
-                // The window's inputs in reading order, as places within the plane.
-                int first = 2 * oy * _w + 2 * ox;
-                ref float x = ref Unsafe.Add(ref x0, first * ld);
-                for (int k = 0; k < ld; k += lanes)
-                {
-                    var (top, best) = Largest(Vector.LoadUnsafe(ref x, (nuint)k), Vector.LoadUnsafe(ref x, (nuint)(ld + k)),
-                        Vector.LoadUnsafe(ref x, (nuint)(_w * ld + k)), Vector.LoadUnsafe(ref x, (nuint)((_w + 1) * ld + k)), new Vector<int>(first), _w, Rectifies);
-                    top.StoreUnsafe(ref t0, (nuint)(o * ld + k));
-                    best.StoreUnsafe(ref p0, (nuint)(o * ld + k));
-                }
+                var (top, best) = Largest(Vector.LoadUnsafe(ref x, (nuint)k), Vector.LoadUnsafe(ref x, (nuint)(ld + k)),
+                    Vector.LoadUnsafe(ref x, (nuint)(_w * ld + k)), Vector.LoadUnsafe(ref x, (nuint)((_w + 1) * ld + k)), new Vector<int>(first), _w, Rectifies);
+                top.StoreUnsafe(ref t0, (nuint)(o * ld + k));
+                best.StoreUnsafe(ref p0, (nuint)(o * ld + k));
             }
+        }
         int at = example * OutputSize;
         Kernels.Transpose<float>(tops, MemoryMarshal.Cast<T, float>(y.Slice(at, OutputSize)), positions, _c, ldFrom: ld);
         // The places are moved as the floats' bits, not computed with.
@@ -124,7 +121,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>
     /// The last forward pass's pooled outputs and the places of their largest inputs, channel-last, example after example, when
-    /// it pooled channel-last inputs (<see cref="ForwardExampleChannelLast"/>; then <see cref="_channelLast"/> is their rows' stride).
+    /// it pooled channel-last inputs (<see cref="ForwardExampleChannelLast"/>; then <see cref="_channelLastStride"/> is their rows' stride).
     /// </summary>
     private AlignedArray<float> _channelLastTops = AlignedArray<float>.Empty;
 
@@ -132,7 +129,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     private AlignedArray<int> _channelLastPlaces = AlignedArray<int>.Empty;
 
     /// <summary>The stride of the rows of <see cref="_channelLastTops"/> when the last forward pass kept them, else 0.</summary>
-    private int _channelLast;
+    private int _channelLastStride;
 
     /// <summary>One example's output gradient, channel-last (<see cref="ExampleInputGradientChannelLast"/>).</summary>
     private AlignedArray<float> _channelLastGradient = AlignedArray<float>.Empty;
@@ -141,7 +138,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// Whether <see cref="ExampleInputGradientChannelLast"/> can write input gradients channel-last with rows <paramref name="ld"/>
     /// apart: the last forward pass pooled channel-last inputs of that stride.
     /// </summary>
-    internal bool KeepsChannelLast(int ld) => _channelLast == ld && ld > 0;
+    internal bool KeepsChannelLast(int ld) => _channelLastStride == ld && ld > 0;
 
     /// <summary>
     /// What <see cref="ExampleInputGradient"/> writes for example <paramref name="example"/>, but channel-last, position after
@@ -149,7 +146,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// gradient (<see cref="KeepsChannelLast"/>): each window's output gradient, a vector of channels, goes to the one of its
     /// four positions where its largest input was, and zero to the other three; positions under no window get zero. Only
     /// the example's output gradient is transposed, where the channel-first input gradient had to be transposed whole, four
-    /// times as many values. The same numbers (the extra lanes past the channels hold zeros or finite values).
+    /// times as many values. The same numbers; the padding lanes past the last channel get zeros.
     /// </summary>
     internal void ExampleInputGradientChannelLast(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> to, int ld)
     {
@@ -166,26 +163,29 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         ref float t0 = ref _channelLastTops[example * positions * ld];
         ref int p0 = ref _channelLastPlaces[example * positions * ld];
         ref float x0 = ref MemoryMarshal.GetReference(dx);
-        for (int oy = 0, o = 0; oy < _ho; oy++)
-            for (int ox = 0; ox < _wo; ox++, o++)
+        for (int o = 0; o < positions; o++)
+        {
+            int first = WindowStart(o);
+            ref float x = ref Unsafe.Add(ref x0, first * ld);
+            for (int k = 0; k < ld; k += lanes)
             {
-                int first = 2 * oy * _w + 2 * ox;
-                ref float x = ref Unsafe.Add(ref x0, first * ld);
-                for (int k = 0; k < ld; k += lanes)
-                {
-                    nuint at = (nuint)(o * ld + k);
-                    var g = Vector.LoadUnsafe(ref g0, at);
-                    if (Rectifies) g = Vector.ConditionalSelect(Vector.LessThanOrEqual(Vector.LoadUnsafe(ref t0, at), Vector<float>.Zero), Vector<float>.Zero, g);
-                    // As added to a cleared plane: -0 becomes +0.
-                    g += Vector<float>.Zero;
-                    var place = Vector.LoadUnsafe(ref p0, at) - new Vector<int>(first);
-                    Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.Zero), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)k);
-                    Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.One), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(ld + k));
-                    Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(_w * ld + k));
-                    Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w + 1)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)((_w + 1) * ld + k));
-                }
+                nuint at = (nuint)(o * ld + k);
+                var g = Vector.LoadUnsafe(ref g0, at);
+                if (Rectifies) g = Vector.ConditionalSelect(Vector.LessThanOrEqual(Vector.LoadUnsafe(ref t0, at), Vector<float>.Zero), Vector<float>.Zero, g);
+                // As added to a cleared plane: -0 becomes +0.
+                g += Vector<float>.Zero;
+                // Where the window's largest input was, from its top left: 0, 1, w or w + 1.
+                var place = Vector.LoadUnsafe(ref p0, at) - new Vector<int>(first);
+                Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.Zero), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)k);
+                Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.One), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(ld + k));
+                Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(_w * ld + k));
+                Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w + 1)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)((_w + 1) * ld + k));
             }
+        }
     }
+
+    /// <summary>The place within its plane of the top left input of 2 x 2 window <paramref name="o"/> at stride 2 (windows row by row).</summary>
+    private int WindowStart(int o) => 2 * (o / _wo) * _w + 2 * (o % _wo);
 
     /// <summary>
     /// Pools the first <paramref name="planes"/> planes of <paramref name="input"/> into <paramref name="y"/> and, for max
@@ -193,6 +193,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     private void PoolPlanes(ReadOnlySpan<T> input, Span<T> y, Span<int> argmax, int planes)
     {
+        _channelLastStride = 0;
         T area = T.CreateTruncating(_k * _k);
         // Element references without bounds tests: the shape checks of the constructor and CheckInput keep every
         // window inside its plane.

@@ -30,7 +30,8 @@ namespace Descent.Nn;
 /// inputs of a tile are contiguous vectors of channels, and the transforms are vector sums over channels.
 /// Channels are rounded up to whole vectors; the extra channels hold zeros in the input planes and the kernels (the
 /// gradient planes have their own buffers, so nothing else is ever written there), and what the products leave in
-/// the extra output channels is never read back. Examples go in groups whose transformed tiles fit in
+/// the extra output channels never reaches an output or a gradient (a max pooling that reads the channel-last outputs
+/// pools them, and the bias gradient sums them, both then dropping them). Examples go in groups whose transformed tiles fit in
 /// the L2 cache (at least one example per group). The backward pass is the adjoint of each step: <c>dM = A dY A^T</c> per tile,
 /// <c>dU[xi] += V[xi]^T dM[xi]</c> over the batch (then <c>dg = G^T dU G</c> once), <c>dV[xi] = dM[xi] U[xi]^T</c>, and
 /// <c>dd = B dV B^T</c> added onto the input positions of each tile; the transformed inputs are recomputed there
@@ -72,8 +73,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <paramref name="length"/> elements, or a cache line more when they make a multiple of 1 KB: a tile writes (and
-    /// reads) one vector in each entry's matrix, and at a stride of a multiple of 4 KB all of them fall into one set of
-    /// the L1 cache, which holds only a few (F(4x4, 3x3) on the exercise CNN's second layer: 64 tiles of 32 channels
+    /// reads) one vector in each entry's matrix of <c>V</c> and <c>U</c>, and a product reads or writes the rows of <c>M</c>
+    /// a tile apart; at a stride of a multiple of 4 KB all of them fall into one set of the L1 cache, which holds only a few (F(4x4, 3x3) on the exercise CNN's second layer: 64 tiles of 32 channels
     /// in float, 8 KB apart, made its transforms slower than its products).
     /// </summary>
     private static int Apart(int length)
@@ -167,8 +168,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// <c>dw (+)= dL/dw</c>, <c>db (+)= dL/db</c> and, when <paramref name="dx"/> is not empty, <c>dx = dL/dx</c> for output
     /// gradient <paramref name="dy"/>; with <paramref name="pool"/>, <paramref name="dy"/> is the gradient of that pooling's
-    /// outputs, which sends each example's back through it into <paramref name="example"/> as the example is reached
-    /// (see <see cref="Conv2d{T}.BackwardThroughPooling"/>).
+    /// outputs, which sends each example's back through it as the example is reached (see
+    /// <see cref="Conv2d{T}.BackwardThroughPooling"/>): channel-last, straight into this layer's buffer, when its forward pass
+    /// pooled this layer's channel-last outputs, else into <paramref name="example"/>.
     /// </summary>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> dy, ReadOnlySpan<T> weight, Span<T> dw, Span<T> db, Span<T> dx, int batch,
         Pool2d<T>? pool = null, Span<T> example = default)
@@ -219,7 +221,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         ref T y0 = ref _yl.Reference;
         for (int k = 0; k < _o; k += 4 * lanes)
         {
-            // Four vectors of channels at once, as independent chains (the channels past the last vector are summed and dropped).
+            // Four vectors of channels at once, as independent chains (the padding lanes past the last channel are summed and dropped).
             Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
             int count = Math.Min(4, (_op - k) / lanes);
             for (int p = 0; p < positions; p++)
