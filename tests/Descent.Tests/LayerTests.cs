@@ -445,6 +445,47 @@ public class LayerTests
         Assert.Contains(fused, v => v != 0);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_pooling_that_writes_a_winograd_convolutions_gradient_channel_last_passes_nans_and_infinities_as_the_pooling_apart(bool relu)
+    {
+        // The pooling's output gradient holds NaN and infinities in a few windows; the channel-last gradient the pooling writes
+        // for the Winograd convolution before it must carry them as the pooling's own backward pass does (to the chosen input
+        // only, and not through the ReLU's mask where the output is zero), so the convolution's gradients, finite or not, are
+        // the same bit for bit. 9 output channels: not a whole vector.
+        int batch = 2;
+        List<Layer<float>> layers = [new Conv2d<float>([8, 6, 6], 9, 3, padding: 1)];
+        if (relu) layers.Add(new Nonlinearity<float>(Activation.ReLU, [9, 6, 6]));
+        layers.Add(new Pool2d<float>(Pooling.Max, [9, 6, 6], 2));
+        var model = new Sequential<float>(layers);
+        model.Initialize(Initialization.Torch, new Rng(7));
+        var rng = new Rng(8);
+        float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
+        float[] dy = [.. Enumerable.Range(0, batch * model.OutputSize).Select(_ => (float)rng.NextNormal())];
+        (dy[3], dy[40], dy[100], dy[161]) = (float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.NaN);
+        model.Forward(x, batch);
+        var dx = new float[x.Length];
+        model.Backward(x, dy, dx, batch, accumulate: false);
+        var fused = model.Gradients.ToArray();
+
+        ReadOnlySpan<float> outputs = x;
+        foreach (var layer in layers) outputs = layer.Forward(outputs, batch);
+        ReadOnlySpan<float> g = dy;
+        var reference = new float[x.Length];
+        for (int i = layers.Count - 1; i >= 0; i--)
+        {
+            if (layers[i].PassesThrough) continue;
+            var gi = i == 0 ? reference : new float[batch * layers[i].InputSize];
+            layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), g, gi, batch, accumulate: false);
+            g = gi;
+        }
+        Assert.Equal(model.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(reference.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
+        Assert.Contains(fused, float.IsNaN);
+        Assert.Contains(dx, float.IsFinite);
+    }
+
     [Fact]
     public void The_cnn_preset_is_the_exercise_network_named_like_its_torch_module()
     {
