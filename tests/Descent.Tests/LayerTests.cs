@@ -427,19 +427,8 @@ public class LayerTests
         if (spec.Contains("maxpool", StringComparison.Ordinal))
             Assert.Contains("Forward", Assert.Throws<InvalidOperationException>(() => layers.OfType<Conv2d<float>>().Last().LastOutput(batch).Length).Message);
 
-        ReadOnlySpan<float> outputs = x;
-        foreach (var layer in layers) outputs = layer.Forward(outputs, batch);
-        Assert.Equal(fusedOutputs.Select(BitConverter.SingleToInt32Bits), outputs.ToArray().Select(BitConverter.SingleToInt32Bits));
-        ReadOnlySpan<float> g = dy;
-        var reference = new float[x.Length];
-        for (int i = layers.Count - 1; i >= 0; i--)
-        {
-            if (layers[i].PassesThrough) continue;
-            ReadOnlySpan<float> input = i == 0 ? x : layers[i - 1].LastOutput(batch);
-            var gi = i == 0 ? reference : new float[batch * layers[i].InputSize];
-            layers[i].Backward(input, g, gi, batch, accumulate: false);
-            g = gi;
-        }
+        var (outputs, reference) = PassesApart(layers, x, dy, batch);
+        Assert.Equal(fusedOutputs.Select(BitConverter.SingleToInt32Bits), outputs.Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(model.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(reference.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
         Assert.Contains(fused, v => v != 0);
@@ -469,21 +458,32 @@ public class LayerTests
         model.Backward(x, dy, dx, batch, accumulate: false);
         var fused = model.Gradients.ToArray();
 
-        ReadOnlySpan<float> outputs = x;
-        foreach (var layer in layers) outputs = layer.Forward(outputs, batch);
-        ReadOnlySpan<float> g = dy;
-        var reference = new float[x.Length];
-        for (int i = layers.Count - 1; i >= 0; i--)
-        {
-            if (layers[i].PassesThrough) continue;
-            var gi = i == 0 ? reference : new float[batch * layers[i].InputSize];
-            layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), g, gi, batch, accumulate: false);
-            g = gi;
-        }
+        var (_, reference) = PassesApart(layers, x, dy, batch);
         Assert.Equal(model.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(reference.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
         Assert.Contains(fused, float.IsNaN);
         Assert.Contains(dx, float.IsFinite);
+    }
+
+    /// <summary>
+    /// Every layer's own forward pass, then every layer's own backward pass (overwriting its gradients), one after the other:
+    /// the reference for the passes <see cref="Sequential{T}"/> runs together. The last layer's outputs and the input gradient.
+    /// </summary>
+    private static (float[] Outputs, float[] InputGradient) PassesApart(IReadOnlyList<Layer<float>> layers, float[] x, float[] dy, int batch)
+    {
+        ReadOnlySpan<float> outputs = x;
+        foreach (var layer in layers) outputs = layer.Forward(outputs, batch);
+        var last = outputs.ToArray();
+        ReadOnlySpan<float> g = dy;
+        var dx = new float[x.Length];
+        for (int i = layers.Count - 1; i >= 0; i--)
+        {
+            if (layers[i].PassesThrough) continue;
+            var gi = i == 0 ? dx : new float[batch * layers[i].InputSize];
+            layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), g, gi, batch, accumulate: false);
+            g = gi;
+        }
+        return (last, dx);
     }
 
     [Fact]
