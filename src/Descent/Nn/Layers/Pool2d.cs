@@ -176,10 +176,10 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                 g += Vector<float>.Zero;
                 // Where the window's largest input was, from its top left: 0, 1, w or w + 1.
                 var place = Vector.LoadUnsafe(ref p0, at) - new Vector<int>(first);
-                Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.Zero), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)k);
-                Vector.ConditionalSelect(Vector.Equals(place, Vector<int>.One), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(ld + k));
-                Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)(_w * ld + k));
-                Vector.ConditionalSelect(Vector.Equals(place, new Vector<int>(_w + 1)), g, Vector<float>.Zero).StoreUnsafe(ref x, (nuint)((_w + 1) * ld + k));
+                Chosen(place, 0, g).StoreUnsafe(ref x, (nuint)k);
+                Chosen(place, 1, g).StoreUnsafe(ref x, (nuint)(ld + k));
+                Chosen(place, _w, g).StoreUnsafe(ref x, (nuint)(_w * ld + k));
+                Chosen(place, _w + 1, g).StoreUnsafe(ref x, (nuint)((_w + 1) * ld + k));
             }
         }
     }
@@ -474,6 +474,11 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Chosen(Vector256<int> at, int offset, Vector256<float> g) =>
         Vector256.ConditionalSelect(Vector256.Equals(at, Vector256.Create(offset)).AsSingle(), g, Vector256<float>.Zero);
+
+    /// <inheritdoc cref="Chosen(Vector256{int}, int, Vector256{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Chosen(Vector<int> at, int offset, Vector<float> g) =>
+        Vector.ConditionalSelect(Vector.Equals(at, new Vector<int>(offset)), g, Vector<float>.Zero);
 
     /// <summary>Stores <c>left[0], right[0], left[1], right[1], ...</c>: sixteen floats from <paramref name="to"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

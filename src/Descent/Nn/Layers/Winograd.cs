@@ -74,15 +74,16 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// <paramref name="length"/> elements, or a cache line more when they make a multiple of 1 KB: a tile writes (and
     /// reads) one vector in each entry's matrix of <c>V</c> and <c>U</c>, and a product reads or writes the rows of <c>M</c>
-    /// a tile apart; at a stride of a multiple of 4 KB all of them fall into one set of the L1 cache, which holds only a few (F(4x4, 3x3) on the exercise CNN's second layer: 64 tiles of 32 channels
-    /// in float, 8 KB apart, made its transforms slower than its products).
+    /// a tile apart; at a stride of a multiple of 4 KB all of them fall into one set of the L1 cache, which holds only a
+    /// few (F(4x4, 3x3) on the exercise CNN's second layer: 64 tiles of 32 channels in float, 8 KB apart, made its
+    /// transforms slower than its products).
     /// </summary>
     private static int Apart(int length)
     {
         int size = Unsafe.SizeOf<T>();
         return (long)length * size % 1024 == 0 ? length + 64 / size : length;
     }
-    private readonly AlignedArray<T> _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _gt, _dgt, _g;
+    private readonly AlignedArray<T> _u, _ut, _dut, _xp, _dxp, _v, _m, _xl, _dxl, _yl, _bias, _biasSums, _gt, _dgt, _g;
 
     /// <summary>
     /// Room for a 6 x 6 tile's intermediate rows (36 vectors), which F(4x4, 3x3)'s tile operations pass through; one
@@ -127,6 +128,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         _dxl = new(_xl.Length);
         _yl = new(_ho * _wo * _op);
         _bias = new(_op);
+        _biasSums = new(_o);
     }
 
     /// <summary>The first vector of <see cref="_scratch"/>.</summary>
@@ -212,29 +214,15 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// <c>db[o] += sum_p dY[p, o]</c> for the example's channel-last output gradient in <see cref="_yl"/>: a vector of channels at a
-    /// time, each channel's sum one chain over the positions in order, from zero, then added to <paramref name="db"/>.
+    /// <c>db[o] += sum_p dY[p, o]</c> for the example's channel-last output gradient in <see cref="_yl"/>: each channel's sum one
+    /// chain over the positions in order, from zero (the rows of positions added in vectors), then added to <paramref name="db"/>.
     /// </summary>
     private void AddBiasGradient(Span<T> db)
     {
-        int lanes = Vector<T>.Count, positions = _ho * _wo;
-        ref T y0 = ref _yl.Reference;
-        for (int k = 0; k < _o; k += 4 * lanes)
-        {
-            // Four vectors of channels at once, as independent chains (the padding lanes past the last channel are summed and dropped).
-            Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
-            int count = Math.Min(4, (_op - k) / lanes);
-            for (int p = 0; p < positions; p++)
-            {
-                ref T row = ref Unsafe.Add(ref y0, p * _op + k);
-                s0 += Load(ref row, 0);
-                if (count > 1) s1 += Load(ref row, lanes);
-                if (count > 2) s2 += Load(ref row, 2 * lanes);
-                if (count > 3) s3 += Load(ref row, 3 * lanes);
-            }
-            for (int j = 0; j < 4 * lanes && k + j < _o; j++)
-                db[k + j] += (j / lanes) switch { 0 => s0[j % lanes], 1 => s1[j % lanes], 2 => s2[j % lanes], _ => s3[j % lanes] };
-        }
+        var sums = _biasSums.AsSpan();
+        sums.Clear();
+        for (int p = 0; p < _ho * _wo; p++) Add(sums, _yl.AsSpan(p * _op, _o));
+        Add(db[.._o], sums);
     }
 
     /// <summary>
