@@ -682,7 +682,8 @@ public class LayerTests
     /// Winograd's F(2x2, 3x3) and F(4x4, 3x3) against the unfolded product, forward and backward, on odd sizes: output
     /// heights and widths that are not multiples of the blocks (partial tiles), channels that do not fill a vector,
     /// several groups of examples with a short last one (64 channels at 14 x 14: two examples to a group in float and one
-    /// in double for F(2x2, 3x3), three and one for F(4x4, 3x3)), and, for F(2x2, 3x3), examples each larger than a
+    /// in double for F(2x2, 3x3), four and two for F(4x4, 3x3)), outputs whose edge F(4x4, 3x3) takes by blocks of 2 along
+    /// either axis or both (14 x 14, 5 x 7 and 9 x 4 among them), and, for F(2x2, 3x3), examples each larger than a
     /// group's budget (64 channels at 24 x 23). F(4x4, 3x3) rounds more in
     /// float: up to 9.8e-6 of the largest output measured here, against 3e-6 for F(2x2, 3x3).
     /// </summary>
@@ -891,7 +892,7 @@ public class LayerTests
 
     /// <summary>
     /// The default algorithm takes F(4x4, 3x3) where its tiles need at most four fifths of F(2x2, 3x3)'s multiplications
-    /// (14 x 14 outputs: 576 against 784 per channel pair) and F(2x2, 3x3) where they do not (2 x 6: 72 against 48):
+    /// (14 x 14 outputs: 484 against 784 per channel pair) and F(2x2, 3x3) where they do not (2 x 6: 40 against 48):
     /// the same outputs, bit for bit, as the algorithm asked for by name.
     /// </summary>
     [Theory]
@@ -911,6 +912,22 @@ public class LayerTests
         Assert.Equal(Output(expected), Output(ConvolutionAlgorithm.Auto));
         Assert.NotEqual(Output(other), Output(ConvolutionAlgorithm.Auto));
     }
+
+    /// <summary>
+    /// Blocks of 4 take the output but for the one or two rows or columns they leave at an edge, which blocks of 2 take
+    /// (three left over take a block of 4 cut short): 14 x 14 outputs cost 22 x 22 = 484 multiplications per channel pair
+    /// (3 x 3 tiles of 6 x 6 entries, 3 + 3 of 6 x 4 and one of 4 x 4), not the 576 of 4 x 4 blocks of 4.
+    /// </summary>
+    [Theory]
+    [InlineData(14, 14, 4, 484)]
+    [InlineData(16, 16, 4, 576)]
+    [InlineData(5, 7, 4, 120)]
+    [InlineData(2, 6, 4, 40)]
+    [InlineData(3, 1, 4, 24)]
+    [InlineData(14, 14, 2, 784)]
+    [InlineData(5, 7, 2, 192)]
+    public void Winograd_takes_the_edge_with_blocks_of_two(int ho, int wo, int size, long multiplications) =>
+        Assert.Equal(multiplications, Winograd<float>.Multiplications(ho, wo, size));
 
     [Fact]
     public void Winograd_is_refused_for_kernels_it_does_not_fit()

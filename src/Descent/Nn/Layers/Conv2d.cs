@@ -97,9 +97,10 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>
     /// How <see cref="Forward"/> and <see cref="Backward"/> compute the convolution. <see cref="ConvolutionAlgorithm.Auto"/>,
     /// the default, takes Winograd's algorithm for 3 x 3 kernels at stride 1 with at least
-    /// <see cref="WinogradChannels"/> input and output channels (F(4x4, 3x3) where its tiles need at most four fifths
-    /// of F(2x2, 3x3)'s multiplications, as for the exercise CNN's 14 x 14 outputs, 576 against 784 per channel pair;
-    /// else F(2x2, 3x3)), and the unfolded product otherwise (the
+    /// <see cref="WinogradChannels"/> input and output channels (F(4x4, 3x3), with blocks of 2 where the output's edge
+    /// leaves one or two rows or columns, where its tiles need at most four fifths of F(2x2, 3x3)'s multiplications, as
+    /// for the exercise CNN's 14 x 14 outputs, 484 against 784 per channel pair; else F(2x2, 3x3)), and the unfolded
+    /// product otherwise (the
     /// R-operator's own terms, <see cref="RForward"/> and <see cref="RBackward"/>, always take the unfolded product; the
     /// plain passes of a Hessian-vector product take what this chooses).
     /// </summary>
@@ -128,16 +129,15 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>
     /// The side of Winograd's blocks of outputs: 4 when asked for, or under <see cref="ConvolutionAlgorithm.Auto"/> when
-    /// F(4x4, 3x3)'s tiles (36 multiplications per 4 x 4 block) need at most four fifths of F(2x2, 3x3)'s (16 per 2 x 2)
-    /// over the output, partial blocks counted whole; else 2.
+    /// F(4x4, 3x3)'s tiles (36 multiplications per 4 x 4 block, and the edge's blocks of 2) need at most four fifths of
+    /// F(2x2, 3x3)'s (16 per 2 x 2) over the output (<see cref="Winograd{T}.Multiplications"/>); else 2.
     /// </summary>
     private int WinogradBlock
     {
         get
         {
             if (_algorithm != ConvolutionAlgorithm.Auto) return _algorithm == ConvolutionAlgorithm.Winograd4x4 ? 4 : 2;
-            long two = 16L * ((_ho + 1) / 2) * ((_wo + 1) / 2), four = 36L * ((_ho + 3) / 4) * ((_wo + 3) / 4);
-            return 5 * four <= 4 * two ? 4 : 2;
+            return 5 * Winograd<T>.Multiplications(_ho, _wo, 4) <= 4 * Winograd<T>.Multiplications(_ho, _wo, 2) ? 4 : 2;
         }
     }
 
@@ -482,8 +482,9 @@ public enum ConvolutionAlgorithm
 
     /// <summary>
     /// Winograd's F(4x4, 3x3): 36 multiplications per 4 x 4 outputs and channel pair (F(2x2, 3x3) takes 64, the direct
-    /// sum 144), with larger transforms and more rounding (its transforms multiply by up to 8 and divide by 24).
-    /// 3 x 3 kernels at stride 1 only.
+    /// sum 144), with larger transforms and more rounding (its transforms multiply by up to 8 and divide by 24). Where
+    /// whole blocks leave one or two rows (or columns) at the output's edge, blocks of 2 take them along that axis
+    /// (F(4x2, 3x3), F(2x4, 3x3), F(2x2, 3x3)). 3 x 3 kernels at stride 1 only.
     /// </summary>
     Winograd4x4,
 }
