@@ -399,6 +399,7 @@ public class LayerTests
 
     [Theory]
     [InlineData("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 12, 12, 3)]
+    [InlineData("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1,alg=winograd-relu-maxpool:2-flatten-linear", 1, 12, 12, 3)]
     [InlineData("conv:3,k=3-avgpool:2-conv:9,k=3,s=1,p=1-maxpool:2-flatten-linear", 2, 10, 14, 3)]
     [InlineData("conv:4,k=3,p=1-relu-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 6, 6, 3)]
     [InlineData("conv:16,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 16, 16, 3)]
@@ -409,7 +410,8 @@ public class LayerTests
     {
         // Sequential lets a convolution hand each example's outputs to the max pooling after it as it makes them, and have
         // the pooling write each example's gradient as it needs it; every layer's own forward and backward passes, one
-        // after the other, are the reference, bit for bit. The fourth case takes the first convolution's product on the
+        // after the other, are the reference, bit for bit. The first case's second convolution takes F(4x4, 3x3) with blocks
+        // of 2 at the edge; the second, F(2x2, 3x3) by name; the fifth takes the first convolution's product on the
         // output's grid, the pooling's whole-window gradient and F(4x4, 3x3); the last three, Winograd convolutions whose
         // pooling reads their channel-last outputs and writes their output gradient channel-last, with odd sides, with a
         // channel count that is not a whole vector, and with rows of eight windows (whose gradient the pooling apart writes

@@ -97,10 +97,10 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>
     /// How <see cref="Forward"/> and <see cref="Backward"/> compute the convolution. <see cref="ConvolutionAlgorithm.Auto"/>,
     /// the default, takes Winograd's algorithm for 3 x 3 kernels at stride 1 with at least
-    /// <see cref="WinogradChannels"/> input and output channels (F(4x4, 3x3), with blocks of 2 where the output's edge
-    /// leaves one or two rows or columns, where its tiles need at most four fifths of F(2x2, 3x3)'s multiplications, as
-    /// for the exercise CNN's 14 x 14 outputs, 484 against 784 per channel pair; else F(2x2, 3x3)), and the unfolded
-    /// product otherwise (the
+    /// <see cref="WinogradChannels"/> input and output channels (F(4x4, 3x3), with blocks of 2 for the one or two rows or
+    /// columns that whole blocks leave at an edge, when its tiles need at most four fifths of F(2x2, 3x3)'s
+    /// multiplications, as for the exercise CNN's 14 x 14 outputs, 484 against 784 per channel pair; else F(2x2, 3x3)),
+    /// and the unfolded product otherwise (the
     /// R-operator's own terms, <see cref="RForward"/> and <see cref="RBackward"/>, always take the unfolded product; the
     /// plain passes of a Hessian-vector product take what this chooses).
     /// </summary>

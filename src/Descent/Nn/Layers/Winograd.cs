@@ -30,7 +30,7 @@ namespace Descent.Nn;
 /// sixths to twenty-fourths for its kernels), so in exact arithmetic the result is the convolution; in floating point
 /// the rounding differs from the direct sum, as it does between any two orders of summation (PyTorch's own CPU
 /// convolutions choose among such algorithms). Non-finite inputs spread further: a NaN reaches every output of each
-/// tile whose inputs hold it (4 outputs from 4 x 4 inputs, or 16 from 6 x 6), and an infinity can give NaN (infinity
+/// tile whose inputs hold it (4 outputs from 4 x 4 inputs, 8 from 6 x 4 or 4 x 6, 16 from 6 x 6), and an infinity can give NaN (infinity
 /// minus infinity in the transform) where the direct sum gives an infinity.
 /// </para>
 /// <para>
@@ -70,8 +70,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <paramref name="length"/> elements, or a cache line more when they make a multiple of 1 KB: a tile writes (and
     /// reads) one vector in each entry's matrix of <c>V</c> and <c>U</c>, and a product reads or writes the rows of <c>M</c>
     /// a tile apart; at a stride of a multiple of 4 KB all of them fall into one set of the L1 cache, which holds only a
-    /// few (F(4x4, 3x3) on the exercise CNN's second layer: 64 tiles of 32 channels in float, 8 KB apart, made its
-    /// transforms slower than its products).
+    /// few (F(4x4, 3x3) on the exercise CNN's second layer, before blocks of 2 took its edge: 64 tiles of 32 channels in
+    /// float, 8 KB apart, made its transforms slower than its products).
     /// </summary>
     private static int Apart(int length)
     {
@@ -82,9 +82,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly AlignedArray<T> _xp, _dxp, _xl, _dxl, _yl, _bias, _biasSums, _gt, _dgt, _g;
 
     /// <summary>
-    /// Room for a 6 x 6 tile's intermediate rows (36 vectors), which the tile operations pass through; one buffer for all
-    /// of them, so they have no stack allocation of their own (which kept them from being inlined and was cleared at
-    /// every call).
+    /// Room for a 6 x 6 tile's intermediate rows (36 vectors), which the tile operations pass through, and for a kernel's
+    /// (18 vectors); one buffer for all of them, so they have no stack allocation of their own (which kept them from being
+    /// inlined and was cleared at every call).
     /// </summary>
     private readonly AlignedArray<T> _scratch = new(36 * Vector<T>.Count);
 
