@@ -79,7 +79,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         return (long)length * size % 1024 == 0 ? length + 64 / size : length;
     }
 
-    private readonly AlignedArray<T> _xp, _dxp, _xl, _dxl, _yl, _bias, _biasSums, _gt, _dgt, _g;
+    private readonly AlignedArray<T> _xp, _dxp, _xl, _dxl, _yl, _bias, _biasSums, _gt, _gu, _dgt, _g;
 
     /// <summary>
     /// Room for a 6 x 6 tile's intermediate rows (36 vectors), which the tile operations pass through, and for a kernel's
@@ -119,8 +119,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         long perExample = kinds.Sum(k => (long)k.At.Count * (k.Rows + 2) * (k.Columns + 2)) * (_cp + _op) * Unsafe.SizeOf<T>();
         _group = (int)Math.Max(1, GroupBytes / perExample);
-        _blocks = [.. kinds.Select(k => new Blocks(k.Rows, k.Columns, k.At, _group, _cp, _op, _o, _utStride, _uStride))];
+        _blocks = [.. kinds.Select(k => new Blocks(k.Rows, k.Columns, k.At, _group, _cp, _op, _utStride, _uStride))];
         _gt = new(c * 9 * _op);
+        _gu = new(o * 9 * _cp);
         _dgt = new(_gt.Length);
         _g = new(o * c * 9);
         _xp = new(_group * _hp * _wp * _cp);
@@ -173,7 +174,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         public readonly AlignedArray<T> V, M, U, Ut, DUt;
 
-        public Blocks(int rows, int columns, List<(int Top, int Left)> at, int group, int cp, int op, int o, int utStride, int uStride)
+        public Blocks(int rows, int columns, List<(int Top, int Left)> at, int group, int cp, int op, int utStride, int uStride)
         {
             (Rows, Columns, Entries) = (rows, columns, (rows + 2) * (columns + 2));
             (Top, Left) = ([.. at.Select(a => a.Top)], [.. at.Select(a => a.Left)]);
@@ -287,20 +288,17 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// <c>U[xi] = G g G^T</c> for every kernel <c>g = weight[o, c]</c> and every kind of block, written as <c>U^T[xi][c, o]</c>
-    /// for the forward product, and with <paramref name="backward"/> also as <c>U[xi][o, c]</c> for the backward one. The
-    /// kernels are first transposed to <c>[c, 3, 3][o]</c>, so a vector holds one kernel entry of consecutive output channels
-    /// and every kernel is transformed lane by lane, with the sums in the order one kernel at a time would take them.
+    /// for the forward product, or with <paramref name="backward"/> as <c>U[xi][o, c]</c> for the backward one. The kernels are
+    /// first transposed to <c>[c, 3, 3][o]</c> (or, for <c>U</c>, each output channel's to <c>[3, 3][c]</c>), so a vector holds
+    /// one kernel entry of consecutive output (or input) channels and every kernel is transformed lane by lane, with the sums
+    /// in the order one kernel at a time would take them: <c>U</c> holds the same numbers as <c>U^T</c> transposed.
     /// </summary>
     private void TransformKernels(ReadOnlySpan<T> weight, bool backward)
     {
-        Transpose(weight[..(_o * _c * 9)], _gt, _o, _c * 9, ldTo: _op);
-        foreach (var k in _blocks)
-        {
-            Each(k, Pass.Kernels, 0);
-            if (!backward) continue;
-            for (int xi = 0; xi < k.Entries; xi++)
-                Transpose<T>(k.Ut.AsSpan(xi * _utStride), k.U.AsSpan(xi * _uStride), _c, _o, ldFrom: _op, ldTo: _cp);
-        }
+        if (backward)
+            for (int o = 0; o < _o; o++) Transpose(weight.Slice(o * _c * 9, _c * 9), _gu.AsSpan(o * 9 * _cp), _c, 9, ldTo: _cp);
+        else Transpose(weight[..(_o * _c * 9)], _gt, _o, _c * 9, ldTo: _op);
+        foreach (var k in _blocks) Each(k, backward ? Pass.TransposedKernels : Pass.Kernels, 0);
     }
 
     /// <summary>
@@ -347,8 +345,11 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         /// <summary><c>dM = A dY A^T</c>, the adjoint of <see cref="Outputs"/>, the outputs past the edge taken as zero.</summary>
         OutputGradients,
 
-        /// <summary><c>U = G g G^T</c> for every kernel.</summary>
+        /// <summary><c>U = G g G^T</c> for every kernel, as <c>U^T[xi][c, o]</c>.</summary>
         Kernels,
+
+        /// <summary><c>U = G g G^T</c> for every kernel, as <c>U[xi][o, c]</c>.</summary>
+        TransposedKernels,
 
         /// <summary><c>dg = G^T dU G</c> for every kernel, written by the first kind of block and added by the others.</summary>
         KernelGradients,
@@ -374,25 +375,27 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             case Pass.InputGradients: EachTile<InputGradientTransform<TV, TH>>(k, _dxp, n); break;
             case Pass.Outputs: EachOutputTile<OutputTransform<TV, TH>>(k, n); break;
             case Pass.OutputGradients: EachOutputTile<OutputGradientTransform<TV, TH>>(k, n); break;
-            case Pass.Kernels: EachKernel<KernelTransform<TV, TH>>(_gt, k.Ut, add: false); break;
-            default: EachKernel<KernelGradient<TV, TH>>(_dgt, k.DUt, add: k != _blocks[0]); break;
+            case Pass.Kernels: EachKernel<KernelTransform<TV, TH>>(_gt, k.Ut, _c, _op, _utStride, add: false); break;
+            case Pass.TransposedKernels: EachKernel<KernelTransform<TV, TH>>(_gu, k.U, _o, _cp, _uStride, add: false); break;
+            default: EachKernel<KernelGradient<TV, TH>>(_dgt, k.DUt, _c, _op, _utStride, add: k != _blocks[0]); break;
         }
     }
 
     /// <summary>
-    /// <typeparamref name="TOp"/> on every kernel, lane by lane over output channels: <paramref name="kernels"/> in the
-    /// transposed layout <c>[c, 3, 3][o]</c> (entries <see cref="_op"/> apart), <paramref name="transformed"/> as
-    /// <c>U^T[xi][c, o]</c> (entries <see cref="_utStride"/> apart); with <paramref name="add"/>, what it writes to the kernels is added.
+    /// <typeparamref name="TOp"/> on every kernel, lane by lane over <paramref name="lanes"/> channels (rounded up to whole
+    /// vectors) for each of <paramref name="channels"/> others: <paramref name="kernels"/> as <c>[channel, 3, 3][lane]</c>
+    /// (entries <paramref name="lanes"/> apart), <paramref name="transformed"/> as <c>[xi][channel, lane]</c> (entries
+    /// <paramref name="plane"/> apart): over output channels for <c>U^T</c> and its gradient, over input channels for <c>U</c>.
+    /// With <paramref name="add"/>, what it writes to the kernels is added.
     /// </summary>
-    private void EachKernel<TOp>(AlignedArray<T> kernels, AlignedArray<T> transformed, bool add) where TOp : IKernelOp
+    private void EachKernel<TOp>(AlignedArray<T> kernels, AlignedArray<T> transformed, int channels, int lanes, nint plane, bool add) where TOp : IKernelOp
     {
         ref T g0 = ref kernels.Reference;
         ref T u0 = ref transformed.Reference;
         ref Vector<T> scratch = ref Scratch;
-        nint plane = _utStride;
-        for (int c = 0; c < _c; c++)
-            for (int ov = 0; ov < _op; ov += Vector<T>.Count)
-                TOp.Apply(ref Unsafe.Add(ref g0, c * 9 * _op + ov), _op, ref Unsafe.Add(ref u0, c * _op + ov), plane, ref scratch, add);
+        for (int a = 0; a < channels; a++)
+            for (int v = 0; v < lanes; v += Vector<T>.Count)
+                TOp.Apply(ref Unsafe.Add(ref g0, a * 9 * lanes + v), lanes, ref Unsafe.Add(ref u0, a * lanes + v), plane, ref scratch, add);
     }
 
     /// <summary>What <see cref="EachKernel"/> does with one vector of kernels.</summary>
