@@ -73,7 +73,7 @@ def metric(r):
 
 
 results = {(w, s, impl): [] for w, s in CELLS for impl in ("descent", "numpy", "torch") if (w, impl) not in NO_PEER}
-limits = {"triad": [], "fma": []}
+limits = {"triad": [], "rows": [], "fma": []}
 speedup = []
 for rep in range(args.reps):
     order = ["descent", "numpy", "torch"][rep % 3:] + ["descent", "numpy", "torch"][:rep % 3]
@@ -85,7 +85,7 @@ for rep in range(args.reps):
             results[(w, s, impl)].append(r)
             print(f"rep {rep + 1} {impl:8} {w:15} {s:>9}: {metric(r):,.0f} steps/s", file=sys.stderr)
     for r in run(["./descent", "bench", "--workload", "limits", "--seconds", str(args.seconds)]):
-        limits["triad" if r["cell"] == "triad" else "fma"].append(r)
+        limits[r["cell"].split("-")[0]].append(r)
     one = descent("moons-mlp", 16, 1)["steps_per_s"]
     two = descent("moons-mlp", 16, 2)["steps_per_s"]
     speedup.append(two / one)
@@ -93,6 +93,9 @@ for rep in range(args.reps):
 
 triad = statistics.median(r["gb_per_s"] for r in limits["triad"])
 peak = statistics.median(r["gflop_per_s"] for r in limits["fma"])
+# Rows of 784 floats drawn at random, read with no arithmetic: a minibatch of them is what mnist-linear's step fetches.
+rows_gb = statistics.median(r["gb_per_s"] for r in limits["rows"])
+rows_per_s = statistics.median(r["steps_per_s"] for r in limits["rows"]) * int(limits["rows"][0]["cell"].split("-")[1].split("x")[0])
 fma_cell = limits["fma"][0]["cell"]
 
 
@@ -133,7 +136,8 @@ lines = ["# Benchmarks", "",
          "the minimum and maximum in brackets; the machine is shared, so the spread matters.", "",
          f"Peers: NumPy {numpy.__version__} (BLAS: {'; '.join(blas) or 'see numpy.show_config()'}), PyTorch {torch_info}.", "",
          f"Limits measured in the same run: memory bandwidth (triad a = b + s c over 3 x 16M floats, 12 bytes per element) "
-         f"{triad:.1f} GB/s; single-core fp32 FMA peak (10 independent FMA chains of the widest accelerated vector, `{fma_cell}`) {peak:.1f} GFLOP/s.", "",
+         f"{triad:.1f} GB/s; rows of 784 floats drawn at random (`{limits['rows'][0]['cell']}`, read whole, each requested four rows ahead) "
+         f"{rows_gb:.1f} GB/s; single-core fp32 FMA peak (10 independent FMA chains of the widest accelerated vector, `{fma_cell}`) {peak:.1f} GFLOP/s.", "",
          "| workload | size | Descent steps/s | NumPy steps/s | PyTorch steps/s | vs NumPy | vs PyTorch | vs PyTorch per repetition | notes |",
          "|---|---|---|---|---|---|---|---|---|"]
 for w, s in CELLS:
@@ -145,6 +149,9 @@ for w, s in CELLS:
     elif w in ("mnist-linear", "cnn-mnist", "transformer-char"):
         gf = med((w, s, "descent"), "gflop_per_s")[0]
         note = f"{gf:.1f} GFLOP/s = {100 * gf / peak:.0f}% of FMA peak"
+        if w == "mnist-linear":
+            # The step cannot outrun the fetch of its rows: at the random-row bandwidth, this share of the peak.
+            note += f" (its rows alone allow {fmt(rows_per_s / s)} steps/s = {100 * rows_per_s * 4 * 7840 / 1e9 / peak:.0f}%)"
         if w == "cnn-mnist":
             # The direct convolution's multiply-adds; Descent's second convolution does 2.25x fewer (Winograd).
             note = "direct-equivalent " + note

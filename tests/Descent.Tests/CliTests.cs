@@ -143,6 +143,18 @@ public class CliTests
     }
 
     [Fact]
+    public void Bench_limits_measures_the_bandwidths_and_the_fma_peak()
+    {
+        var (code, output, err) = Run("bench", "--workload", "limits", "--seconds", "0.3");
+        Assert.True(code == 0, err);
+        var cells = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["triad", "rows-1000x784"], cells.Take(2).Select(c => c.GetProperty("cell").GetString()));
+        Assert.StartsWith("fma-1-core-", cells[2].GetProperty("cell").GetString());
+        Assert.All(cells.Take(2), c => Assert.True(c.GetProperty("gb_per_s").GetDouble() > 0 && c.GetProperty("steps").GetInt64() > 0, c.ToString()));
+        Assert.True(cells[2].GetProperty("gflop_per_s").GetDouble() > 0);
+    }
+
+    [Fact]
     public void Bench_profile_lists_every_layer_and_needs_a_model_workload()
     {
         var (code, output, err) = Run("bench", "--workload", "cnn-mnist", "--profile", "--seconds", "0.5");

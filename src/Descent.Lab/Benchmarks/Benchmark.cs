@@ -323,7 +323,10 @@ public static class Benchmark
         _ => layer.GetType().Name.Split('`')[0],
     };
 
-    /// <summary>This machine's limits: triad bandwidth a = b + s c over 3 x 16M floats (12 bytes per element), and single-core FMA throughput.</summary>
+    /// <summary>
+    /// This machine's limits: triad bandwidth a = b + s c over 3 x 16M floats (12 bytes per element), the bandwidth of
+    /// minibatches of rows drawn at random from a training set (<see cref="RandomRows"/>), and single-core FMA throughput.
+    /// </summary>
     public static BenchResult[] Limits(double seconds)
     {
         const int n = 16 * 1024 * 1024;
@@ -337,7 +340,56 @@ public static class Benchmark
         // The peak with the widest vectors the processor accelerates (Vector512 where AVX-512 is present),
         // whatever width Vector<T> is configured to: the machine's limit, not the runtime's.
         var fma = Vector512.IsHardwareAccelerated ? FmaPeak<Width512, Vector512<float>>(seconds) : FmaPeak<Width256, Vector256<float>>(seconds);
-        return [triad, fma];
+        return [triad, RandomRows(seconds), fma];
+    }
+
+    /// <summary>
+    /// What mnist-linear's features cost to fetch, with no arithmetic on them: minibatches of 1,000 rows of 784 floats drawn
+    /// at random from 60,000 (as that workload's table, in <see cref="FeatureMemory"/>), each row read whole and each
+    /// requested from memory four rows ahead (the distance that read fastest here, 2026-12-04: 12.4-12.8 GB/s against 10.8-11.4
+    /// at 2, 8, 16 or 32 rows, and 8.8 without requests). Its minibatches per second bound a step that reads such a
+    /// minibatch once: mnist-linear at batch 1,000 cannot run faster, whatever its arithmetic costs.
+    /// </summary>
+    private static BenchResult RandomRows(double seconds)
+    {
+        const int count = 60_000, width = 784, batch = 1000;
+        var table = FeatureMemory.Allocate(count * width);
+        table.AsSpan().Fill(1);
+        var rng = new Rng(3);
+        var rows = new int[batch];
+        float sum = 0;
+        long minibatches = Timed(() =>
+        {
+            for (int i = 0; i < batch; i++) rows[i] = rng.NextInt(count);
+            sum += SumRows(table, rows, width);
+        }, seconds, out double elapsed);
+        if (sum < 0) throw new InvalidOperationException("The rows' sum cannot be negative.");   // keeps the reads
+        return new BenchResult("limits", $"rows-{batch}x{width}", minibatches, elapsed, minibatches / elapsed, null, null,
+            4.0 * batch * width * minibatches / elapsed / 1e9, null);
+    }
+
+    /// <summary>The sum of rows <paramref name="rows"/> of <paramref name="table"/>, each requested from memory four rows before it is read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe float SumRows(float[] table, int[] rows, int width)
+    {
+        const int ahead = 4;
+        int perLine = 64 / sizeof(float), lanes = Vector256<float>.Count;
+        Vector256<float> s0 = default, s1 = default;
+        fixed (float* t = table)
+            for (int i = 0; i < rows.Length; i++)
+            {
+                if (i + ahead < rows.Length && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                    for (int o = 0; o < width; o += perLine) System.Runtime.Intrinsics.X86.Sse.Prefetch0(t + (long)rows[i + ahead] * width + o);
+                float* row = t + (long)rows[i] * width;
+                int j = 0;
+                for (; j + 2 * lanes <= width; j += 2 * lanes)
+                {
+                    s0 += Vector256.Load(row + j);
+                    s1 += Vector256.Load(row + j + lanes);
+                }
+                for (; j < width; j++) s0 += Vector256.CreateScalar(row[j]);
+            }
+        return Vector256.Sum(s0 + s1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
