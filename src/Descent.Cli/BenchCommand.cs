@@ -16,7 +16,7 @@ internal static class BenchCommand
         var seconds = new Option<string>("--seconds") { Description = "timed seconds per cell after the warm-up [default: 3]", HelpName = "S" };
         var threads = new Option<string>("--threads") { Description = "independent copies of each cell run at once, one per thread [default: 1]", HelpName = "N" };
         var trainThreads = new Option<string>("--train-threads") { Description = "for cnn-mnist and transformer-char: cores that train the one run, each minibatch split across them (descent train --threads) [default: 1]", HelpName = "N" };
-        var profile = new Option<bool>("--profile") { Description = "for cnn-mnist and transformer-char: milliseconds per step in each layer's forward and backward pass instead of steps/s" };
+        var profile = new Option<bool>("--profile") { Description = "for cnn-mnist and transformer-char: milliseconds per step in each layer's forward and backward pass, as the trainer's step runs them (with --train-threads, the mean over the shards), instead of steps/s" };
         var format = new Option<string>("--format") { Description = "output", DefaultValueFactory = _ => "json", HelpName = "json|table" };
         format.AcceptOnlyFromAmong("json", "table");
         var command = new Command("bench", "Time the benchmark workloads (training steps per second, bandwidth, FLOP rate).") { workload, batch, seconds, threads, trainThreads, profile, format };
@@ -33,10 +33,12 @@ internal static class BenchCommand
             if (parsed.GetValue(profile))
             {
                 string one = parsed.GetValue(workload) ?? throw new UsageException("--profile needs --workload cnn-mnist or transformer-char.");
-                var parts = Benchmark.Profile(one, (int)(only ?? Benchmark.DefaultSizes(one)[0]), s);
+                var (layers, rest, step) = Benchmark.Profile(one, (int)(only ?? Benchmark.DefaultSizes(one)[0]), s, cores);
                 stdout.WriteLine($"{"part",-60}{"forward ms",12}{"backward ms",13}");
-                foreach (var (part, f, bw) in parts) stdout.WriteLine($"{part,-60}{f,12:F3}{bw,13:F3}");
-                stdout.WriteLine($"{"total",-60}{parts.Sum(p => p.ForwardMs),12:F3}{parts.Sum(p => p.BackwardMs),13:F3}");
+                foreach (var (part, f, bw) in layers) stdout.WriteLine($"{part,-60}{f,12:F3}{bw,13:F3}");
+                stdout.WriteLine($"{"layers",-60}{layers.Sum(p => p.ForwardMs),12:F3}{layers.Sum(p => p.BackwardMs),13:F3}");
+                stdout.WriteLine($"{(cores > 1 ? "rest: gather, loss, wait for the slower shard, gradient sum, update" : "rest: gather, loss, update"),-72}{rest,13:F3}");
+                stdout.WriteLine($"{"step",-72}{step,13:F3}");
                 return 0;
             }
             if (table) stdout.WriteLine($"{"workload",-18}{"size",-12}{"steps/s",14}{"loss init",12}{"loss final",12}{"GB/s",9}{"GFLOP/s",10}");

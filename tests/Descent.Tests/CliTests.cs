@@ -160,7 +160,17 @@ public class CliTests
         var (code, output, err) = Run("bench", "--workload", "cnn-mnist", "--profile", "--seconds", "0.5");
         Assert.True(code == 0, err);
         Assert.Contains("3 Conv2d", output);
-        Assert.Contains("optimizer step", output);
+        Assert.Contains("rest: gather, loss, update", output);
+        // The step's parts add up to the step: the layers' forward and backward passes and the rest.
+        double Last(string label) => double.Parse(output.Split('\n').First(l => l.StartsWith(label, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1], CultureInfo.InvariantCulture);
+        var layers = output.Split('\n').First(l => l.StartsWith("layers", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        double sum = double.Parse(layers[1], CultureInfo.InvariantCulture) + double.Parse(layers[2], CultureInfo.InvariantCulture) + Last("rest");
+        Assert.InRange(Last("step"), sum - 0.003, sum + 0.003);
+        // The pooling runs inside the convolution before it, so its own row shows no time.
+        Assert.Matches(@"2 Pool2d\s+0\.000\s+0\.000", output);
+        (code, output, err) = Run("bench", "--workload", "transformer-char", "--profile", "--train-threads", "2", "--seconds", "0.5");
+        Assert.True(code == 0, err);
+        Assert.Contains("rest: gather, loss, wait for the slower shard, gradient sum, update", output);
         (code, _, err) = Run("bench", "--workload", "moons-mlp", "--profile", "--seconds", "0.5");
         Assert.NotEqual(0, code);
         Assert.Contains("cnn-mnist or transformer-char", err);

@@ -507,6 +507,28 @@ public class LayerTests
     }
 
     [Fact]
+    public void A_layer_clock_times_the_passes_as_training_runs_them()
+    {
+        // conv - relu - maxpool - flatten - linear: the pooling runs inside the convolution's passes, so its time is the
+        // convolution's, and it and the ReLU it applies take none.
+        var model = ModelSpec.Build<float>("conv:4,k=3,p=1-relu-maxpool:2-flatten-linear", [1, 6, 6], 3, Initialization.Torch, new Rng(4));
+        var clock = model.Clock = new LayerClock(model.Layers.Count);
+        var x = Enumerable.Range(0, 2 * 36).Select(i => (float)Math.Sin(i)).ToArray();
+        var outputs = model.Forward(x, 2).ToArray();
+        model.Backward(x, outputs, 2, accumulate: false);
+        Assert.True(clock.ForwardMilliseconds(0) > 0 && clock.BackwardMilliseconds(0) > 0);
+        Assert.True(clock.ForwardMilliseconds(4) > 0 && clock.BackwardMilliseconds(4) > 0);
+        foreach (int i in new[] { 1, 2 }) Assert.Equal((0.0, 0.0), (clock.ForwardMilliseconds(i), clock.BackwardMilliseconds(i)));
+        clock.Reset();
+        Assert.Equal(0, clock.ForwardMilliseconds(0) + clock.BackwardMilliseconds(4));
+        var e = Assert.Throws<ArgumentException>(() => model.Clock = new LayerClock(4));
+        Assert.Contains("new LayerClock(5)", e.Message);
+        model.Clock = null;
+        model.Forward(x, 2);
+        Assert.Equal(0, clock.ForwardMilliseconds(0));
+    }
+
+    [Fact]
     public void The_mlp_preset_is_the_dense_network_of_the_trainer_bit_for_bit()
     {
         var preset = ModelSpec.Build<float>("mlp:16,9", [2], 3, Initialization.He, new Rng(5));

@@ -179,14 +179,17 @@ public static class Benchmark
     /// Markov chain (each symbol followed by one of three, <c>next = (7 prev + 3 + r) mod 65</c>, r uniform in 0-2), so the
     /// loss falls from log 65 = 4.17 towards log 3 = 1.10 and shows the steps learn; only the speed is compared.
     /// </summary>
-    private static BenchResult TransformerChar(int batch, double seconds, int trainThreads)
+    private static BenchResult TransformerChar(int batch, double seconds, int trainThreads) =>
+        TrainerSteps("transformer-char", TransformerTrainer(batch, trainThreads), batch, TransformerFlops, seconds);
+
+    /// <summary>The trainer of <see cref="TransformerChar"/>.</summary>
+    private static Trainer TransformerTrainer(int batch, int trainThreads)
     {
         string file = Path.Combine(Path.GetTempPath(), $"descent-bench-stream-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}.txt");
         File.WriteAllText(file, new string([.. MarkovStream(new Rng(3)).Select(v => (char)('!' + (int)v))]));
-        Trainer trainer;
         try
         {
-            trainer = new Trainer(new TrainingConfig
+            return new Trainer(new TrainingConfig
             {
                 Data = "text",
                 Text = file,
@@ -204,7 +207,6 @@ public static class Benchmark
         {
             File.Delete(file);
         }
-        return TrainerSteps("transformer-char", trainer, batch, TransformerFlops, seconds);
     }
 
     /// <summary>The symbols of <c>transformer-char</c>'s Markov chain, 2^20 of them.</summary>
@@ -215,105 +217,38 @@ public static class Benchmark
         return stream;
     }
 
-    /// <summary>The model of <c>transformer-char</c>, its input and target buffers, and the draw that fills them with random windows of the stream.</summary>
-    private static (Sequential<float> Model, float[] X, int[] Y, Action Draw) Transformer(int batch)
-    {
-        var rng = new Rng(3);
-        var stream = MarkovStream(rng);
-        var model = ModelSpec.Build<float>($"transformer:layers={Blocks},d={Width},heads=4,ctx={Context}", [Context], Vocabulary, Initialization.Torch, Rng.ForStream(1, 1));
-        var x = new float[batch * Context];
-        var y = new int[batch * Context];
-        void Draw()
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                int start = rng.NextInt(stream.Length - Context - 1);
-                stream.AsSpan(start, Context).CopyTo(x.AsSpan(b * Context));
-                for (int t = 0; t < Context; t++) y[b * Context + t] = (int)stream[start + t + 1];
-            }
-        }
-        Draw();
-        return (model, x, y, Draw);
-    }
-
     /// <summary>
-    /// Where a training step of <paramref name="workload"/> (<c>cnn-mnist</c> or <c>transformer-char</c>) spends its time:
-    /// milliseconds per step in the forward and backward pass of each layer of the model's top-level chain, and in the
-    /// loss and the optimizer, averaged over the steps that fit in <paramref name="seconds"/> after a warm-up.
+    /// Where a training step of <paramref name="workload"/> (<c>cnn-mnist</c> or <c>transformer-char</c>, on
+    /// <paramref name="trainThreads"/> cores) spends its time: milliseconds per step in the forward and backward passes of
+    /// each layer of the model's top-level chain, as the trainer's own step runs them (a max pooling inside the convolution
+    /// before it, so its time is the convolution's; on several cores the mean over the shards, each on its own replica),
+    /// then the rest of the step (the batch's gather, the loss, on several cores the wait for the slower shard and the
+    /// gradient sum, and the update), averaged over the steps that fit in <paramref name="seconds"/> after a warm-up.
     /// </summary>
-    public static IReadOnlyList<(string Part, double ForwardMs, double BackwardMs)> Profile(string workload, int batch, double seconds)
+    public static (IReadOnlyList<(string Layer, double ForwardMs, double BackwardMs)> Layers, double RestMs, double StepMs) Profile(string workload, int batch, double seconds,
+        int trainThreads = 1)
     {
-        Sequential<float> model;
-        Optimizer<float> optimizer;
-        float[] x;
-        int[] y;
-        int rows;
-        Action draw;
-        if (workload == "cnn-mnist")
+        var trainer = workload switch
         {
-            var trainer = CnnTrainer(batch);
-            (model, optimizer, rows) = (trainer.Model, trainer.Optimizer, batch);
-            (x, y) = (new float[batch * trainer.Train.Dimensions], new int[batch]);
-            var (bx, by, batches) = (x, y, trainer.Batches);
-            draw = () => batches.Next(bx, by);
-        }
-        else if (workload == "transformer-char")
-        {
-            (model, x, y, draw) = Transformer(batch);
-            optimizer = new AdamW<float>(model.Parameters, new AdamWOptions { LearningRate = 1e-3 });
-            rows = batch * Context;
-        }
-        else throw new ArgumentException($"No layer profile for '{workload}': choose cnn-mnist or transformer-char.");
-        var layers = model.Layers;
-        var forward = new double[layers.Count];
-        var backward = new double[layers.Count];
-        double loss = 0, update = 0;
-        var deltas = layers.Select(l => new float[batch * l.InputSize]).ToArray();
-        var dz = new float[batch * model.OutputSize];
-        long ticks = 0, steps = 0;
-        var clock = new Stopwatch();
+            "cnn-mnist" => CnnTrainer(batch, trainThreads),
+            "transformer-char" => TransformerTrainer(batch, trainThreads),
+            _ => throw new ArgumentException($"No layer profile for '{workload}': choose cnn-mnist or transformer-char."),
+        };
+        CheckBatch(workload, batch, trainer.Train.Count);
+        Sequential<float>[] shards = [trainer.Model, .. trainer.Setup.Replicas];
+        var clocks = shards.Select(m => m.Clock = new LayerClock(m.Layers.Count)).ToArray();
         var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < seconds)
-        {
-            bool warm = total.Elapsed.TotalSeconds >= Math.Min(1, seconds / 4);
-            draw();
-            ReadOnlySpan<float> h = x;
-            for (int i = 0; i < layers.Count; i++)
-            {
-                clock.Restart();
-                h = layers[i].Forward(h, batch);
-                if (warm) forward[i] += clock.Elapsed.TotalMilliseconds;
-            }
-            clock.Restart();
-            Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, h, y, rows, dz, out _);
-            if (warm) loss += clock.Elapsed.TotalMilliseconds;
-            ReadOnlySpan<float> dy = dz;
-            for (int i = layers.Count - 1; i >= 0; i--)
-            {
-                // As Sequential: a layer that passes its input through has no backward pass of its own. (Sequential also
-                // runs a max pooling's forward and backward passes inside the convolution before it, an example at a time;
-                // here each layer runs its own, so the pooling's time is shown apart, with a batch's worth of outputs and
-                // gradients written between.)
-                if (layers[i].PassesThrough) continue;
-                clock.Restart();
-                layers[i].Backward(i == 0 ? x : layers[i - 1].LastOutput(batch), dy, i == 0 ? [] : deltas[i], batch, accumulate: false);
-                if (warm) backward[i] += clock.Elapsed.TotalMilliseconds;
-                dy = deltas[i];
-            }
-            clock.Restart();
-            optimizer.Step();
-            if (warm)
-            {
-                update += clock.Elapsed.TotalMilliseconds;
-                steps++;
-            }
-            ticks++;
-        }
+        while (total.Elapsed.TotalSeconds < Math.Min(1, seconds / 4)) trainer.TrainStep();
+        foreach (var clock in clocks) clock.Reset();
+        long steps = 0;
+        var timed = Stopwatch.StartNew();
+        while (timed.Elapsed.TotalSeconds < seconds) { trainer.TrainStep(); steps++; }
+        double stepMs = timed.Elapsed.TotalMilliseconds / steps;
+        var layers = trainer.Model.Layers;
         var parts = new List<(string, double, double)>();
-        for (int i = 0; i < layers.Count; i++) parts.Add(($"{i} {Describe(layers[i])}", forward[i] / steps, backward[i] / steps));
-        parts.Add(("loss", loss / steps, 0));
-        parts.Add(("optimizer step", 0, update / steps));
-        return parts;
+        for (int i = 0; i < layers.Count; i++)
+            parts.Add(($"{i} {Describe(layers[i])}", clocks.Average(c => c.ForwardMilliseconds(i)) / steps, clocks.Average(c => c.BackwardMilliseconds(i)) / steps));
+        return (parts, stepMs - parts.Sum(p => p.Item2 + p.Item3), stepMs);
     }
 
     private static string Describe(Layer<float> layer) => layer switch

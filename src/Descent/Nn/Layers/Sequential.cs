@@ -79,6 +79,23 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     /// <summary>Number of outputs per example.</summary>
     public int Outputs => OutputSize;
 
+    /// <summary>
+    /// A clock that times each of <see cref="Layers"/>' passes from now on (null, the default: none). Used by
+    /// <c>descent bench --profile</c>; a data-parallel run's replicas each take their own.
+    /// </summary>
+    /// <exception cref="ArgumentException">The clock is for another number of layers.</exception>
+    public LayerClock? Clock
+    {
+        get => _clock;
+        set => _clock = value is null || value.Layers == _layers.Length ? value
+            : throw new ArgumentException($"Sequential: a clock for {value.Layers} layers cannot time these {_layers.Length}; make one with new LayerClock({_layers.Length}).");
+    }
+
+    private LayerClock? _clock;
+
+    /// <summary>The timestamp before a pass when a clock times them, else 0.</summary>
+    private long Tick() => _clock is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, Layer<T> Layer)> Children => _layers.Select((l, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), l));
 
@@ -98,7 +115,10 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
             Kernels.Gather(source, rows, InputSize, input);
             return ForwardFrom(0, input, rows.Length);
         }
-        return ForwardFrom(1, _layers[0].ForwardRows(source, rows, input), rows.Length);
+        long start = Tick();
+        var first = _layers[0].ForwardRows(source, rows, input);
+        _clock?.Add(0, backward: false, start);
+        return ForwardFrom(1, first, rows.Length);
     }
 
     /// <summary>The forward passes of layers <paramref name="first"/> on, from <paramref name="x"/>.</summary>
@@ -106,13 +126,16 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     {
         for (int i = first; i < _layers.Length; i++)
         {
+            long start = Tick();
             if (_layers[i] is Conv2d<T> conv && PoolingAfter(i) is { } p)
             {
                 x = conv.ForwardThroughPooling(x, (Pool2d<T>)_layers[p], batch);
+                _clock?.Add(i, backward: false, start);
                 i = p;
                 continue;
             }
             x = _layers[i].Forward(x, batch);
+            _clock?.Add(i, backward: false, start);
         }
         return x;
     }
@@ -157,8 +180,10 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
             // The input of layer i is the output of layer i - 1, still held in its buffer from the forward pass.
             ReadOnlySpan<T> x = i == 0 ? input : _layers[i - 1].LastOutput(batch);
             Span<T> dx = i == 0 ? inputGradient : Grow(ref _deltas[i - 1], batch * _layers[i].InputSize);
+            long start = Tick();
             if (pool is not null && _layers[i] is Conv2d<T> conv) conv.BackwardThroughPooling(x, dy, pool, dx, batch, accumulate);
             else _layers[i].Backward(x, dy, dx, batch, accumulate);
+            _clock?.Add(i, backward: true, start);
             pool = null;
             dy = dx;
         }
