@@ -166,11 +166,17 @@ public class CliTests
         var layers = output.Split('\n').First(l => l.StartsWith("layers", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
         double sum = double.Parse(layers[1], CultureInfo.InvariantCulture) + double.Parse(layers[2], CultureInfo.InvariantCulture) + Last("rest");
         Assert.InRange(Last("step"), sum - 0.003, sum + 0.003);
-        // The pooling runs inside the convolution before it, so its own row shows no time.
+        // The clocks time less than the whole step, and the convolutions' passes take time.
+        Assert.True(Last("rest") > 0, output);
+        Assert.True(Last("3 Conv2d") > 0 && Last("0 Conv2d") > 0, output);
+        // The pooling runs inside the convolution before it, so its own row shows no time, nor does the ReLU it applies.
         Assert.Matches(@"2 Pool2d\s+0\.000\s+0\.000", output);
+        Assert.Matches(@"1 relu\s+0\.000\s+0\.000", output);
         (code, output, err) = Run("bench", "--workload", "transformer-char", "--profile", "--train-threads", "2", "--seconds", "0.5");
         Assert.True(code == 0, err);
         Assert.Contains("rest: gather, loss, wait for the slower shard, gradient sum, update", output);
+        // The replicas' clocks count too: every attention block's backward pass takes time.
+        Assert.True(Last("2 res(LayerNorm-CausalSelfAttention)") > 0 && Last("rest") > 0, output);
         (code, _, err) = Run("bench", "--workload", "moons-mlp", "--profile", "--seconds", "0.5");
         Assert.NotEqual(0, code);
         Assert.Contains("cnn-mnist or transformer-char", err);

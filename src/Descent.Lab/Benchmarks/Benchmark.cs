@@ -237,13 +237,8 @@ public static class Benchmark
         CheckBatch(workload, batch, trainer.Train.Count);
         Sequential<float>[] shards = [trainer.Model, .. trainer.Setup.Replicas];
         var clocks = shards.Select(m => m.Clock = new LayerClock(m.Layers.Count)).ToArray();
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < Math.Min(1, seconds / 4)) trainer.TrainStep();
-        foreach (var clock in clocks) clock.Reset();
-        long steps = 0;
-        var timed = Stopwatch.StartNew();
-        while (timed.Elapsed.TotalSeconds < seconds) { trainer.TrainStep(); steps++; }
-        double stepMs = timed.Elapsed.TotalMilliseconds / steps;
+        long steps = Timed(() => trainer.TrainStep(), seconds, out double elapsed, () => Array.ForEach(clocks, c => c.Reset()));
+        double stepMs = elapsed * 1000 / steps;
         var layers = trainer.Model.Layers;
         var parts = new List<(string, double, double)>();
         for (int i = 0; i < layers.Count; i++)
@@ -281,8 +276,8 @@ public static class Benchmark
     /// <summary>
     /// What mnist-linear's features cost to fetch, with no arithmetic on them: minibatches of 1,000 rows of 784 floats drawn
     /// at random from 60,000 (as that workload's table, in <see cref="FeatureMemory"/>), each row read whole and each
-    /// requested from memory four rows ahead (the distance that read fastest here, 2026-12-04: 12.4-12.8 GB/s against 10.8-11.4
-    /// at 2, 8, 16 or 32 rows, and 8.8 without requests). Its minibatches per second bound a step that reads such a
+    /// requested from memory four rows ahead (with two, the distance that read fastest in a sweep of 2 to 32 rows and the
+    /// three prefetch hints: BENCHMARKS.md, "2026-12-04, morning"). Its minibatches per second bound a step that reads such a
     /// minibatch once: mnist-linear at batch 1,000 cannot run faster, whatever its arithmetic costs.
     /// </summary>
     private static BenchResult RandomRows(double seconds)
@@ -314,7 +309,12 @@ public static class Benchmark
             for (int i = 0; i < rows.Length; i++)
             {
                 if (i + ahead < rows.Length && System.Runtime.Intrinsics.X86.Sse.IsSupported)
-                    for (int o = 0; o < width; o += perLine) System.Runtime.Intrinsics.X86.Sse.Prefetch0(t + (long)rows[i + ahead] * width + o);
+                {
+                    // A line per 16 floats from the row's start, and its last float's: a row that starts inside a line ends in one more.
+                    float* next = t + (long)rows[i + ahead] * width;
+                    for (int o = 0; o < width; o += perLine) System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + o);
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + width - 1);
+                }
                 float* row = t + (long)rows[i] * width;
                 int j = 0;
                 for (; j + 2 * lanes <= width; j += 2 * lanes)
@@ -400,10 +400,11 @@ public static class Benchmark
     }
 
     /// <summary>Runs <paramref name="step"/> for a warm-up second (or a tenth of the budget), then as often as fits in <paramref name="seconds"/>.</summary>
-    private static long Timed(Action step, double seconds, out double elapsed)
+    private static long Timed(Action step, double seconds, out double elapsed, Action? warmed = null)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed.TotalSeconds < Math.Min(1, seconds / 4)) step();
+        warmed?.Invoke();
         long steps = 0;
         clock.Restart();
         do

@@ -93,8 +93,8 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
 
     private LayerClock? _clock;
 
-    /// <summary>The timestamp before a pass when a clock times them, else 0.</summary>
-    private long Tick() => _clock is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+    /// <summary>The timestamp before a pass when <paramref name="clock"/> times them, else 0.</summary>
+    private static long Tick(LayerClock? clock) => clock is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, Layer<T> Layer)> Children => _layers.Select((l, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), l));
@@ -115,27 +115,29 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
             Kernels.Gather(source, rows, InputSize, input);
             return ForwardFrom(0, input, rows.Length);
         }
-        long start = Tick();
+        var clock = _clock;
+        long start = Tick(clock);
         var first = _layers[0].ForwardRows(source, rows, input);
-        _clock?.Add(0, backward: false, start);
+        clock?.Add(0, backward: false, start);
         return ForwardFrom(1, first, rows.Length);
     }
 
     /// <summary>The forward passes of layers <paramref name="first"/> on, from <paramref name="x"/>.</summary>
     private ReadOnlySpan<T> ForwardFrom(int first, ReadOnlySpan<T> x, int batch)
     {
+        var clock = _clock;
         for (int i = first; i < _layers.Length; i++)
         {
-            long start = Tick();
+            long start = Tick(clock);
             if (_layers[i] is Conv2d<T> conv && PoolingAfter(i) is { } p)
             {
                 x = conv.ForwardThroughPooling(x, (Pool2d<T>)_layers[p], batch);
-                _clock?.Add(i, backward: false, start);
+                clock?.Add(i, backward: false, start);
                 i = p;
                 continue;
             }
             x = _layers[i].Forward(x, batch);
-            _clock?.Add(i, backward: false, start);
+            clock?.Add(i, backward: false, start);
         }
         return x;
     }
@@ -164,6 +166,7 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     {
         ReadOnlySpan<T> dy = outputGradient;
         Pool2d<T>? pool = null;
+        var clock = _clock;
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
             // A layer that passes its input through passes the gradient back as it is.
@@ -180,10 +183,10 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
             // The input of layer i is the output of layer i - 1, still held in its buffer from the forward pass.
             ReadOnlySpan<T> x = i == 0 ? input : _layers[i - 1].LastOutput(batch);
             Span<T> dx = i == 0 ? inputGradient : Grow(ref _deltas[i - 1], batch * _layers[i].InputSize);
-            long start = Tick();
+            long start = Tick(clock);
             if (pool is not null && _layers[i] is Conv2d<T> conv) conv.BackwardThroughPooling(x, dy, pool, dx, batch, accumulate);
             else _layers[i].Backward(x, dy, dx, batch, accumulate);
-            _clock?.Add(i, backward: true, start);
+            clock?.Add(i, backward: true, start);
             pool = null;
             dy = dx;
         }
