@@ -399,7 +399,10 @@ public static class Benchmark
         public static float Sum(Vector512<float> v) => Vector512.Sum(v);
     }
 
-    /// <summary>Runs <paramref name="step"/> for a warm-up second (or a tenth of the budget), then as often as fits in <paramref name="seconds"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="step"/> for a warm-up second (or a quarter of the budget, if less), then <paramref name="warmed"/>
+    /// when given, then as often as fits in <paramref name="seconds"/>, 16 steps at a time.
+    /// </summary>
     private static long Timed(Action step, double seconds, out double elapsed, Action? warmed = null)
     {
         var clock = Stopwatch.StartNew();
