@@ -2,24 +2,27 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
 
-// Usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]
+// Usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]
 // Loads the Descent.Lab of two builds (each directory a `dotnet build src/Descent.Cli -o DIR`) side by side, each in its
-// own load context, and times WORKLOAD (as `descent bench` does, one thread) alternately, A B then B A, ROUNDS times after a
+// own load context, and times WORKLOAD (as `descent bench` does, one thread, or TRAIN_THREADS cores for one run as
+// `descent bench --train-threads`; SIZE 0 is the workload's usual size) alternately, A B then B A, ROUNDS times after a
 // warm-up of each. The host's state drifts over seconds by more than the differences worth measuring, so separate
 // processes timed one after the other compare the drift; here both builds take turns within every round, and the ratio of
 // each round is taken before the median.
-if (args.Length is < 5 or > 6)
+if (args.Length is < 5 or > 7)
 {
-    Console.Error.WriteLine("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]");
+    Console.Error.WriteLine("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]");
     return 2;
 }
 var culture = CultureInfo.InvariantCulture;
 string workload = args[2];
 long size = 0;
+int trainThreads = 1;
 if (!double.TryParse(args[3], NumberStyles.Float, culture, out double seconds) || !int.TryParse(args[4], NumberStyles.Integer, culture, out int rounds)
-    || (args.Length > 5 && !long.TryParse(args[5], NumberStyles.Integer, culture, out size)))
+    || (args.Length > 5 && !long.TryParse(args[5], NumberStyles.Integer, culture, out size))
+    || (args.Length > 6 && (!int.TryParse(args[6], NumberStyles.Integer, culture, out trainThreads) || trainThreads < 1)))
 {
-    Console.Error.WriteLine("ab: SECONDS is a number, ROUNDS and SIZE whole numbers (usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]).");
+    Console.Error.WriteLine("ab: SECONDS is a number, ROUNDS, SIZE and TRAIN_THREADS whole numbers, TRAIN_THREADS at least 1 (usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]).");
     return 2;
 }
 if (workload == "limits")
@@ -35,8 +38,8 @@ if (rounds < 1 || !(seconds > 0))
 Func<double> a, b;
 try
 {
-    a = Benchmark.Load(args[0], workload, size, seconds);
-    b = Benchmark.Load(args[1], workload, size, seconds);
+    a = Benchmark.Load(args[0], workload, size, seconds, trainThreads);
+    b = Benchmark.Load(args[1], workload, size, seconds, trainThreads);
     a();
     b();
 }
@@ -62,8 +65,11 @@ return 0;
 /// <summary>One build's benchmark, loaded from its directory.</summary>
 internal static class Benchmark
 {
-    /// <summary>A function that times <paramref name="workload"/> once with the build in <paramref name="directory"/> and returns its steps per second.</summary>
-    public static Func<double> Load(string directory, string workload, long size, double seconds)
+    /// <summary>
+    /// A function that times <paramref name="workload"/> once with the build in <paramref name="directory"/> on
+    /// <paramref name="trainThreads"/> cores for the one run and returns its steps per second.
+    /// </summary>
+    public static Func<double> Load(string directory, string workload, long size, double seconds, int trainThreads)
     {
         string dir = Path.GetFullPath(directory);
         var lab = new BuildContext(dir).LoadFromAssemblyPath(Path.Combine(dir, "Descent.Lab.dll"));
@@ -74,7 +80,7 @@ internal static class Benchmark
         long actual = size > 0 ? size : DefaultSize(type, workload);
         return () =>
         {
-            var result = run.Invoke(null, [workload, actual, seconds, 1])!;
+            var result = run.Invoke(null, [workload, actual, seconds, trainThreads])!;
             return (double)result.GetType().GetProperty("StepsPerSecond")!.GetValue(result)!;
         };
     }

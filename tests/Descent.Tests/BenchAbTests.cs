@@ -46,10 +46,29 @@ public sealed class BenchAbTests : IDisposable
             Assert.Contains(message, text);
             Assert.DoesNotContain("   at ", text);
         }
-        Refused("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE]", build);
+        Refused("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]", build);
         Refused("ab: Unknown workload 'moons-mlpp': choose from moons-mlp,", build, build, "moons-mlpp", "0.05", "3");
         Refused("ab: give at least one round", build, build, "moons-mlp", "0.05", "0");
         Refused("ab: SECONDS is a number", build, build, "moons-mlp", "two", "3");
+        Refused("TRAIN_THREADS at least 1", build, build, "moons-mlp", "0.05", "3", "0", "0");
+    }
+
+    [Fact]
+    public void The_comparison_runs_each_build_on_two_cores_for_one_run_when_asked()
+    {
+        string root = PackageTests.RepositoryRoot(), tool = Path.Combine(_dir, "ab");
+        var (code, text) = Dotnet("build", Path.Combine(root, "bench", "ab", "ab.csproj"), "-c", "Release", "-o", tool, "--nologo", "-v", "quiet");
+        Assert.True(code == 0, text);
+        string build = AppContext.BaseDirectory;
+        // Size 0: the workload's usual batch (64 for cnn-mnist), shared by the two cores.
+        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "cnn-mnist", "0.2", "2", "0", "2");
+        Assert.True(code == 0, text);
+        Assert.Matches(@"(?m)^B/A median [\d.]+ \(min [\d.]+, max [\d.]+\) over 2 rounds of cnn-mnist$", text);
+        // A workload without a trainer's step takes one core, as `descent bench` says.
+        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlp", "0.05", "2", "0", "2");
+        Assert.Equal(2, code);
+        Assert.Contains("ab: More than one core for the one run applies to cnn-mnist and transformer-char only, not moons-mlp.", text);
+        Assert.DoesNotContain("   at ", text);
     }
 
     private static double Parse(string s) => double.Parse(s, CultureInfo.InvariantCulture);

@@ -36,9 +36,12 @@ public static class Benchmark
         _ => throw new ArgumentException($"Unknown workload '{workload}': choose from {string.Join(", ", Workloads)}."),
     };
 
-    /// <summary>Runs one cell.</summary>
+    /// <summary>Runs one cell; <paramref name="trainThreads"/> cores train the one run of cnn-mnist or transformer-char.</summary>
     public static BenchResult Run(string workload, long size, double seconds, int trainThreads = 1) => workload switch
     {
+        _ when trainThreads < 1 => throw new ArgumentException($"A run needs at least one core, not {trainThreads}."),
+        _ when trainThreads > 1 && workload is not ("cnn-mnist" or "transformer-char") && Workloads.Contains(workload) =>
+            throw new ArgumentException($"More than one core for the one run applies to cnn-mnist and transformer-char only, not {workload}."),
         "moons-mlp" => Moons("moons-mlp", (int)size, "sgd", 0.15, seconds),
         "moons-mlp-adam" => Moons("moons-mlp-adam", (int)size, "adam", 0.01, seconds),
         "adam-step" => AdamStep((int)size, seconds),
