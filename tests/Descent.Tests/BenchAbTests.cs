@@ -4,24 +4,35 @@ using Xunit;
 
 namespace Descent.Tests;
 
-/// <summary>bench/ab, which times two builds' benchmark alternately in one process, run on this build against itself.</summary>
-public sealed class BenchAbTests : IDisposable
+/// <summary>bench/ab's tool, built once for the tests that run it.</summary>
+public sealed class AbTool : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("descent-bench-ab").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, true);
+    public AbTool()
+    {
+        var (code, text) = DotnetProcess.Run(["build", Path.Combine(PackageTests.RepositoryRoot(), "bench", "ab", "ab.csproj"), "-c", "Release", "-o", _dir, "--nologo", "-v", "quiet"]);
+        Assert.True(code == 0, text);
+    }
 
-    private static (int Code, string Text) Dotnet(params string[] args) => DotnetProcess.Run(args);
+    /// <summary>The built tool.</summary>
+    public string Dll => Path.Combine(_dir, "ab.dll");
+
+    public void Dispose() => Directory.Delete(_dir, true);
+}
+
+/// <summary>bench/ab, which times two builds' benchmark alternately in one process, run on this build against itself.</summary>
+public sealed class BenchAbTests(AbTool ab) : IClassFixture<AbTool>
+{
+    // This test's own directory holds a whole build (Descent.Lab and what it loads): the same build on both sides.
+    private static readonly string Build = AppContext.BaseDirectory;
+
+    private (int Code, string Text) Ab(params string[] args) => DotnetProcess.Run([ab.Dll, .. args]);
 
     [Fact]
     public void The_alternating_comparison_loads_two_builds_and_reports_each_rounds_ratio_and_their_median()
     {
-        string root = PackageTests.RepositoryRoot(), tool = Path.Combine(_dir, "ab");
-        var (code, text) = Dotnet("build", Path.Combine(root, "bench", "ab", "ab.csproj"), "-c", "Release", "-o", tool, "--nologo", "-v", "quiet");
-        Assert.True(code == 0, text);
-        // This test's own directory holds a whole build (Descent.Lab and what it loads): the same build on both sides.
-        string build = AppContext.BaseDirectory;
-        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlp", "0.05", "4");
+        var (code, text) = Ab(Build, Build, "moons-mlp", "0.05", "4");
         Assert.True(code == 0, text);
         var rounds = Regex.Matches(text, @"^round (\d): A ([\d.]+) B ([\d.]+) steps/s, B/A ([\d.]+)$", RegexOptions.Multiline);
         Assert.Equal(["1", "2", "3", "4"], rounds.Select(m => m.Groups[1].Value));
@@ -41,31 +52,27 @@ public sealed class BenchAbTests : IDisposable
         // Wrong arguments: a message that names the problem, not a stack trace.
         void Refused(string message, params string[] arguments)
         {
-            var (code, text) = Dotnet([Path.Combine(tool, "ab.dll"), .. arguments]);
+            var (code, text) = Ab(arguments);
             Assert.Equal(2, code);
             Assert.Contains(message, text);
             Assert.DoesNotContain("   at ", text);
         }
-        Refused("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]", build);
-        Refused("ab: Unknown workload 'moons-mlpp': choose from moons-mlp,", build, build, "moons-mlpp", "0.05", "3");
-        Refused("ab: give at least one round", build, build, "moons-mlp", "0.05", "0");
-        Refused("ab: SECONDS is a number", build, build, "moons-mlp", "two", "3");
-        Refused("TRAIN_THREADS at least 1", build, build, "moons-mlp", "0.05", "3", "0", "0");
+        Refused("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]", Build);
+        Refused("ab: Unknown workload 'moons-mlpp': choose from moons-mlp,", Build, Build, "moons-mlpp", "0.05", "3");
+        Refused("ab: give at least one round", Build, Build, "moons-mlp", "0.05", "0");
+        Refused("ab: SECONDS is a number", Build, Build, "moons-mlp", "two", "3");
+        Refused("TRAIN_THREADS at least 1", Build, Build, "moons-mlp", "0.05", "3", "0", "0");
     }
 
     [Fact]
     public void The_comparison_runs_each_build_on_two_cores_for_one_run_when_asked()
     {
-        string root = PackageTests.RepositoryRoot(), tool = Path.Combine(_dir, "ab");
-        var (code, text) = Dotnet("build", Path.Combine(root, "bench", "ab", "ab.csproj"), "-c", "Release", "-o", tool, "--nologo", "-v", "quiet");
-        Assert.True(code == 0, text);
-        string build = AppContext.BaseDirectory;
         // Size 0: the workload's usual batch (64 for cnn-mnist), shared by the two cores.
-        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "cnn-mnist", "0.2", "2", "0", "2");
+        var (code, text) = Ab(Build, Build, "cnn-mnist", "0.2", "2", "0", "2");
         Assert.True(code == 0, text);
         Assert.Matches(@"(?m)^B/A median [\d.]+ \(min [\d.]+, max [\d.]+\) over 2 rounds of cnn-mnist$", text);
         // A workload without a trainer's step takes one core, as `descent bench` says.
-        (code, text) = Dotnet(Path.Combine(tool, "ab.dll"), build, build, "moons-mlp", "0.05", "2", "0", "2");
+        (code, text) = Ab(Build, Build, "moons-mlp", "0.05", "2", "0", "2");
         Assert.Equal(2, code);
         Assert.Contains("ab: More than one core for the one run applies to cnn-mnist and transformer-char only, not moons-mlp.", text);
         Assert.DoesNotContain("   at ", text);
