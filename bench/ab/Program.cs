@@ -16,13 +16,20 @@ if (args.Length is < 5 or > 7)
 }
 var culture = CultureInfo.InvariantCulture;
 string workload = args[2];
+// Each argument checked on its own, so the message names the one that is wrong and quotes it.
+string? problem = null;
+int rounds = 0;
+if (!double.TryParse(args[3], NumberStyles.Float, culture, out double seconds)) problem = $"SECONDS is a number, not '{args[3]}'";
+else if (!int.TryParse(args[4], NumberStyles.Integer, culture, out rounds)) problem = $"ROUNDS is a whole number, not '{args[4]}'";
 long size = 0;
 int trainThreads = 1;
-if (!double.TryParse(args[3], NumberStyles.Float, culture, out double seconds) || !int.TryParse(args[4], NumberStyles.Integer, culture, out int rounds)
-    || (args.Length > 5 && !long.TryParse(args[5], NumberStyles.Integer, culture, out size))
-    || (args.Length > 6 && (!int.TryParse(args[6], NumberStyles.Integer, culture, out trainThreads) || trainThreads < 1)))
+if (problem is null && args.Length > 5 && (!long.TryParse(args[5], NumberStyles.Integer, culture, out size) || size < 0))
+    problem = $"SIZE is a whole number, 0 for the workload's usual size, not '{args[5]}'";
+if (problem is null && args.Length > 6 && (!int.TryParse(args[6], NumberStyles.Integer, culture, out trainThreads) || trainThreads < 1))
+    problem = $"TRAIN_THREADS is a whole number of at least 1, not '{args[6]}'";
+if (problem is not null)
 {
-    Console.Error.WriteLine("ab: SECONDS is a number, ROUNDS, SIZE and TRAIN_THREADS whole numbers, TRAIN_THREADS at least 1 (usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]).");
+    Console.Error.WriteLine($"ab: {problem} (usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]).");
     return 2;
 }
 if (workload == "limits")
@@ -59,7 +66,7 @@ for (int i = 0; i < rounds; i++)
 }
 ratios.Sort();
 double median = (ratios[(rounds - 1) / 2] + ratios[rounds / 2]) / 2;
-Console.WriteLine(string.Create(culture, $"B/A median {median:F3} (min {ratios[0]:F3}, max {ratios[^1]:F3}) over {rounds} rounds of {workload}"));
+Console.WriteLine(string.Create(culture, $"B/A median {median:F3} (min {ratios[0]:F3}, max {ratios[^1]:F3}) over {rounds} rounds of {workload}{(trainThreads > 1 ? $" on {trainThreads} cores" : "")}"));
 return 0;
 
 /// <summary>One build's benchmark, loaded from its directory.</summary>

@@ -12,7 +12,9 @@ public sealed class AbTool : IDisposable
     public AbTool()
     {
         var (code, text) = DotnetProcess.Run(["build", Path.Combine(PackageTests.RepositoryRoot(), "bench", "ab", "ab.csproj"), "-c", "Release", "-o", _dir, "--nologo", "-v", "quiet"]);
-        Assert.True(code == 0, text);
+        if (code == 0) return;
+        Dispose();   // xunit does not dispose a fixture whose constructor failed
+        Assert.Fail(text);
     }
 
     /// <summary>The built tool.</summary>
@@ -60,8 +62,10 @@ public sealed class BenchAbTests(AbTool ab) : IClassFixture<AbTool>
         Refused("usage: ab DIR_A DIR_B WORKLOAD SECONDS ROUNDS [SIZE [TRAIN_THREADS]]", Build);
         Refused("ab: Unknown workload 'moons-mlpp': choose from moons-mlp,", Build, Build, "moons-mlpp", "0.05", "3");
         Refused("ab: give at least one round", Build, Build, "moons-mlp", "0.05", "0");
-        Refused("ab: SECONDS is a number", Build, Build, "moons-mlp", "two", "3");
-        Refused("TRAIN_THREADS at least 1", Build, Build, "moons-mlp", "0.05", "3", "0", "0");
+        Refused("ab: SECONDS is a number, not 'two'", Build, Build, "moons-mlp", "two", "3");
+        Refused("ab: ROUNDS is a whole number, not '3.5'", Build, Build, "moons-mlp", "0.05", "3.5");
+        Refused("ab: SIZE is a whole number, 0 for the workload's usual size, not '-1'", Build, Build, "moons-mlp", "0.05", "3", "-1");
+        Refused("ab: TRAIN_THREADS is a whole number of at least 1, not '0'", Build, Build, "moons-mlp", "0.05", "3", "0", "0");
     }
 
     [Fact]
@@ -70,7 +74,7 @@ public sealed class BenchAbTests(AbTool ab) : IClassFixture<AbTool>
         // Size 0: the workload's usual batch (64 for cnn-mnist), shared by the two cores.
         var (code, text) = Ab(Build, Build, "cnn-mnist", "0.2", "2", "0", "2");
         Assert.True(code == 0, text);
-        Assert.Matches(@"(?m)^B/A median [\d.]+ \(min [\d.]+, max [\d.]+\) over 2 rounds of cnn-mnist$", text);
+        Assert.Matches(@"(?m)^B/A median [\d.]+ \(min [\d.]+, max [\d.]+\) over 2 rounds of cnn-mnist on 2 cores$", text);
         // A workload without a trainer's step takes one core, as `descent bench` says.
         (code, text) = Ab(Build, Build, "moons-mlp", "0.05", "2", "0", "2");
         Assert.Equal(2, code);
