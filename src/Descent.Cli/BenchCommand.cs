@@ -26,7 +26,8 @@ internal static class BenchCommand
             if (s <= 0) throw new UsageException($"Invalid --seconds value '{s}': must be above 0.");
             int n = parsed.GetValue(threads) is { } t ? Numbers.Whole(t, "--threads", 1, 256) : 1;
             int cores = parsed.GetValue(trainThreads) is { } tt ? Numbers.Whole(tt, "--train-threads", 1, 256) : 1;
-            if (cores > 1 && parsed.GetValue(workload) is not ("cnn-mnist" or "transformer-char")) throw new UsageException("--train-threads applies to --workload cnn-mnist or transformer-char only.");
+            if (cores > 1 && !Benchmark.TrainerWorkloads.Contains(parsed.GetValue(workload) ?? ""))
+                throw new UsageException($"--train-threads applies to --workload {string.Join(" or ", Benchmark.TrainerWorkloads)} only.");
             long? only = parsed.GetValue(batch) is { } b ? Numbers.Whole(b, "--batch", 1, int.MaxValue) : null;
             var names = parsed.GetValue(workload) is { } w ? [w] : Benchmark.Workloads;
             bool table = parsed.GetValue(format) == "table";

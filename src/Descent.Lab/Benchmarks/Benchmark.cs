@@ -36,12 +36,20 @@ public static class Benchmark
         _ => throw new ArgumentException($"Unknown workload '{workload}': choose from {string.Join(", ", Workloads)}."),
     };
 
-    /// <summary>Runs one cell; <paramref name="trainThreads"/> cores train the one run of cnn-mnist or transformer-char.</summary>
-    public static BenchResult Run(string workload, long size, double seconds, int trainThreads = 1) => workload switch
+    /// <summary>The workloads that run through the trainer's own step, so that several cores can train their one run (and <see cref="Profile"/> applies).</summary>
+    public static IReadOnlyList<string> TrainerWorkloads { get; } = ["cnn-mnist", "transformer-char"];
+
+    /// <summary>Runs one cell; <paramref name="trainThreads"/> cores train the one run of a <see cref="TrainerWorkloads"/> workload.</summary>
+    public static BenchResult Run(string workload, long size, double seconds, int trainThreads = 1)
     {
-        _ when trainThreads < 1 => throw new ArgumentException($"A run needs at least one core, not {trainThreads}."),
-        _ when trainThreads > 1 && workload is not ("cnn-mnist" or "transformer-char") && Workloads.Contains(workload) =>
-            throw new ArgumentException($"More than one core for the one run applies to cnn-mnist and transformer-char only, not {workload}."),
+        if (trainThreads < 1) throw new ArgumentException($"A run needs at least one core, not {trainThreads}.");
+        if (trainThreads > 1 && Workloads.Contains(workload) && !TrainerWorkloads.Contains(workload))
+            throw new ArgumentException($"More than one core for the one run applies to {string.Join(" and ", TrainerWorkloads)} only, not {workload}.");
+        return Cell(workload, size, seconds, trainThreads);
+    }
+
+    private static BenchResult Cell(string workload, long size, double seconds, int trainThreads) => workload switch
+    {
         "moons-mlp" => Moons("moons-mlp", (int)size, "sgd", 0.15, seconds),
         "moons-mlp-adam" => Moons("moons-mlp-adam", (int)size, "adam", 0.01, seconds),
         "adam-step" => AdamStep((int)size, seconds),
