@@ -110,6 +110,39 @@ public sealed class ModelTrainingTests : IDisposable
     }
 
     [Fact]
+    public void A_data_parallel_step_whose_loss_is_not_finite_updates_nothing()
+    {
+        // The cores sum and update pieces of the gradient as their shards finish; a loss that is not finite refuses them all,
+        // and the optimizer's count of steps stays where it was, as on one core.
+        var trainer = new Trainer(DataParallelConfig(2) with { Model = "conv:4,k=3,s=2-relu-flatten-linear:16-gelu-linear" });
+        for (int i = 0; i < 3; i++) trainer.TrainStep();
+        var last = trainer.Model.Parameters[^1];
+        last.Value.Span[0] = float.PositiveInfinity;
+        float[] before = trainer.Model.Values.ToArray();
+        long steps = trainer.Optimizer.StateOf(trainer.Model.Parameters[0].Name).Step;
+        Assert.False(double.IsFinite(trainer.TrainStep()));
+        Assert.Equal(before, trainer.Model.Values.ToArray());
+        Assert.Equal(steps, trainer.Optimizer.StateOf(trainer.Model.Parameters[0].Name).Step);
+    }
+
+    [Fact]
+    public void A_data_parallel_run_does_not_depend_on_which_core_takes_which_piece_of_the_update()
+    {
+        // The same run twice, interleaved, with pauses that send the cores' threads back to the pool: whichever pieces of the
+        // sum and update each core takes at each step, the numbers are the same to the bit.
+        var config = DataParallelConfig(3) with { Model = "conv:4,k=3,s=2-relu-flatten-linear:16-gelu-linear" };
+        var a = new Trainer(config);
+        var b = new Trainer(config);
+        for (int i = 0; i < 8; i++)
+        {
+            a.TrainStep();
+            if (i % 2 == 0) Thread.Sleep(5);   // longer than the threads wait for more work
+            b.TrainStep();
+        }
+        Assert.Equal(a.Model.Values.ToArray(), b.Model.Values.ToArray());
+    }
+
+    [Fact]
     public void A_data_parallel_run_resumes_bit_identically_dropout_masks_of_every_replica_included()
     {
         var config = DataParallelConfig(2);

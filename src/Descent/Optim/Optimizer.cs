@@ -287,7 +287,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Starts a step split into <paramref name="parts"/> ranges of every parameter's elements (<see cref="Numerics.Parts"/>):
-    /// the step's schedules and counts, here; then <see cref="StepPart"/> for every part, at once on as many threads; then
+    /// the step's schedules and counts, here; then <see cref="StepPart(int)"/> for every part, at once on as many threads; then
     /// <see cref="EndParts"/>. The result is that of <see cref="Step()"/> to the last bit.
     /// </summary>
     internal void BeginParts(int parts)
@@ -312,16 +312,34 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     internal void StepPart(int part)
     {
         for (int g = 0; g < _groups.Count; g++)
+            for (int i = 0; i < _groups[g].Members.Count; i++) UpdatePart(_groups[g], i, part);
+    }
+
+    /// <summary>
+    /// Updates range <paramref name="part"/> of <paramref name="parameter"/> alone (between <see cref="BeginParts"/> and
+    /// <see cref="EndParts"/>), if it is a member of a group: the parts of the parameters can then be updated in any order,
+    /// each once, on any core.
+    /// </summary>
+    internal void StepPart(int part, Parameter<T> parameter)
+    {
+        for (int g = 0; g < _groups.Count; g++)
         {
-            var group = _groups[g];
-            var members = group.Members;
+            var members = _groups[g].Members;
             for (int i = 0; i < members.Count; i++)
-            {
-                var range = group.States[i].Ranges(_parts)[part];
-                if (range.Length == 0) continue;
-                Update(members[i].Value.Span.Slice(range.Offset, range.Length), members[i].Grad.Span.Slice(range.Offset, range.Length), range, group.Options);
-            }
+                if (ReferenceEquals(members[i], parameter))
+                {
+                    UpdatePart(_groups[g], i, part);
+                    return;
+                }
         }
+    }
+
+    private void UpdatePart(ParameterGroup<T> group, int member, int part)
+    {
+        var range = group.States[member].Ranges(_parts)[part];
+        if (range.Length == 0) return;
+        var p = group.Members[member];
+        Update(p.Value.Span.Slice(range.Offset, range.Length), p.Grad.Span.Slice(range.Offset, range.Length), range, group.Options);
     }
 
     /// <summary>Records the step begun by <see cref="BeginParts"/> as complete.</summary>

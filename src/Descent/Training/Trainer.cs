@@ -32,7 +32,11 @@ public sealed class Trainer
     private readonly double[] _shardLoss;
     private readonly Parameter<float>[][] _shardParameters;   // each shard model's parameters, in the same order
     private readonly ShardRunner? _shards;
-    private readonly Action<int> _shardWork, _sumWork, _sumAndStepWork, _evaluationWork;   // made once: a delegate per run would allocate
+    private readonly Action<int> _shardWork, _sumWork, _stepWork, _evaluationWork;   // made once: a delegate per run would allocate
+    private readonly int[] _layerOf;      // each of the model's parameters' top-level layer (-1: none), for the overlapped step
+    private readonly int[] _pieces;       // the overlapped step's pieces, parameter * Pieces + part, the last layer's first
+    private readonly int[] _backwardAt;   // each shard's last layer whose backward pass is done this step (int.MaxValue: none yet, -1: all)
+    private int _nextPiece, _partsBegun, _stepRefused;
     private int _shardsRun;        // shards of the last minibatch (fewer than the cores when it has fewer examples)
     private Dataset? _evaluated;
     private int _evaluationChunk;
@@ -87,12 +91,14 @@ public sealed class Trainer
             _shardStart = new int[_shardModels.Length + 1];
             _shardLoss = new double[_shardModels.Length];
             _shardParameters = [.. _shardModels.Select(m => m.Parameters.ToArray())];
-            (_shardWork, _sumWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, EvaluateChunks);
-            _sumAndStepWork = part =>
+            (_shardWork, _sumWork, _stepWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, ShardStep, EvaluateChunks);
+            (_layerOf, _pieces) = Pieces(Model, _shardParameters[0]);
+            _backwardAt = new int[_shardModels.Length];
+            for (int s = 0; s < _shardModels.Length; s++)
             {
-                SumGradientPart(part);
-                Optimizer.StepPart(part);   // the ranges this core has just summed, so no core waits for another in between
-            };
+                int shard = s;
+                _shardModels[s].BackwardDone = layer => Volatile.Write(ref _backwardAt[shard], layer);
+            }
             if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
             // Not for steps that evaluate their minibatch more than once (L-BFGS, SAM): their later evaluations read the copy
             // the whole-batch passes leave, where slices would fetch the scattered rows again (SAM measured 9% slower so).
@@ -234,12 +240,9 @@ public sealed class Trainer
         }
         else if (_shards is not null && Config.ClipValue <= 0 && Config.ClipNorm <= 0 && Optimizer.CanStepInParts)
         {
-            // Every core sums its ranges of the gradient and updates them: the same numbers as Step, not one core's work.
-            loss = ShardedLoss(_batch);
+            // The cores sum the gradient and update it piece by piece as their shards finish: the same numbers as Step.
+            loss = OverlappedStep();
             if (!double.IsFinite(loss)) return loss;
-            Optimizer.BeginParts(_shardModels.Length);
-            _shards.Run(_shardModels.Length, _sumAndStepWork);
-            Optimizer.EndParts();
         }
         else
         {
@@ -308,6 +311,12 @@ public sealed class Trainer
         }
         _shards!.Run(shards, _shardWork);
         _gathered = _sliced is null;
+        return CombinedLoss(b, shards);
+    }
+
+    /// <summary>The minibatch's loss from its <paramref name="shards"/> shards' (the first that is not finite, if any is not).</summary>
+    private double CombinedLoss(int b, int shards)
+    {
         double loss = 0;
         for (int i = 0; i < shards; i++)
         {
@@ -315,6 +324,118 @@ public sealed class Trainer
             loss += _shardLoss[i] * (_shardStart[i + 1] - _shardStart[i]) / b;
         }
         return loss;
+    }
+
+    /// <summary>Ranges each parameter is cut into for the overlapped step (<see cref="OverlappedStep"/>).</summary>
+    private const int PiecesPerParameter = 16;
+
+    /// <summary>
+    /// Each parameter's top-level layer in <paramref name="model"/> (-1 for one in none) and the overlapped step's pieces:
+    /// <see cref="PiecesPerParameter"/> ranges of each parameter, the last layer's parameters first, as the backward pass
+    /// finishes them.
+    /// </summary>
+    private static (int[] LayerOf, int[] Pieces) Pieces(Sequential<float> model, Parameter<float>[] parameters)
+    {
+        var index = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
+        for (int k = 0; k < parameters.Length; k++) index[parameters[k]] = k;
+        var layerOf = new int[parameters.Length];
+        Array.Fill(layerOf, -1);
+        for (int l = 0; l < model.Layers.Count; l++)
+            foreach (var p in model.Layers[l].Parameters)
+                if (index.TryGetValue(p, out int k)) layerOf[k] = l;
+        int[] order = [.. Enumerable.Range(0, parameters.Length).OrderByDescending(k => layerOf[k])];
+        return (layerOf, [.. order.SelectMany(k => Enumerable.Range(0, PiecesPerParameter).Select(part => k * PiecesPerParameter + part))]);
+    }
+
+    /// <summary>
+    /// A data-parallel step in one run of the cores (<see cref="ShardStep"/>): each core runs its shard's forward and backward
+    /// passes, then takes pieces of the gradient's sum and update, each as soon as every shard's backward pass has passed
+    /// the piece's layer, so the core that finishes first updates the last layers while the other finishes the first ones,
+    /// and no core waits between the passes and the update. Each piece is summed in the replicas' order and updated as
+    /// <see cref="Optimizer{T}.Step()"/> would update it, whichever core takes it: the numbers do not depend on the timing. When
+    /// a shard's loss is not finite, nothing is updated and that loss is returned, as without cores.
+    /// </summary>
+    private double OverlappedStep()
+    {
+        int b = _batch, shards = _shardsRun = Math.Min(_shardModels.Length, b);
+        for (int i = 0; i <= shards; i++) _shardStart[i] = (int)((long)b * i / shards);
+        Array.Fill(_backwardAt, -1);
+        Array.Fill(_backwardAt, int.MaxValue, 0, shards);
+        (_nextPiece, _partsBegun, _stepRefused) = (0, NotBegun, 0);
+        _shards!.Run(shards, _stepWork);
+        if (_partsBegun == Begun) Optimizer.EndParts();
+        _gathered = _sliced is null;
+        return CombinedLoss(b, shards);
+    }
+
+    private const int NotBegun = 0, Beginning = 1, Begun = 2, Failed = 3;
+
+    /// <summary>Shard <paramref name="shard"/>'s passes, then pieces of the sum and update until none is left (<see cref="OverlappedStep"/>).</summary>
+    private void ShardStep(int shard)
+    {
+        bool finite = false;
+        try
+        {
+            ShardLossAndGradient(shard);
+            finite = double.IsFinite(_shardLoss[shard]);
+        }
+        finally
+        {
+            // Refused before done, so that a core that sees this shard done also sees the refusal.
+            if (!finite) Volatile.Write(ref _stepRefused, 1);
+            Volatile.Write(ref _backwardAt[shard], -1);
+        }
+        var sums = _shardParameters[0];
+        while (true)
+        {
+            int next = Interlocked.Increment(ref _nextPiece) - 1;
+            if (next >= _pieces.Length) return;
+            int k = _pieces[next] / PiecesPerParameter, part = _pieces[next] % PiecesPerParameter;
+            if (!PassedLayer(_layerOf[k]) || !PartsBegun()) return;
+            var (start, length) = Parts.Range<float>(sums[k].Length, part, PiecesPerParameter);
+            var sum = sums[k].Grad.Span.Slice(start, length);
+            for (int r = 1; r < _shardsRun; r++) Kernels.Add(sum, _shardParameters[r][k].Grad.Span.Slice(start, length));
+            Optimizer.StepPart(part, sums[k]);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every shard's backward pass has passed layer <paramref name="layer"/> (-1: until every shard is done);
+    /// false if the step is refused (a shard's loss is not finite, or its passes failed).
+    /// </summary>
+    private bool PassedLayer(int layer)
+    {
+        var spinner = new SpinWait();
+        for (int s = 0; s < _shardsRun; s++)
+            while (Volatile.Read(ref _backwardAt[s]) > layer && Volatile.Read(ref _stepRefused) == 0) spinner.SpinOnce(sleep1Threshold: -1);
+        return Volatile.Read(ref _stepRefused) == 0;
+    }
+
+    /// <summary>
+    /// Begins the optimizer's step in parts once, on the first core to need it, after every shard's loss is known to be finite
+    /// (a refused step leaves the optimizer's counts as they were); false if beginning it failed on another core.
+    /// </summary>
+    private bool PartsBegun()
+    {
+        if (Volatile.Read(ref _partsBegun) == Begun) return true;
+        if (Interlocked.CompareExchange(ref _partsBegun, Beginning, NotBegun) == NotBegun)
+        {
+            try
+            {
+                Optimizer.BeginParts(PiecesPerParameter);
+            }
+            catch
+            {
+                Volatile.Write(ref _partsBegun, Failed);
+                throw;
+            }
+            Volatile.Write(ref _partsBegun, Begun);
+            return true;
+        }
+        var spinner = new SpinWait();
+        int state;
+        while ((state = Volatile.Read(ref _partsBegun)) == Beginning) spinner.SpinOnce(sleep1Threshold: -1);
+        return state == Begun;
     }
 
     /// <summary>

@@ -93,6 +93,13 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
 
     private LayerClock? _clock;
 
+    /// <summary>
+    /// Called on the thread of the backward pass with a layer's index as soon as that layer's backward pass is done, so its
+    /// parameters' gradients are final for this pass: the data-parallel step sums and updates a layer's gradients while the
+    /// shards still run the layers before it.
+    /// </summary>
+    internal Action<int>? BackwardDone { get; set; }
+
     /// <summary>The timestamp before a pass when <paramref name="clock"/> times them, else 0.</summary>
     private static long Tick(LayerClock? clock) => clock is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
 
@@ -187,6 +194,7 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
             if (pool is not null && _layers[i] is Conv2d<T> conv) conv.BackwardThroughPooling(x, dy, pool, dx, batch, accumulate);
             else _layers[i].Backward(x, dy, dx, batch, accumulate);
             clock?.Add(i, backward: true, start);
+            BackwardDone?.Invoke(i);
             pool = null;
             dy = dx;
         }
