@@ -96,8 +96,8 @@ public sealed class ModelTrainingTests : IDisposable
         Assert.NotEqual(x, y);   // the sums really ran in another order, on other threads
         // The replicas see the updated weights: they share them, not a copy.
         Assert.Equal(many.Model.Values.ToArray(), many.Setup.Replicas[0].Values.ToArray());
-        // Each core sums and updates ranges of the parameters (SGD is element-wise): the numbers of a sum and an update on
-        // the calling thread, which clipping at a norm no gradient reaches brings back, to the last bit.
+        // The cores sum and update pieces of the parameters as their shards finish (SGD is element-wise): the numbers of a
+        // sum and an update on the calling thread, which clipping at a norm no gradient reaches brings back, to the last bit.
         var serial = new Trainer(config with { ClipNorm = 1e30 });
         Assert.True(many.Optimizer.CanStepInParts);
         for (int step = 0; step < 5; step++) serial.TrainStep();
@@ -109,37 +109,76 @@ public sealed class ModelTrainingTests : IDisposable
         Assert.Equal(check.Evaluate(check.Train), many.Evaluate(many.Train));
     }
 
-    [Fact]
-    public void A_data_parallel_step_whose_loss_is_not_finite_updates_nothing()
+    [Theory]
+    [InlineData(0)]    // the calling thread's shard (examples 0-3 of 13 on three cores)
+    [InlineData(12)]   // the last shard's (examples 8-12)
+    public void A_data_parallel_step_with_one_shard_not_finite_updates_nothing(int example)
     {
-        // The cores sum and update pieces of the gradient as their shards finish; a loss that is not finite refuses them all,
-        // and the optimizer's count of steps stays where it was, as on one core.
-        var trainer = new Trainer(DataParallelConfig(2) with { Model = "conv:4,k=3,s=2-relu-flatten-linear:16-gelu-linear" });
-        for (int i = 0; i < 3; i++) trainer.TrainStep();
-        var last = trainer.Model.Parameters[^1];
-        last.Value.Span[0] = float.PositiveInfinity;
-        float[] before = trainer.Model.Values.ToArray();
-        long steps = trainer.Optimizer.StateOf(trainer.Model.Parameters[0].Name).Step;
-        Assert.False(double.IsFinite(trainer.TrainStep()));
-        Assert.Equal(before, trainer.Model.Values.ToArray());
-        Assert.Equal(steps, trainer.Optimizer.StateOf(trainer.Model.Parameters[0].Name).Step);
+        // One shard's loss is not finite: no core updates any piece, even those the other shards' gradients are final for,
+        // and the optimizer's counts stay; the steps after it are those of the sum and update on the calling thread (which
+        // clipping at a norm no gradient reaches brings back) that went through the same refusal, to the bit.
+        var config = DataParallelConfig(3) with { Model = "conv:4,k=3,s=2-relu-flatten-linear:16-gelu-linear", Optimizer = "adam", Hyperparameters = new() { ["lr"] = 0.01 } };
+        var overlapped = new Trainer(config);
+        var serial = new Trainer(config with { ClipNorm = 1e30 });
+        foreach (var t in new[] { overlapped, serial })
+        {
+            for (int i = 0; i < 3; i++) t.TrainStep();
+            // The next minibatch's rows, peeked at: one of its examples made not finite for one step.
+            var peek = new State.StateDict();
+            t.Batches.SaveState(peek, "peek");
+            var rows = new int[t.Batches.BatchSize];
+            t.Batches.NextRows(rows);
+            t.Batches.LoadState(peek, "peek");
+            int at = rows[example] * t.Train.Dimensions;
+            float kept = t.Train.Features[at];
+            t.Train.Features[at] = float.NaN;
+            float[] before = t.Model.Values.ToArray();
+            long steps = t.Step, parameterSteps = t.Optimizer.StateOf(t.Model.Parameters[^1].Name).Step;
+            Assert.True(double.IsNaN(t.TrainStep()));
+            t.Train.Features[at] = kept;
+            Assert.Equal(before, t.Model.Values.ToArray());
+            Assert.Equal(steps, t.Step);
+            Assert.Equal(parameterSteps, t.Optimizer.StateOf(t.Model.Parameters[^1].Name).Step);
+            for (int i = 0; i < 3; i++) Assert.True(double.IsFinite(t.TrainStep()));
+        }
+        Assert.Equal(serial.Model.Values.ToArray(), overlapped.Model.Values.ToArray());
     }
 
-    [Fact]
-    public void A_data_parallel_run_does_not_depend_on_which_core_takes_which_piece_of_the_update()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void A_data_parallel_step_gives_the_same_numbers_whichever_core_takes_which_piece_of_the_update(int slow)
     {
-        // The same run twice, interleaved, with pauses that send the cores' threads back to the pool: whichever pieces of the
-        // sum and update each core takes at each step, the numbers are the same to the bit.
-        var config = DataParallelConfig(3) with { Model = "conv:4,k=3,s=2-relu-flatten-linear:16-gelu-linear" };
-        var a = new Trainer(config);
-        var b = new Trainer(config);
-        for (int i = 0; i < 8; i++)
+        // A transformer (parameters inside residual blocks), three cores, AdamW: shard `slow` pauses after each layer's
+        // backward pass, so the other cores take the pieces of the layers it has finished while it runs the layers before
+        // them. The numbers are those of the sum and update on the calling thread to the bit.
+        var config = new TrainingConfig
         {
-            a.TrainStep();
-            if (i % 2 == 0) Thread.Sleep(5);   // longer than the threads wait for more work
-            b.TrainStep();
+            Data = "text",
+            Model = "transformer:layers=1,d=8,heads=2,ctx=6",
+            Optimizer = "adamw",
+            Hyperparameters = new() { ["lr"] = 0.01 },
+            Batch = 5,
+            Steps = 40,
+            Threads = 3,
+        };
+        var overlapped = new Trainer(config);
+        var serial = new Trainer(config with { ClipNorm = 1e30 });
+        var shard = slow == 0 ? overlapped.Model : overlapped.Setup.Replicas[slow - 1];
+        var report = shard.BackwardDone!;
+        int reports = 0;
+        shard.BackwardDone = layer =>
+        {
+            reports++;
+            Thread.Sleep(2);
+            report(layer);
+        };
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal(serial.TrainStep(), overlapped.TrainStep());
+            Assert.Equal(serial.Model.Values.ToArray(), overlapped.Model.Values.ToArray());
         }
-        Assert.Equal(a.Model.Values.ToArray(), b.Model.Values.ToArray());
+        Assert.True(reports >= 4 * overlapped.Model.Layers.Count / 2, $"{reports} layers reported");
     }
 
     [Fact]

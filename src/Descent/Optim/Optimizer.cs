@@ -287,7 +287,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Starts a step split into <paramref name="parts"/> ranges of every parameter's elements (<see cref="Numerics.Parts"/>):
-    /// the step's schedules and counts, here; then <see cref="StepPart(int)"/> for every part, at once on as many threads; then
+    /// the step's schedules and counts, here; then <see cref="StepPart(int)"/> for every part (or <see cref="StepPart(int, Parameter{T})"/>
+    /// for every part of every parameter, in any order), at once on as many threads; then
     /// <see cref="EndParts"/>. The result is that of <see cref="Step()"/> to the last bit.
     /// </summary>
     internal void BeginParts(int parts)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Descent.Data;
 using Descent.Nn;
 using Descent.Numerics;
@@ -34,7 +35,7 @@ public sealed class Trainer
     private readonly ShardRunner? _shards;
     private readonly Action<int> _shardWork, _sumWork, _stepWork, _evaluationWork;   // made once: a delegate per run would allocate
     private readonly int[] _layerOf;      // each of the model's parameters' top-level layer (-1: none), for the overlapped step
-    private readonly int[] _pieces;       // the overlapped step's pieces, parameter * Pieces + part, the last layer's first
+    private readonly int[] _pieces;       // the overlapped step's pieces that hold elements, parameter * PiecesPerParameter + part, the last layer's first
     private readonly int[] _backwardAt;   // each shard's last layer whose backward pass is done this step (int.MaxValue: none yet, -1: all)
     private int _nextPiece, _partsBegun, _stepRefused;
     private int _shardsRun;        // shards of the last minibatch (fewer than the cores when it has fewer examples)
@@ -94,7 +95,7 @@ public sealed class Trainer
             (_shardWork, _sumWork, _stepWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, ShardStep, EvaluateChunks);
             (_layerOf, _pieces) = Pieces(Model, _shardParameters[0]);
             _backwardAt = new int[_shardModels.Length];
-            for (int s = 0; s < _shardModels.Length; s++)
+            for (int s = 0; s < _shardModels.Length && _shardModels.Length > 1; s++)
             {
                 int shard = s;
                 _shardModels[s].BackwardDone = layer => Volatile.Write(ref _backwardAt[shard], layer);
@@ -330,9 +331,9 @@ public sealed class Trainer
     private const int PiecesPerParameter = 16;
 
     /// <summary>
-    /// Each parameter's top-level layer in <paramref name="model"/> (-1 for one in none) and the overlapped step's pieces:
-    /// <see cref="PiecesPerParameter"/> ranges of each parameter, the last layer's parameters first, as the backward pass
-    /// finishes them.
+    /// Each parameter's top-level layer in <paramref name="model"/> (the first that holds it, whose backward pass comes last;
+    /// -1 for one in none) and the overlapped step's pieces: the ranges of each parameter cut into
+    /// <see cref="PiecesPerParameter"/> that hold elements, the last layer's parameters first, as the backward pass finishes them.
     /// </summary>
     private static (int[] LayerOf, int[] Pieces) Pieces(Sequential<float> model, Parameter<float>[] parameters)
     {
@@ -342,9 +343,11 @@ public sealed class Trainer
         Array.Fill(layerOf, -1);
         for (int l = 0; l < model.Layers.Count; l++)
             foreach (var p in model.Layers[l].Parameters)
-                if (index.TryGetValue(p, out int k)) layerOf[k] = l;
+                if (index.TryGetValue(p, out int k) && layerOf[k] < 0) layerOf[k] = l;
         int[] order = [.. Enumerable.Range(0, parameters.Length).OrderByDescending(k => layerOf[k])];
-        return (layerOf, [.. order.SelectMany(k => Enumerable.Range(0, PiecesPerParameter).Select(part => k * PiecesPerParameter + part))]);
+        return (layerOf, [.. order.SelectMany(k => Enumerable.Range(0, PiecesPerParameter)
+            .Where(part => Parts.Range<float>(parameters[k].Length, part, PiecesPerParameter).Length > 0)
+            .Select(part => k * PiecesPerParameter + part))]);
     }
 
     /// <summary>
@@ -353,7 +356,9 @@ public sealed class Trainer
     /// the piece's layer, so the core that finishes first updates the last layers while the other finishes the first ones,
     /// and no core waits between the passes and the update. Each piece is summed in the replicas' order and updated as
     /// <see cref="Optimizer{T}.Step()"/> would update it, whichever core takes it: the numbers do not depend on the timing. When
-    /// a shard's loss is not finite, nothing is updated and that loss is returned, as without cores.
+    /// a shard's loss is not finite, nothing is updated and that loss is returned, as without cores. An exception in a
+    /// shard's backward pass, after another core has begun updating the layers that shard had finished, leaves those
+    /// pieces updated and the step counted, and is rethrown.
     /// </summary>
     private double OverlappedStep()
     {
@@ -362,8 +367,16 @@ public sealed class Trainer
         Array.Fill(_backwardAt, -1);
         Array.Fill(_backwardAt, int.MaxValue, 0, shards);
         (_nextPiece, _partsBegun, _stepRefused) = (0, NotBegun, 0);
-        _shards!.Run(shards, _stepWork);
-        if (_partsBegun == Begun) Optimizer.EndParts();
+        try
+        {
+            _shards!.Run(shards, _stepWork);
+            // No piece at all (a model without parameters): the step still counts, as Step would count it.
+            if (_partsBegun == NotBegun && _stepRefused == 0) PartsBegun();
+        }
+        finally
+        {
+            if (_partsBegun == Begun) Optimizer.EndParts();
+        }
         _gathered = _sliced is null;
         return CombinedLoss(b, shards);
     }
@@ -406,10 +419,26 @@ public sealed class Trainer
     private bool PassedLayer(int layer)
     {
         var spinner = new SpinWait();
+        long since = Stopwatch.GetTimestamp();
         for (int s = 0; s < _shardsRun; s++)
-            while (Volatile.Read(ref _backwardAt[s]) > layer && Volatile.Read(ref _stepRefused) == 0) spinner.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref _backwardAt[s]) > layer && Volatile.Read(ref _stepRefused) == 0) Pause(ref spinner, since);
         return Volatile.Read(ref _stepRefused) == 0;
     }
+
+    /// <summary>
+    /// One turn of a wait for another core that began at timestamp <paramref name="since"/>: a spin that yields to any thread
+    /// ready to run on this core for up to <see cref="SpinFor"/> (a shard's passes finish within milliseconds of each other),
+    /// then a millisecond's sleep, so that a wait on a thread that has not started yet (more threads than cores, a busy
+    /// thread pool) leaves it the core.
+    /// </summary>
+    private static void Pause(ref SpinWait spinner, long since)
+    {
+        if (Stopwatch.GetTimestamp() - since < SpinFor) spinner.SpinOnce(sleep1Threshold: -1);
+        else Thread.Sleep(1);
+    }
+
+    /// <summary>How long <see cref="Pause"/> spins before it sleeps.</summary>
+    private static readonly long SpinFor = Stopwatch.Frequency / 50;   // 20 ms
 
     /// <summary>
     /// Begins the optimizer's step in parts once, on the first core to need it, after every shard's loss is known to be finite
@@ -433,8 +462,9 @@ public sealed class Trainer
             return true;
         }
         var spinner = new SpinWait();
+        long since = Stopwatch.GetTimestamp();
         int state;
-        while ((state = Volatile.Read(ref _partsBegun)) == Beginning) spinner.SpinOnce(sleep1Threshold: -1);
+        while ((state = Volatile.Read(ref _partsBegun)) == Beginning) Pause(ref spinner, since);
         return state == Begun;
     }
 

@@ -94,9 +94,11 @@ public sealed class Sequential<T> : Layer<T> where T : unmanaged, IFloatingPoint
     private LayerClock? _clock;
 
     /// <summary>
-    /// Called on the thread of the backward pass with a layer's index as soon as that layer's backward pass is done, so its
-    /// parameters' gradients are final for this pass: the data-parallel step sums and updates a layer's gradients while the
-    /// shards still run the layers before it.
+    /// Called on the thread of the backward pass, at every backward pass of this model (not of a model it is a layer
+    /// of), with a layer's index as soon as that layer's backward pass is done: the gradients of its parameters and of every
+    /// layer after it are then final for this pass (layers that pass the gradient through, and a pooling whose backward pass
+    /// runs inside the convolution's before it, are not reported, and hold no parameters). The data-parallel step sums and
+    /// updates a layer's gradients while the shards still run the layers before it.
     /// </summary>
     internal Action<int>? BackwardDone { get; set; }
 
