@@ -470,7 +470,8 @@ public sealed class Trainer
 
     /// <summary>
     /// Adds the replicas' gradients into the model's over range <paramref name="part"/> of every parameter's elements (one
-    /// range per core, <see cref="Parts"/>, cut as the optimizer cuts a step split by ranges).
+    /// range per core, <see cref="Parts"/>), before the optimizer steps on the calling thread (a rule that is not element-wise,
+    /// a wrapper or clipping; see <see cref="OverlappedStep"/> for the others).
     /// </summary>
     private void SumGradientPart(int part)
     {
