@@ -95,12 +95,15 @@ public sealed class Trainer
             (_shardWork, _sumWork, _stepWork, _evaluationWork) = (ShardLossAndGradient, SumGradientPart, ShardStep, EvaluateChunks);
             (_layerOf, _pieces) = Pieces(Model, _shardParameters[0]);
             _backwardAt = new int[_shardModels.Length];
-            for (int s = 0; s < _shardModels.Length && _shardModels.Length > 1; s++)
+            if (_shardModels.Length > 1)
             {
-                int shard = s;
-                _shardModels[s].BackwardDone = layer => Volatile.Write(ref _backwardAt[shard], layer);
+                _shards = new ShardRunner(_shardModels.Length);
+                for (int s = 0; s < _shardModels.Length; s++)
+                {
+                    int shard = s;
+                    _shardModels[s].BackwardDone = layer => Volatile.Write(ref _backwardAt[shard], layer);
+                }
             }
-            if (_shardModels.Length > 1) _shards = new ShardRunner(_shardModels.Length);
             // Not for steps that evaluate their minibatch more than once (L-BFGS, SAM): their later evaluations read the copy
             // the whole-batch passes leave, where slices would fetch the scattered rows again (SAM measured 9% slower so).
             if (!Optimizer.RequiresClosure && Loss == Loss.CrossEntropy && Train.LabelsPerExample == 1 && SlicedLayer(Model) is not null)
@@ -302,8 +305,7 @@ public sealed class Trainer
     /// </summary>
     private double ShardedLoss(int b)
     {
-        int shards = _shardsRun = Math.Min(_shardModels.Length, b);
-        for (int i = 0; i <= shards; i++) _shardStart[i] = (int)((long)b * i / shards);
+        int shards = CutShards(b);
         if (shards == 1)
         {
             ShardLossAndGradient(0);
@@ -313,6 +315,14 @@ public sealed class Trainer
         _shards!.Run(shards, _shardWork);
         _gathered = _sliced is null;
         return CombinedLoss(b, shards);
+    }
+
+    /// <summary>Cuts a minibatch of <paramref name="b"/> examples into consecutive shards, one per core (fewer when it has fewer examples), and returns how many.</summary>
+    private int CutShards(int b)
+    {
+        int shards = _shardsRun = Math.Min(_shardModels.Length, b);
+        for (int i = 0; i <= shards; i++) _shardStart[i] = (int)((long)b * i / shards);
+        return shards;
     }
 
     /// <summary>The minibatch's loss from its <paramref name="shards"/> shards' (the first that is not finite, if any is not).</summary>
@@ -362,8 +372,7 @@ public sealed class Trainer
     /// </summary>
     private double OverlappedStep()
     {
-        int b = _batch, shards = _shardsRun = Math.Min(_shardModels.Length, b);
-        for (int i = 0; i <= shards; i++) _shardStart[i] = (int)((long)b * i / shards);
+        int b = _batch, shards = CutShards(b);
         Array.Fill(_backwardAt, -1);
         Array.Fill(_backwardAt, int.MaxValue, 0, shards);
         (_nextPiece, _partsBegun, _stepRefused) = (0, NotBegun, 0);
@@ -406,8 +415,7 @@ public sealed class Trainer
             int k = _pieces[next] / PiecesPerParameter, part = _pieces[next] % PiecesPerParameter;
             if (!PassedLayer(_layerOf[k]) || !PartsBegun()) return;
             var (start, length) = Parts.Range<float>(sums[k].Length, part, PiecesPerParameter);
-            var sum = sums[k].Grad.Span.Slice(start, length);
-            for (int r = 1; r < _shardsRun; r++) Kernels.Add(sum, _shardParameters[r][k].Grad.Span.Slice(start, length));
+            SumReplicas(k, start, length);
             Optimizer.StepPart(part, sums[k]);
         }
     }
@@ -479,9 +487,15 @@ public sealed class Trainer
         for (int k = 0; k < sums.Length; k++)
         {
             var (start, length) = Parts.Range<float>(sums[k].Length, part, _shardModels.Length);
-            var sum = sums[k].Grad.Span.Slice(start, length);
-            for (int r = 1; r < _shardsRun; r++) Kernels.Add(sum, _shardParameters[r][k].Grad.Span.Slice(start, length));
+            SumReplicas(k, start, length);
         }
+    }
+
+    /// <summary>Adds the replicas' gradients of parameter <paramref name="k"/> into the model's, over elements <paramref name="start"/> to <paramref name="start"/> + <paramref name="length"/> - 1, in the replicas' order.</summary>
+    private void SumReplicas(int k, int start, int length)
+    {
+        var sum = _shardParameters[0][k].Grad.Span.Slice(start, length);
+        for (int r = 1; r < _shardsRun; r++) Kernels.Add(sum, _shardParameters[r][k].Grad.Span.Slice(start, length));
     }
 
     /// <summary>Forward, loss and backward of shard <paramref name="i"/> of the minibatch on its replica (shard 0: the model); the loss is the shard's mean.</summary>
