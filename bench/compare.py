@@ -11,8 +11,8 @@ everything runs at 256 bits anyway, and the table goes between `measured-avx2-pr
 AVX-512 tables alone. `--tag NAME` appends NAME to the markers, for a second kind of processor whose table should not
 replace the first one's (BENCHMARKS.md's AMD EPYC of family 26: `--tag family26`).
 
-`bench/compare` installs what it needs (python3-numpy, python3-torch, libopenblas0-pthread) and runs
-this script; run it on an otherwise idle machine.
+`bench/compare` installs what it needs (bench/peers/install: python3-numpy, python3-scipy, python3-torch,
+libopenblas0-pthread) and runs this script; run it on an otherwise idle machine.
 """
 import argparse
 import datetime
@@ -52,7 +52,6 @@ CELLS = [("moons-mlp", b) for b in (1, 4, 16, 64, 500)] + [("moons-mlp-adam", b)
         [("cnn-mnist", 64), ("transformer-char", 32)]
 if args.workloads:
     CELLS = [c for c in CELLS if c[0] in args.workloads.split(",")]
-NO_PEER = {("transformer-char", "numpy")}  # no NumPy transformer: it would need its own attention backward
 
 
 def run(cmd):
@@ -72,15 +71,13 @@ def metric(r):
     return r["steps_per_s"]
 
 
-results = {(w, s, impl): [] for w, s in CELLS for impl in ("descent", "numpy", "torch") if (w, impl) not in NO_PEER}
+results = {(w, s, impl): [] for w, s in CELLS for impl in ("descent", "numpy", "torch")}
 limits = {"triad": [], "rows": [], "fma": []}
 speedup = []
 for rep in range(args.reps):
     order = ["descent", "numpy", "torch"][rep % 3:] + ["descent", "numpy", "torch"][:rep % 3]
     for w, s in CELLS:
         for impl in order:
-            if (w, impl) in NO_PEER:
-                continue
             r = descent(w, s) if impl == "descent" else peer(impl, w, s)
             results[(w, s, impl)].append(r)
             print(f"rep {rep + 1} {impl:8} {w:15} {s:>9}: {metric(r):,.0f} steps/s", file=sys.stderr)
@@ -100,8 +97,6 @@ fma_cell = limits["fma"][0]["cell"]
 
 
 def med(key, field="steps_per_s"):
-    if key not in results:
-        return None
     values = [r[field] for r in results[key] if r.get(field) is not None]
     return statistics.median(values), min(values), max(values)
 
@@ -163,11 +158,11 @@ for w, s in CELLS:
     if w in ("cnn-mnist", "transformer-char"):
         loss = statistics.median(r["loss_final"] for r in results[(w, s, "descent")])
         note += f"; final sample loss {loss:.3f}"
-    cell = lambda m: f"{fmt(m[0])} ({fmt(m[1])}-{fmt(m[2])})" if m else "-"
-    ratio = lambda m: f"{d[0] / m[0]:.1f}x" if m else "-"
+    cell = lambda m: f"{fmt(m[0])} ({fmt(m[1])}-{fmt(m[2])})"
+    ratio = lambda m: f"{d[0] / m[0]:.1f}x"
     # A repetition runs the two seconds apart, so its own ratio is the one that a host changing speed between
     # repetitions (as shared machines do) disturbs least.
-    own = ", ".join(f"{a['steps_per_s'] / b['steps_per_s']:.2f}x" for a, b in zip(results[(w, s, "descent")], results.get((w, s, "torch"), []))) or "-"
+    own = ", ".join(f"{a['steps_per_s'] / b['steps_per_s']:.2f}x" for a, b in zip(results[(w, s, "descent")], results[(w, s, "torch")]))
     lines.append(f"| {w} | {label}={s:,} | {cell(d)} | {cell(n)} | {cell(t)} | {ratio(n)} | {ratio(t)} | {own} | {note} |")
 lines += ["", f"Parallel independent runs: `descent bench --workload moons-mlp --batch 16 --threads 2` against `--threads 1`: "
           f"{statistics.median(speedup):.2f}x on 2 cores (median of {len(speedup)}; {min(speedup):.2f}x-{max(speedup):.2f}x).", ""]

@@ -4,7 +4,8 @@
     /usr/bin/python3 bench/peers/peers.py --impl numpy|torch --workload moons-mlp --batch 16 --seconds 3
 
 Prints one JSON line per cell with the same fields as `descent bench`. Single-threaded BLAS/torch
-unless --threads says otherwise, so per-core speed is compared.
+unless --threads says otherwise, so per-core speed is compared. The NumPy transformer, with its backward
+pass and AdamW, is numpy_transformer.py beside this file (it needs SciPy, for erf).
 """
 import argparse
 import json
@@ -99,6 +100,19 @@ def emit(workload, key, size, steps, secs, loss_init=None, loss_final=None, gb=N
 
 
 if args.impl == "numpy":
+    def keep_freed_memory():
+        """Has glibc keep the memory of freed arrays for the next step instead of returning it to the kernel, which then
+        faults it back in page by page: on a virtual machine at several microseconds a fault, the CNN's and the
+        transformer's steps spent about half their time there (15,000 faults a transformer step). PyTorch reuses its
+        own buffers and is left as it is. Arrays up to 32 MB (glibc's largest setting) come from the heap, not their own
+        mappings, and the freed heap is kept up to 1 GB."""
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+
+    keep_freed_memory()
+
     def loss_of(z, yb):
         """Mean softmax cross-entropy of logits z for labels yb, and the log-probabilities."""
         z = z - z.max(1, keepdims=True)
@@ -281,7 +295,22 @@ if args.impl == "numpy":
         emit("cnn-mnist", "B", args.batch, steps, secs, loss_init, loss_final, gflop=CNN_FLOPS * args.batch * steps / secs / 1e9)
 
     def transformer_char():
-        raise SystemExit("transformer-char has no NumPy peer")
+        from numpy_transformer import AdamW, Transformer, cross_entropy
+        stream = char_stream()
+        # initialized from its own generator, so that the windows are torch's
+        model = Transformer(layers=2, d=128, heads=4, ctx=CONTEXT, vocab=VOCAB, rng=np.random.default_rng(2))
+        opt = AdamW(model.params, lr=1e-3)
+
+        def step():
+            xb, yb = windows(stream, args.batch)
+            logits, cache = model.forward(xb)
+            opt.step(model.backward(cache, cross_entropy(logits, yb)[1]))
+
+        probe = windows(stream, args.batch)
+        loss_init = float(cross_entropy(model.forward(probe[0])[0], probe[1])[0])
+        steps, secs = timed(step, args.seconds)
+        loss_final = float(cross_entropy(model.forward(probe[0])[0], probe[1])[0])
+        emit("transformer-char", "B", args.batch, steps, secs, loss_init, loss_final, gflop=TRANSFORMER_FLOPS * args.batch * steps / secs / 1e9)
 else:
     import torch
     torch.set_num_threads(args.threads)
