@@ -52,12 +52,16 @@ public class NetworkTests
     /// The cross-entropy's loss, gradient and count of correct predictions are, bit for bit, those of the element-by-element
     /// loops it was written as before its maxima, shifts and gradients went in vectors (kept here as the reference): rows
     /// shorter than a vector, of whole vectors and with tails, ties for the largest logit, signed zeros, infinities, and
-    /// NaNs first in a row and later in it, in both precisions.
+    /// NaNs first in a row and later in it, in both precisions; batches whose rows' last vectors reach into the next row
+    /// (and whose last rows' would pass the end), with nothing written past the gradient's end, and the loss taken in place.
     /// </summary>
     [Theory]
     [InlineData(1)]
+    [InlineData(2)]
     [InlineData(3)]
+    [InlineData(4)]
     [InlineData(7)]
+    [InlineData(8)]
     [InlineData(10)]
     [InlineData(16)]
     [InlineData(17)]
@@ -65,13 +69,16 @@ public class NetworkTests
     [InlineData(98)]
     public void Cross_entropy_equals_the_element_by_element_loops(int k)
     {
-        Check<float>();
-        Check<double>();
-
-        void Check<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        foreach (int batch in new[] { 9, 17, 35 })
         {
-            const int batch = 9;
-            var rng = new Rng((ulong)k);
+            Check<float>(batch);
+            Check<double>(batch);
+        }
+
+        void Check<T>(int batch) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            string where = $"{typeof(T).Name} k {k} batch {batch}";
+            var rng = new Rng((ulong)(k * 100 + batch));
             var z = Enumerable.Range(0, batch * k).Select(_ => T.CreateTruncating(Math.Round(rng.NextNormal() * 4) / 2)).ToArray();   // halves: ties
             z[k - 1] = T.CreateTruncating(100);                          // row 0: the largest at the end
             z[k] = T.NegativeZero;                                       // row 1: signed zeros first
@@ -80,31 +87,47 @@ public class NetworkTests
             z[4 * k] = T.NaN;                                            // row 4: NaN first
             z[5 * k + k - 1] = T.NaN;                                    // row 5: NaN last
             z[6 * k + k / 2] = T.NegativeInfinity;                       // row 6
+            z[7 * k] = T.CreateTruncating(50);                           // row 7: larger than row 6's entries, just past its end
             var labels = Enumerable.Range(0, batch).Select(b => (b * 7 + 3) % k).ToArray();
-            var gradient = new T[batch * k];
+            // The gradient lies inside a longer array whose entries past it must stay as they are.
+            const int past = 40;
+            var sentinel = T.CreateTruncating(12345);
+            var buffer = Enumerable.Repeat(sentinel, batch * k + past).ToArray();
+            var gradient = buffer.AsSpan(0, batch * k);
             double loss = Losses.Evaluate(Loss.CrossEntropy, z, labels, batch, gradient, out int correct);
+            Assert.All(buffer[(batch * k)..], v => Assert.Equal(sentinel, v));
             var (wantLoss, wantGradient, wantCorrect) = Loops(z, labels, batch, k);
             Assert.Equal(wantCorrect, correct);
             Assert.Equal(BitConverter.DoubleToInt64Bits(wantLoss), BitConverter.DoubleToInt64Bits(loss));
-            for (int i = 0; i < gradient.Length; i++)
-                if (!gradient[i].Equals(wantGradient[i]) && !(T.IsNaN(gradient[i]) && T.IsNaN(wantGradient[i])))
-                    Assert.Fail($"{typeof(T).Name} k {k}: gradient[{i}] = {gradient[i]}, the loops give {wantGradient[i]}");
+            SameGradient(gradient, wantGradient, "the loops'");
             Assert.Equal(BitConverter.DoubleToInt64Bits(loss), BitConverter.DoubleToInt64Bits(Losses.Evaluate(Loss.CrossEntropy, z, labels, batch, [], out _)));
             // A softmax regression's slice (Linear.CrossEntropyRows) takes each row's maximum without its place: the same numbers.
-            var sliced = new T[batch * k];
-            double sum = Losses.CrossEntropySum<T>(z, labels, sliced, batch);
+            var sliced = Enumerable.Repeat(sentinel, batch * k + past).ToArray();
+            double sum = Losses.CrossEntropySum<T>(z, labels, sliced.AsSpan(0, batch * k), batch);
+            Assert.All(sliced[(batch * k)..], v => Assert.Equal(sentinel, v));
             Assert.Equal(BitConverter.DoubleToInt64Bits(loss), BitConverter.DoubleToInt64Bits(sum / batch));
-            for (int i = 0; i < sliced.Length; i++)
-                if (!sliced[i].Equals(gradient[i]) && !(T.IsNaN(sliced[i]) && T.IsNaN(gradient[i])))
-                    Assert.Fail($"{typeof(T).Name} k {k}: a slice's gradient[{i}] = {sliced[i]}, the whole batch's {gradient[i]}");
+            SameGradient(sliced.AsSpan(0, batch * k), wantGradient, "a slice's");
+            // In place: the outputs overwritten by their own gradient.
+            var inPlace = z.ToArray();
+            Assert.Equal(BitConverter.DoubleToInt64Bits(loss), BitConverter.DoubleToInt64Bits(Losses.Evaluate(Loss.CrossEntropy, inPlace, labels, batch, inPlace, out _)));
+            SameGradient(inPlace, wantGradient, "in place,");
             // The rows with an infinity or a NaN make the batch's loss NaN, so each row's loss is compared on its own too.
             for (int b = 0; b < batch; b++)
             {
                 var row = z.AsSpan(b * k, k).ToArray();
-                double one = Losses.Evaluate(Loss.CrossEntropy, row, [labels[b]], 1, new T[k], out _);
-                double want = Loops(row, [labels[b]], 1, k).Loss;
-                Assert.True(BitConverter.DoubleToInt64Bits(one) == BitConverter.DoubleToInt64Bits(want) || (double.IsNaN(one) && double.IsNaN(want)),
-                    $"{typeof(T).Name} k {k}: row {b}'s loss {one:R}, the loops give {want:R}");
+                var rowGradient = new T[k];
+                double one = Losses.Evaluate(Loss.CrossEntropy, row, [labels[b]], 1, rowGradient, out _);
+                var want = Loops(row, [labels[b]], 1, k);
+                Assert.True(BitConverter.DoubleToInt64Bits(one) == BitConverter.DoubleToInt64Bits(want.Loss) || (double.IsNaN(one) && double.IsNaN(want.Loss)),
+                    $"{where}: row {b}'s loss {one:R}, the loops give {want.Loss:R}");
+                SameGradient(rowGradient, want.Gradient, $"row {b} alone,");
+            }
+
+            void SameGradient(ReadOnlySpan<T> got, T[] want, string what)
+            {
+                for (int i = 0; i < want.Length; i++)
+                    if (!got[i].Equals(want[i]) && !(T.IsNaN(got[i]) && T.IsNaN(want[i])))
+                        Assert.Fail($"{where}: {what} gradient[{i}] = {got[i]}, the loops give {want[i]}");
             }
         }
 

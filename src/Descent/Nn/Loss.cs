@@ -129,8 +129,9 @@ public static class Losses
         double total = 0;
         correct = 0;
         int lanes = Vector<T>.Count, whole = k - k % lanes, size = batch * k;
-        // Rows [0, spilling) may read and write whole vectors past their end; the rest stop at it.
-        int spilling = whole == k ? batch : size < whole + lanes ? 0 : Math.Min((size - whole - lanes) / k + 1, batch);
+        // Rows [0, spilling) may read and write whole vectors past their end; the rest stop at it. A row's spill overwrites
+        // the next row's place in e, so where e is the outputs themselves (in place) every row stops at its end.
+        int spilling = whole == k ? batch : size < whole + lanes || outputs[..size].Overlaps(e[..size]) ? 0 : Math.Min((size - whole - lanes) / k + 1, batch);
         var inRow = Vector.LessThan(Vector<T>.Indices, new Vector<T>(T.CreateTruncating(k - whole)));
         ref T z0 = ref MemoryMarshal.GetReference(outputs);
         ref T e0 = ref MemoryMarshal.GetReference(e[..size]);
@@ -148,8 +149,9 @@ public static class Losses
             }
             ref T from = ref Unsafe.Add(ref z0, b * k);
             ref T to = ref Unsafe.Add(ref e0, b * k);
-            var shift = new Vector<T>(max);
-            for (int j = 0; j < k; j += lanes) Vector.StoreUnsafe(Vector.LoadUnsafe(ref from, (nuint)j) - shift, ref to, (nuint)j);
+            // z + (-max), as AddScalar adds it: the same bits, a NaN's sign included.
+            var shift = new Vector<T>(-max);
+            for (int j = 0; j < k; j += lanes) Vector.StoreUnsafe(Vector.LoadUnsafe(ref from, (nuint)j) + shift, ref to, (nuint)j);
         }
         Numerics.Lanes.ExpInPlace(e[..size]);
         var scale = new Vector<T>(invB);
@@ -182,6 +184,7 @@ public static class Losses
     /// <summary>
     /// The largest of the <paramref name="k"/> entries at <paramref name="row"/> (NaN when one is NaN), reading whole vectors:
     /// the lanes of the last one past the row, where it does not end on a vector's end, masked out by <paramref name="inRow"/>.
+    /// Of a +0 and a -0 it may keep either where the loop keeps the first; the shifted row is the same either way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static T RowMaximum<T>(ref T row, int k, Vector<T> inRow) where T : unmanaged, IFloatingPointIeee754<T>
