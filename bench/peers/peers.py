@@ -99,23 +99,29 @@ def emit(workload, key, size, steps, secs, loss_init=None, loss_final=None, gb=N
                           loss_final=loss_final, gb_per_s=gb, gflop_per_s=gflop, impl=args.impl, threads=args.threads)))
 
 
-if args.impl == "numpy":
-    def keep_freed_memory():
-        """Has glibc keep the memory of freed arrays for the next step instead of returning it to the kernel, which then
-        faults it back in page by page: on a virtual machine at several microseconds a fault, the CNN's and the
-        transformer's steps spent about half their time there (15,000 faults a transformer step). Arrays up to 32 MB
-        (glibc's largest setting) come from the heap, not their own mappings, and the freed heap is kept up to 1 GB.
-        PyTorch is left as it is: it ran slower with the same setting (11.0 against 12.3 steps/s on the transformer)."""
-        import ctypes
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-        except OSError:
-            print("peers: no glibc here; NumPy's freed memory is left to the allocator", file=sys.stderr)
-            return
-        if libc.mallopt(-3, 32 << 20) != 1 or libc.mallopt(-1, 1 << 30) != 1:  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
-            print("peers: glibc refused to keep freed memory; NumPy's steps may fault it back in", file=sys.stderr)
+def keep_freed_memory():
+    """Has glibc keep the memory of freed arrays and tensors for the next step instead of returning it to the kernel, which
+    then faults it back in page by page: on a virtual machine, at several microseconds a fault, that cost the NumPy CNN and
+    transformer about half their step (15,000 faults a transformer step) and PyTorch's Adam over a million parameters
+    nineteen twentieths of it (45 against 960 steps/s). Arrays up to 32 MB (glibc's largest setting) come from the heap,
+    not their own mappings, and the freed heap is kept up to 1 GB. Each peer runs a workload the way it measured faster
+    (KEEPS_MEMORY): NumPy every workload, PyTorch the Adam step and the transformer (its CNN and moons network measured
+    slower with it: 33-34 against 36-43 and 2,121 against 2,390 steps/s)."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        print("peers: no glibc here; freed memory is left to the allocator", file=sys.stderr)
+        return
+    if libc.mallopt(-3, 32 << 20) != 1 or libc.mallopt(-1, 1 << 30) != 1:  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+        print("peers: glibc refused to keep freed memory; steps may fault it back in", file=sys.stderr)
 
+
+KEEPS_MEMORY = {"numpy": None, "torch": {"adam-step", "transformer-char"}}  # None: every workload
+if KEEPS_MEMORY[args.impl] is None or args.workload in KEEPS_MEMORY[args.impl]:
     keep_freed_memory()
+
+if args.impl == "numpy":
 
     def loss_of(z, yb):
         """Mean softmax cross-entropy of logits z for labels yb, and the log-probabilities."""
