@@ -105,8 +105,9 @@ def keep_freed_memory():
     transformer about half their step (15,000 faults a transformer step) and PyTorch's Adam over a million parameters
     nineteen twentieths of it (45 against 960 steps/s). Arrays up to 32 MB (glibc's largest setting) come from the heap,
     not their own mappings, and the freed heap is kept up to 1 GB. Each peer runs a workload the way it measured faster
-    (KEEPS_MEMORY): NumPy every workload, PyTorch the Adam step and the transformer (its CNN and moons network measured
-    slower with it: 33-34 against 36-43 and 2,121 against 2,390 steps/s)."""
+    (KEEPS_MEMORY): NumPy every workload, PyTorch the Adam step and the transformer (its CNN measured slower with it,
+    33-34 against 36-43 steps/s in two pairs of runs; its moons network at batch 500 slower in one pair, 2,121 against
+    2,391, and faster in the other, 2,406 against 1,269, so left as it was)."""
     import ctypes
     try:
         libc = ctypes.CDLL("libc.so.6")
