@@ -132,12 +132,13 @@ public static class Losses
         // Rows [0, spilling) may read and write whole vectors past their end; the rest stop at it. A row's spill overwrites
         // the next row's place in e, so where e is the outputs themselves (in place) every row stops at its end.
         int spilling = whole == k ? batch : size < whole + lanes || outputs[..size].Overlaps(e[..size]) ? 0 : Math.Min((size - whole - lanes) / k + 1, batch);
-        var inRow = Vector.LessThan(Vector<T>.Indices, new Vector<T>(T.CreateTruncating(k - whole)));
+        var inRow = Numerics.Lanes.FirstLanes<T>(k - whole);
         ref T z0 = ref MemoryMarshal.GetReference(outputs);
         ref T e0 = ref MemoryMarshal.GetReference(e[..size]);
         for (int b = 0; b < batch; b++)
         {
             var z = outputs.Slice(b * k, k);
+            // The loop's maximum for the rows that stop at their end, and for a row holding a NaN (its first-maximum rule).
             T max = b < spilling ? RowMaximum(ref Unsafe.Add(ref z0, b * k), k, inRow) : T.NaN;
             if (T.IsNaN(max)) max = Maximum(z);
             if (count && FirstIndexOf(z, max) == labels[b]) correct++;

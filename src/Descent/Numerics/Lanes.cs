@@ -94,6 +94,11 @@ internal static class Lanes
         return m;
     }
 
+    /// <summary>All-ones in the first <paramref name="count"/> lanes, zeros after them: a mask for the part of a vector that lies inside a row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> FirstLanes<T>(int count) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Vector.LessThan(Vector<T>.Indices, new Vector<T>(T.CreateTruncating(count)));
+
     /// <summary>
     /// Views <paramref name="span"/> as whole vectors; when its length is not a multiple of the vector width,
     /// the last <paramref name="tail"/> elements are left for a padded pass.

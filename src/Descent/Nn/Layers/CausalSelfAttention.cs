@@ -192,7 +192,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
             int whole = (i + 1) / l * l;
             var vmax = new Vector<T>(T.NegativeInfinity);
             for (int k = 0; k < whole; k += l) vmax = Vector.Max(vmax, Vector.LoadUnsafe(ref row, (nuint)k));
-            if (whole <= i) vmax = Vector.Max(vmax, Vector.ConditionalSelect(Within(whole, i + 1), Partial(p, i, whole), new Vector<T>(T.NegativeInfinity)));
+            if (whole <= i) vmax = Vector.Max(vmax, Vector.ConditionalSelect(Lanes.FirstLanes<T>(i + 1 - whole), Partial(p, i, whole), new Vector<T>(T.NegativeInfinity)));
             _shifts[i] = Lanes.MaxAcross(vmax) * scale;
         }
         for (int i = 0; i < t; i++)
@@ -209,7 +209,7 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
             }
             if (whole <= i)
             {
-                var e = Vector.ConditionalSelect(Within(whole, i + 1), Lanes.Exp(Partial(p, i, whole) * vscale - vshift), Vector<T>.Zero);
+                var e = Vector.ConditionalSelect(Lanes.FirstLanes<T>(i + 1 - whole), Lanes.Exp(Partial(p, i, whole) * vscale - vshift), Vector<T>.Zero);
                 vsum += e;
                 StorePartial(p, i, whole, e);
                 k += l;
@@ -247,9 +247,6 @@ public sealed class CausalSelfAttention<T> : Layer<T> where T : unmanaged, IFloa
         if (k + Vector<T>.Count <= _t) v.StoreUnsafe(ref MemoryMarshal.GetReference(p), (nuint)start);
         else Lanes.StoreTail(p.Slice(start, _t - k), _t - k, v);
     }
-
-    /// <summary>All-ones in the lanes of the vector from <paramref name="k"/> that lie before position <paramref name="count"/>.</summary>
-    private static Vector<T> Within(int k, int count) => Vector.LessThan(Vector<T>.Indices, new Vector<T>(T.CreateTruncating(count - k)));
 
     /// <summary>
     /// One row of the gradient through <see cref="Softmax"/>: <paramref name="dp"/> (d loss / d probabilities) becomes
