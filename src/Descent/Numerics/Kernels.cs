@@ -65,14 +65,35 @@ public static class Kernels
 
     /// <summary>
     /// <see cref="LinearForwardRows"/> by dot products on the first <paramref name="rows"/> of <paramref name="index"/>, requesting
-    /// the rows after them from memory too: a minibatch worked through in slices (<see cref="Nn.Linear{T}.CrossEntropyRows"/>,
-    /// which checks every row of the minibatch once, before its first slice).
+    /// the rows after them from memory too, and keeping no copy of them: a minibatch worked through in slices
+    /// (<see cref="Nn.Linear{T}.CrossEntropyRows"/>, which checks every row of the minibatch once, before its first slice), whose
+    /// backward pass reads the slice's rows again through the index while the cache still holds them
+    /// (<see cref="LinearBackwardSlice"/>). Storing a copy as the rows arrived had kept the forward pass from overlapping their
+    /// fetch with its arithmetic (2026-12-04, AMD EPYC family 25, 512 bits: the fetching forward pass alone took the time of the
+    /// fetch plus that of the arithmetic on rows in the cache; without the stores about the longer of the two).
     /// </summary>
-    internal static void LinearForwardSlice<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, Span<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y,
+    internal static void LinearForwardSlice<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y,
         int n, int m) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (rows <= 0) return;
+        if (rows > index.Length || y.Length < rows * m || w.Length < m * n)
+            throw new ArgumentException($"LinearForwardSlice: spans too short for {rows} x {m} outputs of {n} inputs.");
         FillRows(bias, y, rows, m);
-        GemmNTSlice(y, source, index, rows, x, w, m, n, accumulate: true);
+        DotProducts<T, Fetched>(y, source, index, [], w, rows, m, n, accumulate: true);
+    }
+
+    /// <summary>
+    /// <see cref="LinearBackward"/> without an input gradient for the slice of <see cref="LinearForwardSlice"/>: <c>dW (+)= dY^T X</c>
+    /// and <c>db (+)= sum_b dY</c>, X's rows read through the index (<see cref="WeightGradientRows"/>). The same numbers.
+    /// </summary>
+    internal static void LinearBackwardSlice<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, int n, int m, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (rows > index.Length || dy.Length < rows * m || dw.Length < m * n || db.Length < m)
+            throw new ArgumentException($"LinearBackwardSlice: spans too short for the gradients of {rows} x {m} outputs of {n} inputs.");
+        if (!accumulate) db[..m].Clear();
+        for (int b = 0; b < rows; b++) Add(db, dy.Slice(b * m, m));
+        WeightGradientRows(dw, dy, source, index, rows, m, n, accumulate);
     }
 
     /// <summary>Whether <see cref="LinearForward"/> transposes the weights for <see cref="Gemm"/> rather than taking dot products.</summary>
@@ -563,19 +584,9 @@ public static class Kernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(source, index, depth);
-        GemmNTSlice(c, source, index, index.Length, copy, b, columns, depth, accumulate);
-    }
-
-    /// <summary>
-    /// <see cref="GemmNTRows"/> on the first <paramref name="rows"/> of <paramref name="index"/>, requesting the rows after them from
-    /// memory too, so that a minibatch worked through in slices keeps its fetches going from one slice into the next. The
-    /// caller has checked the rows (<see cref="CheckRows"/>).
-    /// </summary>
-    private static void GemmNTSlice<T>(Span<T> c, ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, Span<T> copy, ReadOnlySpan<T> b, int columns, int depth, bool accumulate)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
+        int rows = index.Length;
         if (rows <= 0 || columns <= 0) return;
-        if (rows > index.Length || c.Length < rows * columns || copy.Length < rows * depth || b.Length < columns * depth)
+        if (c.Length < rows * columns || copy.Length < rows * depth || b.Length < columns * depth)
             throw new ArgumentException($"GemmNTRows: spans too short for {rows} x {columns} += ({rows} x {depth}) ({columns} x {depth})^T.");
         DotProducts<T, Gathered>(c, source, index, copy, b, rows, columns, depth, accumulate);
     }
@@ -610,7 +621,8 @@ public static class Kernels
     /// reads each row of A once; with 16, up to 2 x 5 (a last single row: up to 1 x 8); a row's tiles differ in width by at
     /// most one. Rows of A are row <c>i</c> of <paramref name="a"/>,
     /// or with <typeparamref name="G"/> = <see cref="Gathered"/> row <c>index[i]</c>, copied into row <c>i</c> of <paramref name="copy"/>
-    /// by the first tile that reads it (later tiles read the copy). With <see cref="InLanes"/>, <paramref name="c"/> holds a vector
+    /// by the first tile that reads it (later tiles read the copy), or with <see cref="Fetched"/> row <c>index[i]</c>, not copied
+    /// (later tiles read it again there). With <see cref="InLanes"/>, <paramref name="c"/> holds a vector
     /// per dot product.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -626,28 +638,30 @@ public static class Kernels
             // Tiles as even as the register budget allows (widths differing by at most one): a last tile of one or two
             // columns would be a chain of dependent additions (a 2 x 1 tile took two thirds of the time of the 2 x 10 before it).
             int most = wide ? 10 : pair ? 5 : 8, tiles = (columns + most - 1) / most;
-            ref T row0 = ref Unsafe.Add(ref a0, (nint)(G.N == 1 ? index[i] : i) * depth);
-            ref T row1 = ref Unsafe.Add(ref a0, (nint)(G.N == 1 ? index[pair ? i + 1 : i] : pair ? i + 1 : i) * depth);
-            ref T copy0 = ref Unsafe.Add(ref copied, (nint)i * depth);
-            ref T copy1 = ref Unsafe.Add(ref copy0, pair ? depth : 0);
+            bool indexed = G.N is 1 or 3;
+            ref T row0 = ref Unsafe.Add(ref a0, (nint)(indexed ? index[i] : i) * depth);
+            ref T row1 = ref Unsafe.Add(ref a0, (nint)(indexed ? index[pair ? i + 1 : i] : pair ? i + 1 : i) * depth);
+            ref T copy0 = ref G.N == 1 ? ref Unsafe.Add(ref copied, (nint)i * depth) : ref row0;
+            ref T copy1 = ref G.N == 1 ? ref Unsafe.Add(ref copy0, pair ? depth : 0) : ref row1;
             // Rows a few examples ahead are requested while this pair is worked on: they are scattered, so no hardware prefetcher can guess them.
             // (Past the last row given, the index's further rows: the next slice's.) A prefetch of a bad address does not fault.
-            ref T next0 = ref G.N == 1 && i + RowsAhead < index.Length ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead] * depth) : ref row0;
-            ref T next1 = ref G.N == 1 && i + RowsAhead + 1 < index.Length ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead + 1] * depth) : ref row1;
+            ref T next0 = ref indexed && i + RowsAhead < index.Length ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead] * depth) : ref row0;
+            ref T next1 = ref indexed && i + RowsAhead + 1 < index.Length ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead + 1] * depth) : ref row1;
             for (int t = 0, j = 0, n; j < columns; t++, j += n)
             {
                 n = (columns - j) / (tiles - t);
                 var tile = c[((i * columns + j) * (G.N == 2 ? Vector<T>.Count : 1))..];
                 var bj = b[(j * depth)..];
-                if (G.N == 1 && j == 0)
+                if (indexed && j == 0)
                 {
-                    if (pair) DotTiles<T, Two, Gathered>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref copy0, ref copy1, ref next0, ref next1);
-                    else DotTiles<T, One, Gathered>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref copy0, ref copy1, ref next0, ref next1);
+                    if (pair) DotTiles<T, Two, G>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref copy0, ref copy1, ref next0, ref next1);
+                    else DotTiles<T, One, G>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref copy0, ref copy1, ref next0, ref next1);
                 }
                 else
                 {
-                    ref T r0 = ref G.N == 1 ? ref copy0 : ref row0;
-                    ref T r1 = ref G.N == 1 ? ref copy1 : ref row1;
+                    // Later tiles of the row pair: the copy, or the rows themselves, which the first tile has just fetched.
+                    ref T r0 = ref copy0;
+                    ref T r1 = ref copy1;
                     if (G.N == 2 && pair) DotTiles<T, Two, InLanes>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
                     else if (G.N == 2) DotTiles<T, One, InLanes>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
                     else if (pair) DotTiles<T, Two, InPlace>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
@@ -665,6 +679,9 @@ public static class Kernels
 
     /// <inheritdoc cref="InPlace"/>
     private struct Gathered : ICount { public static int N => 1; }
+
+    /// <summary>A's rows read through an index and not copied: a slice's backward pass reads them again through the index (<see cref="LinearForwardSlice"/>).</summary>
+    private struct Fetched : ICount { public static int N => 3; }
 
     /// <summary>A's rows read in place, and each dot product kept as a vector of partial sums (<see cref="GemmNTLanes"/>).</summary>
     private struct InLanes : ICount { public static int N => 2; }
@@ -737,7 +754,8 @@ public static class Kernels
     /// so every tile shape sums each product in the same order. The counts are type parameters so the JIT compiles each
     /// shape with its constants folded and its unused accumulators gone. With <typeparamref name="G"/> = <see cref="Gathered"/>
     /// the rows <paramref name="a0"/> and <paramref name="a1"/> are also copied to <paramref name="copy0"/> and
-    /// <paramref name="copy1"/>, and the rows at <paramref name="next0"/> and <paramref name="next1"/> requested from memory. With
+    /// <paramref name="copy1"/>, and, with it or <see cref="Fetched"/>, the rows at <paramref name="next0"/> and
+    /// <paramref name="next1"/> requested from memory. With
     /// <see cref="InLanes"/> the accumulators start from the tile's vectors in <paramref name="c"/> (zero unless
     /// <paramref name="accumulate"/>) and are stored back there, with no sums across lanes.
     /// </summary>
@@ -747,6 +765,7 @@ public static class Kernels
         where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount where S : struct, ICount where G : struct, ICount
     {
         int l = Vector<T>.Count, whole = depth / l * l;
+        bool lineVectors = l * Unsafe.SizeOf<T>() >= 64;
         ref T b0 = ref MemoryMarshal.GetReference(b);
         ref T b1 = ref Unsafe.Add(ref b0, S.N > 1 ? depth : 0), b2 = ref Unsafe.Add(ref b0, S.N > 2 ? 2 * depth : 0);
         ref T b3 = ref Unsafe.Add(ref b0, S.N > 3 ? 3 * depth : 0), b4 = ref Unsafe.Add(ref b0, S.N > 4 ? 4 * depth : 0);
@@ -773,10 +792,23 @@ public static class Kernels
         }
         for (nint p = 0; p < whole; p += l)
         {
-            if (G.N == 1 && Sse.IsSupported)
+            // The rows a few examples ahead requested from memory: with vectors of a cache line, two lines a step, so each row is
+            // asked for in the loop's first half (mnist-linear at batch 1,000, AMD EPYC family 25, 512 bits: 1.23x against one
+            // line a step, which had left its fetch mostly after the arithmetic); with narrower vectors, a line with each vector
+            // in it (asking for each line once, twice as early, measured slower at 256 bits on family 26).
+            if (G.N is 1 or 3 && Sse.IsSupported)
             {
-                Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next0, p)));
-                if (R.N > 1) Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, p)));
+                if (!lineVectors)
+                {
+                    Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next0, p)));
+                    if (R.N > 1) Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, p)));
+                }
+                else if (2 * p < whole)
+                {
+                    Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next0, 2 * p)));
+                    Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next0, 2 * p + l)));
+                    if (R.N > 1) { Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, 2 * p))); Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, 2 * p + l))); }
+                }
             }
             var x0 = Load(ref a0, p);
             var x1 = R.N > 1 ? Load(ref a1, p) : default;
@@ -860,6 +892,119 @@ public static class Kernels
         if (S.N > 7) sums[7] = Vector.Sum(v7);
         if (S.N > 8) sums[8] = Vector.Sum(v8);
         if (S.N > 9) sums[9] = Vector.Sum(v9);
+    }
+
+    /// <summary>
+    /// <c>dW[o, j] (+)= sum_k dY[k, o] X[index[k], j]</c>: the <paramref name="m"/> x <paramref name="n"/> weight gradient of a slice
+    /// of <paramref name="rows"/> examples whose inputs are rows <paramref name="index"/> of <paramref name="source"/>, read in place
+    /// (<see cref="LinearBackward"/>'s <see cref="Gemm"/> reads a copy of them). Tiles of up to ten outputs by two vectors of
+    /// inputs (six outputs where there are 16 vector registers), a last vector in tiles of up to ten outputs, and the inputs past
+    /// the last whole vector one at a time. Each entry is one chain of fused multiply-adds over the examples in order, from its
+    /// old value when accumulating, else from zero, as in <see cref="Gemm"/>: the same numbers.
+    /// </summary>
+    private static void WeightGradientRows<T>(Span<T> dw, ReadOnlySpan<T> dy, ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, int m, int n, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int l = Vector<T>.Count, whole = n / l * l;
+        bool wide = l * Unsafe.SizeOf<T>() >= 64;
+        ref T w0 = ref MemoryMarshal.GetReference(dw);
+        ref T g0 = ref MemoryMarshal.GetReference(dy);
+        ref T x0 = ref MemoryMarshal.GetReference(source);
+        ref int i0 = ref MemoryMarshal.GetReference(index);
+        for (int j = 0; j < whole;)
+        {
+            bool two = j + 2 * l <= whole;
+            int most = two && !wide ? 6 : 10, tiles = (m + most - 1) / most;
+            for (int t = 0, o = 0, r; o < m; t++, o += r)
+            {
+                r = (m - o) / (tiles - t);
+                ref T c = ref Unsafe.Add(ref w0, (nint)o * n + j);
+                if (two) WeightTiles<T, Two>(r, ref c, n, ref Unsafe.Add(ref g0, o), m, ref Unsafe.Add(ref x0, j), n, ref i0, rows, accumulate);
+                else WeightTiles<T, One>(r, ref c, n, ref Unsafe.Add(ref g0, o), m, ref Unsafe.Add(ref x0, j), n, ref i0, rows, accumulate);
+            }
+            j += two ? 2 * l : l;
+        }
+        for (int o = 0; o < m; o++)
+            for (int j = whole; j < n; j++)
+            {
+                T sum = accumulate ? dw[o * n + j] : T.Zero;
+                for (int k = 0; k < rows; k++) sum = T.FusedMultiplyAdd(dy[k * m + o], source[index[k] * n + j], sum);
+                dw[o * n + j] = sum;
+            }
+    }
+
+    /// <summary><see cref="WeightTile"/> for <paramref name="r"/> (1 to 10) outputs and <typeparamref name="V"/> vectors of inputs.</summary>
+    private static void WeightTiles<T, V>(int r, ref T c, int ldc, ref T g, int ldg, ref T x, int ldx, ref int index, int rows, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> where V : struct, ICount
+    {
+        switch (r)
+        {
+            case 10: WeightTile<T, Ten, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 9: WeightTile<T, Nine, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 8: WeightTile<T, Eight, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 7: WeightTile<T, Seven, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 6: WeightTile<T, Six, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 5: WeightTile<T, Five, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 4: WeightTile<T, Four, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 3: WeightTile<T, Three, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            case 2: WeightTile<T, Two, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+            default: WeightTile<T, One, V>(ref c, ldc, ref g, ldg, ref x, ldx, ref index, rows, accumulate); break;
+        }
+    }
+
+    /// <summary>
+    /// An <c>R x V</c>-vector tile of <see cref="WeightGradientRows"/> (R up to 10, V up to 2) in one accumulator per vector of
+    /// outputs: for each example, its row's <typeparamref name="V"/> vectors (row <c>index[k]</c> of <paramref name="x"/>,
+    /// <paramref name="ldx"/> wide) times each of its <typeparamref name="R"/> output gradients (<paramref name="g"/>, rows
+    /// <paramref name="ldg"/> apart), so each vector of a row is read once for up to twenty multiply-adds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightTile<T, R, V>(ref T c, int ldc, ref T g, int ldg, ref T x, int ldx, ref int index, int rows, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount where V : struct, ICount
+    {
+        int l = Vector<T>.Count;
+        Vector<T> c00 = default, c10 = default, c20 = default, c30 = default, c40 = default, c50 = default, c60 = default, c70 = default, c80 = default, c90 = default;
+        Vector<T> c01 = default, c11 = default, c21 = default, c31 = default, c41 = default, c51 = default, c61 = default, c71 = default, c81 = default, c91 = default;
+        if (accumulate)
+        {
+            c00 = Load(ref c, 0); if (V.N > 1) c01 = Load(ref c, l);
+            if (R.N > 1) { c10 = Load(ref c, ldc); if (V.N > 1) c11 = Load(ref c, ldc + l); }
+            if (R.N > 2) { c20 = Load(ref c, 2 * ldc); if (V.N > 1) c21 = Load(ref c, 2 * ldc + l); }
+            if (R.N > 3) { c30 = Load(ref c, 3 * ldc); if (V.N > 1) c31 = Load(ref c, 3 * ldc + l); }
+            if (R.N > 4) { c40 = Load(ref c, 4 * ldc); if (V.N > 1) c41 = Load(ref c, 4 * ldc + l); }
+            if (R.N > 5) { c50 = Load(ref c, 5 * ldc); if (V.N > 1) c51 = Load(ref c, 5 * ldc + l); }
+            if (R.N > 6) { c60 = Load(ref c, 6 * ldc); if (V.N > 1) c61 = Load(ref c, 6 * ldc + l); }
+            if (R.N > 7) { c70 = Load(ref c, 7 * ldc); if (V.N > 1) c71 = Load(ref c, 7 * ldc + l); }
+            if (R.N > 8) { c80 = Load(ref c, 8 * ldc); if (V.N > 1) c81 = Load(ref c, 8 * ldc + l); }
+            if (R.N > 9) { c90 = Load(ref c, 9 * ldc); if (V.N > 1) c91 = Load(ref c, 9 * ldc + l); }
+        }
+        ref T gk = ref g;
+        for (int k = 0; k < rows; k++, gk = ref Unsafe.Add(ref gk, (nint)ldg))
+        {
+            ref T row = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref index, k) * ldx);
+            var x0 = Load(ref row, 0);
+            var x1 = V.N > 1 ? Load(ref row, l) : default;
+            var s = new Vector<T>(gk); c00 = Fma(s, x0, c00); if (V.N > 1) c01 = Fma(s, x1, c01);
+            if (R.N > 1) { s = new Vector<T>(Unsafe.Add(ref gk, 1)); c10 = Fma(s, x0, c10); if (V.N > 1) c11 = Fma(s, x1, c11); }
+            if (R.N > 2) { s = new Vector<T>(Unsafe.Add(ref gk, 2)); c20 = Fma(s, x0, c20); if (V.N > 1) c21 = Fma(s, x1, c21); }
+            if (R.N > 3) { s = new Vector<T>(Unsafe.Add(ref gk, 3)); c30 = Fma(s, x0, c30); if (V.N > 1) c31 = Fma(s, x1, c31); }
+            if (R.N > 4) { s = new Vector<T>(Unsafe.Add(ref gk, 4)); c40 = Fma(s, x0, c40); if (V.N > 1) c41 = Fma(s, x1, c41); }
+            if (R.N > 5) { s = new Vector<T>(Unsafe.Add(ref gk, 5)); c50 = Fma(s, x0, c50); if (V.N > 1) c51 = Fma(s, x1, c51); }
+            if (R.N > 6) { s = new Vector<T>(Unsafe.Add(ref gk, 6)); c60 = Fma(s, x0, c60); if (V.N > 1) c61 = Fma(s, x1, c61); }
+            if (R.N > 7) { s = new Vector<T>(Unsafe.Add(ref gk, 7)); c70 = Fma(s, x0, c70); if (V.N > 1) c71 = Fma(s, x1, c71); }
+            if (R.N > 8) { s = new Vector<T>(Unsafe.Add(ref gk, 8)); c80 = Fma(s, x0, c80); if (V.N > 1) c81 = Fma(s, x1, c81); }
+            if (R.N > 9) { s = new Vector<T>(Unsafe.Add(ref gk, 9)); c90 = Fma(s, x0, c90); if (V.N > 1) c91 = Fma(s, x1, c91); }
+        }
+        Store(ref c, 0, c00); if (V.N > 1) Store(ref c, l, c01);
+        if (R.N > 1) { Store(ref c, ldc, c10); if (V.N > 1) Store(ref c, ldc + l, c11); }
+        if (R.N > 2) { Store(ref c, 2 * ldc, c20); if (V.N > 1) Store(ref c, 2 * ldc + l, c21); }
+        if (R.N > 3) { Store(ref c, 3 * ldc, c30); if (V.N > 1) Store(ref c, 3 * ldc + l, c31); }
+        if (R.N > 4) { Store(ref c, 4 * ldc, c40); if (V.N > 1) Store(ref c, 4 * ldc + l, c41); }
+        if (R.N > 5) { Store(ref c, 5 * ldc, c50); if (V.N > 1) Store(ref c, 5 * ldc + l, c51); }
+        if (R.N > 6) { Store(ref c, 6 * ldc, c60); if (V.N > 1) Store(ref c, 6 * ldc + l, c61); }
+        if (R.N > 7) { Store(ref c, 7 * ldc, c70); if (V.N > 1) Store(ref c, 7 * ldc + l, c71); }
+        if (R.N > 8) { Store(ref c, 8 * ldc, c80); if (V.N > 1) Store(ref c, 8 * ldc + l, c81); }
+        if (R.N > 9) { Store(ref c, 9 * ldc, c90); if (V.N > 1) Store(ref c, 9 * ldc + l, c91); }
     }
 
     /// <summary><see cref="Combine"/> over <typeparamref name="V"/> vectors of <paramref name="dest"/> (4 or 8), each in its own accumulator.</summary>

@@ -12,7 +12,6 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 {
     private readonly int _in, _out;
     private readonly AlignedArray<T> _transposed;
-    private AlignedArray<T> _slice = AlignedArray<T>.Empty;
 
     /// <summary>A dense layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
     public Linear(int inFeatures, int outFeatures) : this([inFeatures], outFeatures) { }
@@ -71,8 +70,8 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// outputs in <paramref name="outputGradient"/> (times <paramref name="share"/>, a shard's part of a minibatch, else one),
     /// and the weight and bias gradients overwritten: <see cref="ForwardRows"/>, <see cref="Losses.Evaluate"/>, the share and
     /// <see cref="Backward"/> without accumulating, but <see cref="SliceRows"/> examples at a time, so that each slice, fetched
-    /// from memory by the forward pass, is still in the cache when the backward pass reads it, and the fetch of the next slice
-    /// goes on meanwhile. The outputs and every gradient are the same bit for bit (each weight's gradient is one chain of
+    /// from memory by the forward pass, is still in the cache when the backward pass reads it again through
+    /// <paramref name="rows"/> (nothing is copied), and the fetch of the next slice goes on meanwhile. The outputs and every gradient are the same bit for bit (each weight's gradient is one chain of
     /// multiply-adds over the examples either way); the loss sums its rows in another order (the same within double
     /// rounding). No copy of the minibatch is left for a later pass. Unlike the passes apart, the gradients are written even
     /// when the loss is not finite (they hold no meaning then). Rows and labels are checked before anything is written.
@@ -92,17 +91,16 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         foreach (int label in labels[..batch])
             if ((uint)label >= (uint)_out) throw new ArgumentException($"Linear: label {label} is not one of the layer's {_out} classes (0 to {_out - 1}).");
         var y = Output(batch);
-        var slice = Grow(ref _slice, SliceRows * _in);
         double total = 0;
         for (int s = 0; s < batch; s += SliceRows)
         {
             int n = Math.Min(SliceRows, batch - s);
             var z = y.Slice(s * _out, n * _out);
-            Kernels.LinearForwardSlice(source, rows[s..], n, slice, Weight.Value.Span, Bias.Value.Span, z, _in, _out);
+            Kernels.LinearForwardSlice(source, rows[s..], n, Weight.Value.Span, Bias.Value.Span, z, _in, _out);
             var dz = outputGradient.Slice(s * _out, n * _out);
             total += Losses.CrossEntropySum<T>(z, labels.Slice(s, n), dz, batch);
             Kernels.Scale(dz, share);
-            Kernels.LinearBackward<T>(slice, Weight.Value.Span, dz, Weight.Grad.Span, Bias.Grad.Span, [], n, _in, _out, _transposed, accumulate: s > 0);
+            Kernels.LinearBackwardSlice<T>(source, rows[s..], n, dz, Weight.Grad.Span, Bias.Grad.Span, _in, _out, accumulate: s > 0);
         }
         return total / batch;
     }
