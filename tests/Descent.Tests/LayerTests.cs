@@ -318,39 +318,61 @@ public class LayerTests
     [InlineData(256, 15, 1, 1.0)]      // the most outputs 256-bit vectors take dot products for; a single example
     [InlineData(300, 13, 1000, 0.5)]   // outputs that are not a whole tile of the weight gradient's product
     [InlineData(300, 13, 5100, 1.0)]   // a minibatch whose whole-batch weight gradient goes in panels (13 x 5,100 floats > 256 KB)
-    public void A_softmax_regression_step_in_slices_gives_the_numbers_of_the_whole_batch_passes(int inputs, int outputs, int batch, double share)
+    [InlineData(283, 1, 40, 1.0)]      // rows of an odd number of vectors and a tail at both widths; weight-gradient tiles of 1,
+    [InlineData(283, 2, 33, 1.0)]      // 2,
+    [InlineData(283, 9, 70, 1.0)]      // 9 (4 + 5 with 256-bit vectors)
+    [InlineData(283, 12, 65, 0.5)]     // and 12 outputs (6 + 6 with 256-bit vectors)
+    [InlineData(300, 0, 97, 1.0)]      // 0: the most outputs this vector width takes dot products for (31 at 512 bits: four tiles)
+    public void A_softmax_regression_step_in_slices_gives_the_numbers_of_the_whole_batch_passes(int inputs, int outputs, int batch, double share) =>
+        SliceStepMatchesWholeBatchPasses<float>(inputs, outputs, batch, share);
+
+    [Theory]
+    [InlineData(784, 7, 1000, 1.0)]    // (256-bit vectors take dot products for up to 7 outputs in double)
+    [InlineData(131, 7, 70, 0.5)]      // rows of 1,048 bytes: 16 vectors and a tail of 3 at 512 bits, 32 and 3 at 256
+    [InlineData(283, 5, 65, 1.0)]
+    [InlineData(300, 0, 97, 1.0)]      // 15 outputs at 512 bits, 7 at 256
+    public void A_softmax_regression_step_in_slices_in_double_gives_the_numbers_of_the_whole_batch_passes(int inputs, int outputs, int batch, double share) =>
+        SliceStepMatchesWholeBatchPasses<double>(inputs, outputs, batch, share);
+
+    /// <summary>
+    /// Linear.CrossEntropyRows against ForwardRows, Losses.Evaluate, the share and Backward on the whole minibatch: the
+    /// outputs, the output gradient and every parameter gradient bit for bit, the loss to double rounding. Rows drawn with
+    /// repeats, from a source larger than the batch, as a shuffled epoch's, the source's last row among them. Outputs 0 means
+    /// the most the vector width takes dot products for.
+    /// </summary>
+    private static void SliceStepMatchesWholeBatchPasses<T>(int inputs, int outputs, int batch, double share) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // Linear.CrossEntropyRows against ForwardRows, Losses.Evaluate, the share and Backward on the whole minibatch: the
-        // outputs, the output gradient and every parameter gradient bit for bit, the loss to double rounding. Rows drawn with
-        // repeats, from a source larger than the batch, as a shuffled epoch's.
+        if (outputs == 0) outputs = 2 * Vector<T>.Count - 1;
         var rng = new Rng((ulong)(inputs + outputs + batch));
-        var sliced = new Sequential<float>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
-        var whole = new Sequential<float>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
-        var linear = Assert.IsType<Linear<float>>(sliced.Layers[0]);
+        var sliced = new Sequential<T>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
+        var whole = new Sequential<T>([inputs, outputs], Activation.Identity, Initialization.Torch, new Rng(3));
+        var linear = Assert.IsType<Linear<T>>(sliced.Layers[0]);
         Assert.True(linear.TakesSlices);
-        var source = new float[(batch + 7) * inputs];
-        for (int i = 0; i < source.Length; i++) source[i] = (float)rng.NextDouble();
+        var source = new T[(batch + 7) * inputs];
+        for (int i = 0; i < source.Length; i++) source[i] = T.CreateChecked(rng.NextDouble());
         int[] rows = [.. Enumerable.Range(0, batch).Select(_ => rng.NextInt(batch + 7))];
+        rows[^1] = batch + 6;
         int[] labels = [.. Enumerable.Range(0, batch).Select(_ => rng.NextInt(outputs))];
         // Stale gradients in both, which the step must overwrite.
-        sliced.Gradients.Fill(7f);
-        whole.Gradients.Fill(7f);
+        sliced.Gradients.Fill(T.CreateChecked(7));
+        whole.Gradients.Fill(T.CreateChecked(7));
 
-        var dz = new float[batch * outputs];
-        double loss = linear.CrossEntropyRows(source, rows, labels, dz, (float)share);
+        var dz = new T[batch * outputs];
+        double loss = linear.CrossEntropyRows(source, rows, labels, dz, T.CreateChecked(share));
         var logits = sliced.LastOutput(batch).ToArray();
 
-        var input = new float[batch * inputs];
+        var input = new T[batch * inputs];
         var expectedLogits = whole.ForwardRows(source, rows, input).ToArray();
-        var expectedDz = new float[batch * outputs];
+        var expectedDz = new T[batch * outputs];
         double expectedLoss = Losses.Evaluate(Descent.Nn.Loss.CrossEntropy, expectedLogits, labels, batch, expectedDz, out _);
         if (share != 1)
-            for (int j = 0; j < expectedDz.Length; j++) expectedDz[j] *= (float)share;
+            for (int j = 0; j < expectedDz.Length; j++) expectedDz[j] *= T.CreateChecked(share);
         whole.Backward(input, expectedDz, batch, accumulate: false);
 
-        Assert.Equal(expectedLogits.Select(BitConverter.SingleToInt32Bits), logits.Select(BitConverter.SingleToInt32Bits));
-        Assert.Equal(expectedDz.Select(BitConverter.SingleToInt32Bits), dz.Select(BitConverter.SingleToInt32Bits));
-        Assert.Equal(whole.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits), sliced.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits));
+        static byte[] Bits(ReadOnlySpan<T> values) => MemoryMarshal.AsBytes(values).ToArray();
+        Assert.Equal(Bits(expectedLogits), Bits(logits));
+        Assert.Equal(Bits(expectedDz), Bits(dz));
+        Assert.Equal(Bits(whole.Gradients.ToArray()), Bits(sliced.Gradients.ToArray()));
         Assert.Equal(expectedLoss, loss, batch * 4e-16 * expectedLoss);   // the same terms summed in another order
     }
 

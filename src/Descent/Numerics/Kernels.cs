@@ -70,7 +70,7 @@ public static class Kernels
     /// backward pass reads the slice's rows again through the index while the cache still holds them
     /// (<see cref="LinearBackwardSlice"/>). Storing a copy as the rows arrived had kept the forward pass from overlapping their
     /// fetch with its arithmetic (2026-12-04, AMD EPYC family 25, 512 bits: the fetching forward pass alone took the time of the
-    /// fetch plus that of the arithmetic on rows in the cache; without the stores about the longer of the two).
+    /// fetch plus that of the arithmetic on rows in the cache; without the stores within about a fifth of the fetch alone).
     /// </summary>
     internal static void LinearForwardSlice<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y,
         int n, int m) where T : unmanaged, IFloatingPointIeee754<T>
@@ -84,15 +84,15 @@ public static class Kernels
 
     /// <summary>
     /// <see cref="LinearBackward"/> without an input gradient for the slice of <see cref="LinearForwardSlice"/>: <c>dW (+)= dY^T X</c>
-    /// and <c>db (+)= sum_b dY</c>, X's rows read through the index (<see cref="WeightGradientRows"/>). The same numbers.
+    /// and <c>db (+)= sum_b dY</c>, X's rows read through the index (<see cref="WeightGradientRows"/>). The same numbers. The
+    /// caller has checked the rows (<see cref="CheckRows"/>): they are read unchecked.
     /// </summary>
     internal static void LinearBackwardSlice<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, int n, int m, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rows > index.Length || dy.Length < rows * m || dw.Length < m * n || db.Length < m)
             throw new ArgumentException($"LinearBackwardSlice: spans too short for the gradients of {rows} x {m} outputs of {n} inputs.");
-        if (!accumulate) db[..m].Clear();
-        for (int b = 0; b < rows; b++) Add(db, dy.Slice(b * m, m));
+        BiasGradient(dy, db, rows, m, accumulate);
         WeightGradientRows(dw, dy, source, index, rows, m, n, accumulate);
     }
 
@@ -143,8 +143,7 @@ public static class Kernels
     public static void LinearBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> dy, Span<T> dw, Span<T> db, Span<T> dx, int batch, int n, int m, Span<T> scratch, bool accumulate = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!accumulate) db[..m].Clear();
-        for (int b = 0; b < batch; b++) Add(db, dy.Slice(b * m, m));
+        BiasGradient(dy, db, batch, m, accumulate);
         if (m > n && m >= Vector<T>.Count && scratch.Length >= n * m)
         {
             // More outputs than inputs: (dW^T)[j, o] = sum_b X[b, j] dY[b, o], vectorized along the outputs, then
@@ -165,6 +164,16 @@ public static class Kernels
         // dX[b, j] = sum_o dY[b, o] W[o, j].
         Gemm(dx, dy, m, 1, w, batch, n, m, accumulate: false);
     }
+
+    /// <summary><c>db (+)= sum_b dY[b, :]</c> over <paramref name="batch"/> rows of <paramref name="m"/> output gradients, in order.</summary>
+    private static void BiasGradient<T>(ReadOnlySpan<T> dy, Span<T> db, int batch, int m, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!accumulate) db[..m].Clear();
+        for (int b = 0; b < batch; b++) Add(db, dy.Slice(b * m, m));
+    }
+
+    /// <summary>Whether a vector of <typeparamref name="T"/> fills a 64-byte cache line (512-bit vectors), which also means 32 vector registers.</summary>
+    private static bool LineVectors<T>() => Vector<T>.Count * Unsafe.SizeOf<T>() >= 64;
 
     /// <summary>
     /// <c>C[i, j] (+)= sum_p A[i * aRow + p * aColumn] * B[p * ldb + j]</c> for a <paramref name="rows"/> x
@@ -629,7 +638,7 @@ public static class Kernels
     private static void DotProducts<T, G>(Span<T> c, ReadOnlySpan<T> a, ReadOnlySpan<int> index, Span<T> copy, ReadOnlySpan<T> b, int rows, int columns, int depth, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T> where G : struct, ICount
     {
-        bool wide = Vector<T>.Count * Unsafe.SizeOf<T>() >= 64;
+        bool wide = LineVectors<T>();
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T copied = ref MemoryMarshal.GetReference(copy);
         for (int i = 0; i < rows; i += 2)
@@ -671,7 +680,7 @@ public static class Kernels
         }
     }
 
-    /// <summary>How many rows ahead <see cref="Gather"/> and <see cref="GemmNTRows"/> ask the memory system for.</summary>
+    /// <summary>How many rows ahead <see cref="Gather"/>, <see cref="GemmNTRows"/> and <see cref="LinearForwardSlice"/> ask the memory system for.</summary>
     private const int RowsAhead = 4;
 
     /// <summary>Whether A's rows are read in place (<see cref="InPlace"/>) or through an index and copied as they are read (<see cref="Gathered"/>).</summary>
@@ -765,7 +774,7 @@ public static class Kernels
         where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount where S : struct, ICount where G : struct, ICount
     {
         int l = Vector<T>.Count, whole = depth / l * l;
-        bool lineVectors = l * Unsafe.SizeOf<T>() >= 64;
+        bool lineVectors = LineVectors<T>();
         ref T b0 = ref MemoryMarshal.GetReference(b);
         ref T b1 = ref Unsafe.Add(ref b0, S.N > 1 ? depth : 0), b2 = ref Unsafe.Add(ref b0, S.N > 2 ? 2 * depth : 0);
         ref T b3 = ref Unsafe.Add(ref b0, S.N > 3 ? 3 * depth : 0), b4 = ref Unsafe.Add(ref b0, S.N > 4 ? 4 * depth : 0);
@@ -806,8 +815,12 @@ public static class Kernels
                 else if (2 * p < whole)
                 {
                     Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next0, 2 * p)));
-                    Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next0, 2 * p + l)));
-                    if (R.N > 1) { Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, 2 * p))); Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, 2 * p + l))); }
+                    if (R.N > 1) Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, 2 * p)));
+                    if (2 * p + l < whole)
+                    {
+                        Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next0, 2 * p + l)));
+                        if (R.N > 1) Sse.Prefetch2(Unsafe.AsPointer(ref Unsafe.Add(ref next1, 2 * p + l)));
+                    }
                 }
             }
             var x0 = Load(ref a0, p);
@@ -898,7 +911,7 @@ public static class Kernels
     /// <c>dW[o, j] (+)= sum_k dY[k, o] X[index[k], j]</c>: the <paramref name="m"/> x <paramref name="n"/> weight gradient of a slice
     /// of <paramref name="rows"/> examples whose inputs are rows <paramref name="index"/> of <paramref name="source"/>, read in place
     /// (<see cref="LinearBackward"/>'s <see cref="Gemm"/> reads a copy of them). Tiles of up to ten outputs by two vectors of
-    /// inputs (six outputs where there are 16 vector registers), a last vector in tiles of up to ten outputs, and the inputs past
+    /// inputs (six outputs with vectors narrower than 512 bits, which may have only 16 registers), a last vector in tiles of up to ten outputs, and the inputs past
     /// the last whole vector one at a time. Each entry is one chain of fused multiply-adds over the examples in order, from its
     /// old value when accumulating, else from zero, as in <see cref="Gemm"/>: the same numbers.
     /// </summary>
@@ -906,7 +919,7 @@ public static class Kernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int l = Vector<T>.Count, whole = n / l * l;
-        bool wide = l * Unsafe.SizeOf<T>() >= 64;
+        bool wide = LineVectors<T>();
         ref T w0 = ref MemoryMarshal.GetReference(dw);
         ref T g0 = ref MemoryMarshal.GetReference(dy);
         ref T x0 = ref MemoryMarshal.GetReference(source);
