@@ -911,11 +911,12 @@ public static class Kernels
     }
 
     /// <summary>
-    /// <c>dW[o, j] (+)= sum_k dY[k, o] X[index[k], j]</c>: the <paramref name="m"/> x <paramref name="n"/> weight gradient of a slice
-    /// of <paramref name="rows"/> examples whose inputs are rows <paramref name="index"/> of <paramref name="source"/>, read in place
-    /// (<see cref="LinearBackward"/>'s <see cref="Gemm"/> reads a copy of them). Tiles of up to ten outputs by two vectors of
-    /// inputs (six outputs with vectors narrower than 512 bits, which may have only 16 registers), a last vector in tiles of up to ten outputs, and the inputs past
-    /// the last whole vector one at a time. Each entry is one chain of fused multiply-adds over the examples in order, from its
+    /// <c>dW[o, j] (+)= sum_k dY[k, o] X[index[k], j]</c>: the <paramref name="m"/> x <paramref name="n"/> weight
+    /// gradient of a slice of <paramref name="rows"/> examples whose inputs are rows <paramref name="index"/> of
+    /// <paramref name="source"/>, read in place (<see cref="LinearBackward"/>'s <see cref="Gemm"/> reads a copy of
+    /// them). Tiles of up to ten outputs by two vectors of inputs (six outputs with vectors narrower than 512 bits,
+    /// which may have only 16 registers), a last vector in tiles of up to ten outputs, and the inputs past the last
+    /// whole vector one at a time. Each entry is one chain of fused multiply-adds over the examples in order, from its
     /// old value when accumulating, else from zero, as in <see cref="Gemm"/>: the same numbers.
     /// </summary>
     private static void WeightGradientRows<T>(Span<T> dw, ReadOnlySpan<T> dy, ReadOnlySpan<T> source, ReadOnlySpan<int> index, int rows, int m, int n, bool accumulate)

@@ -66,15 +66,17 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>
     /// A softmax regression's step on a minibatch: the mean cross-entropy of this layer's outputs for examples
-    /// <paramref name="rows"/> of <paramref name="source"/> against <paramref name="labels"/>, its gradient with respect to the
-    /// outputs in <paramref name="outputGradient"/> (times <paramref name="share"/>, a shard's part of a minibatch, else one),
-    /// and the weight and bias gradients overwritten: <see cref="ForwardRows"/>, <see cref="Losses.Evaluate"/>, the share and
-    /// <see cref="Backward"/> without accumulating, but <see cref="SliceRows"/> examples at a time, so that each slice, fetched
-    /// from memory by the forward pass, is still in the cache when the backward pass reads it again through
-    /// <paramref name="rows"/> (nothing is copied), and the fetch of the next slice goes on meanwhile. The outputs and every gradient are the same bit for bit (each weight's gradient is one chain of
-    /// multiply-adds over the examples either way); the loss sums its rows in another order (the same within double
-    /// rounding). No copy of the minibatch is left for a later pass. Unlike the passes apart, the gradients are written even
-    /// when the loss is not finite (they hold no meaning then). Rows and labels are checked before anything is written.
+    /// <paramref name="rows"/> of <paramref name="source"/> against <paramref name="labels"/>, its gradient with
+    /// respect to the outputs in <paramref name="outputGradient"/> (times <paramref name="share"/>, a shard's part of a
+    /// minibatch, else one), and the weight and bias gradients overwritten: <see cref="ForwardRows"/>,
+    /// <see cref="Losses.Evaluate"/>, the share and <see cref="Backward"/> without accumulating, but <see cref="SliceRows"/>
+    /// examples at a time, so that each slice, fetched from memory by the forward pass, is still in the cache when the
+    /// backward pass reads it again through <paramref name="rows"/> (nothing is copied), and the fetch of the next
+    /// slice goes on meanwhile. The outputs and every gradient are the same bit for bit (each weight's gradient is one
+    /// chain of multiply-adds over the examples either way); the loss sums its rows in another order (the same within
+    /// double rounding). No copy of the minibatch is left for a later pass. Unlike the passes apart, the gradients are
+    /// written even when the loss is not finite (they hold no meaning then). Rows and labels are checked before
+    /// anything is written.
     /// </summary>
     /// <exception cref="InvalidOperationException">The layer does not take its steps in slices (<see cref="TakesSlices"/>).</exception>
     /// <exception cref="ArgumentException">No rows, too few labels or output gradients, or a label that is not a class.</exception>
