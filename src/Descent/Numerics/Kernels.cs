@@ -650,8 +650,9 @@ public static class Kernels
             bool indexed = G.N is 1 or 3;
             ref T row0 = ref Unsafe.Add(ref a0, (nint)(indexed ? index[i] : i) * depth);
             ref T row1 = ref Unsafe.Add(ref a0, (nint)(indexed ? index[pair ? i + 1 : i] : pair ? i + 1 : i) * depth);
-            ref T copy0 = ref G.N == 1 ? ref Unsafe.Add(ref copied, (nint)i * depth) : ref row0;
-            ref T copy1 = ref G.N == 1 ? ref Unsafe.Add(ref copy0, pair ? depth : 0) : ref row1;
+            // Where the tiles after the first read the pair: the copy the first made (Gathered), else the rows themselves.
+            ref T read0 = ref G.N == 1 ? ref Unsafe.Add(ref copied, (nint)i * depth) : ref row0;
+            ref T read1 = ref G.N == 1 ? ref Unsafe.Add(ref read0, pair ? depth : 0) : ref row1;
             // Rows a few examples ahead are requested while this pair is worked on: they are scattered, so no hardware prefetcher can guess them.
             // (Past the last row given, the index's further rows: the next slice's.) A prefetch of a bad address does not fault.
             ref T next0 = ref indexed && i + RowsAhead < index.Length ? ref Unsafe.Add(ref a0, (nint)index[i + RowsAhead] * depth) : ref row0;
@@ -663,19 +664,13 @@ public static class Kernels
                 var bj = b[(j * depth)..];
                 if (indexed && j == 0)
                 {
-                    if (pair) DotTiles<T, Two, G>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref copy0, ref copy1, ref next0, ref next1);
-                    else DotTiles<T, One, G>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref copy0, ref copy1, ref next0, ref next1);
+                    if (pair) DotTiles<T, Two, G>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref read0, ref read1, ref next0, ref next1);
+                    else DotTiles<T, One, G>(n, tile, columns, ref row0, ref row1, bj, depth, accumulate, ref read0, ref read1, ref next0, ref next1);
                 }
-                else
-                {
-                    // Later tiles of the row pair: the copy, or the rows themselves, which the first tile has just fetched.
-                    ref T r0 = ref copy0;
-                    ref T r1 = ref copy1;
-                    if (G.N == 2 && pair) DotTiles<T, Two, InLanes>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
-                    else if (G.N == 2) DotTiles<T, One, InLanes>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
-                    else if (pair) DotTiles<T, Two, InPlace>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
-                    else DotTiles<T, One, InPlace>(n, tile, columns, ref r0, ref r1, bj, depth, accumulate, ref r0, ref r1, ref r0, ref r1);
-                }
+                else if (G.N == 2 && pair) DotTiles<T, Two, InLanes>(n, tile, columns, ref read0, ref read1, bj, depth, accumulate, ref read0, ref read1, ref read0, ref read1);
+                else if (G.N == 2) DotTiles<T, One, InLanes>(n, tile, columns, ref read0, ref read1, bj, depth, accumulate, ref read0, ref read1, ref read0, ref read1);
+                else if (pair) DotTiles<T, Two, InPlace>(n, tile, columns, ref read0, ref read1, bj, depth, accumulate, ref read0, ref read1, ref read0, ref read1);
+                else DotTiles<T, One, InPlace>(n, tile, columns, ref read0, ref read1, bj, depth, accumulate, ref read0, ref read1, ref read0, ref read1);
             }
         }
     }
