@@ -56,6 +56,21 @@ public class KernelTests
             }
     }
 
+    [Fact]
+    public void All_finite_finds_an_infinity_or_a_nan_anywhere()
+    {
+        foreach (int length in new[] { 1, 7, 16, 33, 100 })
+            for (int at = 0; at < length; at++)
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                {
+                    var x = Enumerable.Range(0, length).Select(i => i * 1e36f - 3e37f).ToArray();
+                    Assert.True(Kernels.AllFinite<float>(x));
+                    x[at] = bad;
+                    Assert.False(Kernels.AllFinite<float>(x), $"{bad} at {at} of {length}");
+                    Assert.False(Kernels.AllFinite<double>([.. x.Select(v => (double)v)]));
+                }
+    }
+
     /// <summary>
     /// The weight gradient is one chain of fused multiply-adds per entry over the batch in order, starting from dW or 0,
     /// whether it is taken as <c>dY^T X</c> or, where there are more outputs than inputs, as <c>X^T dY</c> transposed.

@@ -459,6 +459,57 @@ public class LayerTests
     }
 
     [Theory]
+    [InlineData("conv:9,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 8, 10, 3)]
+    [InlineData("conv:32,k=3,p=1-relu-maxpool:2-flatten-linear", 1, 28, 28, 2)]
+    [InlineData("conv:16,k=3,s=2,p=1-maxpool:3,s=2-flatten-linear", 2, 13, 11, 3)]
+    [InlineData("conv:32,k=5,p=2-relu-maxpool:2-flatten-linear", 1, 7, 9, 2)]
+    public void A_first_convolution_takes_its_kernel_gradient_from_its_poolings_windows_as_the_passes_apart_do(string spec, int c, int h, int w, int batch)
+    {
+        // A first layer (no input gradient) on the output's own grid, before a max pooling, sums each window's gradient times
+        // the inputs under the kernel at its chosen place, instead of the whole output gradient's product with the unfolded
+        // inputs. Cases: 9 channels (a group of eight sums and one alone), the exercise CNN's first layer, a strided
+        // convolution under overlapping 3 x 3 windows (one output can take two windows' gradients) and no ReLU, a 5 x 5
+        // kernel whose 26 entries and one take several vectors. The sums go in another order than the product's, so with
+        // small integers everywhere (every sum exact) the gradients are the passes apart's bit for bit, and with normal
+        // numbers within float rounding of them; an input that is not finite sends the batch through the product, the same
+        // bit for bit (NaN where a zero gradient meets it, as in PyTorch).
+        var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
+        var layers = model.Layers;
+        var rng = new Rng(4);
+        var normal = model.Values.ToArray();
+        float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
+        float[] dy = [.. Enumerable.Range(0, batch * 5).Select(_ => (float)rng.NextNormal())];
+        float[] Windows(float[] inputs)
+        {
+            model.Forward(inputs, batch);
+            model.Backward(inputs, dy, batch, accumulate: false);
+            return model.Gradients.ToArray();
+        }
+        float[] Apart(float[] inputs)
+        {
+            PassesApart(layers, inputs, dy, batch);
+            return model.Gradients.ToArray();
+        }
+        var (windows, apart) = (Windows(x), Apart(x));
+        Assert.Contains(windows, v => v != 0);
+        for (int i = 0; i < apart.Length; i++) Assert.True(Math.Abs(windows[i] - apart[i]) <= 1e-5 * (1 + Math.Abs(apart[i])), $"gradient {i}: {windows[i]} against {apart[i]}");
+
+        // Small integers: the same bits.
+        var values = model.Values;
+        for (int i = 0; i < values.Length; i++) values[i] = MathF.Round(3 * normal[i] * MathF.Sqrt(model.InputSize));
+        float[] whole = [.. x.Select(v => MathF.Round(v))];
+        dy = [.. dy.Select(v => MathF.Round(3 * v))];
+        (windows, apart) = (Windows(whole), Apart(whole));
+        Assert.Contains(windows, v => v != 0);
+        Assert.Equal(apart.Select(BitConverter.SingleToInt32Bits), windows.Select(BitConverter.SingleToInt32Bits));
+
+        // An infinite input: the product's numbers.
+        whole[^1] = float.PositiveInfinity;
+        (windows, apart) = (Windows(whole), Apart(whole));
+        Assert.Equal(apart.Select(BitConverter.SingleToInt32Bits), windows.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void A_pooling_that_writes_a_winograd_convolutions_gradient_channel_last_passes_nans_and_infinities_as_the_pooling_apart(bool relu)

@@ -626,6 +626,78 @@ public static class Kernels
     }
 
     /// <summary>
+    /// <c>sums[i, :] += sum_t weights[i, t] rows[chosen[i, t], :]</c> for <paramref name="count"/> sums of <paramref name="terms"/>
+    /// terms each: weighted sums of rows of <paramref name="rows"/> (<paramref name="width"/> wide, a multiple of the vector
+    /// length), each row picked by <paramref name="chosen"/>, whose entries the caller keeps inside <paramref name="rows"/> (they
+    /// are not checked one by one). Each sum is one chain of multiply-adds over its terms in order, from zero, then added to
+    /// <paramref name="sums"/>; eight sums at a time, so eight chains are under way at once.
+    /// </summary>
+    internal static void AddChosenRows<T>(Span<T> sums, ReadOnlySpan<T> weights, ReadOnlySpan<int> chosen, ReadOnlySpan<T> rows, int count, int terms, int width)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int l = Vector<T>.Count;
+        if (width % l != 0 || sums.Length < count * width || weights.Length < count * terms || chosen.Length < count * terms || rows.Length < width)
+            throw new ArgumentException($"AddChosenRows: spans too short for {count} sums of {terms} rows {width} wide, or a width that is not whole vectors.");
+        int i = 0;
+        for (; i + 8 <= count; i += 8) AddChosenRows<T, Eight>(sums[(i * width)..], weights[(i * terms)..], chosen[(i * terms)..], rows, terms, width);
+        for (; i < count; i++) AddChosenRows<T, One>(sums[(i * width)..], weights[(i * terms)..], chosen[(i * terms)..], rows, terms, width);
+    }
+
+    /// <summary><see cref="AddChosenRows{T}(Span{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, int, int, int)"/> for <typeparamref name="R"/> (1 or 8) sums, a vector of each at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddChosenRows<T, R>(Span<T> sums, ReadOnlySpan<T> weights, ReadOnlySpan<int> chosen, ReadOnlySpan<T> rows, int terms, int width)
+        where T : unmanaged, IFloatingPointIeee754<T> where R : struct, ICount
+    {
+        ref T g = ref MemoryMarshal.GetReference(weights);
+        ref int at = ref MemoryMarshal.GetReference(chosen);
+        ref T s = ref MemoryMarshal.GetReference(sums);
+        nint t1 = terms, t2 = 2 * t1, t3 = 3 * t1, t4 = 4 * t1, t5 = 5 * t1, t6 = 6 * t1, t7 = 7 * t1;
+        for (int j = 0; j < width; j += Vector<T>.Count)
+        {
+            ref T r = ref Unsafe.Add(ref MemoryMarshal.GetReference(rows), j);
+            Vector<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (nint t = 0; t < terms; t++)
+            {
+                a0 = Fma(new Vector<T>(Unsafe.Add(ref g, t)), Load(ref r, (nint)Unsafe.Add(ref at, t) * width), a0);
+                if (R.N == 1) continue;
+                a1 = Fma(new Vector<T>(Unsafe.Add(ref g, t1 + t)), Load(ref r, (nint)Unsafe.Add(ref at, t1 + t) * width), a1);
+                a2 = Fma(new Vector<T>(Unsafe.Add(ref g, t2 + t)), Load(ref r, (nint)Unsafe.Add(ref at, t2 + t) * width), a2);
+                a3 = Fma(new Vector<T>(Unsafe.Add(ref g, t3 + t)), Load(ref r, (nint)Unsafe.Add(ref at, t3 + t) * width), a3);
+                a4 = Fma(new Vector<T>(Unsafe.Add(ref g, t4 + t)), Load(ref r, (nint)Unsafe.Add(ref at, t4 + t) * width), a4);
+                a5 = Fma(new Vector<T>(Unsafe.Add(ref g, t5 + t)), Load(ref r, (nint)Unsafe.Add(ref at, t5 + t) * width), a5);
+                a6 = Fma(new Vector<T>(Unsafe.Add(ref g, t6 + t)), Load(ref r, (nint)Unsafe.Add(ref at, t6 + t) * width), a6);
+                a7 = Fma(new Vector<T>(Unsafe.Add(ref g, t7 + t)), Load(ref r, (nint)Unsafe.Add(ref at, t7 + t) * width), a7);
+            }
+            Store(ref s, j, Load(ref s, j) + a0);
+            if (R.N == 1) continue;
+            Store(ref s, width + j, Load(ref s, width + j) + a1);
+            Store(ref s, 2 * width + j, Load(ref s, 2 * width + j) + a2);
+            Store(ref s, 3 * width + j, Load(ref s, 3 * width + j) + a3);
+            Store(ref s, 4 * width + j, Load(ref s, 4 * width + j) + a4);
+            Store(ref s, 5 * width + j, Load(ref s, 5 * width + j) + a5);
+            Store(ref s, 6 * width + j, Load(ref s, 6 * width + j) + a6);
+            Store(ref s, 7 * width + j, Load(ref s, 7 * width + j) + a7);
+        }
+    }
+
+    /// <summary>Whether every entry of <paramref name="x"/> is finite (neither infinite nor NaN).</summary>
+    public static bool AllFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int l = Vector<T>.Count, i = 0;
+        // x - x is zero exactly where x is finite (an infinity or a NaN gives NaN).
+        var all = Vector<T>.Zero;
+        for (; i + l <= x.Length; i += l)
+        {
+            var v = Vector.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)i);
+            all += v - v;
+        }
+        if (!Vector.EqualsAll(all, Vector<T>.Zero)) return false;
+        for (; i < x.Length; i++)
+            if (!T.IsFinite(x[i])) return false;
+        return true;
+    }
+
+    /// <summary>
     /// The tiles of <see cref="GemmNT"/>: with 32 vector registers (AVX-512) up to 2 x 10 dot products, so that a ten-class layer
     /// reads each row of A once; with 16, up to 2 x 5 (a last single row: up to 1 x 8); a row's tiles differ in width by at
     /// most one. Rows of A are row <c>i</c> of <paramref name="a"/>,

@@ -86,6 +86,8 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         _dyRows = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(_o * _row);
         _dyColumns = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(_row * _o);
         _dwt = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(Depth * _o);
+        int lanes = Vector<T>.Count;
+        _positionRows = Direct ? new AlignedArray<T>(Grid * ((Depth + lanes) / lanes * lanes)) : AlignedArray<T>.Empty;
     }
 
     /// <summary>The kernels, <c>[out, in, kh, kw]</c>.</summary>
@@ -332,6 +334,11 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             dw.Clear();
             db.Clear();
         }
+        if (Direct && pool is { Pooling: Pooling.Max } && inputGradient.IsEmpty && Kernels.AllFinite(input[..(batch * InputSize)]))
+        {
+            CorrelateWindows(input, outputGradient, pool, dw, db, batch);
+            return;
+        }
         for (int b = 0; b < batch; b++)
         {
             var dy = ExampleGradient(outputGradient, pool, b, batch, OutputSize, example);
@@ -369,6 +376,47 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             if (!db.IsEmpty) db[o] += _gradients[o * (Depth + 1) + Depth];
         }
     }
+
+    /// <summary>
+    /// <see cref="Correlate"/>'s kernel and bias gradients on the output's own grid (<see cref="Direct"/>) where no input gradient
+    /// is wanted and a max pooling takes the outputs: its backward pass sends each window's gradient to one output and zero to
+    /// the rest, so <c>[dW db][o, :] += sum_w g[o, w] [cols; 1][:, p(o, w)]</c> over the windows' gradients <c>g</c> and the
+    /// places <c>p</c> of their largest inputs (<see cref="Pool2d{T}.WindowGradients"/>) gives the sums over all positions of the
+    /// output gradient without making it or multiplying its zeros (the exercise CNN's first layer: a quarter of the
+    /// products, and no 100 KB gradient written per example). The unfolded matrix is read transposed, a position's
+    /// kernel entries and one side by side, as whole vectors; each sum is one chain over an example's windows in order, added
+    /// up over the examples. The same sums as the dense product up to their order (so not the same bits), for finite inputs:
+    /// a batch with an infinite or NaN input takes the dense product, where zero times it gives NaN as it does in PyTorch.
+    /// </summary>
+    private void CorrelateWindows(ReadOnlySpan<T> input, ReadOnlySpan<T> pooledGradient, Pool2d<T> pool, Span<T> dw, Span<T> db, int batch)
+    {
+        int width = _positionRows.Length / Grid, windows = pool.OutputSize / _o;
+        var sums = Grow(ref _windowSums, _o * width);
+        sums.Clear();
+        var buffer = Grow(ref _exampleGradient, pool.OutputSize);
+        for (int b = 0; b < batch; b++)
+        {
+            Unfold(input.Slice(b * InputSize, InputSize));
+            // Row p of _positionRows: the inputs under the kernel at position p, then 1 (the row of ones), then the padding's zeros.
+            Kernels.Transpose<T>(_cols, _positionRows, Depth + 1, Grid, ldFrom: _row, ldTo: width);
+            var g = pool.WindowGradients(pooledGradient, b, batch, buffer, out var places);
+            Kernels.AddChosenRows<T>(sums, g, places, _positionRows, _o, windows, width);
+        }
+        for (int o = 0; o < _o; o++)
+        {
+            for (int k = 0; k < Depth; k++) dw[o * Depth + k] += sums[o * width + k];
+            if (!db.IsEmpty) db[o] += sums[o * width + Depth];
+        }
+    }
+
+    /// <summary>
+    /// The unfolded matrix of <see cref="Direct"/> layers transposed, one row per output position of its kernel entries and the
+    /// one, padded with zeros (never written) to whole vectors (<see cref="CorrelateWindows"/>).
+    /// </summary>
+    private readonly AlignedArray<T> _positionRows;
+
+    /// <summary>The kernel and bias gradients' sums of <see cref="CorrelateWindows"/>, one padded row per output channel.</summary>
+    private AlignedArray<T> _windowSums = AlignedArray<T>.Empty;
 
     /// <summary>
     /// Draws the kernels and then the biases by <paramref name="initialization"/>, with fan-in <c>in kh kw</c> and

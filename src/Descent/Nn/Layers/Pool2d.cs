@@ -372,6 +372,25 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
+    /// For example <paramref name="example"/> of the last forward pass's <paramref name="batch"/>, under max pooling: the
+    /// gradient each window sends back, from <paramref name="outputGradient"/> (through the ReLU this pooling applies, written
+    /// into <paramref name="buffer"/>; zero where the output is not above zero, as <see cref="Backward"/> passes it), and the
+    /// place within its plane of the input it goes to (<paramref name="places"/>), channel after channel: all of the input
+    /// gradient that is not zero.
+    /// </summary>
+    internal ReadOnlySpan<T> WindowGradients(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> buffer, out ReadOnlySpan<int> places)
+    {
+        if (Pooling != Pooling.Max || (uint)example >= (uint)batch || outputGradient.Length < batch * OutputSize || _argmax.Length < batch * OutputSize)
+            throw new ArgumentException($"Pool2d: no window gradients for example {example} of {batch} here (max pooling after its forward pass only).");
+        var dy = outputGradient.Slice(example * OutputSize, OutputSize);
+        places = _argmax.AsSpan(example * OutputSize, OutputSize);
+        if (!Rectifies) return dy;
+        var masked = buffer[..OutputSize];
+        Activations.Relu(LastOutput(batch).Slice(example * OutputSize, OutputSize), dy, masked);
+        return masked;
+    }
+
+    /// <summary>
     /// The input gradient of planes <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 of the
     /// batch, into <paramref name="inputGradient"/> from its start.
     /// </summary>
