@@ -56,6 +56,31 @@ public class KernelTests
             }
     }
 
+    /// <summary>
+    /// A wide layer's forward pass transposes its weights a panel of the reduction at a time, each just before its product:
+    /// the same numbers, bit for bit, as the product with the whole transposed weights at once.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 3136, 128)]   // the exercise CNN's first dense layer: panels of 512 inputs, the last of 64
+    [InlineData(9, 1100, 48)]     // one panel of 1,365 inputs in float, two of 682 in double (the last short); 48 outputs not whole tiles at 512 bits
+    public void A_wide_layers_forward_pass_is_the_product_with_its_whole_transposed_weights(int batch, int n, int m)
+    {
+        Check<float>();
+        Check<double>();
+
+        void Check<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var rng = new Rng((ulong)(batch + n + m));
+            T[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => T.CreateTruncating(rng.NextNormal()))];
+            T[] x = R(batch * n), w = R(m * n), bias = R(m);
+            var (y, expected, wt) = (new T[batch * m], new T[batch * m], new T[n * m]);
+            Kernels.LinearForward<T>(x, w, bias, y, batch, n, m, new T[n * m]);
+            Kernels.Transpose<T>(w, wt, m, n);
+            Kernels.Gemm<T>(expected, x, n, 1, wt, batch, m, n, accumulate: false, bias: bias);
+            for (int i = 0; i < y.Length; i++) Assert.True(expected[i] == y[i], $"{typeof(T).Name} entry {i} (row {i / m}, column {i % m}): {y[i]} against {expected[i]}");
+        }
+    }
+
     [Fact]
     public void All_finite_finds_an_infinity_or_a_nan_anywhere()
     {
