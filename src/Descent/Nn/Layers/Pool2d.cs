@@ -68,6 +68,8 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         var y = Output(batch);
         var argmax = Grow(ref _argmax, y.Length);
         int first = example * OutputSize;
+        Kernels.PrefetchNext<T>(y, example, OutputSize);
+        Kernels.PrefetchNext<int>(argmax, example, OutputSize);
         PoolPlanes(input[..InputSize], y[first..], argmax[first..], _c);
     }
 
@@ -97,6 +99,10 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         var tops = Grow(ref _channelLastTops, batch * positions * ld).Slice(example * positions * ld, positions * ld);
         var places = Grow(ref _channelLastPlaces, batch * positions * ld).Slice(example * positions * ld, positions * ld);
         _channelLastStride = ld;
+        Kernels.PrefetchNext<float>(_channelLastTops.AsSpan(0, batch * positions * ld), example, positions * ld);
+        Kernels.PrefetchNext<int>(_channelLastPlaces.AsSpan(0, batch * positions * ld), example, positions * ld);
+        Kernels.PrefetchNext<T>(y, example, OutputSize);
+        Kernels.PrefetchNext<int>(argmax, example, OutputSize);
         ref float x0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(from));
         ref float t0 = ref MemoryMarshal.GetReference(tops);
         ref int p0 = ref MemoryMarshal.GetReference(places);
@@ -154,6 +160,9 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         if (!KeepsChannelLast(ld) || to.Length < _h * _w * ld || outputGradient.Length < (example + 1) * OutputSize
             || _channelLastTops.Length < (example + 1) * positions * ld || (uint)example >= (uint)batch)
             throw new ArgumentException($"Pool2d: no channel-last input gradient with rows {ld} apart for example {example} of {batch} here.");
+        Kernels.PrefetchNext(outputGradient, example, OutputSize);
+        Kernels.PrefetchNext<float>(_channelLastTops.AsSpan(0, batch * positions * ld), example, positions * ld);
+        Kernels.PrefetchNext<int>(_channelLastPlaces.AsSpan(0, batch * positions * ld), example, positions * ld);
         var dy = Grow(ref _channelLastGradient, positions * ld);
         Kernels.Transpose<float>(MemoryMarshal.Cast<T, float>(outputGradient.Slice(example * OutputSize, OutputSize)), dy, _c, positions, ldTo: ld);
         var dx = MemoryMarshal.Cast<T, float>(to[..(_h * _w * ld)]);
@@ -367,6 +376,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     internal ReadOnlySpan<T> ExampleInputGradient(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> inputGradient)
     {
         var planes = inputGradient[..InputSize];
+        AskNext(outputGradient, example, batch);
         BackwardPlanes(outputGradient, example * _c, _c, planes, batch);
         return planes;
     }
@@ -376,18 +386,30 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// gradient each window sends back, from <paramref name="outputGradient"/> (through the ReLU this pooling applies, written
     /// into <paramref name="buffer"/>; zero where the output is not above zero, as <see cref="Backward"/> passes it), and the
     /// place within its plane of the input it goes to (<paramref name="places"/>), channel after channel: all of the input
-    /// gradient that is not zero.
+    /// gradient that is not zero. The next example's are requested from memory meanwhile (<see cref="AskNext"/>).
     /// </summary>
     internal ReadOnlySpan<T> WindowGradients(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> buffer, out ReadOnlySpan<int> places)
     {
         if (Pooling != Pooling.Max || (uint)example >= (uint)batch || outputGradient.Length < batch * OutputSize || _argmax.Length < batch * OutputSize)
             throw new ArgumentException($"Pool2d: no window gradients for example {example} of {batch} here (max pooling after its forward pass only).");
+        AskNext(outputGradient, example, batch);
         var dy = outputGradient.Slice(example * OutputSize, OutputSize);
         places = _argmax.AsSpan(example * OutputSize, OutputSize);
         if (!Rectifies) return dy;
         var masked = buffer[..OutputSize];
         Activations.Relu(LastOutput(batch).Slice(example * OutputSize, OutputSize), dy, masked);
         return masked;
+    }
+
+    /// <summary>
+    /// Asks for example <paramref name="example"/> + 1's output gradient, outputs and places of the largest inputs while this
+    /// example's backward pass runs (<see cref="Kernels.PrefetchNext"/>).
+    /// </summary>
+    private void AskNext(ReadOnlySpan<T> outputGradient, int example, int batch)
+    {
+        Kernels.PrefetchNext(outputGradient, example, OutputSize);
+        Kernels.PrefetchNext<int>(_argmax.AsSpan(0, Math.Min(_argmax.Length, batch * OutputSize)), example, OutputSize);
+        if (Rectifies) Kernels.PrefetchNext(LastOutput(batch), example, OutputSize);
     }
 
     /// <summary>

@@ -268,6 +268,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
                 var plane = _dxp.AsSpan(e * _hp * _wp * _cp);
                 for (int y = 0; y < _h; y++)
                     plane.Slice(((y + _padding) * _wp + _padding) * _cp, _w * _cp).CopyTo(_dxl.AsSpan(y * _w * _cp));
+                Kernels.PrefetchNext<T>(dx, b0 + e, InputSize);
                 Kernels.Transpose<T>(_dxl, dx.Slice((b0 + e) * InputSize, InputSize), _h * _w, _c, ldFrom: _cp);
             }
         }
@@ -322,6 +323,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int e = 0; e < examples; e++)
         {
+            Kernels.PrefetchNext(input, b0 + e, InputSize);
             Kernels.Transpose(input.Slice((b0 + e) * InputSize, InputSize), _xl, _c, _h * _w, ldTo: _cp);
             var plane = _xp.AsSpan(e * _hp * _wp * _cp);
             for (int y = 0; y < _h; y++)
