@@ -512,6 +512,40 @@ public class LayerTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public void A_pooling_of_channel_last_outputs_makes_its_channel_first_places_when_its_own_passes_ask_for_them(bool relu)
+    {
+        // A pooling that pooled a Winograd convolution's channel-last outputs keeps the places of the largest inputs channel-last
+        // only, marked where the ReLU set the output to zero; its own backward and R-forward passes, which read them
+        // channel-first, have them made then, the marks dropped: the same numbers as after its own forward pass.
+        int batch = 3;
+        List<Layer<float>> layers = [new Conv2d<float>([8, 6, 6], 9, 3, padding: 1)];
+        if (relu) layers.Add(new Nonlinearity<float>(Activation.ReLU, [9, 6, 6]));
+        var pool = new Pool2d<float>(Pooling.Max, [9, 6, 6], 2);
+        layers.Add(pool);
+        var model = new Sequential<float>(layers);
+        model.Initialize(Initialization.Torch, new Rng(7));
+        var rng = new Rng(8);
+        float[] R(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)rng.NextNormal())];
+        float[] x = R(batch * model.InputSize), dy = R(batch * pool.OutputSize), rInput = R(batch * pool.InputSize), unread = new float[batch * pool.InputSize];
+        (float[] Dx, float[] Ry) OwnPasses()
+        {
+            var dx = new float[batch * pool.InputSize];
+            pool.Backward(unread, dy, dx, batch);
+            return (dx, pool.RForward(unread, rInput, [], batch).ToArray());
+        }
+        model.Forward(x, batch);
+        var (dx, ry) = OwnPasses();
+        PassesApart(layers, x, new float[batch * pool.OutputSize], batch);
+        var (expectedDx, expectedRy) = OwnPasses();
+        Assert.Equal(expectedDx.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expectedRy.Select(BitConverter.SingleToInt32Bits), ry.Select(BitConverter.SingleToInt32Bits));
+        Assert.Contains(dx, v => v != 0);
+        if (relu) Assert.Contains(pool.LastOutput(batch).ToArray(), v => v == 0);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public void A_pooling_that_writes_a_winograd_convolutions_gradient_channel_last_passes_nans_and_infinities_as_the_pooling_apart(bool relu)
     {
         // The pooling's output gradient holds NaN and infinities in a few windows; the channel-last gradient the pooling writes
