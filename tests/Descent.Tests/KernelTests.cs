@@ -81,6 +81,34 @@ public class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(9, 7, 16)]    // a group of eight sums and one alone, one or two vectors wide
+    [InlineData(3, 50, 32)]   // sums one at a time, several vectors wide
+    public void Sums_of_chosen_rows_are_each_one_chain_over_their_terms_added_to_the_sums(int count, int terms, int width)
+    {
+        Check<float>();
+        Check<double>();
+
+        void Check<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var rng = new Rng((ulong)(count * terms + width));
+            int rowCount = 11;
+            T[] R(int n) => [.. Enumerable.Range(0, n).Select(_ => T.CreateTruncating(rng.NextNormal()))];
+            T[] weights = R(count * terms), rows = R(rowCount * width), sums = R(count * width);
+            int[] chosen = [.. Enumerable.Range(0, count * terms).Select(_ => (int)(rng.NextUInt64() % (ulong)rowCount))];
+            var expected = (T[])sums.Clone();
+            for (int i = 0; i < count; i++)
+                for (int j = 0; j < width; j++)
+                {
+                    T chain = T.Zero;
+                    for (int t = 0; t < terms; t++) chain = T.FusedMultiplyAdd(weights[i * terms + t], rows[chosen[i * terms + t] * width + j], chain);
+                    expected[i * width + j] += chain;
+                }
+            Kernels.AddChosenRows<T>(sums, weights, chosen, rows, count, terms, width);
+            Assert.Equal(expected, sums);
+        }
+    }
+
     [Fact]
     public void All_finite_finds_an_infinity_or_a_nan_anywhere()
     {

@@ -25,7 +25,10 @@ namespace Descent.Numerics;
 /// </remarks>
 public static class Kernels
 {
-    /// <summary><c>Y = X W^T + bias</c>; <paramref name="scratch"/> (at least <c>n * m</c>) holds <c>W^T</c> for large batches.</summary>
+    /// <summary>
+    /// <c>Y = X W^T + bias</c>; <paramref name="scratch"/> (at least <c>n * m</c>, as <see cref="LinearBackward"/> takes) holds
+    /// panels of <c>W^T</c> for large batches.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LinearForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int batch, int n, int m, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -38,7 +41,7 @@ public static class Kernels
             // read back from the L2 cache rather than from a whole W^T written past it (the exercise CNN's 3,136 x 128 layer:
             // 1.6 MB); the same products in the same order as one product over the whole reduction.
             int panel = Math.Max(16, PanelBytes / (m * Unsafe.SizeOf<T>()));
-            for (int p = 0; p < n; p += panel)
+            for (int p = 0; p == 0 || p < n; p += panel)
             {
                 int count = Math.Min(panel, n - p);
                 var wt = scratch[..(count * m)];
@@ -644,7 +647,7 @@ public static class Kernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int l = Vector<T>.Count;
-        if (width % l != 0 || sums.Length < count * width || weights.Length < count * terms || chosen.Length < count * terms || rows.Length < width)
+        if (width % l != 0 || sums.Length < count * width || weights.Length < count * terms || chosen.Length < count * terms || rows.Length < width || rows.Length % width != 0)
             throw new ArgumentException($"AddChosenRows: spans too short for {count} sums of {terms} rows {width} wide, or a width that is not whole vectors.");
         int i = 0;
         for (; i + 8 <= count; i += 8) AddChosenRows<T, Eight>(sums[(i * width)..], weights[(i * terms)..], chosen[(i * terms)..], rows, terms, width);
@@ -689,7 +692,7 @@ public static class Kernels
     }
 
     /// <summary>Whether every entry of <paramref name="x"/> is finite (neither infinite nor NaN).</summary>
-    public static bool AllFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static bool AllFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int l = Vector<T>.Count, i = 0;
         // x - x is zero exactly where x is finite (an infinity or a NaN gives NaN).
@@ -806,7 +809,7 @@ public static class Kernels
     /// are missing, or for rows under 256 bytes). Into L2 rather than L1: the L1 cache can track few misses at once, so a row's worth
     /// of prefetches into it had to wait for free slots, while L2 tracks many more (mnist-linear at batch 1,000: 1.1-1.4x).
     /// </summary>
-    internal static unsafe void Prefetch<T>(ref T start, int count) where T : unmanaged
+    private static unsafe void Prefetch<T>(ref T start, int count) where T : unmanaged
     {
         int perLine = Math.Max(1, 64 / sizeof(T));
         if (!Sse.IsSupported || count < 4 * perLine) return;

@@ -39,6 +39,8 @@ namespace Descent.Nn;
 /// across their lanes once, <see cref="Kernels.GemmNTLanes"/>) gives the bias gradient with the kernels'. For the
 /// exercise CNN's first layer this replaced a copy of each example's output and a transpose of its gradient (2026-12-02, AMD EPYC of family 26, batch 64: forward 0.44-0.59 to 0.30 ms at 512 bits and 0.56-0.86 to
 /// 0.38-0.48 ms at 256; backward 0.57-0.67 to 0.46-0.50 ms and 0.75-0.89 to 0.47-0.61 ms, three alternating rounds each).
+/// Where such a layer is first (no input gradient) and a max pooling takes its outputs, its kernel and bias gradients come
+/// from the pooling's windows instead, without the output gradient (<see cref="CorrelateWindows"/>).
 /// </para>
 /// </remarks>
 public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -86,8 +88,6 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         _dyRows = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(_o * _row);
         _dyColumns = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(_row * _o);
         _dwt = Direct ? AlignedArray<T>.Empty : new AlignedArray<T>(Depth * _o);
-        int lanes = Vector<T>.Count;
-        _positionRows = Direct ? new AlignedArray<T>(Grid * ((Depth + lanes) / lanes * lanes)) : AlignedArray<T>.Empty;
     }
 
     /// <summary>The kernels, <c>[out, in, kh, kw]</c>.</summary>
@@ -211,7 +211,9 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <see cref="Backward"/> given the gradient of the outputs of <paramref name="pool"/>, the pooling that takes this layer's
     /// outputs (through a ReLU that it applies): the pooling writes each example's output gradient for this layer just before
     /// this layer reads it, so it is read from the cache instead of from a batch's worth written out first (the exercise CNN's
-    /// first convolution: 6.4 MB a step). The same numbers as the two backward passes one after the other.
+    /// first convolution: 6.4 MB a step). The same numbers as the two backward passes one after the other, but for a first
+    /// layer on the output's own grid before max pooling, which takes its kernel and bias gradients from the pooling's
+    /// windows (<see cref="CorrelateWindows"/>): the same sums in another order.
     /// </summary>
     internal void BackwardThroughPooling(ReadOnlySpan<T> input, ReadOnlySpan<T> pooledGradient, Pool2d<T> pool, Span<T> inputGradient, int batch, bool accumulate) =>
         BackwardFrom(input, pooledGradient, pool, inputGradient, batch, accumulate);
@@ -336,7 +338,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         }
         if (Direct && pool is { Pooling: Pooling.Max } && inputGradient.IsEmpty && Kernels.AllFinite(input[..(batch * InputSize)]))
         {
-            CorrelateWindows(input, outputGradient, pool, dw, db, batch);
+            CorrelateWindows(input, outputGradient, pool, dw, db, batch, example);
             return;
         }
         for (int b = 0; b < batch; b++)
@@ -364,16 +366,23 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             Fold(inputGradient.Slice(b * InputSize, InputSize), accumulateInput);
         }
         if (batch == 0) return;
-        if (Direct) Kernels.SumLanes<T>(_gradientLanes, _gradients, accumulate: false);
+        if (Direct)
+        {
+            Kernels.SumLanes<T>(_gradientLanes, _gradients, accumulate: false);
+            AddKernelsAndBiases(_gradients, Depth + 1, dw, db);
+            return;
+        }
+        for (int o = 0; o < _o; o++)
+            for (int k = 0; k < Depth; k++) dw[o * Depth + k] += _dwt[k * _o + o];
+    }
+
+    /// <summary><c>dw[o, :] += sums[o, :Depth]</c> and <c>db[o] += sums[o, Depth]</c> (when wanted), for rows of sums <paramref name="stride"/> apart.</summary>
+    private void AddKernelsAndBiases(ReadOnlySpan<T> sums, int stride, Span<T> dw, Span<T> db)
+    {
         for (int o = 0; o < _o; o++)
         {
-            if (!Direct)
-            {
-                for (int k = 0; k < Depth; k++) dw[o * Depth + k] += _dwt[k * _o + o];
-                continue;
-            }
-            for (int k = 0; k < Depth; k++) dw[o * Depth + k] += _gradients[o * (Depth + 1) + k];
-            if (!db.IsEmpty) db[o] += _gradients[o * (Depth + 1) + Depth];
+            Kernels.Add(dw.Slice(o * Depth, Depth), sums.Slice(o * stride, Depth));
+            if (!db.IsEmpty) db[o] += sums[o * stride + Depth];
         }
     }
 
@@ -385,15 +394,18 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// output gradient without making it or multiplying its zeros (the exercise CNN's first layer: a quarter of the
     /// products, and no 100 KB gradient written per example). The unfolded matrix is read transposed, a position's
     /// kernel entries and one side by side, as whole vectors; each sum is one chain over an example's windows in order, added
-    /// up over the examples. The same sums as the dense product up to their order (so not the same bits), for finite inputs:
-    /// a batch with an infinite or NaN input takes the dense product, where zero times it gives NaN as it does in PyTorch.
+    /// up over the examples. The same sums as the dense product up to their order (and, where overlapping windows choose one
+    /// output twice, its two products added rather than its gradient's sum multiplied), so not the same bits, for finite
+    /// inputs: a batch with an infinite or NaN input takes the dense product, where zero times it gives NaN as in PyTorch.
+    /// <paramref name="buffer"/> holds one example's window gradients.
     /// </summary>
-    private void CorrelateWindows(ReadOnlySpan<T> input, ReadOnlySpan<T> pooledGradient, Pool2d<T> pool, Span<T> dw, Span<T> db, int batch)
+    private void CorrelateWindows(ReadOnlySpan<T> input, ReadOnlySpan<T> pooledGradient, Pool2d<T> pool, Span<T> dw, Span<T> db, int batch, Span<T> buffer)
     {
-        int width = _positionRows.Length / Grid, windows = pool.OutputSize / _o;
+        int lanes = Vector<T>.Count, width = (Depth + lanes) / lanes * lanes, windows = pool.OutputSize / _o;
+        // Made at the first call, once, so its padding stays zero; only first layers before a max pooling have one.
+        if (_positionRows.Length == 0) _positionRows = new AlignedArray<T>(Grid * width);
         var sums = Grow(ref _windowSums, _o * width);
         sums.Clear();
-        var buffer = Grow(ref _exampleGradient, pool.OutputSize);
         for (int b = 0; b < batch; b++)
         {
             Unfold(input.Slice(b * InputSize, InputSize));
@@ -402,18 +414,14 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             var g = pool.WindowGradients(pooledGradient, b, batch, buffer, out var places);
             Kernels.AddChosenRows<T>(sums, g, places, _positionRows, _o, windows, width);
         }
-        for (int o = 0; o < _o; o++)
-        {
-            for (int k = 0; k < Depth; k++) dw[o * Depth + k] += sums[o * width + k];
-            if (!db.IsEmpty) db[o] += sums[o * width + Depth];
-        }
+        AddKernelsAndBiases(sums, width, dw, db);
     }
 
     /// <summary>
-    /// The unfolded matrix of <see cref="Direct"/> layers transposed, one row per output position of its kernel entries and the
-    /// one, padded with zeros (never written) to whole vectors (<see cref="CorrelateWindows"/>).
+    /// The unfolded matrix of a <see cref="Direct"/> layer transposed, one row per output position of its kernel entries and
+    /// the one, padded with zeros (never written) to whole vectors (<see cref="CorrelateWindows"/>).
     /// </summary>
-    private readonly AlignedArray<T> _positionRows;
+    private AlignedArray<T> _positionRows = AlignedArray<T>.Empty;
 
     /// <summary>The kernel and bias gradients' sums of <see cref="CorrelateWindows"/>, one padded row per output channel.</summary>
     private AlignedArray<T> _windowSums = AlignedArray<T>.Empty;

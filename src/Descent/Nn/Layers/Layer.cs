@@ -295,7 +295,8 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// pooling right after it applies to its own outputs (see <see cref="Pool2d{T}"/>). Its forward pass then returns its
     /// input, its <see cref="LastOutput"/> is the layer before it's (for such a ReLU: the values before rectification),
     /// and <see cref="Sequential{T}"/> skips its backward pass (the pooling's gradient is already zero where the
-    /// ReLU's would be). The model's outputs and gradients are the same either way.
+    /// ReLU's would be). The model's outputs and gradients are the same either way (a first convolution before the pooling
+    /// rounds its kernel gradient differently then: see <see cref="Conv2d{T}.BackwardThroughPooling"/>).
     /// </summary>
     public bool PassesThrough => _source is not null;
 

@@ -84,7 +84,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <see cref="ForwardExample"/> from the example's outputs stored channel-last, position after position with the channels
     /// of position <c>p</c> at <c>from[p * ld ..]</c>, as a Winograd convolution makes them (<see cref="PoolsChannelLast"/>):
     /// each window's four positions are whole vectors of channels, compared as <see cref="MaxWindows"/> compares them, and
-    /// the outputs and the places of their largest inputs are transposed into the channel-first outputs once, where pooling
+    /// the pooled outputs are transposed into channel-first order once, where pooling
     /// the channel-first transpose of the example had needed that of four times as many outputs and rows too short for the
     /// wider vectors. The same numbers and places as <see cref="ForwardExample"/> on the transposed example. The places are
     /// kept channel-last, for <see cref="ExampleInputGradientChannelLast"/>, those of windows whose output the ReLU set to zero
@@ -190,7 +190,7 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         int positions = _ho * _wo, lanes = Vector<float>.Count;
         if (!KeepsChannelLast(ld) || to.Length < _h * _w * ld || outputGradient.Length < (example + 1) * OutputSize
-            || _channelLastPlaces.Length < (example + 1) * positions * ld || (uint)example >= (uint)batch)
+            || _channelLastPlaces.Length < batch * positions * ld || (uint)example >= (uint)batch)
             throw new ArgumentException($"Pool2d: no channel-last input gradient with rows {ld} apart for example {example} of {batch} here.");
         Kernels.PrefetchNext(outputGradient, example, OutputSize);
         Kernels.PrefetchNext<int>(_channelLastPlaces.AsSpan(0, batch * positions * ld), example, positions * ld);
@@ -420,11 +420,12 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     internal ReadOnlySpan<T> WindowGradients(ReadOnlySpan<T> outputGradient, int example, int batch, Span<T> buffer, out ReadOnlySpan<int> places)
     {
-        if (Pooling != Pooling.Max || (uint)example >= (uint)batch || outputGradient.Length < batch * OutputSize || Places(batch).Length < batch * OutputSize)
+        var all = Pooling == Pooling.Max ? Places(batch) : [];
+        if (all.Length < batch * OutputSize || (uint)example >= (uint)batch || outputGradient.Length < batch * OutputSize)
             throw new ArgumentException($"Pool2d: no window gradients for example {example} of {batch} here (max pooling after its forward pass only).");
         AskNext(outputGradient, example, batch);
         var dy = outputGradient.Slice(example * OutputSize, OutputSize);
-        places = Places(batch).Slice(example * OutputSize, OutputSize);
+        places = all.Slice(example * OutputSize, OutputSize);
         if (!Rectifies) return dy;
         var masked = buffer[..OutputSize];
         Activations.Relu(LastOutput(batch).Slice(example * OutputSize, OutputSize), dy, masked);
@@ -432,12 +433,13 @@ public sealed class Pool2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// Asks for example <paramref name="example"/> + 1's output gradient, outputs and places of the largest inputs while this
-    /// example's backward pass runs (<see cref="Kernels.PrefetchNext"/>).
+    /// Asks for example <paramref name="example"/> + 1's output gradient and, for max pooling, the places of its largest inputs
+    /// and (through the ReLU) its outputs while this example's backward pass runs (<see cref="Kernels.PrefetchNext"/>).
     /// </summary>
     private void AskNext(ReadOnlySpan<T> outputGradient, int example, int batch)
     {
         Kernels.PrefetchNext(outputGradient, example, OutputSize);
+        if (Pooling != Pooling.Max) return;
         Kernels.PrefetchNext<int>(Places(batch), example, OutputSize);
         if (Rectifies) Kernels.PrefetchNext(LastOutput(batch), example, OutputSize);
     }
