@@ -438,10 +438,7 @@ public class LayerTests
         // pooling reads their channel-last outputs and writes their output gradient channel-last, with odd sides, with a
         // channel count that is not a whole vector, and with rows of eight windows (whose gradient the pooling apart writes
         // by whole windows) over a batch of several groups of Winograd's examples.
-        var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
-        var rng = new Rng(4);
-        float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
-        float[] dy = [.. Enumerable.Range(0, batch * 5).Select(_ => (float)rng.NextNormal())];
+        var (model, x, dy) = ModelWithData(spec, c, h, w, batch);
         var fusedOutputs = model.Forward(x, batch).ToArray();
         var dx = new float[x.Length];
         model.Backward(x, dy, dx, batch, accumulate: false);
@@ -473,12 +470,9 @@ public class LayerTests
         // small integers everywhere (every sum exact) the gradients are the passes apart's bit for bit, and with normal
         // numbers within float rounding of them; an input that is not finite sends the batch through the product, the same
         // bit for bit (NaN where a zero gradient meets it, as in PyTorch).
-        var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
+        var (model, x, dy) = ModelWithData(spec, c, h, w, batch);
         var layers = model.Layers;
-        var rng = new Rng(4);
         var normal = model.Values.ToArray();
-        float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
-        float[] dy = [.. Enumerable.Range(0, batch * 5).Select(_ => (float)rng.NextNormal())];
         float[] Windows(float[] inputs)
         {
             model.Forward(inputs, batch);
@@ -577,6 +571,19 @@ public class LayerTests
         Assert.Equal(reference.Select(BitConverter.SingleToInt32Bits), dx.Select(BitConverter.SingleToInt32Bits));
         Assert.Contains(fused, float.IsNaN);
         Assert.Contains(dx, float.IsFinite);
+    }
+
+    /// <summary>
+    /// The model of <paramref name="spec"/> on <c>[c, h, w]</c> images with 5 outputs (torch's initialization, seed 3), and a
+    /// batch of normal inputs and output gradients (seed 4).
+    /// </summary>
+    private static (Sequential<float> Model, float[] X, float[] Dy) ModelWithData(string spec, int c, int h, int w, int batch)
+    {
+        var model = ModelSpec.Build<float>(spec, [c, h, w], 5, Initialization.Torch, new Rng(3));
+        var rng = new Rng(4);
+        float[] x = [.. Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextNormal())];
+        float[] dy = [.. Enumerable.Range(0, batch * 5).Select(_ => (float)rng.NextNormal())];
+        return (model, x, dy);
     }
 
     /// <summary>

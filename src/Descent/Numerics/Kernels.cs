@@ -40,7 +40,7 @@ public static class Kernels
             // reduction at a time, as Gemm takes a long one, each transposed just before its product reads it, so it is
             // read back from the L2 cache rather than from a whole W^T written past it (the exercise CNN's 3,136 x 128 layer:
             // 1.6 MB); the same products in the same order as one product over the whole reduction.
-            int panel = Math.Max(16, PanelBytes / (m * Unsafe.SizeOf<T>()));
+            int panel = PanelDepth<T>(m);
             for (int p = 0; p == 0 || p < n; p += panel)
             {
                 int count = Math.Min(panel, n - p);
@@ -218,7 +218,7 @@ public static class Kernels
         // Otherwise the reduction in panels of B small enough to stay in the L2 cache, each over blocks of rows (whole
         // tiles) whose part of A fits there too. Every entry of C still takes its products in the same order.
         // A panel's strips of B, where they are copied, are copied once for all its blocks of rows.
-        int panel = Math.Max(16, PanelBytes / (columns * size));
+        int panel = PanelDepth<T>(columns);
         for (int p = 0; p == 0 || p < depth; p += panel)
         {
             int count = Math.Min(panel, depth - p);
@@ -396,6 +396,9 @@ public static class Kernels
                 if (Interlocked.CompareExchange(ref Slots[i], buffer, null) is null) return;
         }
     }
+
+    /// <summary>Rows of B (<paramref name="columns"/> wide) in a panel of <see cref="PanelBytes"/>, at least 16: the reduction's pieces in <see cref="Gemm"/>.</summary>
+    private static int PanelDepth<T>(int columns) => Math.Max(16, PanelBytes / (columns * Unsafe.SizeOf<T>()));
 
     /// <summary>Bytes of B one pass of <see cref="Gemm"/> works on: half of a typical 512 KiB L2 cache.</summary>
     private const int PanelBytes = 256 * 1024;
