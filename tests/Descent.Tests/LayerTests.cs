@@ -550,9 +550,10 @@ public class LayerTests
         // The pooling's output gradient holds NaN and infinities in a few windows; the channel-last gradient the pooling writes
         // for the Winograd convolution before it must carry them as the pooling's own backward pass does (to the chosen input
         // only, and not through the ReLU's mask where the output is zero), so the convolution's gradients, finite or not, are
-        // the same bit for bit. 9 output channels: not a whole vector.
+        // the same bit for bit. 9 output channels: not a whole vector. F(4x4, 3x3) by name: its tiles leave some of the input
+        // gradient finite, where one tile of F(6x6, 3x3), which the default takes, would cover the whole 6 x 6 image.
         int batch = 2;
-        List<Layer<float>> layers = [new Conv2d<float>([8, 6, 6], 9, 3, padding: 1)];
+        List<Layer<float>> layers = [new Conv2d<float>([8, 6, 6], 9, 3, padding: 1) { Algorithm = ConvolutionAlgorithm.Winograd4x4 }];
         if (relu) layers.Add(new Nonlinearity<float>(Activation.ReLU, [9, 6, 6]));
         layers.Add(new Pool2d<float>(Pooling.Max, [9, 6, 6], 2));
         var model = new Sequential<float>(layers);
@@ -674,7 +675,7 @@ public class LayerTests
     [InlineData("mlp:64,x", "'x' is not a hidden width")]
     [InlineData("dropout:1.5", "Invalid dropout probability 1.5")]
     [InlineData("conv:8,k=3,k=5", "gives k= twice; give it once")]
-    [InlineData("conv:8,k=3,alg=fast", "has alg=fast; use alg=auto, unfold, winograd or winograd4x4")]
+    [InlineData("conv:8,k=3,alg=fast", "has alg=fast; use alg=auto, unfold, winograd, winograd4x4 or winograd6x6")]
     [InlineData("conv:8,k=2,alg=winograd", "asks for Winograd's algorithm, which takes 3x3 kernels at stride 1; use alg=unfold or alg=auto")]
     [InlineData("mlp:64,,64", "'' is not a hidden width")]
     [InlineData("transformer:layers=1,d=8", "needs heads= (for example transformer:layers=2,d=64,heads=4)")]
@@ -690,6 +691,7 @@ public class LayerTests
     [InlineData(",alg=unfold", ConvolutionAlgorithm.Unfold)]
     [InlineData(",alg=winograd", ConvolutionAlgorithm.Winograd)]
     [InlineData(",alg=Winograd4x4", ConvolutionAlgorithm.Winograd4x4)]
+    [InlineData(",alg=winograd6x6", ConvolutionAlgorithm.Winograd6x6)]
     public void A_spec_can_name_the_convolution_algorithm(string option, ConvolutionAlgorithm expected)
     {
         var model = ModelSpec.Build<float>($"conv:8,k=3,p=1{option}-relu-maxpool:2-flatten-linear", [8, 8, 8], 3, Initialization.Torch, new Rng(0));
@@ -822,13 +824,14 @@ public class LayerTests
     }
 
     /// <summary>
-    /// Winograd's F(2x2, 3x3) and F(4x4, 3x3) against the unfolded product, forward and backward, on odd sizes: output
+    /// Winograd's F(2x2, 3x3), F(4x4, 3x3) and F(6x6, 3x3) against the unfolded product, forward and backward, on odd sizes: output
     /// heights and widths that are not multiples of the blocks (partial tiles), channels that do not fill a vector,
     /// several groups of examples with a short last one (64 channels at 14 x 14: two examples to a group in float and one
     /// in double for F(2x2, 3x3), four and two for F(4x4, 3x3)), outputs whose edge F(4x4, 3x3) takes by blocks of 2 along
     /// either axis or both (14 x 14, 5 x 7 and 9 x 4 among them), and, for F(2x2, 3x3), examples each larger than a
-    /// group's budget (64 channels at 24 x 23). F(4x4, 3x3) rounds more in
-    /// float: up to 9.8e-6 of the largest output measured here, against 3e-6 for F(2x2, 3x3).
+    /// group's budget (64 channels at 24 x 23). F(4x4, 3x3) and F(6x6, 3x3) round more in
+    /// float: up to 9.8e-6 and 9.6e-6 of the largest output measured here (F(6x6, 3x3) 2e-6 to 9.6e-6 across the cases,
+    /// every gradient within 9.9e-6), against 3e-6 for F(2x2, 3x3).
     /// </summary>
     [Theory]
     [InlineData(1, 8, 9, 5, 7, 1)]
@@ -845,6 +848,8 @@ public class LayerTests
         Compare<float>(ConvolutionAlgorithm.Winograd, 3e-6);
         Compare<double>(ConvolutionAlgorithm.Winograd4x4, 1e-13);
         Compare<float>(ConvolutionAlgorithm.Winograd4x4, 2e-5);
+        Compare<double>(ConvolutionAlgorithm.Winograd6x6, 1e-13);
+        Compare<float>(ConvolutionAlgorithm.Winograd6x6, 2e-5);
 
         void Compare<T>(ConvolutionAlgorithm algorithm, double tolerance) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
@@ -966,6 +971,7 @@ public class LayerTests
     [Theory]
     [InlineData(ConvolutionAlgorithm.Winograd)]
     [InlineData(ConvolutionAlgorithm.Winograd4x4)]
+    [InlineData(ConvolutionAlgorithm.Winograd6x6)]
     public void A_nan_gradient_does_not_reach_a_later_winograd_forward_pass(ConvolutionAlgorithm algorithm)
     {
         var layer = new Conv2d<float>([9, 6, 6], 8, 3, padding: 1) { Algorithm = algorithm };
@@ -1035,11 +1041,14 @@ public class LayerTests
 
     /// <summary>
     /// The default algorithm takes F(4x4, 3x3) where its tiles need at most four fifths of F(2x2, 3x3)'s multiplications
-    /// (14 x 14 outputs: 484 against 784 per channel pair) and F(2x2, 3x3) where they do not (2 x 6: 40 against 48):
-    /// the same outputs, bit for bit, as the algorithm asked for by name.
+    /// and F(6x6, 3x3)'s do not need at most five sixths of its (7 x 7 outputs: 144 against 256, and 144 again), F(6x6, 3x3)
+    /// where they do (14 x 14 outputs: 400 against 484 and 784 per channel pair), and F(2x2, 3x3) where F(4x4, 3x3) does
+    /// not pay (2 x 6: 40 against 48): the same outputs, bit for bit, as the algorithm asked for by name, and not those of
+    /// the next one.
     /// </summary>
     [Theory]
-    [InlineData(14, 14, ConvolutionAlgorithm.Winograd4x4)]
+    [InlineData(14, 14, ConvolutionAlgorithm.Winograd6x6)]
+    [InlineData(7, 7, ConvolutionAlgorithm.Winograd4x4)]
     [InlineData(2, 6, ConvolutionAlgorithm.Winograd)]
     public void The_default_algorithm_takes_the_winograd_tiles_with_fewer_multiplications(int ho, int wo, ConvolutionAlgorithm expected)
     {
@@ -1051,7 +1060,7 @@ public class LayerTests
             layer.Initialize(Initialization.Torch, new Rng(3));
             return layer.Forward(x, 2).ToArray();
         }
-        var other = expected == ConvolutionAlgorithm.Winograd ? ConvolutionAlgorithm.Winograd4x4 : ConvolutionAlgorithm.Winograd;
+        var other = expected == ConvolutionAlgorithm.Winograd4x4 ? ConvolutionAlgorithm.Winograd6x6 : ConvolutionAlgorithm.Winograd4x4;
         Assert.Equal(Output(expected), Output(ConvolutionAlgorithm.Auto));
         Assert.NotEqual(Output(other), Output(ConvolutionAlgorithm.Auto));
     }
@@ -1059,7 +1068,9 @@ public class LayerTests
     /// <summary>
     /// Blocks of 4 take the output but for the one or two rows or columns they leave at an edge, which blocks of 2 take
     /// (three left over take a block of 4 cut short): 14 x 14 outputs cost 22 x 22 = 484 multiplications per channel pair
-    /// (3 x 3 tiles of 6 x 6 entries, 3 + 3 of 6 x 4 and one of 4 x 4), not the 576 of 4 x 4 blocks of 4.
+    /// (3 x 3 tiles of 6 x 6 entries, 3 + 3 of 6 x 4 and one of 4 x 4), not the 576 of 4 x 4 blocks of 4; blocks of 6 the
+    /// same way, 20 x 20 = 400 (2 x 2 tiles of 8 x 8, 2 + 2 of 8 x 4, one of 4 x 4), and 16 x 16 outputs, four left over,
+    /// a block of 6 cut short.
     /// </summary>
     [Theory]
     [InlineData(14, 14, 4, 484)]
@@ -1069,6 +1080,10 @@ public class LayerTests
     [InlineData(3, 1, 4, 24)]
     [InlineData(14, 14, 2, 784)]
     [InlineData(5, 7, 2, 192)]
+    [InlineData(14, 14, 6, 400)]
+    [InlineData(16, 16, 6, 576)]
+    [InlineData(7, 7, 6, 144)]
+    [InlineData(6, 6, 6, 64)]
     public void Winograd_takes_the_edge_with_blocks_of_two(int ho, int wo, int size, long multiplications) =>
         Assert.Equal(multiplications, Winograd<float>.Multiplications(ho, wo, size));
 

@@ -72,8 +72,8 @@ CASES = [
     ("transformer:layers=2,d=6,heads=3,ctx=5,norm=post", [5], 3, 7, True, "cross-entropy"),
     ("transformer:layers=1,d=6,heads=3,norm=pre", [5], 1, 7, True, "cross-entropy"),
     # 3x3 stride-1 convolutions with 8 or more channels, which Descent computes by Winograd's algorithm (at these
-    # sizes F(4x4, 3x3), the first case with a block of 2 at its bottom edge): odd output sizes, no padding, and a CNN
-    # whose second convolution takes that path.
+    # sizes F(6x6, 3x3) for the first case's 5 x 7 outputs, a block cut short and one of 2 at its right edge, and
+    # F(4x4, 3x3) for the others): odd output sizes, no padding, and a CNN whose second convolution takes that path.
     ("conv:9,k=3,p=1", [8, 5, 7], 3, 0, True, "dy"),
     ("conv:8,k=3", [10, 6, 5], 1, 0, True, "dy"),
     ("conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-flatten-linear", [1, 7, 9], 3, 4, True, "cross-entropy"),

@@ -38,11 +38,11 @@ CASES = [
     ("transformer-pre", "transformer:layers=2,d=12,heads=3,ctx=5,norm=pre", [5], 4, 7),
     ("transformer-post", "transformer:layers=2,d=12,heads=3,ctx=5,norm=post", [5], 4, 7),
     # The exercise CNN's shape of network, small: its second convolution (8 channels in) takes Descent's Winograd
-    # path (for its 6 x 6 outputs F(4x4, 3x3) with blocks of 2 at the edge), each ReLU is applied by the max pooling
-    # after it, and the flattening is a view. Adam too: here no kernel entry has a gradient of exactly zero, so Adam
-    # does not magnify F(4x4, 3x3)'s rounding into full steps as it does in the case below.
+    # path (for its 6 x 6 outputs one tile of F(6x6, 3x3)), each ReLU is applied by the max pooling after it, and the
+    # flattening is a view. Adam too: here no kernel entry has a gradient of exactly zero, so Adam does not magnify
+    # Winograd's rounding into full steps as it does in the case below.
     ("cnn-winograd", "conv:8,k=3,p=1-relu-maxpool:2-conv:8,k=3,p=1-relu-maxpool:2-flatten-linear:16-relu-linear", [1, 12, 12], 8, 10),
-    # Larger images, so that the second convolution's 8 x 8 outputs take whole 4 x 4 blocks; the first (9 kernel entries for
+    # Larger images, so that the second convolution's 8 x 8 outputs take whole 4 x 4 blocks (F(4x4, 3x3)); the first (9 kernel entries for
     # 16 channels) writes its product on the output's own grid; each pooling's backward pass runs inside its convolution's.
     # SGD only: one kernel entry of the second convolution has a gradient of exactly zero in torch (each of its products
     # is zero, its input being 0 wherever its output channel passes a gradient), which F(4x4, 3x3)'s transforms, mixing

@@ -101,8 +101,9 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// the default, takes Winograd's algorithm for 3 x 3 kernels at stride 1 with at least
     /// <see cref="WinogradChannels"/> input and output channels (F(4x4, 3x3), with blocks of 2 for the one or two rows or
     /// columns that whole blocks leave at an edge, when its tiles need at most four fifths of F(2x2, 3x3)'s
-    /// multiplications, as for the exercise CNN's 14 x 14 outputs, 484 against 784 per channel pair; else F(2x2, 3x3)),
-    /// and the unfolded product otherwise (the
+    /// multiplications, and then F(6x6, 3x3) when its tiles need at most five sixths of F(4x4, 3x3)'s, as for the exercise
+    /// CNN's 14 x 14 outputs, 400 against 484 and 784 per channel pair; else F(2x2, 3x3)), and the unfolded product
+    /// otherwise (the
     /// R-operator's own terms, <see cref="RForward"/> and <see cref="RBackward"/>, always take the unfolded product; the
     /// plain passes of a Hessian-vector product take what this chooses).
     /// </summary>
@@ -112,7 +113,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         get => _algorithm;
         set
         {
-            if (value is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 && !Winograd<T>.Fits(_kh, _kw, _stride))
+            if (value is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 or ConvolutionAlgorithm.Winograd6x6 && !Winograd<T>.Fits(_kh, _kw, _stride))
                 throw new ArgumentException($"Conv2d: Winograd's algorithm takes 3x3 kernels at stride 1, not {_kh}x{_kw} at stride {_stride}; use ConvolutionAlgorithm.Unfold or Auto.");
             if (value != _algorithm) _winograd = null;
             _algorithm = value;
@@ -124,22 +125,27 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>Winograd's algorithm for this layer when <see cref="Algorithm"/> chooses it, else null.</summary>
     private Winograd<T>? Fast =>
-        _algorithm is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4
+        _algorithm is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 or ConvolutionAlgorithm.Winograd6x6
         || (_algorithm == ConvolutionAlgorithm.Auto && Winograd<T>.Fits(_kh, _kw, _stride) && _c >= WinogradChannels && _o >= WinogradChannels)
             ? _winograd ??= new Winograd<T>(_c, _h, _w, _o, _padding, WinogradBlock)
             : null;
 
     /// <summary>
-    /// The side of Winograd's blocks of outputs: 4 when asked for, or under <see cref="ConvolutionAlgorithm.Auto"/> when
+    /// The side of Winograd's blocks of outputs: as asked for, or under <see cref="ConvolutionAlgorithm.Auto"/> 4 when
     /// F(4x4, 3x3)'s tiles (36 multiplications per 4 x 4 block, and the edge's blocks of 2) need at most four fifths of
-    /// F(2x2, 3x3)'s (16 per 2 x 2) over the output (<see cref="Winograd{T}.Multiplications"/>); else 2.
+    /// F(2x2, 3x3)'s (16 per 2 x 2) over the output (<see cref="Winograd{T}.Multiplications"/>), and 6 when F(6x6, 3x3)'s
+    /// (64 per 6 x 6) need at most five sixths of F(4x4, 3x3)'s, which pays for its larger transforms and rounding (the
+    /// exercise CNN, 400 against 484: 1.056x the steps in <c>bench/ab</c> at 512 bits and 1.032x at 256 on the family-25
+    /// host, 2026-12-05); else 2.
     /// </summary>
     private int WinogradBlock
     {
         get
         {
-            if (_algorithm != ConvolutionAlgorithm.Auto) return _algorithm == ConvolutionAlgorithm.Winograd4x4 ? 4 : 2;
-            return 5 * Winograd<T>.Multiplications(_ho, _wo, 4) <= 4 * Winograd<T>.Multiplications(_ho, _wo, 2) ? 4 : 2;
+            if (_algorithm != ConvolutionAlgorithm.Auto) return _algorithm switch { ConvolutionAlgorithm.Winograd6x6 => 6, ConvolutionAlgorithm.Winograd4x4 => 4, _ => 2 };
+            long two = Winograd<T>.Multiplications(_ho, _wo, 2), four = Winograd<T>.Multiplications(_ho, _wo, 4), six = Winograd<T>.Multiplications(_ho, _wo, 6);
+            if (5 * four > 4 * two) return 2;
+            return 6 * six <= 5 * four ? 6 : 4;
         }
     }
 
@@ -543,4 +549,12 @@ public enum ConvolutionAlgorithm
     /// (F(4x2, 3x3), F(2x4, 3x3), F(2x2, 3x3)). 3 x 3 kernels at stride 1 only.
     /// </summary>
     Winograd4x4,
+
+    /// <summary>
+    /// Winograd's F(6x6, 3x3): 64 multiplications per 6 x 6 outputs and channel pair (F(4x4, 3x3) takes 81 for as many), with
+    /// transforms that multiply by up to 32 and kernels' by 2/9 to 1/90, so the most rounding of the three (about three
+    /// times F(4x4, 3x3)'s in float). Blocks of 2 take the one or two rows (or columns) that whole blocks leave at an edge
+    /// (F(6x2, 3x3), F(2x6, 3x3), F(2x2, 3x3)). 3 x 3 kernels at stride 1 only.
+    /// </summary>
+    Winograd6x6,
 }

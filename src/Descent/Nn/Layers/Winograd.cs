@@ -14,7 +14,9 @@ namespace Descent.Nn;
 /// independent matrix products, <c>M[xi] = V[xi] U[xi]</c> (tiles x in-channels times in-channels x out-channels), with
 /// 16 multiplications per 2 x 2 outputs and channel pair where the direct convolution needs 36: 2.25 times fewer.
 /// F(4x4, 3x3) works the same way on 6 x 6 input tiles with 36 entries, 36 multiplications per 4 x 4 outputs: 4 times
-/// fewer, with transforms that multiply by up to 8 (and the kernels' by 1/24), so more rounding in float.
+/// fewer, with transforms that multiply by up to 8 (and the kernels' by 1/24), so more rounding in float; F(6x6, 3x3) on
+/// 8 x 8 tiles with 64 entries, 64 multiplications per 6 x 6 outputs: 5.06 times fewer, with transforms that multiply by
+/// up to 32 (and the kernels' by 2/9 to 1/90), about three times F(4x4, 3x3)'s rounding in float.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,11 +25,12 @@ namespace Descent.Nn;
 /// output's bottom (or right) edge are taken by blocks of 2 along that axis, F(4x2, 3x3), F(2x4, 3x3) or F(2x2, 3x3),
 /// rather than by blocks of 4 cut short. The exercise CNN's 14 x 14 outputs then take 3 x 3 blocks of 4 x 4, three of
 /// 4 x 2, three of 2 x 4 and one of 2 x 2: 22 x 22 = 484 multiplications per channel pair, where 4 x 4 blocks of 4 x 4
-/// take 24 x 24 = 576. Each kind of block has its own transformed kernels, tiles and products.
+/// take 24 x 24 = 576; with blocks of 6, two of 6 and one of 2 along each axis, 20 x 20 = 400. Each kind of block has its
+/// own transformed kernels, tiles and products.
 /// </para>
 /// <para>
-/// The transforms are sums and differences (and halves for F(2x2, 3x3)'s kernels; for F(4x4, 3x3) small multiples, and
-/// sixths to twenty-fourths for its kernels), so in exact arithmetic the result is the convolution; in floating point
+/// The transforms are sums and differences (and halves for F(2x2, 3x3)'s kernels; for F(4x4, 3x3) and F(6x6, 3x3) small
+/// multiples and fractions, and for their kernels sixths to twenty-fourths, and ninths to ninetieths), so in exact arithmetic the result is the convolution; in floating point
 /// the rounding differs from the direct sum, as it does between any two orders of summation (PyTorch's own CPU
 /// convolutions choose among such algorithms). Non-finite inputs spread further: a NaN reaches every output of each
 /// tile whose inputs hold it (4 outputs from 4 x 4 inputs, 8 from 6 x 4 or 4 x 6, 16 from 6 x 6), and an infinity can give NaN (infinity
@@ -50,8 +53,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>
     /// Bytes of transformed tiles (<c>V</c> and <c>M</c>) per group of examples: about the L2 cache of the machines
-    /// measured (the exercise CNN's second convolution takes five examples, 80 tiles of F(4x4, 3x3) and its edge blocks,
-    /// 0.9 MB; by F(2x2, 3x3) three, 147 tiles, 0.9 MB).
+    /// measured (the exercise CNN's second convolution takes six examples, 54 tiles of F(6x6, 3x3) and its edge blocks,
+    /// 0.9 MB; by F(4x4, 3x3) five, 80 tiles, 0.9 MB; by F(2x2, 3x3) three, 147 tiles, 0.9 MB).
     /// </summary>
     private const int GroupBytes = 1 << 20;
 
@@ -82,20 +85,21 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly AlignedArray<T> _xp, _dxp, _xl, _dxl, _yl, _bias, _biasSums, _gt, _gu, _dgt, _g;
 
     /// <summary>
-    /// Room for a 6 x 6 tile's intermediate rows (36 vectors), which the tile operations pass through, and for a kernel's
-    /// (18 vectors); one buffer for all of them, so they have no stack allocation of their own (which kept them from being
+    /// Room for an 8 x 8 tile's intermediate rows (64 vectors), which the tile operations pass through, and for a kernel's
+    /// (24 vectors); one buffer for all of them, so they have no stack allocation of their own (which kept them from being
     /// inlined and was cleared at every call).
     /// </summary>
-    private readonly AlignedArray<T> _scratch = new(36 * Vector<T>.Count);
+    private readonly AlignedArray<T> _scratch = new(64 * Vector<T>.Count);
 
     /// <summary>
     /// Buffers for <paramref name="c"/> x <paramref name="h"/> x <paramref name="w"/> inputs, <paramref name="o"/> output
     /// channels, and <paramref name="padding"/>, with blocks of <paramref name="size"/> x <paramref name="size"/> outputs:
-    /// F(2x2, 3x3), or F(4x4, 3x3) with blocks of 2 along an axis where the output's edge leaves one or two rows or columns.
+    /// F(2x2, 3x3), or F(4x4, 3x3) or F(6x6, 3x3) with blocks of 2 along an axis where the output's edge leaves one or two
+    /// rows or columns.
     /// </summary>
     public Winograd(int c, int h, int w, int o, int padding, int size = 2)
     {
-        if (size is not (2 or 4)) throw new ArgumentException($"Winograd: blocks of 2x2 or 4x4 outputs, not {size}x{size}.");
+        if (size is not (2 or 4 or 6)) throw new ArgumentException($"Winograd: blocks of 2x2, 4x4 or 6x6 outputs, not {size}x{size}.");
         (_c, _h, _w, _o, _padding) = (c, h, w, o, padding);
         (_ho, _wo) = (h + 2 * padding - 2, w + 2 * padding - 2);
         var (down, across) = (Sides(_ho, size), Sides(_wo, size));
@@ -362,6 +366,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (k.Rows, k.Columns)
         {
+            case (6, 6): Each<Axis6, Axis6>(k, pass, n); break;
+            case (6, 2): Each<Axis6, Axis2>(k, pass, n); break;
+            case (2, 6): Each<Axis2, Axis6>(k, pass, n); break;
             case (4, 4): Each<Axis4, Axis4>(k, pass, n); break;
             case (4, 2): Each<Axis4, Axis2>(k, pass, n); break;
             case (2, 4): Each<Axis2, Axis4>(k, pass, n); break;
@@ -558,7 +565,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     private interface IAxis
     {
-        /// <summary>The block's outputs along the axis (2 or 4); its tiles have two more inputs and entries.</summary>
+        /// <summary>The block's outputs along the axis (2, 4 or 6); its tiles have two more inputs and entries.</summary>
         static abstract int Size { get; }
 
         /// <summary><c>B^T x</c>: the tile's inputs to its entries.</summary>
@@ -743,6 +750,131 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>) Six(ref T from, nint step) =>
             (Load(ref from, 0), Load(ref from, step), Load(ref from, 2 * step), Load(ref from, 3 * step), Load(ref from, 4 * step), Load(ref from, 5 * step));
+    }
+
+    /// <summary>
+    /// F(6, 3), on the points 0, 1, -1, 1/2, -1/2, 2, -2 and infinity:
+    /// <c>B^T = [1 0 -21/4 0 21/4 0 -1 0; 0 1 1 -17/4 -17/4 1 1 0; 0 -1 1 17/4 -17/4 -1 1 0; 0 1/2 1/4 -5/2 -5/4 2 1 0;
+    /// 0 -1/2 1/4 5/2 -5/4 -2 1 0; 0 2 4 -5/2 -5 1/2 1 0; 0 -2 4 5/2 -5 -1/2 1 0; 0 -1 0 21/4 0 -21/4 0 1]</c>,
+    /// <c>A^T = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0; 0 1 -1 8 -8 1/8 -1/8 0;
+    /// 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1]</c>,
+    /// <c>G = [1 0 0; -2/9 -2/9 -2/9; -2/9 2/9 -2/9; 1/90 1/45 2/45; 1/90 -1/45 2/45; 32/45 16/45 8/45; 32/45 -16/45 8/45; 0 0 1]</c>.
+    /// </summary>
+    private readonly struct Axis6 : IAxis
+    {
+        public static int Size => 6;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void BTransposed(ref T from, nint fromStep, ref T to, nint step)
+        {
+            var (d0, d1, d2, d3, d4, d5, d6, d7) = Eight(ref from, fromStep);
+            Vector<T> quarter = Constant(1, 4), half = Constant(1, 2), two = Constant(2, 1), four = Constant(4, 1), five = Constant(5, 1);
+            Vector<T> fiveHalves = Constant(5, 2), fiveQuarters = Constant(5, 4), seventeenQuarters = Constant(17, 4), twentyOneQuarters = Constant(21, 4);
+            Vector<T> even1 = d2 + d6 - seventeenQuarters * d4, odd1 = d1 + d5 - seventeenQuarters * d3;
+            Vector<T> even2 = d6 + quarter * d2 - fiveQuarters * d4, odd2 = half * d1 - fiveHalves * d3 + two * d5;
+            Vector<T> even3 = d6 + four * d2 - five * d4, odd3 = two * d1 - fiveHalves * d3 + half * d5;
+            Store(ref to, 0, d0 - d6 + twentyOneQuarters * (d4 - d2));
+            Store(ref to, step, even1 + odd1);
+            Store(ref to, 2 * step, even1 - odd1);
+            Store(ref to, 3 * step, even2 + odd2);
+            Store(ref to, 4 * step, even2 - odd2);
+            Store(ref to, 5 * step, even3 + odd3);
+            Store(ref to, 6 * step, even3 - odd3);
+            Store(ref to, 7 * step, d7 - d1 + twentyOneQuarters * (d3 - d5));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void B(ref T from, nint fromStep, ref T to, nint step, bool add)
+        {
+            var (y0, y1, y2, y3, y4, y5, y6, y7) = Eight(ref from, fromStep);
+            Vector<T> quarter = Constant(1, 4), half = Constant(1, 2), two = Constant(2, 1), four = Constant(4, 1), five = Constant(5, 1);
+            Vector<T> fiveHalves = Constant(5, 2), fiveQuarters = Constant(5, 4), seventeenQuarters = Constant(17, 4), twentyOneQuarters = Constant(21, 4);
+            Vector<T> sum1 = y1 + y2, difference1 = y1 - y2, sum2 = y3 + y4, difference2 = y3 - y4, sum3 = y5 + y6, difference3 = y5 - y6;
+            Put(ref to, 0, y0, add);
+            Put(ref to, step, difference1 + half * difference2 + two * difference3 - y7, add);
+            Put(ref to, 2 * step, sum1 + quarter * sum2 + four * sum3 - twentyOneQuarters * y0, add);
+            Put(ref to, 3 * step, twentyOneQuarters * y7 - seventeenQuarters * difference1 - fiveHalves * (difference2 + difference3), add);
+            Put(ref to, 4 * step, twentyOneQuarters * y0 - seventeenQuarters * sum1 - fiveQuarters * sum2 - five * sum3, add);
+            Put(ref to, 5 * step, difference1 + two * difference2 + half * difference3 - twentyOneQuarters * y7, add);
+            Put(ref to, 6 * step, sum1 + sum2 + sum3 - y0, add);
+            Put(ref to, 7 * step, y7, add);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void ATransposed(ref T from, nint fromStep, ref T to, nint step, int count, Vector<T> bias, bool biased)
+        {
+            var (m0, m1, m2, m3, m4, m5, m6, m7) = Eight(ref from, fromStep);
+            Vector<T> sum1 = m1 + m2, difference1 = m1 - m2, sum2 = m3 + m4, difference2 = m3 - m4, sum3 = m5 + m6, difference3 = m5 - m6;
+            Vector<T> y0 = m0 + sum1 + sum2 + sum3;
+            Vector<T> y1 = difference1 + Constant(2, 1) * difference2 + Constant(1, 2) * difference3;
+            Vector<T> y2 = sum1 + Constant(4, 1) * sum2 + Constant(1, 4) * sum3;
+            Vector<T> y3 = difference1 + Constant(8, 1) * difference2 + Constant(1, 8) * difference3;
+            Vector<T> y4 = sum1 + Constant(16, 1) * sum2 + Constant(1, 16) * sum3;
+            Vector<T> y5 = difference1 + Constant(32, 1) * difference2 + Constant(1, 32) * difference3 + m7;
+            Store(ref to, 0, biased ? y0 + bias : y0);
+            if (count > 1) Store(ref to, step, biased ? y1 + bias : y1);
+            if (count > 2) Store(ref to, 2 * step, biased ? y2 + bias : y2);
+            if (count > 3) Store(ref to, 3 * step, biased ? y3 + bias : y3);
+            if (count > 4) Store(ref to, 4 * step, biased ? y4 + bias : y4);
+            if (count > 5) Store(ref to, 5 * step, biased ? y5 + bias : y5);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void A(ref T from, nint fromStep, int count, ref T to, nint step)
+        {
+            Vector<T> g0 = count > 0 ? Load(ref from, 0) : default, g1 = count > 1 ? Load(ref from, fromStep) : default;
+            Vector<T> g2 = count > 2 ? Load(ref from, 2 * fromStep) : default, g3 = count > 3 ? Load(ref from, 3 * fromStep) : default;
+            Vector<T> g4 = count > 4 ? Load(ref from, 4 * fromStep) : default, g5 = count > 5 ? Load(ref from, 5 * fromStep) : default;
+            Vector<T> even1 = g0 + g2 + g4, odd1 = g1 + g3 + g5;
+            Vector<T> even2 = g0 + Constant(4, 1) * g2 + Constant(16, 1) * g4, odd2 = Constant(2, 1) * g1 + Constant(8, 1) * g3 + Constant(32, 1) * g5;
+            Vector<T> even3 = g0 + Constant(1, 4) * g2 + Constant(1, 16) * g4, odd3 = Constant(1, 2) * g1 + Constant(1, 8) * g3 + Constant(1, 32) * g5;
+            Store(ref to, 0, g0);
+            Store(ref to, step, even1 + odd1);
+            Store(ref to, 2 * step, even1 - odd1);
+            Store(ref to, 3 * step, even2 + odd2);
+            Store(ref to, 4 * step, even2 - odd2);
+            Store(ref to, 5 * step, even3 + odd3);
+            Store(ref to, 6 * step, even3 - odd3);
+            Store(ref to, 7 * step, g5);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void G(ref T from, nint fromStep, ref T to, nint step)
+        {
+            var (g0, g1, g2) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep));
+            Vector<T> outer = g0 + g2, twoNinths = Constant(2, 9);
+            Vector<T> near = Constant(1, 90) * g0 + Constant(2, 45) * g2, nearOdd = Constant(1, 45) * g1;
+            Vector<T> far = Constant(32, 45) * g0 + Constant(8, 45) * g2, farOdd = Constant(16, 45) * g1;
+            Store(ref to, 0, g0);
+            Store(ref to, step, -(outer + g1) * twoNinths);
+            Store(ref to, 2 * step, -(outer - g1) * twoNinths);
+            Store(ref to, 3 * step, near + nearOdd);
+            Store(ref to, 4 * step, near - nearOdd);
+            Store(ref to, 5 * step, far + farOdd);
+            Store(ref to, 6 * step, far - farOdd);
+            Store(ref to, 7 * step, g2);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void GTransposed(ref T from, nint fromStep, ref T to, nint step, bool add)
+        {
+            var (u0, u1, u2, u3, u4, u5, u6, u7) = Eight(ref from, fromStep);
+            Vector<T> twoNinths = Constant(2, 9);
+            Vector<T> sum1 = u1 + u2, difference1 = u2 - u1, sum2 = u3 + u4, difference2 = u3 - u4, sum3 = u5 + u6, difference3 = u5 - u6;
+            Put(ref to, 0, u0 - twoNinths * sum1 + Constant(1, 90) * sum2 + Constant(32, 45) * sum3, add);
+            Put(ref to, step, twoNinths * difference1 + Constant(1, 45) * difference2 + Constant(16, 45) * difference3, add);
+            Put(ref to, 2 * step, Constant(2, 45) * sum2 + Constant(8, 45) * sum3 - twoNinths * sum1 + u7, add);
+        }
+
+        /// <summary>Eight vectors from <paramref name="from"/>, <paramref name="step"/> apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>) Eight(ref T from, nint step) =>
+            (Load(ref from, 0), Load(ref from, step), Load(ref from, 2 * step), Load(ref from, 3 * step),
+             Load(ref from, 4 * step), Load(ref from, 5 * step), Load(ref from, 6 * step), Load(ref from, 7 * step));
+
+        /// <summary><paramref name="numerator"/> / <paramref name="denominator"/> in every lane, rounded once.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector<T> Constant(int numerator, int denominator) => new(T.CreateTruncating(numerator) / T.CreateTruncating(denominator));
     }
 
     /// <summary>Stores <paramref name="x"/> at <paramref name="offset"/>, or adds it to what is there.</summary>

@@ -17,7 +17,7 @@ namespace Descent.Nn;
 /// (examples of any shape are read as vectors);</item>
 /// <item><c>cnn</c>: the small CNN of the optimizer exercise for 1x28x28 digits,
 /// <c>conv:32,k=3,p=1-relu-maxpool:2-conv:64,k=3,p=1-relu-maxpool:2-flatten-linear:128-relu-linear</c>;</item>
-/// <item><c>conv:O,k=K[,s=S][,p=P][,alg=auto|unfold|winograd|winograd4x4]</c> (<see cref="ConvolutionAlgorithm"/>),
+/// <item><c>conv:O,k=K[,s=S][,p=P][,alg=auto|unfold|winograd|winograd4x4|winograd6x6]</c> (<see cref="ConvolutionAlgorithm"/>),
 /// <c>maxpool:K[,s=S]</c>, <c>avgpool:K[,s=S]</c>, <c>flatten</c>,
 /// <c>linear[:N]</c> (N defaults to the model's outputs), <c>dropout:P</c>, <c>batchnorm</c> (BatchNorm1d or
 /// BatchNorm2d by the shape), <c>relu</c>, <c>tanh</c>, <c>sigmoid</c>, <c>gelu</c>, <c>identity</c>, and
@@ -77,9 +77,10 @@ public static class ModelSpec
             "unfold" => ConvolutionAlgorithm.Unfold,
             "winograd" => ConvolutionAlgorithm.Winograd,
             "winograd4x4" => ConvolutionAlgorithm.Winograd4x4,
-            _ => throw new ArgumentException($"Model '{spec}': '{item}' has alg={name}; use alg=auto, unfold, winograd or winograd4x4."),
+            "winograd6x6" => ConvolutionAlgorithm.Winograd6x6,
+            _ => throw new ArgumentException($"Model '{spec}': '{item}' has alg={name}; use alg=auto, unfold, winograd, winograd4x4 or winograd6x6."),
         };
-        if (algorithm is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 && !Winograd<T>.Fits(k, k, stride))
+        if (algorithm is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 or ConvolutionAlgorithm.Winograd6x6 && !Winograd<T>.Fits(k, k, stride))
             throw new ArgumentException($"Model '{spec}': '{item}' asks for Winograd's algorithm, which takes 3x3 kernels at stride 1; use alg=unfold or alg=auto.");
         conv.Algorithm = algorithm;
         return conv;
