@@ -138,6 +138,16 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
+    /// Groups for a batch of <paramref name="batch"/> examples: as few as hold at most <see cref="_group"/> each, of sizes
+    /// that differ by one at most (<see cref="GroupStart"/>), rather than full groups and a short last one, whose products
+    /// have few rows (a core's half of the exercise CNN's batch, 32 examples, had taken five groups of six and one of two).
+    /// </summary>
+    private int Groups(int batch) => (batch + _group - 1) / _group;
+
+    /// <summary>The first example of group <paramref name="g"/> of <paramref name="groups"/> over <paramref name="batch"/> examples (<paramref name="batch"/> for <paramref name="g"/> = <paramref name="groups"/>).</summary>
+    private static int GroupStart(int batch, int groups, int g) => (int)((long)batch * g / groups);
+
+    /// <summary>
     /// The blocks along an axis of <paramref name="n"/> outputs: their first output and their side, <paramref name="size"/>
     /// each, but 2 for the last where it would hold only one or two outputs.
     /// </summary>
@@ -210,9 +220,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         TransformKernels(weight, backward: false);
         bias[.._o].CopyTo(_bias);
-        for (int b0 = 0; b0 < batch; b0 += _group)
+        for (int g = 0, groups = Groups(batch); g < groups; g++)
         {
-            int examples = Math.Min(_group, batch - b0);
+            int b0 = GroupStart(batch, groups, g), examples = GroupStart(batch, groups, g + 1) - b0;
             TransformInputs(input, b0, examples);
             foreach (var k in _blocks)
                 for (int xi = 0; xi < k.Entries; xi++)
@@ -243,9 +253,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!dx.IsEmpty) TransformKernels(weight, backward: true);
         foreach (var k in _blocks) k.DUt.AsSpan().Clear();
-        for (int b0 = 0; b0 < batch; b0 += _group)
+        for (int g = 0, groups = Groups(batch); g < groups; g++)
         {
-            int examples = Math.Min(_group, batch - b0);
+            int b0 = GroupStart(batch, groups, g), examples = GroupStart(batch, groups, g + 1) - b0;
             TransformInputs(input, b0, examples);
             for (int e = 0; e < examples; e++)
             {
