@@ -148,7 +148,7 @@ for w, s in CELLS:
             # The step cannot outrun the fetch of its rows: at the random-row bandwidth, this share of the peak.
             note += f" (its rows alone allow {fmt(rows_per_s / s)} steps/s = {100 * rows_per_s * 4 * 7840 / 1e9 / peak:.0f}%)"
         if w == "cnn-mnist":
-            # The direct convolution's multiply-adds; Descent's second convolution does 2.25x fewer (Winograd).
+            # The direct convolution's multiply-adds; Descent's second convolution does 4.4x fewer (Winograd's F(6x6, 3x3)).
             note = "direct-equivalent " + note
     elif w.startswith("moons"):
         gf = d[0] * 6 * s * (2 * 64 + 64 * 64 + 64 * 2) / 1e9

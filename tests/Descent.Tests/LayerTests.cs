@@ -432,9 +432,10 @@ public class LayerTests
     {
         // Sequential lets a convolution hand each example's outputs to the max pooling after it as it makes them, and have
         // the pooling write each example's gradient as it needs it; every layer's own forward and backward passes, one
-        // after the other, are the reference, bit for bit. The first case's second convolution takes F(4x4, 3x3) with blocks
-        // of 2 at the edge; the second, F(2x2, 3x3) by name; the fifth takes the first convolution's product on the
-        // output's grid, the pooling's whole-window gradient and F(4x4, 3x3); the last three, Winograd convolutions whose
+        // after the other, are the reference, bit for bit. The first case's second convolution takes one tile of F(6x6, 3x3);
+        // the second, F(2x2, 3x3) by name; the fifth takes the first convolution's product on the output's grid, the
+        // pooling's whole-window gradient and F(4x4, 3x3); the last three, Winograd convolutions (F(4x4, 3x3), F(6x6, 3x3)
+        // with blocks of 2 and cut short, F(4x4, 3x3)) whose
         // pooling reads their channel-last outputs and writes their output gradient channel-last, with odd sides, with a
         // channel count that is not a whole vector, and with rows of eight windows (whose gradient the pooling apart writes
         // by whole windows) over a batch of several groups of Winograd's examples.
@@ -826,9 +827,10 @@ public class LayerTests
     /// <summary>
     /// Winograd's F(2x2, 3x3), F(4x4, 3x3) and F(6x6, 3x3) against the unfolded product, forward and backward, on odd sizes: output
     /// heights and widths that are not multiples of the blocks (partial tiles), channels that do not fill a vector,
-    /// several groups of examples with a short last one (64 channels at 14 x 14: two examples to a group in float and one
-    /// in double for F(2x2, 3x3), four and two for F(4x4, 3x3)), outputs whose edge F(4x4, 3x3) takes by blocks of 2 along
-    /// either axis or both (14 x 14, 5 x 7 and 9 x 4 among them), and, for F(2x2, 3x3), examples each larger than a
+    /// several groups of examples of sizes at most one apart (64 channels at 14 x 14: at most two examples to a group in float
+    /// and one in double for F(2x2, 3x3), four and two for F(4x4, 3x3), five and two for F(6x6, 3x3), over batches of 5
+    /// and 12), outputs whose edge F(4x4, 3x3) and F(6x6, 3x3) take by blocks of 2 along either axis or both (14 x 14,
+    /// 5 x 7 and 9 x 4 among them), and, for F(2x2, 3x3), examples each larger than a
     /// group's budget (64 channels at 24 x 23). F(4x4, 3x3) and F(6x6, 3x3) round more in
     /// float: up to 9.8e-6 and 9.6e-6 of the largest output measured here (F(6x6, 3x3) 2e-6 to 9.6e-6 across the cases,
     /// every gradient within 9.9e-6), against 3e-6 for F(2x2, 3x3).
@@ -841,6 +843,7 @@ public class LayerTests
     [InlineData(5, 8, 8, 14, 14, 1)]
     [InlineData(2, 9, 16, 24, 23, 1)]
     [InlineData(5, 64, 64, 14, 14, 1)]
+    [InlineData(12, 64, 64, 14, 14, 1)]
     [InlineData(2, 64, 64, 24, 23, 1)]
     public void Winograd_convolution_equals_the_unfolded_product(int batch, int c, int o, int h, int w, int padding)
     {

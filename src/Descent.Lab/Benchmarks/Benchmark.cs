@@ -168,7 +168,7 @@ public static class Benchmark
     /// Flops of one training example of the exercise CNN, counting the multiply-adds of the convolutions and dense
     /// layers (forward 1x28x28: 32 x 9 x 784 + 64 x 288 x 196 + 3136 x 128 + 128 x 10), three times (forward,
     /// weight gradient, input gradient) less the first convolution's input gradient, 2 flops each. This is the direct
-    /// convolution's count: the second convolution runs by Winograd's algorithm with 2.25 times fewer multiplications,
+    /// convolution's count: the second convolution runs by Winograd's F(6x6, 3x3) with 4.4 times fewer multiplications,
     /// so the rate derived from it is the direct-equivalent rate, not the rate of the multiply-adds carried out.
     /// </summary>
     public const double CnnFlops = 2.0 * (3.0 * (32 * 9 * 784 + 64 * 288 * 196 + 3136 * 128 + 128 * 10) - 32 * 9 * 784);

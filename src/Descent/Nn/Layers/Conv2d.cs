@@ -113,7 +113,7 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         get => _algorithm;
         set
         {
-            if (value is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 or ConvolutionAlgorithm.Winograd6x6 && !Winograd<T>.Fits(_kh, _kw, _stride))
+            if (WinogradSide(value) > 0 && !Winograd<T>.Fits(_kh, _kw, _stride))
                 throw new ArgumentException($"Conv2d: Winograd's algorithm takes 3x3 kernels at stride 1, not {_kh}x{_kw} at stride {_stride}; use ConvolutionAlgorithm.Unfold or Auto.");
             if (value != _algorithm) _winograd = null;
             _algorithm = value;
@@ -125,24 +125,33 @@ public sealed class Conv2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>Winograd's algorithm for this layer when <see cref="Algorithm"/> chooses it, else null.</summary>
     private Winograd<T>? Fast =>
-        _algorithm is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 or ConvolutionAlgorithm.Winograd6x6
+        WinogradSide(_algorithm) > 0
         || (_algorithm == ConvolutionAlgorithm.Auto && Winograd<T>.Fits(_kh, _kw, _stride) && _c >= WinogradChannels && _o >= WinogradChannels)
             ? _winograd ??= new Winograd<T>(_c, _h, _w, _o, _padding, WinogradBlock)
             : null;
 
+    /// <summary>The side of the blocks of outputs of the Winograd algorithm <paramref name="algorithm"/> names (2, 4 or 6), else 0.</summary>
+    internal static int WinogradSide(ConvolutionAlgorithm algorithm) => algorithm switch
+    {
+        ConvolutionAlgorithm.Winograd => 2,
+        ConvolutionAlgorithm.Winograd4x4 => 4,
+        ConvolutionAlgorithm.Winograd6x6 => 6,
+        _ => 0,
+    };
+
     /// <summary>
     /// The side of Winograd's blocks of outputs: as asked for, or under <see cref="ConvolutionAlgorithm.Auto"/> 4 when
     /// F(4x4, 3x3)'s tiles (36 multiplications per 4 x 4 block, and the edge's blocks of 2) need at most four fifths of
-    /// F(2x2, 3x3)'s (16 per 2 x 2) over the output (<see cref="Winograd{T}.Multiplications"/>), and 6 when F(6x6, 3x3)'s
-    /// (64 per 6 x 6) need at most five sixths of F(4x4, 3x3)'s, which pays for its larger transforms and rounding (the
-    /// exercise CNN, 400 against 484: 1.056x the steps in <c>bench/ab</c> at 512 bits and 1.032x at 256 on the family-25
-    /// host, 2026-12-05); else 2.
+    /// F(2x2, 3x3)'s (16 per 2 x 2) over the output (<see cref="Winograd{T}.Multiplications"/>), and then 6 when
+    /// F(6x6, 3x3)'s (64 per 6 x 6) need at most five sixths of F(4x4, 3x3)'s, which pays for its larger transforms and
+    /// rounding (the exercise CNN, 400 against 484: 1.056x the steps in <c>bench/ab</c> at 512 bits and 1.032x at 256 on the
+    /// family-25 host, 2026-12-05); else 2.
     /// </summary>
     private int WinogradBlock
     {
         get
         {
-            if (_algorithm != ConvolutionAlgorithm.Auto) return _algorithm switch { ConvolutionAlgorithm.Winograd6x6 => 6, ConvolutionAlgorithm.Winograd4x4 => 4, _ => 2 };
+            if (_algorithm != ConvolutionAlgorithm.Auto) return WinogradSide(_algorithm);
             long two = Winograd<T>.Multiplications(_ho, _wo, 2), four = Winograd<T>.Multiplications(_ho, _wo, 4), six = Winograd<T>.Multiplications(_ho, _wo, 6);
             if (5 * four > 4 * two) return 2;
             return 6 * six <= 5 * four ? 6 : 4;
@@ -552,8 +561,8 @@ public enum ConvolutionAlgorithm
 
     /// <summary>
     /// Winograd's F(6x6, 3x3): 64 multiplications per 6 x 6 outputs and channel pair (F(4x4, 3x3) takes 81 for as many), with
-    /// transforms that multiply by up to 32 and kernels' by 2/9 to 1/90, so the most rounding of the three (about three
-    /// times F(4x4, 3x3)'s in float). Blocks of 2 take the one or two rows (or columns) that whole blocks leave at an edge
+    /// transforms that multiply by up to 32 and kernels' by 2/9 to 1/90, so the most rounding of the three in float (within
+    /// the same bound as F(4x4, 3x3)'s against the unfolded product in the tests). Blocks of 2 take the one or two rows (or columns) that whole blocks leave at an edge
     /// (F(6x2, 3x3), F(2x6, 3x3), F(2x2, 3x3)). 3 x 3 kernels at stride 1 only.
     /// </summary>
     Winograd6x6,

@@ -16,7 +16,8 @@ namespace Descent.Nn;
 /// F(4x4, 3x3) works the same way on 6 x 6 input tiles with 36 entries, 36 multiplications per 4 x 4 outputs: 4 times
 /// fewer, with transforms that multiply by up to 8 (and the kernels' by 1/24), so more rounding in float; F(6x6, 3x3) on
 /// 8 x 8 tiles with 64 entries, 64 multiplications per 6 x 6 outputs: 5.06 times fewer, with transforms that multiply by
-/// up to 32 (and the kernels' by 2/9 to 1/90), about three times F(4x4, 3x3)'s rounding in float.
+/// up to 32 (and the kernels' by 2/9 to 1/90), so more rounding again (against the unfolded product in the tests, within
+/// the same bound as F(4x4, 3x3)).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -33,7 +34,8 @@ namespace Descent.Nn;
 /// multiples and fractions, and for their kernels sixths to twenty-fourths, and ninths to ninetieths), so in exact arithmetic the result is the convolution; in floating point
 /// the rounding differs from the direct sum, as it does between any two orders of summation (PyTorch's own CPU
 /// convolutions choose among such algorithms). Non-finite inputs spread further: a NaN reaches every output of each
-/// tile whose inputs hold it (4 outputs from 4 x 4 inputs, 8 from 6 x 4 or 4 x 6, 16 from 6 x 6), and an infinity can give NaN (infinity
+/// tile whose inputs hold it (4 outputs from 4 x 4 inputs, 8 from 6 x 4 or 4 x 6, 16 from 6 x 6, 12 from 8 x 4 or 4 x 8, 36 from
+/// 8 x 8), and an infinity can give NaN (infinity
 /// minus infinity in the transform) where the direct sum gives an infinity.
 /// </para>
 /// <para>
@@ -139,13 +141,17 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Groups for a batch of <paramref name="batch"/> examples: as few as hold at most <see cref="_group"/> each, of sizes
-    /// that differ by one at most (<see cref="GroupStart"/>), rather than full groups and a short last one, whose products
+    /// that differ by one at most (<see cref="Group"/>), rather than full groups and a short last one, whose products
     /// have few rows (a core's half of the exercise CNN's batch, 32 examples, had taken five groups of six and one of two).
     /// </summary>
     private int Groups(int batch) => (batch + _group - 1) / _group;
 
-    /// <summary>The first example of group <paramref name="g"/> of <paramref name="groups"/> over <paramref name="batch"/> examples (<paramref name="batch"/> for <paramref name="g"/> = <paramref name="groups"/>).</summary>
-    private static int GroupStart(int batch, int groups, int g) => (int)((long)batch * g / groups);
+    /// <summary>The first example and the number of examples of group <paramref name="g"/> of <paramref name="groups"/> over <paramref name="batch"/> examples.</summary>
+    private static (int First, int Count) Group(int batch, int groups, int g)
+    {
+        int first = (int)((long)batch * g / groups);
+        return (first, (int)((long)batch * (g + 1) / groups) - first);
+    }
 
     /// <summary>
     /// The blocks along an axis of <paramref name="n"/> outputs: their first output and their side, <paramref name="size"/>
@@ -177,7 +183,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     private sealed class Blocks
     {
-        /// <summary>The block's sides in outputs (2 or 4), and the entries of its tiles.</summary>
+        /// <summary>The block's sides in outputs (2, 4 or 6), and the entries of its tiles.</summary>
         public readonly int Rows, Columns, Entries;
 
         /// <summary>The first output row and column of each of an example's blocks of this kind.</summary>
@@ -222,7 +228,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         bias[.._o].CopyTo(_bias);
         for (int g = 0, groups = Groups(batch); g < groups; g++)
         {
-            int b0 = GroupStart(batch, groups, g), examples = GroupStart(batch, groups, g + 1) - b0;
+            var (b0, examples) = Group(batch, groups, g);
             TransformInputs(input, b0, examples);
             foreach (var k in _blocks)
                 for (int xi = 0; xi < k.Entries; xi++)
@@ -255,7 +261,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         foreach (var k in _blocks) k.DUt.AsSpan().Clear();
         for (int g = 0, groups = Groups(batch); g < groups; g++)
         {
-            int b0 = GroupStart(batch, groups, g), examples = GroupStart(batch, groups, g + 1) - b0;
+            var (b0, examples) = Group(batch, groups, g);
             TransformInputs(input, b0, examples);
             for (int e = 0; e < examples; e++)
             {
@@ -422,7 +428,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         /// <summary>
         /// One vector of kernels: <paramref name="g"/> their first entry (entries <paramref name="ld"/> apart, row by row),
-        /// <paramref name="u"/> their first transformed entry (entries <paramref name="plane"/> apart), room for 18
+        /// <paramref name="u"/> their first transformed entry (entries <paramref name="plane"/> apart), room for 24
         /// intermediate vectors at <paramref name="t"/>, and whether to add to the kernels rather than overwrite them.
         /// </summary>
         static abstract void Apply(ref T g, nint ld, ref T u, nint plane, ref Vector<T> t, bool add);
@@ -630,17 +636,16 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var (m0, m1, m2, m3) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep), Load(ref from, 3 * fromStep));
             Vector<T> y0 = m0 + m1 + m2, y1 = m1 - m2 - m3;
-            Store(ref to, 0, biased ? y0 + bias : y0);
-            if (count > 1) Store(ref to, step, biased ? y1 + bias : y1);
+            Output(ref to, 0, y0, bias, biased);
+            if (count > 1) Output(ref to, step, y1, bias, biased);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void A(ref T from, nint fromStep, int count, ref T to, nint step)
         {
-            Vector<T> g0 = count > 0 ? Load(ref from, 0) : default, g1 = count > 1 ? Load(ref from, fromStep) : default;
+            Vector<T> g0 = Given(ref from, 0, count > 0), g1 = Given(ref from, fromStep, count > 1);
             Store(ref to, 0, g0);
-            Store(ref to, step, g0 + g1);
-            Store(ref to, 2 * step, g0 - g1);
+            SumAndDifference(ref to, step, step, g0, g1);
             Store(ref to, 3 * step, -g1);
         }
 
@@ -682,10 +687,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             Vector<T> four = new(T.CreateTruncating(4)), five = new(T.CreateTruncating(5));
             Vector<T> even = d4 - four * d2, odd = d3 - four * d1, near = d4 - d2, far = (d3 - d1) + (d3 - d1);
             Store(ref to, 0, four * d0 - five * d2 + d4);
-            Store(ref to, step, even + odd);
-            Store(ref to, 2 * step, even - odd);
-            Store(ref to, 3 * step, near + far);
-            Store(ref to, 4 * step, near - far);
+            SumAndDifference(ref to, step, step, even, odd);
+            SumAndDifference(ref to, 3 * step, step, near, far);
             Store(ref to, 5 * step, four * d1 - five * d3 + d5);
         }
 
@@ -710,23 +713,21 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             Vector<T> sum = m1 + m2, difference = m1 - m2, sum2 = m3 + m4, difference2 = m3 - m4;
             Vector<T> y0 = m0 + sum + sum2, y1 = difference + (difference2 + difference2);
             Vector<T> y2 = sum + new Vector<T>(T.CreateTruncating(4)) * sum2, y3 = difference + new Vector<T>(T.CreateTruncating(8)) * difference2 + m5;
-            Store(ref to, 0, biased ? y0 + bias : y0);
-            if (count > 1) Store(ref to, step, biased ? y1 + bias : y1);
-            if (count > 2) Store(ref to, 2 * step, biased ? y2 + bias : y2);
-            if (count > 3) Store(ref to, 3 * step, biased ? y3 + bias : y3);
+            Output(ref to, 0, y0, bias, biased);
+            if (count > 1) Output(ref to, step, y1, bias, biased);
+            if (count > 2) Output(ref to, 2 * step, y2, bias, biased);
+            if (count > 3) Output(ref to, 3 * step, y3, bias, biased);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void A(ref T from, nint fromStep, int count, ref T to, nint step)
         {
-            Vector<T> g0 = count > 0 ? Load(ref from, 0) : default, g1 = count > 1 ? Load(ref from, fromStep) : default;
-            Vector<T> g2 = count > 2 ? Load(ref from, 2 * fromStep) : default, g3 = count > 3 ? Load(ref from, 3 * fromStep) : default;
+            Vector<T> g0 = Given(ref from, 0, count > 0), g1 = Given(ref from, fromStep, count > 1);
+            Vector<T> g2 = Given(ref from, 2 * fromStep, count > 2), g3 = Given(ref from, 3 * fromStep, count > 3);
             Vector<T> even = g0 + g2, odd = g1 + g3, even4 = g0 + new Vector<T>(T.CreateTruncating(4)) * g2, odd4 = (g1 + g1) + new Vector<T>(T.CreateTruncating(8)) * g3;
             Store(ref to, 0, g0);
-            Store(ref to, step, even + odd);
-            Store(ref to, 2 * step, even - odd);
-            Store(ref to, 3 * step, even4 + odd4);
-            Store(ref to, 4 * step, even4 - odd4);
+            SumAndDifference(ref to, step, step, even, odd);
+            SumAndDifference(ref to, 3 * step, step, even4, odd4);
             Store(ref to, 5 * step, g3);
         }
 
@@ -763,7 +764,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// F(6, 3), on the points 0, 1, -1, 1/2, -1/2, 2, -2 and infinity:
+    /// F(6, 3), on the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (the order of the rows of <c>B^T</c> and <c>G</c>):
     /// <c>B^T = [1 0 -21/4 0 21/4 0 -1 0; 0 1 1 -17/4 -17/4 1 1 0; 0 -1 1 17/4 -17/4 -1 1 0; 0 1/2 1/4 -5/2 -5/4 2 1 0;
     /// 0 -1/2 1/4 5/2 -5/4 -2 1 0; 0 2 4 -5/2 -5 1/2 1 0; 0 -2 4 5/2 -5 -1/2 1 0; 0 -1 0 21/4 0 -21/4 0 1]</c>,
     /// <c>A^T = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0; 0 1 -1 8 -8 1/8 -1/8 0;
@@ -784,12 +785,9 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             Vector<T> even2 = d6 + quarter * d2 - fiveQuarters * d4, odd2 = half * d1 - fiveHalves * d3 + two * d5;
             Vector<T> even3 = d6 + four * d2 - five * d4, odd3 = two * d1 - fiveHalves * d3 + half * d5;
             Store(ref to, 0, d0 - d6 + twentyOneQuarters * (d4 - d2));
-            Store(ref to, step, even1 + odd1);
-            Store(ref to, 2 * step, even1 - odd1);
-            Store(ref to, 3 * step, even2 + odd2);
-            Store(ref to, 4 * step, even2 - odd2);
-            Store(ref to, 5 * step, even3 + odd3);
-            Store(ref to, 6 * step, even3 - odd3);
+            SumAndDifference(ref to, step, step, even1, odd1);
+            SumAndDifference(ref to, 3 * step, step, even2, odd2);
+            SumAndDifference(ref to, 5 * step, step, even3, odd3);
             Store(ref to, 7 * step, d7 - d1 + twentyOneQuarters * (d3 - d5));
         }
 
@@ -821,30 +819,27 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             Vector<T> y3 = difference1 + Constant(8, 1) * difference2 + Constant(1, 8) * difference3;
             Vector<T> y4 = sum1 + Constant(16, 1) * sum2 + Constant(1, 16) * sum3;
             Vector<T> y5 = difference1 + Constant(32, 1) * difference2 + Constant(1, 32) * difference3 + m7;
-            Store(ref to, 0, biased ? y0 + bias : y0);
-            if (count > 1) Store(ref to, step, biased ? y1 + bias : y1);
-            if (count > 2) Store(ref to, 2 * step, biased ? y2 + bias : y2);
-            if (count > 3) Store(ref to, 3 * step, biased ? y3 + bias : y3);
-            if (count > 4) Store(ref to, 4 * step, biased ? y4 + bias : y4);
-            if (count > 5) Store(ref to, 5 * step, biased ? y5 + bias : y5);
+            Output(ref to, 0, y0, bias, biased);
+            if (count > 1) Output(ref to, step, y1, bias, biased);
+            if (count > 2) Output(ref to, 2 * step, y2, bias, biased);
+            if (count > 3) Output(ref to, 3 * step, y3, bias, biased);
+            if (count > 4) Output(ref to, 4 * step, y4, bias, biased);
+            if (count > 5) Output(ref to, 5 * step, y5, bias, biased);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void A(ref T from, nint fromStep, int count, ref T to, nint step)
         {
-            Vector<T> g0 = count > 0 ? Load(ref from, 0) : default, g1 = count > 1 ? Load(ref from, fromStep) : default;
-            Vector<T> g2 = count > 2 ? Load(ref from, 2 * fromStep) : default, g3 = count > 3 ? Load(ref from, 3 * fromStep) : default;
-            Vector<T> g4 = count > 4 ? Load(ref from, 4 * fromStep) : default, g5 = count > 5 ? Load(ref from, 5 * fromStep) : default;
+            Vector<T> g0 = Given(ref from, 0, count > 0), g1 = Given(ref from, fromStep, count > 1);
+            Vector<T> g2 = Given(ref from, 2 * fromStep, count > 2), g3 = Given(ref from, 3 * fromStep, count > 3);
+            Vector<T> g4 = Given(ref from, 4 * fromStep, count > 4), g5 = Given(ref from, 5 * fromStep, count > 5);
             Vector<T> even1 = g0 + g2 + g4, odd1 = g1 + g3 + g5;
             Vector<T> even2 = g0 + Constant(4, 1) * g2 + Constant(16, 1) * g4, odd2 = Constant(2, 1) * g1 + Constant(8, 1) * g3 + Constant(32, 1) * g5;
             Vector<T> even3 = g0 + Constant(1, 4) * g2 + Constant(1, 16) * g4, odd3 = Constant(1, 2) * g1 + Constant(1, 8) * g3 + Constant(1, 32) * g5;
             Store(ref to, 0, g0);
-            Store(ref to, step, even1 + odd1);
-            Store(ref to, 2 * step, even1 - odd1);
-            Store(ref to, 3 * step, even2 + odd2);
-            Store(ref to, 4 * step, even2 - odd2);
-            Store(ref to, 5 * step, even3 + odd3);
-            Store(ref to, 6 * step, even3 - odd3);
+            SumAndDifference(ref to, step, step, even1, odd1);
+            SumAndDifference(ref to, 3 * step, step, even2, odd2);
+            SumAndDifference(ref to, 5 * step, step, even3, odd3);
             Store(ref to, 7 * step, g5);
         }
 
@@ -858,10 +853,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             Store(ref to, 0, g0);
             Store(ref to, step, -(outer + g1) * twoNinths);
             Store(ref to, 2 * step, -(outer - g1) * twoNinths);
-            Store(ref to, 3 * step, near + nearOdd);
-            Store(ref to, 4 * step, near - nearOdd);
-            Store(ref to, 5 * step, far + farOdd);
-            Store(ref to, 6 * step, far - farOdd);
+            SumAndDifference(ref to, 3 * step, step, near, nearOdd);
+            SumAndDifference(ref to, 5 * step, step, far, farOdd);
             Store(ref to, 7 * step, g2);
         }
 
@@ -885,6 +878,22 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         /// <summary><paramref name="numerator"/> / <paramref name="denominator"/> in every lane, rounded once.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector<T> Constant(int numerator, int denominator) => new(T.CreateTruncating(numerator) / T.CreateTruncating(denominator));
+    }
+
+    /// <summary>Stores output <paramref name="y"/> at <paramref name="offset"/>, plus <paramref name="bias"/> when <paramref name="biased"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Output(ref T to, nint offset, Vector<T> y, Vector<T> bias, bool biased) => Store(ref to, offset, biased ? y + bias : y);
+
+    /// <summary>The vector at <paramref name="offset"/> when <paramref name="present"/> (an output inside the edge), else zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Given(ref T from, nint offset, bool present) => present ? Load(ref from, offset) : default;
+
+    /// <summary>Stores <c>even + odd</c> at <paramref name="offset"/> and <c>even - odd</c> <paramref name="step"/> after it: the pairs of entries at opposite points.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SumAndDifference(ref T to, nint offset, nint step, Vector<T> even, Vector<T> odd)
+    {
+        Store(ref to, offset, even + odd);
+        Store(ref to, offset + step, even - odd);
     }
 
     /// <summary>Stores <paramref name="x"/> at <paramref name="offset"/>, or adds it to what is there.</summary>

@@ -80,7 +80,7 @@ public static class ModelSpec
             "winograd6x6" => ConvolutionAlgorithm.Winograd6x6,
             _ => throw new ArgumentException($"Model '{spec}': '{item}' has alg={name}; use alg=auto, unfold, winograd, winograd4x4 or winograd6x6."),
         };
-        if (algorithm is ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Winograd4x4 or ConvolutionAlgorithm.Winograd6x6 && !Winograd<T>.Fits(k, k, stride))
+        if (Conv2d<T>.WinogradSide(algorithm) > 0 && !Winograd<T>.Fits(k, k, stride))
             throw new ArgumentException($"Model '{spec}': '{item}' asks for Winograd's algorithm, which takes 3x3 kernels at stride 1; use alg=unfold or alg=auto.");
         conv.Algorithm = algorithm;
         return conv;
