@@ -72,7 +72,7 @@ def metric(r):
 
 
 results = {(w, s, impl): [] for w, s in CELLS for impl in ("descent", "numpy", "torch")}
-limits = {"triad": [], "rows": [], "fma": []}
+limits = {"triad": [], "rows": [], "fma": [], "handoff": []}
 speedup = []
 for rep in range(args.reps):
     order = ["descent", "numpy", "torch"][rep % 3:] + ["descent", "numpy", "torch"][:rep % 3]
@@ -94,6 +94,11 @@ peak = statistics.median(r["gflop_per_s"] for r in limits["fma"])
 rows_gb = statistics.median(r["gb_per_s"] for r in limits["rows"])
 rows_per_s = rows_gb * 1e9 / (4 * 784)
 fma_cell = limits["fma"][0]["cell"]
+# Stores over 2 MB another core has just read (two cores or more): what a data-parallel step's update pays.
+handoff = (f" stores over 2 MB another core has just read (`handoff-2MB`, what a two-core step's update pays) "
+           f"{statistics.median(r['gb_per_s'] for r in limits['handoff']):.1f} GB/s "
+           f"({min(r['gb_per_s'] for r in limits['handoff']):.1f}-{max(r['gb_per_s'] for r in limits['handoff']):.1f});"
+           if limits["handoff"] else "")
 
 
 def med(key, field="steps_per_s"):
@@ -132,7 +137,7 @@ lines = ["# Benchmarks", "",
          f"Peers: NumPy {numpy.__version__} (BLAS: {'; '.join(blas) or 'see numpy.show_config()'}), PyTorch {torch_info}.", "",
          f"Limits measured in the same run: memory bandwidth (triad a = b + s c over 3 x 16M floats, 12 bytes per element) "
          f"{triad:.1f} GB/s; rows of 784 floats drawn at random (`{limits['rows'][0]['cell']}`, read whole, each requested four rows ahead) "
-         f"{rows_gb:.1f} GB/s; single-core fp32 FMA peak (10 independent FMA chains of the widest accelerated vector, `{fma_cell}`) {peak:.1f} GFLOP/s.", "",
+         f"{rows_gb:.1f} GB/s;{handoff} single-core fp32 FMA peak (10 independent FMA chains of the widest accelerated vector, `{fma_cell}`) {peak:.1f} GFLOP/s.", "",
          "| workload | size | Descent steps/s | NumPy steps/s | PyTorch steps/s | vs NumPy | vs PyTorch | vs PyTorch per repetition | notes |",
          "|---|---|---|---|---|---|---|---|---|"]
 for w, s in CELLS:

@@ -143,7 +143,7 @@ public class CliTests
     }
 
     [Fact]
-    public void Bench_limits_measures_the_bandwidths_and_the_fma_peak()
+    public void Bench_limits_measures_the_bandwidths_the_fma_peak_and_the_stores_across_cores()
     {
         var (code, output, err) = Run("bench", "--workload", "limits", "--seconds", "0.3");
         Assert.True(code == 0, err);
@@ -152,6 +152,13 @@ public class CliTests
         Assert.StartsWith("fma-1-core-", cells[2].GetProperty("cell").GetString());
         Assert.All(cells.Take(2), c => Assert.True(c.GetProperty("gb_per_s").GetDouble() > 0 && c.GetProperty("steps").GetInt64() > 0, c.ToString()));
         Assert.True(cells[2].GetProperty("gflop_per_s").GetDouble() > 0);
+        // With two cores, the stores over memory another core has just read.
+        Assert.Equal(Environment.ProcessorCount >= 2 ? 4 : 3, cells.Count);
+        if (cells.Count == 4)
+        {
+            Assert.Equal("handoff-2MB", cells[3].GetProperty("cell").GetString());
+            Assert.True(cells[3].GetProperty("gb_per_s").GetDouble() > 0 && cells[3].GetProperty("steps").GetInt64() >= 2, cells[3].ToString());
+        }
     }
 
     [Fact]

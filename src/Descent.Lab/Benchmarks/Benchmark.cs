@@ -266,7 +266,8 @@ public static class Benchmark
 
     /// <summary>
     /// This machine's limits: triad bandwidth a = b + s c over 3 x 16M floats (12 bytes per element), the bandwidth of
-    /// minibatches of rows drawn at random from a training set (<see cref="RandomRows"/>), and single-core FMA throughput.
+    /// minibatches of rows drawn at random from a training set (<see cref="RandomRows"/>), single-core FMA throughput, and,
+    /// with two cores or more, the bandwidth of stores over memory another core has just read (<see cref="Handoff"/>).
     /// </summary>
     public static BenchResult[] Limits(double seconds)
     {
@@ -281,7 +282,79 @@ public static class Benchmark
         // The peak with the widest vectors the processor accelerates (Vector512 where AVX-512 is present),
         // whatever width Vector<T> is configured to: the machine's limit, not the runtime's.
         var fma = Vector512.IsHardwareAccelerated ? FmaPeak<Width512, Vector512<float>>(seconds) : FmaPeak<Width256, Vector256<float>>(seconds);
-        return [triad, RandomRows(seconds), fma];
+        return Environment.ProcessorCount >= 2 ? [triad, RandomRows(seconds), fma, Handoff(seconds)] : [triad, RandomRows(seconds), fma];
+    }
+
+    /// <summary>
+    /// What one core's stores cost over memory another core has just read, as a data-parallel step's update pays for the
+    /// parameters every replica read: a thread sums 2 MB of floats, then a thread on another core overwrites them, in
+    /// turns; the writes' bandwidth. Each line the writer takes must first leave the reader's caches. On the 2-core host
+    /// of family 25 this read 50 GB/s in some minutes and 2.3 GB/s in others (2026-12-05), which moved the two-core CNN
+    /// step's update from 0.3 to 1.7 ms of the cores' time.
+    /// </summary>
+    private static BenchResult Handoff(double seconds)
+    {
+        const int n = 1 << 19;   // 2 MB of floats
+        var buffer = new float[n];
+        int turn = 0;   // 0: the reader's, 1: the writer's, 2: stop
+        long rounds = 0;
+        double writing = 0;
+        var writer = new Thread(() =>
+        {
+            var clock = new Stopwatch();
+            for (float value = 0; ; value++)
+            {
+                var spinner = new SpinWait();
+                int t;
+                while ((t = Volatile.Read(ref turn)) == 0) spinner.SpinOnce(sleep1Threshold: -1);
+                if (t == 2) return;
+                clock.Restart();
+                Overwrite(buffer, value);
+                writing += clock.Elapsed.TotalSeconds;
+                rounds++;
+                Volatile.Write(ref turn, 0);
+            }
+        })
+        { IsBackground = true };
+        writer.Start();
+        float sum = 0;
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds || rounds < 2)
+        {
+            sum += Sum(buffer);
+            Volatile.Write(ref turn, 1);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref turn) == 1) spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        Volatile.Write(ref turn, 2);
+        writer.Join();
+        if (float.IsNaN(sum)) throw new InvalidOperationException("The buffer's sum cannot be NaN.");   // keeps the reads
+        return new BenchResult("limits", "handoff-2MB", rounds, writing, rounds / writing, null, null, 4.0 * n * rounds / writing / 1e9, null);
+    }
+
+    /// <summary>Every float of <paramref name="buffer"/> set to <paramref name="value"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Overwrite(float[] buffer, float value)
+    {
+        var v = MemoryMarshal.Cast<float, Vector256<float>>(buffer.AsSpan());
+        var x = Vector256.Create(value);
+        for (int i = 0; i < v.Length; i++) v[i] = x;
+    }
+
+    /// <summary>The sum of <paramref name="buffer"/>, in four chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static float Sum(float[] buffer)
+    {
+        var v = MemoryMarshal.Cast<float, Vector256<float>>(buffer.AsSpan());
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int i = 0; i + 4 <= v.Length; i += 4)
+        {
+            s0 += v[i];
+            s1 += v[i + 1];
+            s2 += v[i + 2];
+            s3 += v[i + 3];
+        }
+        return Vector256.Sum(s0 + s1 + s2 + s3);
     }
 
     /// <summary>
