@@ -282,15 +282,16 @@ public static class Benchmark
         // The peak with the widest vectors the processor accelerates (Vector512 where AVX-512 is present),
         // whatever width Vector<T> is configured to: the machine's limit, not the runtime's.
         var fma = Vector512.IsHardwareAccelerated ? FmaPeak<Width512, Vector512<float>>(seconds) : FmaPeak<Width256, Vector256<float>>(seconds);
-        return Environment.ProcessorCount >= 2 ? [triad, RandomRows(seconds), fma, Handoff(seconds)] : [triad, RandomRows(seconds), fma];
+        return Environment.ProcessorCount >= 2 && Vector256.IsHardwareAccelerated ? [triad, RandomRows(seconds), fma, Handoff(seconds)] : [triad, RandomRows(seconds), fma];
     }
 
     /// <summary>
     /// What one core's stores cost over memory another core has just read, as a data-parallel step's update pays for the
-    /// parameters every replica read: a thread sums 2 MB of floats, then a thread on another core overwrites them, in
-    /// turns; the writes' bandwidth. Each line the writer takes must first leave the reader's caches. On the 2-core host
-    /// of family 25 this read 50 GB/s in some minutes and 2.3 GB/s in others (2026-12-05), which moved the two-core CNN
-    /// step's update from 0.3 to 1.7 ms of the cores' time.
+    /// parameters every replica read: a thread sums 2 MB of floats, then another thread (on the other core when one is
+    /// free: it is not pinned) overwrites them, in turns, after one untimed round; the writes' bandwidth, and the writes'
+    /// time alone as the cell's seconds. Each line the writer takes must first leave the reader's caches. On the 2-core
+    /// host of family 25 this read 50 GB/s in some minutes and 2.3 GB/s in others (2026-12-05), which moved the two-core
+    /// CNN step's update from 0.3 to 1.7 ms of the cores' time. Left out where 256-bit vectors are not accelerated.
     /// </summary>
     private static BenchResult Handoff(double seconds)
     {
@@ -310,8 +311,11 @@ public static class Benchmark
                 if (t == 2) return;
                 clock.Restart();
                 Overwrite(buffer, value);
-                writing += clock.Elapsed.TotalSeconds;
-                rounds++;
+                if (value > 0)   // the first round untimed: compiling, and the buffer's first writes
+                {
+                    writing += clock.Elapsed.TotalSeconds;
+                    rounds++;
+                }
                 Volatile.Write(ref turn, 0);
             }
         })
