@@ -652,7 +652,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void G(ref T from, nint fromStep, ref T to, nint step)
         {
-            var half = new Vector<T>(T.CreateTruncating(0.5));
+            var half = Constant(1, 2);
             var (g0, g1, g2) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep));
             Store(ref to, 0, g0);
             Store(ref to, step, (g0 + g1 + g2) * half);
@@ -663,7 +663,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void GTransposed(ref T from, nint fromStep, ref T to, nint step, bool add)
         {
-            var half = new Vector<T>(T.CreateTruncating(0.5));
+            var half = Constant(1, 2);
             var (u0, u1, u2, u3) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep), Load(ref from, 3 * fromStep));
             Put(ref to, 0, u0 + (u1 + u2) * half, add);
             Put(ref to, step, (u1 - u2) * half, add);
@@ -684,7 +684,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         public static void BTransposed(ref T from, nint fromStep, ref T to, nint step)
         {
             var (d0, d1, d2, d3, d4, d5) = Six(ref from, fromStep);
-            Vector<T> four = new(T.CreateTruncating(4)), five = new(T.CreateTruncating(5));
+            Vector<T> four = Constant(4, 1), five = Constant(5, 1);
             Vector<T> even = d4 - four * d2, odd = d3 - four * d1, near = d4 - d2, far = (d3 - d1) + (d3 - d1);
             Store(ref to, 0, four * d0 - five * d2 + d4);
             SumAndDifference(ref to, step, step, even, odd);
@@ -696,7 +696,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         public static void B(ref T from, nint fromStep, ref T to, nint step, bool add)
         {
             var (y0, y1, y2, y3, y4, y5) = Six(ref from, fromStep);
-            Vector<T> four = new(T.CreateTruncating(4)), five = new(T.CreateTruncating(5));
+            Vector<T> four = Constant(4, 1), five = Constant(5, 1);
             Vector<T> sum = y1 + y2, rise = y2 - y1, sum2 = y3 + y4, rise2 = y4 - y3;
             Put(ref to, 0, four * y0, add);
             Put(ref to, step, four * rise + (rise2 + rise2) + four * y5, add);
@@ -712,7 +712,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
             var (m0, m1, m2, m3, m4, m5) = Six(ref from, fromStep);
             Vector<T> sum = m1 + m2, difference = m1 - m2, sum2 = m3 + m4, difference2 = m3 - m4;
             Vector<T> y0 = m0 + sum + sum2, y1 = difference + (difference2 + difference2);
-            Vector<T> y2 = sum + new Vector<T>(T.CreateTruncating(4)) * sum2, y3 = difference + new Vector<T>(T.CreateTruncating(8)) * difference2 + m5;
+            Vector<T> y2 = sum + Constant(4, 1) * sum2, y3 = difference + Constant(8, 1) * difference2 + m5;
             Output(ref to, 0, y0, bias, biased);
             if (count > 1) Output(ref to, step, y1, bias, biased);
             if (count > 2) Output(ref to, 2 * step, y2, bias, biased);
@@ -724,7 +724,7 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             Vector<T> g0 = Given(ref from, 0, count > 0), g1 = Given(ref from, fromStep, count > 1);
             Vector<T> g2 = Given(ref from, 2 * fromStep, count > 2), g3 = Given(ref from, 3 * fromStep, count > 3);
-            Vector<T> even = g0 + g2, odd = g1 + g3, even4 = g0 + new Vector<T>(T.CreateTruncating(4)) * g2, odd4 = (g1 + g1) + new Vector<T>(T.CreateTruncating(8)) * g3;
+            Vector<T> even = g0 + g2, odd = g1 + g3, even4 = g0 + Constant(4, 1) * g2, odd4 = (g1 + g1) + Constant(8, 1) * g3;
             Store(ref to, 0, g0);
             SumAndDifference(ref to, step, step, even, odd);
             SumAndDifference(ref to, 3 * step, step, even4, odd4);
@@ -735,8 +735,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         public static void G(ref T from, nint fromStep, ref T to, nint step)
         {
             var (g0, g1, g2) = (Load(ref from, 0), Load(ref from, fromStep), Load(ref from, 2 * fromStep));
-            Vector<T> quarter = new(T.CreateTruncating(0.25)), sixth = new(T.One / T.CreateTruncating(6)), twentyFourth = new(T.One / T.CreateTruncating(24));
-            Vector<T> outer = g0 + g2, twice = g1 + g1, four = g2 * new Vector<T>(T.CreateTruncating(4));
+            Vector<T> quarter = Constant(1, 4), sixth = Constant(1, 6), twentyFourth = Constant(1, 24);
+            Vector<T> outer = g0 + g2, twice = g1 + g1, four = g2 * Constant(4, 1);
             Store(ref to, 0, g0 * quarter);
             Store(ref to, step, -(outer + g1) * sixth);
             Store(ref to, 2 * step, -(outer - g1) * sixth);
@@ -749,8 +749,8 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         public static void GTransposed(ref T from, nint fromStep, ref T to, nint step, bool add)
         {
             var (u0, u1, u2, u3, u4, u5) = Six(ref from, fromStep);
-            Vector<T> quarter = new(T.CreateTruncating(0.25)), sixth = new(T.One / T.CreateTruncating(6));
-            Vector<T> twelfth = new(T.One / T.CreateTruncating(12)), twentyFourth = new(T.One / T.CreateTruncating(24));
+            Vector<T> quarter = Constant(1, 4), sixth = Constant(1, 6);
+            Vector<T> twelfth = Constant(1, 12), twentyFourth = Constant(1, 24);
             Vector<T> low = u1 + u2, high = u3 + u4;
             Put(ref to, 0, u0 * quarter - low * sixth + high * twentyFourth, add);
             Put(ref to, step, (u2 - u1) * sixth + (u3 - u4) * twelfth, add);
@@ -874,11 +874,11 @@ internal sealed class Winograd<T> where T : unmanaged, IFloatingPointIeee754<T>
         private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>) Eight(ref T from, nint step) =>
             (Load(ref from, 0), Load(ref from, step), Load(ref from, 2 * step), Load(ref from, 3 * step),
              Load(ref from, 4 * step), Load(ref from, 5 * step), Load(ref from, 6 * step), Load(ref from, 7 * step));
-
-        /// <summary><paramref name="numerator"/> / <paramref name="denominator"/> in every lane, rounded once.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector<T> Constant(int numerator, int denominator) => new(T.CreateTruncating(numerator) / T.CreateTruncating(denominator));
     }
+
+    /// <summary><paramref name="numerator"/> / <paramref name="denominator"/> in every lane, rounded once: a transform's coefficient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Constant(int numerator, int denominator) => new(T.CreateTruncating(numerator) / T.CreateTruncating(denominator));
 
     /// <summary>Stores output <paramref name="y"/> at <paramref name="offset"/>, plus <paramref name="bias"/> when <paramref name="biased"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
