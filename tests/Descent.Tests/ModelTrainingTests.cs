@@ -75,12 +75,13 @@ public sealed class ModelTrainingTests : IDisposable
     };
 
     [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void A_data_parallel_step_is_the_one_core_step_up_to_float_rounding(int threads)
+    [InlineData(2, 16)]
+    [InlineData(3, 16)]
+    [InlineData(2, 400)]   // 676 x 400 weights, a parameter the step writes with streaming stores
+    public void A_data_parallel_step_is_the_one_core_step_up_to_float_rounding(int threads, int hidden)
     {
         // Without dropout the shards see exactly what one core sees: the updates agree but for the order of the sums.
-        var config = DataParallelConfig(threads) with { Model = "conv:4,k=3,s=2-relu-flatten-linear:16-gelu-linear" };
+        var config = DataParallelConfig(threads) with { Model = $"conv:4,k=3,s=2-relu-flatten-linear:{hidden}-gelu-linear" };
         var one = new Trainer(config with { Threads = 1 });
         var many = new Trainer(config);
         Assert.Equal(one.Model.Values.ToArray(), many.Model.Values.ToArray());
@@ -100,6 +101,7 @@ public sealed class ModelTrainingTests : IDisposable
         // sum and an update on the calling thread, which clipping at a norm no gradient reaches brings back, to the last bit.
         var serial = new Trainer(config with { ClipNorm = 1e30 });
         Assert.True(many.Optimizer.CanStepInParts);
+        Assert.Equal(hidden > 16, many.Model.Parameters.Any(p => p.Length >= Trainer.StreamedElements));
         for (int step = 0; step < 5; step++) serial.TrainStep();
         Assert.Equal(y, serial.Model.Values.ToArray());
         // Evaluation spreads the chunks over the cores and gives one core's numbers to the last bit.

@@ -362,6 +362,42 @@ public class OptimizerTests
         Assert.Equal([1f, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], s);
     }
 
+    [Theory]
+    [InlineData(0, true)]    // a parameter that starts a cache line
+    [InlineData(1, true)]    // one that does not: the elements before its first line go through the tail's vector
+    [InlineData(3, false)]   // a rule without slots (plain SGD)
+    public void Streaming_stores_write_the_same_numbers_as_ordinary_ones(int offset, bool slots)
+    {
+        // 1,000 + 3 elements: whole vectors at every width, then a tail.
+        const int length = 1003;
+        var random = new Random(7);
+        float[] start = [.. Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f)];
+        float[] grad = [.. Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f)];
+        float[] Updated(bool stream)
+        {
+            var memory = new Descent.Numerics.AlignedArray<float>(length + offset);
+            var p = memory.AsSpan(offset, length);
+            start.CopyTo(p);
+            var momentum = new float[length];
+            UpdateLoop.StreamsParameters = stream;
+            try
+            {
+                for (int step = 0; step < 3; step++)
+                    if (slots) UpdateLoop.Run(p, grad, new Scale(), momentum);
+                    else UpdateLoop.Run(p, grad, new Scale());
+            }
+            finally
+            {
+                UpdateLoop.StreamsParameters = false;
+            }
+            return p.ToArray();
+        }
+        var ordinary = Updated(stream: false);
+        Assert.Equal(ordinary, Updated(stream: true));
+        Assert.Equal(start[0] + 3 * grad[0], ordinary[0], 5);   // the rule ran: p + 3 g
+        Assert.False(UpdateLoop.StreamsParameters);
+    }
+
     /// <summary>A rule that keeps the gradient in slot 0 and adds it to the parameter.</summary>
     private readonly struct Scale : IUpdateRule<float>
     {

@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Descent.Numerics;
 
 namespace Descent.Optim;
@@ -22,17 +24,38 @@ internal interface IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// </summary>
 internal static class UpdateLoop
 {
+    [ThreadStatic] private static bool t_streams;
+
+    /// <summary>
+    /// Whether <see cref="Run"/>, on this thread, writes the parameters' aligned vectors with streaming (non-temporal)
+    /// stores, then fences them: the stores then take no copy of the line from another core first. A data-parallel step sets it for the parameters every core's replica reads (the trainer says
+    /// which and why); the numbers are the same either way.
+    /// </summary>
+    public static bool StreamsParameters
+    {
+        get => t_streams;
+        set => t_streams = value;
+    }
+
     /// <summary>
     /// Applies <paramref name="rule"/> to every coordinate of <paramref name="p"/>; each slot is either
     /// as long as <paramref name="p"/> or empty (not used by the rule).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]   // inlined into a caller's large frame, the loop spilled its pointers to the stack
-    public static void Run<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0 = default, Span<T> s1 = default, Span<T> s2 = default)
+    public static unsafe void Run<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0 = default, Span<T> s1 = default, Span<T> s2 = default)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TRule : struct, IUpdateRule<T>
     {
         if (grad.Length != p.Length || !Fits(s0, p.Length) || !Fits(s1, p.Length) || !Fits(s2, p.Length))
             Mismatch(p.Length, grad.Length, s0.Length, s1.Length, s2.Length);
+        int head = t_streams ? ElementsBeforeAlignedVector(p) : 0;
+        if (head > 0 && head < p.Length)
+        {
+            // Streaming stores take aligned vectors: the elements before the first go through a zero-padded vector, as a tail does.
+            RunTail(p[..head], grad[..head], rule, Head(s0, head), Head(s1, head), Head(s2, head), head);
+            Run(p[head..], grad[head..], rule, Rest(s0, head), Rest(s1, head), Rest(s2, head));
+            return;
+        }
         int whole = p.Length / Vector<T>.Count, tail = p.Length - whole * Vector<T>.Count;
         Vector<T> spare0 = default, spare1 = default, spare2 = default;
         ref Vector<T> vp = ref AsVectors(p);
@@ -45,25 +68,66 @@ internal static class UpdateLoop
         // A local copy: through the `in` reference the stores below might alias the coefficients, so they were
         // reloaded each iteration (measured without it: adam-step 1.6-2.3x and batch-1 training 1.2x slower).
         var local = rule;
-        if ((m0 | m1 | m2) == 0)
-            for (nint i = 0; i < whole; i++)
-                Unsafe.Add(ref vp, i) = local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref spare0, ref spare1, ref spare2);
-        else
-            for (nint i = 0; i < whole; i++)
-            {
-                // Every load before any store: the slots are as long as the parameter, so their element i often lies a
-                // multiple of 4 KB from the others', and a store to one then a load from another at such a distance made
-                // the load wait for the store (adam-step at 512 bits: 720-750 steps/s before, 2,100-2,260 after). An unused
-                // slot's spare is not written back, so its loads do not wait on stores either.
-                ref Vector<T> r0 = ref Unsafe.Add(ref v0, i & m0), r1 = ref Unsafe.Add(ref v1, i & m1), r2 = ref Unsafe.Add(ref v2, i & m2);
-                Vector<T> a0 = r0, a1 = r1, a2 = r2;
-                var updated = local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref a0, ref a1, ref a2);
-                if (m0 != 0) r0 = a0;
-                if (m1 != 0) r1 = a1;
-                if (m2 != 0) r2 = a2;
-                Unsafe.Add(ref vp, i) = updated;
-            }
+        bool stream = t_streams && head == 0;
+        fixed (T* pinned = p)   // a streaming store takes an address, which must not move while the loop runs
+        {
+            if ((m0 | m1 | m2) == 0)
+                for (nint i = 0; i < whole; i++)
+                    Store(ref Unsafe.Add(ref vp, i), local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref spare0, ref spare1, ref spare2), stream);
+            else
+                for (nint i = 0; i < whole; i++)
+                {
+                    // Every load before any store: the slots are as long as the parameter, so their element i often lies a
+                    // multiple of 4 KB from the others', and a store to one then a load from another at such a distance made
+                    // the load wait for the store (adam-step at 512 bits: 720-750 steps/s before, 2,100-2,260 after). An unused
+                    // slot's spare is not written back, so its loads do not wait on stores either.
+                    ref Vector<T> r0 = ref Unsafe.Add(ref v0, i & m0), r1 = ref Unsafe.Add(ref v1, i & m1), r2 = ref Unsafe.Add(ref v2, i & m2);
+                    Vector<T> a0 = r0, a1 = r1, a2 = r2;
+                    var updated = local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref a0, ref a1, ref a2);
+                    if (m0 != 0) r0 = a0;
+                    if (m1 != 0) r1 = a1;
+                    if (m2 != 0) r2 = a2;
+                    Store(ref Unsafe.Add(ref vp, i), updated, stream);
+                }
+            if (stream) Fence();
+        }
         if (tail != 0) RunTail(p, grad, rule, s0, s1, s2, tail);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="v"/> at <paramref name="at"/>, with a streaming store when <paramref name="stream"/> (and the
+    /// processor has one for vectors of this width): <paramref name="at"/> then lies on a boundary of the vector's size, in
+    /// memory the caller has pinned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store<T>(ref Vector<T> at, Vector<T> v, bool stream) where T : unmanaged
+    {
+        if (stream && Vector<T>.Count * sizeof(T) == 64 && Vector512.IsHardwareAccelerated)
+            v.AsVector512().StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref at));
+        else if (stream && Vector<T>.Count * sizeof(T) == 32 && Vector256.IsHardwareAccelerated)
+            v.AsVector256().StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref at));
+        else
+            at = v;
+    }
+
+    /// <summary>
+    /// How many elements of <paramref name="p"/> come before the first on a boundary of a vector's size (fewer than a vector
+    /// holds): a streaming store writes a vector that starts on one.
+    /// </summary>
+    private static unsafe int ElementsBeforeAlignedVector<T>(Span<T> p) where T : unmanaged
+    {
+        int bytes = Vector<T>.Count * sizeof(T);
+        return (int)((bytes - (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(p)) % bytes) % bytes) / sizeof(T);
+    }
+
+    private static Span<T> Head<T>(Span<T> slot, int head) => slot.IsEmpty ? slot : slot[..head];
+
+    private static Span<T> Rest<T>(Span<T> slot, int head) => slot.IsEmpty ? slot : slot[head..];
+
+    /// <summary>Orders the streaming stores before any later store, so the cores that read the parameters next see them.</summary>
+    private static void Fence()
+    {
+        if (Sse.IsSupported) Sse.StoreFence();
     }
 
     /// <summary>The last <paramref name="tail"/> coordinates through one zero-padded vector (apart, so the main loop keeps a small frame).</summary>

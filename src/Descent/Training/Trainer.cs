@@ -416,9 +416,30 @@ public sealed class Trainer
             if (!PassedLayer(_layerOf[k]) || !PartsBegun()) return;
             var (start, length) = Parts.Range<float>(sums[k].Length, part, PiecesPerParameter);
             SumReplicas(k, start, length);
-            Optimizer.StepPart(part, sums[k]);
+            UpdateLoop.StreamsParameters = sums[k].Length >= StreamedElements;
+            try
+            {
+                Optimizer.StepPart(part, sums[k]);
+            }
+            finally
+            {
+                UpdateLoop.StreamsParameters = false;
+            }
         }
     }
+
+    /// <summary>
+    /// Elements (a megabyte of floats, a core's L2 on the hosts measured) from which a data-parallel step writes a
+    /// parameter's update with streaming stores (<see cref="UpdateLoop.StreamsParameters"/>). Every replica reads the
+    /// parameters in its passes, so each line the update writes is one another core holds, and on a 2-core AMD EPYC (family 25)
+    /// such stores ran at 2.1-2.3 GB/s in some minutes against 43-52 in others (`bench --workload limits`, handoff-2MB) while
+    /// streaming stores ran at 24-28 GB/s throughout. The CNN's 3,136 x 128 weights (1.6 MB) so written made its two-core
+    /// step 1.01-1.10x faster at 512 bits and 1.03-1.07x at 256 on the medians of `bench/ab` series, up to 1.32x in single
+    /// rounds of slow minutes and down to 0.88x in fast ones (BENCHMARKS.md, 2026-12-05, night). Streaming the optimizer's
+    /// slots too gained nothing more (0.99). A smaller parameter keeps ordinary stores: it stays in the caches for the next
+    /// step's reads, which a streaming store would send to memory.
+    /// </summary>
+    internal const int StreamedElements = (1 << 20) / sizeof(float);
 
     /// <summary>
     /// Waits until every shard's backward pass has passed layer <paramref name="layer"/> (-1: until every shard is done);
