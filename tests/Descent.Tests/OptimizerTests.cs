@@ -368,34 +368,53 @@ public class OptimizerTests
     [InlineData(3, false)]   // a rule without slots (plain SGD)
     public void Streaming_stores_write_the_same_numbers_as_ordinary_ones(int offset, bool slots)
     {
-        // 1,000 + 3 elements: whole vectors at every width, then a tail.
+        // 1,003 elements: whole vectors, then a tail at every width (of 3, 11 or 1 at 128, 256 and 512 bits).
         const int length = 1003;
         var random = new Random(7);
         float[] start = [.. Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f)];
         float[] grad = [.. Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f)];
-        float[] Updated(bool stream)
+        (float[] P, float[] Momentum, long Streamed) Updated(bool stream)
         {
             var memory = new Descent.Numerics.AlignedArray<float>(length + offset);
             var p = memory.AsSpan(offset, length);
             start.CopyTo(p);
             var momentum = new float[length];
+            long before = UpdateLoop.StreamedVectors;
             UpdateLoop.StreamsParameters = stream;
             try
             {
                 for (int step = 0; step < 3; step++)
-                    if (slots) UpdateLoop.Run(p, grad, new Scale(), momentum);
-                    else UpdateLoop.Run(p, grad, new Scale());
+                    if (slots) UpdateLoop.Run(p, grad, new HalfMomentum(), momentum);
+                    else UpdateLoop.Run(p, grad, new Scale());   // a rule of no slot: p + g
             }
             finally
             {
                 UpdateLoop.StreamsParameters = false;
             }
-            return p.ToArray();
+            return (p.ToArray(), momentum, UpdateLoop.StreamedVectors - before);
         }
         var ordinary = Updated(stream: false);
-        Assert.Equal(ordinary, Updated(stream: true));
-        Assert.Equal(start[0] + 3 * grad[0], ordinary[0], 5);   // the rule ran: p + 3 g
+        var streamed = Updated(stream: true);
+        Assert.Equal(ordinary.P, streamed.P);
+        Assert.Equal(ordinary.Momentum, streamed.Momentum);
+        // The rules ran: with the momentum, p + g (1 + 1.5 + 1.75); without, p + 3 g.
+        Assert.Equal(start[0] + (slots ? 4.25f : 3f) * grad[0], ordinary.P[0], 5);
+        Assert.Equal(0, ordinary.Streamed);
+        // Streaming took every whole vector after the first aligned one (none with vectors of 128 bits).
+        int lanes = System.Numerics.Vector<float>.Count, head = offset == 0 ? 0 : lanes - offset;
+        Assert.Equal(lanes >= 8 ? (length - head) / lanes * 3 : 0, streamed.Streamed);
         Assert.False(UpdateLoop.StreamsParameters);
+    }
+
+    /// <summary>A rule with a momentum in slot 0: <c>m = m / 2 + g</c>, <c>p + m</c>.</summary>
+    private readonly struct HalfMomentum : IUpdateRule<float>
+    {
+        public System.Numerics.Vector<float> Apply(System.Numerics.Vector<float> p, System.Numerics.Vector<float> grad,
+            ref System.Numerics.Vector<float> s0, ref System.Numerics.Vector<float> s1, ref System.Numerics.Vector<float> s2)
+        {
+            s0 = s0 * 0.5f + grad;
+            return p + s0;
+        }
     }
 
     /// <summary>A rule that keeps the gradient in slot 0 and adds it to the parameter.</summary>

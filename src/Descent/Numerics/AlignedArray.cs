@@ -38,7 +38,7 @@ internal sealed class AlignedArray<T> where T : unmanaged
         int size = Unsafe.SizeOf<T>();
         int padded = length + Alignment / size;
         _array = (long)padded * size < LargeObjectBytes ? GC.AllocateArray<T>(padded, pinned: true) : new T[padded];
-        _offset = (int)((Alignment - Address(ref MemoryMarshal.GetArrayDataReference(_array)) % Alignment) % Alignment / size);
+        _offset = ElementsBeforeBoundary(ref MemoryMarshal.GetArrayDataReference(_array), Alignment);
         Length = length;
     }
 
@@ -65,6 +65,12 @@ internal sealed class AlignedArray<T> where T : unmanaged
     public static implicit operator Span<T>(AlignedArray<T> array) => array.AsSpan();
 
     public static implicit operator ReadOnlySpan<T>(AlignedArray<T> array) => array.AsSpan();
+
+    /// <summary>
+    /// How many elements from <paramref name="element"/> on come before the first on a multiple of <paramref name="bytes"/>
+    /// (a power of two that the element's size divides); the caller keeps the memory from moving while it uses the answer.
+    /// </summary>
+    public static int ElementsBeforeBoundary(ref T element, int bytes) => (int)((bytes - Address(ref element) % bytes) % bytes / Unsafe.SizeOf<T>());
 
     private static unsafe nint Address(ref T element) => (nint)Unsafe.AsPointer(ref element);
 }

@@ -20,42 +20,83 @@ internal interface IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
 
 /// <summary>
 /// Runs an <see cref="IUpdateRule{T}"/> over a parameter in one pass: whole vectors in place, then the tail
-/// through one zero-padded vector, so every element goes through the same vector body (and so the same rounding).
+/// through one zero-padded vector, so every element goes through the same vector body (and so the same rounding);
+/// with <see cref="StreamsParameters"/>, the elements before the first aligned vector go through such a vector too.
 /// </summary>
 internal static class UpdateLoop
 {
-    [ThreadStatic] private static bool t_streams;
+    [ThreadStatic]
+    private static bool _streams;
+
+    [ThreadStatic]
+    private static long _streamedVectors;
 
     /// <summary>
-    /// Whether <see cref="Run"/>, on this thread, writes the parameters' aligned vectors with streaming (non-temporal)
-    /// stores, then fences them: the stores then take no copy of the line from another core first. A data-parallel step sets it for the parameters every core's replica reads (the trainer says
-    /// which and why); the numbers are the same either way.
+    /// Whether <see cref="Run"/>, on this thread, writes the parameters' whole vectors with streaming (non-temporal)
+    /// stores and fences them before it returns: such a store takes no copy of the line from another core first. A
+    /// data-parallel step sets it for the parameters every core's replica reads (the trainer says which and why); the
+    /// numbers are the same either way. It takes effect with vectors of 256 or 512 bits.
     /// </summary>
     public static bool StreamsParameters
     {
-        get => t_streams;
-        set => t_streams = value;
+        get => _streams;
+        set => _streams = value;
     }
+
+    /// <summary>How many vectors <see cref="Run"/> has written with streaming stores on this thread, in all.</summary>
+    public static long StreamedVectors => _streamedVectors;
 
     /// <summary>
     /// Applies <paramref name="rule"/> to every coordinate of <paramref name="p"/>; each slot is either
     /// as long as <paramref name="p"/> or empty (not used by the rule).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]   // inlined into a caller's large frame, the loop spilled its pointers to the stack
-    public static unsafe void Run<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0 = default, Span<T> s1 = default, Span<T> s2 = default)
+    public static void Run<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0 = default, Span<T> s1 = default, Span<T> s2 = default)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TRule : struct, IUpdateRule<T>
     {
         if (grad.Length != p.Length || !Fits(s0, p.Length) || !Fits(s1, p.Length) || !Fits(s2, p.Length))
             Mismatch(p.Length, grad.Length, s0.Length, s1.Length, s2.Length);
-        int head = t_streams ? ElementsBeforeAlignedVector(p) : 0;
-        if (head > 0 && head < p.Length)
+        if (_streams && Vector<T>.Count * Unsafe.SizeOf<T>() >= 32 && !p.IsEmpty) RunStreaming(p, grad, rule, s0, s1, s2);
+        else Loop(p, grad, rule, s0, s1, s2, stream: false);
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> with streaming stores: the elements before the first vector on a boundary of its size go through a
+    /// zero-padded vector, as a tail does, the rest through <see cref="Loop"/>, with <paramref name="p"/> pinned
+    /// throughout, since a streaming store takes an address.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe void RunStreaming<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0, Span<T> s1, Span<T> s2)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TRule : struct, IUpdateRule<T>
+    {
+        int bytes = Vector<T>.Count * sizeof(T);
+        fixed (T* pinned = p)
         {
-            // Streaming stores take aligned vectors: the elements before the first go through a zero-padded vector, as a tail does.
+            if ((nint)pinned % bytes == 0)
+            {
+                Loop(p, grad, rule, s0, s1, s2, stream: true);
+                Fence();
+                _streamedVectors += p.Length / Vector<T>.Count;
+                return;
+            }
+            int head = Math.Min(AlignedArray<T>.ElementsBeforeBoundary(ref *pinned, bytes), p.Length);
+            if (head == 0)
+            {
+                Loop(p, grad, rule, s0, s1, s2, stream: false);   // less than an element off a boundary: never on one
+                return;
+            }
             RunTail(p[..head], grad[..head], rule, Head(s0, head), Head(s1, head), Head(s2, head), head);
-            Run(p[head..], grad[head..], rule, Rest(s0, head), Rest(s1, head), Rest(s2, head));
-            return;
+            if (head < p.Length) RunStreaming(p[head..], grad[head..], rule, Rest(s0, head), Rest(s1, head), Rest(s2, head));
         }
+    }
+
+    /// <summary>The update of <see cref="Run"/>: whole vectors in place (by streaming stores when <paramref name="stream"/>), then the tail.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]   // inlined into a caller's large frame, the loop spilled its pointers to the stack
+    private static void Loop<T, TRule>(Span<T> p, ReadOnlySpan<T> grad, in TRule rule, Span<T> s0, Span<T> s1, Span<T> s2, bool stream)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TRule : struct, IUpdateRule<T>
+    {
         int whole = p.Length / Vector<T>.Count, tail = p.Length - whole * Vector<T>.Count;
         Vector<T> spare0 = default, spare1 = default, spare2 = default;
         ref Vector<T> vp = ref AsVectors(p);
@@ -68,56 +109,41 @@ internal static class UpdateLoop
         // A local copy: through the `in` reference the stores below might alias the coefficients, so they were
         // reloaded each iteration (measured without it: adam-step 1.6-2.3x and batch-1 training 1.2x slower).
         var local = rule;
-        bool stream = t_streams && head == 0;
-        fixed (T* pinned = p)   // a streaming store takes an address, which must not move while the loop runs
-        {
-            if ((m0 | m1 | m2) == 0)
-                for (nint i = 0; i < whole; i++)
-                    Store(ref Unsafe.Add(ref vp, i), local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref spare0, ref spare1, ref spare2), stream);
-            else
-                for (nint i = 0; i < whole; i++)
-                {
-                    // Every load before any store: the slots are as long as the parameter, so their element i often lies a
-                    // multiple of 4 KB from the others', and a store to one then a load from another at such a distance made
-                    // the load wait for the store (adam-step at 512 bits: 720-750 steps/s before, 2,100-2,260 after). An unused
-                    // slot's spare is not written back, so its loads do not wait on stores either.
-                    ref Vector<T> r0 = ref Unsafe.Add(ref v0, i & m0), r1 = ref Unsafe.Add(ref v1, i & m1), r2 = ref Unsafe.Add(ref v2, i & m2);
-                    Vector<T> a0 = r0, a1 = r1, a2 = r2;
-                    var updated = local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref a0, ref a1, ref a2);
-                    if (m0 != 0) r0 = a0;
-                    if (m1 != 0) r1 = a1;
-                    if (m2 != 0) r2 = a2;
-                    Store(ref Unsafe.Add(ref vp, i), updated, stream);
-                }
-            if (stream) Fence();
-        }
+        if ((m0 | m1 | m2) == 0)
+            for (nint i = 0; i < whole; i++)
+                Store(ref Unsafe.Add(ref vp, i), local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref spare0, ref spare1, ref spare2), stream);
+        else
+            for (nint i = 0; i < whole; i++)
+            {
+                // Every load before any store: the slots are as long as the parameter, so their element i often lies a
+                // multiple of 4 KB from the others', and a store to one then a load from another at such a distance made
+                // the load wait for the store (adam-step at 512 bits: 720-750 steps/s before, 2,100-2,260 after). An unused
+                // slot's spare is not written back, so its loads do not wait on stores either.
+                ref Vector<T> r0 = ref Unsafe.Add(ref v0, i & m0), r1 = ref Unsafe.Add(ref v1, i & m1), r2 = ref Unsafe.Add(ref v2, i & m2);
+                Vector<T> a0 = r0, a1 = r1, a2 = r2;
+                var updated = local.Apply(Unsafe.Add(ref vp, i), Unsafe.Add(ref vg, i), ref a0, ref a1, ref a2);
+                if (m0 != 0) r0 = a0;
+                if (m1 != 0) r1 = a1;
+                if (m2 != 0) r2 = a2;
+                Store(ref Unsafe.Add(ref vp, i), updated, stream);
+            }
         if (tail != 0) RunTail(p, grad, rule, s0, s1, s2, tail);
     }
 
     /// <summary>
     /// Writes <paramref name="v"/> at <paramref name="at"/>, with a streaming store when <paramref name="stream"/> (and the
-    /// processor has one for vectors of this width): <paramref name="at"/> then lies on a boundary of the vector's size, in
-    /// memory the caller has pinned.
+    /// vectors are of 256 or 512 bits): <paramref name="at"/> then lies on a boundary of the vector's size, in memory the
+    /// caller has pinned.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Store<T>(ref Vector<T> at, Vector<T> v, bool stream) where T : unmanaged
     {
-        if (stream && Vector<T>.Count * sizeof(T) == 64 && Vector512.IsHardwareAccelerated)
-            v.AsVector512().StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref at));
-        else if (stream && Vector<T>.Count * sizeof(T) == 32 && Vector256.IsHardwareAccelerated)
-            v.AsVector256().StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref at));
-        else
+        if (!stream)
             at = v;
-    }
-
-    /// <summary>
-    /// How many elements of <paramref name="p"/> come before the first on a boundary of a vector's size (fewer than a vector
-    /// holds): a streaming store writes a vector that starts on one.
-    /// </summary>
-    private static unsafe int ElementsBeforeAlignedVector<T>(Span<T> p) where T : unmanaged
-    {
-        int bytes = Vector<T>.Count * sizeof(T);
-        return (int)((bytes - (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(p)) % bytes) % bytes) / sizeof(T);
+        else if (Vector<T>.Count * sizeof(T) == 64)
+            v.AsVector512().StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref at));
+        else
+            v.AsVector256().StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref at));
     }
 
     private static Span<T> Head<T>(Span<T> slot, int head) => slot.IsEmpty ? slot : slot[..head];
