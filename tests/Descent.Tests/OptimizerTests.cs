@@ -364,7 +364,7 @@ public class OptimizerTests
 
     [Theory]
     [InlineData(0, true)]    // a parameter that starts a cache line
-    [InlineData(1, true)]    // one that does not: the elements before its first line go through the tail's vector
+    [InlineData(1, true)]    // one that does not: the elements before its first aligned vector go through the tail's vector
     [InlineData(3, false)]   // a rule without slots (plain SGD)
     public void Streaming_stores_write_the_same_numbers_as_ordinary_ones(int offset, bool slots)
     {

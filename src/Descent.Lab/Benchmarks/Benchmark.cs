@@ -325,7 +325,7 @@ public static class Benchmark
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds || rounds < 2)
         {
-            sum += Sum(buffer);
+            sum += Kernels.Sum<float>(buffer);
             Volatile.Write(ref turn, 1);
             var spinner = new SpinWait();
             while (Volatile.Read(ref turn) == 1) spinner.SpinOnce(sleep1Threshold: -1);
@@ -343,22 +343,6 @@ public static class Benchmark
         var v = MemoryMarshal.Cast<float, Vector256<float>>(buffer.AsSpan());
         var x = Vector256.Create(value);
         for (int i = 0; i < v.Length; i++) v[i] = x;
-    }
-
-    /// <summary>The sum of <paramref name="buffer"/>, in four chains.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static float Sum(float[] buffer)
-    {
-        var v = MemoryMarshal.Cast<float, Vector256<float>>(buffer.AsSpan());
-        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        for (int i = 0; i + 4 <= v.Length; i += 4)
-        {
-            s0 += v[i];
-            s1 += v[i + 1];
-            s2 += v[i + 2];
-            s3 += v[i + 3];
-        }
-        return Vector256.Sum(s0 + s1 + s2 + s3);
     }
 
     /// <summary>

@@ -431,14 +431,14 @@ public sealed class Trainer
     /// <summary>
     /// Elements (a megabyte of floats, a core's L2 on the hosts measured) from which a data-parallel step writes a
     /// parameter's update with streaming stores (<see cref="UpdateLoop.StreamsParameters"/>). Every replica reads the
-    /// parameters in its passes, so each line the update writes is one another core holds, and on a 2-core AMD EPYC (family 25)
-    /// such stores ran at 2.1-2.3 GB/s in some minutes against 43-52 in others while streaming stores ran at 24-28 GB/s
-    /// throughout (BENCHMARKS.md, 2026-12-05, later; `bench --workload limits` measures the first as `handoff-2MB`). The
-    /// CNN's 3,136 x 128 weights (1.6 MB) so written made its two-core step 1.01-1.10x faster at 512 bits and 1.03-1.07x at
-    /// 256 on the medians of `bench/ab` series, up to 1.32x in single rounds of slow minutes and down to 0.88x in others
-    /// (BENCHMARKS.md, 2026-12-05, night). Streaming the optimizer's
-    /// slots too gained nothing more (0.99). A smaller parameter keeps ordinary stores: it stays in the caches for the next
-    /// step's reads, which a streaming store would send to memory.
+    /// parameters in its passes, so each line the update writes is one another core holds, and on a 2-core AMD EPYC
+    /// (family 25) such stores ran at 2.1-2.3 GB/s in some minutes against 43-52 in others while streaming stores ran at
+    /// 24-28 GB/s throughout (BENCHMARKS.md, 2026-12-05, later; `bench --workload limits` measures the first as
+    /// `handoff-2MB`). The CNN's 3,136 x 128 weights (1.6 MB) so written made its two-core step 1.01-1.10x faster at 512
+    /// bits and 1.03-1.07x at 256 on the medians of `bench/ab` series, up to 1.32x in single rounds of slow minutes and down
+    /// to 0.88x in others (BENCHMARKS.md, 2026-12-05, night). Streaming the optimizer's slots too gained nothing more
+    /// (0.99), nor did streaming parameters down to 16,384 elements (0.97): a smaller parameter keeps ordinary stores, and
+    /// stays in the caches for the next step's reads.
     /// </summary>
     internal const int StreamedElements = (1 << 20) / sizeof(float);
 
