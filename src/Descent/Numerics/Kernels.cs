@@ -425,19 +425,29 @@ public static class Kernels
         ref T c0 = ref MemoryMarshal.GetReference(c);
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T b0 = ref MemoryMarshal.GetReference(b);
+        // One or two rows past the last six-row tile, where any row of A may begin a tile (A read in place, not packed in
+        // groups of six): the last seven or eight rows as a tile of four and one of three or four, rather than one or two
+        // rows of the one-row kernel, which loads B again for each row (a 32 x 128 product over 3,136, a half-batch's
+        // dense layer: the last two rows had cost as much as six in a tile).
+        int sixes = rows / TileRows * TileRows;
+        if (aGroup == TileRows * aRow && sixes > 0 && rows - sixes is 1 or 2) sixes -= TileRows;
         for (int j = 0; j < blocked; j += 2 * lanes)
         {
             int i = 0;
-            for (; i + TileRows <= rows; i += TileRows)
+            for (; i < sixes; i += TileRows)
                 Tile<T, Six>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref Unsafe.Add(ref a0, i / TileRows * aGroup), aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
-            // Three to five rows left: one shorter tile, and two where the rows are narrow. Fewer: the one-row kernel below.
-            ref T rest = ref Unsafe.Add(ref a0, i / TileRows * aGroup);
-            switch (rows - i)
+            // Then three to five rows as one shorter tile, two as one where the rows are narrow, and seven or eight (above)
+            // as two. One or two otherwise: the one-row kernel below.
+            while (i < rows)
             {
-                case 2 when narrow: Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 2; break;
-                case 5: Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 5; break;
-                case 4: Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 4; break;
-                case 3: Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow); i += 3; break;
+                int height = rows - i > 5 ? 4 : rows - i;
+                ref T rest = ref Unsafe.Add(ref a0, i / TileRows * aGroup + i % TileRows * aRow);
+                if (height == 5) Tile<T, Five>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
+                else if (height == 4) Tile<T, Four>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
+                else if (height == 3) Tile<T, Three>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
+                else if (height == 2 && narrow) Tile<T, Two>(ref Unsafe.Add(ref c0, i * ldc + j), ldc, ref rest, aRow, aColumn, ref Unsafe.Add(ref b0, j), ldb, depth, start, ref Unsafe.Add(ref s0, i * sRow + j), sRow);
+                else break;
+                i += height;
             }
             tiled = i;
         }
