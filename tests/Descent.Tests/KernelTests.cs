@@ -233,8 +233,10 @@ public class KernelTests
     [InlineData(131, 140, 300)]   // A packed in the tiles' order, five rows after the tiles, narrow columns through the padded tile at both widths
     [InlineData(5, 140, 300)]     // A packed with no whole group of six rows
     [InlineData(20, 40, 700)]     // narrow columns through the padded tile in pieces along a long reduction (B read in place)
-    [InlineData(32, 128, 700)]    // two rows past the last six: the last eight as two tiles of four (A in place), or six and two one row at a time (A packed)
-    [InlineData(7, 40, 30)]       // seven narrow rows: a tile of four and one of three
+    [InlineData(32, 128, 700)]    // two rows past the last six: the last eight as two tiles of four (A row-major), or six and two one row at a time (A packed)
+    [InlineData(32, 128, 100)]    // the same with A down its columns too shallow to pack: two tiles of four either way
+    [InlineData(14, 40, 30)]      // eight rows past the first six as two tiles of four, where a narrow matrix (256 and 512 bits) had a tile of two
+    [InlineData(7, 40, 30)]       // seven rows: a tile of four and one of three
     public void Gemm_sums_each_entry_as_one_chain_of_fused_multiply_adds_in_order(int rows, int columns, int depth)
     {
         foreach (var (a, aRow, aColumn, b, c0, c, accumulate, bias) in Products(rows, columns, depth))

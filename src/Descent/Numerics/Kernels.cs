@@ -427,8 +427,8 @@ public static class Kernels
         ref T b0 = ref MemoryMarshal.GetReference(b);
         // One or two rows past the last six-row tile, where any row of A may begin a tile (A read in place, not packed in
         // groups of six): the last seven or eight rows as a tile of four and one of three or four, rather than one or two
-        // rows of the one-row kernel, which loads B again for each row (a 32 x 128 product over 3,136, a half-batch's
-        // dense layer: the last two rows had cost as much as six in a tile).
+        // rows of the one-row kernel, which loads B again for each row, or a tile of two in a narrow matrix (a 32 x 3,136
+        // product over 128, a half-batch's dense layer: the last two rows had cost as much as six in a tile).
         int sixes = rows / TileRows * TileRows;
         if (aGroup == TileRows * aRow && sixes > 0 && rows - sixes is 1 or 2) sixes -= TileRows;
         for (int j = 0; j < blocked; j += 2 * lanes)
