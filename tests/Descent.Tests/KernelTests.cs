@@ -251,14 +251,17 @@ public class KernelTests
     }
 
     /// <summary>
-    /// In double, an A stored down its columns and long enough to be packed in the tiles' order (six entries of a step side
-    /// by side, moved as two overlapping 32-byte vectors) still gives every entry of C as one chain of fused multiply-adds in
-    /// order, from zero, from C and from a bias row, with the rows past the last whole tile and the columns past the last whole strip.
+    /// In double, an A stored down its columns, long enough to be packed in the tiles' order (six entries of a step side
+    /// by side, moved as two overlapping 32-byte vectors) or read in place, still gives every entry of C as one chain of fused
+    /// multiply-adds in order, from zero, from C and from a bias row, with the rows past the last whole tile and the columns
+    /// past the last whole strip.
     /// </summary>
     [Theory]
     [InlineData(131, 100, 300)]   // two blocks of rows (108 and 23), the narrow columns through the padded tile
     [InlineData(64, 70, 260)]     // one block
-    public void Gemm_in_double_packs_a_transposed_A_into_the_same_chains(int rows, int columns, int depth)
+    [InlineData(32, 70, 100)]     // too shallow to pack: the last eight rows read in place as two tiles of four
+    [InlineData(19, 70, 100)]     // and the last seven as a tile of four and one of three
+    public void Gemm_in_double_sums_a_transposed_A_in_the_same_chains(int rows, int columns, int depth)
     {
         var rng = new Rng(7);
         double[] R(int count) => [.. Enumerable.Range(0, count).Select(_ => rng.NextNormal())];
