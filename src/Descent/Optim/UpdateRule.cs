@@ -73,21 +73,17 @@ internal static class UpdateLoop
         int bytes = Vector<T>.Count * sizeof(T);
         fixed (T* pinned = p)
         {
-            if ((nint)pinned % bytes == 0)
-            {
-                Loop(p, grad, rule, s0, s1, s2, stream: true);
-                Fence();
-                _streamedVectors += p.Length / Vector<T>.Count;
-                return;
-            }
             int head = Math.Min(AlignedArray<T>.ElementsBeforeBoundary(ref *pinned, bytes), p.Length);
-            if (head == 0)
+            if (head == 0 && (nint)pinned % bytes != 0)
             {
                 Loop(p, grad, rule, s0, s1, s2, stream: false);   // less than an element off a boundary: never on one
                 return;
             }
-            RunTail(p[..head], grad[..head], rule, Head(s0, head), Head(s1, head), Head(s2, head), head);
-            if (head < p.Length) RunStreaming(p[head..], grad[head..], rule, Rest(s0, head), Rest(s1, head), Rest(s2, head));
+            if (head > 0) RunTail(p[..head], grad[..head], rule, Head(s0, head), Head(s1, head), Head(s2, head), head);
+            if (head == p.Length) return;
+            Loop(p[head..], grad[head..], rule, Rest(s0, head), Rest(s1, head), Rest(s2, head), stream: true);
+            Fence();
+            _streamedVectors += (p.Length - head) / Vector<T>.Count;
         }
     }
 
